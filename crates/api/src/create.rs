@@ -1,0 +1,628 @@
+//! `POST /v1/tasks/runs`: parsing, validation and the document the input endpoint returns.
+//!
+//! The body is read once as an ordered list of raw fields ([`RawObject`]). Each known field
+//! is validated on its own, and every failure is collected with a JSON pointer, so a client
+//! learns all that is wrong in one answer. What the client sent is kept as text
+//! ([`NewRun::input_doc`]): `GET …/input` returns those bytes and nothing else, so a
+//! bare-string schema comes back as a string and a field never sent never appears.
+//!
+//! Whether a processor name exists is the engine's table, so the caller passes it in.
+
+use crate::error::{ApiError, FieldError};
+use crate::raw::{self, RawObject};
+use crate::source_policy;
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+/// Fields of `TaskRunInput` (spec) and `RunInput` (SDK) that Parallax stores and echoes.
+/// Anything else in a body is ignored, as the hosted API ignores unknown fields.
+pub const KNOWN_FIELDS: [&str; 11] = [
+    "processor",
+    "input",
+    "metadata",
+    "source_policy",
+    "task_spec",
+    "previous_interaction_id",
+    "webhook",
+    "mcp_servers",
+    "enable_events",
+    "advanced_settings",
+    "memory_scope_key",
+];
+
+/// Longest metadata key, in characters.
+pub const METADATA_KEY_MAX: usize = 16;
+/// Longest metadata string value, in characters.
+pub const METADATA_VALUE_MAX: usize = 512;
+
+/// A validated create request, ready to commit.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub processor: String,
+    /// The known fields as sent, in the client's order, minified: the `/input` answer.
+    pub input_doc: String,
+    /// The metadata object as sent, when it was sent and not null.
+    pub metadata: Option<Box<RawValue>>,
+    /// `enable_events` as sent (`None` when absent or null: the processor's default applies).
+    pub enable_events: Option<bool>,
+    pub previous_interaction_id: Option<String>,
+}
+
+/// Parses and validates a create-run body.
+///
+/// Order of refusals follows the hosted API: a body that does not parse or validate is 422
+/// before an unknown processor is 403.
+pub fn parse_create_run(
+    body: &[u8],
+    is_known_processor: impl Fn(&str) -> bool,
+) -> Result<NewRun, ApiError> {
+    let object: RawObject = parse_body(body)?;
+    let mut errors = Vec::new();
+    let mut parsed: Vec<(&str, Value)> = Vec::new();
+    for name in KNOWN_FIELDS {
+        if let Some(raw) = object.get(name) {
+            match serde_json::from_str::<Value>(raw.get()) {
+                Ok(value) => parsed.push((name, value)),
+                Err(e) => errors.push(FieldError::new(format!("/{name}"), e.to_string())),
+            }
+        }
+    }
+    let get = |name: &str| parsed.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
+
+    let processor = match get("processor") {
+        Some(Value::String(p)) if !p.is_empty() => Some(p.clone()),
+        Some(Value::String(_)) => {
+            errors.push(FieldError::new("/processor", "must not be empty"));
+            None
+        }
+        Some(_) => {
+            errors.push(FieldError::new("/processor", "must be a string"));
+            None
+        }
+        None => {
+            errors.push(FieldError::new("/processor", "is required"));
+            None
+        }
+    };
+    let input = get("input");
+    match input {
+        Some(Value::String(_)) | Some(Value::Object(_)) => {}
+        Some(_) => errors.push(FieldError::new(
+            "/input",
+            "must be a string or a JSON object",
+        )),
+        None => errors.push(FieldError::new("/input", "is required")),
+    }
+    if let Some(metadata) = get("metadata") {
+        check_metadata(metadata, &mut errors);
+    }
+    if let Some(policy) = get("source_policy") {
+        source_policy::validate(policy, "/source_policy", &mut errors);
+    }
+    if let Some(spec) = get("task_spec") {
+        check_task_spec(spec, input, &mut errors);
+    }
+    let previous_interaction_id = match get("previous_interaction_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) => Some(id.clone()),
+        Some(_) => {
+            errors.push(FieldError::new(
+                "/previous_interaction_id",
+                "must be a string or null",
+            ));
+            None
+        }
+    };
+    let enable_events = match get("enable_events") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => {
+            errors.push(FieldError::new(
+                "/enable_events",
+                "must be a boolean or null",
+            ));
+            None
+        }
+    };
+    if let Some(webhook) = get("webhook") {
+        check_webhook(webhook, &mut errors);
+    }
+    if let Some(servers) = get("mcp_servers") {
+        check_mcp_servers(servers, &mut errors);
+    }
+    if let Some(settings) = get("advanced_settings") {
+        check_advanced_settings(settings, &mut errors);
+    }
+    match get("memory_scope_key") {
+        None | Some(Value::Null) | Some(Value::String(_)) => {}
+        Some(_) => errors.push(FieldError::new(
+            "/memory_scope_key",
+            "must be a string or null",
+        )),
+    }
+
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let processor = processor.expect("a missing processor is an error above");
+    if !is_known_processor(&processor) {
+        return Err(ApiError::invalid_processor(&processor));
+    }
+    let metadata = match object.get("metadata") {
+        Some(raw) if raw.get().trim() != "null" => {
+            Some(RawValue::from_string(raw::minify(raw.get())).expect("minified JSON stays valid"))
+        }
+        _ => None,
+    };
+    let input_doc = raw::write_object(
+        object
+            .0
+            .iter()
+            .filter(|(k, _)| KNOWN_FIELDS.contains(&k.as_str()))
+            .map(|(k, v)| (k.as_str(), &**v)),
+    );
+    Ok(NewRun {
+        processor,
+        input_doc,
+        metadata,
+        enable_events,
+        previous_interaction_id,
+    })
+}
+
+/// Reads a body as a JSON object, or answers 422 saying where it stopped making sense.
+pub fn parse_body(body: &[u8]) -> Result<RawObject, ApiError> {
+    serde_json::from_slice::<RawObject>(body).map_err(|e| {
+        let reason = if e.is_data() {
+            "the body must be a JSON object".to_string()
+        } else {
+            format!("the body is not valid JSON: {e}")
+        };
+        ApiError::validation(vec![FieldError::new("", reason)])
+    })
+}
+
+fn check_metadata(value: &Value, errors: &mut Vec<FieldError>) {
+    let Some(map) = value.as_object() else {
+        if !value.is_null() {
+            errors.push(FieldError::new("/metadata", "must be an object or null"));
+        }
+        return;
+    };
+    for (key, v) in map {
+        let at = format!("/metadata/{}", escape_pointer(key));
+        if key.chars().count() > METADATA_KEY_MAX {
+            errors.push(FieldError::new(
+                at.clone(),
+                format!("metadata keys are at most {METADATA_KEY_MAX} characters"),
+            ));
+        }
+        match v {
+            Value::String(s) if s.chars().count() > METADATA_VALUE_MAX => {
+                errors.push(FieldError::new(
+                    at,
+                    format!("metadata string values are at most {METADATA_VALUE_MAX} characters"),
+                ))
+            }
+            Value::String(_) | Value::Number(_) | Value::Bool(_) => {}
+            _ => errors.push(FieldError::new(
+                at,
+                "metadata values must be strings, numbers or booleans",
+            )),
+        }
+    }
+}
+
+/// Which form of schema a task spec entry takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaForm {
+    Json,
+    Text,
+    Auto,
+    /// A bare string: a text schema whose description is the string.
+    BareText,
+}
+
+/// Tells the form of a schema value, or why it is none (`allow_auto` for output schemas).
+pub fn schema_form(value: &Value, allow_auto: bool) -> Result<SchemaForm, String> {
+    match value {
+        Value::String(_) => Ok(SchemaForm::BareText),
+        Value::Object(map) => {
+            let declared = match map.get("type") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(t)) => Some(t.as_str()),
+                Some(_) => return Err("\"type\" must be \"json\", \"text\" or \"auto\"".into()),
+            };
+            match (declared, map.contains_key("json_schema")) {
+                (Some("json"), _) | (None, true) => Ok(SchemaForm::Json),
+                (Some("text"), _) | (None, false) => Ok(SchemaForm::Text),
+                (Some("auto"), _) if allow_auto => Ok(SchemaForm::Auto),
+                (Some("auto"), _) => Err("an input schema cannot be \"auto\"".into()),
+                (Some(other), _) => Err(format!(
+                    "unknown schema type {other:?}; use \"json\", \"text\"{}",
+                    if allow_auto { " or \"auto\"" } else { "" }
+                )),
+            }
+        }
+        _ => Err("must be a schema object or a string".into()),
+    }
+}
+
+fn check_task_spec(spec: &Value, input: Option<&Value>, errors: &mut Vec<FieldError>) {
+    let Some(map) = spec.as_object() else {
+        if !spec.is_null() {
+            errors.push(FieldError::new("/task_spec", "must be an object or null"));
+        }
+        return;
+    };
+    match map.get("output_schema") {
+        None => errors.push(FieldError::new("/task_spec/output_schema", "is required")),
+        Some(schema) => {
+            check_schema(schema, "/task_spec/output_schema", true, errors);
+        }
+    }
+    let input_validator = match map.get("input_schema") {
+        None | Some(Value::Null) => None,
+        Some(schema) => check_schema(schema, "/task_spec/input_schema", false, errors),
+    };
+    if let (Some(validator), Some(input)) = (input_validator, input) {
+        match input {
+            Value::Object(_) => {
+                for e in validator.iter_errors(input) {
+                    errors.push(FieldError::new(
+                        format!("/input{}", e.instance_path),
+                        format!("does not match task_spec.input_schema: {e}"),
+                    ));
+                }
+            }
+            _ => errors.push(FieldError::new(
+                "/input",
+                "must be a JSON object, since task_spec.input_schema is a JSON schema",
+            )),
+        }
+    }
+}
+
+/// Checks one schema entry; for a JSON schema, returns its compiled validator.
+fn check_schema(
+    value: &Value,
+    pointer: &str,
+    allow_auto: bool,
+    errors: &mut Vec<FieldError>,
+) -> Option<jsonschema::Validator> {
+    let form = match schema_form(value, allow_auto) {
+        Ok(form) => form,
+        Err(reason) => {
+            errors.push(FieldError::new(pointer, reason));
+            return None;
+        }
+    };
+    match form {
+        SchemaForm::Json => {
+            let at = format!("{pointer}/json_schema");
+            match value.get("json_schema") {
+                Some(schema @ Value::Object(map)) => {
+                    if map.get("type") != Some(&Value::String("object".into())) {
+                        errors.push(FieldError::new(
+                            format!("{at}/type"),
+                            "a task's JSON schema must be an object schema (\"type\": \"object\")",
+                        ));
+                        return None;
+                    }
+                    match jsonschema::validator_for(schema) {
+                        Ok(validator) => Some(validator),
+                        Err(e) => {
+                            errors.push(FieldError::new(
+                                format!("{at}{}", e.instance_path),
+                                format!("the JSON schema does not compile: {e}"),
+                            ));
+                            None
+                        }
+                    }
+                }
+                Some(_) => {
+                    errors.push(FieldError::new(at, "must be a JSON Schema object"));
+                    None
+                }
+                None => {
+                    errors.push(FieldError::new(at, "is required for a \"json\" schema"));
+                    None
+                }
+            }
+        }
+        SchemaForm::Text => {
+            match value.get("description") {
+                None | Some(Value::Null) | Some(Value::String(_)) => {}
+                Some(_) => errors.push(FieldError::new(
+                    format!("{pointer}/description"),
+                    "must be a string or null",
+                )),
+            }
+            None
+        }
+        SchemaForm::Auto | SchemaForm::BareText => None,
+    }
+}
+
+fn check_webhook(value: &Value, errors: &mut Vec<FieldError>) {
+    let Some(map) = value.as_object() else {
+        if !value.is_null() {
+            errors.push(FieldError::new("/webhook", "must be an object or null"));
+        }
+        return;
+    };
+    match map.get("url") {
+        Some(Value::String(url)) if is_http_url(url) => {}
+        Some(_) => errors.push(FieldError::new(
+            "/webhook/url",
+            "must be an http or https URL",
+        )),
+        None => errors.push(FieldError::new("/webhook/url", "is required")),
+    }
+    match map.get("event_types") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(types)) => {
+            for (i, t) in types.iter().enumerate() {
+                if t.as_str() != Some("task_run.status") {
+                    errors.push(FieldError::new(
+                        format!("/webhook/event_types/{i}"),
+                        "the only event type is \"task_run.status\"",
+                    ));
+                }
+            }
+        }
+        Some(_) => errors.push(FieldError::new("/webhook/event_types", "must be an array")),
+    }
+}
+
+fn check_mcp_servers(value: &Value, errors: &mut Vec<FieldError>) {
+    let Some(servers) = value.as_array() else {
+        if !value.is_null() {
+            errors.push(FieldError::new("/mcp_servers", "must be an array or null"));
+        }
+        return;
+    };
+    for (i, server) in servers.iter().enumerate() {
+        let at = format!("/mcp_servers/{i}");
+        let Some(map) = server.as_object() else {
+            errors.push(FieldError::new(at, "must be an object"));
+            continue;
+        };
+        match map.get("name") {
+            Some(Value::String(_)) => {}
+            Some(_) => errors.push(FieldError::new(format!("{at}/name"), "must be a string")),
+            None => errors.push(FieldError::new(format!("{at}/name"), "is required")),
+        }
+        match map.get("url") {
+            Some(Value::String(url)) if is_http_url(url) => {}
+            Some(_) => errors.push(FieldError::new(
+                format!("{at}/url"),
+                "must be an http or https URL",
+            )),
+            None => errors.push(FieldError::new(format!("{at}/url"), "is required")),
+        }
+        match map.get("type") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(t)) if t == "url" => {}
+            Some(_) => errors.push(FieldError::new(format!("{at}/type"), "must be \"url\"")),
+        }
+        match map.get("headers") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(h)) if h.values().all(Value::is_string) => {}
+            Some(_) => errors.push(FieldError::new(
+                format!("{at}/headers"),
+                "must be an object of string values",
+            )),
+        }
+        check_string_list(
+            map.get("allowed_tools"),
+            &format!("{at}/allowed_tools"),
+            errors,
+        );
+    }
+}
+
+fn check_advanced_settings(value: &Value, errors: &mut Vec<FieldError>) {
+    let Some(map) = value.as_object() else {
+        if !value.is_null() {
+            errors.push(FieldError::new(
+                "/advanced_settings",
+                "must be an object or null",
+            ));
+        }
+        return;
+    };
+    match map.get("location") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(code))
+            if code.len() == 2 && code.chars().all(|c| c.is_ascii_alphabetic()) => {}
+        Some(_) => errors.push(FieldError::new(
+            "/advanced_settings/location",
+            "must be an ISO 3166-1 alpha-2 country code such as \"us\"",
+        )),
+    }
+    match map.get("data_sources") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(sources)) => {
+            for list in ["free", "pay_per_use"] {
+                check_string_list(
+                    sources.get(list),
+                    &format!("/advanced_settings/data_sources/{list}"),
+                    errors,
+                );
+            }
+        }
+        Some(_) => errors.push(FieldError::new(
+            "/advanced_settings/data_sources",
+            "must be an object or null",
+        )),
+    }
+}
+
+fn check_string_list(value: Option<&Value>, pointer: &str, errors: &mut Vec<FieldError>) {
+    match value {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {}
+        Some(_) => errors.push(FieldError::new(
+            pointer,
+            "must be an array of strings or null",
+        )),
+    }
+}
+
+fn is_http_url(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    matches!(rest, Some(r) if !r.is_empty() && !r.starts_with('/') && !r.chars().any(char::is_whitespace))
+}
+
+/// Escapes a key for use in a JSON pointer (RFC 6901).
+pub fn escape_pointer(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(body: &str) -> Result<NewRun, ApiError> {
+        parse_create_run(body.as_bytes(), |p| p == "core" || p == "base")
+    }
+
+    fn pointers(err: ApiError) -> Vec<String> {
+        assert_eq!(err.status, 422, "{err:?}");
+        err.detail.unwrap()["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["pointer"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    const SEED: &str = r#"{"processor":"core","metadata":{"my_key":"my_value"},"task_spec":{"output_schema":{"json_schema":{"type":"object","properties":{"gdp":{"type":"string","description":"GDP in USD for the year, formatted like '$3.1 trillion (2023)'"}},"required":["gdp"],"additionalProperties":false},"type":"json"},"input_schema":{"json_schema":{"type":"object","properties":{"country":{"type":"string"},"year":{"type":"integer"}},"required":["country","year"],"additionalProperties":false},"type":"json"}},"input":{"country":"France","year":2023}}"#;
+
+    #[test]
+    fn seed_example_round_trips_byte_for_byte() {
+        let run = parse(SEED).unwrap();
+        assert_eq!(run.input_doc, SEED);
+        assert_eq!(run.metadata.unwrap().get(), r#"{"my_key":"my_value"}"#);
+    }
+
+    #[test]
+    fn keeps_bare_strings_nulls_and_drops_unknown_fields() {
+        let run = parse(
+            r#"{"input": "q", "unknown": 1, "processor": "base", "task_spec": {"output_schema": "a short answer", "input_schema": null}, "metadata": null}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            run.input_doc,
+            r#"{"input":"q","processor":"base","task_spec":{"output_schema":"a short answer","input_schema":null},"metadata":null}"#
+        );
+        assert!(run.metadata.is_none());
+    }
+
+    #[test]
+    fn requires_processor_and_input() {
+        assert_eq!(pointers(parse("{}").unwrap_err()), ["/processor", "/input"]);
+        assert_eq!(
+            pointers(parse(r#"{"processor":"core","input":3}"#).unwrap_err()),
+            ["/input"]
+        );
+    }
+
+    #[test]
+    fn unknown_processor_is_403_after_validation() {
+        let err = parse(r#"{"processor":"nope","input":"x"}"#).unwrap_err();
+        assert_eq!(err.status, 403);
+        let err = parse(r#"{"processor":"nope"}"#).unwrap_err();
+        assert_eq!(err.status, 422);
+    }
+
+    #[test]
+    fn metadata_limits() {
+        let body = format!(
+            r#"{{"processor":"core","input":"x","metadata":{{"seventeen_chars_k":"v","ok":"{}","n":1.5,"b":true,"bad":[1]}}}}"#,
+            "v".repeat(513)
+        );
+        assert_eq!(
+            pointers(parse(&body).unwrap_err()),
+            [
+                "/metadata/seventeen_chars_k",
+                "/metadata/ok",
+                "/metadata/bad"
+            ]
+        );
+    }
+
+    #[test]
+    fn schemas_must_be_object_schemas_that_compile() {
+        let bad_type = r#"{"processor":"core","input":"x","task_spec":{"output_schema":{"type":"json","json_schema":{"type":"string"}}}}"#;
+        assert_eq!(
+            pointers(parse(bad_type).unwrap_err()),
+            ["/task_spec/output_schema/json_schema/type"]
+        );
+        let no_compile = r#"{"processor":"core","input":"x","task_spec":{"output_schema":{"json_schema":{"type":"object","properties":{"a":{"type":12}}}}}}"#;
+        let p = pointers(parse(no_compile).unwrap_err());
+        assert!(
+            p[0].starts_with("/task_spec/output_schema/json_schema"),
+            "{p:?}"
+        );
+        let auto_input = r#"{"processor":"core","input":"x","task_spec":{"output_schema":{"type":"auto"},"input_schema":{"type":"auto"}}}"#;
+        assert_eq!(
+            pointers(parse(auto_input).unwrap_err()),
+            ["/task_spec/input_schema"]
+        );
+        let missing = r#"{"processor":"core","input":"x","task_spec":{}}"#;
+        assert_eq!(
+            pointers(parse(missing).unwrap_err()),
+            ["/task_spec/output_schema"]
+        );
+        for ok in [
+            r#"{"type":"auto"}"#,
+            r#"{"type":"text","description":"d"}"#,
+            r#"{}"#,
+            r#""text""#,
+        ] {
+            let body = format!(
+                r#"{{"processor":"core","input":"x","task_spec":{{"output_schema":{ok}}}}}"#
+            );
+            assert!(parse(&body).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn input_is_checked_against_json_input_schema() {
+        let body = SEED.replace("2023}", "\"2023\"}");
+        assert_eq!(pointers(parse(&body).unwrap_err()), ["/input/year"]);
+        let body = SEED.replace(r#"{"country":"France","year":2023}"#, r#""France 2023""#);
+        assert_eq!(pointers(parse(&body).unwrap_err()), ["/input"]);
+    }
+
+    #[test]
+    fn body_must_be_a_json_object() {
+        for body in ["", "not json", "[1,2]", "{\"processor\":"] {
+            let err = parse(body).unwrap_err();
+            assert_eq!(err.status, 422);
+            assert_eq!(err.detail.unwrap()["pointer"], "");
+        }
+    }
+
+    #[test]
+    fn webhook_mcp_and_advanced_settings() {
+        let body = r#"{"processor":"core","input":"x","webhook":{"url":"ftp://x","event_types":["nope"]},"mcp_servers":[{"url":"https://m.example.com"}],"advanced_settings":{"location":"usa"}}"#;
+        assert_eq!(
+            pointers(parse(body).unwrap_err()),
+            [
+                "/webhook/url",
+                "/webhook/event_types/0",
+                "/mcp_servers/0/name",
+                "/advanced_settings/location"
+            ]
+        );
+        let ok = r#"{"processor":"core","input":"x","webhook":{"url":"https://hooks.example.com/p","event_types":["task_run.status"]},"mcp_servers":[{"name":"m","url":"https://m.example.com","headers":{"a":"b"},"allowed_tools":["t"]}],"advanced_settings":{"location":"us"},"enable_events":true,"memory_scope_key":"k"}"#;
+        let run = parse(ok).unwrap();
+        assert_eq!(run.enable_events, Some(true));
+        assert_eq!(run.input_doc, ok);
+    }
+}

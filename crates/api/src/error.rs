@@ -1,0 +1,121 @@
+//! The API's error shape: `{"type":"error","error":{"ref_id","message","detail"}}`.
+//!
+//! Every non-2xx answer carries it. `ref_id` is a fresh UUID that the server also logs beside
+//! the cause, so a user can quote it and an operator can find what happened.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// One reason a request was refused, located by a JSON pointer into the request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// JSON pointer (RFC 6901) to the offending value, `""` for the whole body.
+    pub pointer: String,
+    /// What is wrong and what would be accepted.
+    pub reason: String,
+}
+
+impl FieldError {
+    pub fn new(pointer: impl Into<String>, reason: impl Into<String>) -> Self {
+        FieldError {
+            pointer: pointer.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// An error answer: HTTP status, message and optional detail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: u16,
+    pub message: String,
+    pub detail: Option<Value>,
+}
+
+impl ApiError {
+    pub fn new(status: u16, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+            detail: None,
+        }
+    }
+
+    pub fn with_detail(mut self, detail: Value) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(401, "Unauthorized: invalid or missing credentials")
+    }
+
+    pub fn run_not_found() -> Self {
+        Self::new(404, "Run id not found")
+    }
+
+    pub fn invalid_processor(name: &str) -> Self {
+        Self::new(403, "Forbidden: invalid processor in request").with_detail(json!({
+            "pointer": "/processor",
+            "reason": format!("unknown processor {name:?}"),
+        }))
+    }
+
+    /// A 422 naming every field that failed; `detail.pointer`/`detail.reason` are the first.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let first = errors
+            .first()
+            .cloned()
+            .unwrap_or_else(|| FieldError::new("", "invalid request"));
+        let message = format!(
+            "Unprocessable content: request validation error: {} {}",
+            if first.pointer.is_empty() {
+                "body"
+            } else {
+                &first.pointer
+            },
+            first.reason
+        );
+        Self::new(422, message).with_detail(json!({
+            "pointer": first.pointer,
+            "reason": first.reason,
+            "errors": errors,
+        }))
+    }
+
+    /// The response body, with the `ref_id` the caller logs beside the cause.
+    pub fn body(&self, ref_id: &str) -> ErrorBody {
+        ErrorBody {
+            r#type: "error",
+            error: ErrorObject {
+                ref_id: ref_id.to_owned(),
+                message: self.message.clone(),
+                detail: self.detail.clone(),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// `ErrorResponse` of the spec.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorBody {
+    pub r#type: &'static str,
+    pub error: ErrorObject,
+}
+
+/// `Error` of the spec.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct ErrorObject {
+    pub ref_id: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Value>,
+}

@@ -1,0 +1,18 @@
+//! Wire types and request validation for the Parallel API, with no I/O.
+//!
+//! This crate owns everything about what goes over the wire: the shape of each response
+//! ([`TaskRun`], [`ErrorBody`]), the parsing and validation of each request
+//! ([`create::parse_create_run`]), the ids Parallax hands out ([`ids`]) and the time format
+//! ([`time`]). The HTTP layer turns an [`ApiError`] into a response; storage keeps what
+//! [`create::NewRun`] carries. Nothing here opens a socket or a file.
+
+pub mod create;
+pub mod error;
+pub mod ids;
+pub mod raw;
+pub mod run;
+pub mod source_policy;
+pub mod time;
+
+pub use error::{ApiError, ErrorBody, FieldError};
+pub use run::{RunStatus, TaskRun};

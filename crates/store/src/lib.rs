@@ -1,0 +1,204 @@
+//! Durable storage for Parallax: tenants and their API keys, runs, what each run was asked,
+//! its events and its output.
+//!
+//! One trait, [`Store`], two backends:
+//! - [`sqlite::SqliteStore`], the embedded default: one file in the data directory, WAL, a
+//!   single writer thread that commits concurrent writes together (group commit);
+//! - [`postgres::PgStore`], for many nodes on one database: runs are claimed with
+//!   `FOR UPDATE SKIP LOCKED`, and changes reach other nodes through `LISTEN/NOTIFY`.
+//!
+//! Every method that touches a run takes the tenant, so a query can never cross tenants.
+//! A write returns only after its transaction committed; [`Notice`]s announce committed
+//! changes to waiters in this process (and, on PostgreSQL, in every process).
+//! `tests/conformance.rs` runs one suite against both backends.
+
+use async_trait::async_trait;
+use parallax_api::error::ErrorObject;
+use parallax_api::TaskRun;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+pub mod postgres;
+pub mod sqlite;
+mod state_event;
+
+pub use state_event::state_event_json;
+
+/// Result of store operations.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Why a store operation failed. None of these is the client's fault: the HTTP layer answers
+/// them with 500 or 503 and logs the cause.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("postgres pool: {0}")]
+    Pool(String),
+    #[error("the store is shut down")]
+    Closed,
+    #[error("the transaction did not commit: {0}")]
+    CommitFailed(String),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("migration: {0}")]
+    Migration(String),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A tenant: the owner of runs. Each API key belongs to exactly one.
+pub type TenantId = String;
+
+/// SHA-256 of an API key. Keys themselves are never stored.
+pub type KeyHash = [u8; 32];
+
+/// A run to commit, as validated by the API layer.
+#[derive(Debug, Clone)]
+pub struct RunToCreate {
+    pub run_id: String,
+    pub processor: String,
+    /// What `GET …/input` returns, as sent.
+    pub input_doc: String,
+    /// The metadata object as sent, or `None`.
+    pub metadata: Option<String>,
+    /// Whether progress events are recorded (the client's choice or the processor default).
+    pub enable_events: bool,
+    pub previous_interaction_id: Option<String>,
+    pub created_at: i64,
+}
+
+/// An `Idempotency-Key` with the hash of the body it came with.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub key: String,
+    pub body_hash: [u8; 32],
+}
+
+/// What [`Store::create_run`] did.
+#[derive(Debug, Clone)]
+pub enum CreateOutcome {
+    /// A new run was committed.
+    Created(TaskRun),
+    /// The key was used before with the same body: the first answer, nothing created.
+    Replayed(String),
+    /// The key was used before with another body: nothing created.
+    KeyConflict,
+}
+
+/// A run handed to a worker.
+#[derive(Debug, Clone)]
+pub struct ClaimedRun {
+    pub tenant: TenantId,
+    pub run_id: String,
+    pub processor: String,
+    pub input_doc: String,
+    pub enable_events: bool,
+    pub previous_interaction_id: Option<String>,
+    /// How many times it was claimed, this claim included.
+    pub attempt: i64,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub enum RunOutcome {
+    /// The output object (`TaskRunTextOutput` or `TaskRunJsonOutput`) as JSON text.
+    Completed {
+        output: String,
+        warnings: Option<String>,
+    },
+    Failed {
+        error: ErrorObject,
+    },
+    Cancelled,
+}
+
+/// One recorded event of a run: its cursor and its JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    pub seq: i64,
+    pub data: String,
+}
+
+/// A committed change that waiters may care about. Carries no data: a waiter re-reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// New events (and maybe a new status) for this run.
+    Run(Arc<str>),
+    /// Work was queued: idle workers should look.
+    Queued,
+}
+
+/// Capacity of the notice channel. A receiver that falls this far behind is told it lagged
+/// and re-reads state from the store, so nothing is lost.
+pub const NOTICE_CAPACITY: usize = 4096;
+
+/// The storage interface. See the crate documentation.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates a tenant with one API key (given by its hash); returns the tenant id.
+    async fn create_tenant_with_key(&self, key_hash: KeyHash, label: &str) -> Result<TenantId>;
+    /// Adds a key to an existing tenant, or does nothing if the hash is already known.
+    async fn ensure_key(&self, key_hash: KeyHash, label: &str) -> Result<TenantId>;
+    /// Every stored key hash with its tenant.
+    async fn api_keys(&self) -> Result<Vec<(KeyHash, TenantId)>>;
+
+    /// Commits a new run with its `queued` state event, or replays/refuses an idempotent
+    /// repeat. With a key, the created run's JSON is stored as the answer to replay.
+    async fn create_run(
+        &self,
+        tenant: &str,
+        run: RunToCreate,
+        idempotency: Option<Idempotency>,
+    ) -> Result<CreateOutcome>;
+    /// The run, if it exists and belongs to `tenant`.
+    async fn get_run(&self, tenant: &str, run_id: &str) -> Result<Option<TaskRun>>;
+    /// The input document, as sent.
+    async fn get_input(&self, tenant: &str, run_id: &str) -> Result<Option<String>>;
+    /// The run with its output JSON (present once completed).
+    async fn get_result(
+        &self,
+        tenant: &str,
+        run_id: &str,
+    ) -> Result<Option<(TaskRun, Option<String>)>>;
+    /// Events of a run after cursor `after`, oldest first, at most `limit`.
+    async fn events_after(
+        &self,
+        tenant: &str,
+        run_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<EventRecord>>;
+
+    /// Claims up to `limit` queued runs for `worker`, oldest first, marks them running with a
+    /// lease, and records their `running` state events.
+    async fn claim_runs(
+        &self,
+        worker: &str,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedRun>>;
+    /// Extends the lease of runs still held by `worker`; returns those it no longer holds.
+    async fn heartbeat(
+        &self,
+        worker: &str,
+        run_ids: &[String],
+        lease: Duration,
+    ) -> Result<Vec<String>>;
+    /// Appends a progress event to a run held by `worker`. Returns its cursor, or `None` if
+    /// the worker lost the run.
+    async fn append_event(&self, worker: &str, run_id: &str, data: &str) -> Result<Option<i64>>;
+    /// Ends a run held by `worker` with its terminal state event. Returns false (and changes
+    /// nothing) if the worker no longer holds it.
+    async fn finish_run(&self, worker: &str, run_id: &str, outcome: RunOutcome) -> Result<bool>;
+    /// Puts runs held by `worker` back in the queue (graceful shutdown).
+    async fn release_runs(&self, worker: &str, run_ids: &[String]) -> Result<usize>;
+    /// Puts back in the queue every running run whose lease has expired.
+    async fn requeue_expired(&self) -> Result<usize>;
+
+    /// Committed changes, as they happen.
+    fn subscribe(&self) -> broadcast::Receiver<Notice>;
+}

@@ -1,0 +1,788 @@
+//! The embedded backend: one SQLite file in the data directory.
+//!
+//! Writes go through one writer thread that owns the only write connection. It takes every
+//! write waiting in its queue (up to [`MAX_BATCH`]), runs each inside its own savepoint of one
+//! `BEGIN IMMEDIATE` transaction, commits once, and only then answers each caller: a burst of
+//! concurrent creates costs one fsync, not one each (group commit), and a failing write rolls
+//! back alone. Reads use a small pool of read connections on the blocking thread pool; WAL
+//! lets them run beside the writer.
+//!
+//! SQLite serves one process: opening takes an exclusive lock on `parallax.lock` in the data
+//! directory, so any run still marked `running` at open belongs to a dead process and is
+//! queued again at once.
+
+use crate::{
+    state_event_json, ClaimedRun, CreateOutcome, EventRecord, Idempotency, KeyHash, Notice, Result,
+    RunOutcome, RunToCreate, Store, StoreError, TenantId, NOTICE_CAPACITY,
+};
+use async_trait::async_trait;
+use parallax_api::error::ErrorObject;
+use parallax_api::{ids, time::now_micros, RunStatus, TaskRun};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde_json::value::RawValue;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{broadcast, oneshot};
+
+/// Most writes committed in one transaction.
+pub const MAX_BATCH: usize = 512;
+/// Read connections kept open.
+const READERS: usize = 8;
+/// Writes waiting for the writer before callers wait to enqueue.
+const QUEUE: usize = 16_384;
+
+/// Versioned migrations, applied in order, each once.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    r#"
+CREATE TABLE tenants (
+    tenant_id  TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE api_keys (
+    key_hash   BLOB PRIMARY KEY,
+    tenant_id  TEXT NOT NULL REFERENCES tenants(tenant_id),
+    label      TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE runs (
+    run_id                  TEXT PRIMARY KEY,
+    tenant_id               TEXT NOT NULL REFERENCES tenants(tenant_id),
+    processor               TEXT NOT NULL,
+    status                  TEXT NOT NULL,
+    metadata                TEXT,
+    input_doc               TEXT NOT NULL,
+    enable_events           INTEGER NOT NULL,
+    previous_interaction_id TEXT,
+    output                  TEXT,
+    error                   TEXT,
+    warnings                TEXT,
+    taskgroup_id            TEXT,
+    created_at              INTEGER NOT NULL,
+    modified_at             INTEGER NOT NULL,
+    lease_owner             TEXT,
+    lease_expires_at        INTEGER,
+    attempts                INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX runs_queued ON runs (created_at) WHERE status = 'queued';
+CREATE INDEX runs_leased ON runs (lease_expires_at) WHERE status = 'running';
+CREATE TABLE run_events (
+    run_id     TEXT NOT NULL REFERENCES runs(run_id),
+    seq        INTEGER NOT NULL,
+    data       TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE idempotency_keys (
+    tenant_id  TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    body_hash  BLOB NOT NULL,
+    run_id     TEXT NOT NULL,
+    response   TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, key)
+);
+"#,
+)];
+
+/// Columns that make a [`TaskRun`], in the order [`task_run_from_row`] reads them.
+const RUN_COLUMNS: &str =
+    "run_id, status, processor, metadata, error, warnings, taskgroup_id, created_at, modified_at";
+
+/// The SQLite store. Cheap to share behind an `Arc`.
+pub struct SqliteStore {
+    writer: mpsc::SyncSender<Box<dyn Job>>,
+    readers: Arc<Readers>,
+    notices: broadcast::Sender<Notice>,
+    _lock: File,
+}
+
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `parallax.db` in `data_dir`, migrates it, takes the process
+    /// lock, and queues again every run left `running` by a previous process.
+    pub fn open(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir)?;
+        let lock = File::create(data_dir.join("parallax.lock"))?;
+        if lock.try_lock().is_err() {
+            return Err(StoreError::Migration(format!(
+                "another parallax process is using {}; stop it or choose another --data-dir",
+                data_dir.display()
+            )));
+        }
+        let path = data_dir.join("parallax.db");
+        let mut conn = open_connection(&path)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL;")?;
+        migrate(&mut conn)?;
+        let now = now_micros();
+        let orphans = {
+            let tx = conn.transaction()?;
+            let runs = requeue_where(&tx, "status = 'running'", params![], now)?;
+            tx.commit()?;
+            runs.len()
+        };
+        if orphans > 0 {
+            tracing::info!(
+                runs = orphans,
+                "queued again runs left running by a previous process"
+            );
+        }
+        let (writer, queue) = mpsc::sync_channel::<Box<dyn Job>>(QUEUE);
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || write_loop(conn, queue))?;
+        let (notices, _) = broadcast::channel(NOTICE_CAPACITY);
+        Ok(SqliteStore {
+            writer,
+            readers: Arc::new(Readers {
+                path,
+                idle: Mutex::new(Vec::new()),
+            }),
+            notices,
+            _lock: lock,
+        })
+    }
+
+    /// Runs `f` on the writer inside the next group transaction; answers after the commit.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(TypedJob {
+            work: Some(f),
+            result: None,
+            reply,
+        });
+        let writer = self.writer.clone();
+        // A full queue blocks; do that off the async threads.
+        match writer.try_send(job) {
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Full(job)) => {
+                tokio::task::spawn_blocking(move || writer.send(job))
+                    .await
+                    .map_err(|_| StoreError::Closed)?
+                    .map_err(|_| StoreError::Closed)?;
+            }
+            Err(mpsc::TrySendError::Disconnected(_)) => return Err(StoreError::Closed),
+        }
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = readers.idle.lock().expect("reader pool lock").pop();
+            let conn = match conn {
+                Some(conn) => conn,
+                None => open_connection(&readers.path)?,
+            };
+            let result = f(&conn);
+            let mut idle = readers.idle.lock().expect("reader pool lock");
+            if idle.len() < READERS {
+                idle.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(|_| StoreError::Closed)?
+    }
+
+    fn notify_run(&self, run_id: &str) {
+        let _ = self.notices.send(Notice::Run(Arc::from(run_id)));
+    }
+}
+
+fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    // FULL: a commit is on disk before the writer answers, so an acknowledged run survives
+    // even a power cut, not only a killed process.
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+    )?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )?;
+    let tx = conn.transaction()?;
+    let current: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
+    let newest = MIGRATIONS.last().map_or(0, |m| m.0);
+    if current > newest {
+        return Err(StoreError::Migration(format!(
+            "the database is at schema version {current}, newer than this binary knows ({newest}); run a newer parallax"
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+            params![version, now_micros()],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// One write for the writer thread: run it, then learn whether it committed.
+trait Job: Send {
+    /// Runs the write; false means it failed and its savepoint is rolled back.
+    fn execute(&mut self, conn: &Connection) -> bool;
+    /// Answers the caller once the transaction's fate is known.
+    fn deliver(self: Box<Self>, commit: std::result::Result<(), String>);
+}
+
+struct TypedJob<T, F> {
+    work: Option<F>,
+    result: Option<Result<T>>,
+    reply: oneshot::Sender<Result<T>>,
+}
+
+impl<T: Send, F: FnOnce(&Connection) -> Result<T> + Send> Job for TypedJob<T, F> {
+    fn execute(&mut self, conn: &Connection) -> bool {
+        let work = self.work.take().expect("a job runs once");
+        let result = work(conn);
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
+    }
+
+    fn deliver(self: Box<Self>, commit: std::result::Result<(), String>) {
+        let answer = match (commit, self.result) {
+            (Ok(()), Some(result)) => result,
+            (Ok(()), None) => Err(StoreError::CommitFailed("the write never ran".into())),
+            (Err(e), _) => Err(StoreError::CommitFailed(e)),
+        };
+        let _ = self.reply.send(answer);
+    }
+}
+
+fn write_loop(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let outcome = commit_batch(&conn, &mut batch);
+        if let Err(e) = &outcome {
+            tracing::error!(error = %e, writes = batch.len(), "sqlite group commit failed");
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        let outcome = outcome.map_err(|e| e.to_string());
+        for job in batch {
+            job.deliver(outcome.clone());
+        }
+    }
+}
+
+fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    for job in batch.iter_mut() {
+        conn.execute_batch("SAVEPOINT job")?;
+        if job.execute(conn) {
+            conn.execute_batch("RELEASE job")?;
+        } else {
+            conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
+        }
+    }
+    conn.execute_batch("COMMIT")
+}
+
+fn task_run_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<TaskRun> {
+    let status: String = row.get(at + 1)?;
+    let metadata: Option<String> = row.get(at + 3)?;
+    let error: Option<String> = row.get(at + 4)?;
+    let warnings: Option<String> = row.get(at + 5)?;
+    let corrupt = |what: &str| {
+        rusqlite::Error::FromSqlConversionFailure(
+            at,
+            rusqlite::types::Type::Text,
+            format!("corrupt {what}").into(),
+        )
+    };
+    Ok(TaskRun {
+        run_id: row.get(at)?,
+        status: RunStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+        processor: row.get(at + 2)?,
+        metadata: metadata
+            .map(RawValue::from_string)
+            .transpose()
+            .map_err(|_| corrupt("metadata"))?,
+        error: error
+            .map(|e| serde_json::from_str::<ErrorObject>(&e))
+            .transpose()
+            .map_err(|_| corrupt("error"))?,
+        warnings: warnings
+            .map(|w| serde_json::from_str(&w))
+            .transpose()
+            .map_err(|_| corrupt("warnings"))?,
+        taskgroup_id: row.get(at + 6)?,
+        created_at: row.get(at + 7)?,
+        modified_at: row.get(at + 8)?,
+    })
+}
+
+fn load_run(conn: &Connection, tenant: Option<&str>, run_id: &str) -> Result<Option<TaskRun>> {
+    let sql = format!(
+        "SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?1 AND (?2 IS NULL OR tenant_id = ?2)"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params![run_id, tenant], |r| task_run_from_row(r, 0))
+        .optional()?)
+}
+
+fn insert_event(conn: &Connection, run_id: &str, data: &str, now: i64) -> Result<i64> {
+    let seq: i64 = conn
+        .prepare_cached(
+            "INSERT INTO run_events (run_id, seq, data, created_at)
+             SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2, ?3 FROM run_events WHERE run_id = ?1
+             RETURNING seq",
+        )?
+        .query_row(params![run_id, data, now], |r| r.get(0))?;
+    Ok(seq)
+}
+
+/// Queues again the running runs matching `condition`, with their state events.
+fn requeue_where(
+    conn: &Connection,
+    condition: &str,
+    args: impl rusqlite::Params,
+    now: i64,
+) -> Result<Vec<String>> {
+    let sql = format!(
+        "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, modified_at = {now}
+         WHERE status = 'running' AND {condition} RETURNING {RUN_COLUMNS}"
+    );
+    let runs: Vec<TaskRun> = conn
+        .prepare(&sql)?
+        .query_map(args, |r| task_run_from_row(r, 0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for run in &runs {
+        insert_event(conn, &run.run_id, &state_event_json(run), now)?;
+    }
+    Ok(runs.into_iter().map(|r| r.run_id).collect())
+}
+
+fn lease_end(lease: Duration, now: i64) -> i64 {
+    now + i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_tenant_with_key(&self, key_hash: KeyHash, label: &str) -> Result<TenantId> {
+        let label = label.to_owned();
+        self.write(move |conn| {
+            let tenant = ids::new_id("tenant_");
+            let now = now_micros();
+            conn.execute(
+                "INSERT INTO tenants (tenant_id, created_at) VALUES (?1, ?2)",
+                params![tenant, now],
+            )?;
+            conn.execute(
+                "INSERT INTO api_keys (key_hash, tenant_id, label, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![&key_hash[..], tenant, label, now],
+            )?;
+            Ok(tenant)
+        })
+        .await
+    }
+
+    async fn ensure_key(&self, key_hash: KeyHash, label: &str) -> Result<TenantId> {
+        let label = label.to_owned();
+        self.write(move |conn| {
+            let existing: Option<String> = conn
+                .query_row(
+                    "SELECT tenant_id FROM api_keys WHERE key_hash = ?1",
+                    params![&key_hash[..]],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(tenant) = existing {
+                return Ok(tenant);
+            }
+            let tenant = ids::new_id("tenant_");
+            let now = now_micros();
+            conn.execute(
+                "INSERT INTO tenants (tenant_id, created_at) VALUES (?1, ?2)",
+                params![tenant, now],
+            )?;
+            conn.execute(
+                "INSERT INTO api_keys (key_hash, tenant_id, label, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![&key_hash[..], tenant, label, now],
+            )?;
+            Ok(tenant)
+        })
+        .await
+    }
+
+    async fn api_keys(&self) -> Result<Vec<(KeyHash, TenantId)>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare("SELECT key_hash, tenant_id FROM api_keys")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+            })?;
+            let mut keys = Vec::new();
+            for row in rows {
+                let (hash, tenant) = row?;
+                let hash: KeyHash = hash
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("an api key hash is not 32 bytes".into()))?;
+                keys.push((hash, tenant));
+            }
+            Ok(keys)
+        })
+        .await
+    }
+
+    async fn create_run(
+        &self,
+        tenant: &str,
+        run: RunToCreate,
+        idempotency: Option<Idempotency>,
+    ) -> Result<CreateOutcome> {
+        let tenant = tenant.to_owned();
+        let outcome = self
+            .write(move |conn| {
+                if let Some(idem) = &idempotency {
+                    let previous: Option<(Vec<u8>, String)> = conn
+                        .prepare_cached(
+                            "SELECT body_hash, response FROM idempotency_keys WHERE tenant_id = ?1 AND key = ?2",
+                        )?
+                        .query_row(params![tenant, idem.key], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()?;
+                    if let Some((hash, response)) = previous {
+                        return Ok(if hash == idem.body_hash {
+                            CreateOutcome::Replayed(response)
+                        } else {
+                            CreateOutcome::KeyConflict
+                        });
+                    }
+                }
+                conn.prepare_cached(
+                    "INSERT INTO runs (run_id, tenant_id, processor, status, metadata, input_doc,
+                        enable_events, previous_interaction_id, created_at, modified_at)
+                     VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?8)",
+                )?
+                .execute(params![
+                    run.run_id,
+                    tenant,
+                    run.processor,
+                    run.metadata,
+                    run.input_doc,
+                    run.enable_events,
+                    run.previous_interaction_id,
+                    run.created_at
+                ])?;
+                let task_run = TaskRun {
+                    run_id: run.run_id.clone(),
+                    status: RunStatus::Queued,
+                    processor: run.processor,
+                    metadata: run
+                        .metadata
+                        .map(RawValue::from_string)
+                        .transpose()
+                        .map_err(|e| StoreError::Corrupt(format!("metadata: {e}")))?,
+                    error: None,
+                    warnings: None,
+                    taskgroup_id: None,
+                    created_at: run.created_at,
+                    modified_at: run.created_at,
+                };
+                insert_event(conn, &run.run_id, &state_event_json(&task_run), run.created_at)?;
+                if let Some(idem) = &idempotency {
+                    let response = serde_json::to_string(&task_run)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    conn.prepare_cached(
+                        "INSERT INTO idempotency_keys (tenant_id, key, body_hash, run_id, response, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )?
+                    .execute(params![
+                        tenant,
+                        idem.key,
+                        &idem.body_hash[..],
+                        run.run_id,
+                        response,
+                        run.created_at
+                    ])?;
+                }
+                Ok(CreateOutcome::Created(task_run))
+            })
+            .await?;
+        if let CreateOutcome::Created(run) = &outcome {
+            self.notify_run(&run.run_id);
+            let _ = self.notices.send(Notice::Queued);
+        }
+        Ok(outcome)
+    }
+
+    async fn get_run(&self, tenant: &str, run_id: &str) -> Result<Option<TaskRun>> {
+        let (tenant, run_id) = (tenant.to_owned(), run_id.to_owned());
+        self.read(move |conn| load_run(conn, Some(&tenant), &run_id))
+            .await
+    }
+
+    async fn get_input(&self, tenant: &str, run_id: &str) -> Result<Option<String>> {
+        let (tenant, run_id) = (tenant.to_owned(), run_id.to_owned());
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT input_doc FROM runs WHERE run_id = ?1 AND tenant_id = ?2")?
+                .query_row(params![run_id, tenant], |r| r.get(0))
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn get_result(
+        &self,
+        tenant: &str,
+        run_id: &str,
+    ) -> Result<Option<(TaskRun, Option<String>)>> {
+        let (tenant, run_id) = (tenant.to_owned(), run_id.to_owned());
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {RUN_COLUMNS}, output FROM runs WHERE run_id = ?1 AND tenant_id = ?2"
+            );
+            Ok(conn
+                .prepare_cached(&sql)?
+                .query_row(params![run_id, tenant], |r| {
+                    Ok((task_run_from_row(r, 0)?, r.get::<_, Option<String>>(9)?))
+                })
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn events_after(
+        &self,
+        tenant: &str,
+        run_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<EventRecord>> {
+        let (tenant, run_id) = (tenant.to_owned(), run_id.to_owned());
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT e.seq, e.data FROM run_events e JOIN runs r ON r.run_id = e.run_id
+                 WHERE e.run_id = ?1 AND r.tenant_id = ?2 AND e.seq > ?3 ORDER BY e.seq LIMIT ?4",
+            )?;
+            let rows = stmt.query_map(params![run_id, tenant, after, limit as i64], |r| {
+                Ok(EventRecord {
+                    seq: r.get(0)?,
+                    data: r.get(1)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn claim_runs(
+        &self,
+        worker: &str,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedRun>> {
+        let worker = worker.to_owned();
+        let claimed = self
+            .write(move |conn| {
+                let now = now_micros();
+                let sql = format!(
+                    "UPDATE runs SET status = 'running', lease_owner = ?1, lease_expires_at = ?2,
+                        attempts = attempts + 1, modified_at = ?3
+                     WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'queued' ORDER BY created_at LIMIT ?4)
+                     RETURNING {RUN_COLUMNS}, tenant_id, input_doc, enable_events, previous_interaction_id, attempts"
+                );
+                let mut stmt = conn.prepare_cached(&sql)?;
+                let rows = stmt.query_map(
+                    params![worker, lease_end(lease, now), now, limit as i64],
+                    |r| {
+                        let run = task_run_from_row(r, 0)?;
+                        Ok((
+                            ClaimedRun {
+                                tenant: r.get(9)?,
+                                run_id: run.run_id.clone(),
+                                processor: run.processor.clone(),
+                                input_doc: r.get(10)?,
+                                enable_events: r.get(11)?,
+                                previous_interaction_id: r.get(12)?,
+                                attempt: r.get(13)?,
+                            },
+                            run,
+                        ))
+                    },
+                )?;
+                let mut claimed: Vec<(ClaimedRun, TaskRun)> = rows.collect::<rusqlite::Result<_>>()?;
+                claimed.sort_by_key(|(_, run)| run.created_at);
+                for (_, run) in &claimed {
+                    insert_event(conn, &run.run_id, &state_event_json(run), now)?;
+                }
+                Ok(claimed.into_iter().map(|(c, _)| c).collect::<Vec<_>>())
+            })
+            .await?;
+        for run in &claimed {
+            self.notify_run(&run.run_id);
+        }
+        Ok(claimed)
+    }
+
+    async fn heartbeat(
+        &self,
+        worker: &str,
+        run_ids: &[String],
+        lease: Duration,
+    ) -> Result<Vec<String>> {
+        let (worker, run_ids) = (worker.to_owned(), run_ids.to_vec());
+        self.write(move |conn| {
+            let now = now_micros();
+            let mut stmt = conn.prepare_cached(
+                "UPDATE runs SET lease_expires_at = ?1 WHERE run_id = ?2 AND lease_owner = ?3 AND status = 'running'",
+            )?;
+            let mut lost = Vec::new();
+            for run_id in run_ids {
+                if stmt.execute(params![lease_end(lease, now), run_id, worker])? == 0 {
+                    lost.push(run_id);
+                }
+            }
+            Ok(lost)
+        })
+        .await
+    }
+
+    async fn append_event(&self, worker: &str, run_id: &str, data: &str) -> Result<Option<i64>> {
+        let (worker, id, data) = (worker.to_owned(), run_id.to_owned(), data.to_owned());
+        let seq = self
+            .write(move |conn| {
+                let held: Option<i64> = conn
+                    .prepare_cached(
+                        "SELECT 1 FROM runs WHERE run_id = ?1 AND lease_owner = ?2 AND status = 'running'",
+                    )?
+                    .query_row(params![id, worker], |r| r.get(0))
+                    .optional()?;
+                match held {
+                    Some(_) => Ok(Some(insert_event(conn, &id, &data, now_micros())?)),
+                    None => Ok(None),
+                }
+            })
+            .await?;
+        if seq.is_some() {
+            self.notify_run(run_id);
+        }
+        Ok(seq)
+    }
+
+    async fn finish_run(&self, worker: &str, run_id: &str, outcome: RunOutcome) -> Result<bool> {
+        let (worker, id) = (worker.to_owned(), run_id.to_owned());
+        let finished = self
+            .write(move |conn| {
+                let now = now_micros();
+                let (status, output, error, warnings) = match outcome {
+                    RunOutcome::Completed { output, warnings } => {
+                        ("completed", Some(output), None, warnings)
+                    }
+                    RunOutcome::Failed { error } => (
+                        "failed",
+                        None,
+                        Some(
+                            serde_json::to_string(&error)
+                                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        ),
+                        None,
+                    ),
+                    RunOutcome::Cancelled => ("cancelled", None, None, None),
+                };
+                let sql = format!(
+                    "UPDATE runs SET status = ?1, output = ?2, error = ?3, warnings = ?4,
+                        lease_owner = NULL, lease_expires_at = NULL, modified_at = ?5
+                     WHERE run_id = ?6 AND lease_owner = ?7 AND status = 'running'
+                     RETURNING {RUN_COLUMNS}"
+                );
+                let run = conn
+                    .prepare_cached(&sql)?
+                    .query_row(
+                        params![status, output, error, warnings, now, id, worker],
+                        |r| task_run_from_row(r, 0),
+                    )
+                    .optional()?;
+                match run {
+                    Some(run) => {
+                        insert_event(conn, &id, &state_event_json(&run), now)?;
+                        Ok(true)
+                    }
+                    None => Ok(false),
+                }
+            })
+            .await?;
+        if finished {
+            self.notify_run(run_id);
+        }
+        Ok(finished)
+    }
+
+    async fn release_runs(&self, worker: &str, run_ids: &[String]) -> Result<usize> {
+        let (worker, ids) = (worker.to_owned(), run_ids.to_vec());
+        let released = self
+            .write(move |conn| {
+                let now = now_micros();
+                let mut count = 0;
+                for id in &ids {
+                    count += requeue_where(
+                        conn,
+                        "run_id = ?1 AND lease_owner = ?2",
+                        params![id, worker],
+                        now,
+                    )?
+                    .len();
+                }
+                Ok(count)
+            })
+            .await?;
+        for id in run_ids {
+            self.notify_run(id);
+        }
+        if released > 0 {
+            let _ = self.notices.send(Notice::Queued);
+        }
+        Ok(released)
+    }
+
+    async fn requeue_expired(&self) -> Result<usize> {
+        let requeued = self
+            .write(|conn| {
+                let now = now_micros();
+                requeue_where(conn, "lease_expires_at < ?1", params![now], now)
+            })
+            .await?;
+        for id in &requeued {
+            self.notify_run(id);
+        }
+        if !requeued.is_empty() {
+            let _ = self.notices.send(Notice::Queued);
+        }
+        Ok(requeued.len())
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Notice> {
+        self.notices.subscribe()
+    }
+}

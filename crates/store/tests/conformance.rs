@@ -1,0 +1,398 @@
+//! One behaviour suite for every backend: SQLite on a temporary file, PostgreSQL on a fresh
+//! schema of the test database (`PARALLAX_TEST_DATABASE_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/test`). With `CI=true` an unreachable PostgreSQL fails
+//! the run instead of skipping it.
+
+use parallax_api::error::ErrorObject;
+use parallax_api::{ids, time::now_micros, RunStatus};
+use parallax_store::{CreateOutcome, Idempotency, Notice, RunOutcome, RunToCreate, Store};
+use std::sync::Arc;
+use std::time::Duration;
+
+mod backends;
+
+fn new_run(processor: &str) -> RunToCreate {
+    let run_id = ids::new_run_id();
+    RunToCreate {
+        input_doc: format!(r#"{{"processor":"{processor}","input":"{run_id}"}}"#),
+        run_id,
+        processor: processor.into(),
+        metadata: Some(r#"{"k":1.0}"#.into()),
+        enable_events: true,
+        previous_interaction_id: None,
+        created_at: now_micros(),
+    }
+}
+
+async fn tenant(store: &dyn Store) -> String {
+    let mut hash = [0u8; 32];
+    hash[..16].copy_from_slice(&uuid::Uuid::new_v4().into_bytes());
+    store.create_tenant_with_key(hash, "test").await.unwrap()
+}
+
+fn created(outcome: CreateOutcome) -> parallax_api::TaskRun {
+    match outcome {
+        CreateOutcome::Created(run) => run,
+        other => panic!("expected a created run, got {other:?}"),
+    }
+}
+
+/// Claims until `run_id` is among the claimed runs (other suites' runs may share the queue).
+async fn claim_until(store: &dyn Store, worker: &str, run_id: &str) -> parallax_store::ClaimedRun {
+    for _ in 0..200 {
+        let claimed = store
+            .claim_runs(worker, 64, Duration::from_secs(30))
+            .await
+            .unwrap();
+        if let Some(run) = claimed.into_iter().find(|c| c.run_id == run_id) {
+            return run;
+        }
+    }
+    panic!("run {run_id} was never claimed");
+}
+
+pub async fn keys_and_tenants(store: Arc<dyn Store>) {
+    let hash = [7u8; 32];
+    let mut unique = hash;
+    unique[..16].copy_from_slice(&uuid::Uuid::new_v4().into_bytes());
+    let a = store.ensure_key(unique, "a").await.unwrap();
+    let again = store.ensure_key(unique, "a").await.unwrap();
+    assert_eq!(a, again, "ensure_key is idempotent");
+    let keys = store.api_keys().await.unwrap();
+    assert!(keys.contains(&(unique, a.clone())));
+}
+
+pub async fn create_read_and_isolate(store: Arc<dyn Store>) {
+    let (t1, t2) = (tenant(&*store).await, tenant(&*store).await);
+    let run = new_run("core");
+    let doc = run.input_doc.clone();
+    let task_run = created(store.create_run(&t1, run, None).await.unwrap());
+    assert_eq!(task_run.status, RunStatus::Queued);
+
+    let got = store.get_run(&t1, &task_run.run_id).await.unwrap().unwrap();
+    assert_eq!(got.metadata.as_ref().unwrap().get(), r#"{"k":1.0}"#);
+    assert_eq!(got.created_at, task_run.created_at);
+    assert_eq!(
+        store.get_input(&t1, &task_run.run_id).await.unwrap(),
+        Some(doc)
+    );
+    let (run, output) = store
+        .get_result(&t1, &task_run.run_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((run.status, output), (RunStatus::Queued, None));
+
+    // Another tenant sees nothing of it.
+    assert!(store
+        .get_run(&t2, &task_run.run_id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .get_input(&t2, &task_run.run_id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .get_result(&t2, &task_run.run_id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .events_after(&t2, &task_run.run_id, 0, 100)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let events = store
+        .events_after(&t1, &task_run.run_id, 0, 100)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert!(events[0].data.contains(r#""type":"task_run.state""#));
+    assert!(events[0].data.contains(r#""status":"queued""#));
+}
+
+pub async fn idempotency(store: Arc<dyn Store>) {
+    let t = tenant(&*store).await;
+    let idem = |hash: u8| Idempotency {
+        key: "retry-1".into(),
+        body_hash: [hash; 32],
+    };
+    let first = created(
+        store
+            .create_run(&t, new_run("core"), Some(idem(1)))
+            .await
+            .unwrap(),
+    );
+    match store
+        .create_run(&t, new_run("core"), Some(idem(1)))
+        .await
+        .unwrap()
+    {
+        CreateOutcome::Replayed(response) => {
+            assert!(response.contains(&first.run_id), "{response}");
+        }
+        other => panic!("expected a replay, got {other:?}"),
+    }
+    assert!(matches!(
+        store
+            .create_run(&t, new_run("core"), Some(idem(2)))
+            .await
+            .unwrap(),
+        CreateOutcome::KeyConflict
+    ));
+    // The same key in another tenant is another key.
+    let other = tenant(&*store).await;
+    created(
+        store
+            .create_run(&other, new_run("core"), Some(idem(2)))
+            .await
+            .unwrap(),
+    );
+}
+
+pub async fn lifecycle(store: Arc<dyn Store>) {
+    let t = tenant(&*store).await;
+    let mut notices = store.subscribe();
+    let run = created(store.create_run(&t, new_run("lite"), None).await.unwrap());
+    let worker = format!("w-{}", ids::new_id(""));
+    let claimed = claim_until(&*store, &worker, &run.run_id).await;
+    assert_eq!(claimed.tenant, t);
+    assert_eq!(claimed.attempt, 1);
+    assert!(claimed.enable_events);
+    assert_eq!(
+        store
+            .get_run(&t, &run.run_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        RunStatus::Running
+    );
+
+    // Only the holder may write.
+    assert_eq!(
+        store
+            .append_event("intruder", &run.run_id, r#"{"type":"x"}"#)
+            .await
+            .unwrap(),
+        None
+    );
+    let seq = store
+        .append_event(
+            &worker,
+            &run.run_id,
+            r#"{"type":"task_run.progress_msg.plan","message":"p"}"#,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seq, 3, "queued, running, then this");
+    assert_eq!(
+        store
+            .heartbeat(&worker, &[run.run_id.clone()], Duration::from_secs(30))
+            .await
+            .unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        store
+            .heartbeat("intruder", &[run.run_id.clone()], Duration::from_secs(30))
+            .await
+            .unwrap(),
+        vec![run.run_id.clone()]
+    );
+    assert!(!store
+        .finish_run("intruder", &run.run_id, RunOutcome::Cancelled)
+        .await
+        .unwrap());
+    let output = r#"{"type":"text","content":"done","basis":[]}"#.to_string();
+    assert!(store
+        .finish_run(
+            &worker,
+            &run.run_id,
+            RunOutcome::Completed {
+                output: output.clone(),
+                warnings: None
+            }
+        )
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .finish_run(&worker, &run.run_id, RunOutcome::Cancelled)
+            .await
+            .unwrap(),
+        "ends once"
+    );
+    let (done, stored) = store.get_result(&t, &run.run_id).await.unwrap().unwrap();
+    assert_eq!(done.status, RunStatus::Completed);
+    assert!(done.modified_at >= done.created_at);
+    assert_eq!(stored, Some(output));
+
+    let events = store.events_after(&t, &run.run_id, 0, 100).await.unwrap();
+    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [1, 2, 3, 4]);
+    assert!(events[1].data.contains(r#""status":"running""#));
+    assert!(events[3].data.contains(r#""status":"completed""#));
+    assert_eq!(
+        store.events_after(&t, &run.run_id, 2, 100).await.unwrap(),
+        events[2..].to_vec()
+    );
+    assert_eq!(
+        store.events_after(&t, &run.run_id, 0, 2).await.unwrap(),
+        events[..2].to_vec()
+    );
+
+    // Every change was announced.
+    let mut seen_run = 0;
+    while let Ok(notice) = notices.try_recv() {
+        if notice == Notice::Run(run.run_id.as_str().into()) {
+            seen_run += 1;
+        }
+    }
+    assert!(seen_run >= 4, "saw {seen_run} notices for the run");
+}
+
+pub async fn failure_and_release(store: Arc<dyn Store>) {
+    let t = tenant(&*store).await;
+    let worker = format!("w-{}", ids::new_id(""));
+    let failing = created(store.create_run(&t, new_run("base"), None).await.unwrap());
+    claim_until(&*store, &worker, &failing.run_id).await;
+    let error = ErrorObject {
+        ref_id: "r".into(),
+        message: "the source was gone".into(),
+        detail: None,
+    };
+    assert!(store
+        .finish_run(
+            &worker,
+            &failing.run_id,
+            RunOutcome::Failed {
+                error: error.clone()
+            }
+        )
+        .await
+        .unwrap());
+    let failed = store.get_run(&t, &failing.run_id).await.unwrap().unwrap();
+    assert_eq!(failed.status, RunStatus::Failed);
+    assert_eq!(failed.error, Some(error));
+
+    let released = created(store.create_run(&t, new_run("base"), None).await.unwrap());
+    claim_until(&*store, &worker, &released.run_id).await;
+    assert_eq!(
+        store
+            .release_runs(&worker, &[released.run_id.clone()])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .get_run(&t, &released.run_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        RunStatus::Queued
+    );
+    let again = claim_until(&*store, &worker, &released.run_id).await;
+    assert_eq!(again.attempt, 2);
+}
+
+pub async fn expired_leases_are_requeued(store: Arc<dyn Store>) {
+    let t = tenant(&*store).await;
+    let run = created(store.create_run(&t, new_run("base"), None).await.unwrap());
+    let dead = format!("dead-{}", ids::new_id(""));
+    let mut found = false;
+    for _ in 0..200 {
+        let claimed = store
+            .claim_runs(&dead, 64, Duration::from_millis(1))
+            .await
+            .unwrap();
+        // Leave runs of other suites alone: give them back.
+        let others: Vec<String> = claimed
+            .iter()
+            .filter(|c| c.run_id != run.run_id)
+            .map(|c| c.run_id.clone())
+            .collect();
+        store.release_runs(&dead, &others).await.unwrap();
+        if claimed.iter().any(|c| c.run_id == run.run_id) {
+            found = true;
+            break;
+        }
+    }
+    assert!(found);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(store.requeue_expired().await.unwrap() >= 1);
+    assert_eq!(
+        store
+            .get_run(&t, &run.run_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        RunStatus::Queued
+    );
+    // The dead worker can no longer touch it.
+    assert!(!store
+        .finish_run(&dead, &run.run_id, RunOutcome::Cancelled)
+        .await
+        .unwrap());
+}
+
+pub async fn concurrent_creates_all_commit(store: Arc<dyn Store>) {
+    let t = tenant(&*store).await;
+    let mut tasks = Vec::new();
+    for _ in 0..200 {
+        let (store, t) = (store.clone(), t.clone());
+        tasks.push(tokio::spawn(async move {
+            created(store.create_run(&t, new_run("core"), None).await.unwrap()).run_id
+        }));
+    }
+    for task in tasks {
+        let id = task.await.unwrap();
+        assert!(store.get_run(&t, &id).await.unwrap().is_some());
+    }
+}
+
+macro_rules! suite {
+    ($backend:ident) => {
+        mod $backend {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn keys_and_tenants() {
+                super::keys_and_tenants(backends::$backend().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn create_read_and_isolate() {
+                super::create_read_and_isolate(backends::$backend().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn idempotency() {
+                super::idempotency(backends::$backend().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn lifecycle() {
+                super::lifecycle(backends::$backend().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn failure_and_release() {
+                super::failure_and_release(backends::$backend().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn expired_leases_are_requeued() {
+                super::expired_leases_are_requeued(backends::$backend().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn concurrent_creates_all_commit() {
+                super::concurrent_creates_all_commit(backends::$backend().await).await
+            }
+        }
+    };
+}
+
+suite!(sqlite);
+suite!(postgres);
