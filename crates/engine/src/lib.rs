@@ -1,1 +1,118 @@
-//! placeholder
+//! The research engine's contract: what a processor is, the budgets each processor name
+//! stands for, and how a processor reports progress.
+//!
+//! The scheduler hands a [`Task`] to a [`Processor`] and records what it reports through a
+//! [`ProgressSink`]; the processor answers an [`Output`] or a [`RunFailure`]. The research
+//! pipeline itself (planning, search, fetch, extraction, ranking, synthesis) is not built
+//! yet; until it is, the shipped binary runs [`Unavailable`], which fails every run with a
+//! message that says so instead of inventing a result. Tests may build the crate with the
+//! `scripted` feature to get [`scripted::ScriptedProcessor`], a deterministic stand-in.
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+pub mod budget;
+#[cfg(feature = "scripted")]
+pub mod scripted;
+
+pub use budget::{Budget, PROCESSORS};
+
+/// One run as a processor sees it.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub run_id: String,
+    pub budget: Budget,
+    /// What the client sent (`processor`, `input`, `task_spec`, …), as JSON.
+    pub request: Value,
+    pub previous_interaction_id: Option<String>,
+}
+
+/// The kinds of progress message of the spec (`task_run.progress_msg.*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    Plan,
+    Search,
+    Extract,
+    Result,
+    ToolCall,
+    ExecStatus,
+}
+
+impl MessageKind {
+    /// The event type as the spec spells it.
+    pub fn event_type(self) -> &'static str {
+        match self {
+            MessageKind::Plan => "task_run.progress_msg.plan",
+            MessageKind::Search => "task_run.progress_msg.search",
+            MessageKind::Extract => "task_run.progress_msg.extract",
+            MessageKind::Result => "task_run.progress_msg.result",
+            MessageKind::ToolCall => "task_run.progress_msg.tool_call",
+            MessageKind::ExecStatus => "task_run.progress_msg.exec_status",
+        }
+    }
+}
+
+/// Source counts for `task_run.progress_stats`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceStats {
+    pub num_sources_considered: u64,
+    pub num_sources_read: u64,
+    pub sources_read_sample: Vec<String>,
+}
+
+/// Where a processor reports progress. Reporting never fails the run: a sink that cannot
+/// record an event logs it and goes on.
+#[async_trait]
+pub trait ProgressSink: Send + Sync {
+    async fn message(&self, kind: MessageKind, text: &str);
+    /// `progress_meter` is 0 to 100.
+    async fn stats(&self, stats: &SourceStats, progress_meter: f64);
+}
+
+/// A finished run's output.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// `TaskRunTextOutput` or `TaskRunJsonOutput`, as a JSON object.
+    pub output: Value,
+    /// `Warning` objects to show on the run.
+    pub warnings: Vec<Value>,
+}
+
+/// Why a run failed, in words for the user.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct RunFailure {
+    pub message: String,
+    pub detail: Option<Value>,
+}
+
+impl RunFailure {
+    pub fn new(message: impl Into<String>) -> Self {
+        RunFailure {
+            message: message.into(),
+            detail: None,
+        }
+    }
+}
+
+/// Executes runs.
+#[async_trait]
+pub trait Processor: Send + Sync + 'static {
+    /// Runs `task` to the end. The scheduler enforces the budget's time limit by dropping
+    /// the future, so implementations must be cancellation-safe at every await.
+    async fn run(&self, task: Task, progress: &dyn ProgressSink) -> Result<Output, RunFailure>;
+}
+
+/// The processor of a build without a research engine: every run fails, saying why.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Unavailable;
+
+/// Message of runs failed by [`Unavailable`].
+pub const UNAVAILABLE_MESSAGE: &str = "this Parallax build has no research engine yet, so the run could not be executed; the run and its input are stored";
+
+#[async_trait]
+impl Processor for Unavailable {
+    async fn run(&self, _task: Task, _progress: &dyn ProgressSink) -> Result<Output, RunFailure> {
+        Err(RunFailure::new(UNAVAILABLE_MESSAGE))
+    }
+}

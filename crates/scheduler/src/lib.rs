@@ -1,1 +1,305 @@
-//! placeholder
+//! Running work: claims queued runs from the store, executes them with bounded concurrency
+//! through the engine's [`Processor`], records progress, and stores how each run ended.
+//!
+//! One loop per process owns the claimed runs. It wakes when
+//! - a [`Notice::Queued`] arrives (a run was created or released, here or on another node),
+//!   or the notice channel lagged;
+//! - one of its runs finishes and a slot frees;
+//! - the poll tick fires (`Config::poll_interval`): it then queues again runs whose lease
+//!   expired (a dead node's) and looks for work it was not told about;
+//! - the heartbeat tick fires (a third of the lease): it extends the leases of its runs and
+//!   abandons any run it no longer holds;
+//! - shutdown is asked: it stops claiming, cancels its runs and puts them back in the queue.
+//!
+//! A run that outlives its processor's time limit (or the operator's `max_run_time`) fails
+//! with an error saying so; it never hangs.
+
+use async_trait::async_trait;
+use parallax_api::error::ErrorObject;
+use parallax_api::time::{now_micros, rfc3339};
+use parallax_engine::{budget, MessageKind, Processor, ProgressSink, SourceStats, Task};
+use parallax_store::{ClaimedRun, Notice, RunOutcome, Store};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, watch};
+use tokio::task::{AbortHandle, JoinSet};
+
+/// How the scheduler runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Unique name of this worker in the store's leases.
+    pub worker_id: String,
+    /// Most runs executed at once by this process.
+    pub concurrency: usize,
+    /// How long a claim holds without a heartbeat; a dead node's runs are queued again after.
+    pub lease: Duration,
+    /// How often to look for work and expired leases without being told.
+    pub poll_interval: Duration,
+    /// An operator's cap on any run's time, applied when below the processor's own limit.
+    pub max_run_time: Option<Duration>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            worker_id: format!("worker-{}", uuid::Uuid::new_v4()),
+            concurrency: 16,
+            lease: Duration::from_secs(30),
+            poll_interval: Duration::from_secs(1),
+            max_run_time: None,
+        }
+    }
+}
+
+/// A running scheduler. Dropping it without [`Scheduler::shutdown`] aborts nothing: call
+/// shutdown to give claimed runs back.
+pub struct Scheduler {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Scheduler {
+    /// Starts the loop on the current runtime.
+    pub fn start(
+        store: Arc<dyn Store>,
+        processor: Arc<dyn Processor>,
+        config: Config,
+    ) -> Scheduler {
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(run_loop(store, processor, config, stopped));
+        Scheduler { stop, task }
+    }
+
+    /// Stops claiming, cancels the runs in progress and queues them again; returns when done.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+async fn run_loop(
+    store: Arc<dyn Store>,
+    processor: Arc<dyn Processor>,
+    config: Config,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut notices = store.subscribe();
+    let mut running: JoinSet<String> = JoinSet::new();
+    let mut active: HashMap<String, AbortHandle> = HashMap::new();
+    let mut poll = tokio::time::interval(config.poll_interval);
+    let mut heartbeat = tokio::time::interval(config.lease / 3);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut look_for_work = true;
+    loop {
+        let free = config.concurrency.saturating_sub(active.len());
+        if look_for_work && free > 0 {
+            match store
+                .claim_runs(&config.worker_id, free, config.lease)
+                .await
+            {
+                Ok(claimed) => {
+                    // A full claim means more may be waiting.
+                    look_for_work = claimed.len() == free;
+                    for run in claimed {
+                        let id = run.run_id.clone();
+                        let job = execute(store.clone(), processor.clone(), config.clone(), run);
+                        let finished_id = id.clone();
+                        let handle = running.spawn(async move {
+                            job.await;
+                            finished_id
+                        });
+                        active.insert(id, handle);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming runs failed; retrying at the next poll");
+                    look_for_work = false;
+                }
+            }
+        }
+        tokio::select! {
+            _ = stopped.changed() => break,
+            Some(done) = running.join_next(), if !running.is_empty() => {
+                match done {
+                    Ok(run_id) => { active.remove(&run_id); }
+                    // An aborted run was already removed when its lease was lost.
+                    Err(_) => active.retain(|_, h| !h.is_finished()),
+                }
+                look_for_work = true;
+            }
+            notice = notices.recv() => match notice {
+                Ok(Notice::Queued) | Err(broadcast::error::RecvError::Lagged(_)) => look_for_work = true,
+                Ok(Notice::Run(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+            _ = poll.tick() => {
+                if let Err(e) = store.requeue_expired().await {
+                    tracing::error!(error = %e, "queueing expired runs again failed");
+                }
+                look_for_work = true;
+            }
+            _ = heartbeat.tick(), if !active.is_empty() => {
+                let ids: Vec<String> = active.keys().cloned().collect();
+                match store.heartbeat(&config.worker_id, &ids, config.lease).await {
+                    Ok(lost) => for id in lost {
+                        tracing::warn!(run_id = %id, "lease lost; abandoning the run");
+                        if let Some(handle) = active.remove(&id) {
+                            handle.abort();
+                        }
+                    },
+                    Err(e) => tracing::error!(error = %e, "heartbeat failed"),
+                }
+            }
+        }
+    }
+    running.abort_all();
+    while running.join_next().await.is_some() {}
+    let ids: Vec<String> = active.into_keys().collect();
+    if !ids.is_empty() {
+        match store.release_runs(&config.worker_id, &ids).await {
+            Ok(n) => tracing::info!(runs = n, "queued claimed runs again for shutdown"),
+            Err(e) => {
+                tracing::error!(error = %e, "releasing runs at shutdown failed; they return to the queue when their lease expires")
+            }
+        }
+    }
+}
+
+/// Records progress of one run as events, if the run records events.
+struct StoreSink {
+    store: Arc<dyn Store>,
+    worker: String,
+    run_id: String,
+    enabled: bool,
+}
+
+impl StoreSink {
+    async fn record(&self, data: serde_json::Value) {
+        if !self.enabled {
+            return;
+        }
+        if let Err(e) = self
+            .store
+            .append_event(&self.worker, &self.run_id, &data.to_string())
+            .await
+        {
+            tracing::warn!(run_id = %self.run_id, error = %e, "could not record a progress event");
+        }
+    }
+}
+
+#[async_trait]
+impl ProgressSink for StoreSink {
+    async fn message(&self, kind: MessageKind, text: &str) {
+        self.record(json!({
+            "type": kind.event_type(),
+            "message": text,
+            "timestamp": rfc3339(now_micros()),
+        }))
+        .await;
+    }
+
+    async fn stats(&self, stats: &SourceStats, progress_meter: f64) {
+        self.record(json!({
+            "type": "task_run.progress_stats",
+            "progress_meter": progress_meter.clamp(0.0, 100.0),
+            "source_stats": {
+                "num_sources_considered": stats.num_sources_considered,
+                "num_sources_read": stats.num_sources_read,
+                "sources_read_sample": stats.sources_read_sample,
+            },
+        }))
+        .await;
+    }
+}
+
+fn failure(message: String, detail: Option<serde_json::Value>, run_id: &str) -> RunOutcome {
+    let ref_id = uuid::Uuid::new_v4().to_string();
+    tracing::info!(%run_id, %ref_id, %message, "run failed");
+    RunOutcome::Failed {
+        error: ErrorObject {
+            ref_id,
+            message,
+            detail,
+        },
+    }
+}
+
+async fn execute(
+    store: Arc<dyn Store>,
+    processor: Arc<dyn Processor>,
+    config: Config,
+    run: ClaimedRun,
+) {
+    let outcome = match (
+        budget::lookup(&run.processor),
+        serde_json::from_str(&run.input_doc),
+    ) {
+        (None, _) => failure(
+            format!("processor {:?} no longer exists", run.processor),
+            None,
+            &run.run_id,
+        ),
+        (_, Err(e)) => failure(
+            format!("the stored input is unreadable: {e}"),
+            None,
+            &run.run_id,
+        ),
+        (Some(budget), Ok(request)) => {
+            let limit = match config.max_run_time {
+                Some(cap) if cap < budget.time_limit => cap,
+                _ => budget.time_limit,
+            };
+            let sink = StoreSink {
+                store: store.clone(),
+                worker: config.worker_id.clone(),
+                run_id: run.run_id.clone(),
+                enabled: run.enable_events,
+            };
+            let task = Task {
+                run_id: run.run_id.clone(),
+                budget,
+                request,
+                previous_interaction_id: run.previous_interaction_id.clone(),
+            };
+            match tokio::time::timeout(limit, processor.run(task, &sink)).await {
+                Ok(Ok(output)) => RunOutcome::Completed {
+                    output: output.output.to_string(),
+                    warnings: (!output.warnings.is_empty())
+                        .then(|| serde_json::Value::from(output.warnings).to_string()),
+                },
+                Ok(Err(f)) => failure(f.message, f.detail, &run.run_id),
+                Err(_) => failure(
+                    format!(
+                        "the run exceeded its time limit of {} s (processor {})",
+                        limit.as_secs_f64(),
+                        run.processor
+                    ),
+                    None,
+                    &run.run_id,
+                ),
+            }
+        }
+    };
+    let mut delay = Duration::from_millis(50);
+    for attempt in 1..=5 {
+        match store
+            .finish_run(&config.worker_id, &run.run_id, outcome.clone())
+            .await
+        {
+            Ok(true) => return,
+            Ok(false) => {
+                tracing::warn!(run_id = %run.run_id, "the run was no longer ours when it ended; its result is dropped");
+                return;
+            }
+            Err(e) => {
+                tracing::error!(run_id = %run.run_id, attempt, error = %e, "storing the run's end failed");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+        }
+    }
+}

@@ -1,1 +1,76 @@
-//! placeholder
+//! The HTTP face of Parallax: routes, the API-key extractor, error answers, long-polled
+//! results and Server-Sent Events. Handlers are thin: they parse with `parallax-api`,
+//! commit or read through the [`Store`], and answer. No SQL lives here.
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use parallax_store::Store;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+mod auth;
+mod error;
+mod input_cache;
+mod runs;
+
+pub use auth::{hash_key, KeyRing, Tenant};
+pub use error::HttpError;
+pub use input_cache::InputCache;
+
+/// Limits on what clients may send.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body accepted; larger ones get 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 10 * 1024 * 1024,
+        }
+    }
+}
+
+/// What every handler shares.
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub keys: KeyRing,
+    pub inputs: InputCache,
+    pub limits: Limits,
+    /// Becomes true when the server shuts down: long-polls and event streams end then, so
+    /// graceful shutdown does not wait on them.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// The API's routes, under every spelling clients use (`/v1/…` and `/v1beta/…`).
+pub fn router(state: Arc<AppState>) -> Router {
+    let max_body = state.limits.max_body_bytes;
+    let mut router = Router::new().route("/healthz", get(|| async { "ok" }));
+    for prefix in ["/v1", "/v1beta"] {
+        router = router
+            .route(&format!("{prefix}/tasks/runs"), post(runs::create))
+            .route(
+                &format!("{prefix}/tasks/runs/{{run_id}}"),
+                get(runs::retrieve),
+            )
+            .route(
+                &format!("{prefix}/tasks/runs/{{run_id}}/input"),
+                get(runs::input),
+            )
+            .route(
+                &format!("{prefix}/tasks/runs/{{run_id}}/result"),
+                get(runs::result),
+            )
+            .route(
+                &format!("{prefix}/tasks/runs/{{run_id}}/events"),
+                get(runs::events),
+            );
+    }
+    router
+        .fallback(error::no_route)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}

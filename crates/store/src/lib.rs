@@ -79,6 +79,8 @@ pub struct Idempotency {
 }
 
 /// What [`Store::create_run`] did.
+// One outcome per request, moved once: boxing the run would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum CreateOutcome {
     /// A new run was committed.

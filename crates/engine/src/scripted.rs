@@ -1,0 +1,79 @@
+//! A deterministic processor for tests (feature `scripted`, never in a release build).
+//!
+//! It does no research. Its behaviour is read from the run's metadata:
+//! `scripted_sleep_ms` (the run takes that long, reporting progress along the way) and
+//! `scripted_fail` (the run fails with that message). Its output echoes the input: a JSON
+//! schema gets `{"echo": input}`, anything else `"echo: <input>"`.
+
+use crate::{MessageKind, Output, Processor, ProgressSink, RunFailure, SourceStats, Task};
+use async_trait::async_trait;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// See the module documentation.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ScriptedProcessor;
+
+#[async_trait]
+impl Processor for ScriptedProcessor {
+    async fn run(&self, task: Task, progress: &dyn ProgressSink) -> Result<Output, RunFailure> {
+        let metadata = task.request.get("metadata").cloned().unwrap_or(Value::Null);
+        let sleep_ms = metadata
+            .get("scripted_sleep_ms")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0);
+        progress
+            .message(MessageKind::Plan, "scripted: planning")
+            .await;
+        let steps = 4u32;
+        for step in 1..=steps {
+            tokio::time::sleep(Duration::from_secs_f64(
+                sleep_ms.max(0.0) / 1000.0 / f64::from(steps),
+            ))
+            .await;
+            let stats = SourceStats {
+                num_sources_considered: u64::from(step) * 2,
+                num_sources_read: u64::from(step),
+                sources_read_sample: vec![format!("https://example.com/scripted/{step}")],
+            };
+            progress
+                .stats(&stats, f64::from(step) * 100.0 / f64::from(steps))
+                .await;
+        }
+        if let Some(message) = metadata.get("scripted_fail").and_then(Value::as_str) {
+            return Err(RunFailure::new(message));
+        }
+        progress
+            .message(MessageKind::Result, "scripted: done")
+            .await;
+        let input = task.request.get("input").cloned().unwrap_or(Value::Null);
+        let json_output = task
+            .request
+            .pointer("/task_spec/output_schema")
+            .is_some_and(|schema| {
+                matches!(
+                    parallax_api::create::schema_form(schema, true),
+                    Ok(parallax_api::create::SchemaForm::Json)
+                )
+            });
+        let basis = json!([{
+            "field": if json_output { "echo" } else { "output" },
+            "reasoning": "scripted test processor: echoes the input",
+            "citations": [],
+            "confidence": "low",
+        }]);
+        let output = if json_output {
+            json!({"type": "json", "content": {"echo": input}, "basis": basis})
+        } else {
+            let text = match &input {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            json!({"type": "text", "content": format!("echo: {text}"), "basis": basis})
+        };
+        Ok(Output {
+            output,
+            warnings: Vec::new(),
+        })
+    }
+}

@@ -1,0 +1,81 @@
+//! Turning failures into the API's error answer.
+//!
+//! Every error gets a fresh `ref_id` (a UUID), logged beside its cause, so a user who quotes
+//! it can be helped. Client mistakes are logged at `info`, server faults at `error`; neither
+//! ever includes credentials.
+
+use axum::http::{header, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use parallax_api::ApiError;
+use parallax_store::StoreError;
+
+/// An [`ApiError`] on its way out as a response.
+#[derive(Debug)]
+pub struct HttpError {
+    // Boxed: handlers return `Result<_, HttpError>` everywhere, and the Ok path stays small.
+    error: Box<ApiError>,
+    /// Set when the cause was already logged under this id.
+    logged_as: Option<String>,
+}
+
+impl From<ApiError> for HttpError {
+    fn from(error: ApiError) -> Self {
+        HttpError {
+            error: Box::new(error),
+            logged_as: None,
+        }
+    }
+}
+
+impl From<StoreError> for HttpError {
+    fn from(e: StoreError) -> Self {
+        let ref_id = uuid::Uuid::new_v4().to_string();
+        tracing::error!(%ref_id, error = %e, "storage failed");
+        let error = match e {
+            StoreError::Closed => {
+                ApiError::new(503, "Service unavailable: the server is shutting down")
+            }
+            _ => ApiError::new(
+                500,
+                "Internal error: storage failed; the server log has the cause under this ref_id",
+            ),
+        };
+        HttpError {
+            error: Box::new(error),
+            logged_as: Some(ref_id),
+        }
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let ref_id = self.logged_as.unwrap_or_else(|| {
+            let ref_id = uuid::Uuid::new_v4().to_string();
+            tracing::info!(%ref_id, status = self.error.status, message = %self.error.message, detail = ?self.error.detail, "request refused");
+            ref_id
+        });
+        let status =
+            StatusCode::from_u16(self.error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self.error.body(&ref_id)).unwrap_or_default();
+        (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    }
+}
+
+pub async fn no_route(method: Method, uri: Uri) -> HttpError {
+    ApiError::new(
+        404,
+        format!("Not found: no route for {method} {}", uri.path()),
+    )
+    .into()
+}
+
+pub async fn method_not_allowed(method: Method, uri: Uri) -> HttpError {
+    ApiError::new(
+        405,
+        format!(
+            "Method not allowed: {method} is not served on {}",
+            uri.path()
+        ),
+    )
+    .into()
+}
