@@ -1,1 +1,282 @@
-fn main() {}
+//! `parallax`: the server and its operator commands.
+//!
+//! - `parallax serve`: the API on its embedded defaults (SQLite in `./parallax-data`), or on
+//!   PostgreSQL with `--database-url`;
+//! - `parallax keys create|list`: API keys, each its own tenant;
+//! - `parallax migrate`: bring the database schema up to date and exit.
+//!
+//! Every flag can also be set in the environment (`PARALLAX_*`) or in `parallax.toml`
+//! ([`config_file`]); a flag wins over the environment, which wins over the file.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use parallax_engine::Processor;
+use parallax_scheduler::Scheduler;
+use parallax_server::{hash_key, AppState, InputCache, KeyRing, Limits};
+use parallax_store::{sqlite::SqliteStore, Store};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+mod config_file;
+
+#[derive(Parser)]
+#[command(
+    name = "parallax",
+    version,
+    about = "A self-hosted server for the Parallel web-research API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(StoreArgs),
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key for a new tenant and print it (only its hash is stored).
+    Create {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// A name to remember the key by.
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+    /// List tenants and the first bytes of their key hashes.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Args, Clone)]
+struct StoreArgs {
+    /// Directory of the embedded SQLite database (ignored with --database-url).
+    #[arg(long, env = "PARALLAX_DATA_DIR", default_value = "./parallax-data")]
+    data_dir: PathBuf,
+    /// PostgreSQL URL (postgres://user@host:port/db) to share runs between several nodes.
+    #[arg(long, env = "PARALLAX_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Address to listen on; port 0 picks a free port (the chosen one is printed).
+    #[arg(long, env = "PARALLAX_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// An API key to accept, each its own tenant; repeat the flag, or comma-separate in
+    /// PARALLAX_API_KEYS. With none configured, the first start creates and prints one.
+    #[arg(
+        long = "api-key",
+        env = "PARALLAX_API_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    api_keys: Vec<String>,
+    /// Largest request body accepted, in bytes; larger ones are answered 413.
+    #[arg(long, env = "PARALLAX_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Most runs this process executes at once.
+    #[arg(long, env = "PARALLAX_CONCURRENCY", default_value_t = 16)]
+    concurrency: usize,
+    /// Seconds a claimed run stays ours without a heartbeat; after a crash, other nodes
+    /// queue our runs again after this long.
+    #[arg(long, env = "PARALLAX_LEASE_SECONDS", default_value_t = 30)]
+    lease_seconds: u64,
+    /// Cap on any run's time in seconds, below each processor's own limit.
+    #[arg(long, env = "PARALLAX_MAX_RUN_SECONDS")]
+    max_run_seconds: Option<f64>,
+    /// Memory for cached run inputs, in MiB (inputs never change, so the cache is never stale).
+    #[arg(long, env = "PARALLAX_INPUT_CACHE_MIB", default_value_t = 64)]
+    input_cache_mib: usize,
+    /// Execute runs with the scripted test processor (test builds only).
+    #[cfg(feature = "scripted")]
+    #[arg(long)]
+    scripted_processor: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    // Before any thread exists: it may set environment variables.
+    config_file::apply()?;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(args) => {
+            open_store(&args).await?;
+            println!("parallax: the database schema is up to date");
+            Ok(())
+        }
+        Command::Keys { command } => keys(command).await,
+    }
+}
+
+async fn open_store(args: &StoreArgs) -> anyhow::Result<Arc<dyn Store>> {
+    match &args.database_url {
+        Some(url) => {
+            let store = parallax_store::postgres::PgStore::connect(url)
+                .await
+                .context("could not open the PostgreSQL database given by --database-url")?;
+            Ok(Arc::new(store))
+        }
+        None => {
+            let store = SqliteStore::open(&args.data_dir).with_context(|| {
+                format!(
+                    "could not open the SQLite database in {}",
+                    args.data_dir.display()
+                )
+            })?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+fn new_api_key() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 24];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("px_{}", hex::encode(bytes))
+}
+
+async fn keys(command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::Create { store, label } => {
+            let store = open_store(&store).await?;
+            let key = new_api_key();
+            let tenant = store.create_tenant_with_key(hash_key(&key), &label).await?;
+            println!("{key}");
+            eprintln!("parallax: created a key for new tenant {tenant}; it is shown only now");
+        }
+        KeysCommand::List { store } => {
+            let store = open_store(&store).await?;
+            for (hash, tenant) in store.api_keys().await? {
+                println!("{tenant}\tsha256:{}…", hex::encode(&hash[..6]));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn processor(args: &ServeArgs) -> Arc<dyn Processor> {
+    #[cfg(feature = "scripted")]
+    if args.scripted_processor {
+        tracing::warn!(
+            "running the scripted test processor: runs echo their input, nothing is researched"
+        );
+        return Arc::new(parallax_engine::scripted::ScriptedProcessor);
+    }
+    let _ = args;
+    tracing::warn!(
+        "this build has no research engine yet: runs are stored and then fail saying so"
+    );
+    Arc::new(parallax_engine::Unavailable)
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let store = open_store(&args.store).await?;
+    for key in args
+        .api_keys
+        .iter()
+        .map(|k| k.trim())
+        .filter(|k| !k.is_empty())
+    {
+        store.ensure_key(hash_key(key), "configured").await?;
+    }
+    if args.api_keys.is_empty() && store.api_keys().await?.is_empty() {
+        let key = new_api_key();
+        store
+            .create_tenant_with_key(hash_key(&key), "first start")
+            .await?;
+        println!("parallax: created API key {key}");
+        eprintln!(
+            "parallax: keep this key; only its hash is stored and it will not be shown again"
+        );
+    }
+    let keys = KeyRing::load(&*store).await?;
+
+    let scheduler = Scheduler::start(
+        store.clone(),
+        processor(&args),
+        parallax_scheduler::Config {
+            concurrency: args.concurrency.max(1),
+            lease: Duration::from_secs(args.lease_seconds.max(1)),
+            max_run_time: args.max_run_seconds.map(Duration::from_secs_f64),
+            ..parallax_scheduler::Config::default()
+        },
+    );
+
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let state = Arc::new(AppState {
+        store,
+        keys,
+        inputs: InputCache::new(args.input_cache_mib * 1024 * 1024),
+        limits: Limits {
+            max_body_bytes: args.max_body_bytes,
+        },
+        shutdown,
+    });
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "could not listen on {}; is another server using it?",
+                args.listen
+            )
+        })?;
+    println!("parallax listening on http://{}", listener.local_addr()?);
+
+    axum::serve(listener, parallax_server::router(state))
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing requests in flight");
+            let _ = stop.send(true);
+        })
+        .await?;
+    scheduler.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

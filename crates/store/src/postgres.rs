@@ -1,1 +1,1991 @@
-//! PostgreSQL backend (in progress).
+//! The PostgreSQL backend: many Parallax nodes sharing one database.
+//!
+//! # What it owns
+//!
+//! [`PgStore`] owns, per process:
+//! - a pool of [`POOL_SIZE`] connections (deadpool-postgres, no TLS) for reads and for every
+//!   write other than `create_run`;
+//! - the **create writer**, a task that commits `create_run` calls in groups (below);
+//! - the **listener**, one dedicated connection that `LISTEN`s on [`CHANNEL`] and republishes
+//!   what other nodes commit into the same [`broadcast`] channel as local notices.
+//!
+//! The schema mirrors the SQLite backend (`sqlite.rs`): the same tables and columns, with
+//! `BYTEA` for hashes, `BIGINT` microseconds for times, and `TEXT` — not `JSONB` — for JSON
+//! documents, so that input documents, metadata and outputs come back byte for byte as stored
+//! (`JSONB` would reorder keys and reformat numbers). Migrations are versioned in
+//! `schema_migrations` and applied under `pg_advisory_xact_lock`, so nodes that start together
+//! migrate exactly once. A database newer than this binary is refused.
+//!
+//! # Choosing a schema
+//!
+//! The URL may carry libpq `options`, for example
+//! `postgres://user@host:5432/db?options=-csearch_path%3Dtenant_a` (URL-encoded
+//! `-csearch_path=tenant_a`). When `options` sets `search_path`, [`PgStore::connect`] first
+//! runs `CREATE SCHEMA IF NOT EXISTS` for the first schema of that path, so a test harness can
+//! hand each server a fresh schema through `--database-url` alone. [`PgStore::connect_with_schema`]
+//! does the same from a URL and a schema name. Note that `LISTEN/NOTIFY` channels belong to
+//! the database, not to a schema: servers on different schemas of one database hear each
+//! other's notices. That only causes spurious wake-ups (waiters re-read and find nothing new).
+//!
+//! # Group commit of creates
+//!
+//! PostgreSQL flushes its WAL at every commit, so one transaction per `create_run` caps a node
+//! at a few hundred creates per second. Instead, `create_run` prepares everything it can
+//! (the [`TaskRun`], its `queued` state event, the idempotent replay document) on the caller's
+//! task and sends it to the create writer through a channel. The writer takes every waiting
+//! create (up to [`MAX_BATCH`]) and commits them in **one** transaction of a few statements:
+//!
+//! 1. idempotency keys of the batch, first occurrence of each `(tenant, key)` only, sorted,
+//!    as one `INSERT … ON CONFLICT DO NOTHING RETURNING`; keys that were not inserted already
+//!    exist (possibly committed a moment ago by another node: `ON CONFLICT` waits for it) and
+//!    are read back;
+//! 2. one multi-row `INSERT` (`unnest` of arrays) of the runs that really are new, and one of
+//!    their `queued` state events (cursor 1);
+//! 3. `pg_notify` of `run:<run_id>` for each and of `queued`;
+//! 4. `COMMIT`; only then is each caller answered.
+//!
+//! A create whose key was inserted in step 1 is created; any other create carrying a key is
+//! answered from the key's stored body hash: the same hash replays the stored answer, another
+//! is a [`CreateOutcome::KeyConflict`]. This also covers repeats of one key inside a single
+//! batch: the first occurrence creates, the later ones replay or conflict. Up to [`WRITERS`]
+//! batches are in flight at once, so one batch's WAL flush overlaps the next batch's inserts.
+//!
+//! If PostgreSQL rejects a batch (say, one run's tenant does not exist), the transaction is
+//! rolled back and its creates are retried one per transaction, so a bad create fails alone.
+//! If the batch failed without a server answer (the connection dropped), its fate is unknown
+//! and every caller gets [`StoreError::CommitFailed`].
+//!
+//! # Claims and leases
+//!
+//! [`Store::claim_runs`] picks the oldest queued runs with `FOR UPDATE SKIP LOCKED`: concurrent
+//! claimers — in this process or on other nodes — skip rows another claimer holds, so no run
+//! is handed out twice and nobody waits. The same transaction marks them running with a lease
+//! and records their `running` state events. Lease deadlines are computed and compared on the
+//! **database's clock**, so nodes with skewed clocks agree on when a lease expires;
+//! [`Store::requeue_expired`] (safe to run on every node at once, it also skips locked rows)
+//! puts expired runs back in the queue. Every write to a run after the claim checks
+//! `lease_owner` and `status = 'running'` exactly as the SQLite backend does. Unlike SQLite,
+//! opening the store does not requeue runs left `running`: other nodes may be working on them,
+//! and their leases decide.
+//!
+//! Event cursors are `MAX(seq) + 1` per run, computed inside the writing transaction after the
+//! run's row is locked (by the `UPDATE` of a state change, or `FOR NO KEY UPDATE` in
+//! `append_event`), so cursors never collide.
+//!
+//! # Notices
+//!
+//! Every committed change is announced twice: locally, on the broadcast channel, right after
+//! `COMMIT` (as the SQLite backend does), and to every node by `NOTIFY parallax_events` inside
+//! the transaction, with payload `run:<run_id>` or `queued`. PostgreSQL delivers notifications
+//! only when the transaction commits. The listener connection republishes each notification
+//! as a [`Notice`], so waiters here wake for changes made anywhere, and get duplicates of their
+//! own node's changes: harmless, as waiters re-read. If the listener connection drops it
+//! reconnects with backoff (0.1 s doubling to 5 s) and, once listening again, publishes
+//! [`Notice::Queued`], because notifications sent while it was away are lost. Waiters that
+//! must not miss a change still re-read on a timer; notices only make them faster.
+//!
+//! PostgreSQL serialises the commits of notifying transactions database-wide (a lock held
+//! through the WAL flush), which is one more reason creates are committed in groups.
+
+use crate::{
+    state_event_json, ClaimedRun, CreateOutcome, EventRecord, Idempotency, KeyHash, Notice, Result,
+    RunOutcome, RunToCreate, Store, StoreError, TenantId, NOTICE_CAPACITY,
+};
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use futures::StreamExt;
+use parallax_api::error::ErrorObject;
+use parallax_api::{ids, time::now_micros, RunStatus, TaskRun};
+use serde_json::value::RawValue;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot, Semaphore};
+use tokio_postgres::config::Host;
+use tokio_postgres::{AsyncMessage, Config, NoTls, Row};
+
+/// Connections in the pool of each [`PgStore`] (the listener has one more of its own).
+pub const POOL_SIZE: usize = 16;
+/// Most creates committed in one transaction.
+pub const MAX_BATCH: usize = 256;
+/// Create batches in flight at once.
+pub const WRITERS: usize = 2;
+/// The `LISTEN/NOTIFY` channel.
+pub const CHANNEL: &str = "parallax_events";
+/// Creates waiting for the writer before callers wait to enqueue.
+const QUEUE: usize = 16_384;
+/// Key of the advisory lock taken while migrating ("parallax" in ASCII).
+const MIGRATION_LOCK: i64 = 0x7061_7261_6c6c_6178;
+/// How long `connect` waits for the listener to be listening before going on without it.
+const LISTENER_READY: Duration = Duration::from_secs(5);
+const LISTENER_MIN_BACKOFF: Duration = Duration::from_millis(100);
+const LISTENER_MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// The database's clock in microseconds since the epoch, as used for leases.
+const DB_NOW: &str = "(EXTRACT(EPOCH FROM statement_timestamp()) * 1000000)::BIGINT";
+
+/// Versioned migrations, applied in order, each once.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    r#"
+CREATE TABLE tenants (
+    tenant_id  TEXT PRIMARY KEY,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE api_keys (
+    key_hash   BYTEA PRIMARY KEY,
+    tenant_id  TEXT NOT NULL REFERENCES tenants(tenant_id),
+    label      TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE runs (
+    run_id                  TEXT PRIMARY KEY,
+    tenant_id               TEXT NOT NULL REFERENCES tenants(tenant_id),
+    processor               TEXT NOT NULL,
+    status                  TEXT NOT NULL,
+    metadata                TEXT,
+    input_doc               TEXT NOT NULL,
+    enable_events           BOOLEAN NOT NULL,
+    previous_interaction_id TEXT,
+    output                  TEXT,
+    error                   TEXT,
+    warnings                TEXT,
+    taskgroup_id            TEXT,
+    created_at              BIGINT NOT NULL,
+    modified_at             BIGINT NOT NULL,
+    lease_owner             TEXT,
+    lease_expires_at        BIGINT,
+    attempts                BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX runs_queued ON runs (created_at) WHERE status = 'queued';
+CREATE INDEX runs_leased ON runs (lease_expires_at) WHERE status = 'running';
+CREATE TABLE run_events (
+    run_id     TEXT NOT NULL REFERENCES runs(run_id),
+    seq        BIGINT NOT NULL,
+    data       TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE idempotency_keys (
+    tenant_id  TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    body_hash  BYTEA NOT NULL,
+    run_id     TEXT NOT NULL,
+    response   TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, key)
+);
+"#,
+)];
+
+/// Columns that make a [`TaskRun`], in the order [`task_run_from_row`] reads them.
+const RUN_COLUMNS: &str =
+    "run_id, status, processor, metadata, error, warnings, taskgroup_id, created_at, modified_at";
+
+/// The PostgreSQL store. Cheap to share behind an `Arc`; dropping it stops its listener.
+pub struct PgStore {
+    pool: Pool,
+    creates: mpsc::Sender<CreateJob>,
+    notices: broadcast::Sender<Notice>,
+    listener: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/dbname`, or the
+    /// `key=value` form), creates the schema named first in a `search_path` given through the
+    /// URL's `options` (see the module documentation), migrates, and starts the create writer
+    /// and the listener.
+    pub async fn connect(url: &str) -> Result<PgStore> {
+        Self::connect_config(parse_url(url)?).await
+    }
+
+    /// Like [`PgStore::connect`], with `schema` as the search path (created if missing).
+    /// Several stores connected with one schema share their data, as nodes would.
+    pub async fn connect_with_schema(url: &str, schema: &str) -> Result<PgStore> {
+        let mut config = parse_url(url)?;
+        let setting = escape_option(&format!("search_path={}", quote_ident(schema)));
+        let options = match config.get_options() {
+            Some(existing) if !existing.trim().is_empty() => format!("{existing} -c {setting}"),
+            _ => format!("-c {setting}"),
+        };
+        config.options(options);
+        Self::connect_config(config).await
+    }
+
+    async fn connect_config(mut config: Config) -> Result<PgStore> {
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("parallax");
+        }
+        let place = describe(&config);
+        let schema = config.get_options().and_then(schema_from_options);
+
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(30)))
+            .create_timeout(Some(Duration::from_secs(15)))
+            .build()
+            .map_err(|e| StoreError::Pool(format!("cannot build the connection pool: {e}")))?;
+        let mut client = pool.get().await.map_err(|e| {
+            let why = match e {
+                PoolError::Backend(e) => error_text(&e),
+                other => error_text(&other),
+            };
+            StoreError::Pool(format!(
+                "cannot connect to PostgreSQL at {place}: {why}. Is PostgreSQL running at {place}? \
+                 Pass --database-url postgres://USER[:PASSWORD]@HOST:PORT/DBNAME to use another server"
+            ))
+        })?;
+        migrate(&mut client, schema.as_deref()).await?;
+        drop(client);
+
+        let (notices, _) = broadcast::channel(NOTICE_CAPACITY);
+        let (creates, queue) = mpsc::channel(QUEUE);
+        tokio::spawn(write_loop(pool.clone(), queue));
+
+        let (ready, listening) = oneshot::channel();
+        let listener = tokio::spawn(listen_loop(config, notices.clone(), ready));
+        if tokio::time::timeout(LISTENER_READY, listening)
+            .await
+            .map_or(true, |r| r.is_err())
+        {
+            tracing::warn!(
+                at = %place,
+                "the PostgreSQL listener is not listening yet; changes from other nodes will be noticed late until it is"
+            );
+        }
+        Ok(PgStore {
+            pool,
+            creates,
+            notices,
+            listener,
+        })
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Client> {
+        self.pool.get().await.map_err(pool_error)
+    }
+
+    fn notify_run(&self, run_id: &str) {
+        let _ = self.notices.send(Notice::Run(Arc::from(run_id)));
+    }
+}
+
+fn parse_url(url: &str) -> Result<Config> {
+    url.parse::<Config>().map_err(|e| {
+        StoreError::Pool(format!(
+            "invalid --database-url ({}); expected postgres://USER[:PASSWORD]@HOST:PORT/DBNAME",
+            error_text(&e)
+        ))
+    })
+}
+
+fn pool_error(e: PoolError) -> StoreError {
+    match e {
+        PoolError::Backend(e) => StoreError::Postgres(e),
+        other => StoreError::Pool(error_text(&other)),
+    }
+}
+
+/// An error with its causes: `tokio_postgres::Error` alone displays as just "db error" or
+/// "error connecting to server", the server's message being its source.
+pub fn error_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// `host:port/dbname` of a config, without credentials, for messages.
+fn describe(config: &Config) -> String {
+    let ports = config.get_ports();
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+            match host {
+                Host::Tcp(name) => format!("{name}:{port}"),
+                #[cfg(unix)]
+                Host::Unix(path) => format!("{}:{port}", path.display()),
+            }
+        })
+        .collect();
+    let hosts = if hosts.is_empty() {
+        "localhost:5432".to_string()
+    } else {
+        hosts.join(",")
+    };
+    format!(
+        "{hosts}/{}",
+        config.get_dbname().unwrap_or("(default database)")
+    )
+}
+
+/// Splits libpq `options` into words as the server does: on whitespace, `\` escaping the
+/// next character.
+fn split_options(options: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut chars = options.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(next) = chars.next() {
+                word.push(next);
+            }
+        } else if c.is_whitespace() {
+            if !word.is_empty() {
+                words.push(std::mem::take(&mut word));
+            }
+        } else {
+            word.push(c);
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// Escapes a word for libpq `options`.
+fn escape_option(word: &str) -> String {
+    let mut escaped = String::with_capacity(word.len());
+    for c in word.chars() {
+        if c == '\\' || c.is_whitespace() {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// The first schema of the `search_path` set by libpq `options` (`-c search_path=…`,
+/// `-csearch_path=…` or `--search_path=…`; the last setting wins), as PostgreSQL resolves it:
+/// unquoted names fold to lower case. `None` without one, or when it is `$user` or a reserved
+/// `pg_` name.
+fn schema_from_options(options: &str) -> Option<String> {
+    let words = split_options(options);
+    let mut words = words.iter();
+    let mut path = None;
+    while let Some(word) = words.next() {
+        let setting = if word == "-c" {
+            words.next().map(String::as_str)
+        } else if let Some(rest) = word.strip_prefix("--") {
+            Some(rest)
+        } else {
+            word.strip_prefix("-c")
+        };
+        if let Some((name, value)) = setting.and_then(|s| s.split_once('=')) {
+            if name
+                .trim()
+                .replace('-', "_")
+                .eq_ignore_ascii_case("search_path")
+            {
+                path = Some(value.to_string());
+            }
+        }
+    }
+    first_schema(&path?)
+}
+
+fn first_schema(path: &str) -> Option<String> {
+    let path = path.trim_start();
+    let name = if let Some(quoted) = path.strip_prefix('"') {
+        let mut name = String::new();
+        let mut chars = quoted.chars().peekable();
+        loop {
+            match chars.next()? {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    name.push('"');
+                }
+                '"' => break,
+                c => name.push(c),
+            }
+        }
+        name
+    } else {
+        let name = path.split(',').next().unwrap_or("").trim();
+        if name == "$user" {
+            return None;
+        }
+        name.to_lowercase()
+    };
+    if name.is_empty() || name.starts_with("pg_") {
+        return None;
+    }
+    Some(name)
+}
+
+/// Quotes an SQL identifier.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+async fn migrate(client: &mut deadpool_postgres::Client, schema: Option<&str>) -> Result<()> {
+    let tx = client.transaction().await?;
+    // Held until this transaction ends: nodes starting together migrate one after another.
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    if let Some(schema) = schema {
+        tx.batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {}",
+            quote_ident(schema)
+        ))
+        .await?;
+    }
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )
+    .await?;
+    let current: i64 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations",
+            &[],
+        )
+        .await?
+        .try_get(0)?;
+    let newest = MIGRATIONS.last().map_or(0, |m| m.0);
+    if current > newest {
+        return Err(StoreError::Migration(format!(
+            "the database is at schema version {current}, newer than this binary knows ({newest}); run a newer parallax"
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        tx.batch_execute(sql).await?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+            &[version, &now_micros()],
+        )
+        .await?;
+        tracing::info!(version, "applied PostgreSQL schema migration");
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+fn task_run_from_row(row: &Row, at: usize) -> Result<TaskRun> {
+    let status: String = row.try_get(at + 1)?;
+    let metadata: Option<String> = row.try_get(at + 3)?;
+    let error: Option<String> = row.try_get(at + 4)?;
+    let warnings: Option<String> = row.try_get(at + 5)?;
+    let corrupt =
+        |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("{what}: {e}"));
+    Ok(TaskRun {
+        run_id: row.try_get(at)?,
+        status: RunStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown run status {status:?}")))?,
+        processor: row.try_get(at + 2)?,
+        metadata: metadata
+            .map(RawValue::from_string)
+            .transpose()
+            .map_err(|e| corrupt("metadata", &e))?,
+        error: error
+            .map(|e| serde_json::from_str::<ErrorObject>(&e))
+            .transpose()
+            .map_err(|e| corrupt("error", &e))?,
+        warnings: warnings
+            .map(|w| serde_json::from_str(&w))
+            .transpose()
+            .map_err(|e| corrupt("warnings", &e))?,
+        taskgroup_id: row.try_get(at + 6)?,
+        created_at: row.try_get(at + 7)?,
+        modified_at: row.try_get(at + 8)?,
+    })
+}
+
+fn micros(duration: Duration) -> i64 {
+    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX / 2)
+}
+
+fn to_i64(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Records state events (or any events) for distinct runs whose rows this transaction holds
+/// locked, each at its run's next cursor.
+async fn insert_events(
+    tx: &deadpool_postgres::Transaction<'_>,
+    events: &[(&str, String)],
+    now: i64,
+) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO run_events (run_id, seq, data, created_at)
+             SELECT u.run_id,
+                    COALESCE((SELECT MAX(e.seq) FROM run_events e WHERE e.run_id = u.run_id), 0) + 1,
+                    u.data, $3
+             FROM unnest($1::TEXT[], $2::TEXT[]) AS u(run_id, data)",
+        )
+        .await?;
+    let ids: Vec<&str> = events.iter().map(|(id, _)| *id).collect();
+    let data: Vec<&str> = events.iter().map(|(_, d)| d.as_str()).collect();
+    tx.execute(&stmt, &[&ids, &data, &now]).await?;
+    Ok(())
+}
+
+/// Queues `NOTIFY parallax_events` payloads; PostgreSQL sends them at commit.
+async fn notify(tx: &deadpool_postgres::Transaction<'_>, payloads: &[String]) -> Result<()> {
+    if payloads.is_empty() {
+        return Ok(());
+    }
+    let stmt = tx
+        .prepare_cached("SELECT pg_notify('parallax_events', p) FROM unnest($1::TEXT[]) AS p")
+        .await?;
+    tx.execute(&stmt, &[&payloads]).await?;
+    Ok(())
+}
+
+fn run_payload(run_id: &str) -> String {
+    format!("run:{run_id}")
+}
+
+/// One `create_run` waiting for the writer, prepared by its caller.
+struct CreateJob {
+    tenant: String,
+    run: RunToCreate,
+    idempotency: Option<Idempotency>,
+    task_run: TaskRun,
+    /// The `queued` state event.
+    event: String,
+    /// The created run's JSON, stored as the replay answer when there is a key.
+    response: Option<String>,
+    reply: oneshot::Sender<Result<CreateOutcome>>,
+}
+
+/// Commits creates in groups; see the module documentation.
+async fn write_loop(pool: Pool, mut queue: mpsc::Receiver<CreateJob>) {
+    let slots = Arc::new(Semaphore::new(WRITERS));
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let mut batch = Vec::new();
+        if queue.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            break;
+        }
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            commit_batch(&pool, batch).await;
+            drop(slot);
+        });
+    }
+}
+
+async fn commit_batch(pool: &Pool, batch: Vec<CreateJob>) {
+    let mut client = match pool.get().await {
+        Ok(client) => client,
+        Err(e) => {
+            let message = error_text(&pool_error(e));
+            for job in batch {
+                let _ = job.reply.send(Err(StoreError::Pool(message.clone())));
+            }
+            return;
+        }
+    };
+    let error = match insert_creates(&mut client, &batch).await {
+        Ok(outcomes) => {
+            for (job, outcome) in batch.into_iter().zip(outcomes) {
+                let _ = job.reply.send(Ok(outcome));
+            }
+            return;
+        }
+        Err(e) => e,
+    };
+    // Any error but an unanswered COMMIT means the transaction was rolled back.
+    if matches!(error, StoreError::CommitFailed(_)) {
+        let message = error_text(&error);
+        tracing::error!(error = %message, creates = batch.len(), "postgres group commit failed");
+        for job in batch {
+            let _ = job
+                .reply
+                .send(Err(StoreError::CommitFailed(message.clone())));
+        }
+        return;
+    }
+    if batch.len() == 1 {
+        if let Some(job) = batch.into_iter().next() {
+            let _ = job.reply.send(Err(error));
+        }
+        return;
+    }
+    tracing::warn!(
+        error = %error_text(&error),
+        creates = batch.len(),
+        "postgres rejected a group of creates; committing each alone"
+    );
+    for job in batch {
+        if client.is_closed() {
+            client = match pool.get().await {
+                Ok(client) => client,
+                Err(e) => {
+                    let _ = job.reply.send(Err(pool_error(e)));
+                    continue;
+                }
+            };
+        }
+        let result = insert_creates(&mut client, std::slice::from_ref(&job))
+            .await
+            .and_then(|mut outcomes| {
+                outcomes
+                    .pop()
+                    .ok_or_else(|| StoreError::Corrupt("a create had no outcome".into()))
+            });
+        let _ = job.reply.send(result);
+    }
+}
+
+/// Commits `jobs` in one transaction; returns each one's outcome, in order.
+async fn insert_creates(
+    client: &mut deadpool_postgres::Client,
+    jobs: &[CreateJob],
+) -> Result<Vec<CreateOutcome>> {
+    let tx = client.transaction().await?;
+
+    // The first job of each (tenant, key) tries to take the key; sorted, so that concurrent
+    // batches lock keys in one order.
+    let mut leaders: HashMap<(&str, &str), usize> = HashMap::new();
+    for (i, job) in jobs.iter().enumerate() {
+        if let Some(idem) = &job.idempotency {
+            leaders
+                .entry((job.tenant.as_str(), idem.key.as_str()))
+                .or_insert(i);
+        }
+    }
+    let mut leader_list: Vec<((&str, &str), usize)> = leaders.into_iter().collect();
+    leader_list.sort_unstable();
+    // What each key holds once this transaction commits: (body hash, answer).
+    let mut stored: HashMap<(&str, &str), (Vec<u8>, String)> = HashMap::new();
+    let mut took_key: HashSet<usize> = HashSet::new();
+    if !leader_list.is_empty() {
+        let mut tenants = Vec::with_capacity(leader_list.len());
+        let mut keys = Vec::with_capacity(leader_list.len());
+        let mut hashes: Vec<&[u8]> = Vec::with_capacity(leader_list.len());
+        let mut run_ids = Vec::with_capacity(leader_list.len());
+        let mut responses = Vec::with_capacity(leader_list.len());
+        let mut created = Vec::with_capacity(leader_list.len());
+        for &((tenant, key), i) in &leader_list {
+            let job = &jobs[i];
+            let hash = job
+                .idempotency
+                .as_ref()
+                .map_or(&[][..], |k| &k.body_hash[..]);
+            tenants.push(tenant);
+            keys.push(key);
+            hashes.push(hash);
+            run_ids.push(job.run.run_id.as_str());
+            responses.push(job.response.as_deref().unwrap_or(""));
+            created.push(job.run.created_at);
+        }
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO idempotency_keys (tenant_id, key, body_hash, run_id, response, created_at)
+                 SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::BYTEA[], $4::TEXT[], $5::TEXT[], $6::BIGINT[])
+                 ON CONFLICT (tenant_id, key) DO NOTHING
+                 RETURNING tenant_id, key",
+            )
+            .await?;
+        let inserted: HashSet<(String, String)> = tx
+            .query(
+                &stmt,
+                &[&tenants, &keys, &hashes, &run_ids, &responses, &created],
+            )
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect::<Result<_>>()?;
+        let mut missing_tenants = Vec::new();
+        let mut missing_keys = Vec::new();
+        for &((tenant, key), i) in &leader_list {
+            if inserted.contains(&(tenant.to_string(), key.to_string())) {
+                took_key.insert(i);
+                let job = &jobs[i];
+                let hash = job
+                    .idempotency
+                    .as_ref()
+                    .map_or_else(Vec::new, |k| k.body_hash.to_vec());
+                stored.insert(
+                    (tenant, key),
+                    (hash, job.response.clone().unwrap_or_default()),
+                );
+            } else {
+                missing_tenants.push(tenant);
+                missing_keys.push(key);
+            }
+        }
+        if !missing_keys.is_empty() {
+            let stmt = tx
+                .prepare_cached(
+                    "SELECT k.tenant_id, k.key, k.body_hash, k.response FROM idempotency_keys k
+                     JOIN unnest($1::TEXT[], $2::TEXT[]) AS u(tenant_id, key)
+                       ON k.tenant_id = u.tenant_id AND k.key = u.key",
+                )
+                .await?;
+            let rows = tx.query(&stmt, &[&missing_tenants, &missing_keys]).await?;
+            let mut found: HashMap<(String, String), (Vec<u8>, String)> = HashMap::new();
+            for row in rows {
+                found.insert(
+                    (row.try_get(0)?, row.try_get(1)?),
+                    (row.try_get(2)?, row.try_get(3)?),
+                );
+            }
+            for (tenant, key) in missing_tenants.into_iter().zip(missing_keys) {
+                let entry = found
+                    .remove(&(tenant.to_string(), key.to_string()))
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!(
+                            "idempotency key {key:?} conflicted but then could not be read"
+                        ))
+                    })?;
+                stored.insert((tenant, key), entry);
+            }
+        }
+    }
+
+    // Decide each job; collect the runs really created.
+    let mut outcomes: Vec<Option<CreateOutcome>> = Vec::with_capacity(jobs.len());
+    let mut new_runs: Vec<&CreateJob> = Vec::new();
+    for (i, job) in jobs.iter().enumerate() {
+        match &job.idempotency {
+            Some(idem) if !took_key.contains(&i) => {
+                let (hash, response) = stored
+                    .get(&(job.tenant.as_str(), idem.key.as_str()))
+                    .ok_or_else(|| StoreError::Corrupt("idempotency key lost".into()))?;
+                outcomes.push(Some(if hash[..] == idem.body_hash[..] {
+                    CreateOutcome::Replayed(response.clone())
+                } else {
+                    CreateOutcome::KeyConflict
+                }));
+            }
+            _ => {
+                new_runs.push(job);
+                outcomes.push(None);
+            }
+        }
+    }
+
+    if !new_runs.is_empty() {
+        let n = new_runs.len();
+        let mut run_ids = Vec::with_capacity(n);
+        let mut tenants = Vec::with_capacity(n);
+        let mut processors = Vec::with_capacity(n);
+        let mut metadata: Vec<Option<&str>> = Vec::with_capacity(n);
+        let mut inputs = Vec::with_capacity(n);
+        let mut enable_events = Vec::with_capacity(n);
+        let mut previous: Vec<Option<&str>> = Vec::with_capacity(n);
+        let mut created = Vec::with_capacity(n);
+        let mut events = Vec::with_capacity(n);
+        for job in &new_runs {
+            run_ids.push(job.run.run_id.as_str());
+            tenants.push(job.tenant.as_str());
+            processors.push(job.run.processor.as_str());
+            metadata.push(job.run.metadata.as_deref());
+            inputs.push(job.run.input_doc.as_str());
+            enable_events.push(job.run.enable_events);
+            previous.push(job.run.previous_interaction_id.as_deref());
+            created.push(job.run.created_at);
+            events.push(job.event.as_str());
+        }
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO runs (run_id, tenant_id, processor, status, metadata, input_doc,
+                    enable_events, previous_interaction_id, created_at, modified_at)
+                 SELECT u.run_id, u.tenant_id, u.processor, 'queued', u.metadata, u.input_doc,
+                    u.enable_events, u.previous, u.created_at, u.created_at
+                 FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
+                             $6::BOOLEAN[], $7::TEXT[], $8::BIGINT[])
+                   AS u(run_id, tenant_id, processor, metadata, input_doc, enable_events,
+                        previous, created_at)",
+            )
+            .await?;
+        tx.execute(
+            &stmt,
+            &[
+                &run_ids,
+                &tenants,
+                &processors,
+                &metadata,
+                &inputs,
+                &enable_events,
+                &previous,
+                &created,
+            ],
+        )
+        .await?;
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO run_events (run_id, seq, data, created_at)
+                 SELECT u.run_id, 1, u.data, u.created_at
+                 FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[]) AS u(run_id, data, created_at)",
+            )
+            .await?;
+        tx.execute(&stmt, &[&run_ids, &events, &created]).await?;
+        let mut payloads: Vec<String> = run_ids.iter().map(|id| run_payload(id)).collect();
+        payloads.push("queued".into());
+        notify(&tx, &payloads).await?;
+    }
+    // An error without a server answer leaves the commit's outcome unknown.
+    tx.commit().await.map_err(|e| match e.as_db_error() {
+        Some(_) => StoreError::Postgres(e),
+        None => StoreError::CommitFailed(format!(
+            "the outcome of the commit is unknown: {}",
+            error_text(&e)
+        )),
+    })?;
+
+    let mut created = new_runs.into_iter();
+    outcomes
+        .into_iter()
+        .map(|outcome| match outcome {
+            Some(outcome) => Ok(outcome),
+            None => created
+                .next()
+                .map(|job| CreateOutcome::Created(job.task_run.clone()))
+                .ok_or_else(|| StoreError::Corrupt("a created run went missing".into())),
+        })
+        .collect()
+}
+
+/// Keeps one connection `LISTEN`ing on [`CHANNEL`] and republishes what arrives; reconnects
+/// with backoff. Signals `ready` the first time it listens.
+async fn listen_loop(
+    config: Config,
+    notices: broadcast::Sender<Notice>,
+    ready: oneshot::Sender<()>,
+) {
+    let mut config = config;
+    // Notice a dead peer within about a minute even when no notification is due.
+    config
+        .keepalives(true)
+        .keepalives_idle(Duration::from_secs(30))
+        .keepalives_interval(Duration::from_secs(10))
+        .keepalives_retries(3);
+    let mut ready = Some(ready);
+    let mut backoff = LISTENER_MIN_BACKOFF;
+    loop {
+        let mut listened = false;
+        match listen_once(&config, &notices, &mut ready, &mut listened).await {
+            Ok(()) => tracing::warn!("the PostgreSQL listener connection closed; reconnecting"),
+            Err(e) => tracing::warn!(
+                error = %error_text(&e),
+                "the PostgreSQL listener failed; reconnecting"
+            ),
+        }
+        if listened {
+            backoff = LISTENER_MIN_BACKOFF;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(LISTENER_MAX_BACKOFF);
+    }
+}
+
+async fn listen_once(
+    config: &Config,
+    notices: &broadcast::Sender<Notice>,
+    ready: &mut Option<oneshot::Sender<()>>,
+    listened: &mut bool,
+) -> std::result::Result<(), tokio_postgres::Error> {
+    let (client, mut connection) = config.connect(NoTls).await?;
+    // Driving the connection through `poll_message` is what surfaces notifications.
+    let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+    {
+        let listen = client.batch_execute("LISTEN parallax_events");
+        tokio::pin!(listen);
+        loop {
+            tokio::select! {
+                done = &mut listen => {
+                    done?;
+                    break;
+                }
+                message = messages.next() => match message {
+                    Some(Ok(message)) => republish(notices, message),
+                    Some(Err(e)) => return Err(e),
+                    None => return Ok(()),
+                },
+            }
+        }
+    }
+    *listened = true;
+    // Whatever was notified while we were not listening is lost: have idle workers look.
+    let _ = notices.send(Notice::Queued);
+    if let Some(ready) = ready.take() {
+        let _ = ready.send(());
+    }
+    while let Some(message) = messages.next().await {
+        republish(notices, message?);
+    }
+    drop(client);
+    Ok(())
+}
+
+fn republish(notices: &broadcast::Sender<Notice>, message: AsyncMessage) {
+    if let AsyncMessage::Notification(n) = message {
+        if n.channel() != CHANNEL {
+            return;
+        }
+        let notice = match n.payload() {
+            "queued" => Notice::Queued,
+            payload => match payload.strip_prefix("run:") {
+                Some(run_id) if !run_id.is_empty() => Notice::Run(Arc::from(run_id)),
+                _ => return,
+            },
+        };
+        let _ = notices.send(notice);
+    }
+}
+
+/// Inserts a tenant with one key, or returns `None` (committing nothing) if the key exists.
+async fn insert_tenant_with_key(
+    client: &mut deadpool_postgres::Client,
+    key_hash: &KeyHash,
+    label: &str,
+    if_new: bool,
+) -> Result<Option<TenantId>> {
+    let tx = client.transaction().await?;
+    let tenant = ids::new_id("tenant_");
+    let now = now_micros();
+    tx.execute(
+        "INSERT INTO tenants (tenant_id, created_at) VALUES ($1, $2)",
+        &[&tenant, &now],
+    )
+    .await?;
+    let sql = if if_new {
+        "INSERT INTO api_keys (key_hash, tenant_id, label, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (key_hash) DO NOTHING"
+    } else {
+        "INSERT INTO api_keys (key_hash, tenant_id, label, created_at) VALUES ($1, $2, $3, $4)"
+    };
+    let inserted = tx
+        .execute(sql, &[&&key_hash[..], &tenant, &label, &now])
+        .await?;
+    if inserted == 0 {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    tx.commit().await?;
+    Ok(Some(tenant))
+}
+
+/// Queues again the running runs the `UPDATE … RETURNING` rows describe: records their state
+/// events and notices inside `tx`. Returns their ids.
+async fn record_requeued(
+    tx: &deadpool_postgres::Transaction<'_>,
+    rows: &[Row],
+    now: i64,
+) -> Result<Vec<String>> {
+    let runs = rows
+        .iter()
+        .map(|r| task_run_from_row(r, 0))
+        .collect::<Result<Vec<_>>>()?;
+    let events: Vec<(&str, String)> = runs
+        .iter()
+        .map(|run| (run.run_id.as_str(), state_event_json(run)))
+        .collect();
+    insert_events(tx, &events, now).await?;
+    let mut payloads: Vec<String> = runs.iter().map(|r| run_payload(&r.run_id)).collect();
+    if !payloads.is_empty() {
+        payloads.push("queued".into());
+    }
+    notify(tx, &payloads).await?;
+    Ok(runs.into_iter().map(|r| r.run_id).collect())
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn create_tenant_with_key(&self, key_hash: KeyHash, label: &str) -> Result<TenantId> {
+        let mut client = self.client().await?;
+        insert_tenant_with_key(&mut client, &key_hash, label, false)
+            .await?
+            .ok_or_else(|| StoreError::CommitFailed("the api key was not inserted".into()))
+    }
+
+    async fn ensure_key(&self, key_hash: KeyHash, label: &str) -> Result<TenantId> {
+        let mut client = self.client().await?;
+        let find = "SELECT tenant_id FROM api_keys WHERE key_hash = $1";
+        if let Some(row) = client.query_opt(find, &[&&key_hash[..]]).await? {
+            return Ok(row.try_get(0)?);
+        }
+        if let Some(tenant) = insert_tenant_with_key(&mut client, &key_hash, label, true).await? {
+            return Ok(tenant);
+        }
+        // Another node added the same key meanwhile.
+        let row = client.query_one(find, &[&&key_hash[..]]).await?;
+        Ok(row.try_get(0)?)
+    }
+
+    async fn api_keys(&self) -> Result<Vec<(KeyHash, TenantId)>> {
+        let client = self.client().await?;
+        let rows = client
+            .query("SELECT key_hash, tenant_id FROM api_keys", &[])
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let hash: Vec<u8> = row.try_get(0)?;
+                let hash: KeyHash = hash
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("an api key hash is not 32 bytes".into()))?;
+                Ok((hash, row.try_get(1)?))
+            })
+            .collect()
+    }
+
+    async fn create_run(
+        &self,
+        tenant: &str,
+        run: RunToCreate,
+        idempotency: Option<Idempotency>,
+    ) -> Result<CreateOutcome> {
+        let task_run = TaskRun {
+            run_id: run.run_id.clone(),
+            status: RunStatus::Queued,
+            processor: run.processor.clone(),
+            metadata: run
+                .metadata
+                .clone()
+                .map(RawValue::from_string)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("metadata: {e}")))?,
+            error: None,
+            warnings: None,
+            taskgroup_id: None,
+            created_at: run.created_at,
+            modified_at: run.created_at,
+        };
+        let response = match &idempotency {
+            Some(_) => Some(
+                serde_json::to_string(&task_run).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let (reply, answer) = oneshot::channel();
+        let job = CreateJob {
+            tenant: tenant.to_owned(),
+            event: state_event_json(&task_run),
+            run,
+            idempotency,
+            task_run,
+            response,
+            reply,
+        };
+        self.creates
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        let outcome = answer.await.map_err(|_| StoreError::Closed)??;
+        if let CreateOutcome::Created(run) = &outcome {
+            self.notify_run(&run.run_id);
+            let _ = self.notices.send(Notice::Queued);
+        }
+        Ok(outcome)
+    }
+
+    async fn get_run(&self, tenant: &str, run_id: &str) -> Result<Option<TaskRun>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {RUN_COLUMNS} FROM runs WHERE run_id = $1 AND tenant_id = $2"
+            ))
+            .await?;
+        client
+            .query_opt(&stmt, &[&run_id, &tenant])
+            .await?
+            .map(|row| task_run_from_row(&row, 0))
+            .transpose()
+    }
+
+    async fn get_input(&self, tenant: &str, run_id: &str) -> Result<Option<String>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT input_doc FROM runs WHERE run_id = $1 AND tenant_id = $2")
+            .await?;
+        Ok(client
+            .query_opt(&stmt, &[&run_id, &tenant])
+            .await?
+            .map(|row| row.try_get(0))
+            .transpose()?)
+    }
+
+    async fn get_result(
+        &self,
+        tenant: &str,
+        run_id: &str,
+    ) -> Result<Option<(TaskRun, Option<String>)>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {RUN_COLUMNS}, output FROM runs WHERE run_id = $1 AND tenant_id = $2"
+            ))
+            .await?;
+        client
+            .query_opt(&stmt, &[&run_id, &tenant])
+            .await?
+            .map(|row| Ok((task_run_from_row(&row, 0)?, row.try_get(9)?)))
+            .transpose()
+    }
+
+    async fn events_after(
+        &self,
+        tenant: &str,
+        run_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<EventRecord>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT e.seq, e.data FROM run_events e JOIN runs r ON r.run_id = e.run_id
+                 WHERE e.run_id = $1 AND r.tenant_id = $2 AND e.seq > $3 ORDER BY e.seq LIMIT $4",
+            )
+            .await?;
+        client
+            .query(&stmt, &[&run_id, &tenant, &after, &to_i64(limit)])
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(EventRecord {
+                    seq: row.try_get(0)?,
+                    data: row.try_get(1)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn claim_runs(
+        &self,
+        worker: &str,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedRun>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let now = now_micros();
+        let stmt = tx
+            .prepare_cached(&format!(
+                "WITH picked AS (
+                    SELECT run_id AS picked_id FROM runs
+                    WHERE status = 'queued'
+                    ORDER BY created_at
+                    LIMIT $3
+                    FOR UPDATE SKIP LOCKED
+                 )
+                 UPDATE runs SET status = 'running', lease_owner = $1,
+                    lease_expires_at = {DB_NOW} + $2, attempts = attempts + 1, modified_at = $4
+                 FROM picked
+                 WHERE runs.run_id = picked.picked_id AND runs.status = 'queued'
+                 RETURNING {RUN_COLUMNS}, tenant_id, input_doc, enable_events,
+                    previous_interaction_id, attempts"
+            ))
+            .await?;
+        let rows = tx
+            .query(&stmt, &[&worker, &micros(lease), &to_i64(limit), &now])
+            .await?;
+        if rows.is_empty() {
+            tx.rollback().await?;
+            return Ok(Vec::new());
+        }
+        let mut claimed = rows
+            .iter()
+            .map(|row| {
+                let run = task_run_from_row(row, 0)?;
+                Ok((
+                    ClaimedRun {
+                        tenant: row.try_get(9)?,
+                        run_id: run.run_id.clone(),
+                        processor: run.processor.clone(),
+                        input_doc: row.try_get(10)?,
+                        enable_events: row.try_get(11)?,
+                        previous_interaction_id: row.try_get(12)?,
+                        attempt: row.try_get(13)?,
+                    },
+                    run,
+                ))
+            })
+            .collect::<Result<Vec<(ClaimedRun, TaskRun)>>>()?;
+        claimed.sort_by(|(_, a), (_, b)| (a.created_at, &a.run_id).cmp(&(b.created_at, &b.run_id)));
+        let events: Vec<(&str, String)> = claimed
+            .iter()
+            .map(|(_, run)| (run.run_id.as_str(), state_event_json(run)))
+            .collect();
+        insert_events(&tx, &events, now).await?;
+        let payloads: Vec<String> = claimed
+            .iter()
+            .map(|(c, _)| run_payload(&c.run_id))
+            .collect();
+        notify(&tx, &payloads).await?;
+        tx.commit().await?;
+        for (run, _) in &claimed {
+            self.notify_run(&run.run_id);
+        }
+        Ok(claimed.into_iter().map(|(c, _)| c).collect())
+    }
+
+    async fn heartbeat(
+        &self,
+        worker: &str,
+        run_ids: &[String],
+        lease: Duration,
+    ) -> Result<Vec<String>> {
+        if run_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "UPDATE runs SET lease_expires_at = {DB_NOW} + $1
+                 WHERE run_id = ANY($2) AND lease_owner = $3 AND status = 'running'
+                 RETURNING run_id"
+            ))
+            .await?;
+        let held: HashSet<String> = client
+            .query(&stmt, &[&micros(lease), &run_ids, &worker])
+            .await?
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(run_ids
+            .iter()
+            .filter(|id| !held.contains(id.as_str()))
+            .cloned()
+            .collect())
+    }
+
+    async fn append_event(&self, worker: &str, run_id: &str, data: &str) -> Result<Option<i64>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // Locking the run row orders this append after any state change of the run.
+        let held = tx
+            .prepare_cached(
+                "SELECT 1 FROM runs WHERE run_id = $1 AND lease_owner = $2 AND status = 'running'
+                 FOR NO KEY UPDATE",
+            )
+            .await?;
+        if tx.query_opt(&held, &[&run_id, &worker]).await?.is_none() {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let insert = tx
+            .prepare_cached(
+                "INSERT INTO run_events (run_id, seq, data, created_at)
+                 SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3 FROM run_events WHERE run_id = $1
+                 RETURNING seq",
+            )
+            .await?;
+        let seq: i64 = tx
+            .query_one(&insert, &[&run_id, &data, &now_micros()])
+            .await?
+            .try_get(0)?;
+        notify(&tx, &[run_payload(run_id)]).await?;
+        tx.commit().await?;
+        self.notify_run(run_id);
+        Ok(Some(seq))
+    }
+
+    async fn finish_run(&self, worker: &str, run_id: &str, outcome: RunOutcome) -> Result<bool> {
+        let now = now_micros();
+        let (status, output, error, warnings) = match outcome {
+            RunOutcome::Completed { output, warnings } => {
+                ("completed", Some(output), None, warnings)
+            }
+            RunOutcome::Failed { error } => (
+                "failed",
+                None,
+                Some(
+                    serde_json::to_string(&error)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                ),
+                None,
+            ),
+            RunOutcome::Cancelled => ("cancelled", None, None, None),
+        };
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let stmt = tx
+            .prepare_cached(&format!(
+                "UPDATE runs SET status = $1, output = $2, error = $3, warnings = $4,
+                    lease_owner = NULL, lease_expires_at = NULL, modified_at = $5
+                 WHERE run_id = $6 AND lease_owner = $7 AND status = 'running'
+                 RETURNING {RUN_COLUMNS}"
+            ))
+            .await?;
+        let row = tx
+            .query_opt(
+                &stmt,
+                &[&status, &output, &error, &warnings, &now, &run_id, &worker],
+            )
+            .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        let run = task_run_from_row(&row, 0)?;
+        insert_events(&tx, &[(run_id, state_event_json(&run))], now).await?;
+        notify(&tx, &[run_payload(run_id)]).await?;
+        tx.commit().await?;
+        self.notify_run(run_id);
+        Ok(true)
+    }
+
+    async fn release_runs(&self, worker: &str, run_ids: &[String]) -> Result<usize> {
+        if run_ids.is_empty() {
+            return Ok(0);
+        }
+        let now = now_micros();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let stmt = tx
+            .prepare_cached(&format!(
+                "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL,
+                    modified_at = $3
+                 WHERE run_id = ANY($1) AND lease_owner = $2 AND status = 'running'
+                 RETURNING {RUN_COLUMNS}"
+            ))
+            .await?;
+        let rows = tx.query(&stmt, &[&run_ids, &worker, &now]).await?;
+        let released = record_requeued(&tx, &rows, now).await?;
+        tx.commit().await?;
+        for id in run_ids {
+            self.notify_run(id);
+        }
+        if !released.is_empty() {
+            let _ = self.notices.send(Notice::Queued);
+        }
+        Ok(released.len())
+    }
+
+    async fn requeue_expired(&self) -> Result<usize> {
+        let now = now_micros();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // SKIP LOCKED: a run another node is requeueing, or whose holder is writing to it right
+        // now, is left for the next pass. Every node may run this at once.
+        let stmt = tx
+            .prepare_cached(&format!(
+                "WITH expired AS (
+                    SELECT run_id AS expired_id FROM runs
+                    WHERE status = 'running' AND lease_expires_at < {DB_NOW}
+                    ORDER BY run_id
+                    FOR UPDATE SKIP LOCKED
+                 )
+                 UPDATE runs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL,
+                    modified_at = $1
+                 FROM expired
+                 WHERE runs.run_id = expired.expired_id AND runs.status = 'running'
+                 RETURNING {RUN_COLUMNS}"
+            ))
+            .await?;
+        let rows = tx.query(&stmt, &[&now]).await?;
+        if rows.is_empty() {
+            tx.rollback().await?;
+            return Ok(0);
+        }
+        let requeued = record_requeued(&tx, &rows, now).await?;
+        tx.commit().await?;
+        for id in &requeued {
+            self.notify_run(id);
+        }
+        if !requeued.is_empty() {
+            let _ = self.notices.send(Notice::Queued);
+        }
+        Ok(requeued.len())
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Notice> {
+        self.notices.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! PostgreSQL-specific behaviour; the shared behaviour is in `tests/conformance.rs`.
+    //! Same database rules as there: `PARALLAX_TEST_DATABASE_URL` (default
+    //! `postgres://postgres@127.0.0.1:5432/test`); unreachable fails unless
+    //! `PARALLAX_SKIP_POSTGRES=1` (never with `CI=true`).
+
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn search_path_from_options() {
+        let first = |o: &str| schema_from_options(o);
+        assert_eq!(first("-csearch_path=abc"), Some("abc".into()));
+        assert_eq!(first("-c search_path=abc,public"), Some("abc".into()));
+        assert_eq!(first("--search_path=Abc"), Some("abc".into()));
+        assert_eq!(first("--search-path=x"), Some("x".into()));
+        assert_eq!(
+            first(r#"-c search_path="My\ ""S""",x"#),
+            Some(r#"My "S""#.into())
+        );
+        assert_eq!(first(r#"-c search_path="unclosed"#), None);
+        assert_eq!(
+            first("-c statement_timeout=5 -c search_path=a -c search_path=b"),
+            Some("b".into())
+        );
+        assert_eq!(first("-c search_path=$user,public"), None);
+        assert_eq!(first("-c search_path=pg_temp"), None);
+        assert_eq!(first("-c statement_timeout=5"), None);
+        assert_eq!(first(""), None);
+        // What connect_with_schema writes reads back as the schema.
+        let written = escape_option(&format!("search_path={}", quote_ident("we ird\"x")));
+        assert_eq!(first(&format!("-c {written}")), Some("we ird\"x".into()));
+    }
+
+    /// The test database URL, or `None` when PostgreSQL is unreachable and skipping is allowed.
+    async fn test_url() -> Option<String> {
+        let url = std::env::var("PARALLAX_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+        let config: Config = url.parse().expect("PARALLAX_TEST_DATABASE_URL is a URL");
+        let why = match tokio::time::timeout(Duration::from_secs(10), config.connect(NoTls)).await {
+            Ok(Ok(_)) => return Some(url),
+            Ok(Err(e)) => error_text(&e),
+            Err(_) => "no answer within 10 s".to_string(),
+        };
+        let message = format!("PostgreSQL is unreachable at {url} ({why})");
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{message}; CI=true, so PostgreSQL tests may not be skipped");
+        }
+        if std::env::var("PARALLAX_SKIP_POSTGRES").as_deref() == Ok("1") {
+            eprintln!("NOTICE: {message}; PARALLAX_SKIP_POSTGRES=1: test SKIPPED");
+            return None;
+        }
+        panic!("{message}; set PARALLAX_SKIP_POSTGRES=1 to skip PostgreSQL tests knowingly");
+    }
+
+    fn fresh_schema() -> String {
+        format!("px_test_{}", uuid::Uuid::new_v4().simple())
+    }
+
+    async fn tenant(store: &PgStore) -> String {
+        let mut hash = [0u8; 32];
+        hash[..16].copy_from_slice(&uuid::Uuid::new_v4().into_bytes());
+        store.create_tenant_with_key(hash, "test").await.unwrap()
+    }
+
+    fn new_run() -> RunToCreate {
+        let run_id = ids::new_run_id();
+        RunToCreate {
+            input_doc: format!(r#"{{"processor":"base","input":"{run_id}","z":1,"a":2}}"#),
+            run_id,
+            processor: "base".into(),
+            metadata: Some(r#"{"z":1.0,"a":[]}"#.into()),
+            enable_events: true,
+            previous_interaction_id: None,
+            created_at: now_micros(),
+        }
+    }
+
+    /// A job as `create_run` would send it, with the receiver of its answer.
+    fn job(
+        tenant: &str,
+        idempotency: Option<Idempotency>,
+    ) -> (CreateJob, oneshot::Receiver<Result<CreateOutcome>>) {
+        let run = new_run();
+        let task_run = TaskRun {
+            run_id: run.run_id.clone(),
+            status: RunStatus::Queued,
+            processor: run.processor.clone(),
+            metadata: None,
+            error: None,
+            warnings: None,
+            taskgroup_id: None,
+            created_at: run.created_at,
+            modified_at: run.created_at,
+        };
+        let (reply, answer) = oneshot::channel();
+        let job = CreateJob {
+            tenant: tenant.into(),
+            event: state_event_json(&task_run),
+            response: idempotency
+                .as_ref()
+                .map(|_| serde_json::to_string(&task_run).unwrap()),
+            run,
+            idempotency,
+            task_run,
+            reply,
+        };
+        (job, answer)
+    }
+
+    async fn wait_for(rx: &mut broadcast::Receiver<Notice>, wanted: &Notice) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, rx.recv()).await {
+                Ok(Ok(notice)) if &notice == wanted => return true,
+                Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => {}
+                Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => return false,
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn url_options_choose_and_create_the_schema() {
+        let Some(url) = test_url().await else { return };
+        let schema = fresh_schema();
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let store = PgStore::connect(&format!("{url}{sep}options=-csearch_path%3D{schema}"))
+            .await
+            .unwrap();
+        let t = tenant(&store).await;
+        let client = store.client().await.unwrap();
+        let row = client
+            .query_one(
+                "SELECT current_schema(), (SELECT count(*) FROM schema_migrations)",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(row.get::<_, String>(0), schema);
+        assert_eq!(row.get::<_, i64>(1), 1);
+        let tenants: i64 = client
+            .query_one(
+                &format!(
+                    "SELECT count(*) FROM {}.tenants WHERE tenant_id = $1",
+                    quote_ident(&schema)
+                ),
+                &[&t],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(tenants, 1);
+        // Connecting again finds it migrated.
+        PgStore::connect(&format!("{url}{sep}options=-csearch_path%3D{schema}"))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nodes_starting_together_migrate_once() {
+        let Some(url) = test_url().await else { return };
+        let schema = fresh_schema();
+        let mut starting = Vec::new();
+        for _ in 0..4 {
+            let (url, schema) = (url.clone(), schema.clone());
+            starting.push(tokio::spawn(async move {
+                PgStore::connect_with_schema(&url, &schema).await
+            }));
+        }
+        let mut stores = Vec::new();
+        for start in starting {
+            stores.push(start.await.unwrap().unwrap());
+        }
+        let client = stores[0].client().await.unwrap();
+        let versions: i64 = client
+            .query_one("SELECT count(*) FROM schema_migrations", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(versions, MIGRATIONS.len() as i64);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn unreachable_server_says_what_to_do() {
+        // Port 1 on loopback: nothing listens there.
+        let error = match PgStore::connect("postgres://postgres@127.0.0.1:1/test").await {
+            Ok(_) => panic!("connected to nothing"),
+            Err(e) => e.to_string(),
+        };
+        assert!(error.contains("127.0.0.1:1/test"), "{error}");
+        assert!(error.contains("--database-url"), "{error}");
+        // The cause, not only "error connecting to server".
+        assert!(error.contains("connecting to server: "), "{error}");
+        eprintln!("{error}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn notices_cross_nodes() {
+        let Some(url) = test_url().await else { return };
+        let schema = fresh_schema();
+        let a = PgStore::connect_with_schema(&url, &schema).await.unwrap();
+        let b = PgStore::connect_with_schema(&url, &schema).await.unwrap();
+        let mut on_a = a.subscribe();
+        let mut on_b = b.subscribe();
+        let t = tenant(&a).await;
+
+        // A create on A reaches B, which did nothing itself.
+        let run = match a.create_run(&t, new_run(), None).await.unwrap() {
+            CreateOutcome::Created(run) => run,
+            other => panic!("{other:?}"),
+        };
+        let run_notice = Notice::Run(run.run_id.as_str().into());
+        assert!(wait_for(&mut on_b, &run_notice).await, "B heard of A's run");
+        assert!(
+            wait_for(&mut on_b, &Notice::Queued).await,
+            "B heard work was queued"
+        );
+
+        // B claims and writes; A hears.
+        let worker = "worker-b";
+        let mut claimed = Vec::new();
+        for _ in 0..50 {
+            claimed = b
+                .claim_runs(worker, 10, Duration::from_secs(30))
+                .await
+                .unwrap();
+            if !claimed.is_empty() {
+                break;
+            }
+        }
+        assert_eq!(claimed.len(), 1);
+        while on_a.try_recv().is_ok() {}
+        b.append_event(worker, &run.run_id, r#"{"type":"x"}"#)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            wait_for(&mut on_a, &run_notice).await,
+            "A heard of B's event"
+        );
+        while on_a.try_recv().is_ok() {}
+        assert!(b
+            .finish_run(worker, &run.run_id, RunOutcome::Cancelled)
+            .await
+            .unwrap());
+        assert!(wait_for(&mut on_a, &run_notice).await, "A heard B finish");
+        assert_eq!(
+            a.get_run(&t, &run.run_id).await.unwrap().unwrap().status,
+            RunStatus::Cancelled
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_listener_reconnects() {
+        let Some(url) = test_url().await else { return };
+        let schema = fresh_schema();
+        let a = PgStore::connect_with_schema(&url, &schema).await.unwrap();
+        // B's connections carry a name of their own, so this test can find its listener.
+        let name = format!("px_listen_{}", uuid::Uuid::new_v4().simple());
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let b =
+            PgStore::connect_with_schema(&format!("{url}{sep}application_name={name}"), &schema)
+                .await
+                .unwrap();
+        let mut on_b = b.subscribe();
+        let admin = a.client().await.unwrap();
+        let pid: i32 = admin
+            .query_one(
+                "SELECT pid FROM pg_stat_activity
+                 WHERE application_name = $1 AND query = 'LISTEN parallax_events'",
+                &[&name],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        admin
+            .execute("SELECT pg_terminate_backend($1)", &[&pid])
+            .await
+            .unwrap();
+        for _ in 0..100 {
+            let gone = admin
+                .query_opt("SELECT 1 FROM pg_stat_activity WHERE pid = $1", &[&pid])
+                .await
+                .unwrap()
+                .is_none();
+            if gone {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // The old listener is gone; B hears A again once its new one listens.
+        let t = tenant(&a).await;
+        let mut heard = false;
+        for _ in 0..20 {
+            let run = match a.create_run(&t, new_run(), None).await.unwrap() {
+                CreateOutcome::Created(run) => run,
+                other => panic!("{other:?}"),
+            };
+            let wanted = Notice::Run(run.run_id.as_str().into());
+            let deadline = Instant::now() + Duration::from_millis(500);
+            while let Ok(Ok(notice)) = tokio::time::timeout_at(deadline.into(), on_b.recv()).await {
+                if notice == wanted {
+                    heard = true;
+                    break;
+                }
+            }
+            if heard {
+                break;
+            }
+        }
+        assert!(heard, "B's listener came back");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_claimers_never_share_a_run() {
+        let Some(url) = test_url().await else { return };
+        let schema = fresh_schema();
+        let a = Arc::new(PgStore::connect_with_schema(&url, &schema).await.unwrap());
+        let b = Arc::new(PgStore::connect_with_schema(&url, &schema).await.unwrap());
+        let t = tenant(&a).await;
+        const RUNS: usize = 300;
+        let mut creating = Vec::new();
+        for _ in 0..RUNS {
+            let (a, t) = (a.clone(), t.clone());
+            creating.push(tokio::spawn(async move {
+                a.create_run(&t, new_run(), None).await.unwrap()
+            }));
+        }
+        for c in creating {
+            assert!(matches!(c.await.unwrap(), CreateOutcome::Created(_)));
+        }
+        // Four claimers, two per node, until the queue is empty.
+        let mut claimers = Vec::new();
+        for (i, store) in [a.clone(), a.clone(), b.clone(), b.clone()]
+            .into_iter()
+            .enumerate()
+        {
+            claimers.push(tokio::spawn(async move {
+                let worker = format!("w{i}");
+                let mut mine = Vec::new();
+                loop {
+                    let claimed = store
+                        .claim_runs(&worker, 7, Duration::from_secs(30))
+                        .await
+                        .unwrap();
+                    if claimed.is_empty() {
+                        return mine;
+                    }
+                    for c in claimed {
+                        assert_eq!(c.attempt, 1, "claimed once");
+                        mine.push(c.run_id);
+                    }
+                }
+            }));
+        }
+        let mut all = Vec::new();
+        let mut per_claimer = Vec::new();
+        for c in claimers {
+            let mine = c.await.unwrap();
+            per_claimer.push(mine.len());
+            all.extend(mine);
+        }
+        let distinct: HashSet<&String> = all.iter().collect();
+        assert_eq!(distinct.len(), all.len(), "a run was claimed twice");
+        assert_eq!(all.len(), RUNS, "every run claimed: {per_claimer:?}");
+        // Each claimed run has exactly queued + running events, cursors 1 and 2.
+        for id in all.iter().take(20) {
+            let seqs: Vec<i64> = a
+                .events_after(&t, id, 0, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.seq)
+                .collect();
+            assert_eq!(seqs, [1, 2]);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_batch_with_repeated_keys() {
+        let Some(url) = test_url().await else { return };
+        let store = PgStore::connect_with_schema(&url, &fresh_schema())
+            .await
+            .unwrap();
+        let (t1, t2) = (tenant(&store).await, tenant(&store).await);
+        let idem = |key: &str, hash: u8| {
+            Some(Idempotency {
+                key: key.into(),
+                body_hash: [hash; 32],
+            })
+        };
+        // An earlier run holds key "old" in t1.
+        let (old, old_answer) = job(&t1, idem("old", 9));
+        let mut client = store.client().await.unwrap();
+        insert_creates(&mut client, std::slice::from_ref(&old))
+            .await
+            .unwrap();
+        drop(old_answer);
+
+        let jobs_and_answers = vec![
+            job(&t1, idem("k", 1)),   // 0: creates
+            job(&t1, idem("k", 1)),   // 1: replays 0
+            job(&t1, idem("k", 2)),   // 2: conflicts with 0
+            job(&t2, idem("k", 2)),   // 3: another tenant's key: creates
+            job(&t1, None),           // 4: creates
+            job(&t1, idem("old", 9)), // 5: replays the earlier run
+            job(&t1, idem("old", 8)), // 6: conflicts with it
+            job(&t2, idem("k", 2)),   // 7: replays 3
+        ];
+        let (jobs, _answers): (Vec<_>, Vec<_>) = jobs_and_answers.into_iter().unzip();
+        let outcomes = insert_creates(&mut client, &jobs).await.unwrap();
+        let created_id = |i: usize| match &outcomes[i] {
+            CreateOutcome::Created(run) => run.run_id.clone(),
+            other => panic!("job {i}: expected created, got {other:?}"),
+        };
+        let replayed = |i: usize| match &outcomes[i] {
+            CreateOutcome::Replayed(answer) => answer.clone(),
+            other => panic!("job {i}: expected a replay, got {other:?}"),
+        };
+        let conflict = |i: usize| {
+            assert!(
+                matches!(outcomes[i], CreateOutcome::KeyConflict),
+                "job {i}: {:?}",
+                outcomes[i]
+            )
+        };
+        let first = created_id(0);
+        assert!(replayed(1).contains(&first));
+        conflict(2);
+        let other_tenant = created_id(3);
+        created_id(4);
+        assert!(replayed(5).contains(&old.run.run_id));
+        conflict(6);
+        assert!(replayed(7).contains(&other_tenant));
+        // Only the three created runs exist.
+        for (i, job) in jobs.iter().enumerate() {
+            let exists = store
+                .get_run(&job.tenant, &job.run.run_id)
+                .await
+                .unwrap()
+                .is_some();
+            assert_eq!(exists, [0, 3, 4].contains(&i), "job {i}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_repeats_of_one_key() {
+        let Some(url) = test_url().await else { return };
+        let a = Arc::new(
+            PgStore::connect_with_schema(&url, &fresh_schema())
+                .await
+                .unwrap(),
+        );
+        let t = tenant(&a).await;
+        let mut tasks = Vec::new();
+        for i in 0..64u8 {
+            let (a, t) = (a.clone(), t.clone());
+            tasks.push(tokio::spawn(async move {
+                let idem = Idempotency {
+                    key: "same".into(),
+                    body_hash: [i % 2; 32],
+                };
+                (
+                    i % 2,
+                    a.create_run(&t, new_run(), Some(idem)).await.unwrap(),
+                )
+            }));
+        }
+        let mut results = Vec::new();
+        for task in tasks {
+            results.push(task.await.unwrap());
+        }
+        let winners: Vec<(u8, String)> = results
+            .iter()
+            .filter_map(|(h, o)| match o {
+                CreateOutcome::Created(run) => Some((*h, run.run_id.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(winners.len(), 1, "exactly one create");
+        let (hash, run_id) = &winners[0];
+        for (h, outcome) in &results {
+            match outcome {
+                CreateOutcome::Created(_) => {}
+                CreateOutcome::Replayed(answer) => {
+                    assert_eq!(h, hash);
+                    assert!(answer.contains(run_id.as_str()));
+                }
+                CreateOutcome::KeyConflict => assert_ne!(h, hash),
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rejected_create_fails_alone() {
+        let Some(url) = test_url().await else { return };
+        let store = PgStore::connect_with_schema(&url, &fresh_schema())
+            .await
+            .unwrap();
+        let t = tenant(&store).await;
+        let (good1, a1) = job(&t, None);
+        let (bad, a2) = job("tenant_that_does_not_exist", None);
+        let (good2, a3) = job(&t, None);
+        let ids = [good1.run.run_id.clone(), good2.run.run_id.clone()];
+        commit_batch(&store.pool, vec![good1, bad, good2]).await;
+        assert!(matches!(a1.await.unwrap(), Ok(CreateOutcome::Created(_))));
+        assert!(a2.await.unwrap().is_err(), "no such tenant");
+        assert!(matches!(a3.await.unwrap(), Ok(CreateOutcome::Created(_))));
+        for id in &ids {
+            assert!(store.get_run(&t, id).await.unwrap().is_some());
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn json_text_comes_back_as_stored() {
+        let Some(url) = test_url().await else { return };
+        let store = PgStore::connect_with_schema(&url, &fresh_schema())
+            .await
+            .unwrap();
+        let t = tenant(&store).await;
+        let run = new_run();
+        let (doc, meta) = (run.input_doc.clone(), run.metadata.clone());
+        let id = run.run_id.clone();
+        store.create_run(&t, run, None).await.unwrap();
+        assert_eq!(store.get_input(&t, &id).await.unwrap(), Some(doc));
+        let got = store.get_run(&t, &id).await.unwrap().unwrap();
+        assert_eq!(got.metadata.map(|m| m.get().to_string()), meta);
+    }
+
+    /// `cargo test -p parallax-store --release -- --ignored --nocapture create_throughput`
+    #[tokio::test(flavor = "multi_thread")]
+    #[ignore = "a measurement: run by hand"]
+    async fn create_throughput() {
+        let Some(url) = test_url().await else { return };
+        let store = Arc::new(
+            PgStore::connect_with_schema(&url, &fresh_schema())
+                .await
+                .unwrap(),
+        );
+        let t = tenant(&store).await;
+        const CALLERS: usize = 64;
+        const PER_CALLER: usize = 200;
+        let started = Instant::now();
+        let mut callers = Vec::new();
+        for _ in 0..CALLERS {
+            let (store, t) = (store.clone(), t.clone());
+            callers.push(tokio::spawn(async move {
+                for _ in 0..PER_CALLER {
+                    store.create_run(&t, new_run(), None).await.unwrap();
+                }
+            }));
+        }
+        for c in callers {
+            c.await.unwrap();
+        }
+        let rate = (CALLERS * PER_CALLER) as f64 / started.elapsed().as_secs_f64();
+        println!(
+            "{} creates over {CALLERS} callers: {rate:.0} creates/s",
+            CALLERS * PER_CALLER
+        );
+        assert!(rate >= 1500.0, "{rate:.0} creates/s");
+    }
+}

@@ -192,14 +192,22 @@ pub async fn lifecycle(store: Arc<dyn Store>) {
     assert_eq!(seq, 3, "queued, running, then this");
     assert_eq!(
         store
-            .heartbeat(&worker, &[run.run_id.clone()], Duration::from_secs(30))
+            .heartbeat(
+                &worker,
+                std::slice::from_ref(&run.run_id),
+                Duration::from_secs(30)
+            )
             .await
             .unwrap(),
         Vec::<String>::new()
     );
     assert_eq!(
         store
-            .heartbeat("intruder", &[run.run_id.clone()], Duration::from_secs(30))
+            .heartbeat(
+                "intruder",
+                std::slice::from_ref(&run.run_id),
+                Duration::from_secs(30)
+            )
             .await
             .unwrap(),
         vec![run.run_id.clone()]
@@ -284,7 +292,7 @@ pub async fn failure_and_release(store: Arc<dyn Store>) {
     claim_until(&*store, &worker, &released.run_id).await;
     assert_eq!(
         store
-            .release_runs(&worker, &[released.run_id.clone()])
+            .release_runs(&worker, std::slice::from_ref(&released.run_id))
             .await
             .unwrap(),
         1

@@ -1,0 +1,104 @@
+//! `parallax.toml`: the lowest layer of configuration (flags > environment > file).
+//!
+//! The file is read before the command line is parsed. Each key it sets becomes the
+//! `PARALLAX_*` environment variable of the same name unless that variable is already set,
+//! so clap's own environment fallback applies it, and a flag still wins. The file is
+//! `./parallax.toml` if present, or the path in `PARALLAX_CONFIG`; an unknown key is an
+//! error, so a typo never passes silently.
+
+use anyhow::{bail, Context};
+use std::path::PathBuf;
+
+/// Keys a `parallax.toml` may set, with the environment variable each becomes.
+const KEYS: &[(&str, &str)] = &[
+    ("listen", "PARALLAX_LISTEN"),
+    ("data_dir", "PARALLAX_DATA_DIR"),
+    ("database_url", "PARALLAX_DATABASE_URL"),
+    ("api_keys", "PARALLAX_API_KEYS"),
+    ("max_body_bytes", "PARALLAX_MAX_BODY_BYTES"),
+    ("concurrency", "PARALLAX_CONCURRENCY"),
+    ("lease_seconds", "PARALLAX_LEASE_SECONDS"),
+    ("max_run_seconds", "PARALLAX_MAX_RUN_SECONDS"),
+    ("input_cache_mib", "PARALLAX_INPUT_CACHE_MIB"),
+];
+
+/// Reads the configuration file, if any, into the environment. Call before any thread starts.
+pub fn apply() -> anyhow::Result<()> {
+    let (path, required) = match std::env::var_os("PARALLAX_CONFIG") {
+        Some(path) => (PathBuf::from(path), true),
+        None => (PathBuf::from("parallax.toml"), false),
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
+    };
+    for (var, value) in settings(&text).with_context(|| format!("in {}", path.display()))? {
+        if std::env::var_os(var).is_none() {
+            std::env::set_var(var, value);
+        }
+    }
+    Ok(())
+}
+
+/// The environment variables a file's text sets.
+fn settings(text: &str) -> anyhow::Result<Vec<(&'static str, String)>> {
+    let table: toml::Table = text.parse().context("not valid TOML")?;
+    let mut out = Vec::new();
+    for (key, value) in table {
+        let Some((_, var)) = KEYS.iter().find(|(k, _)| *k == key) else {
+            let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+            bail!(
+                "unknown setting {key:?}; known settings: {}",
+                known.join(", ")
+            );
+        };
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Array(items) => items
+                .into_iter()
+                .map(|item| match item {
+                    toml::Value::String(s) => Ok(s),
+                    other => bail!("{key} must be a list of strings, found {other}"),
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?
+                .join(","),
+            other => bail!("{key} cannot be {other}"),
+        };
+        out.push((*var, text));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_keys_to_environment() {
+        let mut got =
+            settings("listen = \"0.0.0.0:9000\"\nconcurrency = 4\napi_keys = [\"a\", \"b\"]\n")
+                .unwrap();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                ("PARALLAX_API_KEYS", "a,b".to_string()),
+                ("PARALLAX_CONCURRENCY", "4".to_string()),
+                ("PARALLAX_LISTEN", "0.0.0.0:9000".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn refuses_unknown_keys_and_bad_values() {
+        assert!(settings("lisen = \"x\"")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown setting"));
+        assert!(settings("api_keys = [1]").is_err());
+        assert!(settings("not toml [").is_err());
+    }
+}
