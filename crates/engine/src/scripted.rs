@@ -1,7 +1,7 @@
 //! A deterministic processor for tests (feature `scripted`, never in a release build).
 //!
 //! It does no research. Its behaviour is read from the run's metadata:
-//! `scripted_sleep_ms` (the run takes that long, reporting progress along the way) and
+//! `scripted_sleep` (milliseconds: the run takes that long, reporting progress along the way) and
 //! `scripted_fail` (the run fails with that message). Its output echoes the input: a JSON
 //! schema gets `{"echo": input}`, anything else `"echo: <input>"`.
 
@@ -19,7 +19,7 @@ impl Processor for ScriptedProcessor {
     async fn run(&self, task: Task, progress: &dyn ProgressSink) -> Result<Output, RunFailure> {
         let metadata = task.request.get("metadata").cloned().unwrap_or(Value::Null);
         let sleep_ms = metadata
-            .get("scripted_sleep_ms")
+            .get("scripted_sleep")
             .and_then(Value::as_f64)
             .unwrap_or(0.0);
         progress

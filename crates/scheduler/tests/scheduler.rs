@@ -111,7 +111,7 @@ async fn failures_and_time_limits_end_failed() {
         &*store,
         &tenant,
         "core",
-        r#","metadata":{"scripted_sleep_ms":60000}"#,
+        r#","metadata":{"scripted_sleep":60000}"#,
     )
     .await;
     wait_status(&*store, &tenant, &failing, RunStatus::Failed).await;
@@ -171,7 +171,7 @@ async fn shutdown_queues_claimed_runs_again() {
         &*store,
         &tenant,
         "core",
-        r#","metadata":{"scripted_sleep_ms":60000}"#,
+        r#","metadata":{"scripted_sleep":60000}"#,
     )
     .await;
     wait_status(&*store, &tenant, &id, RunStatus::Running).await;

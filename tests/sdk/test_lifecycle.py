@@ -1,0 +1,257 @@
+"""Process lifecycle: start-up output, key bootstrap, graceful shutdown, and SIGKILL durability."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import signal
+import threading
+import time
+
+import httpx
+import pytest
+
+from support import (
+    BACKENDS,
+    CREATED_KEY_RE,
+    LISTEN_RE,
+    SLEEP_KEY,
+    canon_fields,
+    compact,
+    new_key,
+    wait_until,
+)
+
+RUNS = "/v1/tasks/runs"
+LEASE = ["--lease-seconds", "5"]
+
+
+def _post(c: httpx.Client, key: str, payload: dict) -> httpx.Response:
+    return c.post(RUNS, content=compact(payload), headers={"x-api-key": key, "content-type": "application/json"})
+
+
+def _status(c: httpx.Client, key: str, run_id: str) -> str:
+    r = c.get(f"{RUNS}/{run_id}", headers={"x-api-key": key})
+    assert r.status_code == 200, r.text
+    return r.json()["status"]
+
+
+# --------------------------------------------------------------------------------------
+# start-up
+# --------------------------------------------------------------------------------------
+
+
+def test_stdout_is_exactly_the_listening_line(fresh_server):
+    srv = fresh_server("sqlite")
+    assert srv.client().task_run.create(input="x", processor="lite").run_id
+    assert srv.http(auth=False).get("/healthz").status_code == 200
+    assert len(srv.stdout_lines) == 1 and LISTEN_RE.match(srv.stdout_lines[0]), srv.stdout_lines
+
+
+def test_first_start_without_keys_creates_one(fresh_server):
+    srv = fresh_server("sqlite", keys=[])
+    line = srv.wait_for_stdout(lambda l: CREATED_KEY_RE.match(l), 10, "the created-key line")
+    key = CREATED_KEY_RE.match(line).group(1)
+    assert sorted(srv.stdout_lines, key=lambda l: bool(LISTEN_RE.match(l))) == [line, f"parallax listening on {srv.base_url}"], srv.stdout_lines
+    client = srv.client(key)
+    run = client.task_run.create(input="bootstrap", processor="lite")
+    assert client.task_run.result(run.run_id, api_timeout=30).run.status == "completed"
+    assert srv.http(new_key()).get(f"{RUNS}/{run.run_id}").status_code == 401
+
+    assert srv.stop() == 0
+    srv.start()
+    client = srv.client(key)
+    assert client.task_run.retrieve(run.run_id).status == "completed"  # same key, same tenant
+    assert not any(CREATED_KEY_RE.match(l) for l in srv.stdout_lines), srv.stdout_lines
+    assert len(srv.stdout_lines) == 1 and LISTEN_RE.match(srv.stdout_lines[0]), srv.stdout_lines
+    assert key not in srv.log_path.read_text("utf-8", "replace"), "the created key was logged"
+
+
+def test_keys_are_never_logged(fresh_server):
+    srv = fresh_server("sqlite", env={"RUST_LOG": "trace"})
+    wrong = new_key()
+    client = srv.client()
+    run = client.task_run.create(input="quiet", processor="lite")
+    client.task_run.result(run.run_id, api_timeout=30)
+    assert srv.http(wrong).get(f"{RUNS}/{run.run_id}").status_code == 401
+    assert srv.http(auth=False, headers={"authorization": f"Bearer {wrong}"}).get(f"{RUNS}/{run.run_id}").status_code == 401
+    srv.stop()
+    log = srv.log_path.read_text("utf-8", "replace")
+    for k in srv.keys + [wrong]:
+        assert k not in log, f"API key {k} appears in the server log"
+        assert k[8:] not in log, f"API key {k} (without prefix) appears in the server log"
+
+
+# --------------------------------------------------------------------------------------
+# graceful shutdown
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sigterm_exits_promptly_and_run_survives(fresh_server, backend):
+    # PostgreSQL is shared across sessions: a run left behind there would be claimed by every
+    # later test server, so that one is short enough to finish within the test.
+    sleep_ms = 60000 if backend == "sqlite" else 6000
+    srv = fresh_server(backend, extra_args=LEASE)
+    client = srv.client()
+    payload = {"processor": "lite", "input": "long haul", "metadata": {SLEEP_KEY: sleep_ms}}
+    idem = {"Idempotency-Key": f"graceful-{new_key()}"}
+    r = srv.http(headers=idem).post(RUNS, content=compact(payload), headers={"content-type": "application/json"})
+    assert r.status_code == 202, r.text
+    run_id = r.json()["run_id"]
+    wait_until(lambda: client.task_run.retrieve(run_id).status == "running", 20, what="the run to start")
+
+    t0 = time.monotonic()
+    code = srv.stop(signal.SIGTERM, timeout=15)
+    elapsed = time.monotonic() - t0
+    assert code == 0, f"exit code {code} after SIGTERM\n{srv.log_tail()}"
+    assert elapsed < 5, f"took {elapsed:.1f}s to exit after SIGTERM"
+
+    srv.start()
+    client = srv.client()
+    got = client.task_run.retrieve(run_id)
+    assert got.status in ("queued", "running") and got.is_active and got.error is None, got
+    assert canon_fields(srv.http().get(f"{RUNS}/{run_id}/input").json()) == canon_fields(payload)
+    # the idempotency record survived too: a retry does not start a second run
+    again = srv.http(headers=idem).post(RUNS, content=compact(payload), headers={"content-type": "application/json"})
+    assert again.status_code == 202 and again.json()["run_id"] == run_id, again.text
+    if backend == "postgres":
+        res = client.task_run.result(run_id, api_timeout=60)
+        assert res.run.status == "completed" and res.output.content == "echo: long haul"
+
+
+def test_sigterm_with_open_long_poll_and_stream(fresh_server):
+    """Clients blocked on /result and /events must not hold the process up."""
+    srv = fresh_server("sqlite", extra_args=LEASE)
+    client = srv.client()
+    run = client.task_run.create(
+        input="held open", processor="lite", enable_events=True, metadata={SLEEP_KEY: 60000}
+    )
+    wait_until(lambda: client.task_run.retrieve(run.run_id).status == "running", 20, what="the run to start")
+    started = threading.Barrier(3)
+    outcomes: dict = {}
+
+    def long_poll():
+        with httpx.Client(base_url=srv.base_url, trust_env=False, timeout=120) as c:
+            started.wait()
+            try:
+                outcomes["result"] = c.get(f"{RUNS}/{run.run_id}/result", headers={"x-api-key": srv.key}).status_code
+            except httpx.HTTPError as exc:
+                outcomes["result"] = exc
+
+    def stream():
+        with httpx.Client(base_url=srv.base_url, trust_env=False, timeout=120) as c:
+            with c.stream("GET", f"{RUNS}/{run.run_id}/events", headers={"x-api-key": srv.key}) as r:
+                started.wait()
+                try:
+                    for _ in r.iter_lines():
+                        pass
+                    outcomes["events"] = r.status_code
+                except httpx.HTTPError as exc:
+                    outcomes["events"] = exc
+
+    threads = [threading.Thread(target=long_poll, daemon=True), threading.Thread(target=stream, daemon=True)]
+    for t in threads:
+        t.start()
+    started.wait(10)
+    time.sleep(0.3)  # let the long-poll request reach the server; nothing observable to wait on
+    t0 = time.monotonic()
+    code = srv.stop(signal.SIGTERM, timeout=15)
+    elapsed = time.monotonic() - t0
+    assert code == 0, f"exit code {code}\n{srv.log_tail()}"
+    assert elapsed < 5, f"took {elapsed:.1f}s to exit with open long-poll/SSE clients"
+    for t in threads:
+        t.join(10)
+        assert not t.is_alive()
+    assert set(outcomes) == {"result", "events"}, outcomes
+
+
+# --------------------------------------------------------------------------------------
+# SIGKILL durability
+# --------------------------------------------------------------------------------------
+
+
+def _payload(thread: int, n: int) -> dict:
+    payload = {
+        "processor": ["lite", "base", "core"][n % 3],
+        "input": f"kill test {thread}-{n} \u00e9" if n % 2 else {"thread": thread, "n": n, "f": 1.0, "tags": ["x", "y"]},
+        "metadata": {"thread": thread, "n": n},
+    }
+    if n < 2:
+        payload["metadata"][SLEEP_KEY] = 2500
+    if n % 5 == 4:
+        payload["task_spec"] = {"output_schema": {"type": "json", "json_schema": {"type": "object", "properties": {}}}}
+    if n % 7 == 3:
+        payload["source_policy"] = {"include_domains": ["example.com"], "after_date": "2024-01-01"}
+    return payload
+
+
+def test_sigkill_loses_no_acknowledged_run(fresh_server):
+    srv = fresh_server("sqlite", extra_args=LEASE)
+    key = srv.key
+    acked: dict = {}
+    unexpected: list = []
+    lock = threading.Lock()
+    stop = threading.Event()
+    n_threads = 6
+
+    def creator(t: int):
+        with httpx.Client(base_url=srv.base_url, trust_env=False, timeout=30) as c:
+            n = 0
+            while not stop.is_set():
+                payload = _payload(t, n)
+                try:
+                    r = _post(c, key, payload)
+                except httpx.TransportError:
+                    return  # the server is gone; this request was never acknowledged
+                with lock:
+                    if r.status_code == 202:
+                        acked[r.json()["run_id"]] = payload
+                    else:
+                        unexpected.append((r.status_code, r.text[:200]))
+                n += 1
+
+    with httpx.Client(base_url=srv.base_url, trust_env=False, timeout=30) as probe:
+        sentinel_payload = {"processor": "lite", "input": "sentinel", "metadata": {SLEEP_KEY: 2500}}
+        r = _post(probe, key, sentinel_payload)
+        assert r.status_code == 202
+        sentinel = r.json()["run_id"]
+        acked[sentinel] = sentinel_payload
+
+        threads = [threading.Thread(target=creator, args=(t,), daemon=True) for t in range(n_threads)]
+        t0 = time.monotonic()
+        for t in threads:
+            t.start()
+        wait_until(lambda: _status(probe, key, sentinel) == "running", 20, what="the sentinel to run")
+        wait_until(lambda: len(acked) > 50 and time.monotonic() - t0 > 1.5, 20, what="a stream of acknowledged creates")
+        with lock:
+            sleepers = [rid for rid, p in acked.items() if SLEEP_KEY in p["metadata"]]
+        running_at_kill = [rid for rid in sleepers if _status(probe, key, rid) == "running"]
+        assert sentinel in running_at_kill
+    srv.kill()  # SIGKILL mid-stream
+    stop.set()
+    for t in threads:
+        t.join(30)
+        assert not t.is_alive()
+    assert not unexpected, unexpected[:5]
+    print(f"{len(acked)} runs acknowledged before SIGKILL, {len(running_at_kill)} of them running")
+
+    srv.start()
+    http = srv.http()
+    client = srv.client()
+
+    def check(item):
+        run_id, payload = item
+        r = http.get(f"{RUNS}/{run_id}")
+        assert r.status_code == 200, (run_id, r.status_code, r.text)
+        inp = http.get(f"{RUNS}/{run_id}/input")
+        assert inp.status_code == 200, (run_id, inp.text)
+        assert canon_fields(inp.json()) == canon_fields(payload), (run_id, inp.text, payload)
+        res = client.task_run.result(run_id, api_timeout=60)
+        assert res.run.status == "completed", (run_id, res.run)
+        return run_id
+
+    with cf.ThreadPoolExecutor(8) as pool:
+        done = list(pool.map(check, list(acked.items())))
+    assert len(done) == len(acked)
+    for rid in running_at_kill:
+        assert client.task_run.retrieve(rid).status == "completed"
