@@ -119,6 +119,42 @@ pub enum RunOutcome {
     Cancelled,
 }
 
+/// The columns that record how a run ended, as both backends store them.
+pub(crate) struct OutcomeColumns {
+    pub status: &'static str,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub warnings: Option<String>,
+}
+
+impl RunOutcome {
+    pub(crate) fn into_columns(self) -> Result<OutcomeColumns> {
+        Ok(match self {
+            RunOutcome::Completed { output, warnings } => OutcomeColumns {
+                status: "completed",
+                output: Some(output),
+                error: None,
+                warnings,
+            },
+            RunOutcome::Failed { error } => OutcomeColumns {
+                status: "failed",
+                output: None,
+                error: Some(
+                    serde_json::to_string(&error)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                ),
+                warnings: None,
+            },
+            RunOutcome::Cancelled => OutcomeColumns {
+                status: "cancelled",
+                output: None,
+                error: None,
+                warnings: None,
+            },
+        })
+    }
+}
+
 /// One recorded event of a run: its cursor and its JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventRecord {

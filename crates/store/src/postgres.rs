@@ -88,8 +88,8 @@
 //! through the WAL flush), which is one more reason creates are committed in groups.
 
 use crate::{
-    state_event_json, ClaimedRun, CreateOutcome, EventRecord, Idempotency, KeyHash, Notice, Result,
-    RunOutcome, RunToCreate, Store, StoreError, TenantId, NOTICE_CAPACITY,
+    state_event_json, ClaimedRun, CreateOutcome, EventRecord, Idempotency, KeyHash, Notice,
+    OutcomeColumns, Result, RunOutcome, RunToCreate, Store, StoreError, TenantId, NOTICE_CAPACITY,
 };
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
@@ -1312,21 +1312,12 @@ impl Store for PgStore {
 
     async fn finish_run(&self, worker: &str, run_id: &str, outcome: RunOutcome) -> Result<bool> {
         let now = now_micros();
-        let (status, output, error, warnings) = match outcome {
-            RunOutcome::Completed { output, warnings } => {
-                ("completed", Some(output), None, warnings)
-            }
-            RunOutcome::Failed { error } => (
-                "failed",
-                None,
-                Some(
-                    serde_json::to_string(&error)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                ),
-                None,
-            ),
-            RunOutcome::Cancelled => ("cancelled", None, None, None),
-        };
+        let OutcomeColumns {
+            status,
+            output,
+            error,
+            warnings,
+        } = outcome.into_columns()?;
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let stmt = tx

@@ -12,8 +12,8 @@
 //! queued again at once.
 
 use crate::{
-    state_event_json, ClaimedRun, CreateOutcome, EventRecord, Idempotency, KeyHash, Notice, Result,
-    RunOutcome, RunToCreate, Store, StoreError, TenantId, NOTICE_CAPACITY,
+    state_event_json, ClaimedRun, CreateOutcome, EventRecord, Idempotency, KeyHash, Notice,
+    OutcomeColumns, Result, RunOutcome, RunToCreate, Store, StoreError, TenantId, NOTICE_CAPACITY,
 };
 use async_trait::async_trait;
 use parallax_api::error::ErrorObject;
@@ -696,21 +696,12 @@ impl Store for SqliteStore {
         let finished = self
             .write(move |conn| {
                 let now = now_micros();
-                let (status, output, error, warnings) = match outcome {
-                    RunOutcome::Completed { output, warnings } => {
-                        ("completed", Some(output), None, warnings)
-                    }
-                    RunOutcome::Failed { error } => (
-                        "failed",
-                        None,
-                        Some(
-                            serde_json::to_string(&error)
-                                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                        ),
-                        None,
-                    ),
-                    RunOutcome::Cancelled => ("cancelled", None, None, None),
-                };
+                let OutcomeColumns {
+                    status,
+                    output,
+                    error,
+                    warnings,
+                } = outcome.into_columns()?;
                 let sql = format!(
                     "UPDATE runs SET status = ?1, output = ?2, error = ?3, warnings = ?4,
                         lease_owner = NULL, lease_expires_at = NULL, modified_at = ?5
