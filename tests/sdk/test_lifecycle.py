@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import signal
+import subprocess
 import threading
 import time
 
@@ -36,8 +37,58 @@ def _status(c: httpx.Client, key: str, run_id: str) -> str:
 
 
 # --------------------------------------------------------------------------------------
-# start-up
+# start-up and operator commands
 # --------------------------------------------------------------------------------------
+
+
+def _cli(srv, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(srv.binary), *args, "--data-dir", str(srv.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_keys_created_beside_a_running_server_work_at_once(fresh_server):
+    """`parallax keys create` runs while the SQLite server holds its data directory, and the
+    running server accepts the new key (its key ring reloads on a miss) as a new tenant."""
+    srv = fresh_server("sqlite")
+    run = srv.client().task_run.create(input="owned by the first tenant", processor="lite")
+
+    created = _cli(srv, "keys", "create", "--label", "ops")
+    assert created.returncode == 0, created.stderr
+    new = created.stdout.strip()
+    assert new.startswith("px_") and len(new) > 20, created.stdout
+    assert new not in created.stderr
+
+    fresh = srv.client(new)
+    mine = fresh.task_run.create(input="owned by the new tenant", processor="lite")
+    assert fresh.task_run.retrieve(mine.run_id).run_id == mine.run_id
+    # A new key is a new tenant: the first tenant's run is invisible to it.
+    assert srv.http(new).get(f"{RUNS}/{run.run_id}").status_code == 404
+
+    listed = _cli(srv, "keys", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert len(listed.stdout.strip().splitlines()) == len(srv.keys) + 1, listed.stdout
+    assert new not in listed.stdout and srv.key not in listed.stdout
+
+    migrated = _cli(srv, "migrate")
+    assert migrated.returncode == 0 and "up to date" in migrated.stdout, migrated.stderr
+    # Operator commands beside it never touch its runs.
+    assert srv.client().task_run.result(run.run_id, api_timeout=30).run.status == "completed"
+
+
+def test_second_server_on_the_same_data_dir_is_refused(fresh_server):
+    srv = fresh_server("sqlite")
+    other = subprocess.run(
+        [str(srv.binary), "serve", "--listen", "127.0.0.1:0", "--data-dir", str(srv.data_dir), "--api-key", "x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert other.returncode != 0
+    assert "another parallax process is using" in other.stderr, other.stderr
 
 
 def test_stdout_is_exactly_the_listening_line(fresh_server):

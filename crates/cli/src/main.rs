@@ -132,7 +132,7 @@ async fn run() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(args) => {
-            open_store(&args).await?;
+            open_store(&args, Role::Admin).await?;
             println!("parallax: the database schema is up to date");
             Ok(())
         }
@@ -140,7 +140,15 @@ async fn run() -> anyhow::Result<()> {
     }
 }
 
-async fn open_store(args: &StoreArgs) -> anyhow::Result<Arc<dyn Store>> {
+/// Whether the store is opened to serve (and run the scheduler) or for an operator command
+/// that may run beside a live server.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Serve,
+    Admin,
+}
+
+async fn open_store(args: &StoreArgs, role: Role) -> anyhow::Result<Arc<dyn Store>> {
     match &args.database_url {
         Some(url) => {
             let store = parallax_store::postgres::PgStore::connect(url)
@@ -149,7 +157,11 @@ async fn open_store(args: &StoreArgs) -> anyhow::Result<Arc<dyn Store>> {
             Ok(Arc::new(store))
         }
         None => {
-            let store = SqliteStore::open(&args.data_dir).with_context(|| {
+            let opened = match role {
+                Role::Serve => SqliteStore::open(&args.data_dir),
+                Role::Admin => SqliteStore::open_beside_server(&args.data_dir),
+            };
+            let store = opened.with_context(|| {
                 format!(
                     "could not open the SQLite database in {}",
                     args.data_dir.display()
@@ -170,14 +182,14 @@ fn new_api_key() -> String {
 async fn keys(command: KeysCommand) -> anyhow::Result<()> {
     match command {
         KeysCommand::Create { store, label } => {
-            let store = open_store(&store).await?;
+            let store = open_store(&store, Role::Admin).await?;
             let key = new_api_key();
             let tenant = store.create_tenant_with_key(hash_key(&key), &label).await?;
             println!("{key}");
             eprintln!("parallax: created a key for new tenant {tenant}; it is shown only now");
         }
         KeysCommand::List { store } => {
-            let store = open_store(&store).await?;
+            let store = open_store(&store, Role::Admin).await?;
             for (hash, tenant) in store.api_keys().await? {
                 println!("{tenant}\tsha256:{}…", hex::encode(&hash[..6]));
             }
@@ -202,7 +214,7 @@ fn processor(args: &ServeArgs) -> Arc<dyn Processor> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let store = open_store(&args.store).await?;
+    let store = open_store(&args.store, Role::Serve).await?;
     for key in args
         .api_keys
         .iter()

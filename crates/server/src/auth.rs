@@ -4,7 +4,9 @@
 //! the store and in memory. Lookup compares the presented hash with every known hash in
 //! constant time and never stops early, so timing reveals nothing about which bytes matched.
 //! A key added by another process (`parallax keys create`, another node) is found by
-//! reloading the ring on a miss, at most once a second.
+//! reloading the ring on a miss. Concurrent misses share one reload: a miss that finds a
+//! reload completed after it arrived uses that one, so a flood of wrong keys costs one
+//! reload at a time, and a new key works on its very first request.
 
 use crate::{AppState, HttpError};
 use axum::extract::FromRequestParts;
@@ -13,12 +15,9 @@ use parallax_api::ApiError;
 use parallax_store::{KeyHash, Store, TenantId};
 use sha2::{Digest, Sha256};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use subtle::ConstantTimeEq;
 use tokio::sync::Mutex;
-
-/// How often a miss may reload keys from the store.
-const RELOAD_EVERY: Duration = Duration::from_secs(1);
 
 /// SHA-256 of an API key.
 pub fn hash_key(key: &str) -> KeyHash {
@@ -28,7 +27,8 @@ pub fn hash_key(key: &str) -> KeyHash {
 /// Known key hashes and their tenants.
 pub struct KeyRing {
     keys: RwLock<Vec<(KeyHash, TenantId)>>,
-    last_reload: Mutex<Option<Instant>>,
+    /// When the last reload finished; the lock also makes reloads one at a time.
+    last_reload: Mutex<Instant>,
 }
 
 impl KeyRing {
@@ -36,7 +36,7 @@ impl KeyRing {
     pub async fn load(store: &dyn Store) -> Result<KeyRing, parallax_store::StoreError> {
         Ok(KeyRing {
             keys: RwLock::new(store.api_keys().await?),
-            last_reload: Mutex::new(Some(Instant::now())),
+            last_reload: Mutex::new(Instant::now()),
         })
     }
 
@@ -57,17 +57,19 @@ impl KeyRing {
         key: &str,
         store: &dyn Store,
     ) -> Result<Option<TenantId>, HttpError> {
+        let arrived = Instant::now();
         let hash = hash_key(key);
         if let Some(tenant) = self.find(&hash) {
             return Ok(Some(tenant));
         }
         let mut last = self.last_reload.lock().await;
-        if last.is_some_and(|at| at.elapsed() < RELOAD_EVERY) {
-            return Ok(None);
+        if *last > arrived {
+            // Another request reloaded after this one arrived: that view is fresh enough.
+            return Ok(self.find(&hash));
         }
         let keys = store.api_keys().await?;
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
-        *last = Some(Instant::now());
+        *last = Instant::now();
         Ok(self.find(&hash))
     }
 }

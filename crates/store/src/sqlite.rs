@@ -96,7 +96,8 @@ pub struct SqliteStore {
     writer: mpsc::SyncSender<Box<dyn Job>>,
     readers: Arc<Readers>,
     notices: broadcast::Sender<Notice>,
-    _lock: File,
+    /// The process lock on the data directory, when this store runs the server.
+    _lock: Option<File>,
 }
 
 struct Readers {
@@ -116,22 +117,25 @@ impl SqliteStore {
                 data_dir.display()
             )));
         }
+        Self::open_with(data_dir, Some(lock))
+    }
+
+    /// Opens the database beside a server that may be running on it, for operator commands
+    /// (`parallax keys`, `parallax migrate`): no process lock is taken and no run is touched.
+    /// SQLite itself serialises the two processes' writes. Do not run a scheduler on it.
+    pub fn open_beside_server(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir)?;
+        Self::open_with(data_dir, None)
+    }
+
+    fn open_with(data_dir: &Path, lock: Option<File>) -> Result<Self> {
         let path = data_dir.join("parallax.db");
         let mut conn = open_connection(&path)?;
         conn.execute_batch("PRAGMA journal_mode = WAL;")?;
         migrate(&mut conn)?;
-        let now = now_micros();
-        let orphans = {
-            let tx = conn.transaction()?;
-            let runs = requeue_where(&tx, "status = 'running'", params![], now)?;
-            tx.commit()?;
-            runs.len()
-        };
-        if orphans > 0 {
-            tracing::info!(
-                runs = orphans,
-                "queued again runs left running by a previous process"
-            );
+        // Only the lock holder may assume that runs marked running have no live owner.
+        if lock.is_some() {
+            requeue_orphans(&mut conn)?;
         }
         let (writer, queue) = mpsc::sync_channel::<Box<dyn Job>>(QUEUE);
         std::thread::Builder::new()
@@ -202,6 +206,21 @@ impl SqliteStore {
     fn notify_run(&self, run_id: &str) {
         let _ = self.notices.send(Notice::Run(Arc::from(run_id)));
     }
+}
+
+/// Queues again every run left `running` by a process that is gone.
+fn requeue_orphans(conn: &mut Connection) -> Result<()> {
+    let now = now_micros();
+    let tx = conn.transaction()?;
+    let orphans = requeue_where(&tx, "status = 'running'", params![], now)?;
+    tx.commit()?;
+    if !orphans.is_empty() {
+        tracing::info!(
+            runs = orphans.len(),
+            "queued again runs left running by a previous process"
+        );
+    }
+    Ok(())
 }
 
 fn open_connection(path: &Path) -> Result<Connection> {
