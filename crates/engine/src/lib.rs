@@ -12,8 +12,11 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 pub mod budget;
+pub mod policy;
+pub mod rank;
 #[cfg(feature = "scripted")]
 pub mod scripted;
+pub mod typed;
 
 pub use budget::{Budget, PROCESSORS};
 

@@ -1,0 +1,649 @@
+//! Reading typed values out of text, for extractive synthesis.
+//!
+//! Without an LLM, a field is filled from the best-ranked passage: this module decides what
+//! type the output schema asks for ([`FieldType::of`]) and finds a value of that type in a
+//! passage ([`find_value`]): numbers (with thousands separators, decimals, percentages and
+//! scale words such as "3.1 trillion"), integers, booleans, dates (ISO, "5 March 2021",
+//! "March 5, 2021"), enum members, lists and strings. When a passage holds several
+//! candidates, the one nearest the field's keywords wins. Each value says whether the
+//! passage states it plainly (a keyword close by), which the synthesis turns into its
+//! confidence. Nothing is invented: no candidate in the passage means no value.
+
+use crate::rank::tokens;
+use chrono::NaiveDate;
+use serde_json::{json, Value};
+
+/// The shape of value a schema property asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldType {
+    String,
+    Number,
+    Integer,
+    Boolean,
+    /// A string with `"format": "date"` (written `YYYY-MM-DD`).
+    Date,
+    /// One of these strings.
+    Enum(Vec<String>),
+    /// A list of items of this type.
+    Array(Box<FieldType>),
+    /// Anything else (objects, mixed types): filled as a string.
+    Other,
+}
+
+impl FieldType {
+    /// Reads the type of a property schema; `anyOf`/`oneOf` with `null`, and `type` lists
+    /// with `"null"`, count as their non-null member.
+    pub fn of(schema: &Value) -> FieldType {
+        if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+            let strings: Vec<String> = values
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect();
+            if !strings.is_empty() {
+                return FieldType::Enum(strings);
+            }
+        }
+        for key in ["anyOf", "oneOf"] {
+            if let Some(options) = schema.get(key).and_then(Value::as_array) {
+                if let Some(first) = options
+                    .iter()
+                    .find(|o| o.get("type").and_then(Value::as_str) != Some("null"))
+                {
+                    return FieldType::of(first);
+                }
+            }
+        }
+        let type_name = match schema.get("type") {
+            Some(Value::String(t)) => Some(t.as_str()),
+            Some(Value::Array(types)) => types
+                .iter()
+                .filter_map(Value::as_str)
+                .find(|t| *t != "null"),
+            _ => None,
+        };
+        match type_name {
+            Some("string") if schema.get("format").and_then(Value::as_str) == Some("date") => {
+                FieldType::Date
+            }
+            Some("string") => FieldType::String,
+            Some("number") => FieldType::Number,
+            Some("integer") => FieldType::Integer,
+            Some("boolean") => FieldType::Boolean,
+            Some("array") => FieldType::Array(Box::new(
+                schema
+                    .get("items")
+                    .map(FieldType::of)
+                    .unwrap_or(FieldType::String),
+            )),
+            _ => FieldType::Other,
+        }
+    }
+
+    /// Whether `null` is a valid value for the schema.
+    pub fn nullable(schema: &Value) -> bool {
+        let null_type = |v: &Value| v.get("type").and_then(Value::as_str) == Some("null");
+        match schema.get("type") {
+            Some(Value::Array(types)) if types.iter().any(|t| t == "null") => return true,
+            _ => {}
+        }
+        ["anyOf", "oneOf"].iter().any(|k| {
+            schema
+                .get(*k)
+                .and_then(Value::as_array)
+                .is_some_and(|o| o.iter().any(null_type))
+        })
+    }
+}
+
+/// A value found in a passage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    pub value: Value,
+    /// The exact text the value was read from.
+    pub evidence: String,
+    /// Whether a keyword of the field stands close to the value (within a few words).
+    pub plain: bool,
+}
+
+/// A candidate value with its place in the passage (byte offsets).
+struct Candidate {
+    value: Value,
+    start: usize,
+    end: usize,
+}
+
+/// Finds a value of `field_type` in `passage`, preferring candidates near `keywords`
+/// (the field's name and description words).
+pub fn find_value(field_type: &FieldType, passage: &str, keywords: &str) -> Option<Found> {
+    let keys = tokens(keywords);
+    let candidates = match field_type {
+        FieldType::Number => numbers(passage, false),
+        FieldType::Integer => numbers(passage, true),
+        FieldType::Date => dates(passage),
+        FieldType::Boolean => booleans(passage),
+        FieldType::Enum(options) => enum_members(passage, options),
+        FieldType::Array(item) => return list(passage, item, &keys),
+        FieldType::String | FieldType::Other => return sentence(passage, &keys),
+    };
+    let best = candidates
+        .into_iter()
+        .map(|c| {
+            let distance = keyword_distance(passage, c.start, c.end, &keys);
+            (distance, c)
+        })
+        .min_by_key(|(d, c)| (*d, c.start))?;
+    let (distance, candidate) = best;
+    Some(Found {
+        value: candidate.value,
+        evidence: passage[candidate.start..candidate.end].to_owned(),
+        plain: distance <= PLAIN_DISTANCE,
+    })
+}
+
+/// Largest [`keyword_distance`] at which a value counts as plainly stated (about three
+/// content words, same sentence).
+const PLAIN_DISTANCE: usize = 7;
+
+/// How far the span stands from the nearest keyword occurrence, in content words between
+/// them (function words do not count), doubled, plus one when the keyword comes after the
+/// value: values usually follow what names them ("revenue was 3.1 trillion"). A sentence
+/// end between them adds a sentence's worth. `usize::MAX / 2` if no keyword occurs.
+fn keyword_distance(passage: &str, start: usize, end: usize, keys: &[String]) -> usize {
+    if keys.is_empty() {
+        return usize::MAX / 2;
+    }
+    let mut best = usize::MAX / 2;
+    let mut offset = 0;
+    for word in passage.split(|c: char| !c.is_alphanumeric()) {
+        let at = offset;
+        offset += word.len() + 1;
+        if word.is_empty() || !keys.iter().any(|k| stem_eq(k, word)) {
+            continue;
+        }
+        let (between, keyword_after) = if at >= end {
+            (&passage[end..at], true)
+        } else if at + word.len() <= start {
+            (&passage[at + word.len()..start], false)
+        } else {
+            ("", false)
+        };
+        let words = tokens(between).len();
+        let sentence_break = between.contains(['.', '!', '?', '\n']) && !between.trim().is_empty();
+        let distance =
+            (words + if sentence_break { 10 } else { 0 }) * 2 + usize::from(keyword_after);
+        best = best.min(distance);
+    }
+    best
+}
+
+/// Whether two words differ only by a plural `s`.
+fn stem_eq(a: &str, b: &str) -> bool {
+    let a = a.to_lowercase();
+    let b = b.to_lowercase();
+    a.trim_end_matches('s') == b.trim_end_matches('s')
+}
+
+const SCALES: &[(&str, f64)] = &[
+    ("thousand", 1e3),
+    ("million", 1e6),
+    ("billion", 1e9),
+    ("trillion", 1e12),
+    ("bn", 1e9),
+    ("m", 1e6),
+    ("k", 1e3),
+];
+
+/// Numbers written in the text: `1,234.5`, `3.1 trillion`, `42%` (as 42), `-7`.
+fn numbers(text: &str, integers_only: bool) -> Vec<Candidate> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let starts_number = bytes[i].is_ascii_digit()
+            && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'.'));
+        if !starts_number {
+            i += 1;
+            continue;
+        }
+        let start = if i > 0 && bytes[i - 1] == b'-' {
+            i - 1
+        } else {
+            i
+        };
+        let mut end = i;
+        while end < bytes.len()
+            && (bytes[end].is_ascii_digit()
+                || ((bytes[end] == b',' || bytes[end] == b'.')
+                    && end + 1 < bytes.len()
+                    && bytes[end + 1].is_ascii_digit()))
+        {
+            end += 1;
+        }
+        let digits: String = text[start..end].chars().filter(|c| *c != ',').collect();
+        i = end;
+        let Ok(mut number) = digits.parse::<f64>() else {
+            continue;
+        };
+        // A scale word right after multiplies: "3.1 trillion", "5m".
+        let rest = &text[end..];
+        let trimmed = rest.trim_start();
+        let mut span_end = end;
+        for (word, factor) in SCALES {
+            if let Some(after) = trimmed.get(..word.len()) {
+                let next = trimmed[word.len()..].chars().next();
+                let whole_word = next.is_none_or(|c| !c.is_alphanumeric());
+                if after.eq_ignore_ascii_case(word)
+                    && whole_word
+                    && (word.len() > 1 || rest.len() == trimmed.len())
+                {
+                    number *= factor;
+                    span_end = end + (rest.len() - trimmed.len()) + word.len();
+                    break;
+                }
+            }
+        }
+        if integers_only && number.fract() != 0.0 {
+            continue;
+        }
+        let value = if number.fract() == 0.0 && number.abs() < 9.0e15 {
+            json!(number as i64)
+        } else {
+            json!(number)
+        };
+        out.push(Candidate {
+            value,
+            start,
+            end: span_end,
+        });
+    }
+    out
+}
+
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+fn month_number(word: &str) -> Option<u32> {
+    let w = word.to_lowercase();
+    if w.len() < 3 {
+        return None;
+    }
+    MONTHS
+        .iter()
+        .position(|m| m.starts_with(&w) && (w.len() == 3 || *m == w))
+        .map(|i| i as u32 + 1)
+}
+
+/// Dates: `2021-03-05`, `5 March 2021`, `March 5, 2021`, `Mar 5 2021`.
+fn dates(text: &str) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    // Words with their byte spans.
+    let mut words: Vec<(usize, usize, &str)> = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        let part = c.is_alphanumeric() || c == '-';
+        match (part, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                words.push((s, i, &text[s..i]));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        words.push((s, text.len(), &text[s..]));
+    }
+    let day = |w: &str| w.parse::<u32>().ok().filter(|d| (1..=31).contains(d));
+    let year = |w: &str| {
+        w.parse::<i32>()
+            .ok()
+            .filter(|y| (1000..=2999).contains(y) && w.len() == 4)
+    };
+    let mut i = 0;
+    while i < words.len() {
+        let (s, e, w) = words[i];
+        if let Ok(date) = NaiveDate::parse_from_str(w, "%Y-%m-%d") {
+            out.push(Candidate {
+                value: json!(date.to_string()),
+                start: s,
+                end: e,
+            });
+            i += 1;
+            continue;
+        }
+        if i + 2 < words.len() {
+            let (a, b, c) = (words[i].2, words[i + 1].2, words[i + 2].2);
+            // 5 March 2021
+            let dmy = day(a)
+                .zip(month_number(b))
+                .zip(year(c))
+                .map(|((d, m), y)| (y, m, d));
+            // March 5, 2021
+            let mdy = month_number(a)
+                .zip(day(b))
+                .zip(year(c))
+                .map(|((m, d), y)| (y, m, d));
+            if let Some((y, m, d)) = dmy.or(mdy) {
+                if let Some(date) = NaiveDate::from_ymd_opt(y, m, d) {
+                    out.push(Candidate {
+                        value: json!(date.to_string()),
+                        start: s,
+                        end: words[i + 2].1,
+                    });
+                    i += 3;
+                    continue;
+                }
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+fn booleans(text: &str) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for word in text.split(|c: char| !c.is_alphanumeric()) {
+        let value = match word.to_lowercase().as_str() {
+            "yes" | "true" => Some(true),
+            "no" | "false" | "not" | "never" => Some(false),
+            _ => None,
+        };
+        if let Some(v) = value {
+            out.push(Candidate {
+                value: json!(v),
+                start: offset,
+                end: offset + word.len(),
+            });
+        }
+        offset += word.len() + 1;
+    }
+    out
+}
+
+fn enum_members(text: &str, options: &[String]) -> Vec<Candidate> {
+    let lower = text.to_lowercase();
+    let mut out = Vec::new();
+    for option in options {
+        let needle = option.to_lowercase();
+        if needle.is_empty() {
+            continue;
+        }
+        let mut from = 0;
+        while let Some(at) = lower[from..].find(&needle) {
+            let start = from + at;
+            let end = start + needle.len();
+            let bounded = lower[..start]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_alphanumeric())
+                && lower[end..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| !c.is_alphanumeric());
+            if bounded && text.is_char_boundary(start) && text.is_char_boundary(end) {
+                out.push(Candidate {
+                    value: json!(option),
+                    start,
+                    end,
+                });
+            }
+            from = end;
+        }
+    }
+    out
+}
+
+/// Sentences of a passage, with their byte spans.
+fn sentences(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    for (k, (i, c)) in chars.iter().enumerate() {
+        let next_is_space = chars.get(k + 1).is_none_or(|(_, n)| n.is_whitespace());
+        if matches!(c, '.' | '!' | '?' | '\n') && next_is_space {
+            let end = i + c.len_utf8();
+            if !text[start..end].trim().is_empty() {
+                out.push((start, end));
+            }
+            start = end;
+        }
+    }
+    if !text[start..].trim().is_empty() {
+        out.push((start, text.len()));
+    }
+    out
+}
+
+/// The sentence sharing most keywords (the first one if none shares any).
+fn sentence(passage: &str, keys: &[String]) -> Option<Found> {
+    let spans = sentences(passage);
+    let (start, end, hits) = spans
+        .iter()
+        .map(|&(s, e)| {
+            let words = tokens(&passage[s..e]);
+            let hits = keys
+                .iter()
+                .filter(|k| words.iter().any(|w| stem_eq(w, k)))
+                .count();
+            (s, e, hits)
+        })
+        .max_by_key(|&(s, _, hits)| (hits, std::cmp::Reverse(s)))?;
+    let text = passage[start..end]
+        .trim()
+        .trim_start_matches(['-', '*', '#', ' '])
+        .trim();
+    (!text.is_empty()).then(|| Found {
+        value: json!(text),
+        evidence: text.to_owned(),
+        plain: hits > 0,
+    })
+}
+
+/// A list: markdown list items if the passage has them, else the parts of the best sentence
+/// separated by commas and "and"; each item typed as `item`.
+fn list(passage: &str, item: &FieldType, keys: &[String]) -> Option<Found> {
+    let bullets: Vec<&str> = passage
+        .lines()
+        .map(str::trim)
+        .filter_map(|l| l.strip_prefix("- ").or_else(|| l.strip_prefix("* ")))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let (parts, evidence, plain): (Vec<String>, String, bool) = if bullets.len() >= 2 {
+        (
+            bullets.iter().map(|b| b.to_string()).collect(),
+            bullets.join("\n"),
+            true,
+        )
+    } else {
+        let best = sentence(passage, keys)?;
+        let text = best.evidence.trim_end_matches(['.', '!', '?']).to_owned();
+        let body = text
+            .split_once(':')
+            .map(|(_, after)| after.to_owned())
+            .unwrap_or(text.clone());
+        let parts: Vec<String> = body
+            .split(',')
+            .flat_map(|p| p.split(" and "))
+            .map(|p| p.trim().trim_start_matches("and ").trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect();
+        if parts.len() < 2 {
+            return None;
+        }
+        (parts, best.evidence, best.plain)
+    };
+    let items: Vec<Value> = parts
+        .iter()
+        .filter_map(|part| match item {
+            FieldType::String | FieldType::Other => Some(json!(part)),
+            other => find_value(other, part, "").map(|f| f.value),
+        })
+        .collect();
+    (!items.is_empty()).then(|| Found {
+        value: Value::Array(items),
+        evidence,
+        plain,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_types_from_schemas() {
+        assert_eq!(
+            FieldType::of(&json!({"type": "integer"})),
+            FieldType::Integer
+        );
+        assert_eq!(
+            FieldType::of(&json!({"type": ["number", "null"]})),
+            FieldType::Number
+        );
+        assert_eq!(
+            FieldType::of(&json!({"anyOf": [{"type": "null"}, {"type": "boolean"}]})),
+            FieldType::Boolean
+        );
+        assert_eq!(
+            FieldType::of(&json!({"type": "string", "format": "date"})),
+            FieldType::Date
+        );
+        assert_eq!(
+            FieldType::of(&json!({"type": "string", "enum": ["a", "b"]})),
+            FieldType::Enum(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(
+            FieldType::of(&json!({"type": "array", "items": {"type": "integer"}})),
+            FieldType::Array(Box::new(FieldType::Integer))
+        );
+        assert_eq!(FieldType::of(&json!({"type": "object"})), FieldType::Other);
+        assert!(FieldType::nullable(&json!({"type": ["string", "null"]})));
+        assert!(FieldType::nullable(
+            &json!({"anyOf": [{"type": "string"}, {"type": "null"}]})
+        ));
+        assert!(!FieldType::nullable(&json!({"type": "string"})));
+    }
+
+    #[test]
+    fn numbers_with_scales_and_keywords() {
+        let passage = "Founded in 1998, Zorblax employs 12,400 people. Its revenue was $3.1 trillion in 2023.";
+        let found = find_value(&FieldType::Number, passage, "revenue").unwrap();
+        assert_eq!(found.value, json!(3_100_000_000_000i64));
+        assert_eq!(found.evidence, "3.1 trillion");
+        assert!(found.plain);
+        let staff = find_value(&FieldType::Integer, passage, "number of employees people").unwrap();
+        assert_eq!(staff.value, json!(12400));
+        let year = find_value(&FieldType::Integer, passage, "founded").unwrap();
+        assert_eq!(year.value, json!(1998));
+        assert_eq!(find_value(&FieldType::Number, "no digits here", "x"), None);
+        assert_eq!(
+            find_value(&FieldType::Number, "rate fell to 4.25% in May", "rate")
+                .unwrap()
+                .value,
+            json!(4.25)
+        );
+        assert_eq!(
+            find_value(&FieldType::Integer, "about 7.5 km", "distance"),
+            None
+        );
+        assert_eq!(
+            find_value(&FieldType::Number, "model X5 ships", "model"),
+            None,
+            "digits inside words are not numbers"
+        );
+    }
+
+    #[test]
+    fn dates_in_three_spellings() {
+        let p = "The company was founded on 5 March 2011 and listed on 2019-07-01. A merger followed on Aug 3, 2021.";
+        assert_eq!(
+            find_value(&FieldType::Date, p, "founded").unwrap().value,
+            json!("2011-03-05")
+        );
+        assert_eq!(
+            find_value(&FieldType::Date, p, "listed").unwrap().value,
+            json!("2019-07-01")
+        );
+        assert_eq!(
+            find_value(&FieldType::Date, p, "merger").unwrap().value,
+            json!("2021-08-03")
+        );
+        assert_eq!(
+            find_value(&FieldType::Date, "on 31 February 2020", "x"),
+            None
+        );
+        assert_eq!(find_value(&FieldType::Date, "May we go?", "x"), None);
+    }
+
+    #[test]
+    fn enums_booleans_and_plainness() {
+        let options = FieldType::Enum(vec!["public".into(), "private".into()]);
+        let found = find_value(
+            &options,
+            "Zorblax is a private company based in Lyon.",
+            "ownership company",
+        )
+        .unwrap();
+        assert_eq!(found.value, json!("private"));
+        assert_eq!(
+            find_value(&options, "It is a publicly traded firm.", "ownership"),
+            None,
+            "whole words only"
+        );
+        let b = find_value(
+            &FieldType::Boolean,
+            "Is it open source? Yes, since 2020.",
+            "open source",
+        )
+        .unwrap();
+        assert_eq!(b.value, json!(true));
+        let far = find_value(
+            &FieldType::Number,
+            "Revenue is reported yearly by the finance team of the group and was 12 last year",
+            "revenue",
+        )
+        .unwrap();
+        assert!(!far.plain);
+    }
+
+    #[test]
+    fn strings_and_lists() {
+        let p = "Zorblax is based in Lyon. Its chief executive is Mara Vell. The weather is mild.";
+        let s = find_value(&FieldType::String, p, "chief executive CEO").unwrap();
+        assert_eq!(s.value, json!("Its chief executive is Mara Vell."));
+        assert!(s.plain);
+        let list_type = FieldType::Array(Box::new(FieldType::String));
+        let l = find_value(
+            &list_type,
+            "Its products: Alpha, Beta and Gamma.",
+            "products",
+        )
+        .unwrap();
+        assert_eq!(l.value, json!(["Alpha", "Beta", "Gamma"]));
+        let bullets =
+            find_value(&list_type, "Founders\n- Ada Quell\n- Bo Rinn\n", "founders").unwrap();
+        assert_eq!(bullets.value, json!(["Ada Quell", "Bo Rinn"]));
+        let numbers = find_value(
+            &FieldType::Array(Box::new(FieldType::Integer)),
+            "Offices opened in 2001, 2005 and 2010.",
+            "offices",
+        )
+        .unwrap();
+        assert_eq!(numbers.value, json!([2001, 2005, 2010]));
+    }
+}
