@@ -20,6 +20,16 @@ const KEYS: &[(&str, &str)] = &[
     ("lease_seconds", "PARALLAX_LEASE_SECONDS"),
     ("max_run_seconds", "PARALLAX_MAX_RUN_SECONDS"),
     ("input_cache_mib", "PARALLAX_INPUT_CACHE_MIB"),
+    ("search", "PARALLAX_SEARCH"),
+    ("searxng_url", "PARALLAX_SEARXNG_URL"),
+    ("wikipedia_api", "PARALLAX_WIKIPEDIA_API"),
+    ("llm_base_url", "PARALLAX_LLM_BASE_URL"),
+    ("llm_model", "PARALLAX_LLM_MODEL"),
+    ("llm_api_key", "PARALLAX_LLM_API_KEY"),
+    ("llm_timeout_seconds", "PARALLAX_LLM_TIMEOUT_SECONDS"),
+    ("allow_private_fetch", "PARALLAX_ALLOW_PRIVATE_FETCH"),
+    ("fetch_timeout_seconds", "PARALLAX_FETCH_TIMEOUT_SECONDS"),
+    ("cache_max_age_seconds", "PARALLAX_CACHE_MAX_AGE_SECONDS"),
 ];
 
 /// Reads the configuration file, if any, into the environment. Call before any thread starts.
@@ -57,6 +67,7 @@ fn settings(text: &str) -> anyhow::Result<Vec<(&'static str, String)>> {
             toml::Value::String(s) => s,
             toml::Value::Integer(i) => i.to_string(),
             toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
             toml::Value::Array(items) => items
                 .into_iter()
                 .map(|item| match item {

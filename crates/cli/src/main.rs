@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod config_file;
+mod research;
 
 #[derive(Parser)]
 #[command(
@@ -35,13 +36,30 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate(StoreArgs),
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Manage the local search index.
+    Index {
+        #[command(subcommand)]
+        command: IndexCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum IndexCommand {
+    /// Add files, folders, sitemaps or URLs to the local index (stop the server first).
+    Add {
+        /// Directory whose `index` folder holds the local index.
+        #[arg(long, env = "PARALLAX_DATA_DIR", default_value = "./parallax-data")]
+        data_dir: PathBuf,
+        #[command(flatten)]
+        args: research::IndexAddArgs,
     },
 }
 
@@ -104,6 +122,8 @@ struct ServeArgs {
     /// Memory for cached run inputs, in MiB (inputs never change, so the cache is never stale).
     #[arg(long, env = "PARALLAX_INPUT_CACHE_MIB", default_value_t = 64)]
     input_cache_mib: usize,
+    #[command(flatten)]
+    research: research::ResearchArgs,
     /// Execute runs with the scripted test processor (test builds only).
     #[cfg(feature = "scripted")]
     #[arg(long)]
@@ -130,13 +150,16 @@ async fn run() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match Cli::parse().command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Migrate(args) => {
             open_store(&args, Role::Admin).await?;
             println!("parallax: the database schema is up to date");
             Ok(())
         }
         Command::Keys { command } => keys(command).await,
+        Command::Index {
+            command: IndexCommand::Add { data_dir, args },
+        } => research::index_add(args, &data_dir).await,
     }
 }
 
@@ -198,19 +221,24 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn processor(args: &ServeArgs) -> Arc<dyn Processor> {
+fn processor(args: &ServeArgs) -> anyhow::Result<Arc<dyn Processor>> {
     #[cfg(feature = "scripted")]
     if args.scripted_processor {
         tracing::warn!(
             "running the scripted test processor: runs echo their input, nothing is researched"
         );
-        return Arc::new(parallax_engine::scripted::ScriptedProcessor);
+        return Ok(Arc::new(parallax_engine::scripted::ScriptedProcessor));
     }
-    let _ = args;
-    tracing::warn!(
-        "this build has no research engine yet: runs are stored and then fail saying so"
+    let providers = research::providers(&args.research, &args.store.data_dir)?;
+    tracing::info!(
+        search = ?args.research.search,
+        llm = providers.llm.is_some(),
+        allow_private_fetch = args.research.fetch.allow_private_fetch,
+        "research pipeline ready"
     );
-    Arc::new(parallax_engine::Unavailable)
+    Ok(Arc::new(parallax_engine::pipeline::ResearchProcessor::new(
+        providers,
+    )))
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -237,7 +265,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let scheduler = Scheduler::start(
         store.clone(),
-        processor(&args),
+        processor(&args)?,
         parallax_scheduler::Config {
             concurrency: args.concurrency.max(1),
             lease: Duration::from_secs(args.lease_seconds.max(1)),

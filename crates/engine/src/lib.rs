@@ -1,21 +1,28 @@
-//! The research engine's contract: what a processor is, the budgets each processor name
-//! stands for, and how a processor reports progress.
+//! The research engine: what a processor is, the budgets each processor name stands for, and
+//! the pipeline that really researches.
 //!
 //! The scheduler hands a [`Task`] to a [`Processor`] and records what it reports through a
-//! [`ProgressSink`]; the processor answers an [`Output`] or a [`RunFailure`]. The research
-//! pipeline itself (planning, search, fetch, extraction, ranking, synthesis) is not built
-//! yet; until it is, the shipped binary runs [`Unavailable`], which fails every run with a
-//! message that says so instead of inventing a result. Tests may build the crate with the
-//! `scripted` feature to get [`scripted::ScriptedProcessor`], a deterministic stand-in.
+//! [`ProgressSink`]; the processor answers an [`Output`] or a [`RunFailure`]. The shipped
+//! processor is [`pipeline::ResearchProcessor`], built from the providers in this crate:
+//! [`search`] (the local index, SearXNG, Wikipedia), [`fetch`] (HTTP with cache and SSRF
+//! guard), [`extract`] (HTML and PDF to clean text), [`rank`] (BM25 passages), [`typed`]
+//! (values of a schema's types read from text) and [`llm`] (any OpenAI-compatible API).
+//! Tests may build the crate with the `scripted` feature to get
+//! [`scripted::ScriptedProcessor`], a deterministic stand-in that researches nothing.
 
 use async_trait::async_trait;
 use serde_json::Value;
 
 pub mod budget;
+pub mod extract;
+pub mod fetch;
+pub mod llm;
+pub mod pipeline;
 pub mod policy;
 pub mod rank;
 #[cfg(feature = "scripted")]
 pub mod scripted;
+pub mod search;
 pub mod typed;
 
 pub use budget::{Budget, PROCESSORS};
@@ -28,6 +35,18 @@ pub struct Task {
     /// What the client sent (`processor`, `input`, `task_spec`, …), as JSON.
     pub request: Value,
     pub previous_interaction_id: Option<String>,
+    /// The run named by `previous_interaction_id`: what it was asked and, if it completed,
+    /// its output, for context.
+    pub previous: Option<PreviousInteraction>,
+}
+
+/// An earlier run given as context (`previous_interaction_id`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviousInteraction {
+    /// Its request, as sent.
+    pub request: Value,
+    /// Its output object, if it completed.
+    pub output: Option<Value>,
 }
 
 /// The kinds of progress message of the spec (`task_run.progress_msg.*`).
@@ -104,18 +123,4 @@ pub trait Processor: Send + Sync + 'static {
     /// Runs `task` to the end. The scheduler enforces the budget's time limit by dropping
     /// the future, so implementations must be cancellation-safe at every await.
     async fn run(&self, task: Task, progress: &dyn ProgressSink) -> Result<Output, RunFailure>;
-}
-
-/// The processor of a build without a research engine: every run fails, saying why.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Unavailable;
-
-/// Message of runs failed by [`Unavailable`].
-pub const UNAVAILABLE_MESSAGE: &str = "this Parallax build has no research engine yet, so the run could not be executed; the run and its input are stored";
-
-#[async_trait]
-impl Processor for Unavailable {
-    async fn run(&self, _task: Task, _progress: &dyn ProgressSink) -> Result<Output, RunFailure> {
-        Err(RunFailure::new(UNAVAILABLE_MESSAGE))
-    }
 }

@@ -28,16 +28,25 @@ pub fn tokens(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The form a token is matched by: its first six characters, a crude but robust stemmer
+/// ("employees" and "employs" meet at "employ"; "founded" and "founding" at "founde").
+fn stem(token: &str) -> String {
+    token.chars().take(6).collect()
+}
+
 /// Scores every passage against `query`; returns `(index, score)` best first, leaving out
 /// passages that share no token with the query. Ties keep the passages' order.
 pub fn rank(query: &str, passages: &[&str]) -> Vec<(usize, f32)> {
-    let mut query_terms = tokens(query);
+    let mut query_terms: Vec<String> = tokens(query).iter().map(|t| stem(t)).collect();
     query_terms.sort();
     query_terms.dedup();
     if query_terms.is_empty() || passages.is_empty() {
         return Vec::new();
     }
-    let docs: Vec<Vec<String>> = passages.iter().map(|p| tokens(p)).collect();
+    let docs: Vec<Vec<String>> = passages
+        .iter()
+        .map(|p| tokens(p).iter().map(|t| stem(t)).collect())
+        .collect();
     let n = docs.len() as f32;
     let avg_len = (docs.iter().map(Vec::len).sum::<usize>() as f32 / n).max(1.0);
     let mut doc_freq: HashMap<&str, f32> = HashMap::new();

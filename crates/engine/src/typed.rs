@@ -116,24 +116,79 @@ struct Candidate {
 /// Finds a value of `field_type` in `passage`, preferring candidates near `keywords`
 /// (the field's name and description words).
 pub fn find_value(field_type: &FieldType, passage: &str, keywords: &str) -> Option<Found> {
+    find_value_avoiding(field_type, passage, keywords, "")
+}
+
+/// [`find_value`], leaving out string candidates that `avoid` contains (the question's own
+/// entity is not an answer about it).
+pub fn find_value_avoiding(
+    field_type: &FieldType,
+    passage: &str,
+    keywords: &str,
+    avoid: &str,
+) -> Option<Found> {
     let keys = tokens(keywords);
+    let avoid = avoid.to_lowercase();
     let candidates = match field_type {
-        FieldType::Number => numbers(passage, false),
-        FieldType::Integer => numbers(passage, true),
+        FieldType::Number => numbers(passage, false, false),
+        FieldType::Integer if keys.iter().any(|k| k == "year") => {
+            // A field about a year takes a four-digit year when the passage has one.
+            let all = numbers(passage, true, true);
+            let years: Vec<Candidate> = all
+                .iter()
+                .filter(|c| {
+                    c.value.as_i64().is_some_and(|y| (1000..=2999).contains(&y))
+                        && c.end - c.start == 4
+                })
+                .map(|c| Candidate {
+                    value: c.value.clone(),
+                    start: c.start,
+                    end: c.end,
+                })
+                .collect();
+            if years.is_empty() {
+                all
+            } else {
+                years
+            }
+        }
+        FieldType::Integer => numbers(passage, true, false),
         FieldType::Date => dates(passage),
         FieldType::Boolean => booleans(passage),
         FieldType::Enum(options) => enum_members(passage, options),
         FieldType::Array(item) => return list(passage, item, &keys),
-        FieldType::String | FieldType::Other => return sentence(passage, &keys),
+        FieldType::String | FieldType::Other => match string_kind(keywords) {
+            Some(kind) => {
+                let found = kind.candidates(passage);
+                if found.is_empty() && kind == StringKind::Name {
+                    // No name in the passage: the sentence is still evidence.
+                    return sentence(passage, &keys);
+                }
+                found
+            }
+            None => return sentence(passage, &keys),
+        },
     };
     let best = candidates
         .into_iter()
+        .filter(|c| {
+            avoid.is_empty()
+                || c.value
+                    .as_str()
+                    .is_none_or(|v| !avoid.contains(&v.to_lowercase()))
+        })
         .map(|c| {
             let distance = keyword_distance(passage, c.start, c.end, &keys);
             (distance, c)
         })
         .min_by_key(|(d, c)| (*d, c.start))?;
     let (distance, candidate) = best;
+    // Names are everywhere in a page: one counts only next to the field's words.
+    let is_name = matches!(field_type, FieldType::String | FieldType::Other)
+        && string_kind(keywords) == Some(StringKind::Name);
+    if is_name && distance > PLAIN_DISTANCE {
+        return None;
+    }
     Some(Found {
         value: candidate.value,
         evidence: passage[candidate.start..candidate.end].to_owned(),
@@ -169,7 +224,7 @@ fn keyword_distance(passage: &str, start: usize, end: usize, keys: &[String]) ->
             ("", false)
         };
         let words = tokens(between).len();
-        let sentence_break = between.contains(['.', '!', '?', '\n']) && !between.trim().is_empty();
+        let sentence_break = has_break(between);
         let distance =
             (words + if sentence_break { 10 } else { 0 }) * 2 + usize::from(keyword_after);
         best = best.min(distance);
@@ -177,11 +232,37 @@ fn keyword_distance(passage: &str, start: usize, end: usize, keys: &[String]) ->
     best
 }
 
+/// Whether `text` crosses a sentence or block boundary: a full stop, `!` or `?` before
+/// whitespace, a blank line, or a new list item or heading. A single line break inside a
+/// paragraph (hard-wrapped text) is not one.
+fn has_break(text: &str) -> bool {
+    let chars: Vec<char> = text.chars().collect();
+    chars.iter().enumerate().any(|(i, c)| {
+        let next = chars.get(i + 1).copied();
+        match c {
+            '.' | '!' | '?' => next.is_none_or(char::is_whitespace) && i + 1 < chars.len(),
+            '\n' => {
+                let rest: String = chars[i + 1..].iter().collect();
+                let line = rest.trim_start_matches([' ', '\t']);
+                line.starts_with('\n') || line.starts_with(['-', '*', '#', '|'])
+            }
+            _ => false,
+        }
+    })
+}
+
 /// Whether two words differ only by a plural `s`.
+/// Whether two words are forms of one word: equal but for a plural `s`, or sharing a long
+/// common beginning ("employees" and "employs", "founded" and "founding").
 fn stem_eq(a: &str, b: &str) -> bool {
     let a = a.to_lowercase();
     let b = b.to_lowercase();
-    a.trim_end_matches('s') == b.trim_end_matches('s')
+    if a.trim_end_matches('s') == b.trim_end_matches('s') {
+        return true;
+    }
+    let common = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+    let shorter = a.chars().count().min(b.chars().count());
+    common >= 5 && common * 4 >= shorter * 3
 }
 
 const SCALES: &[(&str, f64)] = &[
@@ -194,8 +275,23 @@ const SCALES: &[(&str, f64)] = &[
     ("k", 1e3),
 ];
 
+/// Whether the word just before `start` or just after `end` names a month.
+fn next_to_month(text: &str, start: usize, end: usize) -> bool {
+    let before = text[..start]
+        .trim_end()
+        .rsplit(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("");
+    let after = text[end..]
+        .trim_start()
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("");
+    month_number(before).is_some() || month_number(after).is_some()
+}
+
 /// Numbers written in the text: `1,234.5`, `3.1 trillion`, `42%` (as 42), `-7`.
-fn numbers(text: &str, integers_only: bool) -> Vec<Candidate> {
+fn numbers(text: &str, integers_only: bool, keep_date_parts: bool) -> Vec<Candidate> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -222,6 +318,18 @@ fn numbers(text: &str, integers_only: bool) -> Vec<Candidate> {
         }
         let digits: String = text[start..end].chars().filter(|c| *c != ',').collect();
         i = end;
+        // Digits followed by "-word" or a letter are a name or a code ("02-charter", "4x4").
+        let glued = match bytes.get(end) {
+            Some(b'-') => bytes.get(end + 1).is_some_and(|b| b.is_ascii_alphabetic()),
+            Some(b) => {
+                b.is_ascii_alphabetic()
+                    && !matches!(text[end..].chars().next(), Some('k' | 'm' | 'K' | 'M'))
+            }
+            None => false,
+        };
+        if glued {
+            continue;
+        }
         let Ok(mut number) = digits.parse::<f64>() else {
             continue;
         };
@@ -244,6 +352,10 @@ fn numbers(text: &str, integers_only: bool) -> Vec<Candidate> {
             }
         }
         if integers_only && number.fract() != 0.0 {
+            continue;
+        }
+        // The day or year of a written date ("5 March 2011") is not a count or an amount.
+        if !keep_date_parts && next_to_month(text, start, span_end) {
             continue;
         }
         let value = if number.fract() == 0.0 && number.abs() < 9.0e15 {
@@ -390,10 +502,14 @@ fn enum_members(text: &str, options: &[String]) -> Vec<Candidate> {
                 .chars()
                 .next_back()
                 .is_none_or(|c| !c.is_alphanumeric())
-                && lower[end..]
-                    .chars()
-                    .next()
-                    .is_none_or(|c| !c.is_alphanumeric());
+                && ["", "ly", "s", "ed"].iter().any(|suffix| {
+                    // "privately held" states "private"; "publicly traded", "public".
+                    lower[end..].starts_with(suffix)
+                        && lower[end + suffix.len()..]
+                            .chars()
+                            .next()
+                            .is_none_or(|c| !c.is_alphanumeric())
+                });
             if bounded && text.is_char_boundary(start) && text.is_char_boundary(end) {
                 out.push(Candidate {
                     value: json!(option),
@@ -407,6 +523,241 @@ fn enum_members(text: &str, options: &[String]) -> Vec<Candidate> {
     out
 }
 
+/// Strings of a recognisable shape, chosen from the field's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StringKind {
+    Email,
+    Version,
+    Ticker,
+    Url,
+    /// A proper name: a person, place, organisation or product.
+    Name,
+}
+
+/// Words that say a field holds a name.
+const NAME_WORDS: &[&str] = &[
+    "name",
+    "who",
+    "ceo",
+    "chairman",
+    "chair",
+    "cfo",
+    "cto",
+    "founder",
+    "mayor",
+    "director",
+    "predecessor",
+    "successor",
+    "investor",
+    "manufacturer",
+    "maker",
+    "organiser",
+    "organizer",
+    "institution",
+    "university",
+    "town",
+    "city",
+    "village",
+    "river",
+    "country",
+    "headquarters",
+    "birthplace",
+    "exchange",
+    "company",
+    "person",
+    "president",
+    "author",
+    "owner",
+    "leader",
+    "chief",
+    "executive",
+    "capital",
+    "region",
+    "province",
+    "partner",
+    "customer",
+    "supplier",
+];
+
+fn string_kind(keywords: &str) -> Option<StringKind> {
+    // Every word counts here, function words included: "who" says a name is wanted.
+    let keys: Vec<&str> = keywords
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let has = |words: &[&str]| keys.iter().any(|k| words.iter().any(|w| stem_eq(k, w)));
+    if has(&["email", "mail"]) {
+        Some(StringKind::Email)
+    } else if has(&["version"]) {
+        Some(StringKind::Version)
+    } else if has(&["ticker", "symbol"]) {
+        Some(StringKind::Ticker)
+    } else if has(&["url", "website", "homepage", "link"]) {
+        Some(StringKind::Url)
+    } else if has(NAME_WORDS) {
+        Some(StringKind::Name)
+    } else {
+        None
+    }
+}
+
+/// Capitalised words that begin sentences or clauses rather than names.
+const NOT_NAMES: &[&str] = &[
+    "The",
+    "A",
+    "An",
+    "It",
+    "Its",
+    "In",
+    "On",
+    "At",
+    "By",
+    "For",
+    "From",
+    "This",
+    "That",
+    "These",
+    "Those",
+    "They",
+    "He",
+    "She",
+    "His",
+    "Her",
+    "Their",
+    "We",
+    "Our",
+    "As",
+    "After",
+    "Before",
+    "When",
+    "While",
+    "Since",
+    "Until",
+    "With",
+    "Today",
+    "Yesterday",
+    "Mr",
+    "Mrs",
+    "Ms",
+    "Dr",
+    "Prof",
+    "Sir",
+    "Read",
+    "See",
+    "Also",
+    "But",
+    "And",
+    "Or",
+    "If",
+    "Of",
+    "To",
+    "Is",
+    "Was",
+];
+
+impl StringKind {
+    fn candidates(self, text: &str) -> Vec<Candidate> {
+        let words = word_spans(text, |c| c.is_alphanumeric() || "@._-+/:%".contains(c));
+        let trim = |w: &str| w.trim_end_matches(['.', ',', ':', ';']).len();
+        let mut out = Vec::new();
+        match self {
+            StringKind::Email | StringKind::Version | StringKind::Ticker | StringKind::Url => {
+                for (start, end) in words {
+                    let word = &text[start..start + trim(&text[start..end])];
+                    let fits = match self {
+                        StringKind::Email => word
+                            .split_once('@')
+                            .is_some_and(|(user, host)| !user.is_empty() && host.contains('.')),
+                        StringKind::Version => {
+                            let bare = word.trim_start_matches(['v', 'V']);
+                            bare.contains('.')
+                                && bare
+                                    .split('.')
+                                    .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+                        }
+                        StringKind::Ticker => {
+                            (2..=5).contains(&word.len())
+                                && word.chars().all(|c| c.is_ascii_uppercase())
+                                && !NOT_NAMES.iter().any(|n| n.eq_ignore_ascii_case(word))
+                        }
+                        _ => word.starts_with("http://") || word.starts_with("https://"),
+                    };
+                    if fits {
+                        out.push(Candidate {
+                            value: json!(word),
+                            start,
+                            end: start + word.len(),
+                        });
+                    }
+                }
+            }
+            StringKind::Name => {
+                let words = word_spans(text, |c| c.is_alphanumeric() || c == '-' || c == '\'');
+                let mut i = 0;
+                while i < words.len() {
+                    let (start, end) = words[i];
+                    let first = &text[start..end];
+                    let capital = first.chars().next().is_some_and(char::is_uppercase);
+                    if !capital || NOT_NAMES.contains(&first) {
+                        i += 1;
+                        continue;
+                    }
+                    // Extend over capitalised words and the joiners of names ("of", "de").
+                    let mut last = i;
+                    let mut j = i + 1;
+                    while j < words.len() {
+                        let (s, e) = words[j];
+                        let gap = &text[words[j - 1].1..s];
+                        if gap.chars().any(|c| !c.is_whitespace()) {
+                            break;
+                        }
+                        let word = &text[s..e];
+                        if word.chars().next().is_some_and(char::is_uppercase)
+                            || word.chars().all(|c| c.is_ascii_digit())
+                        {
+                            last = j;
+                        } else if !matches!(
+                            word,
+                            "of" | "de" | "van" | "von" | "la" | "le" | "der" | "du"
+                        ) {
+                            break;
+                        }
+                        j += 1;
+                    }
+                    let span_end = words[last].1;
+                    out.push(Candidate {
+                        value: json!(&text[start..span_end]),
+                        start,
+                        end: span_end,
+                    });
+                    i = last + 1;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Byte spans of the runs of characters for which `part` holds.
+fn word_spans(text: &str, part: impl Fn(char) -> bool) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (part(c), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                spans.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        spans.push((s, text.len()));
+    }
+    spans
+}
+
 /// Sentences of a passage, with their byte spans.
 fn sentences(text: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
@@ -414,7 +765,15 @@ fn sentences(text: &str) -> Vec<(usize, usize)> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     for (k, (i, c)) in chars.iter().enumerate() {
         let next_is_space = chars.get(k + 1).is_none_or(|(_, n)| n.is_whitespace());
-        if matches!(c, '.' | '!' | '?' | '\n') && next_is_space {
+        let ends = match c {
+            '.' | '!' | '?' => next_is_space,
+            '\n' => {
+                let rest = text[i + 1..].trim_start_matches([' ', '\t']);
+                rest.starts_with('\n') || rest.starts_with(['-', '*', '#', '|'])
+            }
+            _ => false,
+        };
+        if ends {
             let end = i + c.len_utf8();
             if !text[start..end].trim().is_empty() {
                 out.push((start, end));
@@ -426,6 +785,12 @@ fn sentences(text: &str) -> Vec<(usize, usize)> {
         out.push((start, text.len()));
     }
     out
+}
+
+/// The sentence of `passage` that shares most words with `keywords` (the first one if none
+/// does), as a value with its evidence.
+pub fn best_sentence(passage: &str, keywords: &str) -> Option<Found> {
+    sentence(passage, &tokens(keywords))
 }
 
 /// The sentence sharing most keywords (the first one if none shares any).
@@ -446,8 +811,10 @@ fn sentence(passage: &str, keys: &[String]) -> Option<Found> {
         .trim()
         .trim_start_matches(['-', '*', '#', ' '])
         .trim();
+    // Hard-wrapped lines read as one sentence.
+    let value = text.split_whitespace().collect::<Vec<_>>().join(" ");
     (!text.is_empty()).then(|| Found {
-        value: json!(text),
+        value: json!(value),
         evidence: text.to_owned(),
         plain: hits > 0,
     })
@@ -601,7 +968,14 @@ mod tests {
         .unwrap();
         assert_eq!(found.value, json!("private"));
         assert_eq!(
-            find_value(&options, "It is a publicly traded firm.", "ownership"),
+            find_value(&options, "It is a publicly traded firm.", "ownership")
+                .unwrap()
+                .value,
+            json!("public"),
+            "an adverb states its adjective"
+        );
+        assert_eq!(
+            find_value(&options, "The publication is privileged.", "ownership"),
             None,
             "whole words only"
         );
@@ -625,7 +999,9 @@ mod tests {
     fn strings_and_lists() {
         let p = "Zorblax is based in Lyon. Its chief executive is Mara Vell. The weather is mild.";
         let s = find_value(&FieldType::String, p, "chief executive CEO").unwrap();
-        assert_eq!(s.value, json!("Its chief executive is Mara Vell."));
+        assert_eq!(s.value, json!("Mara Vell"));
+        let s = find_value(&FieldType::String, p, "weather").unwrap();
+        assert_eq!(s.value, json!("The weather is mild."));
         assert!(s.plain);
         let list_type = FieldType::Array(Box::new(FieldType::String));
         let l = find_value(
@@ -645,5 +1021,104 @@ mod tests {
         )
         .unwrap();
         assert_eq!(numbers.value, json!([2001, 2005, 2010]));
+    }
+
+    #[test]
+    fn names_codes_and_wrapped_lines() {
+        let p = "See `02-charter-and-the-wool-trade.md`. They got it in 1347, when\nCountess Aldreda granted the town charter.";
+        assert_eq!(
+            find_value(&FieldType::Integer, p, "charter year")
+                .unwrap()
+                .value,
+            json!(1347)
+        );
+        assert_eq!(
+            find_value(&FieldType::Integer, "The Loom-7 ships 4,870 units", "units")
+                .unwrap()
+                .value,
+            json!(4870)
+        );
+        assert_eq!(
+            find_value(
+                &FieldType::Integer,
+                "temperatures fell by -7 degrees",
+                "fell"
+            )
+            .unwrap()
+            .value,
+            json!(-7)
+        );
+        let s = find_value(
+            &FieldType::String,
+            "Its mayor is\nOdile Prenn. The river is wide.",
+            "mayor",
+        )
+        .unwrap();
+        assert_eq!(s.value, json!("Odile Prenn"));
+        let list = find_value(
+            &FieldType::String,
+            "Intro.\n- first item\n- weather mild",
+            "weather",
+        )
+        .unwrap();
+        assert_eq!(list.value, json!("weather mild"));
+    }
+
+    #[test]
+    fn shaped_strings_and_names() {
+        let p = "Press enquiries: press@zorblax.example or call 555-0100. Version 4.2.0 shipped.";
+        assert_eq!(
+            find_value(&FieldType::String, p, "press email")
+                .unwrap()
+                .value,
+            json!("press@zorblax.example")
+        );
+        assert_eq!(
+            find_value(&FieldType::String, p, "version number")
+                .unwrap()
+                .value,
+            json!("4.2.0")
+        );
+        let t = "Brannock trades on the Orrindale Stock Exchange under the ticker BLMW.";
+        assert_eq!(
+            find_value(&FieldType::String, t, "stock ticker symbol")
+                .unwrap()
+                .value,
+            json!("BLMW")
+        );
+        assert_eq!(
+            find_value(&FieldType::String, t, "name of the stock exchange")
+                .unwrap()
+                .value,
+            json!("Orrindale Stock Exchange")
+        );
+        let m = "In the election, the mayor Odile Prenn succeeded Bastian Greel.";
+        assert_eq!(
+            find_value(&FieldType::String, m, "current mayor name")
+                .unwrap()
+                .value,
+            json!("Odile Prenn")
+        );
+        assert_eq!(
+            find_value(
+                &FieldType::String,
+                "It was granted by Countess Aldreda of Orrindale in 1347.",
+                "who granted"
+            )
+            .unwrap()
+            .value,
+            json!("Countess Aldreda of Orrindale")
+        );
+        // No name in the passage: the sentence stands.
+        assert_eq!(
+            find_value(
+                &FieldType::String,
+                "the mayor is elected every four years.",
+                "mayor"
+            )
+            .unwrap()
+            .value,
+            json!("the mayor is elected every four years.")
+        );
     }
 }

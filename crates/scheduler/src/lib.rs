@@ -17,7 +17,9 @@
 use async_trait::async_trait;
 use parallax_api::error::ErrorObject;
 use parallax_api::time::{now_micros, rfc3339};
-use parallax_engine::{budget, MessageKind, Processor, ProgressSink, SourceStats, Task};
+use parallax_engine::{
+    budget, MessageKind, PreviousInteraction, Processor, ProgressSink, SourceStats, Task,
+};
 use parallax_store::{ClaimedRun, Notice, RunOutcome, Store};
 use serde_json::json;
 use std::collections::HashMap;
@@ -228,6 +230,30 @@ fn failure(message: String, detail: Option<serde_json::Value>, run_id: &str) -> 
     }
 }
 
+/// The earlier run a task continues, read within the same tenant. A read failure only
+/// loses context, so it is logged and the run goes on without it.
+async fn previous_interaction(
+    store: &dyn Store,
+    tenant: &str,
+    run_id: &str,
+) -> Option<PreviousInteraction> {
+    let input = store.get_input(tenant, run_id).await;
+    let result = store.get_result(tenant, run_id).await;
+    match (input, result) {
+        (Ok(Some(input)), Ok(result)) => Some(PreviousInteraction {
+            request: serde_json::from_str(&input).ok()?,
+            output: result
+                .and_then(|(_, output)| output)
+                .and_then(|o| serde_json::from_str(&o).ok()),
+        }),
+        (Ok(None), _) => None,
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::warn!(%run_id, error = %e, "could not read the previous interaction");
+            None
+        }
+    }
+}
+
 async fn execute(
     store: Arc<dyn Store>,
     processor: Arc<dyn Processor>,
@@ -259,11 +285,16 @@ async fn execute(
                 run_id: run.run_id.clone(),
                 enabled: run.enable_events,
             };
+            let previous = match &run.previous_interaction_id {
+                Some(id) => previous_interaction(&*store, &run.tenant, id).await,
+                None => None,
+            };
             let task = Task {
                 run_id: run.run_id.clone(),
                 budget,
                 request,
                 previous_interaction_id: run.previous_interaction_id.clone(),
+                previous,
             };
             match tokio::time::timeout(limit, processor.run(task, &sink)).await {
                 Ok(Ok(output)) => RunOutcome::Completed {

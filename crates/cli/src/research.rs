@@ -1,0 +1,264 @@
+//! The research side of the binary: which search providers, fetcher and LLM the pipeline
+//! uses (`serve` flags), and `parallax index add`, which fills the local index.
+
+use anyhow::{bail, Context};
+use clap::Args;
+use futures::StreamExt;
+use parallax_engine::extract;
+use parallax_engine::fetch::{
+    ContentKind, FetchCache, Fetcher, FetcherConfig, DEFAULT_CACHE_BYTES,
+};
+use parallax_engine::llm::{LlmClient, LlmConfig};
+use parallax_engine::pipeline::Providers;
+use parallax_engine::search::{
+    pages_from_path, parse_sitemap, IndexedPage, LocalIndex, SearchProvider, SearxngProvider,
+    WikipediaProvider,
+};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Pages fetched at once by `index add`.
+const INDEX_FETCH_CONCURRENCY: usize = 8;
+
+/// Search, fetch and LLM settings of `parallax serve`.
+#[derive(Args, Clone, Debug)]
+pub struct ResearchArgs {
+    /// Search providers to query, comma-separated: local (the index in the data directory),
+    /// searxng (needs --searxng-url), wikipedia.
+    #[arg(
+        long,
+        env = "PARALLAX_SEARCH",
+        value_delimiter = ',',
+        default_value = "local"
+    )]
+    pub search: Vec<String>,
+    /// Base URL of a SearXNG instance with the JSON format enabled.
+    #[arg(long, env = "PARALLAX_SEARXNG_URL")]
+    pub searxng_url: Option<String>,
+    /// MediaWiki API of the wiki the `wikipedia` provider searches.
+    #[arg(
+        long,
+        env = "PARALLAX_WIKIPEDIA_API",
+        default_value = "https://en.wikipedia.org/w/api.php"
+    )]
+    pub wikipedia_api: String,
+    /// Base URL of an OpenAI-compatible chat-completions API (Ollama: http://localhost:11434/v1).
+    /// Without it, answers are extracted from the sources.
+    #[arg(long, env = "PARALLAX_LLM_BASE_URL")]
+    pub llm_base_url: Option<String>,
+    /// Model name for the LLM API.
+    #[arg(long, env = "PARALLAX_LLM_MODEL")]
+    pub llm_model: Option<String>,
+    /// API key for the LLM API, if it needs one.
+    #[arg(long, env = "PARALLAX_LLM_API_KEY", hide_env_values = true)]
+    pub llm_api_key: Option<String>,
+    /// Seconds to wait for one LLM answer.
+    #[arg(long, env = "PARALLAX_LLM_TIMEOUT_SECONDS", default_value_t = 120)]
+    pub llm_timeout_seconds: u64,
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+    /// How old a cached page may be and still be used, in seconds.
+    #[arg(long, env = "PARALLAX_CACHE_MAX_AGE_SECONDS", default_value_t = 3600)]
+    pub cache_max_age_seconds: u64,
+}
+
+/// Fetch settings, shared by `serve` and `index add`.
+#[derive(Args, Clone, Debug)]
+pub struct FetchArgs {
+    /// Allow fetching private, loopback and link-local addresses (refused by default, so
+    /// that user-given URLs cannot reach the server's own network).
+    #[arg(long, env = "PARALLAX_ALLOW_PRIVATE_FETCH")]
+    pub allow_private_fetch: bool,
+    /// Seconds to wait for one page.
+    #[arg(long, env = "PARALLAX_FETCH_TIMEOUT_SECONDS", default_value_t = 15)]
+    pub fetch_timeout_seconds: u64,
+}
+
+impl FetchArgs {
+    fn fetcher(&self) -> anyhow::Result<Fetcher> {
+        Fetcher::try_new(FetcherConfig {
+            allow_private: self.allow_private_fetch,
+            timeout: Duration::from_secs(self.fetch_timeout_seconds.max(1)),
+            ..FetcherConfig::default()
+        })
+        .context("could not set up the HTTP client")
+    }
+}
+
+/// Where the local index lives in a data directory.
+pub fn index_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("index")
+}
+
+/// The pipeline's providers for `serve`.
+pub fn providers(args: &ResearchArgs, data_dir: &Path) -> anyhow::Result<Providers> {
+    let index = LocalIndex::open(index_dir(data_dir)).with_context(|| {
+        format!(
+            "could not open the local index in {}",
+            index_dir(data_dir).display()
+        )
+    })?;
+    let mut search: Vec<Arc<dyn SearchProvider>> = Vec::new();
+    for name in args
+        .search
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+    {
+        match name {
+            "local" => search.push(Arc::new(index.clone())),
+            "searxng" => {
+                let Some(url) = &args.searxng_url else {
+                    bail!("--search includes searxng but --searxng-url is not set");
+                };
+                search.push(Arc::new(SearxngProvider::new(url)?));
+            }
+            "wikipedia" => search.push(Arc::new(WikipediaProvider::new(&args.wikipedia_api)?)),
+            other => bail!("unknown search provider {other:?}; use local, searxng or wikipedia"),
+        }
+    }
+    let llm = match (&args.llm_base_url, &args.llm_model) {
+        (Some(base_url), Some(model)) => {
+            let mut config = LlmConfig::new(base_url.clone(), model.clone());
+            config.api_key = args.llm_api_key.clone();
+            config.timeout = Duration::from_secs(args.llm_timeout_seconds.max(1));
+            Some(Arc::new(
+                LlmClient::new(config).context("the LLM settings cannot work")?,
+            ))
+        }
+        (None, None) => None,
+        _ => bail!("set both --llm-base-url and --llm-model to use an LLM"),
+    };
+    Ok(Providers {
+        search,
+        index: Some(index),
+        fetch: FetchCache::new(args.fetch.fetcher()?, DEFAULT_CACHE_BYTES),
+        cache_max_age: Duration::from_secs(args.cache_max_age_seconds),
+        llm,
+    })
+}
+
+/// Arguments of `parallax index add`.
+#[derive(Args, Debug)]
+pub struct IndexAddArgs {
+    /// Files, folders (recursively: .html, .htm, .txt, .md), sitemap files, page URLs or
+    /// sitemap URLs.
+    #[arg(required = true)]
+    pub sources: Vec<String>,
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+}
+
+/// Adds files, folders, pages and sitemaps to the local index in `data_dir`.
+pub async fn index_add(args: IndexAddArgs, data_dir: &Path) -> anyhow::Result<()> {
+    let index = LocalIndex::open(index_dir(data_dir)).with_context(|| {
+        format!(
+            "could not open the local index in {}",
+            index_dir(data_dir).display()
+        )
+    })?;
+    let cache = FetchCache::new(args.fetch.fetcher()?, DEFAULT_CACHE_BYTES);
+    let mut urls: Vec<String> = Vec::new();
+    let mut added = 0usize;
+    for source in &args.sources {
+        if source.starts_with("http://") || source.starts_with("https://") {
+            urls.push(source.clone());
+            continue;
+        }
+        let path = Path::new(source);
+        if !path.exists() {
+            bail!("{source} is neither a URL nor an existing file or folder");
+        }
+        if path.is_file() && path.extension().is_some_and(|e| e == "xml") {
+            let xml = std::fs::read_to_string(path)
+                .with_context(|| format!("could not read {source}"))?;
+            urls.extend(parse_sitemap(&xml).pages);
+            continue;
+        }
+        for page in pages_from_path(path)? {
+            add(&index, page)?;
+            added += 1;
+        }
+    }
+    let mut failed = 0usize;
+    let mut pending = urls;
+    let mut seen = std::collections::HashSet::new();
+    while !pending.is_empty() {
+        let batch: Vec<String> = pending
+            .drain(..)
+            .filter(|u| seen.insert(u.clone()))
+            .collect();
+        let mut fetched = futures::stream::iter(batch.into_iter().map(|url| {
+            let cache = cache.clone();
+            async move { (cache.fetch_cached(&url, Duration::ZERO).await, url) }
+        }))
+        .buffer_unordered(INDEX_FETCH_CONCURRENCY);
+        while let Some((result, url)) = fetched.next().await {
+            let page = match result {
+                Ok(page) => page,
+                Err(e) => {
+                    eprintln!("parallax: skipped {url}: {e}");
+                    failed += 1;
+                    continue;
+                }
+            };
+            let text = page.text.as_deref().unwrap_or_default();
+            let extracted = match &page.content_type {
+                ContentKind::Html => extract::extract_html(text, &page.url),
+                ContentKind::Pdf => match extract::extract_pdf(&page.body, &page.url) {
+                    Ok(extracted) => extracted,
+                    Err(e) => {
+                        eprintln!("parallax: skipped {url}: {e}");
+                        failed += 1;
+                        continue;
+                    }
+                },
+                ContentKind::Text if text.contains("<urlset") || text.contains("<sitemapindex") => {
+                    let sitemap = parse_sitemap(text);
+                    pending.extend(sitemap.pages);
+                    pending.extend(sitemap.sitemaps);
+                    continue;
+                }
+                ContentKind::Text => extract::extract_text(text, &page.url),
+                ContentKind::Other(mime) if mime.contains("xml") => {
+                    let sitemap = parse_sitemap(text);
+                    pending.extend(sitemap.pages);
+                    pending.extend(sitemap.sitemaps);
+                    continue;
+                }
+                ContentKind::Other(mime) => {
+                    eprintln!("parallax: skipped {url}: cannot index {mime}");
+                    failed += 1;
+                    continue;
+                }
+            };
+            add(
+                &index,
+                IndexedPage {
+                    url: page.url.clone(),
+                    title: extracted.title,
+                    text: extracted.text,
+                    published: extracted.published,
+                    fetched_at: chrono::Utc::now(),
+                },
+            )?;
+            added += 1;
+        }
+    }
+    index.commit().context("could not commit the local index")?;
+    println!(
+        "parallax: indexed {added} page(s); {failed} skipped; the index holds {} page(s)",
+        index.len()
+    );
+    Ok(())
+}
+
+fn add(index: &LocalIndex, page: IndexedPage) -> anyhow::Result<()> {
+    index.add_page(page).map_err(|e| match e {
+        parallax_engine::search::SearchError::IndexLocked { .. } => anyhow::anyhow!(
+            "{e}: a running parallax server is writing to this index; stop it, add the pages, and start it again"
+        ),
+        other => anyhow::Error::new(other).context("could not add a page to the local index"),
+    })
+}

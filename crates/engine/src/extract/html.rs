@@ -1,0 +1,1167 @@
+//! The HTML pipeline: parse once, read metadata, remove boilerplate, let readability pick
+//! the main content, check it against a structural fallback, convert to markdown.
+//!
+//! The DOM types of `dom_query` are reached through [`Readability::doc`] (the crate is not
+//! a direct dependency), so the tree walks below live in functions over a `Readability`
+//! and in macros rather than in helpers over node types.
+
+use std::collections::HashSet;
+
+use dom_smoothie::{Config, Readability};
+use url::Url;
+
+use super::markdown::{collapse_ws, html_to_markdown, markdown_to_text};
+use super::meta;
+use super::{Extracted, Link};
+
+/// Above this many elements readability is skipped (it is not linear on such pages) and the
+/// structural fallback is used.
+const MAX_READABILITY_ELEMENTS: usize = 40_000;
+
+/// Substrings of a lower-cased class or id token that name boilerplate unambiguously.
+const BOILERPLATE_SUBSTRINGS: &[&str] = &[
+    "cookie",
+    "consent",
+    "gdpr",
+    "newsletter",
+    "disqus",
+    "outbrain",
+    "taboola",
+    "advert",
+    "sponsored",
+    "sharing",
+    "sharebar",
+    "share-bar",
+    "sharedaddy",
+    "socialshare",
+    "social-share",
+    "breadcrumb",
+    "subscribe",
+    "signup",
+    "sign-up",
+    "skip-link",
+    "skiplink",
+    "skip-to",
+    "screen-reader",
+    "sr-only",
+    "visually-hidden",
+    "visuallyhidden",
+    "commentlist",
+    "comment-list",
+    "comments-area",
+    "comment-respond",
+    "commentform",
+    "relatedposts",
+    "related-posts",
+    "related-articles",
+    "related-stories",
+    "relatedarticles",
+    "recirc",
+    "mostpopular",
+    "most-popular",
+    "most-read",
+    "trending",
+    "paywall-prompt",
+    "promo-box",
+    "author-box",
+    "post-navigation",
+    "postnav",
+    "navbox",
+    "catlinks",
+    "printfooter",
+    "editsection",
+    "edit-section",
+    "jump-link",
+];
+
+/// Whole words (class/id tokens split at `-`, `_`, `:`) that name boilerplate.
+const BOILERPLATE_WORDS: &[&str] = &[
+    "comment",
+    "comments",
+    "respond",
+    "replies",
+    "share",
+    "shares",
+    "social",
+    "related",
+    "recommended",
+    "recommendations",
+    "promo",
+    "promos",
+    "promotion",
+    "ad",
+    "ads",
+    "adv",
+    "adslot",
+    "advertisement",
+    "sponsor",
+    "sponsors",
+    "sidebar",
+    "breadcrumbs",
+    "nav",
+    "navbar",
+    "navigation",
+    "menu",
+    "footer",
+    "popup",
+    "modal",
+    "overlay",
+    "toolbar",
+    "pagination",
+    "pager",
+    "login",
+    "subscription",
+    "widget",
+    "widgets",
+    "masthead",
+    "toc",
+];
+
+/// Texts of buttons and links that answer a cookie or consent banner.
+const CONSENT_ANSWERS: &[&str] = &[
+    "accept",
+    "accept all",
+    "accept cookies",
+    "accept all cookies",
+    "allow",
+    "allow all",
+    "allow cookies",
+    "agree",
+    "i agree",
+    "i accept",
+    "got it",
+    "ok",
+    "okay",
+    "reject",
+    "reject all",
+    "decline",
+    "deny",
+    "manage cookies",
+    "manage preferences",
+    "cookie settings",
+    "customize",
+    "customise",
+    "preferences",
+    "settings",
+    "close",
+];
+
+/// Whether a class or id value names boilerplate.
+fn is_boilerplate_name(value: &str) -> bool {
+    value.split_ascii_whitespace().any(|token| {
+        let t = token.to_ascii_lowercase();
+        BOILERPLATE_SUBSTRINGS.iter().any(|p| t.contains(p))
+            || t.split(['-', '_', ':'])
+                .any(|w| BOILERPLATE_WORDS.contains(&w))
+    })
+}
+
+/// Whether a heading's text introduces comments.
+fn is_comments_heading(text: &str) -> bool {
+    let t = collapse_ws(text).to_lowercase();
+    let t = t.trim_end_matches(':').trim();
+    let t = t
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .trim_start();
+    let t = t.trim_end_matches(|c: char| c.is_ascii_digit() || c == '(' || c == ')' || c == ' ');
+    matches!(
+        t,
+        "comment"
+            | "comments"
+            | "responses"
+            | "replies"
+            | "reader comments"
+            | "leave a reply"
+            | "leave a comment"
+            | "add a comment"
+            | "post a comment"
+            | "join the discussion"
+            | "join the conversation"
+            | "what readers say"
+    ) || (t.contains("thoughts on ") && t.len() < 200)
+        || t.starts_with("leave a reply")
+}
+
+/// Whether a heading's text introduces a list of other stories.
+fn is_related_heading(text: &str) -> bool {
+    let t = collapse_ws(text).to_lowercase();
+    let t = t.trim_end_matches(':').trim();
+    [
+        "related",
+        "related articles",
+        "related stories",
+        "related posts",
+        "related content",
+        "related reading",
+        "you may also like",
+        "you might also like",
+        "recommended",
+        "recommended for you",
+        "recommended stories",
+        "more stories",
+        "more from",
+        "most popular",
+        "most read",
+        "trending",
+        "trending now",
+        "read next",
+        "share this",
+        "share this article",
+        "share this post",
+        "share this story",
+        "share",
+        "sign up for our newsletter",
+        "subscribe to our newsletter",
+        "newsletter",
+    ]
+    .iter()
+    .any(|p| t == *p || (p.len() > 8 && t.starts_with(p) && t.len() < p.len() + 40))
+}
+
+/// The attributes the scans look at, borrowed from one element.
+#[derive(Default)]
+struct Attrs<'a> {
+    class: Option<&'a str>,
+    id: Option<&'a str>,
+    role: Option<&'a str>,
+    itemprop: Option<&'a str>,
+    style: Option<&'a str>,
+    typ: Option<&'a str>,
+    href: Option<&'a str>,
+    rel: Option<&'a str>,
+    datetime: Option<&'a str>,
+    aria_hidden: bool,
+    aria_modal: bool,
+    hidden: bool,
+    pubdate: bool,
+}
+
+impl<'a> Attrs<'a> {
+    fn read(attrs: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut a = Attrs::default();
+        for (name, value) in attrs {
+            match name {
+                "class" => a.class = Some(value),
+                "id" => a.id = Some(value),
+                "role" => a.role = Some(value),
+                "itemprop" => a.itemprop = Some(value),
+                "style" => a.style = Some(value),
+                "type" => a.typ = Some(value),
+                "href" => a.href = Some(value),
+                "rel" => a.rel = Some(value),
+                "datetime" => a.datetime = Some(value),
+                "aria-hidden" => a.aria_hidden = value.trim().eq_ignore_ascii_case("true"),
+                "aria-modal" => a.aria_modal = value.trim().eq_ignore_ascii_case("true"),
+                "hidden" => a.hidden = true,
+                "pubdate" => a.pubdate = true,
+                _ => {}
+            }
+        }
+        a
+    }
+
+    fn role_is(&self, roles: &[&str]) -> bool {
+        self.role
+            .is_some_and(|r| roles.iter().any(|x| r.trim().eq_ignore_ascii_case(x)))
+    }
+
+    fn class_or_id_contains(&self, needles: &[&str]) -> bool {
+        [self.class, self.id].into_iter().flatten().any(|v| {
+            let v = v.to_ascii_lowercase();
+            needles.iter().any(|n| v.contains(n))
+        })
+    }
+
+    fn invisible_style(&self) -> bool {
+        self.style.is_some_and(|s| {
+            let compact: String = s
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect::<String>()
+                .to_ascii_lowercase();
+            compact.contains("display:none") || compact.contains("visibility:hidden")
+        })
+    }
+}
+
+/// What the boilerplate scan makes of one element.
+#[derive(Default, Clone, Copy)]
+struct Pre {
+    /// Never content: scripts, styles, controls, dialogs.
+    always: bool,
+    /// Boilerplate unless it holds the content: `nav`, `aside`, `footer`, `form`, landmarks,
+    /// hidden elements.
+    guarded: bool,
+    /// A `header` or banner landmark.
+    header: bool,
+    /// A class or id that names boilerplate.
+    named: bool,
+    /// A control that may answer a consent banner.
+    consent: bool,
+    /// A heading that may introduce comments or story lists.
+    heading: bool,
+    /// A superscript, maybe a citation marker (`[12]`).
+    sup: bool,
+}
+
+fn classify_pre(tag: &str, a: &Attrs) -> Pre {
+    let always = match tag {
+        "script" => !a
+            .typ
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/ld+json")),
+        "style" | "noscript" | "template" | "svg" | "canvas" | "iframe" | "object" | "embed"
+        | "button" | "input" | "select" | "textarea" | "label" | "dialog" | "link" => true,
+        _ => a.aria_modal || a.role_is(&["dialog", "alertdialog", "search", "tablist"]),
+    };
+    let guarded = matches!(tag, "nav" | "aside" | "footer" | "form")
+        || a.role_is(&[
+            "navigation",
+            "complementary",
+            "contentinfo",
+            "menubar",
+            "menu",
+        ])
+        || a.aria_hidden
+        || a.hidden
+        || a.invisible_style();
+    let consent = match tag {
+        "button" => true,
+        "input" => a
+            .typ
+            .is_some_and(|t| t.eq_ignore_ascii_case("button") || t.eq_ignore_ascii_case("submit")),
+        "a" => {
+            a.role_is(&["button"])
+                || a.href.is_none_or(|h| {
+                    let h = h.trim();
+                    h.is_empty()
+                        || h.starts_with('#')
+                        || h.to_ascii_lowercase().starts_with("javascript:")
+                })
+                || a.class_or_id_contains(&["accept", "consent", "cookie", "agree", "dismiss"])
+        }
+        _ => a.role_is(&["button"]),
+    };
+    Pre {
+        always,
+        guarded,
+        header: tag == "header" || a.role_is(&["banner"]),
+        named: a.class.is_some_and(is_boilerplate_name) || a.id.is_some_and(is_boilerplate_name),
+        consent,
+        heading: matches!(tag, "h2" | "h3" | "h4" | "h5") || a.role_is(&["heading"]),
+        sup: tag == "sup",
+    }
+}
+
+/// Whether a node must be kept because it holds the main content: its own tag, a
+/// descendant that is or marks the content, or a large share of the page's text.
+/// `$h1` says whether containing an `<h1>` protects.
+macro_rules! holds_content {
+    ($node:expr, $body_chars:expr, $h1:expr) => {{
+        let n = &$node;
+        if n.has_name("html") || n.has_name("body") || n.has_name("main") || n.has_name("article") {
+            true
+        } else if n.descendants_it().any(|d| {
+            d.has_name("main")
+                || d.has_name("article")
+                || ($h1 && d.has_name("h1"))
+                || d.element_ref().is_some_and(|el| {
+                    el.attrs.iter().any(|at| {
+                        (&*at.name.local == "itemprop"
+                            && at.value.eq_ignore_ascii_case("articleBody"))
+                            || (&*at.name.local == "role" && at.value.eq_ignore_ascii_case("main"))
+                    })
+                })
+        }) {
+            true
+        } else {
+            let chars = text_chars!(n);
+            chars > 400 && chars * 10 > $body_chars * 4
+        }
+    }};
+}
+
+/// Non-whitespace characters of a node's text.
+macro_rules! text_chars {
+    ($node:expr) => {
+        $node.text().chars().filter(|c| !c.is_whitespace()).count()
+    };
+}
+
+/// Runs `$f(attrs)` on the attributes of an element node; `None` for other nodes.
+macro_rules! with_attrs {
+    ($node:expr, |$tag:ident, $a:ident| $body:expr) => {
+        $node.element_ref().map(|el| {
+            let $tag: &str = &el.name.local;
+            let $a = Attrs::read(el.attrs.iter().map(|at| (&*at.name.local, &*at.value)));
+            $body
+        })
+    };
+}
+
+/// Removes boilerplate from the tree before readability scores it. One walk over the tree
+/// classifies the elements; the removals then go from the most specific evidence (consent
+/// buttons, comment headings) to the broadest (class names), each guarded so that nothing
+/// holding the main content goes.
+fn remove_boilerplate(r: &Readability) {
+    let doc = &r.doc;
+    let body_chars = text_chars!(doc.select_single("body"));
+
+    let mut consent = Vec::new();
+    let mut headings = Vec::new();
+    let mut always = Vec::new();
+    let mut guarded = Vec::new();
+    let mut headers = Vec::new();
+    let mut named = Vec::new();
+    let mut sups = Vec::new();
+    for node in doc.root().descendants_it() {
+        let Some(p) = with_attrs!(node, |tag, a| classify_pre(tag, &a)) else {
+            continue;
+        };
+        if p.consent {
+            consent.push(node);
+        }
+        if p.heading {
+            headings.push(node);
+        }
+        if p.sup {
+            sups.push(node);
+        }
+        if p.always {
+            always.push(node);
+        } else if p.guarded {
+            guarded.push(node);
+        } else if p.header {
+            headers.push(node);
+        } else if p.named {
+            named.push(node);
+        }
+    }
+
+    // Nodes removed so far, so that candidates inside them are skipped without work.
+    let mut removed = HashSet::new();
+    macro_rules! detached {
+        ($node:expr) => {
+            removed.contains(&$node.id) || $node.ancestors_it(None).any(|a| removed.contains(&a.id))
+        };
+    }
+    macro_rules! remove {
+        ($node:expr) => {{
+            removed.insert($node.id);
+            $node.remove_from_parent();
+        }};
+    }
+
+    // Cookie and consent banners, found by their answer buttons (before buttons go).
+    let mut examined = 0;
+    for node in consent {
+        let text = node.text();
+        let label = if text.trim().is_empty() {
+            node.attr("value")
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+        } else {
+            text.to_string()
+        };
+        if label.len() > 40 {
+            continue;
+        }
+        let label = collapse_ws(&label).to_lowercase();
+        let label = label.trim_end_matches(['!', '.']);
+        if !CONSENT_ANSWERS.contains(&label) || detached!(node) {
+            continue;
+        }
+        // Bounded work per page and per button: a banner is small and near its buttons.
+        examined += 1;
+        if examined > 40 {
+            break;
+        }
+        let mut target = None;
+        for anc in node.ancestors_it(Some(6)) {
+            if anc.has_name("body")
+                || anc.has_name("html")
+                || anc.has_name("main")
+                || anc.has_name("article")
+            {
+                break;
+            }
+            if anc.descendants_it().take(400).count() >= 400 {
+                break;
+            }
+            let text = anc.text();
+            if text.len() > 3000 {
+                break;
+            }
+            let lower = text.to_lowercase();
+            if lower.contains("cookie") || lower.contains("consent") || lower.contains("gdpr") {
+                target = Some(anc);
+            }
+        }
+        if let Some(t) = target {
+            if !holds_content!(t, body_chars, true) {
+                remove!(t);
+            }
+        }
+    }
+
+    // Comment sections and story lists, found by their headings.
+    for node in headings {
+        let text = node.text();
+        if text.len() > 300 {
+            continue;
+        }
+        let comments = is_comments_heading(&text);
+        if !comments && !is_related_heading(&text) {
+            continue;
+        }
+        if detached!(node) {
+            continue;
+        }
+        let Some(parent) = node.parent() else {
+            continue;
+        };
+        if !holds_content!(parent, body_chars, true) {
+            remove!(parent);
+        } else if comments {
+            // The comments follow the heading inside the content container.
+            let mut next = node.next_sibling();
+            while let Some(n) = next {
+                next = n.next_sibling();
+                remove!(n);
+            }
+            remove!(node);
+        } else {
+            // A list of stories right after the heading.
+            if let Some(n) = node.next_element_sibling() {
+                if n.has_name("ul") || n.has_name("ol") {
+                    remove!(n);
+                }
+            }
+            remove!(node);
+        }
+    }
+
+    for node in always {
+        // No guard and no need to skip: these are never content.
+        node.remove_from_parent();
+    }
+    // Citation markers: `[12]`, `[a]`, `[citation needed]`.
+    for node in sups {
+        let text = node.text();
+        let t = text.trim();
+        let bracketed = t.starts_with('[') && t.ends_with(']') && t.len() <= 24;
+        let cite = node.attr("class").is_some_and(|c| {
+            c.contains("reference") || c.contains("footnote") || c.contains("noprint")
+        });
+        if bracketed || cite {
+            node.remove_from_parent();
+        }
+    }
+    for node in guarded {
+        if !detached!(node) && !holds_content!(node, body_chars, true) {
+            remove!(node);
+        }
+    }
+    // Site headers: those outside the article; an `<h1>` in them is usually the logo.
+    for node in headers {
+        if detached!(node) {
+            continue;
+        }
+        let in_content = node.ancestors_it(None).any(|a| {
+            a.has_name("article")
+                || a.has_name("main")
+                || a.attr("role")
+                    .is_some_and(|v| v.eq_ignore_ascii_case("main"))
+        });
+        if !in_content && !holds_content!(node, body_chars, false) {
+            remove!(node);
+        }
+    }
+    for node in named {
+        if !detached!(node) && !holds_content!(node, body_chars, true) {
+            remove!(node);
+        }
+    }
+}
+
+/// Class and id substrings of bylines and post metadata lines (author, date, reading
+/// time), removed once the date has been read from them.
+const BYLINE_SUBSTRINGS: &[&str] = &[
+    "byline",
+    "dateline",
+    "entry-meta",
+    "post-meta",
+    "postmeta",
+    "article-meta",
+    "article__meta",
+    "story-meta",
+    "posted-on",
+    "reading-time",
+    "read-time",
+];
+
+/// Class and id substrings of elements that may state the publish date in their text.
+const DATE_HINTS: &[&str] = &[
+    "date",
+    "publish",
+    "posted",
+    "byline",
+    "timestamp",
+    "dateline",
+];
+
+/// Ids of the usual content containers.
+const CONTENT_IDS: &[&str] = &[
+    "content",
+    "main-content",
+    "maincontent",
+    "main",
+    "article",
+    "primary",
+    "post",
+];
+
+/// Classes of the usual content containers.
+const CONTENT_CLASSES: &[&str] = &[
+    "post-content",
+    "entry-content",
+    "article-body",
+    "article-content",
+    "article-text",
+    "story-body",
+    "story-content",
+    "post-body",
+    "post-entry",
+    "content",
+    "main-content",
+];
+
+/// Attribute marking the structural candidate, so it can be found again in the copy.
+const ROOT_MARK: &str = "data-parallax-root";
+
+/// The structural candidate for the main content.
+struct Fallback {
+    /// Whether a candidate was marked (else the body is the candidate).
+    marked: bool,
+    /// Its words.
+    words: usize,
+    /// Whether it is a semantic container (`articleBody`, `article`, `main`).
+    semantic: bool,
+}
+
+/// What the scan after boilerplate removal finds.
+struct PostScan {
+    date: Option<chrono::NaiveDate>,
+    h1: Option<String>,
+    fallback: Fallback,
+}
+
+fn words_of(s: &str) -> usize {
+    s.split_whitespace().count()
+}
+
+/// One walk over the cleaned tree: the publish date stated in the body, the main `<h1>`,
+/// bylines (removed after the date is read) and the structural candidate for the content
+/// (marked with [`ROOT_MARK`]; when it dominates the page, the tree is confined to it).
+fn post_scan(r: &Readability) -> PostScan {
+    let doc = &r.doc;
+    let mut itemprop_dates = Vec::new();
+    let mut times = Vec::new();
+    let mut hinted = Vec::new();
+    let mut bylines = Vec::new();
+    let mut h1s = Vec::new();
+    let mut bodies = Vec::new();
+    let mut articles = Vec::new();
+    let mut mains = Vec::new();
+    let mut containers = Vec::new();
+    for node in doc.root().descendants_it() {
+        let Some(kinds) = with_attrs!(node, |tag, a| {
+            let itemprop = a.itemprop.map(str::trim);
+            let mut k = [false; 9];
+            k[0] = itemprop.is_some_and(|p| p.eq_ignore_ascii_case("datePublished"));
+            k[1] = tag == "time" && a.datetime.is_some();
+            k[2] =
+                a.class_or_id_contains(DATE_HINTS) && !a.class_or_id_contains(&["updat", "modif"]);
+            k[3] = !matches!(tag, "article" | "main" | "body" | "html")
+                && (a.class_or_id_contains(BYLINE_SUBSTRINGS)
+                    || a.rel.is_some_and(|r| r.eq_ignore_ascii_case("author")));
+            k[4] = tag == "h1";
+            k[5] = itemprop.is_some_and(|p| p.eq_ignore_ascii_case("articleBody"));
+            k[6] = tag == "article";
+            k[7] = tag == "main" || a.role_is(&["main"]);
+            k[8] =
+                a.id.is_some_and(|id| CONTENT_IDS.iter().any(|c| id.eq_ignore_ascii_case(c)))
+                    || a.class.is_some_and(|c| {
+                        c.split_ascii_whitespace()
+                            .any(|t| CONTENT_CLASSES.iter().any(|x| t.eq_ignore_ascii_case(x)))
+                    });
+            k
+        }) else {
+            continue;
+        };
+        for (i, list) in [
+            &mut itemprop_dates,
+            &mut times,
+            &mut hinted,
+            &mut bylines,
+            &mut h1s,
+            &mut bodies,
+            &mut articles,
+            &mut mains,
+            &mut containers,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if kinds[i] {
+                list.push(node);
+            }
+        }
+    }
+
+    // The date: itemprop, then a marked <time>, then any <time>, then a date-like text.
+    let mut date = None;
+    for node in &itemprop_dates {
+        let v = node
+            .attr("datetime")
+            .or_else(|| node.attr("content"))
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| node.text().to_string());
+        if let Some(d) = meta::parse_date(&v) {
+            date = Some(d);
+            break;
+        }
+    }
+    if date.is_none() {
+        let mut first = None;
+        for node in &times {
+            let Some(d) = node.attr("datetime").and_then(|v| meta::parse_date(&v)) else {
+                continue;
+            };
+            let marked = node.has_attr("pubdate")
+                || node
+                    .ancestors_it(Some(4))
+                    .chain(std::iter::once(*node))
+                    .any(|a| {
+                        a.attr("class").is_some_and(|c| {
+                            let c = c.to_ascii_lowercase();
+                            c.contains("publish")
+                                || c.contains("posted")
+                                || c.contains("byline")
+                                || c.contains("pubdate")
+                        })
+                    });
+            if marked {
+                date = Some(d);
+                break;
+            }
+            let modified = node.attr("class").is_some_and(|c| {
+                let c = c.to_ascii_lowercase();
+                c.contains("updat") || c.contains("modif")
+            });
+            if !modified {
+                first = first.or(Some(d));
+            }
+        }
+        date = date.or(first);
+    }
+    if date.is_none() {
+        for node in &hinted {
+            if node.parent().is_none() {
+                continue;
+            }
+            let text = node.text();
+            if text.len() > 120 || node.ancestors_it(None).any(|a| a.has_name("table")) {
+                continue;
+            }
+            if let Some(d) = meta::parse_date(&text) {
+                date = Some(d);
+                break;
+            }
+        }
+    }
+
+    let mut h1 = None;
+    for node in &h1s {
+        let text = collapse_ws(&node.text());
+        // Without permalink symbols (`¶`, `#`).
+        let text = text
+            .trim_end_matches(|c: char| {
+                !c.is_alphanumeric() && !matches!(c, '?' | '!' | '.' | ')' | '"' | '\'' | '’' | '”')
+            })
+            .to_string();
+        if text.is_empty() {
+            continue;
+        }
+        if node
+            .ancestors_it(None)
+            .any(|a| a.has_name("article") || a.has_name("main"))
+        {
+            h1 = Some(text);
+            break;
+        }
+        h1 = h1.or(Some(text));
+    }
+
+    for node in bylines {
+        if text_chars!(node) <= 200
+            && !node
+                .descendants_it()
+                .any(|d| d.has_name("h1") || (d.has_name("p") && text_chars!(d) > 200))
+        {
+            node.remove_from_parent();
+        }
+    }
+
+    // The structural candidate.
+    let body_words = words_of(&doc.select_single("body").text());
+    let min_words = 40;
+    let mut chosen = None;
+    for node in &bodies {
+        let w = words_of(&node.text());
+        if w >= min_words {
+            chosen = Some((*node, w, true));
+            break;
+        }
+    }
+    if chosen.is_none() {
+        let mut best = None;
+        let mut total = 0;
+        for node in &articles {
+            let w = words_of(&node.text());
+            total += w;
+            if best.is_none_or(|(_, bw)| w > bw) {
+                best = Some((*node, w));
+            }
+        }
+        if let Some((node, w)) = best {
+            // One article, or one that dominates a page of teasers.
+            if w >= min_words && w * 2 >= total {
+                chosen = Some((node, w, true));
+            }
+        }
+    }
+    if chosen.is_none() {
+        for node in &mains {
+            let w = words_of(&node.text());
+            if w >= min_words {
+                chosen = Some((*node, w, true));
+                break;
+            }
+        }
+    }
+    if chosen.is_none() {
+        for node in &containers {
+            let w = words_of(&node.text());
+            if w >= min_words && w * 10 >= body_words * 3 {
+                chosen = Some((*node, w, false));
+                break;
+            }
+        }
+    }
+    let fallback = match chosen {
+        Some((node, words, semantic)) => {
+            node.set_attr(ROOT_MARK, "1");
+            if semantic && words * 10 >= body_words * 6 {
+                // Confine the tree to it, so readability cannot wander into its siblings
+                // (site footers, teaser lists).
+                let body_sel = doc.select_single("body");
+                if let Some(body) = body_sel.nodes().first() {
+                    node.remove_from_parent();
+                    body.remove_children();
+                    body.append_child(&node);
+                }
+            }
+            Fallback {
+                marked: true,
+                words,
+                semantic,
+            }
+        }
+        None => Fallback {
+            marked: false,
+            words: body_words,
+            semantic: false,
+        },
+    };
+    PostScan { date, h1, fallback }
+}
+
+/// Renders the structural candidate of the copy `b`: link-dense blocks pruned, links made
+/// absolute. Returns its HTML and its links.
+fn render_fallback(
+    b: &Readability,
+    fallback: &Fallback,
+    base: Option<&Url>,
+) -> (String, Vec<Link>) {
+    let doc = &b.doc;
+    let sel = if fallback.marked {
+        doc.select(&format!("[{ROOT_MARK}]"))
+    } else {
+        doc.select_single("body")
+    };
+    let Some(root) = sel.nodes().first() else {
+        return (String::new(), Vec::new());
+    };
+    // Prune blocks that are mostly links: menus, tag clouds, link lists.
+    let blocks: Vec<_> = root
+        .descendants_it()
+        .filter(|n| {
+            n.has_name("ul")
+                || n.has_name("ol")
+                || n.has_name("div")
+                || n.has_name("section")
+                || n.has_name("p")
+                || n.has_name("dl")
+        })
+        .collect();
+    for block in blocks {
+        if block.parent().is_none() {
+            continue;
+        }
+        let total = text_chars!(block);
+        if total == 0 {
+            if !block
+                .descendants_it()
+                .any(|d| d.has_name("pre") || d.has_name("table"))
+            {
+                block.remove_from_parent();
+            }
+            continue;
+        }
+        if total > 3000 {
+            continue;
+        }
+        let mut links = 0usize;
+        let mut link_chars = 0usize;
+        for d in block.descendants_it() {
+            if d.has_name("a") {
+                links += 1;
+                link_chars += text_chars!(d);
+            }
+        }
+        if links >= 2 && link_chars * 10 > total * 6 {
+            block.remove_from_parent();
+        }
+    }
+    let anchors: Vec<_> = root.descendants_it().filter(|d| d.has_name("a")).collect();
+    let links = collect_links(
+        anchors
+            .iter()
+            .map(|a| (a.attr("href").map(|h| h.to_string()), a.text().to_string())),
+        base,
+    );
+    // Make hrefs absolute in the tree so the markdown carries them.
+    if let Some(base) = base {
+        for a in &anchors {
+            if let Some(abs) = a.attr("href").and_then(|h| absolutize(base, &h)) {
+                a.set_attr("href", &abs);
+            }
+        }
+    }
+    (root.html().to_string(), links)
+}
+
+fn absolutize(base: &Url, href: &str) -> Option<String> {
+    let h = href.trim();
+    if h.is_empty() || h.starts_with('#') || h.to_ascii_lowercase().starts_with("javascript:") {
+        return None;
+    }
+    base.join(h).ok().map(|u| u.to_string())
+}
+
+/// Deduplicated content links from `(href, text)` pairs.
+fn collect_links(
+    anchors: impl Iterator<Item = (Option<String>, String)>,
+    base: Option<&Url>,
+) -> Vec<Link> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (href, text) in anchors {
+        let Some(href) = href else { continue };
+        let h = href.trim();
+        if h.is_empty() || h.starts_with('#') || h.to_ascii_lowercase().starts_with("javascript:") {
+            continue;
+        }
+        let url = match base {
+            Some(b) => match b.join(h) {
+                Ok(u) => u.to_string(),
+                Err(_) => continue,
+            },
+            None => h.to_string(),
+        };
+        if seen.insert(url.clone()) {
+            out.push(Link {
+                url,
+                text: collapse_ws(&text),
+            });
+        }
+    }
+    out
+}
+
+pub(super) fn extract(html: &str, url: &str) -> Extracted {
+    let base = Url::parse(url).ok();
+    let doc_url = base
+        .as_ref()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .map(|u| u.as_str().to_owned());
+
+    let mut r = Readability::from(html);
+    r.doc_url = doc_url;
+    r.config = Config {
+        // Classes carry code languages (`language-rust`) to the markdown.
+        keep_classes: true,
+        max_elements_to_parse: MAX_READABILITY_ELEMENTS,
+        ..Config::default()
+    };
+
+    let head = meta::read_head(&r);
+    remove_boilerplate(&r);
+    let scan = post_scan(&r);
+    let fallback = &scan.fallback;
+
+    // The copy the fallback is rendered from, if readability's answer is not kept.
+    let backup = Readability {
+        doc: r.doc.clone(),
+        doc_url: None,
+        config: Config::default(),
+    };
+
+    let article = match r.parse() {
+        Ok(a) => Some(a),
+        Err(e) => {
+            tracing::debug!(error = %e, url, "readability found no article");
+            None
+        }
+    };
+    let readability_words = article.as_ref().map_or(0, |a| words_of(&a.text_content));
+    let fb = fallback.words;
+    let use_fallback = article.is_none()
+        || (readability_words < 25 && fb > readability_words * 2)
+        || (fallback.semantic && readability_words * 2 < fb)
+        || (!fallback.semantic && readability_words * 5 < fb && fb >= 150);
+    tracing::trace!(
+        readability_words,
+        fallback_words = fb,
+        use_fallback,
+        "main content chosen"
+    );
+
+    let (content_html, links) = if use_fallback {
+        render_fallback(&backup, fallback, base.as_ref())
+    } else {
+        let a = article
+            .as_ref()
+            .map(|a| a.content.to_string())
+            .unwrap_or_default();
+        let anchors = r.doc.select("#readability-page-1 a[href]");
+        let links = collect_links(
+            anchors
+                .nodes()
+                .iter()
+                .map(|n| (n.attr("href").map(|h| h.to_string()), n.text().to_string())),
+            base.as_ref(),
+        );
+        (a, links)
+    };
+
+    let markdown = html_to_markdown(&content_html);
+    let text = markdown_to_text(&markdown);
+    let first_lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(12)
+        .collect();
+    let title = meta::choose_title(&head, scan.h1, &first_lines);
+    let published = head
+        .published
+        .or(scan.date)
+        .or_else(|| meta::date_from_lines(&first_lines))
+        .or_else(|| meta::date_from_url(url));
+    Extracted {
+        title,
+        published,
+        markdown,
+        text,
+        links,
+    }
+}
+
+/// The text of a page with its tags stripped (scripts and styles dropped, a few entities
+/// decoded, whitespace collapsed): the last resort when the DOM pipeline fails.
+pub(super) fn bare_text(html: &str) -> String {
+    let lower = html.to_ascii_lowercase();
+    let b = html.as_bytes();
+    let mut out = String::with_capacity(html.len() / 2);
+    let mut i = 0;
+    'outer: while i < b.len() {
+        if b[i] == b'<' {
+            for tag in ["script", "style", "noscript", "template", "head"] {
+                if lower[i + 1..].starts_with(tag) {
+                    match lower[i..].find(&format!("</{tag}")) {
+                        Some(end) => i += end + 2,
+                        None => break 'outer,
+                    }
+                    break;
+                }
+            }
+            match html[i..].find('>') {
+                Some(e) => {
+                    i += e + 1;
+                    out.push(' ');
+                }
+                None => break,
+            }
+        } else {
+            let next = html[i..].find('<').map_or(b.len(), |p| i + p);
+            out.push_str(&html[i..next]);
+            i = next;
+        }
+    }
+    let decoded = out
+        .replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    collapse_ws(&decoded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_text_strips_tags() {
+        let html = "<html><head><title>T</title><style>p{}</style></head><body><script>var x = '<p>';</script><p>A &amp; B</p><div>C&nbsp;D</div><p>unclosed";
+        assert_eq!(bare_text(html), "A & B C D unclosed");
+        assert_eq!(bare_text("<p>x</p><scr"), "x");
+    }
+
+    #[test]
+    fn boilerplate_names() {
+        assert!(is_boilerplate_name("cookie-banner"));
+        assert!(is_boilerplate_name("site-footer dark"));
+        assert!(is_boilerplate_name("comments-section"));
+        assert!(is_boilerplate_name("ad"));
+        assert!(is_boilerplate_name("cookieConsent"));
+        assert!(!is_boilerplate_name("commentary"));
+        assert!(!is_boilerplate_name("header article-body"));
+        assert!(!is_boilerplate_name("load-more head"));
+        assert!(!is_boilerplate_name("shadow"));
+    }
+
+    #[test]
+    fn headings() {
+        assert!(is_comments_heading("3 Comments"));
+        assert!(is_comments_heading("Comments (12)"));
+        assert!(is_comments_heading("Leave a Reply"));
+        assert!(is_comments_heading("5 thoughts on “Why we moved”"));
+        assert!(!is_comments_heading("Discussion"));
+        assert!(!is_comments_heading("Comments on the proposal were mixed"));
+        assert!(is_related_heading("Related stories"));
+        assert!(is_related_heading("More from Science"));
+        assert!(!is_related_heading("Relativity explained"));
+    }
+}

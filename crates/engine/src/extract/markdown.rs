@@ -1,0 +1,698 @@
+//! HTML to markdown (htmd, configured for clean content), markdown normalisation, and
+//! markdown to plain text.
+
+use std::sync::OnceLock;
+
+use htmd::element_handler::{HandlerResult, Handlers};
+use htmd::options::{BulletListMarker, Options};
+use htmd::{Element, HtmlToMarkdown};
+
+/// Tags whose content never belongs in the text.
+const SKIPPED_TAGS: &[&str] = &[
+    "img", "picture", "source", "svg", "video", "audio", "track", "iframe", "canvas", "object",
+    "embed", "map", "script", "style", "noscript", "template", "button", "input", "select",
+    "option", "textarea", "head", "title", "meta", "link",
+];
+
+fn converter() -> &'static HtmlToMarkdown {
+    static CONVERTER: OnceLock<HtmlToMarkdown> = OnceLock::new();
+    CONVERTER.get_or_init(|| {
+        HtmlToMarkdown::builder()
+            .options(Options {
+                bullet_list_marker: BulletListMarker::Dash,
+                ul_bullet_spacing: 1,
+                ol_number_spacing: 1,
+                ..Default::default()
+            })
+            .skip_tags(SKIPPED_TAGS.to_vec())
+            .add_handler(vec!["a"], anchor_handler)
+            .add_handler(vec!["pre"], pre_handler)
+            .build()
+    })
+}
+
+/// Links render as `[text](url)` (no title: it mostly repeats the text); links that go
+/// nowhere outside the page become their text; permalink symbols vanish.
+fn anchor_handler(handlers: &dyn Handlers, element: Element) -> Option<HandlerResult> {
+    let href = element
+        .attrs
+        .iter()
+        .find(|a| &*a.name.local == "href")
+        .map(|a| a.value.trim().to_string());
+    let inner = handlers.walk_children(element.node);
+    let content = inner.content.as_str();
+    let trimmed = content.trim();
+    if trimmed.is_empty()
+        || (trimmed.chars().count() <= 2 && !trimmed.chars().any(char::is_alphanumeric))
+    {
+        // Empty anchors, and `¶`/`#`/`🔗` permalinks.
+        return Some("".into());
+    }
+    let Some(href) = href.filter(|h| {
+        !h.is_empty() && !h.starts_with('#') && !h.to_ascii_lowercase().starts_with("javascript:")
+    }) else {
+        return Some(inner);
+    };
+    if trimmed.contains("\n\n") || trimmed.starts_with("```") {
+        // A link around whole blocks: keep the blocks, drop the link.
+        return Some(inner);
+    }
+    let mut out = String::with_capacity(trimmed.len() + href.len() + 4);
+    if content.starts_with(char::is_whitespace) {
+        out.push(' ');
+    }
+    out.push('[');
+    out.push_str(&collapse_ws(trimmed));
+    out.push_str("](");
+    for c in href.chars() {
+        match c {
+            '(' => out.push_str("\\("),
+            ')' => out.push_str("\\)"),
+            ' ' => out.push_str("%20"),
+            '<' => out.push_str("%3C"),
+            '>' => out.push_str("%3E"),
+            c if c.is_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    out.push(')');
+    if content.ends_with(char::is_whitespace) {
+        out.push(' ');
+    }
+    Some(out.into())
+}
+
+/// `<pre>` without `<code>` still becomes a fenced block.
+fn pre_handler(handlers: &dyn Handlers, element: Element) -> Option<HandlerResult> {
+    let result = handlers.fallback(element)?;
+    let body = result.content.trim_matches('\n');
+    if body.trim().is_empty() {
+        return Some("".into());
+    }
+    if body.starts_with("```") || body.starts_with("~~~") {
+        return Some(result);
+    }
+    let mut longest = 0;
+    let mut run = 0;
+    for c in body.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    let fence = "`".repeat((longest + 1).max(3));
+    Some(format!("\n\n{fence}\n{body}\n{fence}\n\n").into())
+}
+
+/// Converts an HTML fragment to normalised markdown.
+pub(super) fn html_to_markdown(html: &str) -> String {
+    match converter().convert(html) {
+        Ok(md) => drop_reference_sections(&normalize_markdown(&md)),
+        Err(e) => {
+            tracing::debug!(error = %e, "markdown conversion failed");
+            String::new()
+        }
+    }
+}
+
+/// Headings of sections that hold citations and link lists rather than content.
+const REFERENCE_HEADINGS: &[&str] = &[
+    "references",
+    "notes and references",
+    "references and notes",
+    "footnotes",
+    "citations",
+    "works cited",
+    "further reading",
+    "external links",
+    "bibliography",
+    "sources",
+];
+
+/// The level and plain text of an ATX heading line.
+fn heading_of(line: &str) -> Option<(usize, String)> {
+    let level = line.bytes().take_while(|&b| b == b'#').count();
+    if !(1..=6).contains(&level) || !line[level..].starts_with(' ') {
+        return None;
+    }
+    let mut text = String::new();
+    strip_inline(line[level..].trim(), &mut text);
+    Some((level, collapse_ws(&text)))
+}
+
+/// Removes reference sections (citations, further reading, external links), from their
+/// heading to the next heading of the same or a higher level; a section headed "Notes" only
+/// when it is mostly a list.
+fn drop_reference_sections(md: &str) -> String {
+    let lines: Vec<&str> = md.split('\n').collect();
+    let mut keep = vec![true; lines.len()];
+    let mut fence: Option<(char, usize)> = None;
+    let mut i = 0;
+    let mut dropped = false;
+    while i < lines.len() {
+        let line = lines[i];
+        if let Some(f) = fence {
+            if closes_fence(line, f) {
+                fence = None;
+            }
+            i += 1;
+            continue;
+        }
+        if let Some(f) = fence_of(line) {
+            fence = Some(f);
+            i += 1;
+            continue;
+        }
+        let Some((level, text)) = heading_of(line) else {
+            i += 1;
+            continue;
+        };
+        let lower = text.to_lowercase();
+        let strong = REFERENCE_HEADINGS.contains(&lower.as_str());
+        let notes = lower == "notes";
+        if !strong && !notes {
+            i += 1;
+            continue;
+        }
+        // The section's extent.
+        let mut end = i + 1;
+        let mut inner_fence: Option<(char, usize)> = None;
+        while end < lines.len() {
+            let l = lines[end];
+            if let Some(f) = inner_fence {
+                if closes_fence(l, f) {
+                    inner_fence = None;
+                }
+            } else if let Some(f) = fence_of(l) {
+                inner_fence = Some(f);
+            } else if heading_of(l).is_some_and(|(lv, _)| lv <= level) {
+                break;
+            }
+            end += 1;
+        }
+        let body: Vec<&str> = lines[i + 1..end]
+            .iter()
+            .copied()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        let listy = body
+            .iter()
+            .filter(|l| {
+                let t = l.trim_start();
+                t.starts_with("- ")
+                    || t.starts_with("* ")
+                    || t.split_once(". ")
+                        .is_some_and(|(n, _)| n.chars().all(|c| c.is_ascii_digit()))
+            })
+            .count();
+        if strong || listy * 10 >= body.len() * 6 {
+            for k in keep.iter_mut().take(end).skip(i) {
+                *k = false;
+            }
+            dropped = true;
+        }
+        i = end;
+    }
+    if !dropped {
+        return md.to_string();
+    }
+    let kept: Vec<&str> = lines
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(l, _)| *l)
+        .collect();
+    normalize_markdown(&kept.join("\n"))
+}
+
+/// A fence opening line: returns the fence character and its length.
+pub(super) fn fence_of(line: &str) -> Option<(char, usize)> {
+    let t = line.trim_start();
+    if line.len() - t.len() > 3 {
+        return None;
+    }
+    let c = t.chars().next()?;
+    if c != '`' && c != '~' {
+        return None;
+    }
+    let n = t.chars().take_while(|&x| x == c).count();
+    (n >= 3).then_some((c, n))
+}
+
+/// Whether `line` closes a fence opened with `fence`.
+pub(super) fn closes_fence(line: &str, fence: (char, usize)) -> bool {
+    let t = line.trim();
+    t.len() >= fence.1 && t.chars().all(|c| c == fence.0)
+}
+
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}' | '\u{ad}'
+    )
+}
+
+/// Cleans one line of prose: invisible characters out, no-break and other odd spaces to
+/// plain spaces, trailing whitespace trimmed.
+fn clean_line(line: &str, out: &mut String) {
+    let start = out.len();
+    for c in line.chars() {
+        if is_invisible(c) || c == '\r' {
+            continue;
+        }
+        if c == '\u{a0}' || c == '\t' || (c.is_whitespace() && c != ' ' && c != '\n') {
+            out.push(' ');
+        } else {
+            out.push(c);
+        }
+    }
+    let kept = out[start..].trim_end().len();
+    out.truncate(start + kept);
+}
+
+/// Whether a (cleaned) markdown line is an artifact with no content: an empty link or
+/// emphasis, or a lone list marker.
+fn is_empty_artifact(line: &str) -> bool {
+    let t = line.trim();
+    if t.is_empty() {
+        return true;
+    }
+    if matches!(t, "-" | "*" | "+" | "**" | "__" | "_" | ">") {
+        return true;
+    }
+    if let Some(rest) = t.strip_prefix("[](") {
+        return rest.ends_with(')') && !rest.contains(' ');
+    }
+    false
+}
+
+/// Normalises converter output: blocks separated by exactly one blank line, prose lines
+/// cleaned, code blocks kept verbatim, empty artifacts dropped.
+pub(super) fn normalize_markdown(md: &str) -> String {
+    let mut out = String::with_capacity(md.len());
+    let mut fence: Option<(char, usize)> = None;
+    let mut pending_blank = false;
+    for line in md.split('\n') {
+        if let Some(f) = fence {
+            out.push_str(line.trim_end_matches('\r'));
+            out.push('\n');
+            if closes_fence(line, f) {
+                fence = None;
+            }
+            continue;
+        }
+        let start = out.len();
+        if let Some(f) = fence_of(line) {
+            if pending_blank && start > 0 {
+                out.push('\n');
+            }
+            pending_blank = false;
+            out.push_str(line.trim_end());
+            out.push('\n');
+            fence = Some(f);
+            continue;
+        }
+        let mut cleaned = String::with_capacity(line.len());
+        clean_line(line, &mut cleaned);
+        if cleaned.trim_start().starts_with('|') {
+            cleaned = compact_table_row(&cleaned);
+            // A row of empty cells says nothing, unless it is a table's header row.
+            let previous_is_table = !pending_blank
+                && out[..start]
+                    .trim_end()
+                    .rsplit('\n')
+                    .next()
+                    .is_some_and(|l| l.starts_with('|'));
+            if previous_is_table
+                && split_table_row(&cleaned)
+                    .iter()
+                    .all(|c| c.trim().is_empty())
+            {
+                continue;
+            }
+        }
+        if is_empty_artifact(&cleaned) {
+            pending_blank = true;
+            continue;
+        }
+        if pending_blank && start > 0 {
+            out.push('\n');
+        }
+        pending_blank = false;
+        out.push_str(&cleaned);
+        out.push('\n');
+    }
+    if fence.is_some() {
+        // An unclosed fence (cut input): close it so the markdown stays well formed.
+        let f = fence.unwrap_or(('`', 3));
+        out.push_str(&f.0.to_string().repeat(f.1));
+        out.push('\n');
+    }
+    let trimmed = out.trim_end().len();
+    out.truncate(trimmed);
+    out
+}
+
+/// A table row without the converter's alignment padding: `| a | b |`, and delimiter rows
+/// as `| --- | --- |`.
+fn compact_table_row(line: &str) -> String {
+    let t = line.trim();
+    if is_table_delimiter(t) {
+        let cols = split_table_row(t).len().max(1);
+        let mut out = String::with_capacity(cols * 6 + 1);
+        out.push('|');
+        for _ in 0..cols {
+            out.push_str(" --- |");
+        }
+        return out;
+    }
+    collapse_spaces(t)
+}
+
+/// Normalises plain text (PDF output, `text/plain`): lines cleaned, runs of spaces
+/// collapsed, words hyphenated across line ends joined, paragraphs separated by exactly one
+/// blank line.
+pub(super) fn normalize_plain(text: &str) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for raw in text.split('\n') {
+        let mut cleaned = String::with_capacity(raw.len());
+        clean_line(raw, &mut cleaned);
+        let collapsed = collapse_spaces(&cleaned);
+        lines.push(collapsed);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut pending_blank = false;
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i].trim().to_string();
+        if line.is_empty() || line == "\u{c}" {
+            pending_blank = true;
+            i += 1;
+            continue;
+        }
+        if pending_blank && !out.is_empty() {
+            out.push_str("\n\n");
+        } else if !out.is_empty() {
+            // A soft line break; join a word hyphenated across it.
+            if out.ends_with('-')
+                && out[..out.len() - 1].ends_with(|c: char| c.is_lowercase())
+                && line.starts_with(|c: char| c.is_lowercase())
+            {
+                out.pop();
+            } else {
+                out.push('\n');
+            }
+        }
+        pending_blank = false;
+        out.push_str(&line);
+        i += 1;
+    }
+    out
+}
+
+fn collapse_spaces(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut last_space = false;
+    for c in s.chars() {
+        if c == ' ' {
+            if !last_space {
+                out.push(' ');
+            }
+            last_space = true;
+        } else {
+            out.push(c);
+            last_space = false;
+        }
+    }
+    out
+}
+
+/// Collapses all whitespace runs to single spaces and trims.
+pub(super) fn collapse_ws(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s.split(|c: char| c.is_whitespace() || is_invisible(c)) {
+        if word.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// The first non-empty line as a title, when it is short enough to be one.
+pub(super) fn first_line_title(text: &str) -> Option<String> {
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let line = line.trim_start_matches('#').trim();
+    let line = collapse_ws(line);
+    let n = line.chars().count();
+    (n > 0 && n <= 200 && line.chars().any(char::is_alphanumeric)).then_some(line)
+}
+
+/// Whether a line is a table delimiter row (`| --- | :-: |`).
+pub(super) fn is_table_delimiter(line: &str) -> bool {
+    let t = line.trim();
+    t.starts_with('|') && t.contains('-') && t.chars().all(|c| matches!(c, '|' | '-' | ':' | ' '))
+}
+
+/// Whether a line is a thematic break (`* * *`, `---`).
+fn is_thematic_break(line: &str) -> bool {
+    let t: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+    t.len() >= 3
+        && (t.chars().all(|c| c == '*')
+            || t.chars().all(|c| c == '-')
+            || t.chars().all(|c| c == '_'))
+}
+
+/// Removes a leading list marker (`- `, `* `, `+ `), keeping ordered numbers.
+fn strip_list_marker(line: &str) -> &str {
+    for m in ["- ", "* ", "+ "] {
+        if let Some(rest) = line.strip_prefix(m) {
+            return rest.trim_start();
+        }
+    }
+    line
+}
+
+/// Turns markdown (as produced here) into plain text: syntax, escapes, link targets and
+/// emphasis removed; headings, list items and paragraphs kept as lines; table rows as
+/// tab-separated cells; code blocks verbatim.
+pub fn markdown_to_text(md: &str) -> String {
+    let mut out = String::with_capacity(md.len());
+    let mut fence: Option<(char, usize)> = None;
+    let mut pending_blank = false;
+    for line in md.split('\n') {
+        if let Some(f) = fence {
+            if closes_fence(line, f) {
+                fence = None;
+            } else {
+                if pending_blank && !out.is_empty() {
+                    out.push('\n');
+                }
+                pending_blank = false;
+                out.push_str(line);
+                out.push('\n');
+            }
+            continue;
+        }
+        if let Some(f) = fence_of(line) {
+            fence = Some(f);
+            pending_blank = true;
+            continue;
+        }
+        let t = line.trim();
+        if t.is_empty() {
+            pending_blank = true;
+            continue;
+        }
+        if is_table_delimiter(t) || is_thematic_break(t) {
+            continue;
+        }
+        let start = out.len();
+        if pending_blank && !out.is_empty() {
+            out.push('\n');
+        }
+        let body_start = out.len();
+        if t.starts_with('|') {
+            let mut first = true;
+            for cell in split_table_row(t) {
+                if !first {
+                    out.push('\t');
+                }
+                first = false;
+                strip_inline(cell.trim(), &mut out);
+            }
+        } else {
+            let mut t = t;
+            while let Some(rest) = t.strip_prefix('>') {
+                t = rest.trim_start();
+            }
+            let hashes = t.chars().take_while(|&c| c == '#').count();
+            if (1..=6).contains(&hashes) && t[hashes..].starts_with(' ') {
+                t = t[hashes..].trim().trim_end_matches('#').trim_end();
+            }
+            strip_inline(strip_list_marker(t), &mut out);
+        }
+        if out[body_start..].trim().is_empty() {
+            out.truncate(start);
+            continue;
+        }
+        pending_blank = false;
+        out.push('\n');
+    }
+    let trimmed = out.trim_end().len();
+    out.truncate(trimmed);
+    out
+}
+
+/// Splits a table row at unescaped pipes, without the outer ones.
+fn split_table_row(row: &str) -> Vec<&str> {
+    let inner = row.trim();
+    let inner = inner.strip_prefix('|').unwrap_or(inner);
+    let inner = inner
+        .strip_suffix('|')
+        .filter(|s| !s.ends_with('\\'))
+        .unwrap_or(inner);
+    let mut cells = Vec::new();
+    let bytes = inner.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'|' => {
+                cells.push(&inner[start..i]);
+                start = i + 1;
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    cells.push(&inner[start.min(inner.len())..]);
+    cells
+}
+
+/// Inline markdown to text: escapes resolved, code spans verbatim, link and image targets
+/// dropped, emphasis markers dropped.
+pub(super) fn strip_inline(s: &str, out: &mut String) {
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\\' if i + 1 < chars.len() && chars[i + 1].is_ascii_punctuation() => {
+                out.push(chars[i + 1]);
+                i += 2;
+            }
+            '`' => {
+                let n = chars[i..].iter().take_while(|&&x| x == '`').count();
+                // Find a closing run of exactly n backticks.
+                let mut j = i + n;
+                let mut close = None;
+                while j < chars.len() {
+                    if chars[j] == '`' {
+                        let m = chars[j..].iter().take_while(|&&x| x == '`').count();
+                        if m == n {
+                            close = Some(j);
+                            break;
+                        }
+                        j += m;
+                    } else {
+                        j += 1;
+                    }
+                }
+                match close {
+                    Some(j) => {
+                        let inner: String = chars[i + n..j].iter().collect();
+                        let inner =
+                            if inner.len() >= 2 && inner.starts_with(' ') && inner.ends_with(' ') {
+                                &inner[1..inner.len() - 1]
+                            } else {
+                                &inner[..]
+                            };
+                        out.push_str(inner);
+                        i = j + n;
+                    }
+                    None => {
+                        for _ in 0..n {
+                            out.push('`');
+                        }
+                        i += n;
+                    }
+                }
+            }
+            '!' if chars.get(i + 1) == Some(&'[') => i += 1,
+            '[' => i += 1,
+            ']' if chars.get(i + 1) == Some(&'(') => {
+                // Skip the link target, parentheses balanced.
+                let mut depth = 0usize;
+                let mut j = i + 1;
+                while j < chars.len() {
+                    match chars[j] {
+                        '\\' => j += 1,
+                        '(' => depth += 1,
+                        ')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    j += 1;
+                }
+                i = j + 1;
+            }
+            ']' => i += 1,
+            '*' | '_' => i += 1,
+            '~' if chars.get(i + 1) == Some(&'~') => i += 2,
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_from_markdown() {
+        let md = "# Title\n\nSome **bold** and _em_ text with a [link](https://x.org/a_(b)) and `a_b*c`.\n\n- one\n- two\n\n| A | B |\n| --- | --- |\n| 1 | x\\|y |\n\n```rust\nlet a_b = 1;\n```\n\n1\\. not a list \\*star\\*";
+        let text = markdown_to_text(md);
+        assert_eq!(
+            text,
+            "Title\n\nSome bold and em text with a link and a_b*c.\n\none\ntwo\n\nA\tB\n1\tx|y\n\nlet a_b = 1;\n\n1. not a list *star*"
+        );
+    }
+
+    #[test]
+    fn normalisation() {
+        let md =
+            "A\u{a0}line  \n\n\n\nB\u{200b}\n[](https://x)\n\n```\ncode  \n\n\nmore\n```\n\n\n";
+        assert_eq!(
+            normalize_markdown(md),
+            "A line\n\nB\n\n```\ncode  \n\n\nmore\n```"
+        );
+        let table = "| a    | b |\n| ---- | - |\n| long | x |";
+        assert_eq!(
+            normalize_markdown(table),
+            "| a | b |\n| --- | --- |\n| long | x |"
+        );
+    }
+
+    #[test]
+    fn plain_text() {
+        let t = "Title\n\n\n\nA para-\ngraph  with   spaces\nand a line.\n\n\u{c}\nNext";
+        assert_eq!(
+            normalize_plain(t),
+            "Title\n\nA paragraph with spaces\nand a line.\n\nNext"
+        );
+    }
+}

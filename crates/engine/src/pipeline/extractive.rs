@@ -1,0 +1,481 @@
+//! Extractive synthesis: the answer without an LLM.
+//!
+//! Each output field is filled from the passages ranked best for it (the field's words and
+//! the objective), reading a value of the field's type with [`crate::typed`]. A value found
+//! next to the field's words is `medium` confidence, and `high` when another source states
+//! the same value; a value found elsewhere in a passage is `low`. A field that no passage
+//! supports is `null` — with a warning on the run when its schema does not allow null — and
+//! never guessed. Text outputs are the best sentences of the best passages, each with a
+//! numbered citation.
+
+use super::plan::{fields, Field};
+use super::request::Request;
+use super::{Source, Synthesis};
+use crate::rank::{rank, tokens};
+use crate::typed::{best_sentence, find_value_avoiding, FieldType, Found};
+use serde_json::{json, Map, Value};
+
+/// Passages examined per field and synthesis round.
+const PASSAGES_PER_ROUND: usize = 8;
+
+/// A passage of a source, by position.
+#[derive(Debug, Clone, Copy)]
+struct At {
+    source: usize,
+    passage: usize,
+}
+
+/// All passages of all sources, with the text they are ranked by (title, heading, body).
+struct Corpus<'a> {
+    sources: &'a [Source],
+    at: Vec<At>,
+    ranked_text: Vec<String>,
+}
+
+impl<'a> Corpus<'a> {
+    fn new(sources: &'a [Source]) -> Self {
+        let mut at = Vec::new();
+        let mut ranked_text = Vec::new();
+        for (s, source) in sources.iter().enumerate() {
+            for (p, passage) in source.passages.iter().enumerate() {
+                at.push(At {
+                    source: s,
+                    passage: p,
+                });
+                ranked_text.push(format!(
+                    "{} {} {}",
+                    source.title.as_deref().unwrap_or(""),
+                    passage.heading.as_deref().unwrap_or(""),
+                    passage.text
+                ));
+            }
+        }
+        Corpus {
+            sources,
+            at,
+            ranked_text,
+        }
+    }
+
+    fn rank(&self, query: &str) -> Vec<At> {
+        let texts: Vec<&str> = self.ranked_text.iter().map(String::as_str).collect();
+        rank(query, &texts)
+            .into_iter()
+            .map(|(i, _)| self.at[i])
+            .collect()
+    }
+
+    fn text(&self, at: At) -> &str {
+        &self.sources[at.source].passages[at.passage].text
+    }
+}
+
+/// The citation of `source` with one excerpt.
+pub(super) fn citation(source: &Source, excerpt: &str) -> Value {
+    let mut citation = Map::new();
+    citation.insert("url".into(), json!(source.url));
+    if let Some(title) = &source.title {
+        citation.insert("title".into(), json!(title));
+    }
+    citation.insert("excerpts".into(), json!([excerpt]));
+    Value::Object(citation)
+}
+
+/// The sentence of `passage` that holds `evidence`, or the passage if it is short.
+fn excerpt(passage: &str, evidence: &str) -> String {
+    if passage.len() <= 320 {
+        return passage.trim().to_owned();
+    }
+    let at = passage.find(evidence).unwrap_or(0);
+    let start = passage[..at]
+        .rfind(['.', '!', '?', '\n'])
+        .map_or(0, |i| i + 1);
+    let end = passage[at..]
+        .find(['.', '!', '?', '\n'])
+        .map_or(passage.len(), |i| at + i + 1);
+    passage[start..end].trim().to_owned()
+}
+
+/// Fills a JSON output from the sources.
+pub fn json_output(
+    request: &Request,
+    schema: &Value,
+    sources: &[Source],
+    rounds: u32,
+) -> Synthesis {
+    let corpus = Corpus::new(sources);
+    let depth = PASSAGES_PER_ROUND * rounds.max(1) as usize;
+    let mut content = Map::new();
+    let mut basis = Vec::new();
+    let mut warnings = Vec::new();
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    for field in fields(schema) {
+        let filled = fill_field(&corpus, request, &field, depth);
+        match filled {
+            Some(fill) => {
+                basis.push(json!({
+                    "field": field.name,
+                    "citations": fill.citations,
+                    "reasoning": fill.reasoning,
+                    "confidence": fill.confidence,
+                }));
+                if let Value::Array(items) = &fill.value {
+                    for i in 0..items.len() {
+                        basis.push(json!({
+                            "field": format!("{}.{i}", field.name),
+                            "citations": fill.citations,
+                            "reasoning": format!("Element {i} of the list read for \"{}\".", field.name),
+                            "confidence": fill.confidence,
+                        }));
+                    }
+                }
+                content.insert(field.name.clone(), fill.value);
+            }
+            None => {
+                let nullable = FieldType::nullable(&field.schema);
+                if !nullable && required.contains(&field.name.as_str()) {
+                    warnings.push(json!({
+                        "type": "warning",
+                        "message": format!("No source read in this run states \"{}\"; it is null although the schema does not allow null.", field.name),
+                        "detail": {"field": field.name},
+                    }));
+                }
+                content.insert(field.name.clone(), Value::Null);
+                basis.push(json!({
+                    "field": field.name,
+                    "citations": [],
+                    "reasoning": format!(
+                        "No source read in this run states a value for \"{}\", so it is left null rather than guessed (extractive synthesis, no LLM).",
+                        field.name
+                    ),
+                    "confidence": "low",
+                }));
+            }
+        }
+    }
+    Synthesis {
+        content: Value::Object(content),
+        basis,
+        warnings,
+    }
+}
+
+struct Fill {
+    value: Value,
+    citations: Vec<Value>,
+    reasoning: String,
+    confidence: &'static str,
+}
+
+fn fill_field(corpus: &Corpus<'_>, request: &Request, field: &Field, depth: usize) -> Option<Fill> {
+    let field_type = FieldType::of(&field.schema);
+    let query = format!("{} {}", field.keywords, request.objective);
+    let ranked: Vec<At> = corpus.rank(&query).into_iter().take(depth).collect();
+    let found: Vec<(usize, At, Found)> = ranked
+        .iter()
+        .enumerate()
+        .filter_map(|(rank, &at)| {
+            find_value_avoiding(
+                &field_type,
+                corpus.text(at),
+                &field.keywords,
+                &request.objective,
+            )
+            .map(|f| (rank, at, f))
+        })
+        // A value far from the field's words counts only if its passage speaks of the field;
+        // an enum's members are specific enough to count anywhere in a relevant passage.
+        .filter(|(_, at, f)| {
+            f.plain
+                || matches!(field_type, FieldType::Enum(_))
+                || mentions(corpus.text(*at), &field.keywords)
+        })
+        .collect();
+    // The best-ranked plain statement, else the best-ranked value.
+    let (rank, at, chosen) = found
+        .iter()
+        .find(|(_, _, f)| f.plain)
+        .or(found.first())
+        .cloned()?;
+    let source = &corpus.sources[at.source];
+    let mut citations = vec![citation(
+        source,
+        &excerpt(corpus.text(at), &chosen.evidence),
+    )];
+    let corroborating: Vec<&(usize, At, Found)> = found
+        .iter()
+        .filter(|(_, other, f)| {
+            f.value == chosen.value && corpus.sources[other.source].url != source.url
+        })
+        .collect();
+    if let Some((_, other, f)) = corroborating.first() {
+        citations.push(citation(
+            &corpus.sources[other.source],
+            &excerpt(corpus.text(*other), &f.evidence),
+        ));
+    }
+    let confidence = match (chosen.plain, corroborating.is_empty()) {
+        (true, false) => "high",
+        (true, true) => "medium",
+        (false, _) => "low",
+    };
+    let title = source.title.as_deref().unwrap_or(&source.url);
+    let how = if chosen.plain {
+        "which states it next to the field's words"
+    } else {
+        "though not next to the field's words, so it may belong to something else"
+    };
+    let agreement = if corroborating.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " {} other source(s) state the same value.",
+            corroborating.len()
+        )
+    };
+    let reasoning = format!(
+        "Extractive synthesis (no LLM): read \"{}\" from \"{title}\", the passage ranked {} for \"{}\", {how}.{agreement}",
+        chosen.evidence,
+        rank + 1,
+        field.keywords,
+    );
+    Some(Fill {
+        value: chosen.value,
+        citations,
+        reasoning,
+        confidence,
+    })
+}
+
+/// Whether `passage` contains one of the words of `keywords` (compared by their first six
+/// letters, as ranking does).
+fn mentions(passage: &str, keywords: &str) -> bool {
+    let stem = |t: &String| t.chars().take(6).collect::<String>();
+    let words: Vec<String> = tokens(passage).iter().map(stem).collect();
+    tokens(keywords)
+        .iter()
+        .map(stem)
+        .any(|k| words.contains(&k))
+}
+
+/// A markdown answer built from the best sentences, each cited.
+pub fn text_output(
+    request: &Request,
+    description: Option<&str>,
+    sources: &[Source],
+    rounds: u32,
+) -> Synthesis {
+    let corpus = Corpus::new(sources);
+    let query = format!("{} {}", request.objective, description.unwrap_or(""));
+    let keywords = tokens(&query).join(" ");
+    let wanted = 2 + rounds.max(1) as usize;
+    let mut used_sources: Vec<usize> = Vec::new();
+    let mut lines = Vec::new();
+    let mut citations = Vec::new();
+    for at in corpus.rank(&query) {
+        if used_sources.contains(&at.source) {
+            continue;
+        }
+        let Some(found) = best_sentence(corpus.text(at), &keywords) else {
+            continue;
+        };
+        let Some(sentence) = found.value.as_str() else {
+            continue;
+        };
+        used_sources.push(at.source);
+        lines.push(format!("{sentence} [{}]", used_sources.len()));
+        citations.push(citation(&corpus.sources[at.source], sentence));
+        if used_sources.len() == wanted {
+            break;
+        }
+    }
+    if lines.is_empty() {
+        return Synthesis {
+            content: json!("No source read in this run answers this."),
+            basis: vec![json!({
+                "field": "output",
+                "citations": [],
+                "reasoning": "Extractive synthesis (no LLM) found no passage sharing words with the question.",
+                "confidence": "low",
+            })],
+            warnings: vec![
+                json!({"type": "warning", "message": "No source read in this run answers the question."}),
+            ],
+        };
+    }
+    let mut markdown = lines.join("\n\n");
+    markdown.push_str("\n\n**Sources**\n");
+    for (i, &s) in used_sources.iter().enumerate() {
+        let source = &sources[s];
+        markdown.push_str(&format!(
+            "\n{}. [{}]({})",
+            i + 1,
+            source.title.as_deref().unwrap_or(&source.url),
+            source.url
+        ));
+    }
+    let confidence = if lines.len() > 1 { "medium" } else { "low" };
+    Synthesis {
+        content: json!(markdown),
+        basis: vec![json!({
+            "field": "output",
+            "citations": citations,
+            "reasoning": format!(
+                "Extractive synthesis (no LLM): the best-ranked sentence of each of the {} best-ranked sources for the question, quoted with their citations.",
+                lines.len()
+            ),
+            "confidence": confidence,
+        })],
+        warnings: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::SourcePassage;
+
+    fn source(url: &str, title: &str, passages: &[&str]) -> Source {
+        Source {
+            url: url.into(),
+            title: Some(title.into()),
+            published: None,
+            passages: passages
+                .iter()
+                .map(|p| SourcePassage {
+                    text: (*p).into(),
+                    heading: None,
+                })
+                .collect(),
+        }
+    }
+
+    fn request(input: Value) -> Request {
+        Request::from_stored(&json!({"input": input}))
+    }
+
+    #[test]
+    fn fills_typed_fields_with_basis_and_honest_confidence() {
+        let sources = [
+            source("http://a.example/about", "About Zorblax Robotics", &[
+                "Zorblax Robotics was founded on 5 March 2011 in Quellmoor.",
+                "Zorblax Robotics employs 12,400 people worldwide. It is a privately held company.",
+            ]),
+            source("http://b.example/news", "Zorblax grows", &["Zorblax Robotics now employs 12,400 people."]),
+            source("http://c.example/cookies", "Cookies", &["We use 3 cookies. Call 555 0100."]),
+        ];
+        let schema = json!({"type": "object", "properties": {
+            "employees": {"type": "integer", "description": "Number of employees"},
+            "founded": {"type": "string", "format": "date", "description": "Founding date"},
+            "ownership": {"type": "string", "enum": ["public", "private"]},
+            "ceo": {"type": ["string", "null"], "description": "Chief executive's name"},
+            "revenue": {"type": "number", "description": "Annual revenue"}
+        }, "required": ["employees", "founded", "ownership", "ceo", "revenue"]});
+        let s = json_output(
+            &request(json!({"company": "Zorblax Robotics"})),
+            &schema,
+            &sources,
+            1,
+        );
+        assert_eq!(s.content["employees"], json!(12400));
+        assert_eq!(s.content["founded"], json!("2011-03-05"));
+        assert_eq!(s.content["ownership"], json!("private"));
+        assert_eq!(s.content["ceo"], Value::Null, "no source names a CEO");
+        assert_eq!(s.content["revenue"], Value::Null);
+        let fields: Vec<&str> = s
+            .basis
+            .iter()
+            .map(|b| b["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            fields,
+            ["employees", "founded", "ownership", "ceo", "revenue"]
+        );
+        let employees = &s.basis[0];
+        assert_eq!(
+            employees["confidence"], "high",
+            "two sources agree: {employees}"
+        );
+        assert_eq!(employees["citations"].as_array().unwrap().len(), 2);
+        assert!(employees["citations"][0]["excerpts"][0]
+            .as_str()
+            .unwrap()
+            .contains("12,400"));
+        assert_eq!(s.basis[3]["confidence"], "low");
+        assert!(s.basis[3]["citations"].as_array().unwrap().is_empty());
+        // revenue is required and not nullable: the run is warned; ceo is nullable: no warning.
+        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+        assert!(s.warnings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("revenue"));
+    }
+
+    #[test]
+    fn list_fields_get_element_basis() {
+        let sources = [source(
+            "http://a.example/",
+            "Zorblax products",
+            &["Zorblax product lines: Kestrel Arm, Moth Courier and Loom-7."],
+        )];
+        let schema = json!({"type": "object", "properties": {
+            "product_lines": {"type": "array", "items": {"type": "string"}, "description": "Names of product lines"}
+        }});
+        let s = json_output(&request(json!("Zorblax")), &schema, &sources, 1);
+        assert_eq!(
+            s.content["product_lines"],
+            json!(["Kestrel Arm", "Moth Courier", "Loom-7"])
+        );
+        let fields: Vec<&str> = s
+            .basis
+            .iter()
+            .map(|b| b["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "product_lines",
+                "product_lines.0",
+                "product_lines.1",
+                "product_lines.2"
+            ]
+        );
+    }
+
+    #[test]
+    fn text_answers_cite_their_sentences() {
+        let sources = [
+            source(
+                "http://a.example/",
+                "Quellmoor",
+                &["Quellmoor lies on the Velthane River. It has a bridge."],
+            ),
+            source(
+                "http://b.example/",
+                "Rivers",
+                &["The Velthane River rises in the Corrach Hills."],
+            ),
+        ];
+        let s = text_output(
+            &request(json!("Which river is Quellmoor on?")),
+            None,
+            &sources,
+            1,
+        );
+        let text = s.content.as_str().unwrap();
+        assert!(
+            text.starts_with("Quellmoor lies on the Velthane River. [1]"),
+            "{text}"
+        );
+        assert!(text.contains("1. [Quellmoor](http://a.example/)"), "{text}");
+        assert_eq!(s.basis[0]["field"], "output");
+        assert_eq!(s.basis[0]["citations"][0]["url"], "http://a.example/");
+        let none = text_output(&request(json!("zzz qqq")), None, &sources, 1);
+        assert_eq!(none.basis[0]["confidence"], "low");
+        assert_eq!(none.warnings.len(), 1);
+    }
+}

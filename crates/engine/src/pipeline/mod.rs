@@ -1,0 +1,271 @@
+//! The research pipeline behind every processor.
+//!
+//! plan queries ([`plan`]) → search every configured provider concurrently → source policy
+//! filter → read the best pages (from the local index when it holds them, else fetched
+//! through the shared cache, extracted, and added to the index) → split into passages →
+//! rank them against the objective and each output field → synthesise (an LLM when one is
+//! configured, else [`extractive`]) → validate against the output schema → basis.
+//!
+//! Processors are budgets over this one pipeline ([`crate::budget`]): queries planned,
+//! sources read and synthesis rounds. The scheduler enforces the time limit by dropping the
+//! run's future; every await here is cancellation-safe (nothing is half-written: the index
+//! commits atomically and the cache only holds whole pages).
+
+pub mod extractive;
+pub mod llm_synth;
+pub mod plan;
+pub mod read;
+pub mod request;
+
+use crate::fetch::FetchCache;
+use crate::llm::LlmClient;
+use crate::search::{LocalIndex, SearchProvider};
+use crate::{MessageKind, Output, Processor, ProgressSink, RunFailure, SourceStats, Task};
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use request::{OutputSpec, Request};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A page read in this run, split into passages.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub url: String,
+    pub title: Option<String>,
+    pub published: Option<NaiveDate>,
+    pub passages: Vec<SourcePassage>,
+}
+
+/// A passage of a source, with the heading it stands under.
+#[derive(Debug, Clone)]
+pub struct SourcePassage {
+    pub text: String,
+    pub heading: Option<String>,
+}
+
+/// What synthesis produced: the content, its basis entries and warnings for the run.
+#[derive(Debug, Clone)]
+pub struct Synthesis {
+    /// A JSON object (json output) or a markdown string (text output).
+    pub content: Value,
+    pub basis: Vec<Value>,
+    pub warnings: Vec<Value>,
+}
+
+/// What the pipeline uses, shared by all runs.
+#[derive(Clone)]
+pub struct Providers {
+    /// Search providers, queried concurrently.
+    pub search: Vec<Arc<dyn SearchProvider>>,
+    /// The local index: pages read from it need no fetch, and fetched pages are added to it.
+    pub index: Option<LocalIndex>,
+    /// Fetching with its cache (and SSRF guard).
+    pub fetch: FetchCache,
+    /// How old a cached page may be and still be used.
+    pub cache_max_age: Duration,
+    /// The LLM, when one is configured.
+    pub llm: Option<Arc<LlmClient>>,
+}
+
+/// The processor that researches: see the module documentation.
+pub struct ResearchProcessor {
+    providers: Providers,
+}
+
+impl ResearchProcessor {
+    pub fn new(providers: Providers) -> Self {
+        ResearchProcessor { providers }
+    }
+}
+
+#[async_trait]
+impl Processor for ResearchProcessor {
+    async fn run(&self, task: Task, progress: &dyn ProgressSink) -> Result<Output, RunFailure> {
+        let request = Request::from_stored(&task.request);
+        let budget = task.budget;
+        let queries = plan::queries(&request, task.previous.as_ref(), budget.queries as usize);
+        progress
+            .message(
+                MessageKind::Plan,
+                &format!(
+                    "Planned {} search queries: {}",
+                    queries.len(),
+                    queries.join(" | ")
+                ),
+            )
+            .await;
+
+        let candidates =
+            read::search(&self.providers, &queries, &request, budget.sources as usize).await;
+        progress
+            .message(
+                MessageKind::Search,
+                &format!(
+                    "{} candidate pages after the source policy",
+                    candidates.considered
+                ),
+            )
+            .await;
+        progress
+            .stats(
+                &SourceStats {
+                    num_sources_considered: candidates.considered as u64,
+                    num_sources_read: 0,
+                    sources_read_sample: Vec::new(),
+                },
+                25.0,
+            )
+            .await;
+
+        let read = read::read_sources(
+            &self.providers,
+            candidates.urls,
+            &request,
+            budget.sources as usize,
+        )
+        .await;
+        let stats = SourceStats {
+            num_sources_considered: candidates.considered as u64,
+            num_sources_read: read.sources.len() as u64,
+            sources_read_sample: read.sources.iter().take(5).map(|s| s.url.clone()).collect(),
+        };
+        progress
+            .message(
+                MessageKind::Extract,
+                &format!(
+                    "Read {} pages ({} could not be read)",
+                    read.sources.len(),
+                    read.failures
+                ),
+            )
+            .await;
+        progress.stats(&stats, 60.0).await;
+
+        let mut warnings: Vec<Value> = candidates.warnings;
+        let output = self
+            .synthesise(
+                &request,
+                &read.sources,
+                budget.synthesis_rounds,
+                &mut warnings,
+            )
+            .await?;
+        progress.stats(&stats, 100.0).await;
+        progress.message(MessageKind::Result, "Answer ready").await;
+        Ok(Output { output, warnings })
+    }
+}
+
+/// Warnings for every way `content` breaks `schema`, except fields left null for want of a
+/// source (synthesis has already warned about those).
+fn schema_violations(schema: &Value, content: &Value) -> Vec<Value> {
+    let Ok(validator) = jsonschema::validator_for(schema) else {
+        return Vec::new();
+    };
+    validator
+        .iter_errors(content)
+        .filter(|e| !content.pointer(&e.instance_path.to_string()).is_some_and(Value::is_null))
+        .map(|e| {
+            json!({
+                "type": "warning",
+                "message": format!("The output does not match the schema at {}: {e}", e.instance_path),
+                "detail": {"pointer": e.instance_path.to_string()},
+            })
+        })
+        .collect()
+}
+
+impl ResearchProcessor {
+    async fn synthesise(
+        &self,
+        request: &Request,
+        sources: &[Source],
+        rounds: u32,
+        warnings: &mut Vec<Value>,
+    ) -> Result<Value, RunFailure> {
+        let (synthesis, output_schema) = match (&request.output, &self.providers.llm) {
+            (OutputSpec::Json(schema), Some(llm)) => {
+                match llm_synth::json_output(llm, request, schema, sources, rounds).await {
+                    Ok(s) => (s, None),
+                    Err(e) => {
+                        warnings.push(json!({
+                            "type": "warning",
+                            "message": format!("The LLM could not produce a valid answer ({e}); the answer was extracted from the sources instead."),
+                        }));
+                        (
+                            extractive::json_output(request, schema, sources, rounds),
+                            None,
+                        )
+                    }
+                }
+            }
+            (OutputSpec::Json(schema), None) => (
+                extractive::json_output(request, schema, sources, rounds),
+                None,
+            ),
+            (OutputSpec::Auto, Some(llm)) => {
+                match llm_synth::auto_output(llm, request, sources, rounds).await {
+                    Ok((s, schema)) => (s, Some(schema)),
+                    Err(e) => {
+                        warnings.push(json!({
+                            "type": "warning",
+                            "message": format!("The LLM could not produce an answer with an inferred schema ({e}); answered as text."),
+                        }));
+                        (
+                            extractive::text_output(request, None, sources, rounds),
+                            None,
+                        )
+                    }
+                }
+            }
+            (OutputSpec::Text(description), Some(llm)) => {
+                match llm_synth::text_output(llm, request, description.as_deref(), sources).await {
+                    Ok(s) => (s, None),
+                    Err(e) => {
+                        warnings.push(json!({
+                            "type": "warning",
+                            "message": format!("The LLM failed ({e}); the answer was extracted from the sources instead."),
+                        }));
+                        (
+                            extractive::text_output(
+                                request,
+                                description.as_deref(),
+                                sources,
+                                rounds,
+                            ),
+                            None,
+                        )
+                    }
+                }
+            }
+            (OutputSpec::Text(description), None) => (
+                extractive::text_output(request, description.as_deref(), sources, rounds),
+                None,
+            ),
+            (OutputSpec::Auto, None) => (
+                extractive::text_output(request, None, sources, rounds),
+                None,
+            ),
+        };
+        warnings.extend(synthesis.warnings);
+        if let (OutputSpec::Json(schema), Value::Object(_)) = (&request.output, &synthesis.content)
+        {
+            warnings.extend(schema_violations(schema, &synthesis.content));
+        }
+        let output = match synthesis.content {
+            Value::String(text) => {
+                json!({"type": "text", "content": text, "basis": synthesis.basis})
+            }
+            content => {
+                let mut output =
+                    json!({"type": "json", "content": content, "basis": synthesis.basis});
+                if let Some(schema) = output_schema {
+                    output["output_schema"] = schema;
+                }
+                output
+            }
+        };
+        Ok(output)
+    }
+}

@@ -1,0 +1,153 @@
+//! Query planning: which searches a run makes.
+//!
+//! The first query is the objective itself. Then, for a JSON output, one query per field:
+//! the objective with the field's name and the content words of its description, so a
+//! field that no page states next to the objective's words is still searched for. A text
+//! output's description makes one more query, and a previous interaction adds its objective
+//! joined with this one (a follow-up such as "and its revenue?" names nothing by itself).
+//! Duplicates are dropped and the list is cut to the processor's query budget.
+
+use super::request::{field_words, objective_text, OutputSpec, Request};
+use crate::rank::tokens;
+use crate::PreviousInteraction;
+use serde_json::Value;
+
+/// Most description words added to a field's query.
+const DESCRIPTION_WORDS: usize = 8;
+
+/// One output field to fill: its name, schema, and the words that describe it.
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub name: String,
+    pub schema: Value,
+    /// The name's words and the description's content words.
+    pub keywords: String,
+}
+
+/// The top-level fields of a JSON output schema, in schema order.
+pub fn fields(schema: &Value) -> Vec<Field> {
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    properties
+        .iter()
+        .map(|(name, prop)| {
+            let description = prop
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let mut described: Vec<String> = tokens(description)
+                .into_iter()
+                .take(DESCRIPTION_WORDS)
+                .collect();
+            // "who" is a function word to ranking, but it says the answer is a name.
+            if description
+                .split_whitespace()
+                .any(|w| w.eq_ignore_ascii_case("who") || w.eq_ignore_ascii_case("whom"))
+            {
+                described.push("who".into());
+            }
+            Field {
+                name: name.clone(),
+                schema: prop.clone(),
+                keywords: format!("{} {}", field_words(name), described.join(" "))
+                    .trim()
+                    .to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// The searches for a run, at most `budget` of them.
+pub fn queries(
+    request: &Request,
+    previous: Option<&PreviousInteraction>,
+    budget: usize,
+) -> Vec<String> {
+    let mut out = vec![request.objective.clone()];
+    if let Some(previous) = previous {
+        let earlier = previous
+            .request
+            .get("input")
+            .map(objective_text)
+            .unwrap_or_default();
+        if !earlier.is_empty() {
+            out.push(format!("{earlier} {}", request.objective));
+        }
+    }
+    match &request.output {
+        OutputSpec::Json(schema) => {
+            for field in fields(schema) {
+                out.push(format!("{} {}", request.objective, field.keywords));
+            }
+        }
+        OutputSpec::Text(Some(description)) => {
+            out.push(format!("{} {description}", request.objective))
+        }
+        OutputSpec::Text(None) | OutputSpec::Auto => {}
+    }
+    let mut seen = Vec::new();
+    out.retain(|q| {
+        let key = tokens(q);
+        if key.is_empty() || seen.contains(&key) {
+            return false;
+        }
+        seen.push(key);
+        true
+    });
+    out.truncate(budget.max(1));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request(v: Value) -> Request {
+        Request::from_stored(&v)
+    }
+
+    #[test]
+    fn one_query_per_field_after_the_objective() {
+        let r = request(json!({
+            "input": {"company": "Zorblax Robotics"},
+            "task_spec": {"output_schema": {"json_schema": {"type": "object", "properties": {
+                "employees": {"type": "integer", "description": "Number of people employed by the company"},
+                "ceo_name": {"type": "string"}
+            }}}}
+        }));
+        let q = queries(&r, None, 10);
+        assert_eq!(q[0], "Zorblax Robotics");
+        assert_eq!(
+            q[1],
+            "Zorblax Robotics employees number people employed company"
+        );
+        assert_eq!(q[2], "Zorblax Robotics ceo name");
+        assert_eq!(queries(&r, None, 2).len(), 2);
+        assert_eq!(queries(&r, None, 0).len(), 1, "at least the objective");
+    }
+
+    #[test]
+    fn previous_interaction_gives_context() {
+        let r = request(json!({"input": "and its revenue?"}));
+        let previous = PreviousInteraction {
+            request: json!({"input": "Zorblax Robotics headquarters"}),
+            output: None,
+        };
+        let q = queries(&r, Some(&previous), 5);
+        assert_eq!(
+            q,
+            [
+                "and its revenue?",
+                "Zorblax Robotics headquarters and its revenue?"
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicates_and_empty_queries_are_dropped() {
+        let r = request(json!({"input": "the", "task_spec": {"output_schema": "The"}}));
+        assert!(queries(&r, None, 5).is_empty());
+    }
+}

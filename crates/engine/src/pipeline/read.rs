@@ -1,0 +1,229 @@
+//! Searching and reading: from queries to the pages a run reads.
+//!
+//! Every query goes to every provider at once. Lists from different queries are fused by
+//! reciprocal rank (a page found by several queries rises; providers' raw scores are not
+//! comparable), then the source policy filters them. Pages are then read in that order,
+//! several at a time, until the processor's source budget is met: from the local index when
+//! it holds the page (no network), otherwise fetched through the shared cache, extracted,
+//! and added to the index so later runs and searches find it. A page that cannot be read is
+//! skipped, and the next candidate takes its place.
+
+use super::request::Request;
+use super::{Providers, Source, SourcePassage};
+use crate::extract::{self, Extracted};
+use crate::fetch::ContentKind;
+use crate::search::{IndexedPage, MultiSearch, SearchQuery};
+use chrono::NaiveDate;
+use futures::StreamExt;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// Pages read at once.
+const READ_CONCURRENCY: usize = 8;
+/// Longest passage, in characters.
+pub const PASSAGE_CHARS: usize = 600;
+/// Reciprocal-rank fusion constant.
+const RRF_K: f32 = 60.0;
+
+/// A page worth reading, best first.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub url: String,
+    pub title: Option<String>,
+    pub published: Option<NaiveDate>,
+}
+
+/// What the searches found.
+#[derive(Debug, Default)]
+pub struct Candidates {
+    pub urls: Vec<Candidate>,
+    /// Pages found that the source policy allows.
+    pub considered: usize,
+    /// Warnings for the run (providers that failed).
+    pub warnings: Vec<Value>,
+}
+
+/// Runs every query on every provider and fuses the results.
+pub async fn search(
+    providers: &Providers,
+    queries: &[String],
+    request: &Request,
+    budget: usize,
+) -> Candidates {
+    let multi = MultiSearch::new(providers.search.clone());
+    let per_query = (budget * 2).max(10);
+    let answers = futures::future::join_all(queries.iter().map(|q| {
+        let query = SearchQuery::new(q.clone(), per_query);
+        let multi = multi.clone();
+        async move { multi.search_all(&query).await }
+    }))
+    .await;
+    let mut fused: HashMap<String, (f32, Candidate, usize)> = HashMap::new();
+    let mut failed: Vec<String> = Vec::new();
+    for answer in answers {
+        match answer {
+            Ok(result) => {
+                for failure in result.failures {
+                    failed.push(format!("{}: {}", failure.provider, failure.error));
+                }
+                for (rank, merged) in result.hits.into_iter().enumerate() {
+                    let hit = merged.hit;
+                    let order = fused.len();
+                    let entry = fused.entry(hit.url.clone()).or_insert_with(|| {
+                        (
+                            0.0,
+                            Candidate {
+                                url: hit.url.clone(),
+                                title: hit.title.clone(),
+                                published: hit.published,
+                            },
+                            order,
+                        )
+                    });
+                    entry.0 += 1.0 / (RRF_K + rank as f32 + 1.0);
+                }
+            }
+            Err(e) => failed.push(e.to_string()),
+        }
+    }
+    let mut ranked: Vec<(f32, Candidate, usize)> = fused
+        .into_values()
+        .filter(|(_, c, _)| {
+            request.policy.allows_url(&c.url) && request.policy.allows_date(c.published)
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.2.cmp(&b.2)));
+    failed.sort();
+    failed.dedup();
+    Candidates {
+        considered: ranked.len(),
+        urls: ranked.into_iter().map(|(_, c, _)| c).collect(),
+        warnings: failed
+            .into_iter()
+            .map(
+                |f| json!({"type": "warning", "message": format!("A search provider failed: {f}")}),
+            )
+            .collect(),
+    }
+}
+
+/// The pages read for a run.
+#[derive(Debug, Default)]
+pub struct Read {
+    pub sources: Vec<Source>,
+    /// Candidates that could not be read (fetch or extraction failed, or the policy refused
+    /// the page once its final address or date was known).
+    pub failures: usize,
+}
+
+/// Reads candidates in order until `budget` pages are read.
+pub async fn read_sources(
+    providers: &Providers,
+    candidates: Vec<Candidate>,
+    request: &Request,
+    budget: usize,
+) -> Read {
+    let mut read = Read::default();
+    let mut pages = futures::stream::iter(candidates.into_iter().map(|c| read_one(providers, c)))
+        .buffered(READ_CONCURRENCY);
+    while let Some(page) = pages.next().await {
+        match page {
+            Some(source)
+                if request.policy.allows_url(&source.url)
+                    && request.policy.allows_date(source.published) =>
+            {
+                read.sources.push(source);
+                if read.sources.len() >= budget {
+                    break;
+                }
+            }
+            _ => read.failures += 1,
+        }
+    }
+    read
+}
+
+async fn read_one(providers: &Providers, candidate: Candidate) -> Option<Source> {
+    if let Some(index) = &providers.index {
+        let index = index.clone();
+        let url = candidate.url.clone();
+        let stored = tokio::task::spawn_blocking(move || index.get(&url))
+            .await
+            .ok()
+            .flatten();
+        if let Some(page) = stored {
+            let extracted = extract::extract_text(&page.text, &page.url);
+            return Some(source_from(
+                &page.url,
+                page.title.or(extracted.title.clone()),
+                page.published,
+                &extracted,
+            ));
+        }
+    }
+    let page = match providers
+        .fetch
+        .fetch_cached(&candidate.url, providers.cache_max_age)
+        .await
+    {
+        Ok(page) => page,
+        Err(e) => {
+            tracing::info!(url = %candidate.url, error = %e, "could not fetch a candidate page");
+            return None;
+        }
+    };
+    let url = page.url.clone();
+    let extracted = match &page.content_type {
+        ContentKind::Html => extract::extract_html(page.text.as_deref().unwrap_or_default(), &url),
+        ContentKind::Pdf => match extract::extract_pdf(&page.body, &url) {
+            Ok(extracted) => extracted,
+            Err(e) => {
+                tracing::info!(%url, error = %e, "could not read a PDF");
+                return None;
+            }
+        },
+        ContentKind::Text => extract::extract_text(page.text.as_deref().unwrap_or_default(), &url),
+        ContentKind::Other(_) => return None,
+    };
+    if let Some(index) = &providers.index {
+        let index = index.clone();
+        let indexed = IndexedPage {
+            url: url.clone(),
+            title: extracted.title.clone(),
+            text: extracted.text.clone(),
+            published: extracted.published,
+            fetched_at: chrono::Utc::now(),
+        };
+        let added = tokio::task::spawn_blocking(move || index.add_page(indexed)).await;
+        if let Ok(Err(e)) = added {
+            tracing::warn!(%url, error = %e, "could not add a fetched page to the local index");
+        }
+    }
+    let title = extracted.title.clone().or(candidate.title);
+    Some(source_from(
+        &url,
+        title,
+        extracted.published.or(candidate.published),
+        &extracted,
+    ))
+}
+
+fn source_from(
+    url: &str,
+    title: Option<String>,
+    published: Option<NaiveDate>,
+    extracted: &Extracted,
+) -> Source {
+    Source {
+        url: url.to_owned(),
+        title,
+        published,
+        passages: extract::passages(extracted, PASSAGE_CHARS)
+            .into_iter()
+            .map(|p| SourcePassage {
+                text: p.text,
+                heading: p.heading,
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,902 @@
+//! The LLM client against a scripted OpenAI-compatible server on loopback: the only fake
+//! allowed, since no LLM can run here. The server answers from a queue of canned responses
+//! and records every request it receives.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use parallax_engine::llm::{
+    extract_json, LlmClient, LlmConfig, LlmError, Message, ResponseFormat, Role, Usage,
+};
+use serde_json::{json, Value};
+
+/// One canned answer.
+struct Canned {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: String,
+    delay: Duration,
+}
+
+impl Canned {
+    /// A 200 chat completion with `content` and the given token counts.
+    fn ok(content: &str, prompt_tokens: u64, completion_tokens: u64) -> Self {
+        Canned {
+            status: 200,
+            headers: Vec::new(),
+            body: json!({
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "model": "test-model",
+                "choices": [{
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": "stop"
+                }],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens
+                }
+            })
+            .to_string(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    fn status(status: u16, body: &str) -> Self {
+        Canned {
+            status,
+            headers: Vec::new(),
+            body: body.to_string(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    fn header(mut self, name: &'static str, value: &str) -> Self {
+        self.headers.push((name, value.to_string()));
+        self
+    }
+
+    fn delayed(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+}
+
+/// A request the server received.
+#[derive(Debug, Clone)]
+struct Received {
+    path: String,
+    headers: HeaderMap,
+    body: Value,
+}
+
+#[derive(Clone, Default)]
+struct Script {
+    queue: Arc<Mutex<VecDeque<Canned>>>,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Script {
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().expect("lock").clone()
+    }
+
+    fn remaining(&self) -> usize {
+        self.queue.lock().expect("lock").len()
+    }
+}
+
+async fn answer(
+    State(script): State<Script>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    script.received.lock().expect("lock").push(Received {
+        path: uri.path().to_string(),
+        headers,
+        body,
+    });
+    let canned = script.queue.lock().expect("lock").pop_front();
+    let Some(canned) = canned else {
+        return (StatusCode::IM_A_TEAPOT, "the script has no answer left").into_response();
+    };
+    if !canned.delay.is_zero() {
+        tokio::time::sleep(canned.delay).await;
+    }
+    let mut response = (
+        StatusCode::from_u16(canned.status).expect("status"),
+        canned.body,
+    )
+        .into_response();
+    response.headers_mut().insert(
+        HeaderName::from_static("content-type"),
+        HeaderValue::from_static("application/json"),
+    );
+    for (name, value) in canned.headers {
+        response.headers_mut().insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_str(&value).expect("header"),
+        );
+    }
+    response
+}
+
+/// Starts the scripted server; returns its `base_url` (ending in `/v1`) and the script.
+async fn serve(answers: Vec<Canned>) -> (String, Script) {
+    let script = Script::default();
+    script.queue.lock().expect("lock").extend(answers);
+    let app = Router::new()
+        .route("/v1/chat/completions", post(answer))
+        .with_state(script.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{address}/v1"), script)
+}
+
+/// A client with fast retries, suited to tests.
+fn client(base_url: &str) -> LlmClient {
+    let mut config = LlmConfig::new(base_url, "test-model");
+    config.backoff_base = Duration::from_millis(5);
+    config.timeout = Duration::from_secs(5);
+    LlmClient::new(config).expect("client")
+}
+
+fn person_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "founded": {"type": "integer"}
+        },
+        "required": ["name", "founded"],
+        "additionalProperties": false
+    })
+}
+
+fn question() -> Vec<Message> {
+    vec![
+        Message::system("You extract facts."),
+        Message::user("Who founded Zorblax and when?"),
+    ]
+}
+
+fn messages_of(request: &Received) -> Vec<Value> {
+    request.body["messages"]
+        .as_array()
+        .expect("messages array")
+        .clone()
+}
+
+#[tokio::test]
+async fn request_has_the_openai_shape() {
+    let (base_url, script) =
+        serve(vec![Canned::ok(r#"{"name":"Ada","founded":1999}"#, 12, 7)]).await;
+    let mut config = LlmConfig::new(format!("{base_url}/"), "test-model");
+    config.api_key = Some("sk-secret-123".to_string());
+    config.temperature = 0.0;
+    let client = LlmClient::new(config).expect("client");
+    let schema = person_schema();
+    let completion = client
+        .chat(
+            &question(),
+            ResponseFormat::JsonSchema {
+                name: "person record".to_string(),
+                schema: schema.clone(),
+            },
+        )
+        .await
+        .expect("chat");
+    assert_eq!(completion.content, r#"{"name":"Ada","founded":1999}"#);
+    assert_eq!(
+        completion.usage,
+        Usage {
+            prompt_tokens: 12,
+            completion_tokens: 7
+        }
+    );
+
+    let received = script.received();
+    assert_eq!(received.len(), 1);
+    let request = &received[0];
+    assert_eq!(request.path, "/v1/chat/completions");
+    assert_eq!(
+        request
+            .headers
+            .get("authorization")
+            .map(|v| v.to_str().expect("ascii")),
+        Some("Bearer sk-secret-123")
+    );
+    assert_eq!(request.body["model"], "test-model");
+    assert_eq!(request.body["temperature"], json!(0.0));
+    assert_eq!(request.body["stream"], json!(false));
+    assert_eq!(
+        request.body["messages"],
+        json!([
+            {"role": "system", "content": "You extract facts."},
+            {"role": "user", "content": "Who founded Zorblax and when?"}
+        ])
+    );
+    assert_eq!(
+        request.body["response_format"],
+        json!({
+            "type": "json_schema",
+            "json_schema": {"name": "person_record", "schema": schema, "strict": true}
+        })
+    );
+}
+
+#[tokio::test]
+async fn text_format_sends_no_response_format_nor_key_when_none() {
+    let (base_url, script) = serve(vec![Canned::ok("Zorblax was founded in 1999.", 3, 4)]).await;
+    let mut config = LlmConfig::new(&base_url, "other-model");
+    config.temperature = 0.7;
+    let client = LlmClient::new(config).expect("client");
+    let completion = client
+        .chat(&[Message::user("When?")], ResponseFormat::Text)
+        .await
+        .expect("chat");
+    assert_eq!(completion.content, "Zorblax was founded in 1999.");
+    let received = script.received();
+    assert_eq!(received.len(), 1);
+    assert!(received[0].headers.get("authorization").is_none());
+    assert!(received[0].body.get("response_format").is_none());
+    assert_eq!(received[0].body["model"], "other-model");
+    let temperature = received[0].body["temperature"].as_f64().expect("number");
+    assert!((temperature - 0.7).abs() < 1e-6, "{temperature}");
+}
+
+#[tokio::test]
+async fn structured_output_happy_path() {
+    let (base_url, script) = serve(vec![Canned::ok(
+        r#"{"name":"Ada Quill","founded":1987}"#,
+        20,
+        9,
+    )])
+    .await;
+    let client = client(&base_url);
+    let (value, usage) = client
+        .chat_json(&question(), &person_schema(), 2)
+        .await
+        .expect("chat_json");
+    assert_eq!(value, json!({"name": "Ada Quill", "founded": 1987}));
+    assert_eq!(
+        usage,
+        Usage {
+            prompt_tokens: 20,
+            completion_tokens: 9
+        }
+    );
+    let received = script.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].body["response_format"]["type"], "json_schema");
+    assert_eq!(
+        received[0].body["response_format"]["json_schema"]["schema"],
+        person_schema()
+    );
+}
+
+#[tokio::test]
+async fn invalid_answer_is_repaired_and_usage_is_summed() {
+    let (base_url, script) = serve(vec![
+        Canned::ok(r#"{"name":"Ada Quill","founded":"nineteen"}"#, 20, 9),
+        Canned::ok(r#"{"name":"Ada Quill","founded":1987}"#, 40, 8),
+    ])
+    .await;
+    let client = client(&base_url);
+    let (value, usage) = client
+        .chat_json(&question(), &person_schema(), 2)
+        .await
+        .expect("chat_json");
+    assert_eq!(value, json!({"name": "Ada Quill", "founded": 1987}));
+    assert_eq!(
+        usage,
+        Usage {
+            prompt_tokens: 60,
+            completion_tokens: 17
+        }
+    );
+    assert_eq!(client.total_usage(), usage);
+
+    let received = script.received();
+    assert_eq!(received.len(), 2);
+    let first = messages_of(&received[0]);
+    let second = messages_of(&received[1]);
+    assert_eq!(first.len(), 2);
+    assert_eq!(second.len(), 4);
+    assert_eq!(second[..2], first[..]);
+    assert_eq!(second[2]["role"], "assistant");
+    assert_eq!(
+        second[2]["content"],
+        r#"{"name":"Ada Quill","founded":"nineteen"}"#
+    );
+    assert_eq!(second[3]["role"], "user");
+    let repair = second[3]["content"].as_str().expect("text");
+    assert!(repair.contains("/founded"), "{repair}");
+    assert!(
+        repair.contains("\"nineteen\" is not of type \"integer\""),
+        "{repair}"
+    );
+    assert!(!repair.contains("/name"), "{repair}");
+}
+
+#[tokio::test]
+async fn repairs_are_bounded_and_the_error_names_the_violation() {
+    let (base_url, script) = serve(vec![
+        Canned::ok(r#"{"name":"Ada"}"#, 5, 5),
+        Canned::ok(r#"{"name":"Ada"}"#, 6, 6),
+        Canned::ok(r#"{"name":"Ada","founded":1}"#, 7, 7),
+    ])
+    .await;
+    let client = client(&base_url);
+    let error = client
+        .chat_json(&question(), &person_schema(), 1)
+        .await
+        .expect_err("never valid");
+    match &error {
+        LlmError::InvalidOutput {
+            errors,
+            attempts,
+            last_answer,
+            usage,
+        } => {
+            assert_eq!(*attempts, 2);
+            assert_eq!(last_answer, r#"{"name":"Ada"}"#);
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert!(errors[0].starts_with("/: "), "{errors:?}");
+            assert!(
+                errors[0].contains("\"founded\" is a required property"),
+                "{errors:?}"
+            );
+            assert_eq!(
+                *usage,
+                Usage {
+                    prompt_tokens: 11,
+                    completion_tokens: 11
+                }
+            );
+        }
+        other => panic!("expected InvalidOutput, got {other:?}"),
+    }
+    assert!(error.to_string().contains("founded"), "{error}");
+    assert_eq!(script.received().len(), 2);
+    assert_eq!(script.remaining(), 1);
+}
+
+#[tokio::test]
+async fn answer_without_json_is_repaired() {
+    let (base_url, script) = serve(vec![
+        Canned::ok("I could not find that.", 1, 1),
+        Canned::ok(r#"{"name":"Ada","founded":2001}"#, 1, 1),
+    ])
+    .await;
+    let client = client(&base_url);
+    let (value, _) = client
+        .chat_json(&question(), &person_schema(), 1)
+        .await
+        .expect("chat_json");
+    assert_eq!(value["founded"], 2001);
+    let received = script.received();
+    assert_eq!(received.len(), 2);
+    let repair = messages_of(&received[1])[3]["content"]
+        .as_str()
+        .expect("text")
+        .to_string();
+    assert!(repair.contains("no JSON value"), "{repair}");
+}
+
+#[tokio::test]
+async fn fenced_json_with_prose_is_accepted() {
+    let answer = "Sure! Here is the record:\n```json\n{\"name\": \"Ada\", \"founded\": 1999}\n```\nLet me know if you need more.";
+    let (base_url, script) = serve(vec![Canned::ok(answer, 2, 3)]).await;
+    let client = client(&base_url);
+    let (value, _) = client
+        .chat_json(&question(), &person_schema(), 0)
+        .await
+        .expect("chat_json");
+    assert_eq!(value, json!({"name": "Ada", "founded": 1999}));
+    assert_eq!(script.received().len(), 1);
+}
+
+#[test]
+fn extract_json_tolerates_what_models_write() {
+    assert_eq!(extract_json(r#" {"a": 1} "#), Some(json!({"a": 1})));
+    assert_eq!(
+        extract_json("```\n{\"a\": [1, 2]}\n```"),
+        Some(json!({"a": [1, 2]}))
+    );
+    assert_eq!(
+        extract_json("```JSON\n{\"a\": true}\n```"),
+        Some(json!({"a": true}))
+    );
+    assert_eq!(
+        extract_json("The answer is {\"a\": \"x}\"} as requested. {\"b\": 2}"),
+        Some(json!({"a": "x}"}))
+    );
+    assert_eq!(
+        extract_json("<think>maybe {\"a\": 0}?</think>\n{\"a\": 3}"),
+        Some(json!({"a": 3}))
+    );
+    assert_eq!(extract_json("Items: [1, 2, 3]."), Some(json!([1, 2, 3])));
+    assert_eq!(
+        extract_json("```python\nprint(1)\n```\n```json\n{\"a\": 4}\n```"),
+        Some(json!({"a": 4}))
+    );
+    // Citation markers in the prose are not the answer.
+    assert_eq!(
+        extract_json("Based on [1] and [2]:\n```json\n{\"a\": 5}\n```"),
+        Some(json!({"a": 5}))
+    );
+    assert_eq!(
+        extract_json("According to [1], the record is {\"a\": [6]}."),
+        Some(json!({"a": [6]}))
+    );
+    assert_eq!(
+        extract_json("Here: [{\"a\": 7}, {\"a\": 8}] (two items)"),
+        Some(json!([{"a": 7}, {"a": 8}]))
+    );
+    // A fence is the model's deliberate answer, even beside longer JSON in the prose.
+    assert_eq!(
+        extract_json("Not {\"a\": 1, \"b\": 2, \"c\": 3} but:\n```json\n{\"a\": 9}\n```"),
+        Some(json!({"a": 9}))
+    );
+    assert_eq!(extract_json("no json {here"), None);
+    assert_eq!(extract_json(""), None);
+}
+
+#[tokio::test]
+async fn retry_after_zero_is_honoured_on_429() {
+    let (base_url, script) = serve(vec![
+        Canned::status(429, r#"{"error":{"message":"slow down"}}"#).header("retry-after", "0"),
+        Canned::ok("fine", 1, 2),
+    ])
+    .await;
+    let mut config = LlmConfig::new(&base_url, "test-model");
+    // A backoff this long would make the test slow: only Retry-After: 0 keeps it fast.
+    config.backoff_base = Duration::from_secs(5);
+    let client = LlmClient::new(config).expect("client");
+    let started = Instant::now();
+    let completion = client
+        .chat(&[Message::user("hi")], ResponseFormat::Text)
+        .await
+        .expect("chat");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(completion.content, "fine");
+    assert_eq!(script.received().len(), 2);
+}
+
+#[tokio::test]
+async fn retry_after_seconds_is_waited_for() {
+    let (base_url, script) = serve(vec![
+        Canned::status(503, "busy").header("retry-after", "1"),
+        Canned::ok("fine", 1, 2),
+    ])
+    .await;
+    let client = client(&base_url);
+    let started = Instant::now();
+    client
+        .chat(&[Message::user("hi")], ResponseFormat::Text)
+        .await
+        .expect("chat");
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(script.received().len(), 2);
+}
+
+#[tokio::test]
+async fn two_503_then_success() {
+    let (base_url, script) = serve(vec![
+        Canned::status(503, "overloaded"),
+        Canned::status(503, "overloaded"),
+        Canned::ok("third time lucky", 4, 5),
+    ])
+    .await;
+    let client = client(&base_url);
+    let completion = client
+        .chat(&[Message::user("hi")], ResponseFormat::Text)
+        .await
+        .expect("chat");
+    assert_eq!(completion.content, "third time lucky");
+    assert_eq!(
+        completion.usage,
+        Usage {
+            prompt_tokens: 4,
+            completion_tokens: 5
+        }
+    );
+    let received = script.received();
+    assert_eq!(received.len(), 3);
+    assert_eq!(received[0].body, received[2].body);
+}
+
+#[tokio::test]
+async fn retries_are_bounded_and_usage_of_error_answers_counts() {
+    let usage_body = json!({
+        "error": {"message": "upstream exploded"},
+        "usage": {"prompt_tokens": 3, "completion_tokens": 1}
+    })
+    .to_string();
+    let (base_url, script) = serve(vec![
+        Canned::status(500, &usage_body),
+        Canned::status(502, &usage_body),
+        Canned::ok("never reached", 1, 1),
+    ])
+    .await;
+    let mut config = LlmConfig::new(&base_url, "test-model");
+    config.backoff_base = Duration::from_millis(5);
+    config.max_retries = 1;
+    let client = LlmClient::new(config).expect("client");
+    let error = client
+        .chat(&[Message::user("hi")], ResponseFormat::Text)
+        .await
+        .expect_err("exhausted");
+    match &error {
+        LlmError::Status {
+            status,
+            attempts,
+            body,
+            ..
+        } => {
+            assert_eq!(*status, 502);
+            assert_eq!(*attempts, 2);
+            assert_eq!(body, "upstream exploded");
+        }
+        other => panic!("expected Status, got {other:?}"),
+    }
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!(
+            "the LLM at {base_url} answered 502: upstream exploded"
+        )),
+        "{message}"
+    );
+    assert!(message.contains("2 attempt(s)"), "{message}");
+    assert_eq!(script.received().len(), 2);
+    assert_eq!(
+        client.total_usage(),
+        Usage {
+            prompt_tokens: 6,
+            completion_tokens: 2
+        }
+    );
+}
+
+#[tokio::test]
+async fn timeouts_are_retried_then_reported() {
+    let (base_url, script) = serve(vec![
+        Canned::ok("late", 1, 1).delayed(Duration::from_secs(3)),
+        Canned::ok("late", 1, 1).delayed(Duration::from_secs(3)),
+        Canned::ok("never asked", 1, 1),
+    ])
+    .await;
+    let mut config = LlmConfig::new(&base_url, "test-model");
+    config.timeout = Duration::from_millis(200);
+    config.max_retries = 1;
+    config.backoff_base = Duration::from_millis(5);
+    let client = LlmClient::new(config).expect("client");
+    let started = Instant::now();
+    let error = client
+        .chat(&[Message::user("hi")], ResponseFormat::Text)
+        .await
+        .expect_err("timeout");
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(400) && elapsed < Duration::from_secs(2),
+        "{elapsed:?}"
+    );
+    match &error {
+        LlmError::Timeout {
+            attempts, timeout, ..
+        } => {
+            assert_eq!(*attempts, 2);
+            assert_eq!(*timeout, Duration::from_millis(200));
+        }
+        other => panic!("expected Timeout, got {other:?}"),
+    }
+    assert!(error.to_string().contains(&base_url), "{error}");
+    assert_eq!(script.received().len(), 2);
+}
+
+#[tokio::test]
+async fn timeout_then_success() {
+    let (base_url, script) = serve(vec![
+        Canned::ok("late", 1, 1).delayed(Duration::from_secs(3)),
+        Canned::ok("on time", 1, 1),
+    ])
+    .await;
+    let mut config = LlmConfig::new(&base_url, "test-model");
+    config.timeout = Duration::from_millis(200);
+    config.max_retries = 1;
+    config.backoff_base = Duration::from_millis(5);
+    let client = LlmClient::new(config).expect("client");
+    let completion = client
+        .chat(&[Message::user("hi")], ResponseFormat::Text)
+        .await
+        .expect("chat");
+    assert_eq!(completion.content, "on time");
+    assert_eq!(script.received().len(), 2);
+}
+
+#[tokio::test]
+async fn unauthorized_is_not_retried_and_says_to_check_the_key() {
+    let (base_url, script) = serve(vec![
+        Canned::status(401, r#"{"error":{"message":"Incorrect API key provided"}}"#),
+        Canned::ok("never reached", 1, 1),
+    ])
+    .await;
+    let mut config = LlmConfig::new(&base_url, "test-model");
+    config.api_key = Some("sk-wrong-456".to_string());
+    config.backoff_base = Duration::from_millis(5);
+    let client = LlmClient::new(config).expect("client");
+    let error = client
+        .chat(&[Message::user("hi")], ResponseFormat::Text)
+        .await
+        .expect_err("401");
+    assert!(
+        matches!(
+            error,
+            LlmError::Status {
+                status: 401,
+                attempts: 1,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert_eq!(
+        message,
+        format!(
+            "the LLM at {base_url} answered 401: Incorrect API key provided; check --llm-api-key"
+        )
+    );
+    assert!(!format!("{error:?}").contains("sk-wrong-456"));
+    assert_eq!(script.received().len(), 1);
+}
+
+#[tokio::test]
+async fn other_400_is_not_retried_and_does_not_fall_back() {
+    let (base_url, script) = serve(vec![
+        Canned::status(400, r#"{"error":{"message":"model 'nope' not found"}}"#),
+        Canned::ok("never reached", 1, 1),
+    ])
+    .await;
+    let client = client(&base_url);
+    let error = client
+        .chat_json(&question(), &person_schema(), 2)
+        .await
+        .expect_err("400");
+    assert!(
+        matches!(error, LlmError::Status { status: 400, .. }),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("model 'nope' not found"),
+        "{error}"
+    );
+    assert_eq!(script.received().len(), 1);
+    assert!(!client.json_schema_refused());
+}
+
+#[tokio::test]
+async fn refused_json_schema_falls_back_to_json_object_and_is_remembered() {
+    let (base_url, script) = serve(vec![
+        Canned::status(
+            400,
+            r#"{"error":{"message":"response_format type json_schema is not supported"}}"#,
+        ),
+        Canned::ok(r#"{"name":"Ada","founded":1999}"#, 10, 5),
+        Canned::ok(r#"{"name":"Bob","founded":2000}"#, 10, 5),
+    ])
+    .await;
+    let client = client(&base_url);
+    let schema = person_schema();
+    let (value, _) = client
+        .chat_json(&question(), &schema, 1)
+        .await
+        .expect("chat_json");
+    assert_eq!(value["name"], "Ada");
+    assert!(client.json_schema_refused());
+    let (value, _) = client
+        .chat_json(&question(), &schema, 1)
+        .await
+        .expect("chat_json");
+    assert_eq!(value["name"], "Bob");
+
+    let received = script.received();
+    assert_eq!(received.len(), 3);
+    assert_eq!(received[0].body["response_format"]["type"], "json_schema");
+    for request in &received[1..] {
+        assert_eq!(
+            request.body["response_format"],
+            json!({"type": "json_object"})
+        );
+        let messages = messages_of(request);
+        assert_eq!(messages.len(), 2);
+        assert_eq!(messages[0]["content"], "You extract facts.");
+        let prompt = messages[1]["content"].as_str().expect("text");
+        assert!(
+            prompt.starts_with("Who founded Zorblax and when?"),
+            "{prompt}"
+        );
+        assert!(prompt.contains("JSON Schema"), "{prompt}");
+        assert!(prompt.contains("\"founded\""), "{prompt}");
+        assert!(
+            prompt.contains("\"additionalProperties\": false"),
+            "{prompt}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn refused_json_object_falls_back_to_the_schema_in_the_prompt() {
+    let (base_url, script) = serve(vec![
+        Canned::status(
+            400,
+            r#"{"error":"response_format is not supported by this server"}"#,
+        ),
+        Canned::status(
+            400,
+            r#"{"error":"response_format is not supported by this server"}"#,
+        ),
+        Canned::ok("```json\n{\"name\":\"Ada\",\"founded\":1999}\n```", 1, 1),
+    ])
+    .await;
+    let client = client(&base_url);
+    let (value, _) = client
+        .chat_json(&question(), &person_schema(), 0)
+        .await
+        .expect("chat_json");
+    assert_eq!(value["founded"], 1999);
+    let received = script.received();
+    assert_eq!(received.len(), 3);
+    assert_eq!(received[0].body["response_format"]["type"], "json_schema");
+    assert_eq!(received[1].body["response_format"]["type"], "json_object");
+    assert!(received[2].body.get("response_format").is_none());
+    let prompt = messages_of(&received[2])[1]["content"]
+        .as_str()
+        .expect("text")
+        .to_string();
+    assert!(prompt.contains("\"founded\""), "{prompt}");
+}
+
+#[tokio::test]
+async fn a_refused_schema_falls_back_for_that_request_only() {
+    let refusal = r#"{"error":{"message":"Invalid schema for response_format 'output': 'additionalProperties' is required to be supplied and to be false"}}"#;
+    let (base_url, script) = serve(vec![
+        Canned::status(400, refusal),
+        Canned::ok(r#"{"name":"Ada","founded":1999}"#, 1, 1),
+        Canned::ok(r#"{"name":"Bob","founded":2000}"#, 1, 1),
+    ])
+    .await;
+    let client = client(&base_url);
+    client
+        .chat_json(&question(), &person_schema(), 0)
+        .await
+        .expect("first");
+    assert!(!client.json_schema_refused());
+    client
+        .chat_json(&question(), &person_schema(), 0)
+        .await
+        .expect("second");
+    let received = script.received();
+    assert_eq!(received.len(), 3);
+    assert_eq!(received[1].body["response_format"]["type"], "json_object");
+    assert_eq!(received[2].body["response_format"]["type"], "json_schema");
+}
+
+#[tokio::test]
+async fn unreachable_server_is_retried_then_reported() {
+    // A port nothing listens on: bind, note it, close.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    drop(listener);
+    let base_url = format!("http://{address}/v1");
+    let mut config = LlmConfig::new(&base_url, "test-model");
+    config.max_retries = 2;
+    config.backoff_base = Duration::from_millis(5);
+    let client = LlmClient::new(config).expect("client");
+    let error = client
+        .chat(&[Message::user("hi")], ResponseFormat::Text)
+        .await
+        .expect_err("unreachable");
+    assert!(
+        matches!(error, LlmError::Unreachable { attempts: 3, .. }),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(message.contains(&base_url), "{message}");
+    assert!(message.contains("check --llm-base-url"), "{message}");
+}
+
+#[tokio::test]
+async fn usage_is_summed_over_calls_on_the_client() {
+    let (base_url, _script) =
+        serve(vec![Canned::ok("one", 100, 10), Canned::ok("two", 200, 20)]).await;
+    let client = client(&base_url);
+    let clone = client.clone();
+    let first = client
+        .chat(&[Message::user("a")], ResponseFormat::Text)
+        .await
+        .expect("first");
+    let second = clone
+        .chat(&[Message::user("b")], ResponseFormat::Text)
+        .await
+        .expect("second");
+    assert_eq!(first.usage.total(), 110);
+    assert_eq!(second.usage.total(), 220);
+    assert_eq!(
+        client.total_usage(),
+        Usage {
+            prompt_tokens: 300,
+            completion_tokens: 30
+        }
+    );
+}
+
+#[tokio::test]
+async fn malformed_success_is_a_clear_error() {
+    let (base_url, _script) = serve(vec![Canned::status(200, r#"{"choices": []}"#)]).await;
+    let client = client(&base_url);
+    let error = client
+        .chat(&[Message::user("a")], ResponseFormat::Text)
+        .await
+        .expect_err("no choices");
+    assert!(matches!(error, LlmError::BadResponse { .. }), "{error:?}");
+    assert!(error.to_string().contains("choices[0].message"), "{error}");
+}
+
+#[test]
+fn config_debug_redacts_the_key_and_new_checks_it() {
+    let mut config = LlmConfig::new("http://localhost:11434/v1", "m");
+    config.api_key = Some("sk-very-secret".to_string());
+    let debug = format!("{config:?}");
+    assert!(!debug.contains("sk-very-secret"), "{debug}");
+    assert!(debug.contains("<redacted>"), "{debug}");
+    assert_eq!(config.timeout, Duration::from_secs(120));
+    assert_eq!(config.max_retries, 4);
+    assert_eq!(config.temperature, 0.0);
+
+    let client = LlmClient::new(config).expect("client");
+    assert!(!format!("{client:?}").contains("sk-very-secret"));
+
+    assert!(matches!(
+        LlmClient::new(LlmConfig::new("localhost:11434", "m")),
+        Err(LlmError::Config(_))
+    ));
+    assert!(matches!(
+        LlmClient::new(LlmConfig::new("http://localhost:11434/v1", " ")),
+        Err(LlmError::Config(_))
+    ));
+}
+
+#[test]
+fn message_roles_serialise_lowercase() {
+    assert_eq!(
+        serde_json::to_value(Message::assistant("x")).expect("json"),
+        json!({"role": "assistant", "content": "x"})
+    );
+    assert_eq!(Message::system("s").role, Role::System);
+}
