@@ -539,19 +539,7 @@ KNOWN_BUGS = {
     "Quellmoor…', text the page does not contain ('Type Private', 'Industry Robotics', 'Founded 5 March 2011; …')",
 }
 # Plainly stated facts answered wrongly by extractive synthesis (every processor).
-KNOWN_WRONG = {
-    "q31": "extractive integer takes a year from the question/field name (population_2018 -> 2018) over "
-    "'Quellmoor's population has reached 45,900, according to … the 2018 provincial census'",
-    "q43": "extractive integer takes the year 2023 instead of 'drew a record 61,000 visitors'",
-    "q53": "extractive integer takes the number after the field's word, not before it: "
-    "'has 4,600 students and 820 academic staff' gives students=820",
-    "q03": "extractive string list splits an unrelated sentence at 'and'/commas "
-    "(['Zorblax was founded in Quellmoor in 2011', 'remains privately held']) instead of the founders' names",
-}
-KNOWN_BUGS["made_up"] = (
-    "extractive synthesis fills a field no page states (moon_base_count) with an unrelated number (12400) "
-    "at medium confidence, instead of null + warning"
-)
+KNOWN_WRONG: dict = {}
 
 
 def _question_params():
@@ -608,7 +596,6 @@ def test_extractive_hard_question_gives_a_stated_value(web, client):
     assert cited_pages_state(web, basis["employees"].citations, stated), basis["employees"]
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["made_up"])
 def test_unanswerable_field_is_null_with_warning(web, client):
     """A field no page states is null (not made up), low confidence, uncited, warned."""
     schema = {
@@ -766,11 +753,6 @@ def test_index_add_refuses_loopback_without_flag(web, parallax_bin, tmp_path):
     assert web.since(mark) == [], web.since(mark)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`parallax index add` exits 0 when every source was refused by the SSRF guard "
-    "(it prints 'indexed 0 page(s); 1 skipped')",
-)
 def test_index_add_fails_when_nothing_could_be_indexed(web, parallax_bin, tmp_path):
     proc = index_add(parallax_bin, tmp_path / "data", web.url("wiki.example/Quellmoor.html"), allow_private=False)
     assert proc.returncode != 0, proc.stdout + proc.stderr

@@ -197,6 +197,13 @@ pub async fn index_add(args: IndexAddArgs, data_dir: &Path) -> anyhow::Result<()
         while let Some((result, url)) = fetched.next().await {
             let page = match result {
                 Ok(page) => page,
+                Err(e) if e.error_type() == "ssrf_refused" => {
+                    eprintln!(
+                        "parallax: skipped {url}: {e} (for `index add`, pass --allow-private-fetch to index pages on private addresses)"
+                    );
+                    failed += 1;
+                    continue;
+                }
                 Err(e) => {
                     eprintln!("parallax: skipped {url}: {e}");
                     failed += 1;
@@ -251,6 +258,9 @@ pub async fn index_add(args: IndexAddArgs, data_dir: &Path) -> anyhow::Result<()
         "parallax: indexed {added} page(s); {failed} skipped; the index holds {} page(s)",
         index.len()
     );
+    if added == 0 && failed > 0 {
+        bail!("nothing could be indexed ({failed} source(s) skipped; see above)");
+    }
     Ok(())
 }
 

@@ -156,10 +156,25 @@ pub fn find_value_avoiding(
         FieldType::Date => dates(passage),
         FieldType::Boolean => booleans(passage),
         FieldType::Enum(options) => enum_members(passage, options),
-        FieldType::Array(item) => return list(passage, item, &keys),
+        FieldType::Array(item) => return list(passage, item, keywords, &keys, &avoid),
         FieldType::String | FieldType::Other => match string_kind(keywords) {
             Some(kind) => {
-                let found = kind.candidates(passage);
+                let mut found = kind.candidates(passage);
+                if kind == StringKind::Name {
+                    // "Mayor Ludo Ferrish": the title that names the field is not the name.
+                    for c in &mut found {
+                        trim_leading_keywords(passage, c, &keys);
+                        // "Odile Prenn of Quellmoor", asked about Quellmoor: the name ends at "of".
+                        let text = &passage[c.start..c.end];
+                        if let Some(at) = text.rfind(" of ") {
+                            if !avoid.is_empty() && avoid.contains(&text[at + 4..].to_lowercase()) {
+                                c.end = c.start + at;
+                                c.value = json!(&passage[c.start..c.end]);
+                            }
+                        }
+                    }
+                    found.retain(|c| c.end > c.start);
+                }
                 if found.is_empty() && kind == StringKind::Name {
                     // No name in the passage: the sentence is still evidence.
                     return sentence(passage, &keys);
@@ -172,10 +187,15 @@ pub fn find_value_avoiding(
     let best = candidates
         .into_iter()
         .filter(|c| {
-            avoid.is_empty()
-                || c.value
-                    .as_str()
-                    .is_none_or(|v| !avoid.contains(&v.to_lowercase()))
+            // A value the question itself states (its entity, its year) is not the answer.
+            let text = passage[c.start..c.end].to_lowercase();
+            let stated = match c.value.as_str() {
+                Some(v) => avoid.contains(&v.to_lowercase()),
+                None => avoid
+                    .split(|ch: char| !(ch.is_alphanumeric() || ch == ',' || ch == '.'))
+                    .any(|w| w.trim_matches(['.', ',']) == text),
+            };
+            avoid.is_empty() || !stated
         })
         .map(|c| {
             let distance = keyword_distance(passage, c.start, c.end, &keys);
@@ -189,10 +209,22 @@ pub fn find_value_avoiding(
     if is_name && distance > PLAIN_DISTANCE {
         return None;
     }
+    // An enum member in a sentence that names what was asked about states it plainly
+    // ("Brannock Lumenworks is a public company"), whatever the field is called.
+    let enum_about_entity = matches!(field_type, FieldType::Enum(_)) && {
+        let sentence_span = sentences(passage)
+            .into_iter()
+            .find(|&(s, e)| s <= candidate.start && candidate.end <= e)
+            .unwrap_or((0, passage.len()));
+        let sentence = tokens(&passage[sentence_span.0..sentence_span.1]);
+        tokens(&avoid)
+            .iter()
+            .any(|w| w.len() >= 4 && sentence.contains(w))
+    };
     Some(Found {
         value: candidate.value,
         evidence: passage[candidate.start..candidate.end].to_owned(),
-        plain: distance <= PLAIN_DISTANCE,
+        plain: distance <= PLAIN_DISTANCE || enum_about_entity,
     })
 }
 
@@ -223,7 +255,12 @@ fn keyword_distance(passage: &str, start: usize, end: usize, keys: &[String]) ->
         } else {
             ("", false)
         };
-        let words = tokens(between).len();
+        // Every word counts here: "4,600 students and 820 staff" puts "students" next to
+        // 4,600 and one word away from 820.
+        let words = between
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .count();
         let sentence_break = has_break(between);
         let distance =
             (words + if sentence_break { 10 } else { 0 }) * 2 + usize::from(keyword_after);
@@ -708,7 +745,8 @@ impl StringKind {
                     while j < words.len() {
                         let (s, e) = words[j];
                         let gap = &text[words[j - 1].1..s];
-                        if gap.chars().any(|c| !c.is_whitespace()) {
+                        // A name stays on one line and is not cut by punctuation.
+                        if gap.chars().any(|c| !c.is_whitespace() || c == '\n') {
                             break;
                         }
                         let word = &text[s..e];
@@ -735,6 +773,24 @@ impl StringKind {
             }
         }
         out
+    }
+}
+
+/// Drops the leading words of a name candidate that are the field's own words.
+fn trim_leading_keywords(passage: &str, candidate: &mut Candidate, keys: &[String]) {
+    loop {
+        let text = &passage[candidate.start..candidate.end];
+        let first_end = text.find(char::is_whitespace).unwrap_or(text.len());
+        let first = &text[..first_end];
+        if !keys.iter().any(|k| stem_eq(k, first)) {
+            break;
+        }
+        let rest = text[first_end..].trim_start();
+        candidate.start = candidate.end - rest.len();
+        candidate.value = json!(rest);
+        if rest.is_empty() {
+            break;
+        }
     }
 }
 
@@ -822,7 +878,13 @@ fn sentence(passage: &str, keys: &[String]) -> Option<Found> {
 
 /// A list: markdown list items if the passage has them, else the parts of the best sentence
 /// separated by commas and "and"; each item typed as `item`.
-fn list(passage: &str, item: &FieldType, keys: &[String]) -> Option<Found> {
+fn list(
+    passage: &str,
+    item: &FieldType,
+    keywords: &str,
+    keys: &[String],
+    avoid: &str,
+) -> Option<Found> {
     let bullets: Vec<&str> = passage
         .lines()
         .map(str::trim)
@@ -838,21 +900,42 @@ fn list(passage: &str, item: &FieldType, keys: &[String]) -> Option<Found> {
         )
     } else {
         let best = sentence(passage, keys)?;
-        let text = best.evidence.trim_end_matches(['.', '!', '?']).to_owned();
-        let body = text
-            .split_once(':')
-            .map(|(_, after)| after.to_owned())
-            .unwrap_or(text.clone());
-        let parts: Vec<String> = body
-            .split(',')
-            .flat_map(|p| p.split(" and "))
-            .map(|p| p.trim().trim_start_matches("and ").trim().to_owned())
-            .filter(|p| !p.is_empty())
-            .collect();
-        if parts.len() < 2 {
+        if !best.plain {
             return None;
         }
-        (parts, best.evidence, best.plain)
+        let wants_names = matches!(item, FieldType::String | FieldType::Other)
+            && string_kind(keywords) == Some(StringKind::Name);
+        let names: Vec<String> = if wants_names {
+            let avoid = avoid.to_lowercase();
+            StringKind::Name
+                .candidates(&best.evidence)
+                .into_iter()
+                .filter_map(|c| c.value.as_str().map(str::to_owned))
+                .filter(|n| !avoid.contains(&n.to_lowercase()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if !names.is_empty() {
+            (names, best.evidence, true)
+        } else {
+            let text = best.evidence.trim_end_matches(['.', '!', '?']).to_owned();
+            let body = text
+                .split_once(':')
+                .map(|(_, after)| after.to_owned())
+                .unwrap_or(text.clone());
+            let parts: Vec<String> = body
+                .split(',')
+                .flat_map(|p| p.split(" and "))
+                .map(|p| p.trim().trim_start_matches("and ").trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect();
+            // Items of a list are short; long parts are clauses of a sentence, not items.
+            if parts.len() < 2 || parts.iter().any(|p| p.split_whitespace().count() > 5) {
+                return None;
+            }
+            (parts, best.evidence, best.plain)
+        }
     };
     let items: Vec<Value> = parts
         .iter()
@@ -1120,5 +1203,31 @@ mod tests {
             .value,
             json!("the mayor is elected every four years.")
         );
+    }
+
+    #[test]
+    fn values_the_question_states_are_not_answers() {
+        let p = "Quellmoor's population has reached 45,900, according to the 2018 census.";
+        let q = "According to the 2018 census, what was the population of Quellmoor?";
+        let found = find_value_avoiding(&FieldType::Integer, p, "population 2018", q).unwrap();
+        assert_eq!(found.value, json!(45900));
+        assert_eq!(
+            find_value(
+                &FieldType::Integer,
+                "In 2023 it drew 2023 visitors",
+                "visitors"
+            )
+            .unwrap()
+            .value,
+            json!(2023)
+        );
+        let names = find_value_avoiding(
+            &FieldType::String,
+            "Mayor Odile Prenn of Quellmoor",
+            "mayor",
+            "Quellmoor",
+        )
+        .unwrap();
+        assert_eq!(names.value, json!("Odile Prenn"));
     }
 }

@@ -434,6 +434,62 @@ fn degenerate_inputs_give_something_sensible() {
     );
 }
 
+#[test]
+fn encyclopedia_page_without_citations_references_or_navboxes() {
+    let e = extract_html(
+        &fixture("wiki_like.html"),
+        "https://openpedia.example/wiki/Orrin_Light_Railway",
+    );
+    assert_eq!(e.title.as_deref(), Some("Orrin Light Railway"));
+    assert_eq!(
+        e.published, None,
+        "the last-edited footer is no publish date"
+    );
+    assert_has(
+        &e,
+        &[
+            // The infobox: a colspan header and rows of <th> + <td>.
+            "| Orrin Light Railway | |\n| --- | --- |\n| Locale | Orrin uplands |\n| Opened | 1903 |\n| Gauge | 2 ft (610 mm) |",
+            // Citation markers gone, text intact.
+            "between Caldbeck and the quarry village of Hesket Moor. It was built in 1903 to carry slate",
+            "## History\n\nSlate traffic declined after the Second World War",
+            "The last quarry train ran on 3 August 1962.\n",
+            "## Rolling stock",
+            "The oldest, *Hesket*, was built by Kerr Stuart in 1904",
+            "## See also\n\n- [List of heritage railways](https://openpedia.example/wiki/List_of_heritage_railways)",
+        ],
+    );
+    assert_lacks(
+        &e,
+        &[
+            "[1]",
+            "[3]",
+            "edit",
+            "Jump to content",
+            "Random article",
+            "From Openpedia",
+            "Contents",
+            "References",
+            "Slate Lines of the North",
+            "External links",
+            "Official website",
+            "Heritage railways of the north",
+            "Birkdale Railway",
+            "Retrieved from",
+            "Categories",
+            "last edited",
+            "free licence",
+        ],
+    );
+    // Links follow the markdown: none from the dropped sections.
+    let urls: Vec<&str> = e.links.iter().map(|l| l.url.as_str()).collect();
+    assert_eq!(
+        urls,
+        vec!["https://openpedia.example/wiki/List_of_heritage_railways"]
+    );
+    assert_clean(&e);
+}
+
 /// A page of about 100 KB shaped like a real article page: big inline scripts and styles,
 /// a mega menu, the article, comments and a large footer.
 fn typical_100kb_page() -> String {
@@ -925,27 +981,6 @@ fn passages_of_a_real_page() {
 }
 
 #[test]
-#[ignore]
-fn scratch_real() {
-    let files = std::env::var("SCRATCH").unwrap();
-    for f in files.split(',') {
-        let html = std::fs::read_to_string(f).unwrap();
-        let t = std::time::Instant::now();
-        let e = extract_html(&html, "https://en.wikipedia.org/wiki/Page");
-        println!(
-            "===== {f} {} KB in {:?}\nTITLE {:?}\nDATE {:?}\nLINKS {}\n--- MD ({} chars)\n{}\n",
-            html.len() / 1024,
-            t.elapsed(),
-            e.title,
-            e.published,
-            e.links.len(),
-            e.markdown.len(),
-            e.markdown
-        );
-    }
-}
-
-#[test]
 fn adversarial_pages_stay_fast() {
     // Thousands of consent-like buttons, deep nests of boilerplate-named elements, and
     // thousands of comment headings: every guard must stay cheap.
@@ -986,18 +1021,4 @@ fn adversarial_pages_stay_fast() {
     assert!(!e.text.contains("comment text"));
     let bound = if cfg!(debug_assertions) { 8_000 } else { 800 };
     assert!(dt < Duration::from_millis(bound), "{dt:?}");
-}
-
-#[test]
-#[ignore]
-fn dump_wiki() {
-    let e = extract_html(&fixture("wiki_like.html"), "https://openpedia.example/wiki/Orrin_Light_Railway");
-    println!("{:?} {:?}\n{}\n{:?}", e.title, e.published, e.markdown, e.links);
-}
-#[test]
-#[ignore]
-fn dump_htmd() {
-    println!("{:?}", htmd::convert("<table><tr><th colspan=2>Title</th></tr><tr><th>Locale</th><td>Orrin</td></tr><tr><th>Opened</th><td>1903</td></tr></table>"));
-    println!("{:?}", htmd::convert("<table><tr><th>Locale</th><td>Orrin</td></tr><tr><th>Opened</th><td>1903</td></tr></table>"));
-    println!("{:?}", htmd::convert("<table><tr><td>A</td><td>B</td></tr><tr><td>1</td></tr><tr><td>x</td><td>y</td><td>z</td></tr></table>"));
 }

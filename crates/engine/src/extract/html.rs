@@ -609,6 +609,9 @@ const DATE_HINTS: &[&str] = &[
     "dateline",
 ];
 
+/// A table cell: its inner HTML, whether it is a `<th>`, its column span.
+type Cell = (String, bool, usize);
+
 /// Ids of the usual content containers.
 const CONTENT_IDS: &[&str] = &[
     "content",
@@ -673,10 +676,11 @@ fn post_scan(r: &Readability) -> PostScan {
     let mut articles = Vec::new();
     let mut mains = Vec::new();
     let mut containers = Vec::new();
+    let mut tables = Vec::new();
     for node in doc.root().descendants_it() {
         let Some(kinds) = with_attrs!(node, |tag, a| {
             let itemprop = a.itemprop.map(str::trim);
-            let mut k = [false; 9];
+            let mut k = [false; 10];
             k[0] = itemprop.is_some_and(|p| p.eq_ignore_ascii_case("datePublished"));
             k[1] = tag == "time" && a.datetime.is_some();
             k[2] =
@@ -694,6 +698,7 @@ fn post_scan(r: &Readability) -> PostScan {
                         c.split_ascii_whitespace()
                             .any(|t| CONTENT_CLASSES.iter().any(|x| t.eq_ignore_ascii_case(x)))
                     });
+            k[9] = tag == "table";
             k
         }) else {
             continue;
@@ -708,6 +713,7 @@ fn post_scan(r: &Readability) -> PostScan {
             &mut articles,
             &mut mains,
             &mut containers,
+            &mut tables,
         ]
         .into_iter()
         .enumerate()
@@ -810,6 +816,145 @@ fn post_scan(r: &Readability) -> PostScan {
         {
             node.remove_from_parent();
         }
+    }
+
+    // Tables: data tables into the one shape the markdown converter renders well, layout
+    // tables into plain blocks.
+    for table in tables {
+        if table.parent().is_none() {
+            continue;
+        }
+        // The parts of this table, not of a table nested in it.
+        macro_rules! own {
+            ($d:expr) => {
+                $d.ancestors_it(None)
+                    .find(|a| a.has_name("table"))
+                    .is_some_and(|t| t.id == table.id)
+            };
+        }
+        let nested = table.descendants_it().any(|d| d.has_name("table"));
+        let presentational = table.attr("role").is_some_and(|r| {
+            r.eq_ignore_ascii_case("presentation") || r.eq_ignore_ascii_case("none")
+        });
+        // Rows of cells: (is a header row, cells as (inner HTML, is th, colspan)).
+        let mut grid: Vec<(bool, Vec<Cell>)> = Vec::new();
+        let mut any_th = false;
+        let mut big_block_cell = false;
+        if !nested && !presentational {
+            for row in table.descendants_it().filter(|d| d.has_name("tr")) {
+                if !own!(row) {
+                    continue;
+                }
+                let in_thead = row.parent().is_some_and(|p| p.has_name("thead"));
+                let mut cells = Vec::new();
+                for cell in row.element_children() {
+                    let th = cell.has_name("th");
+                    if !th && !cell.has_name("td") {
+                        continue;
+                    }
+                    any_th |= th;
+                    let span = cell
+                        .attr("colspan")
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(1)
+                        .clamp(1, 20);
+                    if text_chars!(cell) > 400
+                        && cell.descendants_it().any(|d| {
+                            [
+                                "p",
+                                "div",
+                                "ul",
+                                "ol",
+                                "h1",
+                                "h2",
+                                "h3",
+                                "h4",
+                                "pre",
+                                "blockquote",
+                            ]
+                            .iter()
+                            .any(|t| d.has_name(t))
+                        })
+                    {
+                        big_block_cell = true;
+                    }
+                    cells.push((cell.inner_html().to_string(), th, span));
+                }
+                grid.push((in_thead, cells));
+            }
+        }
+        let cols = grid
+            .iter()
+            .map(|(_, cells)| cells.iter().map(|c| c.2).sum::<usize>())
+            .max()
+            .unwrap_or(0);
+        let layout =
+            nested || presentational || big_block_cell || cols <= 1 || grid.len() <= 1 && !any_th;
+        if layout {
+            for d in table.descendants_it().collect::<Vec<_>>() {
+                if ["thead", "tbody", "tfoot", "tr", "td", "th", "caption"]
+                    .iter()
+                    .any(|t| d.has_name(t))
+                    && own!(d)
+                {
+                    d.rename("div");
+                }
+            }
+            table.rename("div");
+            continue;
+        }
+        // The header: the `<thead>` row, else a first row of `<th>`, else the first row.
+        let header_index = grid
+            .iter()
+            .position(|(in_thead, _)| *in_thead)
+            .or_else(|| {
+                grid.first()
+                    .filter(|(_, cells)| cells.iter().all(|c| c.1))
+                    .map(|_| 0)
+            })
+            .unwrap_or(0);
+        let mut html = String::from("<table>");
+        if let Some(caption) = table
+            .element_children()
+            .into_iter()
+            .find(|c| c.has_name("caption"))
+        {
+            html.push_str("<caption>");
+            html.push_str(&caption.inner_html());
+            html.push_str("</caption>");
+        }
+        let push_row = |cells: &[Cell], tag: &str, html: &mut String| {
+            html.push_str("<tr>");
+            let mut n = 0;
+            for (inner, _, span) in cells {
+                for k in 0..*span {
+                    html.push('<');
+                    html.push_str(tag);
+                    html.push('>');
+                    if k == 0 {
+                        html.push_str(inner);
+                    }
+                    html.push_str("</");
+                    html.push_str(tag);
+                    html.push('>');
+                    n += 1;
+                }
+            }
+            for _ in n..cols {
+                html.push_str(&format!("<{tag}></{tag}>"));
+            }
+            html.push_str("</tr>");
+        };
+        html.push_str("<thead>");
+        push_row(&grid[header_index].1, "th", &mut html);
+        html.push_str("</thead><tbody>");
+        for (i, (_, cells)) in grid.iter().enumerate() {
+            if i != header_index {
+                push_row(cells, "td", &mut html);
+            }
+        }
+        html.push_str("</tbody></table>");
+        table.replace_with_html(html);
     }
 
     // The structural candidate.
@@ -1067,6 +1212,10 @@ pub(super) fn extract(html: &str, url: &str) -> Extracted {
 
     let markdown = html_to_markdown(&content_html);
     let text = markdown_to_text(&markdown);
+    // Only the links the markdown kept (reference sections, for one, are dropped there).
+    let kept = markdown_destinations(&markdown);
+    let mut links = links;
+    links.retain(|l| kept.contains(&normalize_url(&l.url)));
     let first_lines: Vec<&str> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -1085,6 +1234,47 @@ pub(super) fn extract(html: &str, url: &str) -> Extracted {
         text,
         links,
     }
+}
+
+/// A URL in the form the `url` crate writes it, or as given when it does not parse.
+fn normalize_url(u: &str) -> String {
+    Url::parse(u).map_or_else(|_| u.to_string(), |u| u.to_string())
+}
+
+/// The link destinations written in markdown (`[text](destination)`), normalised.
+fn markdown_destinations(md: &str) -> HashSet<String> {
+    let mut out = HashSet::new();
+    let mut rest = md;
+    while let Some(p) = rest.find("](") {
+        let after = &rest[p + 2..];
+        let bytes = after.as_bytes();
+        let mut depth = 0usize;
+        let mut end = None;
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' => i += 1,
+                b'(' => depth += 1,
+                b')' if depth == 0 => {
+                    end = Some(i);
+                    break;
+                }
+                b')' => depth -= 1,
+                b'\n' => break,
+                _ => {}
+            }
+            i += 1;
+        }
+        match end {
+            Some(e) => {
+                let dest = after[..e].replace("\\(", "(").replace("\\)", ")");
+                out.insert(normalize_url(&dest));
+                rest = &after[e..];
+            }
+            None => rest = after,
+        }
+    }
+    out
 }
 
 /// The text of a page with its tags stripped (scripts and styles dropped, a few entities

@@ -368,7 +368,8 @@ fn compact_table_row(line: &str) -> String {
         }
         return out;
     }
-    collapse_spaces(t)
+    // The converter writes a pipe inside a cell as an HTML entity; markdown has an escape.
+    collapse_spaces(&t.replace("&#124;", "\\|"))
 }
 
 /// Normalises plain text (PDF output, `text/plain`): lines cleaned, runs of spaces

@@ -15,6 +15,33 @@ use crate::rank::{rank, tokens};
 use crate::typed::{best_sentence, find_value_avoiding, FieldType, Found};
 use serde_json::{json, Map, Value};
 
+/// Words of field names and descriptions that say nothing about which statement holds the
+/// value.
+const GENERIC_WORDS: &[&str] = &[
+    "number",
+    "count",
+    "total",
+    "amount",
+    "name",
+    "names",
+    "value",
+    "current",
+    "main",
+    "full",
+    "company",
+    "organisation",
+    "organization",
+    "many",
+    "much",
+    "type",
+    "kind",
+    "list",
+];
+
+fn stem(word: &str) -> String {
+    word.chars().take(6).collect()
+}
+
 /// Passages examined per field and synthesis round.
 const PASSAGES_PER_ROUND: usize = 8;
 
@@ -30,6 +57,8 @@ struct Corpus<'a> {
     sources: &'a [Source],
     at: Vec<At>,
     ranked_text: Vec<String>,
+    /// The stems of each passage's words, for document frequencies.
+    stems: Vec<std::collections::HashSet<String>>,
 }
 
 impl<'a> Corpus<'a> {
@@ -50,11 +79,85 @@ impl<'a> Corpus<'a> {
                 ));
             }
         }
+        let stems = ranked_text
+            .iter()
+            .map(|t| tokens(t).iter().map(|w| stem(w)).collect())
+            .collect();
         Corpus {
             sources,
             at,
             ranked_text,
+            stems,
         }
+    }
+
+    /// Ranks passages for `query`, those on pages whose title names more of `entity` first,
+    /// then those naming more of it: a fact about another town, on a page that ranks well for
+    /// the field's words, is not the answer.
+    fn rank_about(&self, query: &str, entity: &[String]) -> Vec<At> {
+        let ranked: Vec<(usize, At)> = {
+            let texts: Vec<&str> = self.ranked_text.iter().map(String::as_str).collect();
+            rank(query, &texts)
+                .into_iter()
+                .map(|(i, _)| (i, self.at[i]))
+                .collect()
+        };
+        if entity.is_empty() {
+            return ranked.into_iter().map(|(_, at)| at).collect();
+        }
+        // A page whose title names the entity is about it; then passages that name it.
+        let mut scored: Vec<((usize, usize), usize, At)> = ranked
+            .into_iter()
+            .enumerate()
+            .map(|(order, (i, at))| {
+                let title: Vec<String> =
+                    tokens(self.sources[at.source].title.as_deref().unwrap_or(""))
+                        .iter()
+                        .map(|w| stem(w))
+                        .collect();
+                let in_title = entity.iter().filter(|w| title.contains(&stem(w))).count();
+                let named = entity
+                    .iter()
+                    .filter(|w| self.stems[i].contains(&stem(w)))
+                    .count();
+                ((in_title, named), order, at)
+            })
+            .collect();
+        scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        scored.into_iter().map(|(_, _, at)| at).collect()
+    }
+
+    /// The words of `keywords` that single the field out: generic words ("number", "name")
+    /// and the words naming the entity asked about (which every page read is about) tell
+    /// nothing about where a value is stated. Values must stand near these to count as plainly stated.
+    fn specific_keywords(&self, keywords: &str, entity: &[String]) -> String {
+        let all = tokens(keywords);
+        let asked: Vec<String> = entity.iter().map(|w| stem(w)).collect();
+        let mut specific: Vec<&String> = all
+            .iter()
+            .filter(|w| {
+                !GENERIC_WORDS.contains(&w.as_str()) && !w.chars().all(|c| c.is_ascii_digit())
+            })
+            .filter(|w| !asked.contains(&stem(w)))
+            .collect();
+        if specific.is_empty() {
+            specific = all
+                .iter()
+                .filter(|w| !GENERIC_WORDS.contains(&w.as_str()))
+                .collect();
+        }
+        if specific.is_empty() {
+            specific = all.iter().collect();
+        }
+        let mut out: Vec<&str> = specific.iter().map(|w| w.as_str()).collect();
+        // Words that tell the kind of value, not where it is stated, are kept for that.
+        let raw: Vec<String> = keywords.split_whitespace().map(str::to_lowercase).collect();
+        for kind in ["year", "who"] {
+            if raw.iter().any(|w| w == kind) && !out.contains(&kind) {
+                out.push(kind);
+            }
+        }
+        out.join(" ")
     }
 
     fn rank(&self, query: &str) -> Vec<At> {
@@ -174,25 +277,26 @@ struct Fill {
 fn fill_field(corpus: &Corpus<'_>, request: &Request, field: &Field, depth: usize) -> Option<Fill> {
     let field_type = FieldType::of(&field.schema);
     let query = format!("{} {}", field.keywords, request.objective);
-    let ranked: Vec<At> = corpus.rank(&query).into_iter().take(depth).collect();
+    let entity = entity_words(request);
+    let ranked: Vec<At> = corpus
+        .rank_about(&query, &entity)
+        .into_iter()
+        .take(depth)
+        .collect();
+    let specific = corpus.specific_keywords(&field.keywords, &entity);
     let found: Vec<(usize, At, Found)> = ranked
         .iter()
         .enumerate()
         .filter_map(|(rank, &at)| {
-            find_value_avoiding(
-                &field_type,
-                corpus.text(at),
-                &field.keywords,
-                &request.objective,
-            )
-            .map(|f| (rank, at, f))
+            find_value_avoiding(&field_type, corpus.text(at), &specific, &request.objective)
+                .map(|f| (rank, at, f))
         })
         // A value far from the field's words counts only if its passage speaks of the field;
         // an enum's members are specific enough to count anywhere in a relevant passage.
         .filter(|(_, at, f)| {
             f.plain
                 || matches!(field_type, FieldType::Enum(_))
-                || mentions(corpus.text(*at), &field.keywords)
+                || mentions(corpus.text(*at), &specific)
         })
         .collect();
     // The best-ranked plain statement, else the best-ranked value.
@@ -249,6 +353,31 @@ fn fill_field(corpus: &Corpus<'_>, request: &Request, field: &Field, depth: usiz
         reasoning,
         confidence,
     })
+}
+
+/// The words that name what the question is about: the words of an object input's string
+/// values, or the capitalised words of a text input after its first word.
+fn entity_words(request: &Request) -> Vec<String> {
+    let words: Vec<String> = match &request.input {
+        Value::String(text) => text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .skip(1)
+            .filter(|w| w.chars().next().is_some_and(char::is_uppercase))
+            .map(str::to_lowercase)
+            .collect(),
+        _ => tokens(&request.objective)
+            .into_iter()
+            .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+            .collect(),
+    };
+    let mut unique: Vec<String> = Vec::new();
+    for w in words {
+        if !unique.contains(&w) {
+            unique.push(w);
+        }
+    }
+    unique
 }
 
 /// Whether `passage` contains one of the words of `keywords` (compared by their first six
