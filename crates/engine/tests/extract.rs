@@ -404,10 +404,37 @@ fn degenerate_inputs_give_something_sensible() {
     let e = extract_html("just text, no tags at all", "https://x.example/");
     assert_eq!(e.text, "just text, no tags at all");
 
-    // Deep nesting and unclosed tags neither crash nor lose the text.
+    // Deep nesting and unclosed tags neither crash (a stack overflow would abort the whole
+    // process) nor take long, nor lose the text; run with the stack of a blocking thread.
+    for depth in [250, 300, 2_000, 50_000] {
+        let page = format!(
+            "<html><body>{}<p>Deep inside the nest lives one sentence of content.</p></body></html>",
+            "<div><span>".repeat(depth / 2)
+        );
+        let started = Instant::now();
+        let e = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || extract_html(&page, "https://x.example/deep"))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(
+            e.text
+                .contains("Deep inside the nest lives one sentence of content."),
+            "{depth}: {}",
+            e.text
+        );
+        let bound = if cfg!(debug_assertions) { 3_000 } else { 300 };
+        assert!(
+            started.elapsed() < Duration::from_millis(bound),
+            "{depth}: {:?}",
+            started.elapsed()
+        );
+    }
+    // Unclosed tags and stray closing tags.
     let deep = format!(
         "<html><body>{}<p>Deep inside the nest lives one sentence of content.{}",
-        "<div>".repeat(2000),
+        "<div>".repeat(150),
         "</span>".repeat(10)
     );
     let e = extract_html(&deep, "https://x.example/deep");
@@ -990,11 +1017,17 @@ fn adversarial_pages_stay_fast() {
             "<div class=\"box\"><p>We use cookies in box {i}.</p><a href=\"#\">Close</a><button>OK</button></div>"
         ));
     }
-    for _ in 0..1500 {
+    // As deep as a page may be before it counts as hostile, then many siblings.
+    for _ in 0..240 {
         s.push_str("<div class=\"sidebar related\"><span>x</span>");
     }
-    for _ in 0..1500 {
+    for _ in 0..240 {
         s.push_str("</div>");
+    }
+    for i in 0..3000 {
+        s.push_str(&format!(
+            "<div class=\"share-bar\"><a href=\"/s/{i}\">Share {i}</a></div>"
+        ));
     }
     s.push_str("<article><h1>The real story</h1>");
     for i in 0..30 {

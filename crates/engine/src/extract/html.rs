@@ -18,6 +18,15 @@ use super::{Extracted, Link};
 /// structural fallback is used.
 const MAX_READABILITY_ELEMENTS: usize = 40_000;
 
+/// Above this element depth a page is treated as hostile: the recursive steps (readability's
+/// scoring, the markdown converter) would take quadratic time or exhaust the stack, so only
+/// the page's bare text is returned. Real pages stay far below it.
+const MAX_DEPTH: usize = 256;
+
+/// Above this nesting of container tags in the source (see [`estimated_depth`]) the page is
+/// not even parsed.
+const MAX_SOURCE_DEPTH: usize = 1000;
+
 /// Substrings of a lower-cased class or id token that name boilerplate unambiguously.
 const BOILERPLATE_SUBSTRINGS: &[&str] = &[
     "cookie",
@@ -1151,6 +1160,18 @@ pub(super) fn extract(html: &str, url: &str) -> Extracted {
         .filter(|u| matches!(u.scheme(), "http" | "https"))
         .map(|u| u.as_str().to_owned());
 
+    if estimated_depth(html) > MAX_SOURCE_DEPTH {
+        // Parsing itself is quadratic in the nesting depth: do not even build the tree.
+        tracing::debug!(url, "page nested too deeply; returning its bare text");
+        let text = bare_text(html);
+        return Extracted {
+            title: None,
+            published: meta::date_from_url(url),
+            markdown: text.clone(),
+            text,
+            links: Vec::new(),
+        };
+    }
     let mut r = Readability::from(html);
     r.doc_url = doc_url;
     r.config = Config {
@@ -1161,6 +1182,17 @@ pub(super) fn extract(html: &str, url: &str) -> Extracted {
     };
 
     let head = meta::read_head(&r);
+    if tree_depth(&r) > MAX_DEPTH {
+        tracing::debug!(url, "page nested too deeply; returning its bare text");
+        let text = bare_text(html);
+        return Extracted {
+            title: meta::choose_title(&head, None, &[]),
+            published: head.published.or_else(|| meta::date_from_url(url)),
+            markdown: text.clone(),
+            text,
+            links: Vec::new(),
+        };
+    }
     remove_boilerplate(&r);
     let scan = post_scan(&r);
     let fallback = &scan.fallback;
@@ -1234,6 +1266,118 @@ pub(super) fn extract(html: &str, url: &str) -> Extracted {
         text,
         links,
     }
+}
+
+/// An upper estimate of the nesting of container tags in the source, from a scan of its
+/// tags (`div`, `span`, `section`, lists, tables, …; tags that close implicitly, like `p`
+/// and `li`, are not counted; scripts and styles are skipped).
+fn estimated_depth(html: &str) -> usize {
+    const COUNTED: &[&[u8]] = &[
+        b"div",
+        b"span",
+        b"section",
+        b"article",
+        b"main",
+        b"aside",
+        b"nav",
+        b"ul",
+        b"ol",
+        b"dl",
+        b"table",
+        b"blockquote",
+        b"header",
+        b"footer",
+        b"form",
+        b"font",
+        b"center",
+        b"b",
+        b"i",
+        b"em",
+        b"strong",
+        b"a",
+    ];
+    let b = html.as_bytes();
+    let lower = |c: u8| c.to_ascii_lowercase();
+    let mut depth = 0usize;
+    let mut max = 0usize;
+    let mut i = 0;
+    while let Some(p) = b[i..].iter().position(|&c| c == b'<') {
+        i += p + 1;
+        let closing = b.get(i) == Some(&b'/');
+        let start = if closing { i + 1 } else { i };
+        let end = start
+            + b[start..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .count();
+        if end == start {
+            continue;
+        }
+        let name: Vec<u8> = b[start..end].iter().map(|&c| lower(c)).collect();
+        if !closing && (name == b"script" || name == b"style" || name == b"textarea") {
+            // Skip to the closing tag.
+            let close = [b"</".as_slice(), &name].concat();
+            let rest = &b[end..];
+            match rest
+                .windows(close.len())
+                .position(|w| w.iter().map(|&c| lower(c)).eq(close.iter().copied()))
+            {
+                Some(q) => i = end + q + close.len(),
+                None => break,
+            }
+            continue;
+        }
+        if !COUNTED.contains(&name.as_slice()) {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+        } else {
+            let tag_end = b[end..]
+                .iter()
+                .position(|&c| c == b'>')
+                .map_or(b.len(), |q| end + q);
+            if tag_end > 0 && b.get(tag_end - 1) == Some(&b'/') {
+                continue;
+            }
+            depth += 1;
+            max = max.max(depth);
+        }
+        i = end;
+    }
+    max
+}
+
+/// The depth of the element tree, walked without recursion.
+fn tree_depth(r: &Readability) -> usize {
+    let root = r.doc.root();
+    let mut max = 0;
+    let mut depth = 1;
+    let mut next = root.first_child();
+    while let Some(n) = next {
+        max = max.max(depth);
+        if let Some(c) = n.first_child() {
+            next = Some(c);
+            depth += 1;
+            continue;
+        }
+        let mut cur = n;
+        next = None;
+        loop {
+            if let Some(s) = cur.next_sibling() {
+                next = Some(s);
+                break;
+            }
+            match cur.parent() {
+                Some(p) if p.id != root.id => {
+                    cur = p;
+                    depth -= 1;
+                }
+                _ => break,
+            }
+        }
+    }
+    max
 }
 
 /// A URL in the form the `url` crate writes it, or as given when it does not parse.
@@ -1321,6 +1465,21 @@ pub(super) fn bare_text(html: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn source_depth() {
+        assert_eq!(
+            estimated_depth("<div><div><p>x</p><br/></div><div></div></div>"),
+            2
+        );
+        assert_eq!(
+            estimated_depth("<script>'<div><div><div>'</script><div/><span>a</span>"),
+            1
+        );
+        assert_eq!(estimated_depth(&"<div>".repeat(5000)), 5000);
+        assert_eq!(estimated_depth(&"<p>".repeat(5000)), 0);
+        assert_eq!(estimated_depth("<DIV><Div></dIv></div> < 3 <"), 2);
+    }
 
     #[test]
     fn bare_text_strips_tags() {

@@ -173,17 +173,30 @@ async fn read_one(providers: &Providers, candidate: Candidate) -> Option<Source>
         }
     };
     let url = page.url.clone();
-    let extracted = match &page.content_type {
-        ContentKind::Html => extract::extract_html(page.text.as_deref().unwrap_or_default(), &url),
-        ContentKind::Pdf => match extract::extract_pdf(&page.body, &url) {
-            Ok(extracted) => extracted,
-            Err(e) => {
-                tracing::info!(%url, error = %e, "could not read a PDF");
-                return None;
-            }
-        },
-        ContentKind::Text => extract::extract_text(page.text.as_deref().unwrap_or_default(), &url),
-        ContentKind::Other(_) => return None,
+    // Extraction is CPU work (milliseconds for a large page): keep it off the async threads.
+    let extracted = {
+        let (page, url) = (page.clone(), url.clone());
+        tokio::task::spawn_blocking(move || match &page.content_type {
+            ContentKind::Html => Ok(extract::extract_html(
+                page.text.as_deref().unwrap_or_default(),
+                &url,
+            )),
+            ContentKind::Pdf => extract::extract_pdf(&page.body, &url).map_err(|e| e.to_string()),
+            ContentKind::Text => Ok(extract::extract_text(
+                page.text.as_deref().unwrap_or_default(),
+                &url,
+            )),
+            ContentKind::Other(mime) => Err(format!("cannot read {mime}")),
+        })
+        .await
+    };
+    let extracted = match extracted {
+        Ok(Ok(extracted)) => extracted,
+        Ok(Err(e)) => {
+            tracing::info!(%url, error = %e, "could not read a page");
+            return None;
+        }
+        Err(_) => return None,
     };
     if let Some(index) = &providers.index {
         let index = index.clone();
