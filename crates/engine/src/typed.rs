@@ -184,6 +184,33 @@ pub fn find_value_avoiding(
             None => return sentence(passage, &keys),
         },
     };
+    // A year is rarely the count or amount asked for: "Population (2023 census) 48,250".
+    const YEAR_WORDS: &[&str] = &[
+        "year",
+        "years",
+        "founded",
+        "established",
+        "born",
+        "since",
+        "built",
+        "opened",
+        "launched",
+        "incorporated",
+        "introduced",
+        "released",
+        "founding",
+    ];
+    let wants_year = keys.iter().any(|k| YEAR_WORDS.contains(&k.as_str()));
+    let looks_like_year = |c: &Candidate| {
+        c.end - c.start == 4 && c.value.as_i64().is_some_and(|y| (1800..=2100).contains(&y))
+    };
+    let mut candidates = candidates;
+    if matches!(field_type, FieldType::Integer | FieldType::Number)
+        && !wants_year
+        && candidates.iter().any(|c| !looks_like_year(c))
+    {
+        candidates.retain(|c| !looks_like_year(c));
+    }
     let best = candidates
         .into_iter()
         .filter(|c| {
@@ -241,11 +268,10 @@ fn keyword_distance(passage: &str, start: usize, end: usize, keys: &[String]) ->
         return usize::MAX / 2;
     }
     let mut best = usize::MAX / 2;
-    let mut offset = 0;
-    for word in passage.split(|c: char| !c.is_alphanumeric()) {
-        let at = offset;
-        offset += word.len() + 1;
-        if word.is_empty() || !keys.iter().any(|k| stem_eq(k, word)) {
+    // Byte spans, not counted offsets: separators such as "—" are several bytes long.
+    for (at, word_end) in word_spans(passage, char::is_alphanumeric) {
+        let word = &passage[at..word_end];
+        if !keys.iter().any(|k| stem_eq(k, word)) {
             continue;
         }
         let (between, keyword_after) = if at >= end {
@@ -1229,5 +1255,39 @@ mod tests {
         )
         .unwrap();
         assert_eq!(names.value, json!("Odile Prenn"));
+    }
+
+    #[test]
+    fn multibyte_separators_and_years_that_are_not_counts() {
+        let p = "Dr. Ysolde Farrand — co-founder and Chief Scientist until 2020; today director — of the institute’s 4,600 students.";
+        assert_eq!(
+            find_value(&FieldType::Integer, p, "students")
+                .unwrap()
+                .value,
+            json!(4600)
+        );
+        let census = "Population (2023 census) 48,250";
+        assert_eq!(
+            find_value(&FieldType::Integer, census, "population")
+                .unwrap()
+                .value,
+            json!(48250)
+        );
+        assert_eq!(
+            find_value(
+                &FieldType::Integer,
+                "In 2017 it had 3 factories.",
+                "factories count"
+            )
+            .unwrap()
+            .value,
+            json!(3)
+        );
+        assert_eq!(
+            find_value(&FieldType::Integer, "It opened in 2017.", "opening year")
+                .unwrap()
+                .value,
+            json!(2017)
+        );
     }
 }

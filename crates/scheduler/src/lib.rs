@@ -15,6 +15,7 @@
 //! with an error saying so; it never hangs.
 
 use async_trait::async_trait;
+use futures::FutureExt;
 use parallax_api::error::ErrorObject;
 use parallax_api::time::{now_micros, rfc3339};
 use parallax_engine::{
@@ -296,13 +297,31 @@ async fn execute(
                 previous_interaction_id: run.previous_interaction_id.clone(),
                 previous,
             };
-            match tokio::time::timeout(limit, processor.run(task, &sink)).await {
-                Ok(Ok(output)) => RunOutcome::Completed {
-                    output: output.output.to_string(),
-                    warnings: (!output.warnings.is_empty())
-                        .then(|| serde_json::Value::from(output.warnings).to_string()),
+            // A panic in a processor is a bug: it fails this run, saying so, instead of
+            // unwinding the task and leaving the run to be claimed and crash again forever.
+            let guarded = std::panic::AssertUnwindSafe(processor.run(task, &sink)).catch_unwind();
+            match tokio::time::timeout(limit, guarded).await {
+                Ok(Err(panic)) => {
+                    let cause = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    tracing::error!(run_id = %run.run_id, %cause, "the processor panicked");
+                    failure(
+                        "Internal error: the research pipeline crashed on this run; the server log has the cause under this ref_id".into(),
+                        None,
+                        &run.run_id,
+                    )
+                }
+                Ok(Ok(result)) => match result {
+                    Ok(output) => RunOutcome::Completed {
+                        output: output.output.to_string(),
+                        warnings: (!output.warnings.is_empty())
+                            .then(|| serde_json::Value::from(output.warnings).to_string()),
+                    },
+                    Err(f) => failure(f.message, f.detail, &run.run_id),
                 },
-                Ok(Err(f)) => failure(f.message, f.detail, &run.run_id),
                 Err(_) => failure(
                     format!(
                         "the run exceeded its time limit of {} s (processor {})",
@@ -316,6 +335,7 @@ async fn execute(
         }
     };
     let mut delay = Duration::from_millis(50);
+
     for attempt in 1..=5 {
         match store
             .finish_run(&config.worker_id, &run.run_id, outcome.clone())

@@ -182,3 +182,24 @@ async fn shutdown_queues_claimed_runs_again() {
     );
     drop(dir);
 }
+
+/// A processor with a bug.
+struct Panics;
+
+#[async_trait]
+impl Processor for Panics {
+    async fn run(&self, _task: Task, _progress: &dyn ProgressSink) -> Result<Output, RunFailure> {
+        panic!("index out of bounds in a processor");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_processor_fails_the_run_once() {
+    let (store, tenant, _dir) = store().await;
+    let scheduler = Scheduler::start(store.clone(), Arc::new(Panics), config());
+    let id = create(&*store, &tenant, "core", "").await;
+    wait_status(&*store, &tenant, &id, RunStatus::Failed).await;
+    let run = store.get_run(&tenant, &id).await.unwrap().unwrap();
+    assert!(run.error.unwrap().message.contains("crashed"));
+    scheduler.shutdown().await;
+}

@@ -348,11 +348,41 @@ fn fill_field(corpus: &Corpus<'_>, request: &Request, field: &Field, depth: usiz
         field.keywords,
     );
     Some(Fill {
-        value: chosen.value,
+        value: in_field_unit(chosen.value, &field.name, &field_type),
         citations,
         reasoning,
         confidence,
     })
+}
+
+/// A number in the unit the field's name asks for: `revenue_billion_usd` wants 3.2, not
+/// 3,200,000,000 (the text said "$3.2 billion", which was read at full scale).
+fn in_field_unit(value: Value, field_name: &str, field_type: &FieldType) -> Value {
+    const UNITS: &[(&str, f64)] = &[
+        ("thousand", 1e3),
+        ("million", 1e6),
+        ("billion", 1e9),
+        ("trillion", 1e12),
+    ];
+    let Some(number) = value.as_f64() else {
+        return value;
+    };
+    let name = field_name.to_lowercase();
+    let Some((_, scale)) = UNITS.iter().find(|(word, _)| {
+        name.split(|c: char| !c.is_alphanumeric())
+            .any(|w| w == *word)
+    }) else {
+        return value;
+    };
+    if number.abs() < *scale {
+        return value;
+    }
+    let scaled = number / scale;
+    match field_type {
+        FieldType::Integer if scaled.fract() == 0.0 => json!(scaled as i64),
+        FieldType::Integer => value,
+        _ => json!((scaled * 1e6).round() / 1e6),
+    }
 }
 
 /// The words that name what the question is about: the words of an object input's string
@@ -606,5 +636,33 @@ mod tests {
         let none = text_output(&request(json!("zzz qqq")), None, &sources, 1);
         assert_eq!(none.basis[0]["confidence"], "low");
         assert_eq!(none.warnings.len(), 1);
+    }
+
+    #[test]
+    fn numbers_in_the_fields_unit() {
+        assert_eq!(
+            in_field_unit(
+                json!(3_200_000_000i64),
+                "revenue_billion_usd",
+                &FieldType::Number
+            ),
+            json!(3.2)
+        );
+        assert_eq!(
+            in_field_unit(
+                json!(185_000_000),
+                "net_profit_million_usd",
+                &FieldType::Integer
+            ),
+            json!(185)
+        );
+        assert_eq!(
+            in_field_unit(json!(3.2), "revenue_billion_usd", &FieldType::Number),
+            json!(3.2)
+        );
+        assert_eq!(
+            in_field_unit(json!(12400), "employees", &FieldType::Integer),
+            json!(12400)
+        );
     }
 }
