@@ -152,7 +152,11 @@ pub fn find_value_avoiding(
                 years
             }
         }
-        FieldType::Integer => numbers(passage, true, false),
+        FieldType::Integer => {
+            let mut all = numbers(passage, true, false);
+            all.extend(number_words(passage));
+            all
+        }
         FieldType::Date => dates(passage),
         FieldType::Boolean => booleans(passage),
         FieldType::Enum(options) => enum_members(passage, options),
@@ -225,7 +229,13 @@ pub fn find_value_avoiding(
             avoid.is_empty() || !stated
         })
         .map(|c| {
-            let distance = keyword_distance(passage, c.start, c.end, &keys);
+            let mut distance = keyword_distance(passage, c.start, c.end, &keys);
+            // A value in brackets is an aside or a conversion: "8 GB (16 GB recommended)",
+            // "212 m (696 ft)". The value outside wins when both are as near.
+            let before = &passage[..c.start];
+            if before.matches('(').count() > before.matches(')').count() {
+                distance += 4;
+            }
             (distance, c)
         })
         .min_by_key(|(d, c)| (*d, c.start))?;
@@ -337,6 +347,43 @@ const SCALES: &[(&str, f64)] = &[
     ("m", 1e6),
     ("k", 1e3),
 ];
+
+/// Small counts written as words: "seven arches", "three factories". ("one" is left out: it
+/// is far more often a pronoun than a count.)
+fn number_words(text: &str) -> Vec<Candidate> {
+    const WORDS: [&str; 19] = [
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+    ];
+    word_spans(text, char::is_alphanumeric)
+        .into_iter()
+        .filter_map(|(start, end)| {
+            let word = text[start..end].to_lowercase();
+            WORDS.iter().position(|w| *w == word).map(|i| Candidate {
+                value: json!(i as i64 + 2),
+                start,
+                end,
+            })
+        })
+        .collect()
+}
 
 /// Whether the word just before `start` or just after `end` names a month.
 fn next_to_month(text: &str, start: usize, end: usize) -> bool {
@@ -1288,6 +1335,36 @@ mod tests {
                 .unwrap()
                 .value,
             json!(2017)
+        );
+    }
+
+    #[test]
+    fn number_words_and_bracketed_asides() {
+        assert_eq!(
+            find_value(
+                &FieldType::Integer,
+                "The bridge has seven arches.",
+                "arches"
+            )
+            .unwrap()
+            .value,
+            json!(7)
+        );
+        assert_eq!(
+            find_value(
+                &FieldType::Integer,
+                "Requires 8 GB of RAM (16 GB recommended).",
+                "minimum ram gb"
+            )
+            .unwrap()
+            .value,
+            json!(8)
+        );
+        assert_eq!(
+            find_value(&FieldType::Number, "Area 37.4 km2 (14.4 sq mi)", "area km2")
+                .unwrap()
+                .value,
+            json!(37.4)
         );
     }
 }
