@@ -532,12 +532,6 @@ EXTRACTIVE_QUESTIONS = [
     "q03",  # founders (list of names)
 ]
 
-# Known engine bugs, each with the test that shows it (xfail, strict: fix the bug, drop the mark).
-KNOWN_BUGS = {
-    "infobox": "an LLM citation's excerpts are the passages shown to the model; one spanning blocks "
-    "(wiki.example/Zorblax_Robotics.html: '…a third in Osselhaven in 2022.\\n\\nFunding') is not found "
-    "verbatim in the page text as this test normalises it; to be investigated (passage splitting or the check)",
-}
 # Plainly stated facts answered wrongly by extractive synthesis (every processor).
 KNOWN_WRONG: dict = {}
 
@@ -944,7 +938,6 @@ def test_llm_text_output_cites_numbered_sources(web, llm_server, fake_llm):
     check_llm_citations(web, basis.citations, "text", fake_llm)
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["infobox"])
 def test_llm_citation_excerpts_are_page_text(web, llm_server, fake_llm):
     """The excerpts of LLM citations (the passages shown to the model) are text of the page."""
     seen: dict = {}

@@ -91,11 +91,25 @@ impl<'a> Shown<'a> {
             .map(|i| {
                 let (source, passages) = &self.pages[i];
                 let mut c = citation(source, passages[0]);
-                c["excerpts"] = json!(passages);
+                c["excerpts"] = json!(excerpt_blocks(passages));
                 c
             })
             .collect()
     }
+}
+
+/// The excerpts of a citation: the paragraphs of the passages shown, each whole. A passage
+/// can join blocks that the page separates (a heading, an infobox between two paragraphs);
+/// paragraph by paragraph, every excerpt is text the page states as written. Headings alone
+/// are left out.
+fn excerpt_blocks(passages: &[&str]) -> Vec<String> {
+    passages
+        .iter()
+        .flat_map(|p| p.split("\n\n"))
+        .map(str::trim)
+        .filter(|block| block.split_whitespace().count() > 4)
+        .map(str::to_owned)
+        .collect()
 }
 
 const SYSTEM: &str = "You are a careful research assistant. Answer only from the numbered sources given. \
@@ -359,6 +373,18 @@ mod tests {
         assert_eq!(
             cited_numbers("A [2] and B [1][2], not [x] or [ 3 ]."),
             [2, 1, 3]
+        );
+    }
+
+    #[test]
+    fn excerpts_are_whole_paragraphs() {
+        let passages = ["Zorblax makes robot arms in Quellmoor.\n\nHistory\n\nIt was founded in 2011 by three engineers.", "Short."];
+        assert_eq!(
+            excerpt_blocks(&passages),
+            [
+                "Zorblax makes robot arms in Quellmoor.",
+                "It was founded in 2011 by three engineers."
+            ]
         );
     }
 }
