@@ -189,13 +189,22 @@ fn excerpt(passage: &str, evidence: &str) -> String {
     if passage.len() <= 320 {
         return passage.trim().to_owned();
     }
-    let at = passage.find(evidence).unwrap_or(0);
-    let start = passage[..at]
-        .rfind(['.', '!', '?', '\n'])
-        .map_or(0, |i| i + 1);
-    let end = passage[at..]
-        .find(['.', '!', '?', '\n'])
-        .map_or(passage.len(), |i| at + i + 1);
+    let (at, after) = match passage.find(evidence) {
+        Some(at) => (at, at + evidence.len()),
+        None => (0, 0),
+    };
+    // A sentence ends at ". " (or "!", "?", a blank line), not at the point of "$6.5".
+    let ends = [". ", "! ", "? ", ".\n", "\n\n"];
+    let start = ends
+        .iter()
+        .filter_map(|e| passage[..at].rfind(e).map(|i| i + e.len()))
+        .max()
+        .unwrap_or(0);
+    let end = ends
+        .iter()
+        .filter_map(|e| passage[after..].find(e))
+        .min()
+        .map_or(passage.len(), |i| after + i + 1);
     passage[start..end].trim().to_owned()
 }
 
@@ -663,6 +672,18 @@ mod tests {
         assert_eq!(
             in_field_unit(json!(12400), "employees", &FieldType::Integer),
             json!(12400)
+        );
+    }
+
+    #[test]
+    fn excerpts_do_not_stop_at_decimal_points() {
+        let filler = "Other news of the week fills this paragraph. ".repeat(8);
+        let passage = format!(
+            "{filler}The round values the company at $6.5 billion, its backers said. {filler}"
+        );
+        assert_eq!(
+            excerpt(&passage, "6.5 billion"),
+            "The round values the company at $6.5 billion, its backers said."
         );
     }
 }
