@@ -30,7 +30,7 @@ pub fn tokens(text: &str) -> Vec<String> {
 
 /// The form a token is matched by: its first six characters, a crude but robust stemmer
 /// ("employees" and "employs" meet at "employ"; "founded" and "founding" at "founde").
-fn stem(token: &str) -> String {
+pub fn stem(token: &str) -> String {
     token.chars().take(6).collect()
 }
 

@@ -11,7 +11,7 @@
 use super::plan::{fields, Field};
 use super::request::Request;
 use super::{Source, Synthesis};
-use crate::rank::{rank, tokens};
+use crate::rank::{rank, stem, tokens};
 use crate::typed::{best_sentence, find_value_avoiding, FieldType, Found};
 use serde_json::{json, Map, Value};
 
@@ -37,10 +37,6 @@ const GENERIC_WORDS: &[&str] = &[
     "kind",
     "list",
 ];
-
-fn stem(word: &str) -> String {
-    word.chars().take(6).collect()
-}
 
 /// Passages examined per field and synthesis round.
 const PASSAGES_PER_ROUND: usize = 8;
@@ -422,12 +418,8 @@ fn entity_words(request: &Request) -> Vec<String> {
 /// Whether `passage` contains one of the words of `keywords` (compared by their first six
 /// letters, as ranking does).
 fn mentions(passage: &str, keywords: &str) -> bool {
-    let stem = |t: &String| t.chars().take(6).collect::<String>();
-    let words: Vec<String> = tokens(passage).iter().map(stem).collect();
-    tokens(keywords)
-        .iter()
-        .map(stem)
-        .any(|k| words.contains(&k))
+    let words: Vec<String> = tokens(passage).iter().map(|w| stem(w)).collect();
+    tokens(keywords).iter().any(|k| words.contains(&stem(k)))
 }
 
 /// A markdown answer built from the best sentences, each cited.
