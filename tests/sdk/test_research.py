@@ -752,6 +752,32 @@ def test_index_add_fails_when_nothing_could_be_indexed(web, parallax_bin, tmp_pa
     assert proc.returncode != 0, proc.stdout + proc.stderr
 
 
+def test_index_add_takes_a_local_sitemap_file_and_a_folder(web, parallax_bin, tmp_path):
+    """The README's forms of `index add`: a sitemap file on disk (its pages are fetched) and a
+    folder of files (indexed as file:// pages)."""
+    pages = ["wiki.example/Quellmoor.html", "zorblax.example/about.html"]
+    sitemap = tmp_path / "sitemap.xml"
+    sitemap.write_text(
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        + "".join(f"<url><loc>{web.url(p)}</loc></url>" for p in pages)
+        + "</urlset>"
+    )
+    mark = web.count()
+    proc = index_add(parallax_bin, tmp_path / "data", str(sitemap))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "indexed 2 page(s); 0 skipped" in proc.stdout, proc.stdout
+    assert sorted(path.lstrip("/") for _, path, _ in web.since(mark)) == sorted(pages), web.since(mark)
+
+    folder = tmp_path / "notes"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.md").write_text("# Alpha\n\nAlpha notes.\n")
+    (folder / "sub" / "b.txt").write_text("Beta\nBeta notes.\n")
+    (folder / "image.png").write_bytes(b"\x89PNG")
+    proc = index_add(parallax_bin, tmp_path / "data", str(folder))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "indexed 2 page(s); 0 skipped; the index holds 4 page(s)" in proc.stdout, proc.stdout
+
+
 def test_server_without_flag_never_fetches_loopback(web, server_factory, parallax_bin):
     srv = server_factory("sqlite", start=False, scripted=False)
     assert "--allow-private-fetch" not in srv.command()
