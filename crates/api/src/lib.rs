@@ -13,6 +13,7 @@ pub mod raw;
 pub mod run;
 pub mod source_policy;
 pub mod time;
+pub mod web;
 
 pub use error::{ApiError, ErrorBody, FieldError};
 pub use run::{RunStatus, TaskRun};

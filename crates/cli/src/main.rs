@@ -10,6 +10,8 @@
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use parallax_engine::pipeline::Providers;
+use parallax_engine::web::WebApi;
 use parallax_engine::Processor;
 use parallax_scheduler::Scheduler;
 use parallax_server::{hash_key, AppState, InputCache, KeyRing, Limits};
@@ -221,24 +223,23 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn processor(args: &ServeArgs) -> anyhow::Result<Arc<dyn Processor>> {
+fn processor(args: &ServeArgs, providers: &Providers) -> Arc<dyn Processor> {
     #[cfg(feature = "scripted")]
     if args.scripted_processor {
         tracing::warn!(
             "running the scripted test processor: runs echo their input, nothing is researched"
         );
-        return Ok(Arc::new(parallax_engine::scripted::ScriptedProcessor));
+        return Arc::new(parallax_engine::scripted::ScriptedProcessor);
     }
-    let providers = research::providers(&args.research, &args.store.data_dir)?;
     tracing::info!(
         search = ?args.research.search,
         llm = providers.llm.is_some(),
         allow_private_fetch = args.research.fetch.allow_private_fetch,
         "research pipeline ready"
     );
-    Ok(Arc::new(parallax_engine::pipeline::ResearchProcessor::new(
-        providers,
-    )))
+    Arc::new(parallax_engine::pipeline::ResearchProcessor::new(
+        providers.clone(),
+    ))
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -263,9 +264,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let keys = KeyRing::load(&*store).await?;
 
+    let providers = research::providers(&args.research, &args.store.data_dir)?;
     let scheduler = Scheduler::start(
         store.clone(),
-        processor(&args)?,
+        processor(&args, &providers),
         parallax_scheduler::Config {
             concurrency: args.concurrency.max(1),
             lease: Duration::from_secs(args.lease_seconds.max(1)),
@@ -282,6 +284,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         limits: Limits {
             max_body_bytes: args.max_body_bytes,
         },
+        web: Some(WebApi::new(providers)),
         shutdown,
     });
     let listener = tokio::net::TcpListener::bind(args.listen)

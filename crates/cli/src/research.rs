@@ -11,9 +11,10 @@ use parallax_engine::fetch::{
 use parallax_engine::llm::{LlmClient, LlmConfig};
 use parallax_engine::pipeline::Providers;
 use parallax_engine::search::{
-    pages_from_path, parse_sitemap, IndexedPage, LocalIndex, SearchProvider, SearxngProvider,
-    WikipediaProvider,
+    pages_from_path, parse_sitemap, IndexedPage, Indexer, LocalIndex, SearchProvider,
+    SearxngProvider, WikipediaProvider,
 };
+use parallax_engine::web::page::ExtractedCache;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -132,9 +133,10 @@ pub fn providers(args: &ResearchArgs, data_dir: &Path) -> anyhow::Result<Provide
     };
     Ok(Providers {
         search,
-        index: Some(index),
+        index: Some(Indexer::start(index)),
         fetch: FetchCache::new(args.fetch.fetcher()?, DEFAULT_CACHE_BYTES),
         cache_max_age: Duration::from_secs(args.cache_max_age_seconds),
+        extracted: ExtractedCache::default(),
         llm,
     })
 }

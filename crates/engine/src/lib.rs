@@ -24,6 +24,7 @@ pub mod rank;
 pub mod scripted;
 pub mod search;
 pub mod typed;
+pub mod web;
 
 pub use budget::{Budget, PROCESSORS};
 

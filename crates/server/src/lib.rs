@@ -13,6 +13,7 @@ mod auth;
 mod error;
 mod input_cache;
 mod runs;
+mod web;
 
 pub use auth::{hash_key, KeyRing, Tenant};
 pub use error::HttpError;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub keys: KeyRing,
     pub inputs: InputCache,
     pub limits: Limits,
+    /// Search and Extract; `None` answers them with 501.
+    pub web: Option<parallax_engine::web::WebApi>,
     /// Becomes true when the server shuts down: long-polls and event streams end then, so
     /// graceful shutdown does not wait on them.
     pub shutdown: watch::Receiver<bool>,
@@ -66,8 +69,12 @@ pub fn router(state: Arc<AppState>) -> Router {
             .route(
                 &format!("{prefix}/tasks/runs/{{run_id}}/events"),
                 get(runs::events),
-            );
+            )
+            .route(&format!("{prefix}/extract"), post(web::extract));
     }
+    router = router
+        .route("/v1/search", post(web::search_v1))
+        .route("/v1beta/search", post(web::search_v1beta));
     router
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -27,7 +27,7 @@ const IDEMPOTENCY_KEY_MAX: usize = 255;
 /// Events read from the store per page while streaming.
 const EVENT_PAGE: usize = 256;
 
-fn json_response(status: StatusCode, body: impl Into<axum::body::Body>) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: impl Into<axum::body::Body>) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "application/json")],
@@ -47,23 +47,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, HttpError> {
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                413,
-                format!(
-                    "Payload too large: request bodies are limited to {} bytes",
-                    state.limits.max_body_bytes
-                ),
-            )
-        } else {
-            ApiError::new(
-                400,
-                format!("Bad request: the body could not be read: {rejection}"),
-            )
-        }
-    })?;
-    check_json_content_type(&headers)?;
+    let body = json_body(&state, &headers, body)?;
     let new = parse_create_run(&body, |name| budget::lookup(name).is_some())?;
     let budget = budget::lookup(&new.processor).expect("parse_create_run checked the processor");
     if let Some(previous) = &new.previous_interaction_id {
@@ -119,6 +103,33 @@ pub async fn create(
         )
         .into()),
     }
+}
+
+/// The body of a JSON request: 413 when it is over the limit, 415 when it is not declared
+/// as JSON.
+pub(crate) fn json_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Bytes, ApiError> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                413,
+                format!(
+                    "Payload too large: request bodies are limited to {} bytes",
+                    state.limits.max_body_bytes
+                ),
+            )
+        } else {
+            ApiError::new(
+                400,
+                format!("Bad request: the body could not be read: {rejection}"),
+            )
+        }
+    })?;
+    check_json_content_type(headers)?;
+    Ok(body)
 }
 
 fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {

@@ -19,7 +19,8 @@ pub mod request;
 
 use crate::fetch::FetchCache;
 use crate::llm::LlmClient;
-use crate::search::{LocalIndex, SearchProvider};
+use crate::search::{Indexer, SearchProvider};
+use crate::web::page::ExtractedCache;
 use crate::{MessageKind, Output, Processor, ProgressSink, RunFailure, SourceStats, Task};
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -58,12 +59,15 @@ pub struct Synthesis {
 pub struct Providers {
     /// Search providers, queried concurrently.
     pub search: Vec<Arc<dyn SearchProvider>>,
-    /// The local index: pages read from it need no fetch, and fetched pages are added to it.
-    pub index: Option<LocalIndex>,
+    /// The local index (through its background indexer): pages read from it need no fetch,
+    /// and fetched pages are added to it.
+    pub index: Option<Indexer>,
     /// Fetching with its cache (and SSRF guard).
     pub fetch: FetchCache,
-    /// How old a cached page may be and still be used.
+    /// How old a cached page may be and still be used, unless a request says otherwise.
     pub cache_max_age: Duration,
+    /// Pages already extracted, by fetched copy.
+    pub extracted: ExtractedCache,
     /// The LLM, when one is configured.
     pub llm: Option<Arc<LlmClient>>,
 }
@@ -96,8 +100,13 @@ impl Processor for ResearchProcessor {
             )
             .await;
 
-        let candidates =
-            read::search(&self.providers, &queries, &request, budget.sources as usize).await;
+        let candidates = read::search(
+            &self.providers,
+            &queries,
+            &request.policy,
+            (budget.sources as usize * 2).max(10),
+        )
+        .await;
         progress
             .message(
                 MessageKind::Search,

@@ -11,8 +11,10 @@
 use super::request::Request;
 use super::{Providers, Source, SourcePassage};
 use crate::extract::{self, Extracted};
-use crate::fetch::ContentKind;
-use crate::search::{IndexedPage, MultiSearch, SearchQuery};
+use crate::fetch::CacheOptions;
+use crate::policy::SourcePolicy;
+use crate::search::{MultiSearch, SearchQuery};
+use crate::web::page::{read_page, IndexUse, ReadOptions};
 use chrono::NaiveDate;
 use futures::StreamExt;
 use serde_json::{json, Value};
@@ -31,6 +33,8 @@ pub struct Candidate {
     pub url: String,
     pub title: Option<String>,
     pub published: Option<NaiveDate>,
+    /// The first provider snippet for the page, if any.
+    pub snippet: Option<String>,
 }
 
 /// What the searches found.
@@ -43,15 +47,15 @@ pub struct Candidates {
     pub warnings: Vec<Value>,
 }
 
-/// Runs every query on every provider and fuses the results.
+/// Runs every query on every provider (asking each for `per_query` results) and fuses the
+/// results; candidates outside `policy` are left out.
 pub async fn search(
     providers: &Providers,
     queries: &[String],
-    request: &Request,
-    budget: usize,
+    policy: &SourcePolicy,
+    per_query: usize,
 ) -> Candidates {
     let multi = MultiSearch::new(providers.search.clone());
-    let per_query = (budget * 2).max(10);
     let answers = futures::future::join_all(queries.iter().map(|q| {
         let query = SearchQuery::new(q.clone(), per_query);
         let multi = multi.clone();
@@ -76,6 +80,7 @@ pub async fn search(
                                 url: hit.url.clone(),
                                 title: hit.title.clone(),
                                 published: hit.published,
+                                snippet: hit.snippet.clone(),
                             },
                             order,
                         )
@@ -88,9 +93,7 @@ pub async fn search(
     }
     let mut ranked: Vec<(f32, Candidate, usize)> = fused
         .into_values()
-        .filter(|(_, c, _)| {
-            request.policy.allows_url(&c.url) && request.policy.allows_date(c.published)
-        })
+        .filter(|(_, c, _)| policy.allows_url(&c.url) && policy.allows_date(c.published))
         .collect();
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.2.cmp(&b.2)));
     failed.sort();
@@ -144,81 +147,23 @@ pub async fn read_sources(
 }
 
 async fn read_one(providers: &Providers, candidate: Candidate) -> Option<Source> {
-    if let Some(index) = &providers.index {
-        let index = index.clone();
-        let url = candidate.url.clone();
-        let stored = tokio::task::spawn_blocking(move || index.get(&url))
-            .await
-            .ok()
-            .flatten();
-        if let Some(page) = stored {
-            let extracted = extract::extract_text(&page.text, &page.url);
-            return Some(source_from(
-                &page.url,
-                page.title.or(extracted.title.clone()),
-                page.published,
-                &extracted,
-            ));
+    let options = ReadOptions {
+        cache: CacheOptions::max_age(providers.cache_max_age),
+        index: IndexUse::Prefer { max_age: None },
+        fetch: true,
+    };
+    match read_page(providers, &candidate.url, &options).await {
+        Ok(page) => Some(source_from(
+            &page.url,
+            page.title.or(candidate.title),
+            page.published.or(candidate.published),
+            &page.extracted,
+        )),
+        Err(error) => {
+            tracing::info!(url = %candidate.url, %error, "could not read a candidate page");
+            None
         }
     }
-    let page = match providers
-        .fetch
-        .fetch_cached(&candidate.url, providers.cache_max_age)
-        .await
-    {
-        Ok(page) => page,
-        Err(e) => {
-            tracing::info!(url = %candidate.url, error = %e, "could not fetch a candidate page");
-            return None;
-        }
-    };
-    let url = page.url.clone();
-    // Extraction is CPU work (milliseconds for a large page): keep it off the async threads.
-    let extracted = {
-        let (page, url) = (page.clone(), url.clone());
-        tokio::task::spawn_blocking(move || match &page.content_type {
-            ContentKind::Html => Ok(extract::extract_html(
-                page.text.as_deref().unwrap_or_default(),
-                &url,
-            )),
-            ContentKind::Pdf => extract::extract_pdf(&page.body, &url).map_err(|e| e.to_string()),
-            ContentKind::Text => Ok(extract::extract_text(
-                page.text.as_deref().unwrap_or_default(),
-                &url,
-            )),
-            ContentKind::Other(mime) => Err(format!("cannot read {mime}")),
-        })
-        .await
-    };
-    let extracted = match extracted {
-        Ok(Ok(extracted)) => extracted,
-        Ok(Err(e)) => {
-            tracing::info!(%url, error = %e, "could not read a page");
-            return None;
-        }
-        Err(_) => return None,
-    };
-    if let Some(index) = &providers.index {
-        let index = index.clone();
-        let indexed = IndexedPage {
-            url: url.clone(),
-            title: extracted.title.clone(),
-            text: extracted.text.clone(),
-            published: extracted.published,
-            fetched_at: chrono::Utc::now(),
-        };
-        let added = tokio::task::spawn_blocking(move || index.add_page(indexed)).await;
-        if let Ok(Err(e)) = added {
-            tracing::warn!(%url, error = %e, "could not add a fetched page to the local index");
-        }
-    }
-    let title = extracted.title.clone().or(candidate.title);
-    Some(source_from(
-        &url,
-        title,
-        extracted.published.or(candidate.published),
-        &extracted,
-    ))
 }
 
 fn source_from(

@@ -43,6 +43,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 
 mod http;
+mod indexer;
 mod ingest;
 mod local;
 mod multi;
@@ -50,6 +51,7 @@ mod searxng;
 mod text;
 mod wikipedia;
 
+pub use indexer::Indexer;
 pub use ingest::{pages_from_path, parse_sitemap, urls_from_sitemap, Sitemap};
 pub use local::{IndexedPage, LocalIndex, COMMIT_EVERY_PAGES, COMMIT_INTERVAL};
 pub use multi::{MergedHit, MultiSearch, MultiSearchResult, ProviderFailure};

@@ -1,0 +1,254 @@
+//! Reading one page: the one code path by which task runs, Extract and Search turn a URL into
+//! extracted content.
+//!
+//! A page comes from the local index (when the caller prefers it and the copy is young
+//! enough), else from the fetch cache or a live fetch under the caller's
+//! [`CacheOptions`]; when the live fetch fails, an older copy (the fetch cache's, then the
+//! index's) may answer if the caller allows it. Extraction runs on a blocking thread and its
+//! result is kept in a small cache keyed by the exact fetched copy, so the same page read
+//! again (a repeated Extract, a run citing a page Search just read) is not extracted twice.
+//! Every page fetched live is queued for the local index.
+
+use super::super::pipeline::Providers;
+use crate::extract::{self, Extracted};
+use crate::fetch::{CacheOptions, CacheOrigin, ContentKind, FetchError, FetchedPage};
+use crate::search::IndexedPage;
+use chrono::NaiveDate;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Where a page read came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageOrigin {
+    /// Fetched live for this read.
+    Live,
+    /// The fetch cache, younger than the maximum age asked for.
+    Cache,
+    /// The local index (its plain text).
+    Index,
+    /// An older copy, because the live fetch failed with this error.
+    StaleFallback(FetchError),
+}
+
+/// A page read and extracted.
+#[derive(Debug, Clone)]
+pub struct PageRead {
+    /// The page's address after redirects.
+    pub url: String,
+    pub title: Option<String>,
+    pub published: Option<NaiveDate>,
+    pub extracted: Arc<Extracted>,
+    pub origin: PageOrigin,
+}
+
+/// Why a page could not be read.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// Fetched, but of a type Parallax does not read (an image, an archive, …).
+    #[error("cannot read content of type {mime}")]
+    Unsupported { mime: String },
+    /// Fetched, but the document could not be parsed (a broken or encrypted PDF).
+    #[error("could not extract the document: {0}")]
+    Unreadable(String),
+    /// Only held copies were allowed and there is none.
+    #[error("the page is not in the local index")]
+    NotHeld,
+}
+
+impl ReadError {
+    /// The Extract API's `error_type`.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            ReadError::Fetch(e) => e.error_type(),
+            ReadError::Unsupported { .. } => "unsupported_content",
+            ReadError::Unreadable(_) => "extraction_failed",
+            ReadError::NotHeld => "not_cached",
+        }
+    }
+}
+
+/// How the local index takes part in a read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexUse {
+    /// Use the index's copy when it exists and (with a maximum age) is young enough.
+    Prefer { max_age: Option<Duration> },
+    /// Use the index's copy only when the live fetch fails and stale copies are allowed.
+    Fallback,
+}
+
+/// How to read a page.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Fetch cache age, live-fetch timeout and stale fallback.
+    pub cache: CacheOptions,
+    pub index: IndexUse,
+    /// Whether a live fetch is allowed at all (Search's `turbo` mode reads only held copies).
+    pub fetch: bool,
+}
+
+/// Recently extracted pages, keyed by the fetched copy they came from.
+#[derive(Clone, Default)]
+pub struct ExtractedCache {
+    inner: Arc<Mutex<CacheInner>>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    entries: HashMap<(String, i64), Arc<Extracted>>,
+    order: VecDeque<(String, i64)>,
+    bytes: usize,
+}
+
+/// Bytes of extracted text kept.
+const EXTRACTED_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+fn extracted_size(e: &Extracted) -> usize {
+    e.markdown.len() + e.text.len() + e.title.as_ref().map_or(0, String::len) + 64
+}
+
+impl ExtractedCache {
+    fn get(&self, key: &(String, i64)) -> Option<Arc<Extracted>> {
+        self.lock().entries.get(key).cloned()
+    }
+
+    fn put(&self, key: (String, i64), value: Arc<Extracted>) {
+        let mut inner = self.lock();
+        let size = extracted_size(&value);
+        if size > EXTRACTED_CACHE_BYTES / 4 {
+            return;
+        }
+        if let Some(old) = inner.entries.insert(key.clone(), value) {
+            inner.bytes -= extracted_size(&old);
+        } else {
+            inner.order.push_back(key);
+        }
+        inner.bytes += size;
+        while inner.bytes > EXTRACTED_CACHE_BYTES {
+            let Some(oldest) = inner.order.pop_front() else {
+                break;
+            };
+            if let Some(old) = inner.entries.remove(&oldest) {
+                inner.bytes -= extracted_size(&old);
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
+        // Every statement leaves the maps consistent: a panic elsewhere cannot corrupt them.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Reads `url` under `options`; see the module documentation.
+pub async fn read_page(
+    providers: &Providers,
+    url: &str,
+    options: &ReadOptions,
+) -> Result<PageRead, ReadError> {
+    if let IndexUse::Prefer { max_age } = options.index {
+        if let Some(page) = held_copy(providers, url, max_age).await {
+            return Ok(page);
+        }
+    }
+    if !options.fetch {
+        return Err(ReadError::NotHeld);
+    }
+    let cached = match providers.fetch.fetch_with(url, &options.cache).await {
+        Ok(cached) => cached,
+        Err(error) => {
+            if options.index == IndexUse::Fallback && options.cache.stale_fallback {
+                if let Some(mut page) = held_copy(providers, url, None).await {
+                    page.origin = PageOrigin::StaleFallback(error);
+                    return Ok(page);
+                }
+            }
+            return Err(error.into());
+        }
+    };
+    let origin = match cached.origin {
+        CacheOrigin::Live => PageOrigin::Live,
+        CacheOrigin::Cache => PageOrigin::Cache,
+        CacheOrigin::StaleFallback(e) => PageOrigin::StaleFallback(e),
+    };
+    let page = cached.page;
+    let key = (page.url.clone(), page.fetched_at);
+    let extracted = match providers.extracted.get(&key) {
+        Some(extracted) => extracted,
+        None => {
+            let extracted = Arc::new(extract_fetched(page.clone()).await?);
+            providers.extracted.put(key, extracted.clone());
+            extracted
+        }
+    };
+    if origin == PageOrigin::Live {
+        if let Some(indexer) = &providers.index {
+            indexer.submit(IndexedPage {
+                url: page.url.clone(),
+                title: extracted.title.clone(),
+                text: extracted.text.clone(),
+                published: extracted.published,
+                fetched_at: page.fetched_at_utc().unwrap_or_else(chrono::Utc::now),
+            });
+        }
+    }
+    Ok(PageRead {
+        url: page.url.clone(),
+        title: extracted.title.clone(),
+        published: extracted.published,
+        extracted,
+        origin,
+    })
+}
+
+/// The local index's copy of `url`, when it has one no older than `max_age`.
+async fn held_copy(
+    providers: &Providers,
+    url: &str,
+    max_age: Option<Duration>,
+) -> Option<PageRead> {
+    let index = providers.index.as_ref()?.index().clone();
+    let key = url.to_owned();
+    let stored = tokio::task::spawn_blocking(move || index.get(&key))
+        .await
+        .ok()
+        .flatten()?;
+    if let Some(max_age) = max_age {
+        let age = chrono::Utc::now() - stored.fetched_at;
+        if age.to_std().unwrap_or_default() > max_age {
+            return None;
+        }
+    }
+    let extracted = extract::extract_text(&stored.text, &stored.url);
+    Some(PageRead {
+        url: stored.url.clone(),
+        title: stored.title.or(extracted.title.clone()),
+        published: stored.published.or(extracted.published),
+        extracted: Arc::new(extracted),
+        origin: PageOrigin::Index,
+    })
+}
+
+/// Extracts a fetched page on a blocking thread (it is CPU work: milliseconds per page).
+async fn extract_fetched(page: Arc<FetchedPage>) -> Result<Extracted, ReadError> {
+    let joined = tokio::task::spawn_blocking(move || {
+        let url = page.url.as_str();
+        match &page.content_type {
+            ContentKind::Html => Ok(extract::extract_html(
+                page.text.as_deref().unwrap_or_default(),
+                url,
+            )),
+            ContentKind::Pdf => extract::extract_pdf(&page.body, url)
+                .map_err(|e| ReadError::Unreadable(e.to_string())),
+            ContentKind::Text => Ok(extract::extract_text(
+                page.text.as_deref().unwrap_or_default(),
+                url,
+            )),
+            ContentKind::Other(mime) => Err(ReadError::Unsupported { mime: mime.clone() }),
+        }
+    })
+    .await;
+    joined.unwrap_or_else(|e| Err(ReadError::Unreadable(format!("extraction stopped: {e}"))))
+}
