@@ -246,6 +246,8 @@ pub async fn index_add(args: IndexAddArgs, data_dir: &Path) -> anyhow::Result<()
                 &index,
                 IndexedPage {
                     url: page.url.clone(),
+                    // Pages the operator adds are shared by every tenant.
+                    owner: None,
                     title: extracted.title,
                     text: extracted.text,
                     published: extracted.published,

@@ -32,6 +32,8 @@ pub use budget::{Budget, PROCESSORS};
 #[derive(Debug, Clone)]
 pub struct Task {
     pub run_id: String,
+    /// The tenant the run belongs to: what it reads is visible to that tenant only.
+    pub tenant: String,
     pub budget: Budget,
     /// What the client sent (`processor`, `input`, `task_spec`, …), as JSON.
     pub request: Value,

@@ -64,6 +64,7 @@ impl Drop for TempDir {
 fn page(url: &str, title: &str, text: &str) -> IndexedPage {
     IndexedPage {
         url: url.to_string(),
+        owner: None,
         title: Some(title.to_string()),
         text: text.to_string(),
         published: None,
@@ -249,6 +250,71 @@ async fn title_matches_weigh_more_than_body_matches() {
         hits[0].snippet.as_deref(),
         Some("A note about airships and other things.")
     );
+}
+
+#[tokio::test]
+async fn a_tenants_pages_are_visible_to_that_tenant_only() {
+    let dir = TempDir::new("tenants");
+    let index = open_with_corpus(dir.path());
+    let url = "https://intranet.example/plan";
+    for (owner, text) in [
+        ("tenant-a", "The zeppelin budget for next year is secret."),
+        ("tenant-b", "Tenant b's own copy mentions zeppelin hangars."),
+    ] {
+        index
+            .add_page(IndexedPage {
+                owner: Some(owner.to_string()),
+                ..page(url, "Plan", text)
+            })
+            .unwrap();
+    }
+    index.commit().unwrap();
+
+    let search = |tenant: Option<&str>| {
+        let mut query = SearchQuery::new("zeppelin", 10);
+        if let Some(t) = tenant {
+            query = query.for_tenant(t);
+        }
+        index.search_blocking(&query).unwrap()
+    };
+    let urls = |hits: Vec<parallax_engine::search::SearchHit>| -> Vec<String> {
+        hits.into_iter().map(|h| h.url).collect()
+    };
+    // Shared pages only (the corpus has "zeppelins" in one shared page).
+    assert!(!urls(search(None)).contains(&url.to_string()));
+    assert!(!urls(search(Some("tenant-c"))).contains(&url.to_string()));
+    let a = search(Some("tenant-a"));
+    assert_eq!(a.iter().filter(|h| h.url == url).count(), 1, "{a:?}");
+    assert!(a
+        .iter()
+        .find(|h| h.url == url)
+        .unwrap()
+        .snippet
+        .as_deref()
+        .unwrap()
+        .contains("secret"));
+
+    assert_eq!(index.get(url), None, "no shared copy");
+    assert_eq!(index.get_visible(url, Some("tenant-c")), None);
+    let b = index.get_visible(url, Some("tenant-b")).unwrap();
+    assert!(b.text.contains("hangars"));
+    assert_eq!(b.owner.as_deref(), Some("tenant-b"));
+
+    // A shared copy is seen by everyone; a tenant's own copy wins for that tenant.
+    index
+        .add_page(page(url, "Plan", "The public zeppelin plan."))
+        .unwrap();
+    index.commit().unwrap();
+    assert!(index
+        .get_visible(url, Some("tenant-c"))
+        .unwrap()
+        .text
+        .contains("public"));
+    assert!(index
+        .get_visible(url, Some("tenant-a"))
+        .unwrap()
+        .text
+        .contains("secret"));
 }
 
 #[tokio::test]

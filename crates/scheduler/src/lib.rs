@@ -292,6 +292,7 @@ async fn execute(
             };
             let task = Task {
                 run_id: run.run_id.clone(),
+                tenant: run.tenant.clone(),
                 budget,
                 request,
                 previous_interaction_id: run.previous_interaction_id.clone(),

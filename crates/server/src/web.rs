@@ -32,44 +32,45 @@ fn to_json<T: serde::Serialize>(value: &T) -> Response {
 /// `POST /v1/extract`.
 pub async fn extract(
     State(state): State<Arc<AppState>>,
-    Tenant(_tenant): Tenant,
+    Tenant(tenant): Tenant,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, HttpError> {
     let body = json_body(&state, &headers, body)?;
     let request = parse_extract(&body)?;
-    let response = web_api(&state)?.extract(&request).await;
+    let response = web_api(&state)?.extract(&tenant, &request).await;
     Ok(to_json(&response))
 }
 
 async fn search(
     state: Arc<AppState>,
+    tenant: String,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
     version: ApiVersion,
 ) -> Result<Response, HttpError> {
     let body = json_body(&state, &headers, body)?;
     let request = parse_search(&body, version)?;
-    let response = web_api(&state)?.search(&request).await;
+    let response = web_api(&state)?.search(&tenant, &request).await;
     Ok(to_json(&response))
 }
 
 /// `POST /v1/search`: `search_queries` is required, as the SDK has it.
 pub async fn search_v1(
     State(state): State<Arc<AppState>>,
-    Tenant(_tenant): Tenant,
+    Tenant(tenant): Tenant,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, HttpError> {
-    search(state, headers, body, ApiVersion::V1).await
+    search(state, tenant, headers, body, ApiVersion::V1).await
 }
 
 /// `POST /v1beta/search`: an objective alone is enough, as the spec has it.
 pub async fn search_v1beta(
     State(state): State<Arc<AppState>>,
-    Tenant(_tenant): Tenant,
+    Tenant(tenant): Tenant,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, HttpError> {
-    search(state, headers, body, ApiVersion::V1Beta).await
+    search(state, tenant, headers, body, ApiVersion::V1Beta).await
 }

@@ -102,6 +102,7 @@ impl Processor for ResearchProcessor {
 
         let candidates = read::search(
             &self.providers,
+            &task.tenant,
             &queries,
             &request.policy,
             (budget.sources as usize * 2).max(10),
@@ -129,6 +130,7 @@ impl Processor for ResearchProcessor {
 
         let read = read::read_sources(
             &self.providers,
+            &task.tenant,
             candidates.urls,
             &request,
             budget.sources as usize,

@@ -51,13 +51,14 @@ pub struct Candidates {
 /// results; candidates outside `policy` are left out.
 pub async fn search(
     providers: &Providers,
+    tenant: &str,
     queries: &[String],
     policy: &SourcePolicy,
     per_query: usize,
 ) -> Candidates {
     let multi = MultiSearch::new(providers.search.clone());
     let answers = futures::future::join_all(queries.iter().map(|q| {
-        let query = SearchQuery::new(q.clone(), per_query);
+        let query = SearchQuery::new(q.clone(), per_query).for_tenant(tenant);
         let multi = multi.clone();
         async move { multi.search_all(&query).await }
     }))
@@ -122,13 +123,18 @@ pub struct Read {
 /// Reads candidates in order until `budget` pages are read.
 pub async fn read_sources(
     providers: &Providers,
+    tenant: &str,
     candidates: Vec<Candidate>,
     request: &Request,
     budget: usize,
 ) -> Read {
     let mut read = Read::default();
-    let mut pages = futures::stream::iter(candidates.into_iter().map(|c| read_one(providers, c)))
-        .buffered(READ_CONCURRENCY);
+    let mut pages = futures::stream::iter(
+        candidates
+            .into_iter()
+            .map(|c| read_one(providers, tenant, c)),
+    )
+    .buffered(READ_CONCURRENCY);
     while let Some(page) = pages.next().await {
         match page {
             Some(source)
@@ -146,13 +152,13 @@ pub async fn read_sources(
     read
 }
 
-async fn read_one(providers: &Providers, candidate: Candidate) -> Option<Source> {
+async fn read_one(providers: &Providers, tenant: &str, candidate: Candidate) -> Option<Source> {
     let options = ReadOptions {
         cache: CacheOptions::max_age(providers.cache_max_age),
         index: IndexUse::Prefer { max_age: None },
         fetch: true,
     };
-    match read_page(providers, &candidate.url, &options).await {
+    match read_page(providers, tenant, &candidate.url, &options).await {
         Ok(page) => Some(source_from(
             &page.url,
             page.title.or(candidate.title),

@@ -108,6 +108,7 @@ mod tests {
         for i in 0..20 {
             indexer.submit(IndexedPage {
                 url: format!("https://pages.example/{i}"),
+                owner: None,
                 title: Some(format!("Page {i}")),
                 text: format!("The quokka census number {i} counted marsupials."),
                 published: None,

@@ -124,6 +124,7 @@ fn read_page(path: &Path, kind: Kind) -> Result<Option<IndexedPage>, SearchError
         return Ok(None);
     }
     Ok(Some(IndexedPage {
+        owner: None,
         url,
         title,
         text,

@@ -9,7 +9,7 @@ use chrono::{NaiveDate, Utc};
 use tantivy::collector::TopDocs;
 use tantivy::directory::error::LockError;
 use tantivy::directory::MmapDirectory;
-use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     DateOptions, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED,
     STRING,
@@ -51,11 +51,19 @@ const SNIPPET_SCAN_BYTES: usize = 200_000;
 /// The writer's indexing memory (one thread).
 const WRITER_MEMORY: usize = 32 * 1024 * 1024;
 
+/// The owner term of shared pages (tenant ids never equal it).
+const SHARED_OWNER: &str = "*";
+
 /// A web page as the local index stores it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexedPage {
-    /// The page's address; unique in the index (adding a page with the same URL replaces it).
+    /// The page's address; unique per owner (adding a page with the same URL and owner
+    /// replaces it).
     pub url: String,
+    /// The tenant the page was read for, or `None` for a shared page (one the operator added
+    /// with `parallax index add`). A tenant's page is visible to that tenant only: what one
+    /// tenant reads, another cannot discover by searching.
+    pub owner: Option<String>,
     /// The page's title.
     pub title: Option<String>,
     /// The page's text (already extracted from HTML/PDF).
@@ -122,6 +130,14 @@ struct Fields {
     body: Field,
     published: Field,
     fetched_at: Field,
+    /// [`SHARED_OWNER`] or the tenant id.
+    owner: Field,
+    /// Owner and URL: the identity a page replaces.
+    key: Field,
+}
+
+fn page_key(owner: &str, url: &str) -> String {
+    format!("{owner}\u{1}{url}")
 }
 
 impl std::fmt::Debug for LocalIndex {
@@ -168,6 +184,8 @@ fn schema() -> (Schema, Fields) {
             DateOptions::default().set_stored().set_indexed(),
         ),
         fetched_at: builder.add_date_field("fetched_at", DateOptions::default().set_stored()),
+        owner: builder.add_text_field("owner", STRING | STORED),
+        key: builder.add_text_field("key", STRING),
     };
     (builder.build(), fields)
 }
@@ -239,8 +257,12 @@ impl LocalIndex {
             });
         }
         let f = self.inner.fields;
+        let owner = page.owner.as_deref().unwrap_or(SHARED_OWNER);
+        let key = page_key(owner, url);
         let mut doc = TantivyDocument::default();
         doc.add_text(f.url, url);
+        doc.add_text(f.owner, owner);
+        doc.add_text(f.key, &key);
         if let Some(title) = page.title.as_deref().filter(|t| !t.trim().is_empty()) {
             doc.add_text(f.title, title);
         }
@@ -258,7 +280,7 @@ impl LocalIndex {
             Some(writer) => writer,
             None => self.inner.open_writer()?,
         };
-        writer.delete_term(Term::from_field_text(f.url, url));
+        writer.delete_term(Term::from_field_text(f.key, &key));
         if let Err(e) = writer.add_document(doc) {
             // A writer whose workers failed stays broken: drop it (and the pages it held)
             // and start afresh next time.
@@ -294,10 +316,20 @@ impl LocalIndex {
         Ok(())
     }
 
-    /// The committed page stored under `url`, with its full text, or `None` (also when the
-    /// index cannot be read, which is logged).
+    /// The committed shared page stored under `url`, with its full text, or `None` (also
+    /// when the index cannot be read, which is logged).
     pub fn get(&self, url: &str) -> Option<IndexedPage> {
-        match self.inner.get(url.trim()) {
+        self.get_visible(url, None)
+    }
+
+    /// The committed page under `url` that `tenant` may see: its own copy, else the shared
+    /// one. `None` for `tenant` sees shared pages only.
+    pub fn get_visible(&self, url: &str, tenant: Option<&str>) -> Option<IndexedPage> {
+        let owners = tenant.into_iter().chain(std::iter::once(SHARED_OWNER));
+        let found = owners
+            .map(|owner| self.inner.get(&page_key(owner, url.trim())))
+            .find(|r| !matches!(r, Ok(None)));
+        match found.unwrap_or(Ok(None)) {
             Ok(page) => page,
             Err(error) => {
                 tracing::warn!(%error, url, "cannot read a page from the local index");
@@ -358,10 +390,10 @@ impl Inner {
         self.reader.reload().map_err(index_err)
     }
 
-    fn get(&self, url: &str) -> Result<Option<IndexedPage>, SearchError> {
+    fn get(&self, key: &str) -> Result<Option<IndexedPage>, SearchError> {
         let searcher = self.reader.searcher();
         let query = TermQuery::new(
-            Term::from_field_text(self.fields.url, url),
+            Term::from_field_text(self.fields.key, key),
             IndexRecordOption::Basic,
         );
         let top = searcher
@@ -389,6 +421,7 @@ impl Inner {
         };
         IndexedPage {
             url: text(f.url).unwrap_or_default(),
+            owner: text(f.owner).filter(|o| o != SHARED_OWNER),
             title: text(f.title),
             text: text(f.body).unwrap_or_default(),
             published: date(f.published).map(|d| d.date_naive()),
@@ -445,7 +478,27 @@ impl Inner {
             ));
             clauses.push((Occur::Should, Box::new(body)));
         }
-        let tantivy_query = BooleanQuery::new(clauses);
+        let words: Box<dyn Query> = Box::new(BooleanQuery::new(clauses));
+        // Only pages this query's tenant may see: shared ones and its own.
+        let owners: Vec<(Occur, Box<dyn Query>)> = query
+            .tenant
+            .as_deref()
+            .into_iter()
+            .chain(std::iter::once(SHARED_OWNER))
+            .map(|owner| {
+                let term = TermQuery::new(
+                    Term::from_field_text(f.owner, owner),
+                    IndexRecordOption::Basic,
+                );
+                (Occur::Should, Box::new(term) as Box<dyn Query>)
+            })
+            .collect();
+        // Scored zero: visibility must not move the ranking.
+        let visible: Box<dyn Query> = Box::new(ConstScoreQuery::new(
+            Box::new(BooleanQuery::new(owners)),
+            0.0,
+        ));
+        let tantivy_query = BooleanQuery::new(vec![(Occur::Must, words), (Occur::Must, visible)]);
 
         let searcher = self.reader.searcher();
         let top = searcher

@@ -68,15 +68,25 @@ pub struct SearchQuery {
     pub text: String,
     /// The most hits wanted; providers may answer fewer. Zero answers no hits.
     pub max_results: usize,
+    /// The tenant searching: the local index answers its pages and the shared ones; `None`
+    /// sees shared pages only. Web providers ignore it.
+    pub tenant: Option<String>,
 }
 
 impl SearchQuery {
-    /// A query for `text` wanting at most `max_results` hits.
+    /// A query for `text` wanting at most `max_results` hits, over shared pages.
     pub fn new(text: impl Into<String>, max_results: usize) -> Self {
         SearchQuery {
             text: text.into(),
             max_results,
+            tenant: None,
         }
+    }
+
+    /// The same query made by `tenant`.
+    pub fn for_tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant = Some(tenant.into());
+        self
     }
 }
 

@@ -70,14 +70,14 @@ impl WebApi {
         }
     }
 
-    /// Answers an extract request.
-    pub async fn extract(&self, request: &ExtractRequest) -> ExtractResponse {
+    /// Answers `tenant`'s extract request.
+    pub async fn extract(&self, tenant: &str, request: &ExtractRequest) -> ExtractResponse {
         let options = self.read_options(&request.fetch_policy, IndexUse::Fallback);
         let reads = futures::future::join_all(
             request
                 .urls
                 .iter()
-                .map(|url| read_page(&self.providers, url, &options)),
+                .map(|url| read_page(&self.providers, tenant, url, &options)),
         )
         .await;
         let mut pages: Vec<(String, PageRead)> = Vec::new();
@@ -154,8 +154,8 @@ impl WebApi {
         }
     }
 
-    /// Answers a search request.
-    pub async fn search(&self, request: &SearchRequest) -> SearchResponse {
+    /// Answers `tenant`'s search request.
+    pub async fn search(&self, tenant: &str, request: &SearchRequest) -> SearchResponse {
         let mut queries = request.search_queries.clone();
         if let Some(objective) = &request.objective {
             if queries.is_empty() || request.mode == SearchMode::Advanced {
@@ -172,8 +172,14 @@ impl WebApi {
             SearchMode::Advanced => (max_results * 2).min(ADVANCED_MAX_READ).max(max_results),
             _ => max_results,
         };
-        let candidates =
-            read::search(&self.providers, &queries, &policy, (to_read * 2).max(10)).await;
+        let candidates = read::search(
+            &self.providers,
+            tenant,
+            &queries,
+            &policy,
+            (to_read * 2).max(10),
+        )
+        .await;
         let mut warnings = candidates.warnings;
         if request.location.is_some() {
             warnings.push(json!({
@@ -207,7 +213,7 @@ impl WebApi {
         let options = &options;
         let mut reads =
             futures::stream::iter(candidates.urls.into_iter().map(|candidate| async move {
-                let read = read_page(providers, &candidate.url, options).await;
+                let read = read_page(providers, tenant, &candidate.url, options).await;
                 (candidate, read)
             }))
             .buffered(SEARCH_READ_CONCURRENCY);

@@ -145,11 +145,12 @@ impl ExtractedCache {
 /// Reads `url` under `options`; see the module documentation.
 pub async fn read_page(
     providers: &Providers,
+    tenant: &str,
     url: &str,
     options: &ReadOptions,
 ) -> Result<PageRead, ReadError> {
     if let IndexUse::Prefer { max_age } = options.index {
-        if let Some(page) = held_copy(providers, url, max_age).await {
+        if let Some(page) = held_copy(providers, tenant, url, max_age).await {
             return Ok(page);
         }
     }
@@ -160,7 +161,7 @@ pub async fn read_page(
         Ok(cached) => cached,
         Err(error) => {
             if options.index == IndexUse::Fallback && options.cache.stale_fallback {
-                if let Some(mut page) = held_copy(providers, url, None).await {
+                if let Some(mut page) = held_copy(providers, tenant, url, None).await {
                     page.origin = PageOrigin::StaleFallback(error);
                     return Ok(page);
                 }
@@ -187,6 +188,7 @@ pub async fn read_page(
         if let Some(indexer) = &providers.index {
             indexer.submit(IndexedPage {
                 url: page.url.clone(),
+                owner: Some(tenant.to_owned()),
                 title: extracted.title.clone(),
                 text: extracted.text.clone(),
                 published: extracted.published,
@@ -203,15 +205,17 @@ pub async fn read_page(
     })
 }
 
-/// The local index's copy of `url`, when it has one no older than `max_age`.
+/// The local index's copy of `url` that `tenant` may see, when it has one no older than
+/// `max_age`.
 async fn held_copy(
     providers: &Providers,
+    tenant: &str,
     url: &str,
     max_age: Option<Duration>,
 ) -> Option<PageRead> {
     let index = providers.index.as_ref()?.index().clone();
-    let key = url.to_owned();
-    let stored = tokio::task::spawn_blocking(move || index.get(&key))
+    let (key, tenant) = (url.to_owned(), tenant.to_owned());
+    let stored = tokio::task::spawn_blocking(move || index.get_visible(&key, Some(&tenant)))
         .await
         .ok()
         .flatten()?;
