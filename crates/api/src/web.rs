@@ -13,8 +13,8 @@
 //! `search_queries` must hold at least one query, as the SDK requires; on `/v1beta/search`
 //! either an objective or a query is enough, as the spec says.
 //!
-//! Character budgets below [`MIN_CHAR_BUDGET`] are raised to it, as the spec documents for
-//! excerpt settings; negative or zero budgets are refused.
+//! Character budgets below [`MIN_CHAR_BUDGET`] (zero included) are raised to it, as the spec
+//! documents for excerpt settings; negative budgets are refused.
 
 use crate::error::{ApiError, FieldError};
 use serde::Serialize;
@@ -223,13 +223,26 @@ impl Reader {
         }
     }
 
-    /// A character budget, raised to [`MIN_CHAR_BUDGET`].
+    /// A character budget: a non-negative integer, raised to [`MIN_CHAR_BUDGET`].
     fn budget(&mut self, map: &Map<String, Value>, key: &str, at: &str) -> Option<usize> {
-        self.count(map, key, at).map(|v| {
-            usize::try_from(v)
-                .unwrap_or(usize::MAX)
-                .max(MIN_CHAR_BUDGET)
-        })
+        match map.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) if n.as_u64().is_some() => {
+                let v = n.as_u64().expect("checked");
+                Some(
+                    usize::try_from(v)
+                        .unwrap_or(usize::MAX)
+                        .max(MIN_CHAR_BUDGET),
+                )
+            }
+            Some(_) => {
+                self.fail(
+                    format!("{at}/{key}"),
+                    "must be a non-negative integer (values below 1000 count as 1000) or null",
+                );
+                None
+            }
+        }
     }
 
     /// `search_queries`: a list of strings (empty ones dropped) or null.
@@ -733,6 +746,8 @@ mod tests {
             ]
         );
         assert_eq!(pointers(parse_extract(b"[1]").unwrap_err()), vec![""]);
+        let zero = extract(json!({"urls": ["https://a.example/"], "max_chars_total": 0})).unwrap();
+        assert_eq!(zero.excerpts.total, Some(MIN_CHAR_BUDGET));
         assert_eq!(pointers(parse_extract(b"{").unwrap_err()), vec![""]);
     }
 

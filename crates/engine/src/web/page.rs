@@ -7,14 +7,15 @@
 //! index's) may answer if the caller allows it. Extraction runs on a blocking thread and its
 //! result is kept in a small cache keyed by the exact fetched copy, so the same page read
 //! again (a repeated Extract, a run citing a page Search just read) is not extracted twice.
-//! Every page fetched live is queued for the local index.
+//! Every fetched copy a tenant reads (live, or from the shared fetch cache) is queued once for
+//! that tenant's part of the local index.
 
 use super::super::pipeline::Providers;
 use crate::extract::{self, Extracted};
 use crate::fetch::{CacheOptions, CacheOrigin, ContentKind, FetchError, FetchedPage};
 use crate::search::IndexedPage;
 use chrono::NaiveDate;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -100,7 +101,13 @@ struct CacheInner {
     entries: HashMap<(String, i64), Arc<Extracted>>,
     order: VecDeque<(String, i64)>,
     bytes: usize,
+    /// Fetched copies already queued for a tenant's index: (tenant, url, fetched_at). A
+    /// copy read again from the fetch cache is indexed for a tenant only once.
+    indexed: HashSet<(String, String, i64)>,
 }
+
+/// Entries of the `indexed` set kept before it is cleared (clearing only costs re-indexing).
+const INDEXED_MEMORY: usize = 100_000;
 
 /// Bytes of extracted text kept.
 const EXTRACTED_CACHE_BYTES: usize = 64 * 1024 * 1024;
@@ -134,6 +141,18 @@ impl ExtractedCache {
                 inner.bytes -= extracted_size(&old);
             }
         }
+    }
+
+    /// Whether `tenant` still needs this fetched copy in its index (and notes that it will
+    /// have it).
+    fn first_for(&self, tenant: &str, url: &str, fetched_at: i64) -> bool {
+        let mut inner = self.lock();
+        if inner.indexed.len() >= INDEXED_MEMORY {
+            inner.indexed.clear();
+        }
+        inner
+            .indexed
+            .insert((tenant.to_owned(), url.to_owned(), fetched_at))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
@@ -184,8 +203,13 @@ pub async fn read_page(
             extracted
         }
     };
-    if origin == PageOrigin::Live {
-        if let Some(indexer) = &providers.index {
+    // Every tenant that reads a fetched copy gets it in its index, whether this read fetched
+    // it or the shared fetch cache answered (another tenant's copy is not visible to it).
+    if let Some(indexer) = &providers.index {
+        if providers
+            .extracted
+            .first_for(tenant, &page.url, page.fetched_at)
+        {
             indexer.submit(IndexedPage {
                 url: page.url.clone(),
                 owner: Some(tenant.to_owned()),
