@@ -38,6 +38,7 @@ use parallax_api::web::{
     DEFAULT_EXTRACT_EXCERPT_CHARS, EXTRACT_PREFIX, SEARCH_PREFIX, SESSION_PREFIX,
 };
 use serde_json::{json, Value};
+use std::collections::HashSet;
 use std::time::Duration;
 
 /// Pages read at once by one search.
@@ -218,8 +219,12 @@ impl WebApi {
             }))
             .buffered(SEARCH_READ_CONCURRENCY);
         let mut found: Vec<Found> = Vec::new();
+        // Final addresses already in the results: candidates that redirect to one page
+        // are one result.
+        let mut seen_urls: HashSet<String> = HashSet::new();
         while let Some((candidate, read)) = reads.next().await {
             let found_one = match read {
+                Ok(page) if !seen_urls.insert(page.url.clone()) => None,
                 Ok(page)
                     if policy.allows_url(&page.url)
                         && policy.allows_date(page.published.or(candidate.published)) =>
