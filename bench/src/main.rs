@@ -6,7 +6,10 @@
 //! * `load` — an HTTP/1.1 keep-alive load generator on hyper: N connections, each driven by
 //!   its own task issuing requests back to back, exact latency percentiles, one JSON line out.
 //!
-//! `bench/run` drives both against the `parallax` server; see `bench/README.md`.
+//! * `extract` — runs the main-content extractor on HTML files, timing it; one JSON line per
+//!   file. `bench/extract/run.py` drives it (see `bench/extract/README.md`).
+//!
+//! `bench/run` drives the first two against the `parallax` server; see `bench/README.md`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -22,6 +25,8 @@ use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE, HOST};
 use hyper::{HeaderMap, Method, Request, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
+
+mod extract;
 
 #[derive(Parser)]
 #[command(
@@ -39,6 +44,8 @@ enum Cmd {
     Ceiling(CeilingArgs),
     /// Drive an HTTP/1.1 endpoint over keep-alive connections; print one JSON line of results.
     Load(LoadArgs),
+    /// Run the main-content extractor on HTML files; print one JSON line per file.
+    Extract(extract::ExtractArgs),
 }
 
 #[derive(Parser)]
@@ -97,6 +104,7 @@ fn main() -> Result<()> {
     match cli.cmd {
         Cmd::Ceiling(a) => ceiling(a),
         Cmd::Load(a) => load(a),
+        Cmd::Extract(a) => extract::run(a),
     }
 }
 

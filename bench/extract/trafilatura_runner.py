@@ -1,0 +1,59 @@
+"""Runs trafilatura on HTML files and prints one JSON line per file and configuration.
+
+Called by run.py with the venv's interpreter: python trafilatura_runner.py REPS FILE...
+Each line: {"file", "config", "text", "micros", "micros_all"}; `micros` is the median wall
+time of trafilatura.extract() alone over REPS runs after one unmeasured warm-up run (reading
+the file is outside the timed region; the HTML is passed as a str, as Parallax gets it).
+"""
+
+import json
+import sys
+import time
+
+import trafilatura
+
+CONFIGS = {
+    "default": {},
+    "favor_precision": {"favor_precision": True},
+    "favor_recall": {"favor_recall": True},
+}
+
+
+def main() -> None:
+    reps = int(sys.argv[1])
+    for path in sys.argv[2:]:
+        with open(path, "rb") as f:
+            html = f.read().decode("utf-8", errors="replace")
+        for name, extra in CONFIGS.items():
+            kwargs = dict(
+                output_format="txt",
+                include_comments=False,
+                include_tables=True,
+                include_images=False,
+                with_metadata=False,
+                **extra,
+            )
+            text = trafilatura.extract(html, **kwargs) or ""
+            times = []
+            for _ in range(max(reps, 1)):
+                start = time.perf_counter_ns()
+                trafilatura.extract(html, **kwargs)
+                times.append((time.perf_counter_ns() - start) // 1000)
+            times.sort()
+            print(
+                json.dumps(
+                    {
+                        "file": path,
+                        "config": name,
+                        "text": text,
+                        "micros": times[len(times) // 2],
+                        "micros_all": times,
+                    },
+                    ensure_ascii=False,
+                ),
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
