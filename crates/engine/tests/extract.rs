@@ -1055,3 +1055,90 @@ fn adversarial_pages_stay_fast() {
     let bound = if cfg!(debug_assertions) { 8_000 } else { 800 };
     assert!(dt < Duration::from_millis(bound), "{dt:?}");
 }
+
+/// A paragraph of Chinese text (no spaces between words), `n` sentences long.
+fn chinese_paragraph(topic: &str, n: usize) -> String {
+    let sentence = format!(
+        "{topic}的港口今年吞吐量比去年增长了百分之十二，市政府表示将继续扩建码头并改善交通。"
+    );
+    sentence.repeat(n)
+}
+
+#[test]
+fn articles_in_scripts_without_spaces_are_not_taken_for_empty_ones() {
+    // A page whose paragraphs have no spaces: counted in whitespace-separated words, the
+    // article readability finds would look like a handful of words, and the whole body
+    // (footer disclaimers included) would be used instead.
+    let mut html = String::from(
+        "<!DOCTYPE html><html lang=zh><head><meta charset=utf-8><title>港口吞吐量创新高 - 海港日报</title></head><body>\
+         <div class=top><ul>",
+    );
+    for s in [
+        "首页", "时政", "财经", "体育", "文化", "视频", "专栏", "图片", "评论", "国际", "科技",
+        "旅游",
+    ] {
+        html.push_str(&format!("\n<li><a href=\"/{s}\">{s}</a></li>"));
+    }
+    html.push_str("\n</ul></div>\n<div class=wrap><div class=left>\n<h1>港口吞吐量创新高</h1>");
+    for topic in ["东港", "西港", "南港", "北港", "新港"] {
+        html.push_str(&format!("\n<p>{}</p>", chinese_paragraph(topic, 3)));
+    }
+    html.push_str(
+        "\n</div></div>\n<div class=bottom>\n<p>本网站所载内容版权归海港日报所有，未经书面授权禁止转载、摘编或以其他方式使用，违者必究。如需使用请与本网联系。</p>\n\
+         <p>海港日报版权所有</p></div></body></html>",
+    );
+    let e = extract_html(&html, "https://www.haigang.example/2024/05/port.html");
+    assert_text_has(
+        &e,
+        &[&chinese_paragraph("东港", 3), &chinese_paragraph("新港", 3)],
+    );
+    assert_lacks(&e, &["未经书面授权禁止转载", "海港日报版权所有", "首页"]);
+    assert_clean(&e);
+}
+
+#[test]
+fn captions_and_player_chrome_go_with_the_media_and_subheadings_stay() {
+    let para = |s: &str| {
+        format!(
+            "<p class=\"paragraph\">{s} The harbour authority published the figures on Monday, \
+             and the port's operators said the new cranes had doubled the rate at which ships \
+             could be unloaded during the busiest weeks of the autumn.</p>"
+        )
+    };
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Port traffic hits a record - The Coastal Herald</title></head><body>\
+         <article><h1>Port traffic hits a record</h1><div class=\"article__content\">{}\
+         <figure class=\"media-landscape has-caption\"><img src=\"/crane.jpg\" alt=\"\">\
+         <span class=\"off-screen\">Image copyright</span><span class=\"image-copyright\">Harbour Photo Agency</span>\
+         <figcaption><span class=\"off-screen\">Image caption</span> A new crane lifts its first container.</figcaption></figure>\
+         {}\
+         <div class=\"video-resource\"><div class=\"video-resource__headline\">Watch the first ship dock at the new berth</div>\
+         <span class=\"video-resource__duration\">02:12</span></div>\
+         <h2 class=\"subheader\" id=\"what-comes-next\">What comes next for the harbour</h2>\
+         {}{}</div></article></body></html>",
+        para("Traffic through the port reached a record last year."),
+        para("The rise came mostly from container ships."),
+        para("A second berth is planned for 2026."),
+        para("Its cost has not been announced."),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &[
+            "Traffic through the port reached a record last year.",
+            "## What comes next for the harbour",
+            "Its cost has not been announced.",
+        ],
+    );
+    assert_lacks(
+        &e,
+        &[
+            "A new crane lifts its first container",
+            "Image caption",
+            "Image copyright",
+            "Watch the first ship dock",
+            "02:12",
+        ],
+    );
+    assert_clean(&e);
+}

@@ -81,6 +81,13 @@ const BOILERPLATE_SUBSTRINGS: &[&str] = &[
     "editsection",
     "edit-section",
     "jump-link",
+    // Image captions and credits, photo galleries, text only for screen readers: they go
+    // with the images, which are left out.
+    "caption",
+    "gallery",
+    "slideshow",
+    "offscreen",
+    "off-screen",
 ];
 
 /// Whole words (class/id tokens split at `-`, `_`, `:`) that name boilerplate.
@@ -125,6 +132,23 @@ const BOILERPLATE_WORDS: &[&str] = &[
     "masthead",
     "toc",
 ];
+
+/// Whole words of class or id tokens that name a media player: its title, duration and
+/// credits go with the video, which is left out. Only short elements are removed.
+const MEDIA_WORDS: &[&str] = &["video", "player", "audio", "podcast"];
+
+/// The most non-whitespace characters of a media element's text that is removed.
+const MEDIA_MAX_CHARS: usize = 300;
+
+/// Whether a class or id value names a media player.
+fn is_media_name(value: &str) -> bool {
+    value.split_ascii_whitespace().any(|token| {
+        token
+            .to_ascii_lowercase()
+            .split(['-', '_', ':'])
+            .any(|w| MEDIA_WORDS.contains(&w))
+    })
+}
 
 /// Texts of buttons and links that answer a cookie or consent banner.
 const CONSENT_ANSWERS: &[&str] = &[
@@ -311,6 +335,8 @@ struct Pre {
     heading: bool,
     /// A superscript, maybe a citation marker (`[12]`).
     sup: bool,
+    /// A class or id that names a media player.
+    media: bool,
 }
 
 fn classify_pre(tag: &str, a: &Attrs) -> Pre {
@@ -354,10 +380,13 @@ fn classify_pre(tag: &str, a: &Attrs) -> Pre {
         always,
         guarded,
         header: tag == "header" || a.role_is(&["banner"]),
-        named: a.class.is_some_and(is_boilerplate_name) || a.id.is_some_and(is_boilerplate_name),
+        named: tag == "figcaption"
+            || a.class.is_some_and(is_boilerplate_name)
+            || a.id.is_some_and(is_boilerplate_name),
         consent,
         heading: matches!(tag, "h2" | "h3" | "h4" | "h5") || a.role_is(&["heading"]),
         sup: tag == "sup",
+        media: a.class.is_some_and(is_media_name) || a.id.is_some_and(is_media_name),
     }
 }
 
@@ -422,6 +451,8 @@ fn remove_boilerplate(r: &Readability) {
     let mut headers = Vec::new();
     let mut named = Vec::new();
     let mut sups = Vec::new();
+    let mut all_headings = Vec::new();
+    let mut media = Vec::new();
     for node in doc.root().descendants_it() {
         let Some(p) = with_attrs!(node, |tag, a| classify_pre(tag, &a)) else {
             continue;
@@ -435,6 +466,12 @@ fn remove_boilerplate(r: &Readability) {
         if p.sup {
             sups.push(node);
         }
+        if ["h1", "h2", "h3", "h4", "h5", "h6"]
+            .iter()
+            .any(|h| node.has_name(h))
+        {
+            all_headings.push(node);
+        }
         if p.always {
             always.push(node);
         } else if p.guarded {
@@ -443,6 +480,8 @@ fn remove_boilerplate(r: &Readability) {
             headers.push(node);
         } else if p.named {
             named.push(node);
+        } else if p.media {
+            media.push(node);
         }
     }
 
@@ -590,6 +629,28 @@ fn remove_boilerplate(r: &Readability) {
             remove!(node);
         }
     }
+    for node in media {
+        if !detached!(node)
+            && text_chars!(node) <= MEDIA_MAX_CHARS
+            && !holds_content!(node, body_chars, true)
+        {
+            remove!(node);
+        }
+    }
+    // Headings that survived are content: their class and id no longer matter (and
+    // readability would drop a `<h2 class="subheader">` for the "header" in it), unless they
+    // hide the heading.
+    for node in all_headings {
+        if detached!(node) {
+            continue;
+        }
+        let hides = node
+            .attr("class")
+            .is_some_and(|c| c.to_ascii_lowercase().contains("hidden"));
+        if !hides {
+            node.remove_attrs(&["class", "id"]);
+        }
+    }
 }
 
 /// Class and id substrings of bylines and post metadata lines (author, date, reading
@@ -667,8 +728,36 @@ struct PostScan {
     fallback: Fallback,
 }
 
+/// Whether a character belongs to a script written without spaces between words (Chinese,
+/// Japanese kana, Thai, Lao, Burmese, Khmer).
+fn unspaced_script(c: char) -> bool {
+    matches!(c as u32,
+        0x0E00..=0x0EFF
+        | 0x1000..=0x109F
+        | 0x1780..=0x17FF
+        | 0x3040..=0x30FF
+        | 0x3400..=0x4DBF
+        | 0x4E00..=0x9FFF
+        | 0xF900..=0xFAFF
+        | 0x20000..=0x3134F)
+}
+
+/// The number of words of a text: whitespace-separated words, where a run of characters of
+/// a script written without spaces counts as one word per two characters (a Chinese word is
+/// one to two characters; readability's answer and the structural candidate are compared in
+/// these units, so the exact ratio matters little, but one "word" per paragraph would make
+/// every CJK or Thai article look empty).
 fn words_of(s: &str) -> usize {
-    s.split_whitespace().count()
+    s.split_whitespace()
+        .map(|w| {
+            let unspaced = w.chars().filter(|&c| unspaced_script(c)).count();
+            if unspaced == 0 {
+                1
+            } else {
+                unspaced.div_ceil(2) + usize::from(w.chars().count() > unspaced)
+            }
+        })
+        .sum()
 }
 
 /// One walk over the cleaned tree: the publish date stated in the body, the main `<h1>`,

@@ -37,11 +37,15 @@
 //!    navigation/complementary/contentinfo landmarks and hidden elements, site `header`s
 //!    (outside `article`/`main`), elements whose class or id names boilerplate (cookie,
 //!    consent, comments, share/social, related, newsletter/subscribe, ads, sidebar,
-//!    breadcrumbs, menus, …, matched as whole words or unambiguous substrings), cookie
-//!    banners recognised by their accept/reject buttons, and comment or "related stories"
-//!    sections recognised by their heading, unless they hold the main content: an element
-//!    is kept when it is `html`, `body`, `main` or `article`, contains one of them, an
-//!    `<h1>` or an `itemprop="articleBody"`, or holds more than 40 % of the page's text.
+//!    breadcrumbs, menus, image captions and credits, galleries, screen-reader-only text,
+//!    …, matched as whole words or unambiguous substrings), `figcaption`s, short media
+//!    player blocks (class words `video`, `player`, `audio`, `podcast`: titles, durations,
+//!    credits), cookie banners recognised by their accept/reject buttons, and comment or
+//!    "related stories" sections recognised by their heading, unless they hold the main
+//!    content: an element is kept when it is `html`, `body`, `main` or `article`, contains
+//!    one of them, an `<h1>` or an `itemprop="articleBody"`, or holds more than 40 % of the
+//!    page's text. Headings that remain lose their class and id (unless it hides them), so
+//!    that readability does not drop a sub-heading such as `<h2 class="subheader">`.
 //! 3. **Body metadata**, in a second walk: the date from `itemprop="datePublished"`, then
 //!    `<time datetime>` (one marked as the publication time first), then short date texts
 //!    in elements named date/published/posted; the main `<h1>`; bylines (removed once read);
@@ -56,7 +60,8 @@
 //!    link lists) pruned, is used instead when readability fails, finds almost nothing, or
 //!    keeps less than half of a semantic candidate or less than a fifth of the body. So
 //!    every page yields something sensible, including short pages and pages made only of
-//!    `<div>`s.
+//!    `<div>`s. Words are counted so that these comparisons hold for scripts written
+//!    without spaces too (Chinese, Japanese, Thai, Burmese, …: two characters per word).
 //! 6. **Markdown**: `htmd` converts the chosen HTML, with images, media and form controls
 //!    skipped, in-page and `javascript:` links reduced to their text, permalink symbols
 //!    (`¶`) dropped and `<pre>` without `<code>` fenced; whitespace is normalised and
