@@ -1,9 +1,10 @@
 """Runs trafilatura on HTML files and prints one JSON line per file and configuration.
 
 Called by run.py with the venv's interpreter: python trafilatura_runner.py REPS FILE...
-Each line: {"file", "config", "text", "micros", "micros_all"}; `micros` is the median wall
-time of trafilatura.extract() alone over REPS runs after one unmeasured warm-up run (reading
-the file is outside the timed region; the HTML is passed as a str, as Parallax gets it).
+Each line: {"file", "config", "text", "micros", "micros_all", "cpu_micros"}; `micros` is the
+median wall time of trafilatura.extract() alone over REPS runs after one unmeasured warm-up
+run (reading the file is outside the timed region; the HTML is passed as a str, as Parallax
+gets it), `cpu_micros` the median CPU time of the thread over the same runs.
 """
 
 import json
@@ -35,11 +36,15 @@ def main() -> None:
             )
             text = trafilatura.extract(html, **kwargs) or ""
             times = []
+            cpu = []
             for _ in range(max(reps, 1)):
+                cpu_start = time.thread_time_ns()
                 start = time.perf_counter_ns()
                 trafilatura.extract(html, **kwargs)
                 times.append((time.perf_counter_ns() - start) // 1000)
+                cpu.append((time.thread_time_ns() - cpu_start) // 1000)
             times.sort()
+            cpu.sort()
             print(
                 json.dumps(
                     {
@@ -48,6 +53,7 @@ def main() -> None:
                         "text": text,
                         "micros": times[len(times) // 2],
                         "micros_all": times,
+                        "cpu_micros": cpu[len(cpu) // 2],
                     },
                     ensure_ascii=False,
                 ),

@@ -1,8 +1,10 @@
 //! `parallax-bench extract FILE…`: runs Parallax's main-content extractor on HTML files and
 //! prints one JSON line per file: `{"file", "bytes", "title", "markdown", "text", "micros",
-//! "micros_all"}`. `micros` is the median wall time of `extract_html` alone (reading the
-//! file and printing are outside the timed region) over `--reps` runs after one unmeasured
-//! warm-up run, on the calling thread. `bench/extract/run.py` drives it.
+//! "micros_all", "cpu_micros"}`. `micros` is the median wall time of `extract_html` alone
+//! (reading the file and printing are outside the timed region) over `--reps` runs after
+//! one unmeasured warm-up run, on the calling thread; `cpu_micros` the median CPU time of
+//! that thread over the same runs (less disturbed by other processes on a busy machine).
+//! `bench/extract/run.py` drives it.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -33,13 +35,17 @@ pub fn run(a: ExtractArgs) -> Result<()> {
         // Warm-up (also the result that is printed).
         let extracted = parallax_engine::extract::extract_html(&html, &a.url);
         let mut times: Vec<u128> = Vec::with_capacity(a.reps.max(1));
+        let mut cpu: Vec<u128> = Vec::with_capacity(a.reps.max(1));
         for _ in 0..a.reps.max(1) {
+            let cpu_start = thread_cpu_nanos();
             let start = Instant::now();
             let e = parallax_engine::extract::extract_html(&html, &a.url);
             times.push(start.elapsed().as_micros());
+            cpu.push((thread_cpu_nanos() - cpu_start) / 1000);
             std::hint::black_box(e);
         }
         times.sort_unstable();
+        cpu.sort_unstable();
         let median = times[times.len() / 2];
         let line = serde_json::json!({
             "file": file.display().to_string(),
@@ -49,8 +55,24 @@ pub fn run(a: ExtractArgs) -> Result<()> {
             "text": extracted.text,
             "micros": median,
             "micros_all": times,
+            "cpu_micros": cpu[cpu.len() / 2],
         });
         writeln!(out, "{line}")?;
     }
     Ok(())
+}
+
+/// CPU time consumed by the calling thread, in nanoseconds.
+fn thread_cpu_nanos() -> u128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant the platform
+    // defines.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    ts.tv_sec as u128 * 1_000_000_000 + ts.tv_nsec as u128
 }
