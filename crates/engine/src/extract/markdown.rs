@@ -27,6 +27,7 @@ fn converter() -> &'static HtmlToMarkdown {
             .skip_tags(SKIPPED_TAGS.to_vec())
             .add_handler(vec!["a"], anchor_handler)
             .add_handler(vec!["pre"], pre_handler)
+            .add_handler(vec!["em", "i", "strong", "b"], emphasis_handler)
             .build()
     })
 }
@@ -42,6 +43,10 @@ fn anchor_handler(handlers: &dyn Handlers, element: Element) -> Option<HandlerRe
     let inner = handlers.walk_children(element.node);
     let content = inner.content.as_str();
     let trimmed = content.trim();
+    if trimmed.is_empty() && content.chars().any(char::is_whitespace) {
+        // An anchor around a space keeps the words on either side apart.
+        return Some(" ".into());
+    }
     if trimmed.is_empty()
         || (trimmed.chars().count() <= 2 && !trimmed.chars().any(char::is_alphanumeric))
     {
@@ -82,6 +87,17 @@ fn anchor_handler(handlers: &dyn Handlers, element: Element) -> Option<HandlerRe
     Some(out.into())
 }
 
+/// Emphasis around nothing but whitespace (`misguided<em> </em>policy`) is the space it holds,
+/// not nothing, so that the words on either side stay apart.
+fn emphasis_handler(handlers: &dyn Handlers, element: Element) -> Option<HandlerResult> {
+    let inner = handlers.walk_children(element.node);
+    if inner.content.trim().is_empty() {
+        let space = inner.content.chars().any(char::is_whitespace);
+        return Some(if space { " ".into() } else { "".into() });
+    }
+    handlers.fallback(element)
+}
+
 /// `<pre>` without `<code>` still becomes a fenced block.
 fn pre_handler(handlers: &dyn Handlers, element: Element) -> Option<HandlerResult> {
     let result = handlers.fallback(element)?;
@@ -109,11 +125,32 @@ fn pre_handler(handlers: &dyn Handlers, element: Element) -> Option<HandlerResul
 /// Converts an HTML fragment to normalised markdown.
 pub(super) fn html_to_markdown(html: &str) -> String {
     match converter().convert(html) {
-        Ok(md) => drop_reference_sections(&normalize_markdown(&md)),
+        Ok(md) => drop_dangling_labels(drop_reference_sections(&normalize_markdown(&md))),
         Err(e) => {
             tracing::debug!(error = %e, "markdown conversion failed");
             String::new()
         }
+    }
+}
+
+/// Drops short final blocks that only announce something that is no longer there ("Read
+/// next:", "Related:", "阅读下一篇："): what they introduced (links, widgets) was removed.
+fn drop_dangling_labels(mut md: String) -> String {
+    loop {
+        let start = md.rfind("\n\n").map_or(0, |i| i + 2);
+        let last = md[start..]
+            .trim()
+            .trim_start_matches(['#', ' '])
+            .trim_matches(['*', '_']);
+        let label = !last.is_empty()
+            && !last.contains('\n')
+            && last.chars().count() <= 40
+            && (last.ends_with(':') || last.ends_with('：'))
+            && !last.starts_with("```");
+        if !label {
+            return md;
+        }
+        md.truncate(start.saturating_sub(2));
     }
 }
 
@@ -671,6 +708,22 @@ mod tests {
             text,
             "Title\n\nSome bold and em text with a link and a_b*c.\n\none\ntwo\n\nA\tB\n1\tx|y\n\nlet a_b = 1;\n\n1. not a list *star*"
         );
+    }
+
+    #[test]
+    fn whitespace_only_inline_elements_keep_words_apart() {
+        let md = html_to_markdown(
+            "<p>“misguided<em> </em>policy advocacy” and <strong>bold</strong> and<a href=\"https://x.org/\"> </a>more<i></i>text</p>",
+        );
+        assert_eq!(md, "“misguided policy advocacy” and **bold** and moretext");
+    }
+
+    #[test]
+    fn dangling_final_labels_go() {
+        let md = html_to_markdown("<p>The story.</p><p>Read next:</p><p><b>阅读下一篇：</b></p>");
+        assert_eq!(md, "The story.");
+        let md = html_to_markdown("<p>Ingredients:</p><ul><li>flour</li></ul>");
+        assert_eq!(md, "Ingredients:\n\n- flour");
     }
 
     #[test]
