@@ -569,9 +569,16 @@ pub fn markdown_to_text(md: &str) -> String {
             while let Some(rest) = t.strip_prefix('>') {
                 t = rest.trim_start();
             }
-            let hashes = t.chars().take_while(|&c| c == '#').count();
-            if (1..=6).contains(&hashes) && t[hashes..].starts_with(' ') {
-                t = t[hashes..].trim().trim_end_matches('#').trim_end();
+            // A heading, possibly opening a list item (`- ## Feature`).
+            let item = strip_list_marker(t);
+            let h = if item.len() < t.len() && item.starts_with('#') {
+                item
+            } else {
+                t
+            };
+            let hashes = h.chars().take_while(|&c| c == '#').count();
+            if (1..=6).contains(&hashes) && h[hashes..].starts_with(' ') {
+                t = h[hashes..].trim().trim_end_matches('#').trim_end();
             }
             strip_inline(strip_list_marker(t), &mut out);
         }
@@ -716,6 +723,14 @@ mod tests {
             "<p>“misguided<em> </em>policy advocacy” and <strong>bold</strong> and<a href=\"https://x.org/\"> </a>more<i></i>text</p>",
         );
         assert_eq!(md, "“misguided policy advocacy” and **bold** and moretext");
+    }
+
+    #[test]
+    fn headings_inside_list_items_lose_their_marks() {
+        assert_eq!(
+            markdown_to_text("- ## WebIDE\n\n  Develop apps.\n- ## Valence"),
+            "WebIDE\n\nDevelop apps.\nValence"
+        );
     }
 
     #[test]
