@@ -7,6 +7,7 @@ time into a cache outside the repository and never committed.
 
     python3 bench/extract/run.py            # build, fetch, run, report
     python3 bench/extract/run.py --show FILE  # print gold vs Parallax for one page (dev only!)
+    python3 bench/extract/run.py --show-any FILE  # the same for any page, held-out included
 """
 
 import argparse
@@ -235,6 +236,8 @@ def main():
     ap.add_argument("--skip-build", action="store_true")
     ap.add_argument("--no-trafilatura", action="store_true")
     ap.add_argument("--show", metavar="NAME", help="print gold and Parallax text of one dev page")
+    ap.add_argument("--show-any", metavar="NAME",
+                    help="like --show, for any page, held-out included (the split is then no longer blind)")
     ap.add_argument("--json", type=Path, help="also write all per-page results to this file")
     args = ap.parse_args()
 
@@ -246,7 +249,9 @@ def main():
                        cwd=REPO, check=True)
     binary = target / "release" / "parallax-bench"
     names = sorted(pages)
-    if args.show:
+    if args.show_any:
+        args.show = args.show_any
+    elif args.show:
         if args.show in held:
             sys.exit(f"{args.show} is in the held-out half: report only, do not inspect")
         names = [args.show]

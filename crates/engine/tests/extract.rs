@@ -1142,3 +1142,45 @@ fn captions_and_player_chrome_go_with_the_media_and_subheadings_stay() {
     );
     assert_clean(&e);
 }
+
+#[test]
+fn a_short_article_among_link_lists_is_not_traded_for_the_whole_page() {
+    // A short (paywalled) story in a page whose menus and link lists hold many times more
+    // words: the page as a whole, once its link lists are pruned, is no better an answer.
+    let list = |topic: &str| {
+        let items: String = (0..30)
+            .map(|i| {
+                format!(
+                    "<li><a href=\"/{topic}/{i}\">{topic} story number {i} of the week</a></li>"
+                )
+            })
+            .collect();
+        format!("<div class=\"box\"><ul>{items}</ul></div>")
+    };
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Harbour dredging deal signed - The Coastal Herald</title></head><body>\
+         <div class=\"wrap\">{}{}\
+         <div class=\"story-text\"><p>The harbour board signed the dredging contract on Tuesday after two years \
+         of talks with the three bidders, and work on the outer channel is due to begin in the spring.</p>\
+         <p>The board said the deeper channel would let larger container ships call at the port, which has \
+         lost traffic to its neighbours since the last recession, and it expects the cost to be shared.</p></div>\
+         <div class=\"paywall\"><p>Subscribe to keep reading.</p></div>\
+         {}{}</div>\
+         <div class=\"site-bottom\"><h2>Sister sites of the Herald group</h2><span>Herald Media Ltd. No reproduction without permission.</span></div>\
+         </body></html>",
+        list("politics"),
+        list("business"),
+        list("sport"),
+        list("culture"),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &[
+            "The harbour board signed the dredging contract",
+            "it expects the cost to be shared.",
+        ],
+    );
+    assert_lacks(&e, &["Sister sites", "No reproduction", "story number"]);
+    assert_clean(&e);
+}

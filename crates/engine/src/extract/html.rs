@@ -1130,12 +1130,12 @@ fn post_scan(r: &Readability) -> PostScan {
 }
 
 /// Renders the structural candidate of the copy `b`: link-dense blocks pruned, links made
-/// absolute. Returns its HTML and its links.
+/// absolute. Returns its HTML, its links and its words.
 fn render_fallback(
     b: &Readability,
     fallback: &Fallback,
     base: Option<&Url>,
-) -> (String, Vec<Link>) {
+) -> (String, Vec<Link>, usize) {
     let doc = &b.doc;
     let sel = if fallback.marked {
         doc.select(&format!("[{ROOT_MARK}]"))
@@ -1143,7 +1143,7 @@ fn render_fallback(
         doc.select_single("body")
     };
     let Some(root) = sel.nodes().first() else {
-        return (String::new(), Vec::new());
+        return (String::new(), Vec::new(), 0);
     };
     // Prune blocks that are mostly links: menus, tag clouds, link lists.
     let blocks: Vec<_> = root
@@ -1201,7 +1201,7 @@ fn render_fallback(
             }
         }
     }
-    (root.html().to_string(), links)
+    (root.html().to_string(), links, words_of(&root.text()))
 }
 
 fn absolutize(base: &Url, href: &str) -> Option<String> {
@@ -1301,20 +1301,31 @@ pub(super) fn extract(html: &str, url: &str) -> Extracted {
         }
     };
     let readability_words = article.as_ref().map_or(0, |a| words_of(&a.text_content));
-    let fb = fallback.words;
-    let use_fallback = article.is_none()
-        || (readability_words < 25 && fb > readability_words * 2)
-        || (fallback.semantic && readability_words * 2 < fb)
-        || (!fallback.semantic && readability_words * 5 < fb && fb >= 150);
+    // Whether a fallback of `fb` words should replace readability's answer.
+    let prefer = |fb: usize| {
+        article.is_none()
+            || (readability_words < 25 && fb > readability_words * 2)
+            || (fallback.semantic && readability_words * 2 < fb)
+            || (!fallback.semantic && readability_words * 5 < fb && fb >= 150)
+    };
+    // The candidate's words decide whether to render it; what it keeps once rendered (its
+    // link lists pruned) decides whether to use it, so that a page of menus around a short
+    // article does not win by the text of its links.
+    let rendered = if prefer(fallback.words) {
+        let (html, links, words) = render_fallback(&backup, fallback, base.as_ref());
+        prefer(words).then_some((html, links))
+    } else {
+        None
+    };
     tracing::trace!(
         readability_words,
-        fallback_words = fb,
-        use_fallback,
+        fallback_words = fallback.words,
+        use_fallback = rendered.is_some(),
         "main content chosen"
     );
 
-    let (content_html, links) = if use_fallback {
-        render_fallback(&backup, fallback, base.as_ref())
+    let (content_html, links) = if let Some(r) = rendered {
+        r
     } else {
         let a = article
             .as_ref()

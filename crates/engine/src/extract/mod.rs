@@ -58,7 +58,9 @@
 //!    content of the cleaned tree.
 //! 5. **Fallback**: the structural candidate (or the body), with link-dense blocks (menus,
 //!    link lists) pruned, is used instead when readability fails, finds almost nothing, or
-//!    keeps less than half of a semantic candidate or less than a fifth of the body. So
+//!    keeps less than half of a semantic candidate or less than a fifth of the body — the
+//!    candidate's words counted after its link-dense blocks are pruned, so that a short
+//!    article among menus and link lists is not traded for the whole page. So
 //!    every page yields something sensible, including short pages and pages made only of
 //!    `<div>`s. Words are counted so that these comparisons hold for scripts written
 //!    without spaces too (Chinese, Japanese, Thai, Burmese, …: two characters per word).
