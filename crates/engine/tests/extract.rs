@@ -1184,3 +1184,45 @@ fn a_short_article_among_link_lists_is_not_traded_for_the_whole_page() {
     assert_lacks(&e, &["Sister sites", "No reproduction", "story number"]);
     assert_clean(&e);
 }
+
+#[test]
+fn author_lists_submitted_lines_and_info_lines_are_bylines() {
+    let para = |s: &str| {
+        format!(
+            "<p>{s} The council met on Tuesday evening to discuss the budget for the coming \
+             year, and members spoke at length about roads, schools and the harbour.</p>"
+        )
+    };
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Council passes budget - The Coastal Herald</title></head><body>\
+         <article><h1>Council passes budget</h1>\
+         <div class=\"article__info\"><div class=\"info-item time\">Today, 17:40</div>\
+         <div class=\"info-item category\"><a href=\"/local/\">Local</a></div></div>\
+         <div class=\"info-item authors\"><strong>Authors:</strong> <a href=\"/a/jo\">Jo Reyes</a> <em>(city desk)</em></div>\
+         <span class=\"submitted-by\">Submitted on Mon, 2019-01-21 13:49</span>\
+         <div class=\"story-timestamp\">Wednesday 28 August 2013, last updated 14:00</div>\
+         {}{}{}</article></body></html>",
+        para("The budget passed by seven votes to two."),
+        para("Road repairs get the largest share."),
+        para("Schools get a new roof fund."),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &[
+            "The budget passed by seven votes to two.",
+            "Schools get a new roof fund.",
+        ],
+    );
+    assert_lacks(
+        &e,
+        &[
+            "Today, 17:40",
+            "Authors:",
+            "Jo Reyes",
+            "Submitted on",
+            "last updated",
+        ],
+    );
+    assert_clean(&e);
+}

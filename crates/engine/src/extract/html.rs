@@ -667,6 +667,13 @@ const BYLINE_SUBSTRINGS: &[&str] = &[
     "posted-on",
     "reading-time",
     "read-time",
+    // Author lists ("Authors: …"), Drupal's "Submitted by … on …" line, timestamps and the
+    // info line under a headline (time, section, authors).
+    "author",
+    "submitted",
+    "timestamp",
+    "article-info",
+    "article__info",
 ];
 
 /// Class and id substrings of elements that may state the publish date in their text.
