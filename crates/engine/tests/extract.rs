@@ -1226,3 +1226,38 @@ fn author_lists_submitted_lines_and_info_lines_are_bylines() {
     );
     assert_clean(&e);
 }
+
+#[test]
+fn trailing_link_lists_and_follow_us_boxes_go_and_prose_with_links_stays() {
+    let html = "<!DOCTYPE html><html><head><title>Ferry fares rise - The Coastal Herald</title></head><body>\
+         <article><h1>Ferry fares rise</h1>\
+         <p>Ferry fares will rise by eight per cent in March, the operator said on Monday, blaming \
+         the cost of fuel and of the new terminal at the north pier.</p>\
+         <p>The council, which <a href=\"/council\">subsidises the route</a>, said it would review \
+         the increase; the <a href=\"/union\">crew's union</a> welcomed a promised pay rise.</p>\
+         <p><strong>Related</strong><br><a href=\"/a/1\">Ferry operator posts record loss</a><br>\
+         <a href=\"/a/2\">North pier terminal opens after two-year delay</a></p>\
+         <div>Follow the Herald:<br>Facebook https://fb.me/coastalherald<br>\
+         Twitter https://twitter.com/coastalherald<br>LINE id = @coastalherald</div>\
+         </article></body></html>";
+    let e = extract_html(html, URL);
+    assert_has(
+        &e,
+        &[
+            "Ferry fares will rise by eight per cent",
+            "subsidises the route",
+            "promised pay rise.",
+        ],
+    );
+    assert_lacks(
+        &e,
+        &[
+            "record loss",
+            "two-year delay",
+            "Follow the Herald",
+            "fb.me",
+            "@coastalherald",
+        ],
+    );
+    assert_clean(&e);
+}

@@ -125,7 +125,7 @@ fn pre_handler(handlers: &dyn Handlers, element: Element) -> Option<HandlerResul
 /// Converts an HTML fragment to normalised markdown.
 pub(super) fn html_to_markdown(html: &str) -> String {
     match converter().convert(html) {
-        Ok(md) => drop_dangling_labels(drop_reference_sections(&normalize_markdown(&md))),
+        Ok(md) => drop_trailing_link_blocks(drop_reference_sections(&normalize_markdown(&md))),
         Err(e) => {
             tracing::debug!(error = %e, "markdown conversion failed");
             String::new()
@@ -151,6 +151,78 @@ fn drop_dangling_labels(mut md: String) -> String {
             return md;
         }
         md.truncate(start.saturating_sub(2));
+    }
+}
+
+/// Whether a markdown block is made mostly of links and bare web addresses or handles
+/// (`https://…`, `www.…`, `@name`): a list of other stories, a "follow us" box.
+fn is_link_block(block: &str) -> bool {
+    let block = block.trim();
+    if block.starts_with("```") || block.starts_with('|') || block.starts_with('#') {
+        return false;
+    }
+    let mut all = String::new();
+    strip_inline(block, &mut all);
+    // The block without its links, then without its bare addresses.
+    let mut rest = String::new();
+    let mut links = 0usize;
+    let mut tail = block;
+    while let Some(open) = tail.find('[') {
+        let Some(close) = tail[open..].find("](").map(|k| open + k) else {
+            break;
+        };
+        let Some(end) = tail[close..].find(')').map(|k| close + k) else {
+            break;
+        };
+        rest.push_str(&tail[..open]);
+        rest.push(' ');
+        links += 1;
+        tail = &tail[end + 1..];
+    }
+    rest.push_str(tail);
+    let mut plain = String::new();
+    strip_inline(&rest, &mut plain);
+    // List markers and quote marks count for neither side.
+    let marker = |w: &str| {
+        matches!(w, "-" | "*" | "+" | ">")
+            || w.strip_suffix('.')
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+    };
+    let mut own = 0usize;
+    for word in plain.split_whitespace().filter(|w| !marker(w)) {
+        let w = word.to_ascii_lowercase();
+        if w.starts_with("http://")
+            || w.starts_with("https://")
+            || w.starts_with("www.")
+            || (w.starts_with('@') && w.len() > 1)
+        {
+            links += 1;
+        } else {
+            own += word.chars().count();
+        }
+    }
+    let total: usize = all
+        .split_whitespace()
+        .filter(|w| !marker(w))
+        .map(|w| w.chars().count())
+        .sum();
+    links >= 2 && total > 0 && own * 2 < total
+}
+
+/// Drops final blocks made mostly of links or bare addresses (lists of other stories,
+/// "follow us" boxes) and the short labels left announcing them, keeping at least one
+/// block.
+fn drop_trailing_link_blocks(md: String) -> String {
+    let mut md = drop_dangling_labels(md);
+    loop {
+        let Some(start) = md.rfind("\n\n") else {
+            return md;
+        };
+        if !is_link_block(&md[start + 2..]) {
+            return md;
+        }
+        md.truncate(start);
+        md = drop_dangling_labels(md);
     }
 }
 
@@ -730,6 +802,32 @@ mod tests {
         assert_eq!(
             markdown_to_text("- ## WebIDE\n\n  Develop apps.\n- ## Valence"),
             "WebIDE\n\nDevelop apps.\nValence"
+        );
+    }
+
+    #[test]
+    fn link_blocks() {
+        assert!(is_link_block(
+            "**Related**\n[One story](https://a.example/1)\n[Another story](https://a.example/2)"
+        ));
+        assert!(is_link_block(
+            "Follow us:\nFacebook https://fb.me/x\nTwitter https://twitter.com/x\nLINE @x"
+        ));
+        assert!(!is_link_block("The council, which [subsidises the route](https://a.example/c), said it would review the increase; the [union](https://a.example/u) agreed."));
+        assert!(!is_link_block("See [the report](https://a.example/r)."));
+        assert!(!is_link_block(
+            "| [a](https://a.example/1) | [b](https://a.example/2) |"
+        ));
+        assert_eq!(
+            drop_trailing_link_blocks(
+                "Text.\n\nSee also:\n\n- [a](https://a.example/1)\n- [b](https://a.example/2)"
+                    .into()
+            ),
+            "Text."
+        );
+        assert_eq!(
+            drop_trailing_link_blocks("[a](https://a.example/1) [b](https://a.example/2)".into()),
+            "[a](https://a.example/1) [b](https://a.example/2)"
         );
     }
 
