@@ -209,16 +209,32 @@ fn is_link_block(block: &str) -> bool {
     links >= 2 && total > 0 && own * 2 < total
 }
 
+/// Whether a markdown block is a short copyright notice ("© 2013 Cable News Network, Inc.
+/// All rights reserved.").
+fn is_copyright_block(block: &str) -> bool {
+    let block = block.trim();
+    if block.chars().count() > 300 || block.starts_with("```") || block.starts_with('|') {
+        return false;
+    }
+    let lower = block.to_lowercase();
+    block.contains('©')
+        || lower.contains("(c) 19")
+        || lower.contains("(c) 20")
+        || lower.starts_with("copyright ")
+        || lower.contains("all rights reserved")
+}
+
 /// Drops final blocks made mostly of links or bare addresses (lists of other stories,
-/// "follow us" boxes) and the short labels left announcing them, keeping at least one
-/// block.
+/// "follow us" boxes), final copyright notices, and the short labels left announcing them,
+/// keeping at least one block.
 fn drop_trailing_link_blocks(md: String) -> String {
     let mut md = drop_dangling_labels(md);
     loop {
         let Some(start) = md.rfind("\n\n") else {
             return md;
         };
-        if !is_link_block(&md[start + 2..]) {
+        let last = &md[start + 2..];
+        if !is_link_block(last) && !is_copyright_block(last) {
             return md;
         }
         md.truncate(start);
@@ -803,6 +819,26 @@ mod tests {
             markdown_to_text("- ## WebIDE\n\n  Develop apps.\n- ## Valence"),
             "WebIDE\n\nDevelop apps.\nValence"
         );
+    }
+
+    #[test]
+    fn final_copyright_notices_go() {
+        let md = "The story.\n\nThe CNN Wire ™ & © 2013 Cable News Network, Inc., a Time Warner Company. All rights reserved.";
+        assert_eq!(drop_trailing_link_blocks(md.into()), "The story.");
+        let md = "The story.\n\nCopyright 2024 The Herald. All Rights Reserved.";
+        assert_eq!(drop_trailing_link_blocks(md.into()), "The story.");
+        // Not the only block, not a paragraph that mentions copyright.
+        let md = "The story.\n\nThe band said it would sue for copyright infringement.";
+        assert_eq!(drop_trailing_link_blocks(md.into()), md);
+        assert_eq!(
+            drop_trailing_link_blocks("© 2024 The Herald".into()),
+            "© 2024 The Herald"
+        );
+        let long = format!(
+            "The story.\n\nThe court ruled on copyright. {}",
+            "It said more. ".repeat(30)
+        );
+        assert_eq!(drop_trailing_link_blocks(long.clone()), long);
     }
 
     #[test]

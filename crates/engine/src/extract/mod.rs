@@ -68,7 +68,8 @@
 //!    skipped, in-page and `javascript:` links reduced to their text, permalink symbols
 //!    (`¶`) dropped and `<pre>` without `<code>` fenced; whitespace is normalised,
 //!    reference sections dropped, and so are final blocks made mostly of links or bare web
-//!    addresses (lists of other stories, "follow us" boxes) and the labels announcing them. The title is then chosen: the main `<h1>` when the
+//!    addresses (lists of other stories, "follow us" boxes), final copyright notices and
+//!    the labels announcing them. The title is then chosen: the main `<h1>` when the
 //!    `<title>` or `og:title` contains it, else a part of the `<title>` that the content
 //!    repeats as a line, else `og:title` (without the site name), JSON-LD `headline`, the
 //!    `<title>` trimmed of the site name; a date stated in the first lines of the content
