@@ -1261,3 +1261,32 @@ fn trailing_link_lists_and_follow_us_boxes_go_and_prose_with_links_stays() {
     );
     assert_clean(&e);
 }
+
+#[test]
+fn a_dateline_opening_the_story_is_left_out() {
+    let para = |s: &str| {
+        format!(
+            "<p>{s} Fighters took control of two depots near the capital late on Friday, \
+             according to opposition groups, after a night of heavy clashes.</p>"
+        )
+    };
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Depots seized - The Coastal Herald</title></head><body>\
+         <div class=\"story\"><h1>Depots seized</h1>\
+         <div class=\"stamp\">Wednesday, 28 August 2013, last updated 14:00 (GMT+0400)</div>\
+         {}{}{}</div></body></html>",
+        para("Opposition fighters seized two weapons depots."),
+        para("No casualties were reported."),
+        para("The coalition called for restraint."),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &[
+            "Opposition fighters seized two weapons depots.",
+            "The coalition called for restraint.",
+        ],
+    );
+    assert_lacks(&e, &["last updated 14:00", "GMT+0400"]);
+    assert_clean(&e);
+}

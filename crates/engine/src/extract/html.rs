@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use dom_smoothie::{Config, Readability};
 use url::Url;
 
-use super::markdown::{collapse_ws, html_to_markdown, markdown_to_text};
+use super::markdown::{collapse_ws, drop_leading_dateline, html_to_markdown, markdown_to_text};
 use super::meta;
 use super::{Extracted, Link};
 
@@ -1366,6 +1366,14 @@ pub(super) fn extract(html: &str, url: &str) -> Extracted {
         .or(scan.date)
         .or_else(|| meta::date_from_lines(&first_lines))
         .or_else(|| meta::date_from_url(url));
+    // The dateline, once read, is not content.
+    let (markdown, text) = match drop_leading_dateline(&markdown) {
+        Some(md) => {
+            let text = markdown_to_text(&md);
+            (md, text)
+        }
+        None => (markdown, text),
+    };
     Extracted {
         title,
         published,

@@ -242,6 +242,49 @@ fn drop_trailing_link_blocks(md: String) -> String {
     }
 }
 
+/// Whether a text holds a clock time (`14:00`, `9:05`).
+fn has_clock_time(s: &str) -> bool {
+    let b = s.as_bytes();
+    (1..b.len().saturating_sub(2)).any(|i| {
+        b[i] == b':'
+            && b[i - 1].is_ascii_digit()
+            && b[i + 1].is_ascii_digit()
+            && b[i + 2].is_ascii_digit()
+            && b.get(i + 3).is_none_or(|c| !c.is_ascii_digit())
+            && (i < 3 || !b[i - 3].is_ascii_digit() || !b[i - 2].is_ascii_digit())
+    })
+}
+
+/// Drops a dateline that opens the content, after any headings: a short single line with a
+/// clock time that is not a sentence ("Wednesday, 28 August 2013, last updated 14:00
+/// (GMT+0400)", "2018年6月18日 10:01 発信地：…"). The content must go on after it.
+pub(super) fn drop_leading_dateline(md: &str) -> Option<String> {
+    let mut offset = 0;
+    for block in md.split("\n\n") {
+        let start = offset;
+        offset += block.len() + 2;
+        if block.starts_with('#') {
+            continue;
+        }
+        let line = block.trim();
+        let sentence = line.ends_with(['.', '!', '?', '。', '！', '？', '"', '”']);
+        if line.contains('\n')
+            || line.chars().count() > 100
+            || sentence
+            || line.starts_with("```")
+            || line.starts_with('|')
+            || !has_clock_time(line)
+            || offset >= md.len()
+        {
+            return None;
+        }
+        let mut out = md[..start].to_string();
+        out.push_str(&md[offset..]);
+        return Some(out);
+    }
+    None
+}
+
 /// Headings of sections that hold citations and link lists rather than content.
 const REFERENCE_HEADINGS: &[&str] = &[
     "references",
@@ -839,6 +882,39 @@ mod tests {
             "It said more. ".repeat(30)
         );
         assert_eq!(drop_trailing_link_blocks(long.clone()), long);
+    }
+
+    #[test]
+    fn leading_datelines_go() {
+        let md =
+            "# Title\n\nWednesday, 28 August 2013, last updated 14:00 (GMT+0400)\n\nThe story.";
+        assert_eq!(
+            drop_leading_dateline(md).as_deref(),
+            Some("# Title\n\nThe story.")
+        );
+        let md = "2018年6月18日 10:01 発信地：カノ\n\n【6月18日 AFP】本文。";
+        assert_eq!(
+            drop_leading_dateline(md).as_deref(),
+            Some("【6月18日 AFP】本文。")
+        );
+        // A sentence, a line without a time, a dateline with nothing after it, a ratio.
+        assert_eq!(
+            drop_leading_dateline("At 10:30 on Monday the quake struck.\n\nMore."),
+            None
+        );
+        assert_eq!(
+            drop_leading_dateline("Wednesday, 28 August 2013\n\nThe story."),
+            None
+        );
+        assert_eq!(drop_leading_dateline("Today, 17:40"), None);
+        assert_eq!(
+            drop_leading_dateline("Scores 2:1 and 1:0 in extra time\n\nMore."),
+            None
+        );
+        assert_eq!(
+            drop_leading_dateline("The story.\n\nToday, 17:40\n\nMore."),
+            None
+        );
     }
 
     #[test]

@@ -69,7 +69,8 @@
 //!    (`¶`) dropped and `<pre>` without `<code>` fenced; whitespace is normalised,
 //!    reference sections dropped, and so are final blocks made mostly of links or bare web
 //!    addresses (lists of other stories, "follow us" boxes), final copyright notices and
-//!    the labels announcing them. The title is then chosen: the main `<h1>` when the
+//!    the labels announcing them; a dateline opening the content (a short line with a clock
+//!    time that is not a sentence) is dropped once the date has been looked for in it. The title is then chosen: the main `<h1>` when the
 //!    `<title>` or `og:title` contains it, else a part of the `<title>` that the content
 //!    repeats as a line, else `og:title` (without the site name), JSON-LD `headline`, the
 //!    `<title>` trimmed of the site name; a date stated in the first lines of the content
