@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
 
+mod fair;
 pub mod postgres;
 pub mod sqlite;
 mod state_event;
@@ -212,8 +213,9 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<EventRecord>>;
 
-    /// Claims up to `limit` queued runs for `worker`, oldest first, marks them running with a
-    /// lease, and records their `running` state events.
+    /// Claims up to `limit` queued runs for `worker`, shared fairly among tenants (see the
+    /// `fair` module: the tenant with the fewest runs in progress first, oldest first within
+    /// a tenant), marks them running with a lease, and records their `running` state events.
     async fn claim_runs(
         &self,
         worker: &str,

@@ -87,6 +87,7 @@
 //! PostgreSQL serialises the commits of notifying transactions database-wide (a lock held
 //! through the WAL flush), which is one more reason creates are committed in groups.
 
+use crate::fair::{self, TenantQueue};
 use crate::{
     state_event_json, ClaimedRun, CreateOutcome, EventRecord, Idempotency, KeyHash, Notice,
     OutcomeColumns, Result, RunOutcome, RunToCreate, Store, StoreError, TenantId, NOTICE_CAPACITY,
@@ -125,7 +126,8 @@ const LISTENER_MAX_BACKOFF: Duration = Duration::from_secs(5);
 const DB_NOW: &str = "(EXTRACT(EPOCH FROM statement_timestamp()) * 1000000)::BIGINT";
 
 /// Versioned migrations, applied in order, each once.
-const MIGRATIONS: &[(i64, &str)] = &[(
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
     1,
     r#"
 CREATE TABLE tenants (
@@ -176,7 +178,13 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (tenant_id, key)
 );
 "#,
-)];
+    ),
+    (
+        2,
+        // Fair claiming reads each tenant's oldest queued runs.
+        "CREATE INDEX runs_queued_by_tenant ON runs (tenant_id, created_at) WHERE status = 'queued';",
+    ),
+];
 
 /// Columns that make a [`TaskRun`], in the order [`task_run_from_row`] reads them.
 const RUN_COLUMNS: &str =
@@ -1189,25 +1197,60 @@ impl Store for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let now = now_micros();
+        // Running counts are read from every node's runs; the queued candidates are locked
+        // (skipping those another node is claiming), so the runs picked are this claim's.
+        let running: HashMap<String, usize> = tx
+            .query(
+                "SELECT tenant_id, COUNT(*) FROM runs WHERE status = 'running' GROUP BY tenant_id",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get::<_, i64>(1)? as usize)))
+            .collect::<Result<_>>()?;
+        let candidates = tx
+            .query(
+                "SELECT q.tenant_id, q.run_id, q.created_at FROM tenants t CROSS JOIN LATERAL (
+                    SELECT tenant_id, run_id, created_at FROM runs
+                    WHERE status = 'queued' AND runs.tenant_id = t.tenant_id
+                    ORDER BY created_at LIMIT $1
+                    FOR UPDATE SKIP LOCKED
+                 ) q ORDER BY q.tenant_id, q.created_at",
+                &[&to_i64(limit)],
+            )
+            .await?;
+        let mut queues: Vec<(String, TenantQueue)> = Vec::new();
+        for row in &candidates {
+            let tenant: String = row.try_get(0)?;
+            if queues.last().is_none_or(|(t, _)| *t != tenant) {
+                let running = running.get(&tenant).copied().unwrap_or(0);
+                queues.push((
+                    tenant,
+                    TenantQueue {
+                        running,
+                        queued: Vec::new(),
+                    },
+                ));
+            }
+            let queue = &mut queues.last_mut().expect("pushed above").1;
+            queue.queued.push((row.try_get(1)?, row.try_get(2)?));
+        }
+        let picked = fair::pick(queues.into_iter().map(|(_, q)| q).collect(), limit);
+        if picked.is_empty() {
+            tx.rollback().await?;
+            return Ok(Vec::new());
+        }
         let stmt = tx
             .prepare_cached(&format!(
-                "WITH picked AS (
-                    SELECT run_id AS picked_id FROM runs
-                    WHERE status = 'queued'
-                    ORDER BY created_at
-                    LIMIT $3
-                    FOR UPDATE SKIP LOCKED
-                 )
-                 UPDATE runs SET status = 'running', lease_owner = $1,
+                "UPDATE runs SET status = 'running', lease_owner = $1,
                     lease_expires_at = {DB_NOW} + $2, attempts = attempts + 1, modified_at = $4
-                 FROM picked
-                 WHERE runs.run_id = picked.picked_id AND runs.status = 'queued'
+                 WHERE run_id = ANY($3) AND status = 'queued'
                  RETURNING {RUN_COLUMNS}, tenant_id, input_doc, enable_events,
                     previous_interaction_id, attempts"
             ))
             .await?;
         let rows = tx
-            .query(&stmt, &[&worker, &micros(lease), &to_i64(limit), &now])
+            .query(&stmt, &[&worker, &micros(lease), &picked, &now])
             .await?;
         if rows.is_empty() {
             tx.rollback().await?;
@@ -1556,7 +1599,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(row.get::<_, String>(0), schema);
-        assert_eq!(row.get::<_, i64>(1), 1);
+        assert_eq!(row.get::<_, i64>(1), MIGRATIONS.len() as i64);
         let tenants: i64 = client
             .query_one(
                 &format!(

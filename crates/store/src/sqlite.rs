@@ -11,6 +11,7 @@
 //! directory, so any run still marked `running` at open belongs to a dead process and is
 //! queued again at once.
 
+use crate::fair::{self, TenantQueue};
 use crate::{
     state_event_json, ClaimedRun, CreateOutcome, EventRecord, Idempotency, KeyHash, Notice,
     OutcomeColumns, Result, RunOutcome, RunToCreate, Store, StoreError, TenantId, NOTICE_CAPACITY,
@@ -34,7 +35,8 @@ const READERS: usize = 8;
 const QUEUE: usize = 16_384;
 
 /// Versioned migrations, applied in order, each once.
-const MIGRATIONS: &[(i64, &str)] = &[(
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
     1,
     r#"
 CREATE TABLE tenants (
@@ -85,7 +87,13 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (tenant_id, key)
 );
 "#,
-)];
+    ),
+    (
+        2,
+        // Fair claiming reads each tenant's oldest queued runs.
+        "CREATE INDEX runs_queued_by_tenant ON runs (tenant_id, created_at) WHERE status = 'queued';",
+    ),
+];
 
 /// Columns that make a [`TaskRun`], in the order [`task_run_from_row`] reads them.
 const RUN_COLUMNS: &str =
@@ -626,15 +634,18 @@ impl Store for SqliteStore {
         let claimed = self
             .write(move |conn| {
                 let now = now_micros();
+                let picked = fair::pick(tenant_queues(conn, limit)?, limit);
                 let sql = format!(
                     "UPDATE runs SET status = 'running', lease_owner = ?1, lease_expires_at = ?2,
                         attempts = attempts + 1, modified_at = ?3
-                     WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'queued' ORDER BY created_at LIMIT ?4)
+                     WHERE run_id = ?4 AND status = 'queued'
                      RETURNING {RUN_COLUMNS}, tenant_id, input_doc, enable_events, previous_interaction_id, attempts"
                 );
                 let mut stmt = conn.prepare_cached(&sql)?;
+                let mut claimed: Vec<(ClaimedRun, TaskRun)> = Vec::with_capacity(picked.len());
+                for run_id in &picked {
                 let rows = stmt.query_map(
-                    params![worker, lease_end(lease, now), now, limit as i64],
+                    params![worker, lease_end(lease, now), now, run_id],
                     |r| {
                         let run = task_run_from_row(r, 0)?;
                         Ok((
@@ -651,7 +662,10 @@ impl Store for SqliteStore {
                         ))
                     },
                 )?;
-                let mut claimed: Vec<(ClaimedRun, TaskRun)> = rows.collect::<rusqlite::Result<_>>()?;
+                for row in rows {
+                    claimed.push(row?);
+                }
+                }
                 claimed.sort_by_key(|(_, run)| run.created_at);
                 for (_, run) in &claimed {
                     insert_event(conn, &run.run_id, &state_event_json(run), now)?;
@@ -795,4 +809,39 @@ impl Store for SqliteStore {
     fn subscribe(&self) -> broadcast::Receiver<Notice> {
         self.notices.subscribe()
     }
+}
+
+/// Every tenant with queued runs: its running count and its oldest `limit` queued runs.
+fn tenant_queues(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<TenantQueue>> {
+    let mut running: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT tenant_id, COUNT(*) FROM runs WHERE status = 'running' GROUP BY tenant_id",
+    )?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        let (tenant, n) = row?;
+        running.insert(tenant, n as usize);
+    }
+    let tenants: Vec<String> = conn
+        .prepare_cached("SELECT tenant_id FROM tenants")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut oldest = conn.prepare_cached(
+        "SELECT run_id, created_at FROM runs WHERE status = 'queued' AND tenant_id = ?1
+         ORDER BY created_at LIMIT ?2",
+    )?;
+    let mut queues = Vec::new();
+    for tenant in tenants {
+        let queued: Vec<(String, i64)> = oldest
+            .query_map(params![tenant, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        if !queued.is_empty() {
+            queues.push(TenantQueue {
+                running: running.get(&tenant).copied().unwrap_or(0),
+                queued,
+            });
+        }
+    }
+    Ok(queues)
 }

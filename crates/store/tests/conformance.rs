@@ -366,6 +366,65 @@ pub async fn concurrent_creates_all_commit(store: Arc<dyn Store>) {
     }
 }
 
+pub async fn claims_are_shared_fairly_among_tenants(store: Arc<dyn Store>) {
+    let big = tenant(&*store).await;
+    let small = tenant(&*store).await;
+    let mut batch = Vec::new();
+    for _ in 0..40 {
+        batch.push(created(store.create_run(&big, new_run("base"), None).await.unwrap()).run_id);
+    }
+    let single = created(
+        store
+            .create_run(&small, new_run("base"), None)
+            .await
+            .unwrap(),
+    )
+    .run_id;
+    let lease = Duration::from_secs(30);
+
+    // Two free slots: one for each tenant, though the big tenant's 40 runs are all older.
+    let first = store.claim_runs("w1", 2, lease).await.unwrap();
+    let ids: Vec<&str> = first.iter().map(|c| c.run_id.as_str()).collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids.contains(&single.as_str()), "{ids:?}");
+    assert!(
+        ids.contains(&batch[0].as_str()),
+        "oldest first within a tenant: {ids:?}"
+    );
+    let mine: Vec<&str> = first
+        .iter()
+        .filter(|c| c.tenant == small)
+        .map(|c| c.run_id.as_str())
+        .collect();
+    assert_eq!(mine, vec![single.as_str()]);
+
+    // The big tenant holds 1 slot and the small one 1; a new small run is queued while the
+    // big tenant has 39 waiting: the next free slot goes to whoever has fewer in progress.
+    let second = created(
+        store
+            .create_run(&small, new_run("base"), None)
+            .await
+            .unwrap(),
+    )
+    .run_id;
+    let next = store.claim_runs("w2", 1, lease).await.unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(
+        next[0].run_id, batch[1],
+        "a tie goes to the oldest queued run"
+    );
+    let next = store.claim_runs("w2", 1, lease).await.unwrap();
+    assert_eq!(
+        next[0].run_id, second,
+        "the small tenant now has fewer runs in progress"
+    );
+
+    // Alone in the queue, a tenant gets every slot, oldest first.
+    let rest = store.claim_runs("w3", 64, lease).await.unwrap();
+    let rest: Vec<String> = rest.into_iter().map(|c| c.run_id).collect();
+    assert_eq!(rest, batch[2..].to_vec());
+}
+
 macro_rules! suite {
     ($backend:ident) => {
         mod $backend {
@@ -393,6 +452,10 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn expired_leases_are_requeued() {
                 super::expired_leases_are_requeued(backends::$backend().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn claims_are_shared_fairly_among_tenants() {
+                super::claims_are_shared_fairly_among_tenants(backends::$backend().await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn concurrent_creates_all_commit() {
