@@ -9,17 +9,22 @@
 //! meanwhile as one batch, which bounds the number of commits (and of small segments
 //! tantivy must merge) whatever the load.
 //!
-//! The queue holds at most [`QUEUE_PAGES`] pages; when it is full (the disk cannot keep up)
-//! a submitted page is dropped with a warning rather than making a request wait: the page
-//! is still answered, it just will not be found by a later search. The thread ends, after a
-//! final commit, when the last `Indexer` handle is dropped.
+//! The queue holds at most [`QUEUE_PAGES`] pages and [`QUEUE_BYTES`] of their text; when it
+//! is full (the disk cannot keep up) a submitted page is dropped with a warning rather than
+//! making a request wait or memory grow: the page is still answered, it just will not be
+//! found by a later search. The thread ends, after a final commit, when the last `Indexer`
+//! handle is dropped.
 
 use super::{IndexedPage, LocalIndex};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Most pages waiting to be indexed.
 pub const QUEUE_PAGES: usize = 4096;
+/// Most bytes of page text waiting to be indexed.
+pub const QUEUE_BYTES: usize = 64 * 1024 * 1024;
 /// Most pages added per commit.
 pub const BATCH_PAGES: usize = 512;
 /// Least time between two commits.
@@ -30,6 +35,12 @@ pub const MIN_COMMIT_INTERVAL: Duration = Duration::from_millis(50);
 pub struct Indexer {
     queue: SyncSender<IndexedPage>,
     index: LocalIndex,
+    /// Bytes of text queued and not yet added.
+    queued_bytes: Arc<AtomicUsize>,
+}
+
+fn page_bytes(page: &IndexedPage) -> usize {
+    page.url.len() + page.text.len() + page.title.as_ref().map_or(0, String::len)
 }
 
 impl Indexer {
@@ -37,11 +48,17 @@ impl Indexer {
     pub fn start(index: LocalIndex) -> Indexer {
         let (queue, pages) = mpsc::sync_channel(QUEUE_PAGES);
         let writer = index.clone();
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
+        let counter = queued_bytes.clone();
         std::thread::Builder::new()
             .name("parallax-indexer".into())
-            .spawn(move || run(writer, pages))
+            .spawn(move || run(writer, pages, counter))
             .expect("the indexer thread starts");
-        Indexer { queue, index }
+        Indexer {
+            queue,
+            index,
+            queued_bytes,
+        }
     }
 
     /// The index this indexer writes to.
@@ -51,12 +68,25 @@ impl Indexer {
 
     /// Queues `page` for indexing; never blocks.
     pub fn submit(&self, page: IndexedPage) {
-        match self.queue.try_send(page) {
-            Ok(()) => {}
-            Err(TrySendError::Full(page)) => tracing::warn!(
+        let size = page_bytes(&page);
+        let before = self.queued_bytes.fetch_add(size, Ordering::SeqCst);
+        if before + size > QUEUE_BYTES {
+            self.queued_bytes.fetch_sub(size, Ordering::SeqCst);
+            tracing::warn!(
                 url = %page.url,
                 "the indexing queue is full; this page will not be added to the local index"
-            ),
+            );
+            return;
+        }
+        match self.queue.try_send(page) {
+            Ok(()) => {}
+            Err(TrySendError::Full(page)) => {
+                self.queued_bytes.fetch_sub(size, Ordering::SeqCst);
+                tracing::warn!(
+                    url = %page.url,
+                    "the indexing queue is full; this page will not be added to the local index"
+                )
+            }
             Err(TrySendError::Disconnected(page)) => tracing::warn!(
                 url = %page.url,
                 "the indexer has stopped; this page will not be added to the local index"
@@ -65,7 +95,7 @@ impl Indexer {
     }
 }
 
-fn run(index: LocalIndex, pages: Receiver<IndexedPage>) {
+fn run(index: LocalIndex, pages: Receiver<IndexedPage>, queued_bytes: Arc<AtomicUsize>) {
     let mut last_commit: Option<Instant> = None;
     while let Ok(first) = pages.recv() {
         if let Some(at) = last_commit {
@@ -82,6 +112,7 @@ fn run(index: LocalIndex, pages: Receiver<IndexedPage>) {
             }
         }
         for page in batch {
+            queued_bytes.fetch_sub(page_bytes(&page), Ordering::SeqCst);
             let url = page.url.clone();
             if let Err(error) = index.add_page(page) {
                 tracing::warn!(%url, %error, "could not add a page to the local index");
@@ -131,6 +162,31 @@ mod tests {
             );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        drop(indexer);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_page_over_the_byte_bound_is_dropped_not_queued() {
+        let dir = std::env::temp_dir().join(format!("px-indexer-full-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let indexer = Indexer::start(LocalIndex::open(&dir).unwrap());
+        // As if the disk had fallen behind by almost the whole bound.
+        indexer
+            .queued_bytes
+            .store(QUEUE_BYTES - 10, Ordering::SeqCst);
+        indexer.submit(IndexedPage {
+            url: "https://pages.example/big".into(),
+            owner: None,
+            title: None,
+            text: "x".repeat(100),
+            published: None,
+            fetched_at: chrono::Utc::now(),
+        });
+        assert_eq!(
+            indexer.queued_bytes.load(Ordering::SeqCst),
+            QUEUE_BYTES - 10
+        );
         drop(indexer);
         let _ = std::fs::remove_dir_all(&dir);
     }
