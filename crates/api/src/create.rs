@@ -46,6 +46,8 @@ pub struct NewRun {
     /// `enable_events` as sent (`None` when absent or null: the processor's default applies).
     pub enable_events: Option<bool>,
     pub previous_interaction_id: Option<String>,
+    /// Where `task_run.status` deliveries go (`webhook.url`), when a webhook was given.
+    pub webhook_url: Option<String>,
 }
 
 /// Parses and validates a create-run body.
@@ -124,8 +126,14 @@ pub fn parse_create_run(
             None
         }
     };
+    let mut webhook_url = None;
     if let Some(webhook) = get("webhook") {
         check_webhook(webhook, &mut errors);
+        // `task_run.status` is the only event type, so any webhook subscribes to it.
+        webhook_url = webhook
+            .get("url")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
     }
     if let Some(servers) = get("mcp_servers") {
         check_mcp_servers(servers, &mut errors);
@@ -167,6 +175,7 @@ pub fn parse_create_run(
         metadata,
         enable_events,
         previous_interaction_id,
+        webhook_url,
     })
 }
 

@@ -14,6 +14,7 @@ pub mod run;
 pub mod source_policy;
 pub mod time;
 pub mod web;
+pub mod webhook;
 
 pub use error::{ApiError, ErrorBody, FieldError};
 pub use run::{RunStatus, TaskRun};

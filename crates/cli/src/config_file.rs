@@ -30,6 +30,7 @@ const KEYS: &[(&str, &str)] = &[
     ("allow_private_fetch", "PARALLAX_ALLOW_PRIVATE_FETCH"),
     ("fetch_timeout_seconds", "PARALLAX_FETCH_TIMEOUT_SECONDS"),
     ("cache_max_age_seconds", "PARALLAX_CACHE_MAX_AGE_SECONDS"),
+    ("webhook_retry_seconds", "PARALLAX_WEBHOOK_RETRY_SECONDS"),
 ];
 
 /// Reads the configuration file, if any, into the environment. Call before any thread starts.

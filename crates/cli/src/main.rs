@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use parallax_engine::pipeline::Providers;
 use parallax_engine::web::WebApi;
 use parallax_engine::Processor;
+use parallax_scheduler::webhooks::{Deliverer, WebhookConfig};
 use parallax_scheduler::Scheduler;
 use parallax_server::{hash_key, AppState, InputCache, KeyRing, Limits};
 use parallax_store::{sqlite::SqliteStore, Store};
@@ -75,7 +76,8 @@ enum KeysCommand {
         #[arg(long, default_value = "cli")]
         label: String,
     },
-    /// List tenants and the first bytes of their key hashes.
+    /// List each key's tenant, the first bytes of the key's hash, and the tenant's webhook
+    /// signing secret (`whsec_…`).
     List {
         #[command(flatten)]
         store: StoreArgs,
@@ -124,6 +126,10 @@ struct ServeArgs {
     /// Memory for cached run inputs, in MiB (inputs never change, so the cache is never stale).
     #[arg(long, env = "PARALLAX_INPUT_CACHE_MIB", default_value_t = 64)]
     input_cache_mib: usize,
+    /// Seconds before a failed webhook delivery is first retried; each retry waits twice as
+    /// long as the one before (at most an hour), for 24 hours.
+    #[arg(long, env = "PARALLAX_WEBHOOK_RETRY_SECONDS", default_value_t = 5.0)]
+    webhook_retry_seconds: f64,
     #[command(flatten)]
     research: research::ResearchArgs,
     /// Execute runs with the scripted test processor (test builds only).
@@ -210,13 +216,16 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
             let store = open_store(&store, Role::Admin).await?;
             let key = new_api_key();
             let tenant = store.create_tenant_with_key(hash_key(&key), &label).await?;
+            let secret = store.webhook_secret(&tenant).await?;
             println!("{key}");
             eprintln!("parallax: created a key for new tenant {tenant}; it is shown only now");
+            eprintln!("parallax: the tenant's webhook signing secret is {secret}");
         }
         KeysCommand::List { store } => {
             let store = open_store(&store, Role::Admin).await?;
             for (hash, tenant) in store.api_keys().await? {
-                println!("{tenant}\tsha256:{}…", hex::encode(&hash[..6]));
+                let secret = store.webhook_secret(&tenant).await?;
+                println!("{tenant}\tsha256:{}…\t{secret}", hex::encode(&hash[..6]));
             }
         }
     }
@@ -276,6 +285,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
     );
 
+    let deliverer = Deliverer::start(
+        store.clone(),
+        args.research.fetch.fetcher()?,
+        WebhookConfig {
+            retry_base: Duration::from_secs_f64(args.webhook_retry_seconds.clamp(0.01, 3600.0)),
+            ..WebhookConfig::default()
+        },
+    );
+
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let state = Arc::new(AppState {
         store,
@@ -305,6 +323,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         })
         .await?;
     scheduler.shutdown().await;
+    deliverer.shutdown().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -77,7 +77,7 @@ pub struct FetchArgs {
 }
 
 impl FetchArgs {
-    fn fetcher(&self) -> anyhow::Result<Fetcher> {
+    pub fn fetcher(&self) -> anyhow::Result<Fetcher> {
         Fetcher::try_new(FetcherConfig {
             allow_private: self.allow_private_fetch,
             timeout: Duration::from_secs(self.fetch_timeout_seconds.max(1)),

@@ -14,6 +14,8 @@
 //! A run that outlives its processor's time limit (or the operator's `max_run_time`) fails
 //! with an error saying so; it never hangs.
 
+pub mod webhooks;
+
 use async_trait::async_trait;
 use futures::FutureExt;
 use parallax_api::error::ErrorObject;

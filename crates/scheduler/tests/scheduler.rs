@@ -28,6 +28,7 @@ async fn create(store: &dyn Store, tenant: &str, processor: &str, body_extra: &s
         enable_events: true,
         previous_interaction_id: None,
         created_at: now_micros(),
+        webhook_url: None,
     };
     assert!(matches!(
         store.create_run(tenant, run, None).await.unwrap(),

@@ -89,6 +89,7 @@ pub async fn create(
         enable_events: new.enable_events.unwrap_or(budget.events_by_default),
         previous_interaction_id: new.previous_interaction_id,
         created_at: now_micros(),
+        webhook_url: new.webhook_url,
     };
     let input_doc = Bytes::from(run.input_doc.clone());
     match state.store.create_run(&tenant, run, idempotency).await? {

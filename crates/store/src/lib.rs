@@ -71,6 +71,51 @@ pub struct RunToCreate {
     pub enable_events: bool,
     pub previous_interaction_id: Option<String>,
     pub created_at: i64,
+    /// `webhook.url`: a `task_run.status` delivery is queued there, in the same transaction,
+    /// when the run ends.
+    pub webhook_url: Option<String>,
+}
+
+/// A webhook delivery claimed for an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// `webhook-id`: the same on every attempt.
+    pub delivery_id: String,
+    pub tenant: TenantId,
+    pub url: String,
+    /// The body, exactly as it is signed and sent.
+    pub body: String,
+    /// Attempts so far, this one included.
+    pub attempt: i64,
+    /// When the delivery was queued (microseconds): retries stop a while after it.
+    pub created_at: i64,
+    /// The tenant's signing secret.
+    pub secret: String,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// The receiver answered 2xx: never sent again.
+    Delivered,
+    /// Try again at `at` (microseconds since the epoch).
+    Retry { at: i64, error: String },
+    /// No more attempts.
+    GaveUp { error: String },
+}
+
+/// Columns of a delivery row as claimed, in the order both backends return them.
+pub(crate) const DELIVERY_COLUMNS: &str = "delivery_id, tenant_id, url, body, attempts, created_at";
+
+/// How an outcome updates a delivery: (state, next_attempt_at, last_error).
+pub(crate) fn delivery_update(
+    outcome: &DeliveryOutcome,
+) -> (&'static str, Option<i64>, Option<&str>) {
+    match outcome {
+        DeliveryOutcome::Delivered => ("delivered", None, None),
+        DeliveryOutcome::Retry { at, error } => ("pending", Some(*at), Some(error)),
+        DeliveryOutcome::GaveUp { error } => ("failed", None, Some(error)),
+    }
 }
 
 /// An `Idempotency-Key` with the hash of the body it came with.
@@ -239,6 +284,25 @@ pub trait Store: Send + Sync + 'static {
     async fn release_runs(&self, worker: &str, run_ids: &[String]) -> Result<usize>;
     /// Puts back in the queue every running run whose lease has expired.
     async fn requeue_expired(&self) -> Result<usize>;
+
+    /// The tenant's webhook signing secret, created on first use.
+    async fn webhook_secret(&self, tenant: &str) -> Result<String>;
+    /// Claims up to `limit` webhook deliveries that are due (and not held by a live lease),
+    /// counting the attempt. A worker that dies mid-attempt loses the lease and the delivery
+    /// is attempted again: delivery is at least once.
+    async fn claim_deliveries(
+        &self,
+        worker: &str,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<Delivery>>;
+    /// Records how an attempt of a delivery held by `worker` ended.
+    async fn delivery_attempted(
+        &self,
+        worker: &str,
+        delivery_id: &str,
+        outcome: DeliveryOutcome,
+    ) -> Result<()>;
 
     /// Committed changes, as they happen.
     fn subscribe(&self) -> broadcast::Receiver<Notice>;

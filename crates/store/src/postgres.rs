@@ -89,14 +89,15 @@
 
 use crate::fair::{self, TenantQueue};
 use crate::{
-    state_event_json, ClaimedRun, CreateOutcome, EventRecord, Idempotency, KeyHash, Notice,
-    OutcomeColumns, Result, RunOutcome, RunToCreate, Store, StoreError, TenantId, NOTICE_CAPACITY,
+    delivery_update, state_event_json, ClaimedRun, CreateOutcome, Delivery, DeliveryOutcome,
+    EventRecord, Idempotency, KeyHash, Notice, OutcomeColumns, Result, RunOutcome, RunToCreate,
+    Store, StoreError, TenantId, DELIVERY_COLUMNS, NOTICE_CAPACITY,
 };
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use futures::StreamExt;
 use parallax_api::error::ErrorObject;
-use parallax_api::{ids, time::now_micros, RunStatus, TaskRun};
+use parallax_api::{ids, time::now_micros, webhook, RunStatus, TaskRun};
 use serde_json::value::RawValue;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -183,6 +184,30 @@ CREATE TABLE idempotency_keys (
         2,
         // Fair claiming reads each tenant's oldest queued runs.
         "CREATE INDEX runs_queued_by_tenant ON runs (tenant_id, created_at) WHERE status = 'queued';",
+    ),
+    (
+        3,
+        // Webhooks: each tenant's signing secret, each run's webhook URL, and the outbox of
+        // deliveries, written in the same transaction as the run's terminal state.
+        r#"
+ALTER TABLE tenants ADD COLUMN webhook_secret TEXT;
+ALTER TABLE runs ADD COLUMN webhook_url TEXT;
+CREATE TABLE webhook_deliveries (
+    delivery_id      TEXT PRIMARY KEY,
+    tenant_id        TEXT NOT NULL REFERENCES tenants(tenant_id),
+    run_id           TEXT NOT NULL,
+    url              TEXT NOT NULL,
+    body             TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    attempts         BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at  BIGINT NOT NULL,
+    lease_owner      TEXT,
+    lease_expires_at BIGINT,
+    last_error       TEXT,
+    created_at       BIGINT NOT NULL
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+"#,
     ),
 ];
 
@@ -808,6 +833,7 @@ async fn insert_creates(
         let mut inputs = Vec::with_capacity(n);
         let mut enable_events = Vec::with_capacity(n);
         let mut previous: Vec<Option<&str>> = Vec::with_capacity(n);
+        let mut webhooks: Vec<Option<&str>> = Vec::with_capacity(n);
         let mut created = Vec::with_capacity(n);
         let mut events = Vec::with_capacity(n);
         for job in &new_runs {
@@ -818,19 +844,20 @@ async fn insert_creates(
             inputs.push(job.run.input_doc.as_str());
             enable_events.push(job.run.enable_events);
             previous.push(job.run.previous_interaction_id.as_deref());
+            webhooks.push(job.run.webhook_url.as_deref());
             created.push(job.run.created_at);
             events.push(job.event.as_str());
         }
         let stmt = tx
             .prepare_cached(
                 "INSERT INTO runs (run_id, tenant_id, processor, status, metadata, input_doc,
-                    enable_events, previous_interaction_id, created_at, modified_at)
+                    enable_events, previous_interaction_id, created_at, modified_at, webhook_url)
                  SELECT u.run_id, u.tenant_id, u.processor, 'queued', u.metadata, u.input_doc,
-                    u.enable_events, u.previous, u.created_at, u.created_at
+                    u.enable_events, u.previous, u.created_at, u.created_at, u.webhook_url
                  FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
-                             $6::BOOLEAN[], $7::TEXT[], $8::BIGINT[])
+                             $6::BOOLEAN[], $7::TEXT[], $8::BIGINT[], $9::TEXT[])
                    AS u(run_id, tenant_id, processor, metadata, input_doc, enable_events,
-                        previous, created_at)",
+                        previous, created_at, webhook_url)",
             )
             .await?;
         tx.execute(
@@ -844,6 +871,7 @@ async fn insert_creates(
                 &enable_events,
                 &previous,
                 &created,
+                &webhooks,
             ],
         )
         .await?;
@@ -1368,7 +1396,7 @@ impl Store for PgStore {
                 "UPDATE runs SET status = $1, output = $2, error = $3, warnings = $4,
                     lease_owner = NULL, lease_expires_at = NULL, modified_at = $5
                  WHERE run_id = $6 AND lease_owner = $7 AND status = 'running'
-                 RETURNING {RUN_COLUMNS}"
+                 RETURNING {RUN_COLUMNS}, tenant_id, webhook_url"
             ))
             .await?;
         let row = tx
@@ -1383,6 +1411,23 @@ impl Store for PgStore {
         };
         let run = task_run_from_row(&row, 0)?;
         insert_events(&tx, &[(run_id, state_event_json(&run))], now).await?;
+        let tenant: String = row.try_get(9)?;
+        if let Some(url) = row.try_get::<_, Option<String>>(10)? {
+            tx.execute(
+                "INSERT INTO webhook_deliveries (delivery_id, tenant_id, run_id, url, body, state,
+                    next_attempt_at, created_at)
+                 VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)",
+                &[
+                    &ids::new_id(webhook::DELIVERY_PREFIX),
+                    &tenant,
+                    &run_id,
+                    &url,
+                    &webhook::task_run_status_body(&run, now),
+                    &now,
+                ],
+            )
+            .await?;
+        }
         notify(&tx, &[run_payload(run_id)]).await?;
         tx.commit().await?;
         self.notify_run(run_id);
@@ -1451,6 +1496,93 @@ impl Store for PgStore {
             let _ = self.notices.send(Notice::Queued);
         }
         Ok(requeued.len())
+    }
+
+    async fn webhook_secret(&self, tenant: &str) -> Result<String> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE tenants SET webhook_secret = $1 WHERE tenant_id = $2 AND webhook_secret IS NULL",
+                &[&webhook::new_secret(), &tenant],
+            )
+            .await?;
+        let row = client
+            .query_opt(
+                "SELECT webhook_secret FROM tenants WHERE tenant_id = $1",
+                &[&tenant],
+            )
+            .await?;
+        row.and_then(|r| r.get::<_, Option<String>>(0))
+            .ok_or_else(|| StoreError::Corrupt(format!("no tenant {tenant}")))
+    }
+
+    async fn claim_deliveries(
+        &self,
+        worker: &str,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<Delivery>> {
+        let now = now_micros();
+        let rows = {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            let rows = tx
+                .query(
+                    &format!(
+                        "WITH due AS (
+                            SELECT delivery_id AS due_id FROM webhook_deliveries
+                            WHERE state = 'pending' AND next_attempt_at <= $3
+                              AND (lease_expires_at IS NULL OR lease_expires_at < $3)
+                            ORDER BY next_attempt_at LIMIT $4
+                            FOR UPDATE SKIP LOCKED
+                         )
+                         UPDATE webhook_deliveries SET lease_owner = $1,
+                            lease_expires_at = $3 + $2, attempts = attempts + 1
+                         FROM due WHERE delivery_id = due.due_id
+                         RETURNING {DELIVERY_COLUMNS}"
+                    ),
+                    &[&worker, &micros(lease), &now, &to_i64(limit)],
+                )
+                .await?;
+            tx.commit().await?;
+            rows
+        };
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in rows {
+            let tenant: String = row.try_get(1)?;
+            let secret = self.webhook_secret(&tenant).await?;
+            claimed.push(Delivery {
+                delivery_id: row.try_get(0)?,
+                tenant,
+                url: row.try_get(2)?,
+                body: row.try_get(3)?,
+                attempt: row.try_get(4)?,
+                created_at: row.try_get(5)?,
+                secret,
+            });
+        }
+        claimed.sort_by_key(|d| d.created_at);
+        Ok(claimed)
+    }
+
+    async fn delivery_attempted(
+        &self,
+        worker: &str,
+        delivery_id: &str,
+        outcome: DeliveryOutcome,
+    ) -> Result<()> {
+        let (state, next, error) = delivery_update(&outcome);
+        self.client()
+            .await?
+            .execute(
+                "UPDATE webhook_deliveries SET state = $1,
+                    next_attempt_at = COALESCE($2, next_attempt_at), last_error = $3,
+                    lease_owner = NULL, lease_expires_at = NULL
+                 WHERE delivery_id = $4 AND lease_owner = $5",
+                &[&state, &next, &error, &delivery_id, &worker],
+            )
+            .await?;
+        Ok(())
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Notice> {
@@ -1534,6 +1666,7 @@ mod tests {
             enable_events: true,
             previous_interaction_id: None,
             created_at: now_micros(),
+            webhook_url: None,
         }
     }
 

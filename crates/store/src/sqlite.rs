@@ -13,12 +13,13 @@
 
 use crate::fair::{self, TenantQueue};
 use crate::{
-    state_event_json, ClaimedRun, CreateOutcome, EventRecord, Idempotency, KeyHash, Notice,
-    OutcomeColumns, Result, RunOutcome, RunToCreate, Store, StoreError, TenantId, NOTICE_CAPACITY,
+    delivery_update, state_event_json, ClaimedRun, CreateOutcome, Delivery, DeliveryOutcome,
+    EventRecord, Idempotency, KeyHash, Notice, OutcomeColumns, Result, RunOutcome, RunToCreate,
+    Store, StoreError, TenantId, DELIVERY_COLUMNS, NOTICE_CAPACITY,
 };
 use async_trait::async_trait;
 use parallax_api::error::ErrorObject;
-use parallax_api::{ids, time::now_micros, RunStatus, TaskRun};
+use parallax_api::{ids, time::now_micros, webhook, RunStatus, TaskRun};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::value::RawValue;
 use std::fs::File;
@@ -92,6 +93,30 @@ CREATE TABLE idempotency_keys (
         2,
         // Fair claiming reads each tenant's oldest queued runs.
         "CREATE INDEX runs_queued_by_tenant ON runs (tenant_id, created_at) WHERE status = 'queued';",
+    ),
+    (
+        3,
+        // Webhooks: each tenant's signing secret, each run's webhook URL, and the outbox of
+        // deliveries, written in the same transaction as the run's terminal state.
+        r#"
+ALTER TABLE tenants ADD COLUMN webhook_secret TEXT;
+ALTER TABLE runs ADD COLUMN webhook_url TEXT;
+CREATE TABLE webhook_deliveries (
+    delivery_id      TEXT PRIMARY KEY,
+    tenant_id        TEXT NOT NULL REFERENCES tenants(tenant_id),
+    run_id           TEXT NOT NULL,
+    url              TEXT NOT NULL,
+    body             TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  INTEGER NOT NULL,
+    lease_owner      TEXT,
+    lease_expires_at INTEGER,
+    last_error       TEXT,
+    created_at       INTEGER NOT NULL
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+"#,
     ),
 ];
 
@@ -508,8 +533,8 @@ impl Store for SqliteStore {
                 }
                 conn.prepare_cached(
                     "INSERT INTO runs (run_id, tenant_id, processor, status, metadata, input_doc,
-                        enable_events, previous_interaction_id, created_at, modified_at)
-                     VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?8)",
+                        enable_events, previous_interaction_id, created_at, modified_at, webhook_url)
+                     VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
                 )?
                 .execute(params![
                     run.run_id,
@@ -519,7 +544,8 @@ impl Store for SqliteStore {
                     run.input_doc,
                     run.enable_events,
                     run.previous_interaction_id,
-                    run.created_at
+                    run.created_at,
+                    run.webhook_url
                 ])?;
                 let task_run = TaskRun {
                     run_id: run.run_id.clone(),
@@ -739,18 +765,39 @@ impl Store for SqliteStore {
                     "UPDATE runs SET status = ?1, output = ?2, error = ?3, warnings = ?4,
                         lease_owner = NULL, lease_expires_at = NULL, modified_at = ?5
                      WHERE run_id = ?6 AND lease_owner = ?7 AND status = 'running'
-                     RETURNING {RUN_COLUMNS}"
+                     RETURNING {RUN_COLUMNS}, tenant_id, webhook_url"
                 );
                 let run = conn
                     .prepare_cached(&sql)?
                     .query_row(
                         params![status, output, error, warnings, now, id, worker],
-                        |r| task_run_from_row(r, 0),
+                        |r| {
+                            Ok((
+                                task_run_from_row(r, 0)?,
+                                r.get::<_, String>(9)?,
+                                r.get::<_, Option<String>>(10)?,
+                            ))
+                        },
                     )
                     .optional()?;
                 match run {
-                    Some(run) => {
+                    Some((run, tenant, webhook_url)) => {
                         insert_event(conn, &id, &state_event_json(&run), now)?;
+                        if let Some(url) = webhook_url {
+                            conn.prepare_cached(
+                                "INSERT INTO webhook_deliveries (delivery_id, tenant_id, run_id, url,
+                                    body, state, next_attempt_at, created_at)
+                                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6)",
+                            )?
+                            .execute(params![
+                                ids::new_id(webhook::DELIVERY_PREFIX),
+                                tenant,
+                                id,
+                                url,
+                                webhook::task_run_status_body(&run, now),
+                                now
+                            ])?;
+                        }
                         Ok(true)
                     }
                     None => Ok(false),
@@ -804,6 +851,97 @@ impl Store for SqliteStore {
             let _ = self.notices.send(Notice::Queued);
         }
         Ok(requeued.len())
+    }
+
+    async fn webhook_secret(&self, tenant: &str) -> Result<String> {
+        let tenant = tenant.to_owned();
+        self.write(move |conn| {
+            let fresh = webhook::new_secret();
+            conn.prepare_cached(
+                "UPDATE tenants SET webhook_secret = ?1 WHERE tenant_id = ?2 AND webhook_secret IS NULL",
+            )?
+            .execute(params![fresh, tenant])?;
+            let secret: Option<String> = conn
+                .prepare_cached("SELECT webhook_secret FROM tenants WHERE tenant_id = ?1")?
+                .query_row(params![tenant], |r| r.get(0))
+                .optional()?
+                .flatten();
+            secret.ok_or_else(|| StoreError::Corrupt(format!("no tenant {tenant}")))
+        })
+        .await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        worker: &str,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<Delivery>> {
+        let worker = worker.to_owned();
+        self.write(move |conn| {
+            let now = now_micros();
+            let sql = format!(
+                "UPDATE webhook_deliveries SET lease_owner = ?1, lease_expires_at = ?2,
+                    attempts = attempts + 1
+                 WHERE delivery_id IN (
+                    SELECT delivery_id FROM webhook_deliveries
+                    WHERE state = 'pending' AND next_attempt_at <= ?3
+                      AND (lease_expires_at IS NULL OR lease_expires_at < ?3)
+                    ORDER BY next_attempt_at LIMIT ?4)
+                 RETURNING {DELIVERY_COLUMNS}"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(
+                params![worker, lease_end(lease, now), now, limit as i64],
+                |r| {
+                    Ok(Delivery {
+                        delivery_id: r.get(0)?,
+                        tenant: r.get(1)?,
+                        url: r.get(2)?,
+                        body: r.get(3)?,
+                        attempt: r.get(4)?,
+                        created_at: r.get(5)?,
+                        secret: String::new(),
+                    })
+                },
+            )?;
+            let mut claimed: Vec<Delivery> = rows.collect::<rusqlite::Result<_>>()?;
+            drop(stmt);
+            for delivery in &mut claimed {
+                let fresh = webhook::new_secret();
+                conn.prepare_cached(
+                    "UPDATE tenants SET webhook_secret = ?1 WHERE tenant_id = ?2 AND webhook_secret IS NULL",
+                )?
+                .execute(params![fresh, delivery.tenant])?;
+                delivery.secret = conn
+                    .prepare_cached("SELECT webhook_secret FROM tenants WHERE tenant_id = ?1")?
+                    .query_row(params![delivery.tenant], |r| r.get(0))?;
+            }
+            claimed.sort_by_key(|d| d.created_at);
+            Ok(claimed)
+        })
+        .await
+    }
+
+    async fn delivery_attempted(
+        &self,
+        worker: &str,
+        delivery_id: &str,
+        outcome: DeliveryOutcome,
+    ) -> Result<()> {
+        let (worker, id) = (worker.to_owned(), delivery_id.to_owned());
+        self.write(move |conn| {
+            let (state, next, error) = delivery_update(&outcome);
+            conn.prepare_cached(
+                "UPDATE webhook_deliveries SET state = ?1,
+                    next_attempt_at = COALESCE(?2, next_attempt_at), last_error = ?3,
+                    lease_owner = NULL, lease_expires_at = NULL
+                 WHERE delivery_id = ?4 AND lease_owner = ?5",
+            )?
+            .execute(params![state, next, error, id, worker])?;
+            Ok(())
+        })
+        .await
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Notice> {

@@ -5,7 +5,9 @@
 
 use parallax_api::error::ErrorObject;
 use parallax_api::{ids, time::now_micros, RunStatus};
-use parallax_store::{CreateOutcome, Idempotency, Notice, RunOutcome, RunToCreate, Store};
+use parallax_store::{
+    CreateOutcome, DeliveryOutcome, Idempotency, Notice, RunOutcome, RunToCreate, Store,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +23,7 @@ fn new_run(processor: &str) -> RunToCreate {
         enable_events: true,
         previous_interaction_id: None,
         created_at: now_micros(),
+        webhook_url: None,
     }
 }
 
@@ -425,6 +428,135 @@ pub async fn claims_are_shared_fairly_among_tenants(store: Arc<dyn Store>) {
     assert_eq!(rest, batch[2..].to_vec());
 }
 
+pub async fn webhook_deliveries_are_an_outbox(store: Arc<dyn Store>) {
+    let t = tenant(&*store).await;
+    let other = tenant(&*store).await;
+    let secret = store.webhook_secret(&t).await.unwrap();
+    assert!(secret.starts_with("whsec_"));
+    assert_eq!(store.webhook_secret(&t).await.unwrap(), secret, "stable");
+    assert_ne!(store.webhook_secret(&other).await.unwrap(), secret);
+
+    let lease = Duration::from_secs(30);
+    let plain = created(store.create_run(&t, new_run("base"), None).await.unwrap());
+    let hooked = RunToCreate {
+        webhook_url: Some("https://hooks.example.com/p".into()),
+        ..new_run("base")
+    };
+    let hooked = created(store.create_run(&t, hooked, None).await.unwrap());
+    let claimed = store.claim_runs("w", 64, lease).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    for run in [&plain, &hooked] {
+        assert!(store
+            .finish_run("w", &run.run_id, RunOutcome::Cancelled)
+            .await
+            .unwrap());
+    }
+
+    // One delivery, for the run with a webhook, written with its terminal state.
+    let claimed = store.claim_deliveries("d1", 10, lease).await.unwrap();
+    assert_eq!(claimed.len(), 1, "{claimed:?}");
+    let d = &claimed[0];
+    assert!(d.delivery_id.starts_with("whmsg_"));
+    assert_eq!(
+        (d.tenant.as_str(), d.url.as_str(), d.attempt),
+        (t.as_str(), "https://hooks.example.com/p", 1)
+    );
+    assert_eq!(d.secret, secret);
+    let body: serde_json::Value = serde_json::from_str(&d.body).unwrap();
+    assert_eq!(body["type"], "task_run.status");
+    assert_eq!(body["data"]["run_id"], hooked.run_id.as_str());
+    assert_eq!(body["data"]["status"], "cancelled");
+    assert_eq!(body["data"]["is_active"], false);
+
+    // Leased: nobody else gets it meanwhile; another worker cannot record an outcome.
+    assert!(store
+        .claim_deliveries("d2", 10, lease)
+        .await
+        .unwrap()
+        .is_empty());
+    store
+        .delivery_attempted("d2", &d.delivery_id, DeliveryOutcome::Delivered)
+        .await
+        .unwrap();
+    // A failed attempt comes back when due, same id, same body, the attempt counted.
+    store
+        .delivery_attempted(
+            "d1",
+            &d.delivery_id,
+            DeliveryOutcome::Retry {
+                at: now_micros() - 1,
+                error: "HTTP 500".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let again = store.claim_deliveries("d2", 10, lease).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (again[0].delivery_id.as_str(), again[0].attempt),
+        (d.delivery_id.as_str(), 2)
+    );
+    assert_eq!(again[0].body, d.body);
+    // Not due yet: not claimed.
+    store
+        .delivery_attempted(
+            "d2",
+            &d.delivery_id,
+            DeliveryOutcome::Retry {
+                at: now_micros() + 60_000_000,
+                error: "timeout".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(store
+        .claim_deliveries("d3", 10, lease)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // An expired lease (a dead worker) gives the delivery to another worker.
+    let t2 = tenant(&*store).await;
+    let run = created(
+        store
+            .create_run(
+                &t2,
+                RunToCreate {
+                    webhook_url: Some("https://hooks.example.com/q".into()),
+                    ..new_run("base")
+                },
+                None,
+            )
+            .await
+            .unwrap(),
+    );
+    claim_until(&*store, "w", &run.run_id).await;
+    store
+        .finish_run("w", &run.run_id, RunOutcome::Cancelled)
+        .await
+        .unwrap();
+    let dead = store
+        .claim_deliveries("dead", 10, Duration::from_millis(1))
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let revived = store.claim_deliveries("alive", 10, lease).await.unwrap();
+    assert_eq!(revived.len(), 1);
+    assert_eq!(revived[0].delivery_id, dead[0].delivery_id);
+    assert_eq!(revived[0].attempt, 2);
+    store
+        .delivery_attempted("alive", &revived[0].delivery_id, DeliveryOutcome::Delivered)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert!(store
+        .claim_deliveries("late", 10, lease)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 macro_rules! suite {
     ($backend:ident) => {
         mod $backend {
@@ -456,6 +588,10 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn claims_are_shared_fairly_among_tenants() {
                 super::claims_are_shared_fairly_among_tenants(backends::$backend().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn webhook_deliveries_are_an_outbox() {
+                super::webhook_deliveries_are_an_outbox(backends::$backend().await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn concurrent_creates_all_commit() {

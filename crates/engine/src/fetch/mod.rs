@@ -592,6 +592,47 @@ impl Fetcher {
         self.fetch_inner(url, Some(timeout)).await
     }
 
+    /// POSTs a JSON `body` with extra `headers` to `url` (webhook deliveries), under the same
+    /// SSRF guard as fetching: literal addresses, every resolved address and every redirect
+    /// are checked. Returns the response status; a non-2xx status is `FetchError::Http`.
+    pub async fn post_json(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        body: String,
+        timeout: Duration,
+    ) -> Result<u16, FetchError> {
+        let parsed = self.check_url(url)?;
+        let requested = parsed.to_string();
+        let mut request = self
+            .inner
+            .client
+            .post(parsed)
+            .timeout(timeout)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| map_reqwest_error(&e, &requested, timeout))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(status.as_u16());
+        }
+        let content = match read_capped(&mut response, ERROR_CONTENT_LIMIT).await {
+            Ok((body, _)) if !body.is_empty() => Some(String::from_utf8_lossy(&body).into_owned()),
+            _ => None,
+        };
+        Err(FetchError::Http {
+            url: requested,
+            status: status.as_u16(),
+            content,
+        })
+    }
+
     pub(crate) async fn fetch_inner(
         &self,
         url: &str,
