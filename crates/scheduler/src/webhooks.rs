@@ -6,9 +6,10 @@
 //! lease (so a dead node's attempt is made again by another: delivery is at least once;
 //! receivers deduplicate by `webhook-id`), signs each attempt (see
 //! [`parallax_api::webhook`]) and POSTs it through the engine's fetcher, so a webhook URL
-//! passes the same SSRF guard as a page. A 2xx answer delivers; anything else is retried
-//! after `retry_base`, doubling each attempt up to `retry_max`, until `give_up_after` has
-//! passed since the delivery was queued.
+//! passes the same SSRF guard as a page (redirects are not followed). A 2xx answer
+//! delivers; anything else is retried after `retry_base`, doubling each attempt up to
+//! `retry_max`, until `give_up_after` has passed since the delivery was queued. A URL that
+//! can never be delivered to (malformed, or refused by the guard) is given up at once.
 //!
 //! The loop wakes on its tick (`poll_interval`, half a second by default), claims what is
 //! due and attempts it; it claims again at once while a claim comes back full. It does not
@@ -19,7 +20,7 @@
 
 use parallax_api::time::now_micros;
 use parallax_api::webhook;
-use parallax_engine::fetch::Fetcher;
+use parallax_engine::fetch::{FetchError, FetchErrorKind, Fetcher};
 use parallax_store::{Delivery, DeliveryOutcome, Store};
 use std::sync::Arc;
 use std::time::Duration;
@@ -137,6 +138,17 @@ async fn deliver_loop(
     }
 }
 
+/// Whether an attempt that failed this way may succeed if tried again: not when the URL is
+/// malformed or refused by the SSRF guard (that takes a restart with other settings).
+fn can_succeed_later(error: &FetchError) -> bool {
+    !matches!(
+        error.kind(),
+        FetchErrorKind::InvalidUrl
+            | FetchErrorKind::UnsupportedScheme
+            | FetchErrorKind::SsrfRefused
+    )
+}
+
 async fn attempt(store: &dyn Store, fetcher: &Fetcher, config: &WebhookConfig, d: Delivery) {
     let timestamp = now_micros() / 1_000_000;
     let signature = webhook::signature(&d.secret, &d.delivery_id, timestamp, &d.body);
@@ -150,6 +162,12 @@ async fn attempt(store: &dyn Store, fetcher: &Fetcher, config: &WebhookConfig, d
         .await;
     let outcome = match sent {
         Ok(_) => DeliveryOutcome::Delivered,
+        Err(error) if !can_succeed_later(&error) => {
+            tracing::warn!(delivery = %d.delivery_id, %error, "webhook delivery given up: the URL can never be delivered to");
+            DeliveryOutcome::GaveUp {
+                error: error.to_string(),
+            }
+        }
         Err(error) => {
             let error = error.to_string();
             match next_attempt(config, d.attempt, d.created_at, now_micros()) {

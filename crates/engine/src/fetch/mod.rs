@@ -496,6 +496,9 @@ pub struct Fetcher {
 #[derive(Debug)]
 struct FetcherInner {
     client: reqwest::Client,
+    /// The same guard, never following redirects: a webhook answered with a redirect is a
+    /// failed attempt, not a signed body sent to an address nobody registered.
+    poster: reqwest::Client,
     config: FetcherConfig,
     guard: Guard,
 }
@@ -530,9 +533,20 @@ impl Fetcher {
             .no_proxy()
             .build()
             .map_err(|e| FetcherBuildError(error_chain(&e)))?;
+        let poster = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .timeout(config.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(GuardedResolver {
+                guard: guard.clone(),
+            }))
+            .no_proxy()
+            .build()
+            .map_err(|e| FetcherBuildError(error_chain(&e)))?;
         Ok(Fetcher {
             inner: Arc::new(FetcherInner {
                 client,
+                poster,
                 config,
                 guard,
             }),
@@ -593,8 +607,8 @@ impl Fetcher {
     }
 
     /// POSTs a JSON `body` with extra `headers` to `url` (webhook deliveries), under the same
-    /// SSRF guard as fetching: literal addresses, every resolved address and every redirect
-    /// are checked. Returns the response status; a non-2xx status is `FetchError::Http`.
+    /// SSRF guard as fetching (literal and resolved addresses). Redirects are not followed.
+    /// Returns the response status; a non-2xx status (a 3xx included) is `FetchError::Http`.
     pub async fn post_json(
         &self,
         url: &str,
@@ -606,7 +620,7 @@ impl Fetcher {
         let requested = parsed.to_string();
         let mut request = self
             .inner
-            .client
+            .poster
             .post(parsed)
             .timeout(timeout)
             .header(CONTENT_TYPE, "application/json")
