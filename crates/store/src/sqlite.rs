@@ -856,17 +856,8 @@ impl Store for SqliteStore {
     async fn webhook_secret(&self, tenant: &str) -> Result<String> {
         let tenant = tenant.to_owned();
         self.write(move |conn| {
-            let fresh = webhook::new_secret();
-            conn.prepare_cached(
-                "UPDATE tenants SET webhook_secret = ?1 WHERE tenant_id = ?2 AND webhook_secret IS NULL",
-            )?
-            .execute(params![fresh, tenant])?;
-            let secret: Option<String> = conn
-                .prepare_cached("SELECT webhook_secret FROM tenants WHERE tenant_id = ?1")?
-                .query_row(params![tenant], |r| r.get(0))
-                .optional()?
-                .flatten();
-            secret.ok_or_else(|| StoreError::Corrupt(format!("no tenant {tenant}")))
+            ensure_secret(conn, &tenant)?
+                .ok_or_else(|| StoreError::Corrupt(format!("no tenant {tenant}")))
         })
         .await
     }
@@ -908,14 +899,8 @@ impl Store for SqliteStore {
             let mut claimed: Vec<Delivery> = rows.collect::<rusqlite::Result<_>>()?;
             drop(stmt);
             for delivery in &mut claimed {
-                let fresh = webhook::new_secret();
-                conn.prepare_cached(
-                    "UPDATE tenants SET webhook_secret = ?1 WHERE tenant_id = ?2 AND webhook_secret IS NULL",
-                )?
-                .execute(params![fresh, delivery.tenant])?;
-                delivery.secret = conn
-                    .prepare_cached("SELECT webhook_secret FROM tenants WHERE tenant_id = ?1")?
-                    .query_row(params![delivery.tenant], |r| r.get(0))?;
+                delivery.secret = ensure_secret(conn, &delivery.tenant)?
+                    .ok_or_else(|| StoreError::Corrupt(format!("no tenant {}", delivery.tenant)))?;
             }
             claimed.sort_by_key(|d| d.created_at);
             Ok(claimed)
@@ -982,4 +967,17 @@ fn tenant_queues(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Tenant
         }
     }
     Ok(queues)
+}
+
+/// The tenant's webhook secret, created on first use; `None` if there is no such tenant.
+fn ensure_secret(conn: &Connection, tenant: &str) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached(
+        "UPDATE tenants SET webhook_secret = ?1 WHERE tenant_id = ?2 AND webhook_secret IS NULL",
+    )?
+    .execute(params![webhook::new_secret(), tenant])?;
+    Ok(conn
+        .prepare_cached("SELECT webhook_secret FROM tenants WHERE tenant_id = ?1")?
+        .query_row(params![tenant], |r| r.get(0))
+        .optional()?
+        .flatten())
 }
