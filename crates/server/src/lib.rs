@@ -3,7 +3,7 @@
 //! commit or read through the [`Store`], and answer. No SQL lives here.
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use parallax_store::Store;
 use std::sync::Arc;
@@ -70,7 +70,15 @@ pub fn router(state: Arc<AppState>) -> Router {
                 &format!("{prefix}/tasks/runs/{{run_id}}/events"),
                 get(runs::events),
             )
-            .route(&format!("{prefix}/extract"), post(web::extract));
+            .route(&format!("{prefix}/extract"), post(web::extract))
+            .route(
+                &format!("{prefix}/tasks/groups"),
+                any(error::task_groups_not_built),
+            )
+            .route(
+                &format!("{prefix}/tasks/groups/{{*rest}}"),
+                any(error::task_groups_not_built),
+            );
     }
     router = router
         .route("/v1/search", post(web::search_v1))
