@@ -1548,9 +1548,18 @@ impl Store for PgStore {
             rows
         };
         let mut claimed = Vec::with_capacity(rows.len());
+        // One secret lookup per tenant, not per delivery.
+        let mut secrets: HashMap<String, String> = HashMap::new();
         for row in rows {
             let tenant: String = row.try_get(1)?;
-            let secret = self.webhook_secret(&tenant).await?;
+            let secret = match secrets.get(&tenant) {
+                Some(secret) => secret.clone(),
+                None => {
+                    let secret = self.webhook_secret(&tenant).await?;
+                    secrets.insert(tenant.clone(), secret.clone());
+                    secret
+                }
+            };
             claimed.push(Delivery {
                 delivery_id: row.try_get(0)?,
                 tenant,
