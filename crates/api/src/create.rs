@@ -59,6 +59,41 @@ pub fn parse_create_run(
     is_known_processor: impl Fn(&str) -> bool,
 ) -> Result<NewRun, ApiError> {
     let object: RawObject = parse_body(body)?;
+    run_from_object(&object, is_known_processor).map_err(|refusal| refusal.into_error(""))
+}
+
+/// Why a run request was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Fields that failed validation, with pointers relative to the run object.
+    Invalid(Vec<FieldError>),
+    /// Every field was valid but the processor does not exist (a 403, not a 422).
+    UnknownProcessor(String),
+}
+
+impl Refusal {
+    /// The error answer, with every pointer prefixed by `at` (the run object's own pointer
+    /// inside a larger body, `""` for a body that is the run).
+    pub fn into_error(self, at: &str) -> ApiError {
+        match self {
+            Refusal::Invalid(errors) => ApiError::validation(
+                errors
+                    .into_iter()
+                    .map(|e| FieldError::new(format!("{at}{}", e.pointer), e.reason))
+                    .collect(),
+            ),
+            Refusal::UnknownProcessor(name) => {
+                ApiError::invalid_processor_at(&format!("{at}/processor"), &name)
+            }
+        }
+    }
+}
+
+/// Validates one run object (a create body, or one input of a task group's add request).
+pub fn run_from_object(
+    object: &RawObject,
+    is_known_processor: impl Fn(&str) -> bool,
+) -> Result<NewRun, Refusal> {
     let mut errors = Vec::new();
     let mut parsed: Vec<(&str, Value)> = Vec::new();
     for name in KNOWN_FIELDS {
@@ -150,11 +185,11 @@ pub fn parse_create_run(
     }
 
     if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+        return Err(Refusal::Invalid(errors));
     }
     let processor = processor.expect("a missing processor is an error above");
     if !is_known_processor(&processor) {
-        return Err(ApiError::invalid_processor(&processor));
+        return Err(Refusal::UnknownProcessor(processor));
     }
     let metadata = match object.get("metadata") {
         Some(raw) if raw.get().trim() != "null" => {
@@ -191,7 +226,7 @@ pub fn parse_body(body: &[u8]) -> Result<RawObject, ApiError> {
     })
 }
 
-fn check_metadata(value: &Value, errors: &mut Vec<FieldError>) {
+pub(crate) fn check_metadata(value: &Value, errors: &mut Vec<FieldError>) {
     let Some(map) = value.as_object() else {
         if !value.is_null() {
             errors.push(FieldError::new("/metadata", "must be an object or null"));

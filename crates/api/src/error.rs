@@ -55,10 +55,19 @@ impl ApiError {
     }
 
     pub fn invalid_processor(name: &str) -> Self {
+        Self::invalid_processor_at("/processor", name)
+    }
+
+    /// An unknown processor named at `pointer` (inside a task group's inputs, say).
+    pub fn invalid_processor_at(pointer: &str, name: &str) -> Self {
         Self::new(403, "Forbidden: invalid processor in request").with_detail(json!({
-            "pointer": "/processor",
+            "pointer": pointer,
             "reason": format!("unknown processor {name:?}"),
         }))
+    }
+
+    pub fn group_not_found() -> Self {
+        Self::new(404, "TaskGroup not found")
     }
 
     /// A 422 naming every field that failed; `detail.pointer`/`detail.reason` are the first.
