@@ -1,40 +1,74 @@
-//! Fair claiming: which queued runs a worker takes when several tenants are waiting.
+//! Fair claiming: which queued runs a worker takes when several tenants, or several task
+//! groups, are waiting.
 //!
 //! Oldest-first alone lets a tenant that queued 10,000 runs hold every worker until they
-//! are done, while another tenant's single run waits behind them. Instead, each run a claim
-//! takes goes to the tenant with the fewest runs in progress — running anywhere (every node
-//! of a PostgreSQL deployment counts) plus taken by this claim so far — and, among those,
-//! to the one whose oldest queued run is oldest. Within a tenant, runs are taken oldest
-//! first. So capacity is shared evenly among the tenants that have work, a tenant alone
-//! gets all of it, and a run queued behind a big batch of another tenant's starts at the
-//! next free slot.
+//! are done, while another tenant's single run waits behind them. Instead, capacity is
+//! shared at two levels:
+//! 1. among tenants: each run a claim takes goes to the tenant with the fewest runs in
+//!    progress — running anywhere (every node of a PostgreSQL deployment counts) plus taken
+//!    by this claim so far — and, among those, to the one whose oldest waiting run is oldest;
+//! 2. within that tenant, among its **lanes**: each task group is a lane, and the runs
+//!    created on their own (`POST /v1/tasks/runs`) are one more. The lane with the fewest
+//!    runs in progress goes first, then the one whose next run is oldest.
 //!
-//! Both backends read, per tenant, its running count and its oldest queued runs (at most
-//! the claim's limit each, through an index on queued runs by tenant), call [`pick`], and
-//! claim exactly the runs it returns.
+//! Within a lane, runs are taken in order (a group's in the order they were added). So a
+//! tenant alone gets every worker, two tenants get half each whatever their queue lengths,
+//! and a single run (or a small group) queued behind a 10,000-run group starts at the next
+//! free slot.
+//!
+//! Both backends read, per lane, its running count and its next queued runs (at most the
+//! claim's limit each, through partial indexes on queued runs), call [`pick`], and claim
+//! exactly the runs it returns.
 
-/// One tenant's part of the queue, as a claim sees it.
+/// One lane: a task group of a tenant, or the tenant's runs outside any group.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct TenantQueue {
-    /// Runs of this tenant running now.
+pub(crate) struct Lane {
+    /// Runs of this lane running now.
     pub running: usize,
-    /// Its oldest queued runs, oldest first: (run id, created_at).
+    /// Its next queued runs, in the order they are to run: (run id, created_at).
     pub queued: Vec<(String, i64)>,
 }
 
+/// One tenant's part of the queue, as a claim sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct TenantQueue {
+    /// Runs of this tenant running now, in every lane.
+    pub running: usize,
+    pub lanes: Vec<Lane>,
+}
+
 /// The run ids to claim, at most `limit`, in the order they were chosen.
-pub(crate) fn pick(mut queues: Vec<TenantQueue>, limit: usize) -> Vec<String> {
-    let mut next = vec![0usize; queues.len()];
+pub(crate) fn pick(mut tenants: Vec<TenantQueue>, limit: usize) -> Vec<String> {
+    let mut next: Vec<Vec<usize>> = tenants.iter().map(|t| vec![0; t.lanes.len()]).collect();
     let mut taken = Vec::with_capacity(limit);
     while taken.len() < limit {
-        let best = (0..queues.len())
-            .filter(|&t| next[t] < queues[t].queued.len())
-            .min_by_key(|&t| (queues[t].running, queues[t].queued[next[t]].1));
-        let Some(t) = best else { break };
-        let (run_id, _) = std::mem::take(&mut queues[t].queued[next[t]]);
+        // Each tenant's best lane: fewest running, then oldest next run.
+        let best_lane = |t: usize| {
+            (0..tenants[t].lanes.len())
+                .filter(|&l| next[t][l] < tenants[t].lanes[l].queued.len())
+                .min_by_key(|&l| {
+                    let lane = &tenants[t].lanes[l];
+                    (lane.running, lane.queued[next[t][l]].1)
+                })
+        };
+        let oldest = |t: usize| {
+            (0..tenants[t].lanes.len())
+                .filter(|&l| next[t][l] < tenants[t].lanes[l].queued.len())
+                .map(|l| tenants[t].lanes[l].queued[next[t][l]].1)
+                .min()
+        };
+        let best_tenant = (0..tenants.len())
+            .filter_map(|t| oldest(t).map(|created| (t, created)))
+            .min_by_key(|&(t, created)| (tenants[t].running, created))
+            .map(|(t, _)| t);
+        let Some(t) = best_tenant else { break };
+        let Some(l) = best_lane(t) else { break };
+        let lane = &mut tenants[t].lanes[l];
+        let (run_id, _) = std::mem::take(&mut lane.queued[next[t][l]]);
         taken.push(run_id);
-        next[t] += 1;
-        queues[t].running += 1;
+        next[t][l] += 1;
+        lane.running += 1;
+        tenants[t].running += 1;
     }
     taken
 }
@@ -43,13 +77,21 @@ pub(crate) fn pick(mut queues: Vec<TenantQueue>, limit: usize) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn queue(running: usize, prefix: &str, created: &[i64]) -> TenantQueue {
-        TenantQueue {
+    fn lane(running: usize, prefix: &str, created: &[i64]) -> Lane {
+        Lane {
             running,
             queued: created
                 .iter()
                 .map(|c| (format!("{prefix}{c}"), *c))
                 .collect(),
+        }
+    }
+
+    /// A tenant with one lane.
+    fn queue(running: usize, prefix: &str, created: &[i64]) -> TenantQueue {
+        TenantQueue {
+            running,
+            lanes: vec![lane(running, prefix, created)],
         }
     }
 
@@ -78,5 +120,43 @@ mod tests {
         );
         assert_eq!(pick(vec![a], 10).len(), 6);
         assert!(pick(vec![b, queue(0, "c", &[])], 0).is_empty());
+    }
+
+    #[test]
+    fn a_tenants_groups_share_its_capacity() {
+        // One tenant: a big group holding 3 workers, a small group and a lone run waiting.
+        let tenant = TenantQueue {
+            running: 3,
+            lanes: vec![
+                lane(3, "big", &(1..=50).collect::<Vec<_>>()),
+                lane(0, "small", &[60, 61]),
+                lane(0, "solo", &[70]),
+            ],
+        };
+        assert_eq!(
+            pick(vec![tenant], 5),
+            vec!["small60", "solo70", "small61", "big1", "big2"]
+        );
+    }
+
+    #[test]
+    fn tenants_come_before_lanes() {
+        // Tenant a has two groups; tenant b one run. b gets a slot before a's second group
+        // gets its second.
+        let a = TenantQueue {
+            running: 0,
+            lanes: vec![lane(0, "g", &[1, 2, 3]), lane(0, "h", &[4, 5])],
+        };
+        let b = queue(0, "b", &[10]);
+        assert_eq!(pick(vec![a, b], 4), vec!["g1", "b10", "h4", "g2"]);
+    }
+
+    #[test]
+    fn empty_lanes_and_tenants_are_skipped() {
+        let a = TenantQueue {
+            running: 0,
+            lanes: vec![lane(0, "x", &[]), lane(2, "y", &[3])],
+        };
+        assert_eq!(pick(vec![TenantQueue::default(), a], 3), vec!["y3"]);
     }
 }

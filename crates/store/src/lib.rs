@@ -14,7 +14,8 @@
 
 use async_trait::async_trait;
 use parallax_api::error::ErrorObject;
-use parallax_api::TaskRun;
+use parallax_api::group::{GroupStatus, StatusCounts, TaskGroup};
+use parallax_api::{RunStatus, TaskRun};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -75,6 +76,162 @@ pub struct RunToCreate {
     /// when the run ends.
     pub webhook_url: Option<String>,
 }
+
+impl RunToCreate {
+    /// The run as it is once committed: queued, in `group` if given.
+    pub(crate) fn queued_run(&self, group: Option<&str>) -> Result<TaskRun> {
+        Ok(TaskRun {
+            run_id: self.run_id.clone(),
+            status: RunStatus::Queued,
+            processor: self.processor.clone(),
+            metadata: self
+                .metadata
+                .clone()
+                .map(serde_json::value::RawValue::from_string)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("metadata: {e}")))?,
+            error: None,
+            warnings: None,
+            taskgroup_id: group.map(str::to_owned),
+            created_at: self.created_at,
+            modified_at: self.created_at,
+        })
+    }
+}
+
+/// A task group to commit.
+#[derive(Debug, Clone)]
+pub struct GroupToCreate {
+    pub taskgroup_id: String,
+    /// The metadata object as sent, or `None`.
+    pub metadata: Option<String>,
+    pub created_at: i64,
+}
+
+/// What [`Store::add_group_runs`] committed.
+#[derive(Debug, Clone)]
+pub struct AddedRuns {
+    /// The new runs, in input order.
+    pub runs: Vec<TaskRun>,
+    /// The group's status right after the add.
+    pub status: GroupStatus,
+    /// The group's last event before this add (`None` when it had none): a stream resumed
+    /// from it starts with this add's status event.
+    pub event_cursor: Option<i64>,
+    /// The position of the group's last run before this add (`None` for the first runs).
+    pub run_cursor: Option<i64>,
+}
+
+/// A page of a group's event log, read in one snapshot with the group's status.
+#[derive(Debug, Clone)]
+pub struct GroupEvents {
+    /// Events after the cursor, oldest first, as the stream sends them (`event_id` inside).
+    pub events: Vec<EventRecord>,
+    pub status: GroupStatus,
+    /// The id of the group's last event (0 when it has none).
+    pub last_event_id: i64,
+}
+
+/// Which of a group's runs the runs stream lists.
+#[derive(Debug, Clone)]
+pub struct GroupRunsQuery {
+    /// Position of the last run the client has (0: from the first).
+    pub after: i64,
+    /// Only runs in this status now.
+    pub status: Option<RunStatus>,
+    pub include_input: bool,
+    pub include_output: bool,
+    pub limit: usize,
+}
+
+/// Kinds of recorded group events (`group_events.kind`).
+pub(crate) const GROUP_EVENT_STATUS: &str = "status";
+pub(crate) const GROUP_EVENT_RUN: &str = "run";
+
+/// The stream JSON of a recorded group event.
+pub(crate) fn group_event_json(kind: &str, seq: i64, data: &str) -> String {
+    if kind == GROUP_EVENT_STATUS {
+        parallax_api::group::status_event_json(seq, data)
+    } else {
+        parallax_api::group::run_event_json(seq, data, None, None)
+    }
+}
+
+/// Columns of `task_groups` that make a [`GroupStatus`], in the order both backends read them.
+pub(crate) const GROUP_STATUS_COLUMNS: &str =
+    "n_queued, n_action_required, n_running, n_completed, n_failed, n_cancelling, n_cancelled, modified_at";
+
+/// The `task_groups` column counting runs in `status`.
+pub(crate) fn count_column(status: RunStatus) -> &'static str {
+    match status {
+        RunStatus::Queued => "n_queued",
+        RunStatus::ActionRequired => "n_action_required",
+        RunStatus::Running => "n_running",
+        RunStatus::Completed => "n_completed",
+        RunStatus::Failed => "n_failed",
+        RunStatus::Cancelling => "n_cancelling",
+        RunStatus::Cancelled => "n_cancelled",
+    }
+}
+
+/// The `SET` items that move a number of a group's runs from one status to another; `n` is
+/// the placeholder of that number (`?3`, `$3`), so each statement text is one cached plan.
+pub(crate) fn count_move(from: RunStatus, to: RunStatus, n: &str) -> String {
+    let (from, to) = (count_column(from), count_column(to));
+    format!("{from} = {from} - {n}, {to} = {to} + {n}")
+}
+
+/// A [`GroupStatus`] from the eight [`GROUP_STATUS_COLUMNS`] values.
+pub(crate) fn group_status(values: [i64; 8]) -> GroupStatus {
+    let mut counts = [0; 7];
+    counts.copy_from_slice(&values[..7]);
+    GroupStatus {
+        counts: StatusCounts(counts),
+        modified_at: values[7],
+    }
+}
+
+/// JSON of a group status, as events record it.
+pub(crate) fn status_json(status: &GroupStatus) -> String {
+    serde_json::to_string(status).expect("a GroupStatus always serialises")
+}
+
+/// Migration 4, the same on both backends: task groups, their event log, each run's
+/// position in its group, and the queue indexes fair claiming reads per lane.
+pub(crate) const GROUPS_MIGRATION: &str = r#"
+CREATE TABLE task_groups (
+    taskgroup_id      TEXT PRIMARY KEY,
+    tenant_id         TEXT NOT NULL REFERENCES tenants(tenant_id),
+    metadata          TEXT,
+    created_at        BIGINT NOT NULL,
+    modified_at       BIGINT NOT NULL,
+    event_seq         BIGINT NOT NULL DEFAULT 0,
+    run_seq           BIGINT NOT NULL DEFAULT 0,
+    n_queued          BIGINT NOT NULL DEFAULT 0,
+    n_action_required BIGINT NOT NULL DEFAULT 0,
+    n_running         BIGINT NOT NULL DEFAULT 0,
+    n_completed       BIGINT NOT NULL DEFAULT 0,
+    n_failed          BIGINT NOT NULL DEFAULT 0,
+    n_cancelling      BIGINT NOT NULL DEFAULT 0,
+    n_cancelled       BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX task_groups_with_queued ON task_groups (tenant_id) WHERE n_queued > 0;
+CREATE TABLE group_events (
+    taskgroup_id TEXT NOT NULL REFERENCES task_groups(taskgroup_id),
+    seq          BIGINT NOT NULL,
+    kind         TEXT NOT NULL,
+    data         TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    PRIMARY KEY (taskgroup_id, seq)
+);
+ALTER TABLE runs ADD COLUMN group_pos BIGINT;
+CREATE UNIQUE INDEX runs_by_group ON runs (taskgroup_id, group_pos) WHERE taskgroup_id IS NOT NULL;
+DROP INDEX runs_queued_by_tenant;
+CREATE INDEX runs_queued_solo ON runs (tenant_id, created_at)
+    WHERE status = 'queued' AND taskgroup_id IS NULL;
+CREATE INDEX runs_queued_by_group ON runs (taskgroup_id, group_pos)
+    WHERE status = 'queued' AND taskgroup_id IS NOT NULL;
+"#;
 
 /// A webhook delivery claimed for an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,6 +372,8 @@ pub enum Notice {
     Run(Arc<str>),
     /// Work was queued: idle workers should look.
     Queued,
+    /// New events in this task group's log.
+    Group(Arc<str>),
 }
 
 /// Capacity of the notice channel. A receiver that falls this far behind is told it lagged
@@ -303,6 +462,37 @@ pub trait Store: Send + Sync + 'static {
         delivery_id: &str,
         outcome: DeliveryOutcome,
     ) -> Result<()>;
+
+    /// Creates an empty task group.
+    async fn create_group(&self, tenant: &str, group: GroupToCreate) -> Result<TaskGroup>;
+    /// The group, if it exists and belongs to `tenant`.
+    async fn get_group(&self, tenant: &str, taskgroup_id: &str) -> Result<Option<TaskGroup>>;
+    /// Adds runs to a group in one transaction — all of them or none — with their `queued`
+    /// state events and one `task_group_status` event. `None` if there is no such group of
+    /// `tenant` (nothing is written).
+    async fn add_group_runs(
+        &self,
+        tenant: &str,
+        taskgroup_id: &str,
+        runs: Vec<RunToCreate>,
+    ) -> Result<Option<AddedRuns>>;
+    /// Events of a group's log after cursor `after`, at most `limit`, with the group's status
+    /// from the same snapshot. `None` if there is no such group of `tenant`.
+    async fn group_events_after(
+        &self,
+        tenant: &str,
+        taskgroup_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Option<GroupEvents>>;
+    /// A group's runs after position `query.after`, in the order added, as the runs stream
+    /// sends them (`event_id` = position). `None` if there is no such group of `tenant`.
+    async fn group_runs_after(
+        &self,
+        tenant: &str,
+        taskgroup_id: &str,
+        query: GroupRunsQuery,
+    ) -> Result<Option<Vec<EventRecord>>>;
 
     /// Committed changes, as they happen.
     fn subscribe(&self) -> broadcast::Receiver<Notice>;

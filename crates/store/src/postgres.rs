@@ -87,16 +87,19 @@
 //! PostgreSQL serialises the commits of notifying transactions database-wide (a lock held
 //! through the WAL flush), which is one more reason creates are committed in groups.
 
-use crate::fair::{self, TenantQueue};
+use crate::fair::{self, Lane, TenantQueue};
 use crate::{
-    delivery_update, state_event_json, ClaimedRun, CreateOutcome, Delivery, DeliveryOutcome,
-    EventRecord, Idempotency, KeyHash, Notice, OutcomeColumns, Result, RunOutcome, RunToCreate,
-    Store, StoreError, TenantId, DELIVERY_COLUMNS, NOTICE_CAPACITY,
+    count_move, delivery_update, group_event_json, group_status, state_event_json, status_json,
+    AddedRuns, ClaimedRun, CreateOutcome, Delivery, DeliveryOutcome, EventRecord, GroupEvents,
+    GroupRunsQuery, GroupToCreate, Idempotency, KeyHash, Notice, OutcomeColumns, Result,
+    RunOutcome, RunToCreate, Store, StoreError, TenantId, DELIVERY_COLUMNS, GROUPS_MIGRATION,
+    GROUP_EVENT_RUN, GROUP_EVENT_STATUS, GROUP_STATUS_COLUMNS, NOTICE_CAPACITY,
 };
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use futures::StreamExt;
 use parallax_api::error::ErrorObject;
+use parallax_api::group::{GroupStatus, TaskGroup};
 use parallax_api::{ids, time::now_micros, webhook, RunStatus, TaskRun};
 use serde_json::value::RawValue;
 use std::collections::{HashMap, HashSet};
@@ -209,6 +212,7 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
 "#,
     ),
+    (4, GROUPS_MIGRATION),
 ];
 
 /// Columns that make a [`TaskRun`], in the order [`task_run_from_row`] reads them.
@@ -600,6 +604,130 @@ fn run_payload(run_id: &str) -> String {
     format!("run:{run_id}")
 }
 
+fn group_payload(group: &str) -> String {
+    format!("group:{group}")
+}
+
+/// Moves the group counts of `runs` (those in a group) from one status to another. Groups
+/// are updated in id order, so concurrent transactions lock group rows in one order.
+async fn move_group_counts(
+    tx: &deadpool_postgres::Transaction<'_>,
+    runs: &[TaskRun],
+    from: RunStatus,
+    to: RunStatus,
+    now: i64,
+) -> Result<()> {
+    let mut per_group: std::collections::BTreeMap<&str, i64> = Default::default();
+    for run in runs {
+        if let Some(group) = &run.taskgroup_id {
+            *per_group.entry(group).or_default() += 1;
+        }
+    }
+    if per_group.is_empty() {
+        return Ok(());
+    }
+    let stmt = tx
+        .prepare_cached(&format!(
+            "UPDATE task_groups SET {}, modified_at = $1 WHERE taskgroup_id = $2",
+            count_move(from, to, "$3")
+        ))
+        .await?;
+    for (group, n) in per_group {
+        tx.execute(&stmt, &[&now, &group, &n]).await?;
+    }
+    Ok(())
+}
+
+/// Records that a run of a group ended: moves the counts, appends its `task_run.state`
+/// event to the group's log, and, if no run of the group is active any more, a
+/// `task_group_status` event. The group row's lock orders these appends.
+async fn record_group_run_ended(
+    tx: &deadpool_postgres::Transaction<'_>,
+    group: &str,
+    run: &TaskRun,
+    now: i64,
+) -> Result<()> {
+    let stmt = tx
+        .prepare_cached(&format!(
+            "UPDATE task_groups SET {}, modified_at = $1, event_seq = event_seq + 1
+             WHERE taskgroup_id = $2 RETURNING event_seq, {GROUP_STATUS_COLUMNS}",
+            count_move(RunStatus::Running, run.status, "1")
+        ))
+        .await?;
+    let row = tx.query_one(&stmt, &[&now, &group]).await?;
+    let seq: i64 = row.try_get(0)?;
+    let status = status_from_row(&row, 1)?;
+    let run_json = serde_json::to_string(run).expect("a TaskRun always serialises");
+    let mut events = vec![(seq, GROUP_EVENT_RUN, run_json)];
+    if !status.is_active() {
+        let seq: i64 = tx
+            .query_one(
+                "UPDATE task_groups SET event_seq = event_seq + 1 WHERE taskgroup_id = $1
+                 RETURNING event_seq",
+                &[&group],
+            )
+            .await?
+            .try_get(0)?;
+        events.push((seq, GROUP_EVENT_STATUS, status_json(&status)));
+    }
+    insert_group_events(tx, group, &events, now).await
+}
+
+async fn insert_group_events(
+    tx: &deadpool_postgres::Transaction<'_>,
+    group: &str,
+    events: &[(i64, &str, String)],
+    now: i64,
+) -> Result<()> {
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO group_events (taskgroup_id, seq, kind, data, created_at)
+             SELECT $1, u.seq, u.kind, u.data, $5
+             FROM unnest($2::BIGINT[], $3::TEXT[], $4::TEXT[]) AS u(seq, kind, data)",
+        )
+        .await?;
+    let seqs: Vec<i64> = events.iter().map(|e| e.0).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e.1).collect();
+    let data: Vec<&str> = events.iter().map(|e| e.2.as_str()).collect();
+    tx.execute(&stmt, &[&group, &seqs, &kinds, &data, &now])
+        .await?;
+    Ok(())
+}
+
+async fn load_group(
+    client: &deadpool_postgres::Client,
+    tenant: &str,
+    group: &str,
+) -> Result<Option<TaskGroup>> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT taskgroup_id, metadata, created_at, {GROUP_STATUS_COLUMNS} FROM task_groups
+             WHERE taskgroup_id = $1 AND tenant_id = $2"
+        ))
+        .await?;
+    let Some(row) = client.query_opt(&stmt, &[&group, &tenant]).await? else {
+        return Ok(None);
+    };
+    let metadata: Option<String> = row.try_get(1)?;
+    Ok(Some(TaskGroup {
+        taskgroup_id: row.try_get(0)?,
+        metadata: metadata
+            .map(RawValue::from_string)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("group metadata: {e}")))?,
+        created_at: row.try_get(2)?,
+        status: status_from_row(&row, 3)?,
+    }))
+}
+
+fn status_from_row(row: &Row, at: usize) -> Result<GroupStatus> {
+    let mut values = [0i64; 8];
+    for (i, value) in values.iter_mut().enumerate() {
+        *value = row.try_get(at + i)?;
+    }
+    Ok(group_status(values))
+}
+
 /// One `create_run` waiting for the writer, prepared by its caller.
 struct CreateJob {
     tenant: String,
@@ -988,10 +1116,17 @@ fn republish(notices: &broadcast::Sender<Notice>, message: AsyncMessage) {
         }
         let notice = match n.payload() {
             "queued" => Notice::Queued,
-            payload => match payload.strip_prefix("run:") {
-                Some(run_id) if !run_id.is_empty() => Notice::Run(Arc::from(run_id)),
-                _ => return,
-            },
+            payload => {
+                if let Some(run_id) = payload.strip_prefix("run:").filter(|id| !id.is_empty()) {
+                    Notice::Run(Arc::from(run_id))
+                } else if let Some(group) =
+                    payload.strip_prefix("group:").filter(|id| !id.is_empty())
+                {
+                    Notice::Group(Arc::from(group))
+                } else {
+                    return;
+                }
+            }
         };
         let _ = notices.send(notice);
     }
@@ -1045,6 +1180,7 @@ async fn record_requeued(
         .map(|run| (run.run_id.as_str(), state_event_json(run)))
         .collect();
     insert_events(tx, &events, now).await?;
+    move_group_counts(tx, &runs, RunStatus::Running, RunStatus::Queued, now).await?;
     let mut payloads: Vec<String> = runs.iter().map(|r| run_payload(&r.run_id)).collect();
     if !payloads.is_empty() {
         payloads.push("queued".into());
@@ -1098,22 +1234,7 @@ impl Store for PgStore {
         run: RunToCreate,
         idempotency: Option<Idempotency>,
     ) -> Result<CreateOutcome> {
-        let task_run = TaskRun {
-            run_id: run.run_id.clone(),
-            status: RunStatus::Queued,
-            processor: run.processor.clone(),
-            metadata: run
-                .metadata
-                .clone()
-                .map(RawValue::from_string)
-                .transpose()
-                .map_err(|e| StoreError::Corrupt(format!("metadata: {e}")))?,
-            error: None,
-            warnings: None,
-            taskgroup_id: None,
-            created_at: run.created_at,
-            modified_at: run.created_at,
-        };
+        let task_run = run.queued_run(None)?;
         let response = match &idempotency {
             Some(_) => Some(
                 serde_json::to_string(&task_run).map_err(|e| StoreError::Corrupt(e.to_string()))?,
@@ -1227,43 +1348,63 @@ impl Store for PgStore {
         let now = now_micros();
         // Running counts are read from every node's runs; the queued candidates are locked
         // (skipping those another node is claiming), so the runs picked are this claim's.
-        let running: HashMap<String, usize> = tx
+        let running: HashMap<(String, Option<String>), usize> = tx
             .query(
-                "SELECT tenant_id, COUNT(*) FROM runs WHERE status = 'running' GROUP BY tenant_id",
+                "SELECT tenant_id, taskgroup_id, COUNT(*) FROM runs WHERE status = 'running'
+                 GROUP BY tenant_id, taskgroup_id",
                 &[],
             )
             .await?
             .iter()
-            .map(|row| Ok((row.try_get(0)?, row.try_get::<_, i64>(1)? as usize)))
+            .map(|row| {
+                Ok((
+                    (row.try_get(0)?, row.try_get(1)?),
+                    row.try_get::<_, i64>(2)? as usize,
+                ))
+            })
             .collect::<Result<_>>()?;
+        // Each lane's next runs: a tenant's runs outside groups, then each group with queued
+        // runs (its counter says so without touching the runs).
         let candidates = tx
             .query(
-                "SELECT q.tenant_id, q.run_id, q.created_at FROM tenants t CROSS JOIN LATERAL (
+                "SELECT q.tenant_id, NULL::TEXT AS taskgroup_id, q.run_id, q.created_at
+                 FROM tenants t CROSS JOIN LATERAL (
                     SELECT tenant_id, run_id, created_at FROM runs
-                    WHERE status = 'queued' AND runs.tenant_id = t.tenant_id
+                    WHERE status = 'queued' AND taskgroup_id IS NULL AND runs.tenant_id = t.tenant_id
                     ORDER BY created_at LIMIT $1
                     FOR UPDATE SKIP LOCKED
-                 ) q ORDER BY q.tenant_id, q.created_at",
+                 ) q
+                 UNION ALL
+                 SELECT q.tenant_id, g.taskgroup_id, q.run_id, q.created_at
+                 FROM task_groups g CROSS JOIN LATERAL (
+                    SELECT tenant_id, run_id, created_at FROM runs
+                    WHERE status = 'queued' AND taskgroup_id IS NOT NULL
+                      AND runs.taskgroup_id = g.taskgroup_id
+                    ORDER BY group_pos LIMIT $1
+                    FOR UPDATE SKIP LOCKED
+                 ) q
+                 WHERE g.n_queued > 0",
                 &[&to_i64(limit)],
             )
             .await?;
-        let mut queues: Vec<(String, TenantQueue)> = Vec::new();
+        let mut lanes: std::collections::BTreeMap<(String, Option<String>), Lane> =
+            Default::default();
         for row in &candidates {
-            let tenant: String = row.try_get(0)?;
-            if queues.last().is_none_or(|(t, _)| *t != tenant) {
-                let running = running.get(&tenant).copied().unwrap_or(0);
-                queues.push((
-                    tenant,
-                    TenantQueue {
-                        running,
-                        queued: Vec::new(),
-                    },
-                ));
-            }
-            let queue = &mut queues.last_mut().expect("pushed above").1;
-            queue.queued.push((row.try_get(1)?, row.try_get(2)?));
+            let key: (String, Option<String>) = (row.try_get(0)?, row.try_get(1)?);
+            let lane = lanes.entry(key.clone()).or_insert_with(|| Lane {
+                running: running.get(&key).copied().unwrap_or(0),
+                queued: Vec::new(),
+            });
+            lane.queued.push((row.try_get(2)?, row.try_get(3)?));
         }
-        let picked = fair::pick(queues.into_iter().map(|(_, q)| q).collect(), limit);
+        let mut tenants: std::collections::BTreeMap<String, TenantQueue> = Default::default();
+        for ((tenant, _), n) in &running {
+            tenants.entry(tenant.clone()).or_default().running += n;
+        }
+        for ((tenant, _), lane) in lanes {
+            tenants.entry(tenant).or_default().lanes.push(lane);
+        }
+        let picked = fair::pick(tenants.into_values().collect(), limit);
         if picked.is_empty() {
             tx.rollback().await?;
             return Ok(Vec::new());
@@ -1308,6 +1449,8 @@ impl Store for PgStore {
             .map(|(_, run)| (run.run_id.as_str(), state_event_json(run)))
             .collect();
         insert_events(&tx, &events, now).await?;
+        let runs: Vec<TaskRun> = claimed.iter().map(|(_, run)| run.clone()).collect();
+        move_group_counts(&tx, &runs, RunStatus::Queued, RunStatus::Running, now).await?;
         let payloads: Vec<String> = claimed
             .iter()
             .map(|(c, _)| run_payload(&c.run_id))
@@ -1411,6 +1554,11 @@ impl Store for PgStore {
         };
         let run = task_run_from_row(&row, 0)?;
         insert_events(&tx, &[(run_id, state_event_json(&run))], now).await?;
+        let mut payloads = vec![run_payload(run_id)];
+        if let Some(group) = &run.taskgroup_id {
+            record_group_run_ended(&tx, group, &run, now).await?;
+            payloads.push(group_payload(group));
+        }
         let tenant: String = row.try_get(9)?;
         if let Some(url) = row.try_get::<_, Option<String>>(10)? {
             tx.execute(
@@ -1428,9 +1576,12 @@ impl Store for PgStore {
             )
             .await?;
         }
-        notify(&tx, &[run_payload(run_id)]).await?;
+        notify(&tx, &payloads).await?;
         tx.commit().await?;
         self.notify_run(run_id);
+        if let Some(group) = &run.taskgroup_id {
+            let _ = self.notices.send(Notice::Group(Arc::from(group.as_str())));
+        }
         Ok(true)
     }
 
@@ -1592,6 +1743,244 @@ impl Store for PgStore {
             )
             .await?;
         Ok(())
+    }
+
+    async fn create_group(&self, tenant: &str, group: GroupToCreate) -> Result<TaskGroup> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO task_groups (taskgroup_id, tenant_id, metadata, created_at, modified_at)
+                 VALUES ($1, $2, $3, $4, $4)",
+                &[&group.taskgroup_id, &tenant, &group.metadata, &group.created_at],
+            )
+            .await?;
+        load_group(&client, tenant, &group.taskgroup_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a group just created is missing".into()))
+    }
+
+    async fn get_group(&self, tenant: &str, taskgroup_id: &str) -> Result<Option<TaskGroup>> {
+        let client = self.client().await?;
+        load_group(&client, tenant, taskgroup_id).await
+    }
+
+    async fn add_group_runs(
+        &self,
+        tenant: &str,
+        taskgroup_id: &str,
+        runs: Vec<RunToCreate>,
+    ) -> Result<Option<AddedRuns>> {
+        let now = now_micros();
+        let n = to_i64(runs.len());
+        let some = i64::from(n > 0);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // Locks the group row: adds and run endings of one group take their cursors in turn.
+        let stmt = tx
+            .prepare_cached(&format!(
+                "UPDATE task_groups SET run_seq = run_seq + $1, n_queued = n_queued + $1,
+                    event_seq = event_seq + $2, modified_at = $3
+                 WHERE taskgroup_id = $4 AND tenant_id = $5
+                 RETURNING run_seq - $1, event_seq - $2, {GROUP_STATUS_COLUMNS}"
+            ))
+            .await?;
+        let Some(row) = tx
+            .query_opt(&stmt, &[&n, &some, &now, &taskgroup_id, &tenant])
+            .await?
+        else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let first_pos: i64 = row.try_get(0)?;
+        let event_cursor: i64 = row.try_get(1)?;
+        let status = status_from_row(&row, 2)?;
+        let created = runs
+            .iter()
+            .map(|run| run.queued_run(Some(taskgroup_id)))
+            .collect::<Result<Vec<_>>>()?;
+        if n > 0 {
+            let run_ids: Vec<&str> = runs.iter().map(|r| r.run_id.as_str()).collect();
+            let processors: Vec<&str> = runs.iter().map(|r| r.processor.as_str()).collect();
+            let metadata: Vec<Option<&str>> = runs.iter().map(|r| r.metadata.as_deref()).collect();
+            let inputs: Vec<&str> = runs.iter().map(|r| r.input_doc.as_str()).collect();
+            let enable_events: Vec<bool> = runs.iter().map(|r| r.enable_events).collect();
+            let previous: Vec<Option<&str>> = runs
+                .iter()
+                .map(|r| r.previous_interaction_id.as_deref())
+                .collect();
+            let webhooks: Vec<Option<&str>> =
+                runs.iter().map(|r| r.webhook_url.as_deref()).collect();
+            let created_at: Vec<i64> = runs.iter().map(|r| r.created_at).collect();
+            let positions: Vec<i64> = (1..=n).map(|i| first_pos + i).collect();
+            let stmt = tx
+                .prepare_cached(
+                    "INSERT INTO runs (run_id, tenant_id, processor, status, metadata, input_doc,
+                        enable_events, previous_interaction_id, created_at, modified_at, webhook_url,
+                        taskgroup_id, group_pos)
+                     SELECT u.run_id, $1, u.processor, 'queued', u.metadata, u.input_doc,
+                        u.enable_events, u.previous, u.created_at, u.created_at, u.webhook_url,
+                        $2, u.pos
+                     FROM unnest($3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::BOOLEAN[],
+                                 $8::TEXT[], $9::BIGINT[], $10::TEXT[], $11::BIGINT[])
+                       AS u(run_id, processor, metadata, input_doc, enable_events, previous,
+                            created_at, webhook_url, pos)",
+                )
+                .await?;
+            tx.execute(
+                &stmt,
+                &[
+                    &tenant,
+                    &taskgroup_id,
+                    &run_ids,
+                    &processors,
+                    &metadata,
+                    &inputs,
+                    &enable_events,
+                    &previous,
+                    &created_at,
+                    &webhooks,
+                    &positions,
+                ],
+            )
+            .await?;
+            let events: Vec<String> = created.iter().map(state_event_json).collect();
+            let stmt = tx
+                .prepare_cached(
+                    "INSERT INTO run_events (run_id, seq, data, created_at)
+                     SELECT u.run_id, 1, u.data, u.created_at
+                     FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[]) AS u(run_id, data, created_at)",
+                )
+                .await?;
+            tx.execute(&stmt, &[&run_ids, &events, &created_at]).await?;
+            insert_group_events(
+                &tx,
+                taskgroup_id,
+                &[(event_cursor + 1, GROUP_EVENT_STATUS, status_json(&status))],
+                now,
+            )
+            .await?;
+            // One notice per add, not per run: run waiters of a new run have nothing to wait
+            // on yet, and workers need only `queued`.
+            notify(&tx, &[group_payload(taskgroup_id), "queued".into()]).await?;
+        }
+        tx.commit().await?;
+        if n > 0 {
+            let _ = self.notices.send(Notice::Group(Arc::from(taskgroup_id)));
+            let _ = self.notices.send(Notice::Queued);
+        }
+        Ok(Some(AddedRuns {
+            runs: created,
+            status,
+            event_cursor: (event_cursor > 0).then_some(event_cursor),
+            run_cursor: (first_pos > 0).then_some(first_pos),
+        }))
+    }
+
+    async fn group_events_after(
+        &self,
+        tenant: &str,
+        taskgroup_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Option<GroupEvents>> {
+        let mut client = self.client().await?;
+        // One snapshot: the status and last cursor agree with the events read.
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let stmt = tx
+            .prepare_cached(&format!(
+                "SELECT event_seq, {GROUP_STATUS_COLUMNS} FROM task_groups
+                 WHERE taskgroup_id = $1 AND tenant_id = $2"
+            ))
+            .await?;
+        let Some(row) = tx.query_opt(&stmt, &[&taskgroup_id, &tenant]).await? else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let last_event_id: i64 = row.try_get(0)?;
+        let status = status_from_row(&row, 1)?;
+        let stmt = tx
+            .prepare_cached(
+                "SELECT seq, kind, data FROM group_events WHERE taskgroup_id = $1 AND seq > $2
+                 ORDER BY seq LIMIT $3",
+            )
+            .await?;
+        let events = tx
+            .query(&stmt, &[&taskgroup_id, &after, &to_i64(limit)])
+            .await?
+            .iter()
+            .map(|row| {
+                let seq: i64 = row.try_get(0)?;
+                let kind: &str = row.try_get(1)?;
+                let data: &str = row.try_get(2)?;
+                Ok(EventRecord {
+                    seq,
+                    data: group_event_json(kind, seq, data),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        tx.commit().await?;
+        Ok(Some(GroupEvents {
+            events,
+            status,
+            last_event_id,
+        }))
+    }
+
+    async fn group_runs_after(
+        &self,
+        tenant: &str,
+        taskgroup_id: &str,
+        query: GroupRunsQuery,
+    ) -> Result<Option<Vec<EventRecord>>> {
+        let client = self.client().await?;
+        let exists = client
+            .query_opt(
+                "SELECT 1 FROM task_groups WHERE taskgroup_id = $1 AND tenant_id = $2",
+                &[&taskgroup_id, &tenant],
+            )
+            .await?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {RUN_COLUMNS}, group_pos, input_doc, output FROM runs
+                 WHERE taskgroup_id = $1 AND group_pos > $2 AND ($3::TEXT IS NULL OR status = $3)
+                 ORDER BY group_pos LIMIT $4"
+            ))
+            .await?;
+        let status = query.status.map(RunStatus::as_str);
+        let rows = client
+            .query(
+                &stmt,
+                &[&taskgroup_id, &query.after, &status, &to_i64(query.limit)],
+            )
+            .await?;
+        let mut records = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let run = task_run_from_row(row, 0)?;
+            let pos: i64 = row.try_get(9)?;
+            let input: &str = row.try_get(10)?;
+            let output: Option<&str> = row.try_get(11)?;
+            let output =
+                output.filter(|_| query.include_output && run.status == RunStatus::Completed);
+            let run_json = serde_json::to_string(&run).expect("a TaskRun always serialises");
+            records.push(EventRecord {
+                seq: pos,
+                data: parallax_api::group::run_event_json(
+                    pos,
+                    &run_json,
+                    query.include_input.then_some(input),
+                    output,
+                ),
+            });
+        }
+        Ok(Some(records))
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Notice> {

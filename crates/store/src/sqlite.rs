@@ -11,14 +11,17 @@
 //! directory, so any run still marked `running` at open belongs to a dead process and is
 //! queued again at once.
 
-use crate::fair::{self, TenantQueue};
+use crate::fair::{self, Lane, TenantQueue};
 use crate::{
-    delivery_update, state_event_json, ClaimedRun, CreateOutcome, Delivery, DeliveryOutcome,
-    EventRecord, Idempotency, KeyHash, Notice, OutcomeColumns, Result, RunOutcome, RunToCreate,
-    Store, StoreError, TenantId, DELIVERY_COLUMNS, NOTICE_CAPACITY,
+    count_move, delivery_update, group_event_json, group_status, state_event_json, status_json,
+    AddedRuns, ClaimedRun, CreateOutcome, Delivery, DeliveryOutcome, EventRecord, GroupEvents,
+    GroupRunsQuery, GroupToCreate, Idempotency, KeyHash, Notice, OutcomeColumns, Result,
+    RunOutcome, RunToCreate, Store, StoreError, TenantId, DELIVERY_COLUMNS, GROUPS_MIGRATION,
+    GROUP_EVENT_RUN, GROUP_EVENT_STATUS, GROUP_STATUS_COLUMNS, NOTICE_CAPACITY,
 };
 use async_trait::async_trait;
 use parallax_api::error::ErrorObject;
+use parallax_api::group::{GroupStatus, TaskGroup};
 use parallax_api::{ids, time::now_micros, webhook, RunStatus, TaskRun};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::value::RawValue;
@@ -118,6 +121,7 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
 "#,
     ),
+    (4, GROUPS_MIGRATION),
 ];
 
 /// Columns that make a [`TaskRun`], in the order [`task_run_from_row`] reads them.
@@ -433,7 +437,130 @@ fn requeue_where(
     for run in &runs {
         insert_event(conn, &run.run_id, &state_event_json(run), now)?;
     }
+    move_group_counts(conn, &runs, RunStatus::Running, RunStatus::Queued, now)?;
     Ok(runs.into_iter().map(|r| r.run_id).collect())
+}
+
+/// Moves the group counts of `runs` (those in a group) from one status to another.
+fn move_group_counts(
+    conn: &Connection,
+    runs: &[TaskRun],
+    from: RunStatus,
+    to: RunStatus,
+    now: i64,
+) -> Result<()> {
+    let mut per_group: std::collections::BTreeMap<&str, i64> = Default::default();
+    for run in runs {
+        if let Some(group) = &run.taskgroup_id {
+            *per_group.entry(group).or_default() += 1;
+        }
+    }
+    for (group, n) in per_group {
+        conn.prepare_cached(&format!(
+            "UPDATE task_groups SET {}, modified_at = ?1 WHERE taskgroup_id = ?2",
+            count_move(from, to, "?3")
+        ))?
+        .execute(params![now, group, n])?;
+    }
+    Ok(())
+}
+
+/// Records that a run of a group ended: moves the counts, appends its `task_run.state`
+/// event to the group's log, and, if no run of the group is active any more, a
+/// `task_group_status` event.
+fn record_group_run_ended(conn: &Connection, group: &str, run: &TaskRun, now: i64) -> Result<()> {
+    let sql = format!(
+        "UPDATE task_groups SET {}, modified_at = ?1, event_seq = event_seq + 1
+         WHERE taskgroup_id = ?2 RETURNING event_seq, {GROUP_STATUS_COLUMNS}",
+        count_move(RunStatus::Running, run.status, "1")
+    );
+    let (seq, status) = conn
+        .prepare_cached(&sql)?
+        .query_row(params![now, group], |r| {
+            Ok((r.get::<_, i64>(0)?, status_from_row(r, 1)?))
+        })?;
+    let run_json = serde_json::to_string(run).expect("a TaskRun always serialises");
+    insert_group_event(conn, group, seq, GROUP_EVENT_RUN, &run_json, now)?;
+    if !status.is_active() {
+        append_status_event(conn, group, &status, now)?;
+    }
+    Ok(())
+}
+
+/// Appends a `task_group_status` event carrying `status`; returns its cursor.
+fn append_status_event(
+    conn: &Connection,
+    group: &str,
+    status: &GroupStatus,
+    now: i64,
+) -> Result<i64> {
+    let seq: i64 = conn
+        .prepare_cached(
+            "UPDATE task_groups SET event_seq = event_seq + 1 WHERE taskgroup_id = ?1 RETURNING event_seq",
+        )?
+        .query_row(params![group], |r| r.get(0))?;
+    insert_group_event(
+        conn,
+        group,
+        seq,
+        GROUP_EVENT_STATUS,
+        &status_json(status),
+        now,
+    )?;
+    Ok(seq)
+}
+
+fn insert_group_event(
+    conn: &Connection,
+    group: &str,
+    seq: i64,
+    kind: &str,
+    data: &str,
+    now: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO group_events (taskgroup_id, seq, kind, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![group, seq, kind, data, now])?;
+    Ok(())
+}
+
+fn status_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<GroupStatus> {
+    let mut values = [0i64; 8];
+    for (i, value) in values.iter_mut().enumerate() {
+        *value = row.get(at + i)?;
+    }
+    Ok(group_status(values))
+}
+
+fn load_group(conn: &Connection, tenant: &str, group: &str) -> Result<Option<TaskGroup>> {
+    let sql = format!(
+        "SELECT taskgroup_id, metadata, created_at, {GROUP_STATUS_COLUMNS} FROM task_groups
+         WHERE taskgroup_id = ?1 AND tenant_id = ?2"
+    );
+    let row = conn
+        .prepare_cached(&sql)?
+        .query_row(params![group, tenant], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, i64>(2)?,
+                status_from_row(r, 3)?,
+            ))
+        })
+        .optional()?;
+    row.map(|(taskgroup_id, metadata, created_at, status)| {
+        Ok(TaskGroup {
+            taskgroup_id,
+            metadata: metadata
+                .map(RawValue::from_string)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("group metadata: {e}")))?,
+            created_at,
+            status,
+        })
+    })
+    .transpose()
 }
 
 fn lease_end(lease: Duration, now: i64) -> i64 {
@@ -547,21 +674,7 @@ impl Store for SqliteStore {
                     run.created_at,
                     run.webhook_url
                 ])?;
-                let task_run = TaskRun {
-                    run_id: run.run_id.clone(),
-                    status: RunStatus::Queued,
-                    processor: run.processor,
-                    metadata: run
-                        .metadata
-                        .map(RawValue::from_string)
-                        .transpose()
-                        .map_err(|e| StoreError::Corrupt(format!("metadata: {e}")))?,
-                    error: None,
-                    warnings: None,
-                    taskgroup_id: None,
-                    created_at: run.created_at,
-                    modified_at: run.created_at,
-                };
+                let task_run = run.queued_run(None)?;
                 insert_event(conn, &run.run_id, &state_event_json(&task_run), run.created_at)?;
                 if let Some(idem) = &idempotency {
                     let response = serde_json::to_string(&task_run)
@@ -696,6 +809,8 @@ impl Store for SqliteStore {
                 for (_, run) in &claimed {
                     insert_event(conn, &run.run_id, &state_event_json(run), now)?;
                 }
+                let runs: Vec<TaskRun> = claimed.iter().map(|(_, run)| run.clone()).collect();
+                move_group_counts(conn, &runs, RunStatus::Queued, RunStatus::Running, now)?;
                 Ok(claimed.into_iter().map(|(c, _)| c).collect::<Vec<_>>())
             })
             .await?;
@@ -783,6 +898,9 @@ impl Store for SqliteStore {
                 match run {
                     Some((run, tenant, webhook_url)) => {
                         insert_event(conn, &id, &state_event_json(&run), now)?;
+                        if let Some(group) = &run.taskgroup_id {
+                            record_group_run_ended(conn, group, &run, now)?;
+                        }
                         if let Some(url) = webhook_url {
                             conn.prepare_cached(
                                 "INSERT INTO webhook_deliveries (delivery_id, tenant_id, run_id, url,
@@ -798,16 +916,20 @@ impl Store for SqliteStore {
                                 now
                             ])?;
                         }
-                        Ok(true)
+                        Ok(Some(run.taskgroup_id))
                     }
-                    None => Ok(false),
+                    None => Ok(None),
                 }
             })
             .await?;
-        if finished {
-            self.notify_run(run_id);
+        let Some(group) = finished else {
+            return Ok(false);
+        };
+        self.notify_run(run_id);
+        if let Some(group) = group {
+            let _ = self.notices.send(Notice::Group(Arc::from(group.as_str())));
         }
-        Ok(finished)
+        Ok(true)
     }
 
     async fn release_runs(&self, worker: &str, run_ids: &[String]) -> Result<usize> {
@@ -929,44 +1051,301 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn create_group(&self, tenant: &str, group: GroupToCreate) -> Result<TaskGroup> {
+        let tenant = tenant.to_owned();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO task_groups (taskgroup_id, tenant_id, metadata, created_at, modified_at)
+                 VALUES (?1, ?2, ?3, ?4, ?4)",
+            )?
+            .execute(params![
+                group.taskgroup_id,
+                tenant,
+                group.metadata,
+                group.created_at
+            ])?;
+            load_group(conn, &tenant, &group.taskgroup_id)?
+                .ok_or_else(|| StoreError::Corrupt("a group just created is missing".into()))
+        })
+        .await
+    }
+
+    async fn get_group(&self, tenant: &str, taskgroup_id: &str) -> Result<Option<TaskGroup>> {
+        let (tenant, group) = (tenant.to_owned(), taskgroup_id.to_owned());
+        self.read(move |conn| load_group(conn, &tenant, &group))
+            .await
+    }
+
+    async fn add_group_runs(
+        &self,
+        tenant: &str,
+        taskgroup_id: &str,
+        runs: Vec<RunToCreate>,
+    ) -> Result<Option<AddedRuns>> {
+        let (tenant, group) = (tenant.to_owned(), taskgroup_id.to_owned());
+        let added = self
+            .write(move |conn| {
+                let now = now_micros();
+                let n = runs.len() as i64;
+                // Locks nothing SQLite does not already serialise, but reads the positions
+                // and cursor this add starts from in the same statement that advances them.
+                let sql = format!(
+                    "UPDATE task_groups SET run_seq = run_seq + ?1, n_queued = n_queued + ?1,
+                        event_seq = event_seq + (?1 > 0), modified_at = ?2
+                     WHERE taskgroup_id = ?3 AND tenant_id = ?4
+                     RETURNING run_seq - ?1, event_seq - (?1 > 0), {GROUP_STATUS_COLUMNS}"
+                );
+                let Some((first_pos, event_cursor, status)) = conn
+                    .prepare_cached(&sql)?
+                    .query_row(params![n, now, group, tenant], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, i64>(1)?,
+                            status_from_row(r, 2)?,
+                        ))
+                    })
+                    .optional()?
+                else {
+                    return Ok(None);
+                };
+                let mut insert = conn.prepare_cached(
+                    "INSERT INTO runs (run_id, tenant_id, processor, status, metadata, input_doc,
+                        enable_events, previous_interaction_id, created_at, modified_at, webhook_url,
+                        taskgroup_id, group_pos)
+                     VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)",
+                )?;
+                let mut created = Vec::with_capacity(runs.len());
+                for (i, run) in runs.iter().enumerate() {
+                    insert.execute(params![
+                        run.run_id,
+                        tenant,
+                        run.processor,
+                        run.metadata,
+                        run.input_doc,
+                        run.enable_events,
+                        run.previous_interaction_id,
+                        run.created_at,
+                        run.webhook_url,
+                        group,
+                        first_pos + 1 + i as i64
+                    ])?;
+                    let task_run = run.queued_run(Some(&group))?;
+                    insert_event(conn, &task_run.run_id, &state_event_json(&task_run), run.created_at)?;
+                    created.push(task_run);
+                }
+                if n > 0 {
+                    insert_group_event(
+                        conn,
+                        &group,
+                        event_cursor + 1,
+                        GROUP_EVENT_STATUS,
+                        &status_json(&status),
+                        now,
+                    )?;
+                }
+                Ok(Some(AddedRuns {
+                    runs: created,
+                    status,
+                    event_cursor: (event_cursor > 0).then_some(event_cursor),
+                    run_cursor: (first_pos > 0).then_some(first_pos),
+                }))
+            })
+            .await?;
+        if let Some(added) = &added {
+            // One notice per add, not per run: nobody waits on a run just created.
+            if !added.runs.is_empty() {
+                let _ = self.notices.send(Notice::Group(Arc::from(taskgroup_id)));
+                let _ = self.notices.send(Notice::Queued);
+            }
+        }
+        Ok(added)
+    }
+
+    async fn group_events_after(
+        &self,
+        tenant: &str,
+        taskgroup_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Option<GroupEvents>> {
+        let (tenant, group) = (tenant.to_owned(), taskgroup_id.to_owned());
+        self.read(move |conn| {
+            // One snapshot: the status and last cursor agree with the events read.
+            let tx = conn.unchecked_transaction()?;
+            let sql = format!(
+                "SELECT event_seq, {GROUP_STATUS_COLUMNS} FROM task_groups
+                 WHERE taskgroup_id = ?1 AND tenant_id = ?2"
+            );
+            let Some((last_event_id, status)) = tx
+                .prepare_cached(&sql)?
+                .query_row(params![group, tenant], |r| {
+                    Ok((r.get::<_, i64>(0)?, status_from_row(r, 1)?))
+                })
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            let mut stmt = tx.prepare_cached(
+                "SELECT seq, kind, data FROM group_events WHERE taskgroup_id = ?1 AND seq > ?2
+                 ORDER BY seq LIMIT ?3",
+            )?;
+            let events = stmt
+                .query_map(params![group, after, limit as i64], |r| {
+                    let seq: i64 = r.get(0)?;
+                    let kind: String = r.get(1)?;
+                    let data: String = r.get(2)?;
+                    Ok(EventRecord {
+                        seq,
+                        data: group_event_json(&kind, seq, &data),
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            drop(stmt);
+            tx.finish()?;
+            Ok(Some(GroupEvents {
+                events,
+                status,
+                last_event_id,
+            }))
+        })
+        .await
+    }
+
+    async fn group_runs_after(
+        &self,
+        tenant: &str,
+        taskgroup_id: &str,
+        query: GroupRunsQuery,
+    ) -> Result<Option<Vec<EventRecord>>> {
+        let (tenant, group) = (tenant.to_owned(), taskgroup_id.to_owned());
+        self.read(move |conn| {
+            let exists = conn
+                .prepare_cached(
+                    "SELECT 1 FROM task_groups WHERE taskgroup_id = ?1 AND tenant_id = ?2",
+                )?
+                .query_row(params![group, tenant], |_| Ok(()))
+                .optional()?;
+            if exists.is_none() {
+                return Ok(None);
+            }
+            let sql = format!(
+                "SELECT {RUN_COLUMNS}, group_pos, input_doc, output FROM runs
+                 WHERE taskgroup_id = ?1 AND taskgroup_id IS NOT NULL AND group_pos > ?2
+                   AND (?3 IS NULL OR status = ?3)
+                 ORDER BY group_pos LIMIT ?4"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(
+                params![
+                    group,
+                    query.after,
+                    query.status.map(RunStatus::as_str),
+                    query.limit as i64
+                ],
+                |r| {
+                    Ok((
+                        task_run_from_row(r, 0)?,
+                        r.get::<_, i64>(9)?,
+                        r.get::<_, String>(10)?,
+                        r.get::<_, Option<String>>(11)?,
+                    ))
+                },
+            )?;
+            let mut records = Vec::new();
+            for row in rows {
+                let (run, pos, input, output) = row?;
+                let run_json = serde_json::to_string(&run).expect("a TaskRun always serialises");
+                let output =
+                    output.filter(|_| query.include_output && run.status == RunStatus::Completed);
+                records.push(EventRecord {
+                    seq: pos,
+                    data: parallax_api::group::run_event_json(
+                        pos,
+                        &run_json,
+                        query.include_input.then_some(input.as_str()),
+                        output.as_deref(),
+                    ),
+                });
+            }
+            Ok(Some(records))
+        })
+        .await
+    }
+
     fn subscribe(&self) -> broadcast::Receiver<Notice> {
         self.notices.subscribe()
     }
 }
 
-/// Every tenant with queued runs: its running count and its oldest `limit` queued runs.
+/// Every tenant with queued runs, by lane (see the `fair` module): each lane's running count
+/// and its next `limit` queued runs.
 fn tenant_queues(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<TenantQueue>> {
-    let mut running: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    use std::collections::{BTreeMap, HashMap};
+    let mut running: HashMap<(String, Option<String>), usize> = HashMap::new();
     let mut stmt = conn.prepare_cached(
-        "SELECT tenant_id, COUNT(*) FROM runs WHERE status = 'running' GROUP BY tenant_id",
+        "SELECT tenant_id, taskgroup_id, COUNT(*) FROM runs WHERE status = 'running'
+         GROUP BY tenant_id, taskgroup_id",
     )?;
-    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
-        let (tenant, n) = row?;
-        running.insert(tenant, n as usize);
+    for row in stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<String>>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })? {
+        let (tenant, group, n) = row?;
+        running.insert((tenant, group), n as usize);
     }
-    let tenants: Vec<String> = conn
+    let mut tenants: BTreeMap<String, TenantQueue> = BTreeMap::new();
+    for ((tenant, _), n) in &running {
+        tenants.entry(tenant.clone()).or_default().running += n;
+    }
+    let mut lane = |tenant: String, group: Option<String>, queued: Vec<(String, i64)>| {
+        if queued.is_empty() {
+            return;
+        }
+        let lane_running = running.get(&(tenant.clone(), group)).copied().unwrap_or(0);
+        tenants.entry(tenant).or_default().lanes.push(Lane {
+            running: lane_running,
+            queued,
+        });
+    };
+    let all_tenants: Vec<String> = conn
         .prepare_cached("SELECT tenant_id FROM tenants")?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    let mut oldest = conn.prepare_cached(
-        "SELECT run_id, created_at FROM runs WHERE status = 'queued' AND tenant_id = ?1
+    let mut solo = conn.prepare_cached(
+        "SELECT run_id, created_at FROM runs
+         WHERE status = 'queued' AND taskgroup_id IS NULL AND tenant_id = ?1
          ORDER BY created_at LIMIT ?2",
     )?;
-    let mut queues = Vec::new();
-    for tenant in tenants {
-        let queued: Vec<(String, i64)> = oldest
+    for tenant in all_tenants {
+        let queued = solo
             .query_map(params![tenant, limit as i64], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })?
             .collect::<rusqlite::Result<_>>()?;
-        if !queued.is_empty() {
-            queues.push(TenantQueue {
-                running: running.get(&tenant).copied().unwrap_or(0),
-                queued,
-            });
-        }
+        lane(tenant, None, queued);
     }
-    Ok(queues)
+    let groups: Vec<(String, String)> = conn
+        .prepare_cached("SELECT taskgroup_id, tenant_id FROM task_groups WHERE n_queued > 0")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut in_group = conn.prepare_cached(
+        "SELECT run_id, created_at FROM runs
+         WHERE status = 'queued' AND taskgroup_id = ?1 AND taskgroup_id IS NOT NULL
+         ORDER BY group_pos LIMIT ?2",
+    )?;
+    for (group, tenant) in groups {
+        let queued = in_group
+            .query_map(params![group, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        lane(tenant, Some(group), queued);
+    }
+    Ok(tenants
+        .into_values()
+        .filter(|t| !t.lanes.is_empty())
+        .collect())
 }
 
 /// The tenant's webhook secret, created on first use; `None` if there is no such tenant.

@@ -6,7 +6,8 @@
 use parallax_api::error::ErrorObject;
 use parallax_api::{ids, time::now_micros, RunStatus};
 use parallax_store::{
-    CreateOutcome, DeliveryOutcome, Idempotency, Notice, RunOutcome, RunToCreate, Store,
+    CreateOutcome, DeliveryOutcome, GroupRunsQuery, GroupToCreate, Idempotency, Notice, RunOutcome,
+    RunToCreate, Store,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -557,6 +558,386 @@ pub async fn webhook_deliveries_are_an_outbox(store: Arc<dyn Store>) {
         .is_empty());
 }
 
+async fn new_group(store: &dyn Store, tenant: &str) -> String {
+    let id = ids::new_id(parallax_api::group::GROUP_PREFIX);
+    let group = store
+        .create_group(
+            tenant,
+            GroupToCreate {
+                taskgroup_id: id.clone(),
+                metadata: Some(r#"{"sheet":"q3"}"#.into()),
+                created_at: now_micros(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(group.taskgroup_id, id);
+    assert_eq!(group.status.num_task_runs(), 0);
+    id
+}
+
+/// The group's counts, checked against its runs as the runs stream lists them.
+async fn counts_add_up(store: &dyn Store, tenant: &str, group: &str) -> [i64; 7] {
+    let status = store
+        .get_group(tenant, group)
+        .await
+        .unwrap()
+        .unwrap()
+        .status;
+    let listed = store
+        .group_runs_after(
+            tenant,
+            group,
+            GroupRunsQuery {
+                after: 0,
+                status: None,
+                include_input: false,
+                include_output: false,
+                limit: 10_000,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let mut actual = [0i64; 7];
+    for record in &listed {
+        let event: serde_json::Value = serde_json::from_str(&record.data).unwrap();
+        let status = RunStatus::parse(event["run"]["status"].as_str().unwrap()).unwrap();
+        actual[RunStatus::ALL.iter().position(|s| *s == status).unwrap()] += 1;
+    }
+    assert_eq!(
+        status.counts.0, actual,
+        "stored counts vs the runs themselves"
+    );
+    assert_eq!(status.num_task_runs(), listed.len() as i64);
+    status.counts.0
+}
+
+fn group_events(records: &[parallax_store::EventRecord]) -> Vec<serde_json::Value> {
+    records
+        .iter()
+        .map(|r| {
+            let event: serde_json::Value = serde_json::from_str(&r.data).unwrap();
+            assert_eq!(event["event_id"], r.seq.to_string());
+            event
+        })
+        .collect()
+}
+
+pub async fn groups_count_and_log_every_change(store: Arc<dyn Store>) {
+    let (t, other) = (tenant(&*store).await, tenant(&*store).await);
+    let lease = Duration::from_secs(30);
+    let group = new_group(&*store, &t).await;
+    let got = store.get_group(&t, &group).await.unwrap().unwrap();
+    assert_eq!(got.metadata.unwrap().get(), r#"{"sheet":"q3"}"#);
+    // Another tenant sees nothing and can add nothing.
+    assert!(store.get_group(&other, &group).await.unwrap().is_none());
+    assert!(store
+        .add_group_runs(&other, &group, vec![new_run("base")])
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .group_events_after(&other, &group, 0, 10)
+        .await
+        .unwrap()
+        .is_none());
+
+    let first = store
+        .add_group_runs(&t, &group, (0..3).map(|_| new_run("base")).collect())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((first.event_cursor, first.run_cursor), (None, None));
+    assert_eq!(first.status.num_task_runs(), 3);
+    assert!(first.status.is_active());
+    let second = store
+        .add_group_runs(&t, &group, (0..2).map(|_| new_run("base")).collect())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((second.event_cursor, second.run_cursor), (Some(1), Some(3)));
+    let run = store
+        .get_run(&t, &second.runs[0].run_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.taskgroup_id.as_deref(), Some(group.as_str()));
+    assert_eq!(
+        counts_add_up(&*store, &t, &group).await,
+        [5, 0, 0, 0, 0, 0, 0]
+    );
+
+    let mut claimed = Vec::new();
+    for _ in 0..20 {
+        claimed.extend(store.claim_runs("w", 64, lease).await.unwrap());
+        if claimed.len() == 5 {
+            break;
+        }
+    }
+    assert_eq!(claimed.len(), 5);
+    assert_eq!(
+        counts_add_up(&*store, &t, &group).await,
+        [0, 0, 5, 0, 0, 0, 0]
+    );
+    // A released run is queued again and counted so.
+    assert_eq!(
+        store
+            .release_runs("w", &[claimed[4].run_id.clone()])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        counts_add_up(&*store, &t, &group).await,
+        [1, 0, 4, 0, 0, 0, 0]
+    );
+    let again = claim_until(&*store, "w", &claimed[4].run_id).await;
+    assert_eq!(again.attempt, 2);
+
+    let outcomes = [
+        RunOutcome::Completed {
+            output: r#"{"type":"text","content":"a"}"#.into(),
+            warnings: None,
+        },
+        RunOutcome::Failed {
+            error: ErrorObject {
+                ref_id: "r".into(),
+                message: "boom".into(),
+                detail: None,
+            },
+        },
+        RunOutcome::Cancelled,
+        RunOutcome::Completed {
+            output: r#"{"type":"text","content":"d"}"#.into(),
+            warnings: None,
+        },
+    ];
+    for (run, outcome) in claimed.iter().zip(outcomes) {
+        assert!(store.finish_run("w", &run.run_id, outcome).await.unwrap());
+    }
+    assert_eq!(
+        counts_add_up(&*store, &t, &group).await,
+        [0, 0, 1, 2, 1, 0, 1]
+    );
+    let page = store
+        .group_events_after(&t, &group, 0, 100)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(page.status.is_active());
+    // Two add events, then one event per run that ended; nothing for claims or releases.
+    let events = group_events(&page.events);
+    assert_eq!(events.len(), 6);
+    assert_eq!(page.last_event_id, 6);
+    assert_eq!(events[0]["type"], "task_group_status");
+    assert_eq!(events[0]["status"]["num_task_runs"], 3);
+    assert_eq!(events[1]["status"]["num_task_runs"], 5);
+    let ended: Vec<&str> = events[2..]
+        .iter()
+        .map(|e| {
+            assert_eq!(e["type"], "task_run.state");
+            assert_eq!(e["run"]["taskgroup_id"], group.as_str());
+            e["run"]["status"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(ended, ["completed", "failed", "cancelled", "completed"]);
+
+    // The last run ends: its event, then the group's idle status.
+    assert!(store
+        .finish_run("w", &claimed[4].run_id, RunOutcome::Cancelled)
+        .await
+        .unwrap());
+    let page = store
+        .group_events_after(&t, &group, 6, 100)
+        .await
+        .unwrap()
+        .unwrap();
+    let events = group_events(&page.events);
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["run"]["run_id"], claimed[4].run_id.as_str());
+    assert_eq!(events[1]["type"], "task_group_status");
+    assert_eq!(events[1]["status"]["is_active"], false);
+    assert_eq!(
+        events[1]["status"]["task_run_status_counts"]["cancelled"],
+        2
+    );
+    assert!(!page.status.is_active());
+    assert_eq!(page.last_event_id, 8);
+    // Replays are identical; pages respect the limit.
+    let replay = store
+        .group_events_after(&t, &group, 6, 100)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(replay.events, page.events);
+    let short = store
+        .group_events_after(&t, &group, 2, 3)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        short.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![3, 4, 5]
+    );
+
+    // The runs listing: positions in add order, filtered, with input and output on request.
+    let completed = store
+        .group_runs_after(
+            &t,
+            &group,
+            GroupRunsQuery {
+                after: 0,
+                status: Some(RunStatus::Completed),
+                include_input: true,
+                include_output: true,
+                limit: 100,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(completed.len(), 2);
+    for record in &completed {
+        let event: serde_json::Value = serde_json::from_str(&record.data).unwrap();
+        assert_eq!(event["run"]["status"], "completed");
+        assert_eq!(event["output"]["type"], "text");
+        assert_eq!(event["input"]["processor"], "base");
+    }
+    let tail = store
+        .group_runs_after(
+            &t,
+            &group,
+            GroupRunsQuery {
+                after: second.run_cursor.unwrap(),
+                status: None,
+                include_input: false,
+                include_output: true,
+                limit: 100,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let tail_ids: Vec<String> = tail
+        .iter()
+        .map(|r| {
+            let event: serde_json::Value = serde_json::from_str(&r.data).unwrap();
+            assert!(event.get("input").is_none());
+            event["run"]["run_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let second_ids: Vec<String> = second.runs.iter().map(|r| r.run_id.clone()).collect();
+    assert_eq!(tail_ids, second_ids);
+    assert_eq!(tail.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![4, 5]);
+}
+
+pub async fn group_adds_are_all_or_nothing(store: Arc<dyn Store>) {
+    let t = tenant(&*store).await;
+    let group = new_group(&*store, &t).await;
+    store
+        .add_group_runs(&t, &group, vec![new_run("base")])
+        .await
+        .unwrap()
+        .unwrap();
+    // The third run repeats the first's id: the database refuses it, and the two before it
+    // must not stay.
+    let mut runs: Vec<RunToCreate> = (0..3).map(|_| new_run("base")).collect();
+    runs[2].run_id = runs[0].run_id.clone();
+    assert!(store
+        .add_group_runs(&t, &group, runs.clone())
+        .await
+        .is_err());
+    assert_eq!(
+        counts_add_up(&*store, &t, &group).await,
+        [1, 0, 0, 0, 0, 0, 0]
+    );
+    assert!(store.get_run(&t, &runs[1].run_id).await.unwrap().is_none());
+    let page = store
+        .group_events_after(&t, &group, 0, 100)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(page.last_event_id, 1);
+    // The group still works, its cursors unchanged by the failed add.
+    let next = store
+        .add_group_runs(&t, &group, vec![new_run("base")])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((next.event_cursor, next.run_cursor), (Some(1), Some(1)));
+    // An empty add changes nothing.
+    let empty = store
+        .add_group_runs(&t, &group, vec![])
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(empty.runs.is_empty());
+    assert_eq!(empty.status.num_task_runs(), 2);
+    assert_eq!((empty.event_cursor, empty.run_cursor), (Some(2), Some(2)));
+}
+
+pub async fn claims_are_shared_among_groups(store: Arc<dyn Store>) {
+    let t = tenant(&*store).await;
+    let lease = Duration::from_secs(30);
+    let big = new_group(&*store, &t).await;
+    store
+        .add_group_runs(&t, &big, (0..40).map(|_| new_run("base")).collect())
+        .await
+        .unwrap()
+        .unwrap();
+    // The big group holds two workers.
+    let first = store.claim_runs("w", 2, lease).await.unwrap();
+    assert_eq!(first.len(), 2);
+    // Then a small group and a lone run arrive, behind 38 queued runs of the big group.
+    let small = new_group(&*store, &t).await;
+    let small_run = store
+        .add_group_runs(&t, &small, vec![new_run("base")])
+        .await
+        .unwrap()
+        .unwrap()
+        .runs
+        .remove(0);
+    let solo = created(store.create_run(&t, new_run("base"), None).await.unwrap());
+    // The next two slots go to them, not to the big group.
+    let next: Vec<String> = store
+        .claim_runs("w", 2, lease)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.run_id)
+        .collect();
+    assert_eq!(next.len(), 2);
+    assert!(next.contains(&small_run.run_id), "{next:?}");
+    assert!(next.contains(&solo.run_id), "{next:?}");
+    // Another tenant's group still gets the next slot before the big group's third run.
+    let t2 = tenant(&*store).await;
+    let theirs = new_group(&*store, &t2).await;
+    let their_run = store
+        .add_group_runs(&t2, &theirs, vec![new_run("base"), new_run("base")])
+        .await
+        .unwrap()
+        .unwrap()
+        .runs;
+    let next = store.claim_runs("w", 1, lease).await.unwrap();
+    assert_eq!(next[0].run_id, their_run[0].run_id);
+    // Runs within a group are taken in the order they were added.
+    let mut rest = Vec::new();
+    for _ in 0..10 {
+        rest.extend(store.claim_runs("w", 64, lease).await.unwrap());
+    }
+    let big_order: Vec<&String> = rest
+        .iter()
+        .filter(|c| c.run_id != their_run[1].run_id)
+        .map(|c| &c.run_id)
+        .collect();
+    assert_eq!(big_order.len(), 38);
+    assert_eq!(
+        counts_add_up(&*store, &t, &big).await,
+        [0, 0, 40, 0, 0, 0, 0]
+    );
+}
+
 macro_rules! suite {
     ($backend:ident) => {
         mod $backend {
@@ -592,6 +973,18 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn webhook_deliveries_are_an_outbox() {
                 super::webhook_deliveries_are_an_outbox(backends::$backend().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn groups_count_and_log_every_change() {
+                super::groups_count_and_log_every_change(backends::$backend().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn group_adds_are_all_or_nothing() {
+                super::group_adds_are_all_or_nothing(backends::$backend().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn claims_are_shared_among_groups() {
+                super::claims_are_shared_among_groups(backends::$backend().await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn concurrent_creates_all_commit() {
