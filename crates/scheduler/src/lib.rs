@@ -137,7 +137,7 @@ async fn run_loop(
             }
             notice = notices.recv() => match notice {
                 Ok(Notice::Queued) | Err(broadcast::error::RecvError::Lagged(_)) => look_for_work = true,
-                Ok(Notice::Run(_)) => {}
+                Ok(Notice::Run(_) | Notice::Group(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => break,
             },
             _ = poll.tick() => {

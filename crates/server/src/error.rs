@@ -69,20 +69,6 @@ pub async fn no_route(method: Method, uri: Uri) -> HttpError {
     .into()
 }
 
-/// The Task Group API, which this version does not have: a clear 501 rather than a 404 that
-/// reads like a wrong path.
-pub async fn task_groups_not_built(method: Method, uri: Uri) -> HttpError {
-    ApiError::new(
-        501,
-        format!(
-            "Not implemented: the Task Group API ({method} {}) is not available in this version \
-             of Parallax; create runs one at a time with POST /v1/tasks/runs",
-            uri.path()
-        ),
-    )
-    .into()
-}
-
 pub async fn method_not_allowed(method: Method, uri: Uri) -> HttpError {
     ApiError::new(
         405,

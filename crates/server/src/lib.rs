@@ -3,7 +3,7 @@
 //! commit or read through the [`Store`], and answer. No SQL lives here.
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{any, get, post};
+use axum::routing::{get, post};
 use axum::Router;
 use parallax_store::Store;
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 mod auth;
 mod error;
+mod groups;
 mod input_cache;
 mod runs;
 mod web;
@@ -71,13 +72,22 @@ pub fn router(state: Arc<AppState>) -> Router {
                 get(runs::events),
             )
             .route(&format!("{prefix}/extract"), post(web::extract))
+            .route(&format!("{prefix}/tasks/groups"), post(groups::create))
             .route(
-                &format!("{prefix}/tasks/groups"),
-                any(error::task_groups_not_built),
+                &format!("{prefix}/tasks/groups/{{taskgroup_id}}"),
+                get(groups::retrieve),
             )
             .route(
-                &format!("{prefix}/tasks/groups/{{*rest}}"),
-                any(error::task_groups_not_built),
+                &format!("{prefix}/tasks/groups/{{taskgroup_id}}/runs"),
+                get(groups::runs).post(groups::add_runs),
+            )
+            .route(
+                &format!("{prefix}/tasks/groups/{{taskgroup_id}}/events"),
+                get(groups::events),
+            )
+            .route(
+                &format!("{prefix}/tasks/groups/{{taskgroup_id}}/runs/{{run_id}}"),
+                get(groups::retrieve_run),
             );
     }
     router = router

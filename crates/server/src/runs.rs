@@ -8,7 +8,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
-use parallax_api::create::parse_create_run;
+use parallax_api::create::{parse_create_run, NewRun};
 use parallax_api::{ids, time::now_micros, ApiError, FieldError, RunStatus, TaskRun};
 use parallax_engine::budget;
 use parallax_store::{CreateOutcome, EventRecord, Idempotency, Notice, RunToCreate, Store};
@@ -36,7 +36,7 @@ pub(crate) fn json_response(status: StatusCode, body: impl Into<axum::body::Body
         .into_response()
 }
 
-fn run_json(run: &TaskRun) -> String {
+pub(crate) fn run_json(run: &TaskRun) -> String {
     serde_json::to_string(run).expect("a TaskRun always serialises")
 }
 
@@ -48,19 +48,8 @@ pub async fn create(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, HttpError> {
     let body = json_body(&state, &headers, body)?;
-    let new = parse_create_run(&body, |name| budget::lookup(name).is_some())?;
-    let budget = budget::lookup(&new.processor).expect("parse_create_run checked the processor");
-    if let Some(previous) = &new.previous_interaction_id {
-        if !ids::looks_like(previous, ids::RUN_PREFIX)
-            || state.store.get_run(&tenant, previous).await?.is_none()
-        {
-            return Err(ApiError::validation(vec![FieldError::new(
-                "/previous_interaction_id",
-                "is not the interaction id of one of your runs",
-            )])
-            .into());
-        }
-    }
+    let new = parse_create_run(&body, is_known_processor)?;
+    check_previous_interaction(&state, &tenant, &new, "").await?;
     let idempotency = match headers.get("idempotency-key") {
         None => None,
         Some(value) => {
@@ -81,16 +70,7 @@ pub async fn create(
             })
         }
     };
-    let run = RunToCreate {
-        run_id: ids::new_run_id(),
-        processor: new.processor,
-        input_doc: new.input_doc,
-        metadata: new.metadata.map(|m| m.get().to_owned()),
-        enable_events: new.enable_events.unwrap_or(budget.events_by_default),
-        previous_interaction_id: new.previous_interaction_id,
-        created_at: now_micros(),
-        webhook_url: new.webhook_url,
-    };
+    let run = run_to_create(new, now_micros());
     let input_doc = Bytes::from(run.input_doc.clone());
     match state.store.create_run(&tenant, run, idempotency).await? {
         CreateOutcome::Created(task_run) => {
@@ -103,6 +83,48 @@ pub async fn create(
             "Conflict: this Idempotency-Key was already used with a different request body",
         )
         .into()),
+    }
+}
+
+/// Whether a processor of that name exists (the engine's table).
+pub(crate) fn is_known_processor(name: &str) -> bool {
+    budget::lookup(name).is_some()
+}
+
+/// Refuses a `previous_interaction_id` that is not one of the tenant's runs; `at` is the
+/// run object's pointer in the body.
+pub(crate) async fn check_previous_interaction(
+    state: &AppState,
+    tenant: &str,
+    new: &NewRun,
+    at: &str,
+) -> Result<(), HttpError> {
+    if let Some(previous) = &new.previous_interaction_id {
+        if !ids::looks_like(previous, ids::RUN_PREFIX)
+            || state.store.get_run(tenant, previous).await?.is_none()
+        {
+            return Err(ApiError::validation(vec![FieldError::new(
+                format!("{at}/previous_interaction_id"),
+                "is not the interaction id of one of your runs",
+            )])
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// A validated run, ready for the store, with a fresh id.
+pub(crate) fn run_to_create(new: NewRun, created_at: i64) -> RunToCreate {
+    let budget = budget::lookup(&new.processor).expect("parsing checked the processor");
+    RunToCreate {
+        run_id: ids::new_run_id(),
+        processor: new.processor,
+        input_doc: new.input_doc,
+        metadata: new.metadata.map(|m| m.get().to_owned()),
+        enable_events: new.enable_events.unwrap_or(budget.events_by_default),
+        previous_interaction_id: new.previous_interaction_id,
+        created_at,
+        webhook_url: new.webhook_url,
     }
 }
 
@@ -160,7 +182,7 @@ fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 /// Refuses ids that cannot be run ids without a store lookup.
-fn check_run_id(run_id: &str) -> Result<(), HttpError> {
+pub(crate) fn check_run_id(run_id: &str) -> Result<(), HttpError> {
     if ids::looks_like(run_id, ids::RUN_PREFIX) {
         Ok(())
     } else {
@@ -203,9 +225,23 @@ pub async fn input(
 
 /// Reads `timeout` from the query: seconds to wait, default 600.
 fn result_timeout(query: Option<&str>) -> Result<Duration, ApiError> {
-    let mut timeout = RESULT_TIMEOUT_DEFAULT;
-    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+    timeout_param(&query_pairs(query), RESULT_TIMEOUT_DEFAULT)
+}
+
+/// The query string's `name=value` pairs, percent-decoded, in order.
+pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Reads `timeout` (seconds, 0 to an hour) from query pairs; `default` when absent.
+pub(crate) fn timeout_param(
+    pairs: &[(String, String)],
+    default: f64,
+) -> Result<Duration, ApiError> {
+    let mut timeout = default;
+    for (name, value) in pairs {
         if name == "timeout" {
             timeout = value
                 .parse::<f64>()
@@ -223,7 +259,7 @@ fn result_timeout(query: Option<&str>) -> Result<Duration, ApiError> {
 }
 
 /// Waits for a notice about `run_id`, or returns false at `deadline` or shutdown.
-async fn wait_for_run(
+pub(crate) async fn wait_for_run(
     notices: &mut broadcast::Receiver<Notice>,
     run_id: &str,
     deadline: tokio::time::Instant,
@@ -391,7 +427,7 @@ impl EventCursor {
     }
 }
 
-fn error_event(cause: &str) -> Event {
+pub(crate) fn error_event(cause: &str) -> Event {
     let ref_id = uuid::Uuid::new_v4().to_string();
     tracing::error!(%ref_id, error = %cause, "event stream failed");
     let body = json!({
