@@ -215,6 +215,8 @@ pub fn find_value_avoiding(
     {
         candidates.retain(|c| !looks_like_year(c));
     }
+    // Where the field's words occur, found once per passage rather than once per candidate.
+    let keyword_at = keyword_spans(passage, &keys);
     let best = candidates
         .into_iter()
         .filter(|c| {
@@ -229,7 +231,7 @@ pub fn find_value_avoiding(
             avoid.is_empty() || !stated
         })
         .map(|c| {
-            let mut distance = keyword_distance(passage, c.start, c.end, &keys);
+            let mut distance = keyword_distance(passage, c.start, c.end, &keyword_at);
             // A value in brackets is an aside or a conversion: "8 GB (16 GB recommended)",
             // "212 m (696 ft)". The value outside wins when both are as near.
             let before = &passage[..c.start];
@@ -273,17 +275,16 @@ const PLAIN_DISTANCE: usize = 7;
 /// them (function words do not count), doubled, plus one when the keyword comes after the
 /// value: values usually follow what names them ("revenue was 3.1 trillion"). A sentence
 /// end between them adds a sentence's worth. `usize::MAX / 2` if no keyword occurs.
-fn keyword_distance(passage: &str, start: usize, end: usize, keys: &[String]) -> usize {
-    if keys.is_empty() {
-        return usize::MAX / 2;
-    }
+/// `keyword_at` is [`keyword_spans`] of the passage.
+fn keyword_distance(
+    passage: &str,
+    start: usize,
+    end: usize,
+    keyword_at: &[(usize, usize)],
+) -> usize {
     let mut best = usize::MAX / 2;
-    // Byte spans, not counted offsets: separators such as "—" are several bytes long.
-    for (at, word_end) in word_spans(passage, char::is_alphanumeric) {
+    for &(at, word_end) in keyword_at {
         let word = &passage[at..word_end];
-        if !keys.iter().any(|k| stem_eq(k, word)) {
-            continue;
-        }
         let (between, keyword_after) = if at >= end {
             (&passage[end..at], true)
         } else if at + word.len() <= start {
@@ -305,6 +306,18 @@ fn keyword_distance(passage: &str, start: usize, end: usize, keys: &[String]) ->
     best
 }
 
+/// Byte spans of the passage's words that are forms of one of `keys` (byte spans, not
+/// counted offsets: separators such as "—" are several bytes long).
+fn keyword_spans(passage: &str, keys: &[String]) -> Vec<(usize, usize)> {
+    if keys.is_empty() {
+        return Vec::new();
+    }
+    word_spans(passage, char::is_alphanumeric)
+        .into_iter()
+        .filter(|&(at, end)| keys.iter().any(|k| stem_eq(k, &passage[at..end])))
+        .collect()
+}
+
 /// Whether `text` crosses a sentence or block boundary: a full stop, `!` or `?` before
 /// whitespace, a blank line, or a new list item or heading. A single line break inside a
 /// paragraph (hard-wrapped text) is not one.
@@ -324,18 +337,23 @@ fn has_break(text: &str) -> bool {
     })
 }
 
-/// Whether two words differ only by a plural `s`.
-/// Whether two words are forms of one word: equal but for a plural `s`, or sharing a long
-/// common beginning ("employees" and "employs", "founded" and "founding").
+/// Whether two words are forms of one word, ignoring case: equal but for a plural `s`, or
+/// sharing a long common beginning ("employees" and "employs", "founded" and "founding").
+///
+/// Called for every word of a passage against every keyword, for every candidate value, so it
+/// compares lower-cased characters as they stream instead of allocating lower-cased copies.
 fn stem_eq(a: &str, b: &str) -> bool {
-    let a = a.to_lowercase();
-    let b = b.to_lowercase();
-    if a.trim_end_matches('s') == b.trim_end_matches('s') {
+    fn lower(s: &str) -> impl DoubleEndedIterator<Item = char> + '_ {
+        s.chars().flat_map(char::to_lowercase)
+    }
+    let (len_a, len_b) = (lower(a).count(), lower(b).count());
+    let stem_a = len_a - lower(a).rev().take_while(|&c| c == 's').count();
+    let stem_b = len_b - lower(b).rev().take_while(|&c| c == 's').count();
+    if stem_a == stem_b && lower(a).take(stem_a).eq(lower(b).take(stem_b)) {
         return true;
     }
-    let common = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
-    let shorter = a.chars().count().min(b.chars().count());
-    common >= 5 && common * 4 >= shorter * 3
+    let common = lower(a).zip(lower(b)).take_while(|(x, y)| x == y).count();
+    common >= 5 && common * 4 >= len_a.min(len_b) * 3
 }
 
 const SCALES: &[(&str, f64)] = &[
@@ -1026,6 +1044,58 @@ fn list(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn stem_eq_matches_the_lower_casing_definition() {
+        // The definition, with allocations, that the streaming version must agree with.
+        fn reference(a: &str, b: &str) -> bool {
+            let (a, b) = (a.to_lowercase(), b.to_lowercase());
+            if a.trim_end_matches('s') == b.trim_end_matches('s') {
+                return true;
+            }
+            let common = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+            common >= 5 && common * 4 >= a.chars().count().min(b.chars().count()) * 3
+        }
+        let words = [
+            "",
+            "s",
+            "ss",
+            "S",
+            "employees",
+            "Employs",
+            "employ",
+            "founded",
+            "Founding",
+            "revenue",
+            "Revenues",
+            "REVENUE",
+            "staff",
+            "Staffs",
+            "İstanbul",
+            "istanbul",
+            "Straße",
+            "STRASSE",
+            "año",
+            "Años",
+            "population",
+            "populations",
+            "popular",
+            "bus",
+            "buses",
+            "ÉCOLE",
+            "écoles",
+            "x",
+            "xs",
+        ];
+        for a in words {
+            for b in words {
+                assert_eq!(super::stem_eq(a, b), reference(a, b), "{a:?} vs {b:?}");
+            }
+        }
+        assert!(super::stem_eq("Revenues", "revenue"));
+        assert!(super::stem_eq("employees", "Employs"));
+        assert!(!super::stem_eq("staff", "revenue"));
+    }
+
     use super::*;
 
     #[test]
