@@ -68,6 +68,15 @@
 //! opening the store does not requeue runs left `running`: other nodes may be working on them,
 //! and their leases decide.
 //!
+//! # Group commit of run endings
+//!
+//! `finish_run` goes through a second writer of the same shape: endings waiting together are
+//! committed in one transaction — one `UPDATE … FROM unnest(…)` of the runs still held by their
+//! workers, their state events, their webhook deliveries, and per task group one update of
+//! its counts and one append to its event log. An ending takes its group's row lock until its
+//! commit (that lock is what numbers the group's events in commit order), so one transaction
+//! per ending would serialise a group's endings one WAL flush apart; a batch pays one flush.
+//!
 //! Event cursors are `MAX(seq) + 1` per run, computed inside the writing transaction after the
 //! run's row is locked (by the `UPDATE` of a state change, or `FOR NO KEY UPDATE` in
 //! `append_event`), so cursors never collide.
@@ -223,6 +232,7 @@ const RUN_COLUMNS: &str =
 pub struct PgStore {
     pool: Pool,
     creates: mpsc::Sender<CreateJob>,
+    finishes: mpsc::Sender<FinishJob>,
     notices: broadcast::Sender<Notice>,
     listener: tokio::task::JoinHandle<()>,
 }
@@ -295,6 +305,8 @@ impl PgStore {
         let (notices, _) = broadcast::channel(NOTICE_CAPACITY);
         let (creates, queue) = mpsc::channel(QUEUE);
         tokio::spawn(write_loop(pool.clone(), queue));
+        let (finishes, finish_queue) = mpsc::channel(QUEUE);
+        tokio::spawn(finish_loop(pool.clone(), finish_queue));
 
         let (ready, listening) = oneshot::channel();
         let listener = tokio::spawn(listen_loop(config, notices.clone(), ready));
@@ -310,6 +322,7 @@ impl PgStore {
         Ok(PgStore {
             pool,
             creates,
+            finishes,
             notices,
             listener,
         })
@@ -638,27 +651,49 @@ async fn move_group_counts(
     Ok(())
 }
 
-/// Records that a run of a group ended: moves the counts, appends its `task_run.state`
-/// event to the group's log, and, if no run of the group is active any more, a
-/// `task_group_status` event. The group row's lock orders these appends.
-async fn record_group_run_ended(
+/// Records that runs of one group ended (all of them held locked by this transaction, in the
+/// order given): moves the counts, appends one `task_run.state` event per run to the group's
+/// log, and, if no run of the group is active any more, a `task_group_status` event. The
+/// group row's lock, held to the commit, orders these appends after every earlier one.
+async fn record_group_runs_ended(
     tx: &deadpool_postgres::Transaction<'_>,
     group: &str,
-    run: &TaskRun,
+    runs: &[&TaskRun],
     now: i64,
 ) -> Result<()> {
+    let n = to_i64(runs.len());
+    let ended = |status: RunStatus| to_i64(runs.iter().filter(|r| r.status == status).count());
     let stmt = tx
         .prepare_cached(&format!(
-            "UPDATE task_groups SET {}, modified_at = $1, event_seq = event_seq + 1
-             WHERE taskgroup_id = $2 RETURNING event_seq, {GROUP_STATUS_COLUMNS}",
-            count_move(RunStatus::Running, run.status, "1")
+            "UPDATE task_groups SET n_running = n_running - $1,
+                n_completed = n_completed + $2, n_failed = n_failed + $3,
+                n_cancelled = n_cancelled + $4, event_seq = event_seq + $1, modified_at = $5
+             WHERE taskgroup_id = $6 RETURNING event_seq, {GROUP_STATUS_COLUMNS}"
         ))
         .await?;
-    let row = tx.query_one(&stmt, &[&now, &group]).await?;
-    let seq: i64 = row.try_get(0)?;
+    let row = tx
+        .query_one(
+            &stmt,
+            &[
+                &n,
+                &ended(RunStatus::Completed),
+                &ended(RunStatus::Failed),
+                &ended(RunStatus::Cancelled),
+                &now,
+                &group,
+            ],
+        )
+        .await?;
+    let last: i64 = row.try_get(0)?;
     let status = status_from_row(&row, 1)?;
-    let run_json = serde_json::to_string(run).expect("a TaskRun always serialises");
-    let mut events = vec![(seq, GROUP_EVENT_RUN, run_json)];
+    let mut events: Vec<(i64, &str, String)> = runs
+        .iter()
+        .zip(last - n + 1..)
+        .map(|(run, seq)| {
+            let json = serde_json::to_string(run).expect("a TaskRun always serialises");
+            (seq, GROUP_EVENT_RUN, json)
+        })
+        .collect();
     if !status.is_active() {
         let seq: i64 = tx
             .query_one(
@@ -671,6 +706,203 @@ async fn record_group_run_ended(
         events.push((seq, GROUP_EVENT_STATUS, status_json(&status)));
     }
     insert_group_events(tx, group, &events, now).await
+}
+
+/// One `finish_run` waiting for the finish writer.
+struct FinishJob {
+    worker: String,
+    run_id: String,
+    columns: OutcomeColumns,
+    /// `None`: the worker no longer held the run. `Some(group)`: finished (in that group).
+    reply: oneshot::Sender<Result<Option<Option<String>>>>,
+}
+
+/// Commits run endings in groups, as [`write_loop`] does creates. Each ending of a run in a
+/// task group takes the group row's lock until its commit, so one transaction per ending
+/// would put a WAL flush between every two endings of a group; a batch pays one.
+async fn finish_loop(pool: Pool, mut queue: mpsc::Receiver<FinishJob>) {
+    let slots = Arc::new(Semaphore::new(WRITERS));
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let mut batch = Vec::new();
+        if queue.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            break;
+        }
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            commit_finishes(&pool, batch).await;
+            drop(slot);
+        });
+    }
+}
+
+async fn commit_finishes(pool: &Pool, batch: Vec<FinishJob>) {
+    let mut client = match pool.get().await {
+        Ok(client) => client,
+        Err(e) => {
+            let message = error_text(&pool_error(e));
+            for job in batch {
+                let _ = job.reply.send(Err(StoreError::Pool(message.clone())));
+            }
+            return;
+        }
+    };
+    let error = match finish_runs(&mut client, &batch).await {
+        Ok(outcomes) => {
+            for (job, outcome) in batch.into_iter().zip(outcomes) {
+                let _ = job.reply.send(Ok(outcome));
+            }
+            return;
+        }
+        Err(e) => e,
+    };
+    // An unanswered COMMIT leaves every ending's fate unknown; any other error rolled back.
+    if matches!(error, StoreError::CommitFailed(_)) {
+        let message = error_text(&error);
+        tracing::error!(error = %message, endings = batch.len(), "postgres commit of run endings failed");
+        for job in batch {
+            let _ = job
+                .reply
+                .send(Err(StoreError::CommitFailed(message.clone())));
+        }
+        return;
+    }
+    if batch.len() == 1 {
+        if let Some(job) = batch.into_iter().next() {
+            let _ = job.reply.send(Err(error));
+        }
+        return;
+    }
+    tracing::warn!(error = %error_text(&error), endings = batch.len(),
+        "postgres rejected a group of run endings; committing each alone");
+    for job in batch {
+        if client.is_closed() {
+            client = match pool.get().await {
+                Ok(client) => client,
+                Err(e) => {
+                    let _ = job.reply.send(Err(pool_error(e)));
+                    continue;
+                }
+            };
+        }
+        let result = finish_runs(&mut client, std::slice::from_ref(&job))
+            .await
+            .map(|mut outcomes| outcomes.pop().flatten());
+        let _ = job.reply.send(result);
+    }
+}
+
+/// Ends the runs of `jobs` that their workers still hold, in one transaction: their state
+/// events, webhook deliveries and group bookkeeping. Returns each job's outcome, in order.
+async fn finish_runs(
+    client: &mut deadpool_postgres::Client,
+    jobs: &[FinishJob],
+) -> Result<Vec<Option<Option<String>>>> {
+    let now = now_micros();
+    let tx = client.transaction().await?;
+    let run_ids: Vec<&str> = jobs.iter().map(|j| j.run_id.as_str()).collect();
+    let workers: Vec<&str> = jobs.iter().map(|j| j.worker.as_str()).collect();
+    let statuses: Vec<&str> = jobs.iter().map(|j| j.columns.status).collect();
+    let outputs: Vec<Option<&str>> = jobs.iter().map(|j| j.columns.output.as_deref()).collect();
+    let errors: Vec<Option<&str>> = jobs.iter().map(|j| j.columns.error.as_deref()).collect();
+    let warnings: Vec<Option<&str>> = jobs.iter().map(|j| j.columns.warnings.as_deref()).collect();
+    let stmt = tx
+        .prepare_cached(&format!(
+            "UPDATE runs SET status = u.f_status, output = u.f_output, error = u.f_error,
+                warnings = u.f_warnings, lease_owner = NULL, lease_expires_at = NULL,
+                modified_at = $7
+             FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[])
+               AS u(f_run_id, f_worker, f_status, f_output, f_error, f_warnings)
+             WHERE runs.run_id = u.f_run_id AND runs.lease_owner = u.f_worker
+               AND runs.status = 'running'
+             RETURNING {RUN_COLUMNS}, tenant_id, webhook_url"
+        ))
+        .await?;
+    let rows = tx
+        .query(
+            &stmt,
+            &[
+                &run_ids, &workers, &statuses, &outputs, &errors, &warnings, &now,
+            ],
+        )
+        .await?;
+    let mut ended: HashMap<String, (TaskRun, String, Option<String>)> = HashMap::new();
+    for row in &rows {
+        let run = task_run_from_row(row, 0)?;
+        ended.insert(run.run_id.clone(), (run, row.try_get(9)?, row.try_get(10)?));
+    }
+    // In the order the workers asked: that is the order their groups' events get.
+    let in_order: Vec<&(TaskRun, String, Option<String>)> =
+        run_ids.iter().filter_map(|id| ended.get(*id)).collect();
+    let events: Vec<(&str, String)> = in_order
+        .iter()
+        .map(|(run, _, _)| (run.run_id.as_str(), state_event_json(run)))
+        .collect();
+    insert_events(&tx, &events, now).await?;
+
+    let hooked: Vec<&(TaskRun, String, Option<String>)> = in_order
+        .iter()
+        .copied()
+        .filter(|(_, _, url)| url.is_some())
+        .collect();
+    if !hooked.is_empty() {
+        let ids: Vec<String> = hooked
+            .iter()
+            .map(|_| ids::new_id(webhook::DELIVERY_PREFIX))
+            .collect();
+        let tenants: Vec<&str> = hooked.iter().map(|(_, t, _)| t.as_str()).collect();
+        let runs: Vec<&str> = hooked.iter().map(|(r, _, _)| r.run_id.as_str()).collect();
+        let urls: Vec<&str> = hooked
+            .iter()
+            .map(|(_, _, u)| u.as_deref().unwrap_or_default())
+            .collect();
+        let bodies: Vec<String> = hooked
+            .iter()
+            .map(|(r, _, _)| webhook::task_run_status_body(r, now))
+            .collect();
+        tx.execute(
+            "INSERT INTO webhook_deliveries (delivery_id, tenant_id, run_id, url, body, state,
+                next_attempt_at, created_at)
+             SELECT u.id, u.tenant, u.run, u.url, u.body, 'pending', $6, $6
+             FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[])
+               AS u(id, tenant, run, url, body)",
+            &[&ids, &tenants, &runs, &urls, &bodies, &now],
+        )
+        .await?;
+    }
+
+    let mut groups: std::collections::BTreeMap<&str, Vec<&TaskRun>> = Default::default();
+    for (run, _, _) in &in_order {
+        if let Some(group) = &run.taskgroup_id {
+            groups.entry(group.as_str()).or_default().push(run);
+        }
+    }
+    for (group, runs) in &groups {
+        record_group_runs_ended(&tx, group, runs, now).await?;
+    }
+    let mut payloads: Vec<String> = in_order
+        .iter()
+        .map(|(run, _, _)| run_payload(&run.run_id))
+        .collect();
+    payloads.extend(groups.keys().map(|g| group_payload(g)));
+    notify(&tx, &payloads).await?;
+    tx.commit().await.map_err(|e| match e.as_db_error() {
+        Some(_) => StoreError::Postgres(e),
+        None => StoreError::CommitFailed(format!(
+            "the outcome of the commit is unknown: {}",
+            error_text(&e)
+        )),
+    })?;
+    Ok(jobs
+        .iter()
+        .map(|job| {
+            ended
+                .get(&job.run_id)
+                .map(|(run, _, _)| run.taskgroup_id.clone())
+        })
+        .collect())
 }
 
 async fn insert_group_events(
@@ -1525,61 +1757,22 @@ impl Store for PgStore {
     }
 
     async fn finish_run(&self, worker: &str, run_id: &str, outcome: RunOutcome) -> Result<bool> {
-        let now = now_micros();
-        let OutcomeColumns {
-            status,
-            output,
-            error,
-            warnings,
-        } = outcome.into_columns()?;
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let stmt = tx
-            .prepare_cached(&format!(
-                "UPDATE runs SET status = $1, output = $2, error = $3, warnings = $4,
-                    lease_owner = NULL, lease_expires_at = NULL, modified_at = $5
-                 WHERE run_id = $6 AND lease_owner = $7 AND status = 'running'
-                 RETURNING {RUN_COLUMNS}, tenant_id, webhook_url"
-            ))
-            .await?;
-        let row = tx
-            .query_opt(
-                &stmt,
-                &[&status, &output, &error, &warnings, &now, &run_id, &worker],
-            )
-            .await?;
-        let Some(row) = row else {
-            tx.rollback().await?;
+        let (reply, answer) = oneshot::channel();
+        let job = FinishJob {
+            worker: worker.to_owned(),
+            run_id: run_id.to_owned(),
+            columns: outcome.into_columns()?,
+            reply,
+        };
+        self.finishes
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        let Some(group) = answer.await.map_err(|_| StoreError::Closed)?? else {
             return Ok(false);
         };
-        let run = task_run_from_row(&row, 0)?;
-        insert_events(&tx, &[(run_id, state_event_json(&run))], now).await?;
-        let mut payloads = vec![run_payload(run_id)];
-        if let Some(group) = &run.taskgroup_id {
-            record_group_run_ended(&tx, group, &run, now).await?;
-            payloads.push(group_payload(group));
-        }
-        let tenant: String = row.try_get(9)?;
-        if let Some(url) = row.try_get::<_, Option<String>>(10)? {
-            tx.execute(
-                "INSERT INTO webhook_deliveries (delivery_id, tenant_id, run_id, url, body, state,
-                    next_attempt_at, created_at)
-                 VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)",
-                &[
-                    &ids::new_id(webhook::DELIVERY_PREFIX),
-                    &tenant,
-                    &run_id,
-                    &url,
-                    &webhook::task_run_status_body(&run, now),
-                    &now,
-                ],
-            )
-            .await?;
-        }
-        notify(&tx, &payloads).await?;
-        tx.commit().await?;
         self.notify_run(run_id);
-        if let Some(group) = &run.taskgroup_id {
+        if let Some(group) = group {
             let _ = self.notices.send(Notice::Group(Arc::from(group.as_str())));
         }
         Ok(true)

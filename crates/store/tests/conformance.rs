@@ -938,6 +938,87 @@ pub async fn claims_are_shared_among_groups(store: Arc<dyn Store>) {
     );
 }
 
+pub async fn concurrent_endings_of_a_group_are_all_logged(store: Arc<dyn Store>) {
+    let t = tenant(&*store).await;
+    let group = new_group(&*store, &t).await;
+    let added = store
+        .add_group_runs(&t, &group, (0..60).map(|_| new_run("base")).collect())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut claimed = Vec::new();
+    for _ in 0..20 {
+        claimed.extend(
+            store
+                .claim_runs("w", 64, Duration::from_secs(30))
+                .await
+                .unwrap(),
+        );
+    }
+    assert_eq!(claimed.len(), 60);
+    // Every run ends at once, from its own task, as a worker's runs do; one is asked by a
+    // worker that does not hold it and must change nothing.
+    let mut tasks = Vec::new();
+    for (i, run) in claimed.iter().enumerate() {
+        let store = store.clone();
+        let run_id = run.run_id.clone();
+        tasks.push(tokio::spawn(async move {
+            let outcome = if i % 3 == 0 {
+                RunOutcome::Cancelled
+            } else {
+                RunOutcome::Completed {
+                    output: r#"{"type":"text","content":"x"}"#.into(),
+                    warnings: None,
+                }
+            };
+            store.finish_run("w", &run_id, outcome).await.unwrap()
+        }));
+    }
+    let stranger = store
+        .finish_run("other", &claimed[0].run_id, RunOutcome::Cancelled)
+        .await
+        .unwrap();
+    let mut finished = 0;
+    for task in tasks {
+        finished += usize::from(task.await.unwrap());
+    }
+    assert!(!stranger);
+    assert_eq!(finished, 60);
+    assert_eq!(
+        counts_add_up(&*store, &t, &group).await,
+        [0, 0, 0, 40, 0, 0, 20]
+    );
+    let page = store
+        .group_events_after(&t, &group, 0, 1000)
+        .await
+        .unwrap()
+        .unwrap();
+    let events = group_events(&page.events);
+    // The add, one event per run, then idle: numbered 1..=62 without a gap.
+    assert_eq!(
+        page.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=62).collect::<Vec<_>>()
+    );
+    let mut seen: Vec<&str> = events[1..61]
+        .iter()
+        .map(|e| e["run"]["run_id"].as_str().unwrap())
+        .collect();
+    seen.sort_unstable();
+    let mut expected: Vec<&str> = added.runs.iter().map(|r| r.run_id.as_str()).collect();
+    expected.sort_unstable();
+    assert_eq!(seen, expected);
+    assert_eq!(events[61]["type"], "task_group_status");
+    assert_eq!(events[61]["status"]["is_active"], false);
+    // The idle event is the only status event after the add's.
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["type"] == "task_group_status")
+            .count(),
+        2
+    );
+}
+
 macro_rules! suite {
     ($backend:ident) => {
         mod $backend {
@@ -985,6 +1066,11 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn claims_are_shared_among_groups() {
                 super::claims_are_shared_among_groups(backends::$backend().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn concurrent_endings_of_a_group_are_all_logged() {
+                super::concurrent_endings_of_a_group_are_all_logged(backends::$backend().await)
+                    .await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn concurrent_creates_all_commit() {
