@@ -61,6 +61,33 @@ impl IntoResponse for HttpError {
     }
 }
 
+/// Adds `Connection: close` to an error answer to a request that carried a body.
+///
+/// A request refused before its body was read (a 401 from the key check, a 404 for an unknown
+/// path, a 413) leaves that body unread on the connection, and the server then closes it.
+/// Without the header a keep-alive client may send its next request on that connection and
+/// lose it ("server disconnected without sending a response"). With it, the client knows to
+/// open a new one. Successful answers read their bodies and keep the connection.
+pub async fn close_after_refused_body(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let has_body = request.headers().contains_key(header::TRANSFER_ENCODING)
+        || request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0");
+    let mut response = next.run(request).await;
+    if has_body && (response.status().is_client_error() || response.status().is_server_error()) {
+        response.headers_mut().insert(
+            header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
+}
+
 pub async fn no_route(method: Method, uri: Uri) -> HttpError {
     ApiError::new(
         404,

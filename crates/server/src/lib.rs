@@ -97,5 +97,6 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(error::close_after_refused_body))
         .with_state(state)
 }
