@@ -1,9 +1,10 @@
 //! Task groups on the wire: the group and its status, the two requests that change a group
 //! (create, add runs), and the JSON of the events its two streams send.
 //!
-//! A group's status is its runs counted by status. The store keeps those counts next to the
-//! group and changes them in the same transaction as each run's status, so a status read
-//! is one row and the counts always add up to `num_task_runs`.
+//! A group's status is its runs counted by status. The store keeps the counts of runs not
+//! yet ended and of runs ended by status on the group's row, changed in the same transaction
+//! as the runs, and counts the running ones when it reads a status, in the same statement:
+//! the counts always add up to `num_task_runs`.
 
 use crate::create::{check_metadata, parse_body, run_from_object, NewRun, Refusal};
 use crate::error::{ApiError, FieldError};

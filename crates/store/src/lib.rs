@@ -157,37 +157,42 @@ pub(crate) fn group_event_json(kind: &str, seq: i64, data: &str) -> String {
     }
 }
 
-/// Columns of `task_groups` that make a [`GroupStatus`], in the order both backends read them.
-pub(crate) const GROUP_STATUS_COLUMNS: &str =
-    "n_queued, n_action_required, n_running, n_completed, n_failed, n_cancelling, n_cancelled, modified_at";
+/// What makes a [`GroupStatus`], in the order both backends read it, in any statement on
+/// `task_groups` (the subquery is the group's running runs, through a small partial index).
+///
+/// The group row counts runs not yet ended (`n_pending`: queued or running) and runs ended by
+/// status. A claim or a release moves a run between queued and running without touching the
+/// group row, so claims never wait on a group's lock; the split is counted when a status is
+/// read, in the same statement. Parallax never puts a run in `action_required` or
+/// `cancelling`, so those counts are always 0.
+pub(crate) const GROUP_STATUS_COLUMNS: &str = "n_pending, n_completed, n_failed, n_cancelled, modified_at,
+    (SELECT COUNT(*) FROM runs WHERE runs.taskgroup_id = task_groups.taskgroup_id AND runs.status = 'running')";
 
-/// The `task_groups` column counting runs in `status`.
-pub(crate) fn count_column(status: RunStatus) -> &'static str {
+/// The `task_groups` column counting runs that ended in `status`.
+pub(crate) fn ended_column(status: RunStatus) -> Result<&'static str> {
     match status {
-        RunStatus::Queued => "n_queued",
-        RunStatus::ActionRequired => "n_action_required",
-        RunStatus::Running => "n_running",
-        RunStatus::Completed => "n_completed",
-        RunStatus::Failed => "n_failed",
-        RunStatus::Cancelling => "n_cancelling",
-        RunStatus::Cancelled => "n_cancelled",
+        RunStatus::Completed => Ok("n_completed"),
+        RunStatus::Failed => Ok("n_failed"),
+        RunStatus::Cancelled => Ok("n_cancelled"),
+        other => Err(StoreError::Corrupt(format!(
+            "a run cannot end in status {}",
+            other.as_str()
+        ))),
     }
 }
 
-/// The `SET` items that move a number of a group's runs from one status to another; `n` is
-/// the placeholder of that number (`?3`, `$3`), so each statement text is one cached plan.
-pub(crate) fn count_move(from: RunStatus, to: RunStatus, n: &str) -> String {
-    let (from, to) = (count_column(from), count_column(to));
-    format!("{from} = {from} - {n}, {to} = {to} + {n}")
-}
-
-/// A [`GroupStatus`] from the eight [`GROUP_STATUS_COLUMNS`] values.
-pub(crate) fn group_status(values: [i64; 8]) -> GroupStatus {
-    let mut counts = [0; 7];
-    counts.copy_from_slice(&values[..7]);
+/// A [`GroupStatus`] from the six [`GROUP_STATUS_COLUMNS`] values.
+pub(crate) fn group_status(values: [i64; 6]) -> GroupStatus {
+    let [pending, completed, failed, cancelled, modified_at, running] = values;
+    let mut counts = StatusCounts::default();
+    counts.add(RunStatus::Queued, pending - running);
+    counts.add(RunStatus::Running, running);
+    counts.add(RunStatus::Completed, completed);
+    counts.add(RunStatus::Failed, failed);
+    counts.add(RunStatus::Cancelled, cancelled);
     GroupStatus {
-        counts: StatusCounts(counts),
-        modified_at: values[7],
+        counts,
+        modified_at,
     }
 }
 
@@ -207,15 +212,12 @@ CREATE TABLE task_groups (
     modified_at       BIGINT NOT NULL,
     event_seq         BIGINT NOT NULL DEFAULT 0,
     run_seq           BIGINT NOT NULL DEFAULT 0,
-    n_queued          BIGINT NOT NULL DEFAULT 0,
-    n_action_required BIGINT NOT NULL DEFAULT 0,
-    n_running         BIGINT NOT NULL DEFAULT 0,
+    n_pending         BIGINT NOT NULL DEFAULT 0,
     n_completed       BIGINT NOT NULL DEFAULT 0,
     n_failed          BIGINT NOT NULL DEFAULT 0,
-    n_cancelling      BIGINT NOT NULL DEFAULT 0,
     n_cancelled       BIGINT NOT NULL DEFAULT 0
 );
-CREATE INDEX task_groups_with_queued ON task_groups (tenant_id) WHERE n_queued > 0;
+CREATE INDEX task_groups_pending ON task_groups (tenant_id) WHERE n_pending > 0;
 CREATE TABLE group_events (
     taskgroup_id TEXT NOT NULL REFERENCES task_groups(taskgroup_id),
     seq          BIGINT NOT NULL,
@@ -231,6 +233,8 @@ CREATE INDEX runs_queued_solo ON runs (tenant_id, created_at)
     WHERE status = 'queued' AND taskgroup_id IS NULL;
 CREATE INDEX runs_queued_by_group ON runs (taskgroup_id, group_pos)
     WHERE status = 'queued' AND taskgroup_id IS NOT NULL;
+CREATE INDEX runs_running_by_group ON runs (taskgroup_id)
+    WHERE status = 'running' AND taskgroup_id IS NOT NULL;
 "#;
 
 /// A webhook delivery claimed for an attempt.

@@ -76,6 +76,9 @@
 //! its counts and one append to its event log. An ending takes its group's row lock until its
 //! commit (that lock is what numbers the group's events in commit order), so one transaction
 //! per ending would serialise a group's endings one WAL flush apart; a batch pays one flush.
+//! One batch is in flight at a time (two would only queue on the same group row), and the
+//! next batch gathers while it commits. Claims and releases do not touch group rows at all
+//! (see `GROUP_STATUS_COLUMNS`), so they never wait on these locks.
 //!
 //! Event cursors are `MAX(seq) + 1` per run, computed inside the writing transaction after the
 //! run's row is locked (by the `UPDATE` of a state change, or `FOR NO KEY UPDATE` in
@@ -98,11 +101,11 @@
 
 use crate::fair::{self, Lane, TenantQueue};
 use crate::{
-    count_move, delivery_update, group_event_json, group_status, state_event_json, status_json,
-    AddedRuns, ClaimedRun, CreateOutcome, Delivery, DeliveryOutcome, EventRecord, GroupEvents,
-    GroupRunsQuery, GroupToCreate, Idempotency, KeyHash, Notice, OutcomeColumns, Result,
-    RunOutcome, RunToCreate, Store, StoreError, TenantId, DELIVERY_COLUMNS, GROUPS_MIGRATION,
-    GROUP_EVENT_RUN, GROUP_EVENT_STATUS, GROUP_STATUS_COLUMNS, NOTICE_CAPACITY,
+    delivery_update, group_event_json, group_status, state_event_json, status_json, AddedRuns,
+    ClaimedRun, CreateOutcome, Delivery, DeliveryOutcome, EventRecord, GroupEvents, GroupRunsQuery,
+    GroupToCreate, Idempotency, KeyHash, Notice, OutcomeColumns, Result, RunOutcome, RunToCreate,
+    Store, StoreError, TenantId, DELIVERY_COLUMNS, GROUPS_MIGRATION, GROUP_EVENT_RUN,
+    GROUP_EVENT_STATUS, GROUP_STATUS_COLUMNS, NOTICE_CAPACITY,
 };
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
@@ -621,36 +624,6 @@ fn group_payload(group: &str) -> String {
     format!("group:{group}")
 }
 
-/// Moves the group counts of `runs` (those in a group) from one status to another. Groups
-/// are updated in id order, so concurrent transactions lock group rows in one order.
-async fn move_group_counts(
-    tx: &deadpool_postgres::Transaction<'_>,
-    runs: &[TaskRun],
-    from: RunStatus,
-    to: RunStatus,
-    now: i64,
-) -> Result<()> {
-    let mut per_group: std::collections::BTreeMap<&str, i64> = Default::default();
-    for run in runs {
-        if let Some(group) = &run.taskgroup_id {
-            *per_group.entry(group).or_default() += 1;
-        }
-    }
-    if per_group.is_empty() {
-        return Ok(());
-    }
-    let stmt = tx
-        .prepare_cached(&format!(
-            "UPDATE task_groups SET {}, modified_at = $1 WHERE taskgroup_id = $2",
-            count_move(from, to, "$3")
-        ))
-        .await?;
-    for (group, n) in per_group {
-        tx.execute(&stmt, &[&now, &group, &n]).await?;
-    }
-    Ok(())
-}
-
 /// Records that runs of one group ended (all of them held locked by this transaction, in the
 /// order given): moves the counts, appends one `task_run.state` event per run to the group's
 /// log, and, if no run of the group is active any more, a `task_group_status` event. The
@@ -665,7 +638,7 @@ async fn record_group_runs_ended(
     let ended = |status: RunStatus| to_i64(runs.iter().filter(|r| r.status == status).count());
     let stmt = tx
         .prepare_cached(&format!(
-            "UPDATE task_groups SET n_running = n_running - $1,
+            "UPDATE task_groups SET n_pending = n_pending - $1,
                 n_completed = n_completed + $2, n_failed = n_failed + $3,
                 n_cancelled = n_cancelled + $4, event_seq = event_seq + $1, modified_at = $5
              WHERE taskgroup_id = $6 RETURNING event_seq, {GROUP_STATUS_COLUMNS}"
@@ -721,7 +694,9 @@ struct FinishJob {
 /// task group takes the group row's lock until its commit, so one transaction per ending
 /// would put a WAL flush between every two endings of a group; a batch pays one.
 async fn finish_loop(pool: Pool, mut queue: mpsc::Receiver<FinishJob>) {
-    let slots = Arc::new(Semaphore::new(WRITERS));
+    // One batch at a time: two batches of one group would only wait on its row lock, and
+    // while one commits the next grows.
+    let slots = Arc::new(Semaphore::new(1));
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else {
             break;
@@ -953,7 +928,7 @@ async fn load_group(
 }
 
 fn status_from_row(row: &Row, at: usize) -> Result<GroupStatus> {
-    let mut values = [0i64; 8];
+    let mut values = [0i64; 6];
     for (i, value) in values.iter_mut().enumerate() {
         *value = row.try_get(at + i)?;
     }
@@ -1412,7 +1387,6 @@ async fn record_requeued(
         .map(|run| (run.run_id.as_str(), state_event_json(run)))
         .collect();
     insert_events(tx, &events, now).await?;
-    move_group_counts(tx, &runs, RunStatus::Running, RunStatus::Queued, now).await?;
     let mut payloads: Vec<String> = runs.iter().map(|r| run_payload(&r.run_id)).collect();
     if !payloads.is_empty() {
         payloads.push("queued".into());
@@ -1615,7 +1589,7 @@ impl Store for PgStore {
                     ORDER BY group_pos LIMIT $1
                     FOR UPDATE SKIP LOCKED
                  ) q
-                 WHERE g.n_queued > 0",
+                 WHERE g.n_pending > 0",
                 &[&to_i64(limit)],
             )
             .await?;
@@ -1681,8 +1655,6 @@ impl Store for PgStore {
             .map(|(_, run)| (run.run_id.as_str(), state_event_json(run)))
             .collect();
         insert_events(&tx, &events, now).await?;
-        let runs: Vec<TaskRun> = claimed.iter().map(|(_, run)| run.clone()).collect();
-        move_group_counts(&tx, &runs, RunStatus::Queued, RunStatus::Running, now).await?;
         let payloads: Vec<String> = claimed
             .iter()
             .map(|(c, _)| run_payload(&c.run_id))
@@ -1971,7 +1943,7 @@ impl Store for PgStore {
         // Locks the group row: adds and run endings of one group take their cursors in turn.
         let stmt = tx
             .prepare_cached(&format!(
-                "UPDATE task_groups SET run_seq = run_seq + $1, n_queued = n_queued + $1,
+                "UPDATE task_groups SET run_seq = run_seq + $1, n_pending = n_pending + $1,
                     event_seq = event_seq + $2, modified_at = $3
                  WHERE taskgroup_id = $4 AND tenant_id = $5
                  RETURNING run_seq - $1, event_seq - $2, {GROUP_STATUS_COLUMNS}"

@@ -13,7 +13,7 @@
 
 use crate::fair::{self, Lane, TenantQueue};
 use crate::{
-    count_move, delivery_update, group_event_json, group_status, state_event_json, status_json,
+    delivery_update, ended_column, group_event_json, group_status, state_event_json, status_json,
     AddedRuns, ClaimedRun, CreateOutcome, Delivery, DeliveryOutcome, EventRecord, GroupEvents,
     GroupRunsQuery, GroupToCreate, Idempotency, KeyHash, Notice, OutcomeColumns, Result,
     RunOutcome, RunToCreate, Store, StoreError, TenantId, DELIVERY_COLUMNS, GROUPS_MIGRATION,
@@ -437,32 +437,7 @@ fn requeue_where(
     for run in &runs {
         insert_event(conn, &run.run_id, &state_event_json(run), now)?;
     }
-    move_group_counts(conn, &runs, RunStatus::Running, RunStatus::Queued, now)?;
     Ok(runs.into_iter().map(|r| r.run_id).collect())
-}
-
-/// Moves the group counts of `runs` (those in a group) from one status to another.
-fn move_group_counts(
-    conn: &Connection,
-    runs: &[TaskRun],
-    from: RunStatus,
-    to: RunStatus,
-    now: i64,
-) -> Result<()> {
-    let mut per_group: std::collections::BTreeMap<&str, i64> = Default::default();
-    for run in runs {
-        if let Some(group) = &run.taskgroup_id {
-            *per_group.entry(group).or_default() += 1;
-        }
-    }
-    for (group, n) in per_group {
-        conn.prepare_cached(&format!(
-            "UPDATE task_groups SET {}, modified_at = ?1 WHERE taskgroup_id = ?2",
-            count_move(from, to, "?3")
-        ))?
-        .execute(params![now, group, n])?;
-    }
-    Ok(())
 }
 
 /// Records that a run of a group ended: moves the counts, appends its `task_run.state`
@@ -470,9 +445,10 @@ fn move_group_counts(
 /// `task_group_status` event.
 fn record_group_run_ended(conn: &Connection, group: &str, run: &TaskRun, now: i64) -> Result<()> {
     let sql = format!(
-        "UPDATE task_groups SET {}, modified_at = ?1, event_seq = event_seq + 1
+        "UPDATE task_groups SET n_pending = n_pending - 1, {ended} = {ended} + 1,
+            modified_at = ?1, event_seq = event_seq + 1
          WHERE taskgroup_id = ?2 RETURNING event_seq, {GROUP_STATUS_COLUMNS}",
-        count_move(RunStatus::Running, run.status, "1")
+        ended = ended_column(run.status)?
     );
     let (seq, status) = conn
         .prepare_cached(&sql)?
@@ -526,7 +502,7 @@ fn insert_group_event(
 }
 
 fn status_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<GroupStatus> {
-    let mut values = [0i64; 8];
+    let mut values = [0i64; 6];
     for (i, value) in values.iter_mut().enumerate() {
         *value = row.get(at + i)?;
     }
@@ -809,8 +785,6 @@ impl Store for SqliteStore {
                 for (_, run) in &claimed {
                     insert_event(conn, &run.run_id, &state_event_json(run), now)?;
                 }
-                let runs: Vec<TaskRun> = claimed.iter().map(|(_, run)| run.clone()).collect();
-                move_group_counts(conn, &runs, RunStatus::Queued, RunStatus::Running, now)?;
                 Ok(claimed.into_iter().map(|(c, _)| c).collect::<Vec<_>>())
             })
             .await?;
@@ -1090,7 +1064,7 @@ impl Store for SqliteStore {
                 // Locks nothing SQLite does not already serialise, but reads the positions
                 // and cursor this add starts from in the same statement that advances them.
                 let sql = format!(
-                    "UPDATE task_groups SET run_seq = run_seq + ?1, n_queued = n_queued + ?1,
+                    "UPDATE task_groups SET run_seq = run_seq + ?1, n_pending = n_pending + ?1,
                         event_seq = event_seq + (?1 > 0), modified_at = ?2
                      WHERE taskgroup_id = ?3 AND tenant_id = ?4
                      RETURNING run_seq - ?1, event_seq - (?1 > 0), {GROUP_STATUS_COLUMNS}"
@@ -1328,7 +1302,7 @@ fn tenant_queues(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Tenant
         lane(tenant, None, queued);
     }
     let groups: Vec<(String, String)> = conn
-        .prepare_cached("SELECT taskgroup_id, tenant_id FROM task_groups WHERE n_queued > 0")?
+        .prepare_cached("SELECT taskgroup_id, tenant_id FROM task_groups WHERE n_pending > 0")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut in_group = conn.prepare_cached(
