@@ -139,12 +139,12 @@ SERVERS = []  # started ParallaxServers, stopped on exit and on SIGTERM
 
 
 class ParallaxServer:
-    def __init__(self, binary, data_dir, api_key):
+    def __init__(self, binary, data_dir, api_key, extra_args=(), log_name="serve.log"):
         SERVERS.append(self)
-        self.log_path = os.path.join(data_dir, "serve.log")
+        self.log_path = os.path.join(data_dir, log_name)
         self.log_file = open(self.log_path, "w")
         cmd = [binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir,
-               "--api-key", api_key, "--allow-private-fetch"]
+               "--api-key", api_key, "--allow-private-fetch", *extra_args]
         self.proc = subprocess.Popen(cmd, cwd=data_dir, env=child_env(), stdout=subprocess.PIPE,
                                      stderr=self.log_file, text=True, start_new_session=True)
         self.base = None
