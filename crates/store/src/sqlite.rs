@@ -419,6 +419,43 @@ fn insert_event(conn: &Connection, run_id: &str, data: &str, now: i64) -> Result
     Ok(seq)
 }
 
+/// Inserts a new queued run (in a group, at a position, if given) with its `queued` state
+/// event; returns it as the API shows it.
+fn insert_queued_run(
+    conn: &Connection,
+    tenant: &str,
+    run: &RunToCreate,
+    group: Option<(&str, i64)>,
+) -> Result<TaskRun> {
+    conn.prepare_cached(
+        "INSERT INTO runs (run_id, tenant_id, processor, status, metadata, input_doc,
+            enable_events, previous_interaction_id, created_at, modified_at, webhook_url,
+            taskgroup_id, group_pos)
+         VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        run.run_id,
+        tenant,
+        run.processor,
+        run.metadata,
+        run.input_doc,
+        run.enable_events,
+        run.previous_interaction_id,
+        run.created_at,
+        run.webhook_url,
+        group.map(|(id, _)| id),
+        group.map(|(_, position)| position)
+    ])?;
+    let task_run = run.queued_run(group.map(|(id, _)| id))?;
+    insert_event(
+        conn,
+        &run.run_id,
+        &state_event_json(&task_run),
+        run.created_at,
+    )?;
+    Ok(task_run)
+}
+
 /// Queues again the running runs matching `condition`, with their state events.
 fn requeue_where(
     conn: &Connection,
@@ -634,24 +671,7 @@ impl Store for SqliteStore {
                         });
                     }
                 }
-                conn.prepare_cached(
-                    "INSERT INTO runs (run_id, tenant_id, processor, status, metadata, input_doc,
-                        enable_events, previous_interaction_id, created_at, modified_at, webhook_url)
-                     VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
-                )?
-                .execute(params![
-                    run.run_id,
-                    tenant,
-                    run.processor,
-                    run.metadata,
-                    run.input_doc,
-                    run.enable_events,
-                    run.previous_interaction_id,
-                    run.created_at,
-                    run.webhook_url
-                ])?;
-                let task_run = run.queued_run(None)?;
-                insert_event(conn, &run.run_id, &state_event_json(&task_run), run.created_at)?;
+                let task_run = insert_queued_run(conn, &tenant, &run, None)?;
                 if let Some(idem) = &idempotency {
                     let response = serde_json::to_string(&task_run)
                         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -1082,30 +1102,15 @@ impl Store for SqliteStore {
                 else {
                     return Ok(None);
                 };
-                let mut insert = conn.prepare_cached(
-                    "INSERT INTO runs (run_id, tenant_id, processor, status, metadata, input_doc,
-                        enable_events, previous_interaction_id, created_at, modified_at, webhook_url,
-                        taskgroup_id, group_pos)
-                     VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)",
-                )?;
                 let mut created = Vec::with_capacity(runs.len());
                 for (i, run) in runs.iter().enumerate() {
-                    insert.execute(params![
-                        run.run_id,
-                        tenant,
-                        run.processor,
-                        run.metadata,
-                        run.input_doc,
-                        run.enable_events,
-                        run.previous_interaction_id,
-                        run.created_at,
-                        run.webhook_url,
-                        group,
-                        first_pos + 1 + i as i64
-                    ])?;
-                    let task_run = run.queued_run(Some(&group))?;
-                    insert_event(conn, &task_run.run_id, &state_event_json(&task_run), run.created_at)?;
-                    created.push(task_run);
+                    let position = first_pos + 1 + i as i64;
+                    created.push(insert_queued_run(
+                        conn,
+                        &tenant,
+                        run,
+                        Some((&group, position)),
+                    )?);
                 }
                 if n > 0 {
                     insert_group_event(
