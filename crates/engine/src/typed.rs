@@ -312,9 +312,15 @@ fn keyword_spans(passage: &str, keys: &[String]) -> Vec<(usize, usize)> {
     if keys.is_empty() {
         return Vec::new();
     }
+    let keys: Vec<Vec<char>> = keys.iter().map(|k| lower_chars(k)).collect();
+    let mut word = Vec::new();
     word_spans(passage, char::is_alphanumeric)
         .into_iter()
-        .filter(|&(at, end)| keys.iter().any(|k| stem_eq(k, &passage[at..end])))
+        .filter(|&(at, end)| {
+            word.clear();
+            word.extend(passage[at..end].chars().flat_map(char::to_lowercase));
+            keys.iter().any(|k| stem_eq_lower(k, &word))
+        })
         .collect()
 }
 
@@ -339,21 +345,25 @@ fn has_break(text: &str) -> bool {
 
 /// Whether two words are forms of one word, ignoring case: equal but for a plural `s`, or
 /// sharing a long common beginning ("employees" and "employs", "founded" and "founding").
-///
-/// Called for every word of a passage against every keyword, for every candidate value, so it
-/// compares lower-cased characters as they stream instead of allocating lower-cased copies.
 fn stem_eq(a: &str, b: &str) -> bool {
-    fn lower(s: &str) -> impl DoubleEndedIterator<Item = char> + '_ {
-        s.chars().flat_map(char::to_lowercase)
-    }
-    let (len_a, len_b) = (lower(a).count(), lower(b).count());
-    let stem_a = len_a - lower(a).rev().take_while(|&c| c == 's').count();
-    let stem_b = len_b - lower(b).rev().take_while(|&c| c == 's').count();
-    if stem_a == stem_b && lower(a).take(stem_a).eq(lower(b).take(stem_b)) {
+    stem_eq_lower(&lower_chars(a), &lower_chars(b))
+}
+
+/// A word's lower-cased characters.
+fn lower_chars(word: &str) -> Vec<char> {
+    word.chars().flat_map(char::to_lowercase).collect()
+}
+
+/// [`stem_eq`] of words already lower-cased: [`keyword_spans`] compares every word of a
+/// passage with every keyword, so each is lower-cased once, not once per comparison.
+fn stem_eq_lower(a: &[char], b: &[char]) -> bool {
+    let stem = |w: &[char]| w.len() - w.iter().rev().take_while(|&&c| c == 's').count();
+    let (stem_a, stem_b) = (stem(a), stem(b));
+    if a[..stem_a] == b[..stem_b] {
         return true;
     }
-    let common = lower(a).zip(lower(b)).take_while(|(x, y)| x == y).count();
-    common >= 5 && common * 4 >= len_a.min(len_b) * 3
+    let common = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    common >= 5 && common * 4 >= a.len().min(b.len()) * 3
 }
 
 const SCALES: &[(&str, f64)] = &[
@@ -1090,6 +1100,20 @@ mod tests {
             for b in words {
                 assert_eq!(super::stem_eq(a, b), reference(a, b), "{a:?} vs {b:?}");
             }
+        }
+        // keyword_spans finds exactly the words the definition accepts.
+        let passage = words.join(" — ");
+        for key in words.iter().filter(|w| !w.is_empty()) {
+            let found: Vec<&str> = super::keyword_spans(&passage, &[key.to_string()])
+                .into_iter()
+                .map(|(at, end)| &passage[at..end])
+                .collect();
+            let expected: Vec<&str> = words
+                .iter()
+                .copied()
+                .filter(|w| !w.is_empty() && reference(key, w))
+                .collect();
+            assert_eq!(found, expected, "key {key:?}");
         }
         assert!(super::stem_eq("Revenues", "revenue"));
         assert!(super::stem_eq("employees", "Employs"));

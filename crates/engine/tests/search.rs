@@ -222,6 +222,28 @@ async fn local_index_ranks_the_right_page_first_with_a_snippet() {
 }
 
 #[tokio::test]
+async fn hits_without_snippets_are_the_same_hits() {
+    let dir = TempDir::new("nosnippets");
+    let index = open_with_corpus(dir.path());
+    for text in ["how does the borrow checker work", "tomato sun", "language"] {
+        let with = index.search(&SearchQuery::new(text, 5)).await.unwrap();
+        let without = index
+            .search(&SearchQuery::new(text, 5).without_snippets())
+            .await
+            .unwrap();
+        assert!(!with.is_empty());
+        assert!(with.iter().all(|h| h.snippet.is_some()), "{text}");
+        assert!(without.iter().all(|h| h.snippet.is_none()), "{text}");
+        let strip = |hits: Vec<parallax_engine::search::SearchHit>| {
+            hits.into_iter()
+                .map(|h| (h.url, h.title, h.score))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(strip(with), strip(without), "{text}");
+    }
+}
+
+#[tokio::test]
 async fn title_matches_weigh_more_than_body_matches() {
     let dir = TempDir::new("boost");
     let index = LocalIndex::open(dir.path()).unwrap();

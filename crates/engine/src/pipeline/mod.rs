@@ -106,6 +106,7 @@ impl Processor for ResearchProcessor {
             &queries,
             &request.policy,
             (budget.sources as usize * 2).max(10),
+            false,
         )
         .await;
         progress

@@ -48,17 +48,23 @@ pub struct Candidates {
 }
 
 /// Runs every query on every provider (asking each for `per_query` results) and fuses the
-/// results; candidates outside `policy` are left out.
+/// results; candidates outside `policy` are left out. `snippets`: whether the candidates
+/// need the providers' snippets (the Search API shows them; a run reads the pages instead,
+/// and the local index then skips building them).
 pub async fn search(
     providers: &Providers,
     tenant: &str,
     queries: &[String],
     policy: &SourcePolicy,
     per_query: usize,
+    snippets: bool,
 ) -> Candidates {
     let multi = MultiSearch::new(providers.search.clone());
     let answers = futures::future::join_all(queries.iter().map(|q| {
-        let query = SearchQuery::new(q.clone(), per_query).for_tenant(tenant);
+        let mut query = SearchQuery::new(q.clone(), per_query).for_tenant(tenant);
+        if !snippets {
+            query = query.without_snippets();
+        }
         let multi = multi.clone();
         async move { multi.search_all(&query).await }
     }))

@@ -504,30 +504,22 @@ impl Inner {
         let top = searcher
             .search(&tantivy_query, &TopDocs::with_limit(limit))
             .map_err(index_err)?;
-        let mut snippets =
-            SnippetGenerator::create(&searcher, &tantivy_query, f.body).map_err(index_err)?;
-        snippets.set_max_num_chars(SNIPPET_CHARS);
+        let snippets = if query.snippets {
+            let mut generator =
+                SnippetGenerator::create(&searcher, &tantivy_query, f.body).map_err(index_err)?;
+            generator.set_max_num_chars(SNIPPET_CHARS);
+            Some(generator)
+        } else {
+            None
+        };
 
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
             let doc: TantivyDocument = searcher.doc(address).map_err(index_err)?;
             let page = self.page_from_doc(&doc);
-            let mut cut = page.text.len().min(SNIPPET_SCAN_BYTES);
-            while !page.text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            let scanned = &page.text[..cut];
-            let snippet = snippets.snippet(scanned);
-            let fragment = collapse_whitespace(snippet.fragment());
-            let snippet = if fragment.is_empty() {
-                // The words matched the title only: show the page's beginning.
-                non_empty(&truncate_chars(
-                    &collapse_whitespace(scanned),
-                    SNIPPET_CHARS,
-                ))
-            } else {
-                Some(fragment)
-            };
+            let snippet = snippets
+                .as_ref()
+                .and_then(|generator| snippet_of(generator, &page.text));
             hits.push(SearchHit {
                 url: page.url,
                 title: page.title,
@@ -538,6 +530,25 @@ impl Inner {
             });
         }
         Ok(hits)
+    }
+}
+
+/// The snippet of a page's text: the passage around the query's words, or the page's
+/// beginning when only its title matched.
+fn snippet_of(generator: &SnippetGenerator, text: &str) -> Option<String> {
+    let mut cut = text.len().min(SNIPPET_SCAN_BYTES);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let scanned = &text[..cut];
+    let fragment = collapse_whitespace(generator.snippet(scanned).fragment());
+    if fragment.is_empty() {
+        non_empty(&truncate_chars(
+            &collapse_whitespace(scanned),
+            SNIPPET_CHARS,
+        ))
+    } else {
+        Some(fragment)
     }
 }
 

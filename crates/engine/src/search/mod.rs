@@ -71,21 +71,32 @@ pub struct SearchQuery {
     /// The tenant searching: the local index answers its pages and the shared ones; `None`
     /// sees shared pages only. Web providers ignore it.
     pub tenant: Option<String>,
+    /// Whether hits need snippets. The local index builds each by re-reading and stemming the
+    /// page's text; a caller that reads the pages themselves (the research pipeline) skips
+    /// that. Web providers send snippets anyway.
+    pub snippets: bool,
 }
 
 impl SearchQuery {
-    /// A query for `text` wanting at most `max_results` hits, over shared pages.
+    /// A query for `text` wanting at most `max_results` hits, with snippets, over shared pages.
     pub fn new(text: impl Into<String>, max_results: usize) -> Self {
         SearchQuery {
             text: text.into(),
             max_results,
             tenant: None,
+            snippets: true,
         }
     }
 
     /// The same query made by `tenant`.
     pub fn for_tenant(mut self, tenant: impl Into<String>) -> Self {
         self.tenant = Some(tenant.into());
+        self
+    }
+
+    /// The same query, without snippets from the local index.
+    pub fn without_snippets(mut self) -> Self {
+        self.snippets = false;
         self
     }
 }

@@ -181,6 +181,7 @@ impl WebApi {
             &queries,
             &policy,
             (to_read * 2).max(10),
+            true,
         )
         .await;
         let mut warnings = candidates.warnings;
