@@ -291,8 +291,8 @@ def main():
     ap.add_argument("--runs", type=int, default=10000, help="inputs in the group (default 10000)")
     ap.add_argument("--backends", default="sqlite,postgres")
     ap.add_argument("--pg-url", default=os.environ.get("PG_URL", DEFAULT_PG))
-    ap.add_argument("--concurrency", type=int, default=32,
-                    help="--concurrency of the servers (default 32: runs of a few ms wait on the store more than on the CPU)")
+    ap.add_argument("--concurrency", type=int, default=16,
+                    help="--concurrency of the servers (default 16, the server's own default)")
     ap.add_argument("--deadline", type=float, default=300, help="seconds to wait for all runs (default 300)")
     ap.add_argument("--no-baseline", action="store_true", help="skip the single-runs baseline")
     ap.add_argument("--skip-build", action="store_true")
