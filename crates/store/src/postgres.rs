@@ -5,7 +5,8 @@
 //! [`PgStore`] owns, per process:
 //! - a pool of [`POOL_SIZE`] connections (deadpool-postgres, no TLS) for reads and for every
 //!   write other than `create_run`;
-//! - the **create writer**, a task that commits `create_run` calls in groups (below);
+//! - two **batch writers**, tasks that commit `create_run` and `finish_run` calls in groups
+//!   (below);
 //! - the **listener**, one dedicated connection that `LISTEN`s on [`CHANNEL`] and republishes
 //!   what other nodes commit into the same [`broadcast`] channel as local notices.
 //!
@@ -249,7 +250,7 @@ impl Drop for PgStore {
 impl PgStore {
     /// Connects to the database at `url` (`postgres://user:password@host:port/dbname`, or the
     /// `key=value` form), creates the schema named first in a `search_path` given through the
-    /// URL's `options` (see the module documentation), migrates, and starts the create writer
+    /// URL's `options` (see the module documentation), migrates, and starts the batch writers
     /// and the listener.
     pub async fn connect(url: &str) -> Result<PgStore> {
         Self::connect_config(parse_url(url)?).await
@@ -307,9 +308,11 @@ impl PgStore {
 
         let (notices, _) = broadcast::channel(NOTICE_CAPACITY);
         let (creates, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(write_loop(pool.clone(), queue));
+        tokio::spawn(batch_loop::<CreateJob>(pool.clone(), queue, WRITERS));
+        // One batch of endings at a time: two would only queue on the same group rows, and
+        // while one commits the next grows.
         let (finishes, finish_queue) = mpsc::channel(QUEUE);
-        tokio::spawn(finish_loop(pool.clone(), finish_queue));
+        tokio::spawn(batch_loop::<FinishJob>(pool.clone(), finish_queue, 1));
 
         let (ready, listening) = oneshot::channel();
         let listener = tokio::spawn(listen_loop(config, notices.clone(), ready));
@@ -690,82 +693,20 @@ struct FinishJob {
     reply: oneshot::Sender<Result<Option<Option<String>>>>,
 }
 
-/// Commits run endings in groups, as [`write_loop`] does creates. Each ending of a run in a
-/// task group takes the group row's lock until its commit, so one transaction per ending
-/// would put a WAL flush between every two endings of a group; a batch pays one.
-async fn finish_loop(pool: Pool, mut queue: mpsc::Receiver<FinishJob>) {
-    // One batch at a time: two batches of one group would only wait on its row lock, and
-    // while one commits the next grows.
-    let slots = Arc::new(Semaphore::new(1));
-    loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            break;
-        };
-        let mut batch = Vec::new();
-        if queue.recv_many(&mut batch, MAX_BATCH).await == 0 {
-            break;
-        }
-        let pool = pool.clone();
-        tokio::spawn(async move {
-            commit_finishes(&pool, batch).await;
-            drop(slot);
-        });
-    }
-}
+#[async_trait]
+impl BatchedWrite for FinishJob {
+    type Outcome = Option<Option<String>>;
+    const WHAT: &'static str = "run endings";
 
-async fn commit_finishes(pool: &Pool, batch: Vec<FinishJob>) {
-    let mut client = match pool.get().await {
-        Ok(client) => client,
-        Err(e) => {
-            let message = error_text(&pool_error(e));
-            for job in batch {
-                let _ = job.reply.send(Err(StoreError::Pool(message.clone())));
-            }
-            return;
-        }
-    };
-    let error = match finish_runs(&mut client, &batch).await {
-        Ok(outcomes) => {
-            for (job, outcome) in batch.into_iter().zip(outcomes) {
-                let _ = job.reply.send(Ok(outcome));
-            }
-            return;
-        }
-        Err(e) => e,
-    };
-    // An unanswered COMMIT leaves every ending's fate unknown; any other error rolled back.
-    if matches!(error, StoreError::CommitFailed(_)) {
-        let message = error_text(&error);
-        tracing::error!(error = %message, endings = batch.len(), "postgres commit of run endings failed");
-        for job in batch {
-            let _ = job
-                .reply
-                .send(Err(StoreError::CommitFailed(message.clone())));
-        }
-        return;
+    async fn commit(
+        client: &mut deadpool_postgres::Client,
+        jobs: &[Self],
+    ) -> Result<Vec<Self::Outcome>> {
+        finish_runs(client, jobs).await
     }
-    if batch.len() == 1 {
-        if let Some(job) = batch.into_iter().next() {
-            let _ = job.reply.send(Err(error));
-        }
-        return;
-    }
-    tracing::warn!(error = %error_text(&error), endings = batch.len(),
-        "postgres rejected a group of run endings; committing each alone");
-    for job in batch {
-        if client.is_closed() {
-            client = match pool.get().await {
-                Ok(client) => client,
-                Err(e) => {
-                    let _ = job.reply.send(Err(pool_error(e)));
-                    continue;
-                }
-            };
-        }
-        let result = finish_runs(&mut client, std::slice::from_ref(&job))
-            .await
-            .map(|mut outcomes| outcomes.pop().flatten());
-        let _ = job.reply.send(result);
+
+    fn reply(self, outcome: Result<Self::Outcome>) {
+        let _ = self.reply.send(outcome);
     }
 }
 
@@ -948,9 +889,27 @@ struct CreateJob {
     reply: oneshot::Sender<Result<CreateOutcome>>,
 }
 
-/// Commits creates in groups; see the module documentation.
-async fn write_loop(pool: Pool, mut queue: mpsc::Receiver<CreateJob>) {
-    let slots = Arc::new(Semaphore::new(WRITERS));
+/// A write the batch writers commit together with others waiting (see the module
+/// documentation): creates and run endings.
+#[async_trait]
+trait BatchedWrite: Send + Sized + 'static {
+    type Outcome: Send;
+    /// What the writes are, for logs.
+    const WHAT: &'static str;
+    /// Commits `jobs` in one transaction; returns each one's outcome, in order. An error
+    /// other than [`StoreError::CommitFailed`] means the transaction was rolled back.
+    async fn commit(
+        client: &mut deadpool_postgres::Client,
+        jobs: &[Self],
+    ) -> Result<Vec<Self::Outcome>>;
+    /// Answers the caller.
+    fn reply(self, outcome: Result<Self::Outcome>);
+}
+
+/// Takes every write waiting (up to [`MAX_BATCH`]) and commits them as one batch, with at
+/// most `in_flight` batches committing at once; the next batch gathers meanwhile.
+async fn batch_loop<W: BatchedWrite>(pool: Pool, mut queue: mpsc::Receiver<W>, in_flight: usize) {
+    let slots = Arc::new(Semaphore::new(in_flight));
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else {
             break;
@@ -967,66 +926,84 @@ async fn write_loop(pool: Pool, mut queue: mpsc::Receiver<CreateJob>) {
     }
 }
 
-async fn commit_batch(pool: &Pool, batch: Vec<CreateJob>) {
+/// Commits one batch and answers each write. If PostgreSQL rejects the batch, each write is
+/// committed alone, so a bad one fails alone; if the commit went unanswered, every write's
+/// fate is unknown and each caller is told so.
+async fn commit_batch<W: BatchedWrite>(pool: &Pool, batch: Vec<W>) {
     let mut client = match pool.get().await {
         Ok(client) => client,
         Err(e) => {
             let message = error_text(&pool_error(e));
             for job in batch {
-                let _ = job.reply.send(Err(StoreError::Pool(message.clone())));
+                job.reply(Err(StoreError::Pool(message.clone())));
             }
             return;
         }
     };
-    let error = match insert_creates(&mut client, &batch).await {
+    let error = match W::commit(&mut client, &batch).await {
         Ok(outcomes) => {
             for (job, outcome) in batch.into_iter().zip(outcomes) {
-                let _ = job.reply.send(Ok(outcome));
+                job.reply(Ok(outcome));
             }
             return;
         }
         Err(e) => e,
     };
-    // Any error but an unanswered COMMIT means the transaction was rolled back.
     if matches!(error, StoreError::CommitFailed(_)) {
         let message = error_text(&error);
-        tracing::error!(error = %message, creates = batch.len(), "postgres group commit failed");
+        tracing::error!(error = %message, writes = batch.len(), "postgres commit of {} failed", W::WHAT);
         for job in batch {
-            let _ = job
-                .reply
-                .send(Err(StoreError::CommitFailed(message.clone())));
+            job.reply(Err(StoreError::CommitFailed(message.clone())));
         }
         return;
     }
     if batch.len() == 1 {
         if let Some(job) = batch.into_iter().next() {
-            let _ = job.reply.send(Err(error));
+            job.reply(Err(error));
         }
         return;
     }
     tracing::warn!(
         error = %error_text(&error),
-        creates = batch.len(),
-        "postgres rejected a group of creates; committing each alone"
+        writes = batch.len(),
+        "postgres rejected a group of {}; committing each alone",
+        W::WHAT
     );
     for job in batch {
         if client.is_closed() {
             client = match pool.get().await {
                 Ok(client) => client,
                 Err(e) => {
-                    let _ = job.reply.send(Err(pool_error(e)));
+                    job.reply(Err(pool_error(e)));
                     continue;
                 }
             };
         }
-        let result = insert_creates(&mut client, std::slice::from_ref(&job))
+        let result = W::commit(&mut client, std::slice::from_ref(&job))
             .await
             .and_then(|mut outcomes| {
-                outcomes
-                    .pop()
-                    .ok_or_else(|| StoreError::Corrupt("a create had no outcome".into()))
+                outcomes.pop().ok_or_else(|| {
+                    StoreError::Corrupt(format!("one of the {} had no outcome", W::WHAT))
+                })
             });
-        let _ = job.reply.send(result);
+        job.reply(result);
+    }
+}
+
+#[async_trait]
+impl BatchedWrite for CreateJob {
+    type Outcome = CreateOutcome;
+    const WHAT: &'static str = "creates";
+
+    async fn commit(
+        client: &mut deadpool_postgres::Client,
+        jobs: &[Self],
+    ) -> Result<Vec<CreateOutcome>> {
+        insert_creates(client, jobs).await
+    }
+
+    fn reply(self, outcome: Result<CreateOutcome>) {
+        let _ = self.reply.send(outcome);
     }
 }
 
