@@ -876,6 +876,79 @@ fn status_from_row(row: &Row, at: usize) -> Result<GroupStatus> {
     Ok(group_status(values))
 }
 
+/// A new run to insert, queued: its tenant, its `queued` state event, and the group it joins
+/// with its position there.
+struct QueuedRunRow<'a> {
+    tenant: &'a str,
+    run: &'a RunToCreate,
+    event: &'a str,
+    group: Option<(&'a str, i64)>,
+}
+
+/// Inserts new queued runs and their `queued` state events (cursor 1): two statements,
+/// whatever the number of runs. Used by creates and by task group adds.
+async fn insert_queued_runs<'a>(
+    tx: &deadpool_postgres::Transaction<'_>,
+    rows: &[QueuedRunRow<'a>],
+) -> Result<()> {
+    let column = |f: fn(&QueuedRunRow<'a>) -> Option<&'a str>| -> Vec<Option<&'a str>> {
+        rows.iter().map(f).collect()
+    };
+    let run_ids = column(|r| Some(r.run.run_id.as_str()));
+    let tenants = column(|r| Some(r.tenant));
+    let processors = column(|r| Some(r.run.processor.as_str()));
+    let metadata = column(|r| r.run.metadata.as_deref());
+    let inputs = column(|r| Some(r.run.input_doc.as_str()));
+    let previous = column(|r| r.run.previous_interaction_id.as_deref());
+    let webhooks = column(|r| r.run.webhook_url.as_deref());
+    let groups = column(|r| r.group.map(|(g, _)| g));
+    let events = column(|r| Some(r.event));
+    let enable_events: Vec<bool> = rows.iter().map(|r| r.run.enable_events).collect();
+    let created: Vec<i64> = rows.iter().map(|r| r.run.created_at).collect();
+    let positions: Vec<Option<i64>> = rows.iter().map(|r| r.group.map(|(_, p)| p)).collect();
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO runs (run_id, tenant_id, processor, status, metadata, input_doc,
+                enable_events, previous_interaction_id, created_at, modified_at, webhook_url,
+                taskgroup_id, group_pos)
+             SELECT u.run_id, u.tenant_id, u.processor, 'queued', u.metadata, u.input_doc,
+                u.enable_events, u.previous, u.created_at, u.created_at, u.webhook_url,
+                u.taskgroup_id, u.group_pos
+             FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
+                         $6::BOOLEAN[], $7::TEXT[], $8::BIGINT[], $9::TEXT[], $10::TEXT[],
+                         $11::BIGINT[])
+               AS u(run_id, tenant_id, processor, metadata, input_doc, enable_events,
+                    previous, created_at, webhook_url, taskgroup_id, group_pos)",
+        )
+        .await?;
+    tx.execute(
+        &stmt,
+        &[
+            &run_ids,
+            &tenants,
+            &processors,
+            &metadata,
+            &inputs,
+            &enable_events,
+            &previous,
+            &created,
+            &webhooks,
+            &groups,
+            &positions,
+        ],
+    )
+    .await?;
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO run_events (run_id, seq, data, created_at)
+             SELECT u.run_id, 1, u.data, u.created_at
+             FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[]) AS u(run_id, data, created_at)",
+        )
+        .await?;
+    tx.execute(&stmt, &[&run_ids, &events, &created]).await?;
+    Ok(())
+}
+
 /// One `create_run` waiting for the writer, prepared by its caller.
 struct CreateJob {
     tenant: String,
@@ -1137,64 +1210,17 @@ async fn insert_creates(
     }
 
     if !new_runs.is_empty() {
-        let n = new_runs.len();
-        let mut run_ids = Vec::with_capacity(n);
-        let mut tenants = Vec::with_capacity(n);
-        let mut processors = Vec::with_capacity(n);
-        let mut metadata: Vec<Option<&str>> = Vec::with_capacity(n);
-        let mut inputs = Vec::with_capacity(n);
-        let mut enable_events = Vec::with_capacity(n);
-        let mut previous: Vec<Option<&str>> = Vec::with_capacity(n);
-        let mut webhooks: Vec<Option<&str>> = Vec::with_capacity(n);
-        let mut created = Vec::with_capacity(n);
-        let mut events = Vec::with_capacity(n);
-        for job in &new_runs {
-            run_ids.push(job.run.run_id.as_str());
-            tenants.push(job.tenant.as_str());
-            processors.push(job.run.processor.as_str());
-            metadata.push(job.run.metadata.as_deref());
-            inputs.push(job.run.input_doc.as_str());
-            enable_events.push(job.run.enable_events);
-            previous.push(job.run.previous_interaction_id.as_deref());
-            webhooks.push(job.run.webhook_url.as_deref());
-            created.push(job.run.created_at);
-            events.push(job.event.as_str());
-        }
-        let stmt = tx
-            .prepare_cached(
-                "INSERT INTO runs (run_id, tenant_id, processor, status, metadata, input_doc,
-                    enable_events, previous_interaction_id, created_at, modified_at, webhook_url)
-                 SELECT u.run_id, u.tenant_id, u.processor, 'queued', u.metadata, u.input_doc,
-                    u.enable_events, u.previous, u.created_at, u.created_at, u.webhook_url
-                 FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
-                             $6::BOOLEAN[], $7::TEXT[], $8::BIGINT[], $9::TEXT[])
-                   AS u(run_id, tenant_id, processor, metadata, input_doc, enable_events,
-                        previous, created_at, webhook_url)",
-            )
-            .await?;
-        tx.execute(
-            &stmt,
-            &[
-                &run_ids,
-                &tenants,
-                &processors,
-                &metadata,
-                &inputs,
-                &enable_events,
-                &previous,
-                &created,
-                &webhooks,
-            ],
-        )
-        .await?;
-        let stmt = tx
-            .prepare_cached(
-                "INSERT INTO run_events (run_id, seq, data, created_at)
-                 SELECT u.run_id, 1, u.data, u.created_at
-                 FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[]) AS u(run_id, data, created_at)",
-            )
-            .await?;
-        tx.execute(&stmt, &[&run_ids, &events, &created]).await?;
+        let rows: Vec<QueuedRunRow> = new_runs
+            .iter()
+            .map(|job| QueuedRunRow {
+                tenant: &job.tenant,
+                run: &job.run,
+                event: &job.event,
+                group: None,
+            })
+            .collect();
+        insert_queued_runs(&tx, &rows).await?;
+        let run_ids: Vec<&str> = new_runs.iter().map(|job| job.run.run_id.as_str()).collect();
         let mut payloads: Vec<String> = run_ids.iter().map(|id| run_payload(id)).collect();
         payloads.push("queued".into());
         notify(&tx, &payloads).await?;
@@ -1941,59 +1967,19 @@ impl Store for PgStore {
             .map(|run| run.queued_run(Some(taskgroup_id)))
             .collect::<Result<Vec<_>>>()?;
         if n > 0 {
-            let run_ids: Vec<&str> = runs.iter().map(|r| r.run_id.as_str()).collect();
-            let processors: Vec<&str> = runs.iter().map(|r| r.processor.as_str()).collect();
-            let metadata: Vec<Option<&str>> = runs.iter().map(|r| r.metadata.as_deref()).collect();
-            let inputs: Vec<&str> = runs.iter().map(|r| r.input_doc.as_str()).collect();
-            let enable_events: Vec<bool> = runs.iter().map(|r| r.enable_events).collect();
-            let previous: Vec<Option<&str>> = runs
-                .iter()
-                .map(|r| r.previous_interaction_id.as_deref())
-                .collect();
-            let webhooks: Vec<Option<&str>> =
-                runs.iter().map(|r| r.webhook_url.as_deref()).collect();
-            let created_at: Vec<i64> = runs.iter().map(|r| r.created_at).collect();
-            let positions: Vec<i64> = (1..=n).map(|i| first_pos + i).collect();
-            let stmt = tx
-                .prepare_cached(
-                    "INSERT INTO runs (run_id, tenant_id, processor, status, metadata, input_doc,
-                        enable_events, previous_interaction_id, created_at, modified_at, webhook_url,
-                        taskgroup_id, group_pos)
-                     SELECT u.run_id, $1, u.processor, 'queued', u.metadata, u.input_doc,
-                        u.enable_events, u.previous, u.created_at, u.created_at, u.webhook_url,
-                        $2, u.pos
-                     FROM unnest($3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::BOOLEAN[],
-                                 $8::TEXT[], $9::BIGINT[], $10::TEXT[], $11::BIGINT[])
-                       AS u(run_id, processor, metadata, input_doc, enable_events, previous,
-                            created_at, webhook_url, pos)",
-                )
-                .await?;
-            tx.execute(
-                &stmt,
-                &[
-                    &tenant,
-                    &taskgroup_id,
-                    &run_ids,
-                    &processors,
-                    &metadata,
-                    &inputs,
-                    &enable_events,
-                    &previous,
-                    &created_at,
-                    &webhooks,
-                    &positions,
-                ],
-            )
-            .await?;
             let events: Vec<String> = created.iter().map(state_event_json).collect();
-            let stmt = tx
-                .prepare_cached(
-                    "INSERT INTO run_events (run_id, seq, data, created_at)
-                     SELECT u.run_id, 1, u.data, u.created_at
-                     FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[]) AS u(run_id, data, created_at)",
-                )
-                .await?;
-            tx.execute(&stmt, &[&run_ids, &events, &created_at]).await?;
+            let rows: Vec<QueuedRunRow> = runs
+                .iter()
+                .zip(&events)
+                .zip(1..)
+                .map(|((run, event), i)| QueuedRunRow {
+                    tenant,
+                    run,
+                    event,
+                    group: Some((taskgroup_id, first_pos + i)),
+                })
+                .collect();
+            insert_queued_runs(&tx, &rows).await?;
             insert_group_events(
                 &tx,
                 taskgroup_id,
