@@ -255,32 +255,6 @@ pub fn parse_add_runs(
     Ok(runs)
 }
 
-/// A `task_group_status` event: `status` is the status's JSON as recorded.
-pub fn status_event_json(event_id: i64, status: &str) -> String {
-    format!(r#"{{"type":"task_group_status","event_id":"{event_id}","status":{status}}}"#)
-}
-
-/// A `task_run.state` event of a group's streams: `run` is the run's JSON; `input` and
-/// `output` are included when given (the runs stream's `include_input`/`include_output`).
-pub fn run_event_json(
-    event_id: i64,
-    run: &str,
-    input: Option<&str>,
-    output: Option<&str>,
-) -> String {
-    let mut json = format!(r#"{{"type":"task_run.state","event_id":"{event_id}","run":{run}"#);
-    if let Some(input) = input {
-        json.push_str(r#","input":"#);
-        json.push_str(input);
-    }
-    if let Some(output) = output {
-        json.push_str(r#","output":"#);
-        json.push_str(output);
-    }
-    json.push('}');
-    json
-}
-
 /// Reads a stream cursor (`last_event_id`): absent or empty is the start (0).
 pub fn parse_cursor(text: Option<&str>) -> Result<i64, ApiError> {
     match text.map(str::trim) {
@@ -406,18 +380,6 @@ mod tests {
         let e = parse_add_runs(body(1001).as_bytes(), known).unwrap_err();
         assert_eq!(e.status, 422);
         assert_eq!(e.detail.unwrap()["pointer"], "/inputs");
-    }
-
-    #[test]
-    fn events_are_spelled_like_the_spec() {
-        assert_eq!(
-            status_event_json(3, r#"{"num_task_runs":0}"#),
-            r#"{"type":"task_group_status","event_id":"3","status":{"num_task_runs":0}}"#
-        );
-        assert_eq!(
-            run_event_json(4, r#"{"run_id":"r"}"#, Some(r#"{"input":"x"}"#), None),
-            r#"{"type":"task_run.state","event_id":"4","run":{"run_id":"r"},"input":{"input":"x"}}"#
-        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 pub mod create;
 pub mod error;
+pub mod events;
 pub mod group;
 pub mod ids;
 pub mod raw;

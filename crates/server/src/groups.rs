@@ -11,14 +11,14 @@ use crate::runs::{
     check_previous_interaction, check_run_id, error_event, is_known_processor, json_body,
     json_response, query_pairs, run_json, run_to_create, timeout_param,
 };
+use crate::sse::{self, SseEvent};
 use crate::{AppState, HttpError, Tenant};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::Response;
-use futures::Stream;
+use parallax_api::events::event_type;
 use parallax_api::group::{parse_add_runs, parse_create_group, parse_cursor, GROUP_PREFIX};
 use parallax_api::{ids, time::now_micros, ApiError, FieldError, RunStatus};
 use parallax_store::{EventRecord, GroupRunsQuery, GroupToCreate, Notice, Store};
@@ -186,21 +186,13 @@ fn status_param(pairs: &[(String, String)]) -> Result<Option<RunStatus>, ApiErro
     }
 }
 
-type SseStream = Sse<
-    axum::response::sse::KeepAliveStream<
-        futures::stream::BoxStream<'static, Result<Event, std::convert::Infallible>>,
-    >,
->;
-
-fn sse(stream: impl Stream<Item = Event> + Send + 'static) -> SseStream {
-    use futures::StreamExt;
-    Sse::new(stream.map(Ok).boxed()).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-}
-
-fn record_event(record: EventRecord) -> Event {
-    Event::default()
-        .id(record.seq.to_string())
-        .data(record.data)
+/// A group stream's event: its position is the cursor, and its type names it.
+fn record_event(record: EventRecord) -> SseEvent {
+    SseEvent {
+        id: Some(record.seq.to_string()),
+        event: event_type(&record.data),
+        data: record.data,
+    }
 }
 
 /// The event stream's position and what it waits on.
@@ -219,7 +211,7 @@ struct GroupEventCursor {
 impl GroupEventCursor {
     /// The next event, waiting for one if needed; `None` once the group is idle and every
     /// event was sent, at the deadline, or at shutdown.
-    async fn next(&mut self) -> Option<Event> {
+    async fn next(&mut self) -> Option<SseEvent> {
         loop {
             if let Some(record) = self.buffered.pop_front() {
                 self.after = record.seq;
@@ -281,7 +273,7 @@ pub async fn events(
     Tenant(tenant): Tenant,
     Path(group_id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<SseStream, HttpError> {
+) -> Result<Response, HttpError> {
     let pairs = query_pairs(query.as_deref());
     let after = cursor_param(&pairs)?;
     let timeout = timeout_param(&pairs, EVENTS_TIMEOUT_DEFAULT)?;
@@ -302,7 +294,7 @@ pub async fn events(
         deadline: tokio::time::Instant::now() + timeout,
         finished: false,
     };
-    Ok(sse(futures::stream::unfold(
+    Ok(sse::response(futures::stream::unfold(
         cursor,
         |mut cursor| async move { cursor.next().await.map(|event| (event, cursor)) },
     )))
@@ -319,7 +311,7 @@ struct GroupRunsCursor {
 }
 
 impl GroupRunsCursor {
-    async fn next(&mut self) -> Option<Event> {
+    async fn next(&mut self) -> Option<SseEvent> {
         loop {
             if let Some(record) = self.buffered.pop_front() {
                 self.query.after = record.seq;
@@ -354,7 +346,7 @@ pub async fn runs(
     Tenant(tenant): Tenant,
     Path(group_id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<SseStream, HttpError> {
+) -> Result<Response, HttpError> {
     let pairs = query_pairs(query.as_deref());
     let query = GroupRunsQuery {
         after: cursor_param(&pairs)?,
@@ -375,7 +367,7 @@ pub async fn runs(
         buffered: VecDeque::new(),
         exhausted: false,
     };
-    Ok(sse(futures::stream::unfold(
+    Ok(sse::response(futures::stream::unfold(
         cursor,
         |mut cursor| async move { cursor.next().await.map(|event| (event, cursor)) },
     )))

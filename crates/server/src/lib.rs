@@ -14,6 +14,7 @@ mod error;
 mod groups;
 mod input_cache;
 mod runs;
+mod sse;
 mod web;
 
 pub use auth::{hash_key, KeyRing, Tenant};

@@ -1,14 +1,14 @@
 //! Task run endpoints: create, retrieve, input, result (long-poll) and events (SSE).
 
+use crate::sse::{self, SseEvent};
 use crate::{AppState, HttpError, Tenant};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures::Stream;
 use parallax_api::create::{parse_create_run, NewRun};
+use parallax_api::events::{read_recorded_run_event, task_run_state_json, RecordedRunEvent};
 use parallax_api::{ids, time::now_micros, ApiError, FieldError, RunStatus, TaskRun};
 use parallax_engine::budget;
 use parallax_store::{CreateOutcome, EventRecord, Idempotency, Notice, RunToCreate, Store};
@@ -364,15 +364,11 @@ struct EventCursor {
 impl EventCursor {
     /// The next event, waiting for one if needed; `None` once the run has ended and every
     /// event was sent, or at shutdown.
-    async fn next(&mut self) -> Option<Event> {
+    async fn next(&mut self) -> Option<SseEvent> {
         loop {
             if let Some(record) = self.buffered.pop_front() {
                 self.after = record.seq;
-                return Some(
-                    Event::default()
-                        .id(record.seq.to_string())
-                        .data(record.data),
-                );
+                return Some(self.render(record).await);
             }
             if self.finished {
                 return None;
@@ -410,8 +406,45 @@ impl EventCursor {
         }
     }
 
+    /// A recorded event as the stream sends it. A state change is a `TaskRunEvent` with
+    /// `event_id: null` (a run's own stream has no cursor in the spec), and the one that
+    /// completes the run carries its output, so a client needs no second request for it.
+    async fn render(&self, record: EventRecord) -> SseEvent {
+        let id = Some(record.seq.to_string());
+        match read_recorded_run_event(&record.data) {
+            Ok(RecordedRunEvent::State { run, status }) => {
+                let output = if status == RunStatus::Completed {
+                    match self.store.get_result(&self.tenant, &self.run_id).await {
+                        Ok(found) => found.and_then(|(_, output)| output),
+                        Err(e) => return error_event(&e.to_string()),
+                    }
+                } else {
+                    None
+                };
+                SseEvent {
+                    id,
+                    event: Some("task_run.state".into()),
+                    data: task_run_state_json(None, run.get(), None, output.as_deref()),
+                }
+            }
+            Ok(RecordedRunEvent::Other { event_type }) => SseEvent {
+                id,
+                event: event_type,
+                data: record.data,
+            },
+            Err(e) => {
+                tracing::warn!(run_id = %self.run_id, seq = record.seq, error = %e, "a recorded event is unreadable; sending it as recorded");
+                SseEvent {
+                    id,
+                    event: None,
+                    data: record.data,
+                }
+            }
+        }
+    }
+
     /// Reads the next page of events into the buffer; true if it found any.
-    async fn fill(&mut self) -> Result<bool, Event> {
+    async fn fill(&mut self) -> Result<bool, SseEvent> {
         match self
             .store
             .events_after(&self.tenant, &self.run_id, self.after, EVENT_PAGE)
@@ -427,14 +460,21 @@ impl EventCursor {
     }
 }
 
-pub(crate) fn error_event(cause: &str) -> Event {
+/// The `error` event that ends a stream whose store read failed (`ErrorEvent` of the spec);
+/// the cause is logged under its `ref_id`, never sent.
+pub(crate) fn error_event(cause: &str) -> SseEvent {
     let ref_id = uuid::Uuid::new_v4().to_string();
     tracing::error!(%ref_id, error = %cause, "event stream failed");
-    let body = json!({
-        "type": "error",
-        "error": { "ref_id": ref_id, "message": "Internal error: the event stream failed; reconnect with Last-Event-ID" },
-    });
-    Event::default().data(body.to_string())
+    let body = ApiError::new(
+        500,
+        "Internal error: the event stream failed; reconnect to resume from the last event id",
+    )
+    .body(&ref_id);
+    SseEvent {
+        id: None,
+        event: Some("error".into()),
+        data: serde_json::to_string(&body).expect("an error body always serialises"),
+    }
 }
 
 /// `GET /v1/tasks/runs/{run_id}/events`: Server-Sent Events, from `Last-Event-ID` on,
@@ -444,7 +484,7 @@ pub async fn events(
     Tenant(tenant): Tenant,
     Path(run_id): Path<String>,
     headers: HeaderMap,
-) -> Result<Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>>, HttpError> {
+) -> Result<Response, HttpError> {
     check_run_id(&run_id)?;
     let after = last_event_id(&headers)?;
     let notices = state.store.subscribe();
@@ -461,10 +501,10 @@ pub async fn events(
         shutdown: state.shutdown.clone(),
         finished: false,
     };
-    let stream = futures::stream::unfold(cursor, |mut cursor| async move {
-        cursor.next().await.map(|event| (Ok(event), cursor))
-    });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Ok(sse::response(futures::stream::unfold(
+        cursor,
+        |mut cursor| async move { cursor.next().await.map(|event| (event, cursor)) },
+    )))
 }
 
 #[cfg(test)]

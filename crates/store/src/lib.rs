@@ -151,9 +151,9 @@ pub(crate) const GROUP_EVENT_RUN: &str = "run";
 /// The stream JSON of a recorded group event.
 pub(crate) fn group_event_json(kind: &str, seq: i64, data: &str) -> String {
     if kind == GROUP_EVENT_STATUS {
-        parallax_api::group::status_event_json(seq, data)
+        parallax_api::events::task_group_status_json(seq, data)
     } else {
-        parallax_api::group::run_event_json(seq, data, None, None)
+        parallax_api::events::task_run_state_json(Some(seq), data, None, None)
     }
 }
 

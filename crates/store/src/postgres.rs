@@ -2100,8 +2100,8 @@ impl Store for PgStore {
             let run_json = serde_json::to_string(&run).expect("a TaskRun always serialises");
             records.push(EventRecord {
                 seq: pos,
-                data: parallax_api::group::run_event_json(
-                    pos,
+                data: parallax_api::events::task_run_state_json(
+                    Some(pos),
                     &run_json,
                     query.include_input.then_some(input),
                     output,

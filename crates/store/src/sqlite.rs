@@ -1238,8 +1238,8 @@ impl Store for SqliteStore {
                     output.filter(|_| query.include_output && run.status == RunStatus::Completed);
                 records.push(EventRecord {
                     seq: pos,
-                    data: parallax_api::group::run_event_json(
-                        pos,
+                    data: parallax_api::events::task_run_state_json(
+                        Some(pos),
                         &run_json,
                         query.include_input.then_some(input.as_str()),
                         output.as_deref(),
