@@ -52,12 +52,12 @@ pub struct PreviousInteraction {
     pub output: Option<Value>,
 }
 
-/// The kinds of progress message of the spec (`task_run.progress_msg.*`).
+/// The kinds of progress message of the spec (`task_run.progress_msg.*`): exactly the five
+/// its `TaskRunProgressMessageEvent` allows, since a client validating events refuses others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageKind {
     Plan,
     Search,
-    Extract,
     Result,
     ToolCall,
     ExecStatus,
@@ -69,7 +69,6 @@ impl MessageKind {
         match self {
             MessageKind::Plan => "task_run.progress_msg.plan",
             MessageKind::Search => "task_run.progress_msg.search",
-            MessageKind::Extract => "task_run.progress_msg.extract",
             MessageKind::Result => "task_run.progress_msg.result",
             MessageKind::ToolCall => "task_run.progress_msg.tool_call",
             MessageKind::ExecStatus => "task_run.progress_msg.exec_status",

@@ -144,7 +144,9 @@ impl Processor for ResearchProcessor {
         };
         progress
             .message(
-                MessageKind::Extract,
+                // Reading pages is execution status: the spec has no message kind of its own
+                // for it.
+                MessageKind::ExecStatus,
                 &format!(
                     "Read {} pages ({} could not be read)",
                     read.sources.len(),
