@@ -383,9 +383,9 @@ def test_create_group_non_object_body_is_422(server, body):
 
 
 @pytest.mark.parametrize("ctype", ["text/plain", "application/x-www-form-urlencoded", None], ids=["text", "form", "none"])
-def test_create_group_wrong_content_type_is_415(server, ctype):
+def test_create_group_wrong_content_type_is_422(server, ctype):
     headers = {} if ctype is None else {"content-type": ctype}
-    assert_error(server.http().post(GROUPS, content=b"{}", headers=headers), 415)
+    assert_error(server.http().post(GROUPS, content=b"{}", headers=headers), 422)
 
 
 # --------------------------------------------------------------------------------------
@@ -780,7 +780,7 @@ def test_malformed_add_body_and_content_type(server):
     good = compact({"inputs": [run_input("x")]})
     for ctype in ("text/plain", None):
         headers = {} if ctype is None else {"content-type": ctype}
-        assert_error(http.post(path, content=good, headers=headers), 415)
+        assert_error(http.post(path, content=good, headers=headers), 422)
     _assert_nothing_created(server, client, gid, first, log)
 
 

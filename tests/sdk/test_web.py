@@ -20,7 +20,7 @@ shape.
 - Search: the local index (filled from the fixture sitemap) by query, `max_results`, source
   policy, excerpt budgets, modes, usage, and a page first read by Extract (found by the tenant
   that read it, live or from the shared fetch cache; never by another tenant).
-- Auth (401), validation (422 with `detail.pointer`/`reason`/`errors`), 415: on the shared
+- Auth (401), validation (422 with `detail.pointer`/`reason`/`errors`, wrong content type too): on the shared
   servers of both backends; everything else on SQLite only (the store plays no part).
 """
 
@@ -1261,7 +1261,7 @@ def test_malformed_json_is_422(server, path, body):
 
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("ctype", ["text/plain", "application/x-www-form-urlencoded", None], ids=["text", "form", "none"])
-def test_wrong_content_type_is_415(server, path, ctype):
+def test_wrong_content_type_is_422(server, path, ctype):
     headers = {} if ctype is None else {"content-type": ctype}
     r = server.http().post(path, content=compact(_valid_body(path)), headers=headers)
-    assert_error(r, 415)
+    assert assert_error(r, 422)["pointer"] == ""

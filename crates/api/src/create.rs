@@ -272,8 +272,10 @@ pub fn schema_form(value: &Value, allow_auto: bool) -> Result<SchemaForm, String
     match value {
         Value::String(_) => Ok(SchemaForm::BareText),
         Value::Object(map) => {
+            // `type` may be left out (it defaults), but not null: the spec's schema objects
+            // type it as a string constant, as the hosted API checks.
             let declared = match map.get("type") {
-                None | Some(Value::Null) => None,
+                None => None,
                 Some(Value::String(t)) => Some(t.as_str()),
                 Some(_) => return Err("\"type\" must be \"json\", \"text\" or \"auto\"".into()),
             };
@@ -621,6 +623,11 @@ mod tests {
         assert_eq!(
             pointers(parse(missing).unwrap_err()),
             ["/task_spec/output_schema"]
+        );
+        let null_type = r#"{"processor":"core","input":"x","task_spec":{"output_schema":"o","input_schema":{"description":"d","type":null}}}"#;
+        assert_eq!(
+            pointers(parse(null_type).unwrap_err()),
+            ["/task_spec/input_schema"]
         );
         for ok in [
             r#"{"type":"auto"}"#,

@@ -23,7 +23,7 @@ pub fn validate(value: &Value, pointer: &str, errors: &mut Vec<FieldError>) {
     for list in ["include_domains", "exclude_domains"] {
         let here = format!("{pointer}/{list}");
         match object.get(list) {
-            None | Some(Value::Null) => {}
+            None => {}
             Some(Value::Array(entries)) => {
                 total += entries.len();
                 for (i, entry) in entries.iter().enumerate() {
@@ -38,7 +38,11 @@ pub fn validate(value: &Value, pointer: &str, errors: &mut Vec<FieldError>) {
                     }
                 }
             }
-            Some(_) => errors.push(FieldError::new(here, "must be an array of strings")),
+            // The spec types both lists as arrays, not nullable ones: leave a list out instead.
+            Some(_) => errors.push(FieldError::new(
+                here,
+                "must be an array of strings (leave the field out rather than sending null)",
+            )),
         }
     }
     if total > MAX_ENTRIES {
@@ -180,5 +184,21 @@ mod tests {
             errors,
             vec![FieldError::new("/sp/exclude_domains/1", "must be a string")]
         );
+    }
+
+    /// The lists are arrays in the spec, not nullable ones: a null would come back from
+    /// `GET …/input` as a value the spec's `SourcePolicy` refuses.
+    #[test]
+    fn lists_may_be_left_out_but_not_null() {
+        let mut errors = vec![];
+        validate(&json!({"after_date": null}), "/sp", &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        validate(
+            &json!({"include_domains": null, "exclude_domains": null}),
+            "/sp",
+            &mut errors,
+        );
+        let pointers: Vec<_> = errors.iter().map(|e| e.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/sp/include_domains", "/sp/exclude_domains"]);
     }
 }

@@ -128,8 +128,8 @@ pub(crate) fn run_to_create(new: NewRun, created_at: i64) -> RunToCreate {
     }
 }
 
-/// The body of a JSON request: 413 when it is over the limit, 415 when it is not declared
-/// as JSON.
+/// The body of a JSON request: 413 when it is over the limit, 422 when it is not declared
+/// as JSON (as the hosted API, a FastAPI service, answers; not 415).
 pub(crate) fn json_body(
     state: &AppState,
     headers: &HeaderMap,
@@ -171,13 +171,17 @@ fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     {
         Ok(())
     } else {
-        Err(ApiError::new(
-            415,
+        Err(ApiError::validation(vec![FieldError::new(
+            "",
             format!(
-                "Unsupported media type: send the body as JSON with Content-Type: application/json (got {:?})",
-                content_type
+                "the body must be sent as JSON, with Content-Type: application/json (got {})",
+                if content_type.is_empty() {
+                    "no Content-Type".to_string()
+                } else {
+                    format!("{content_type:?}")
+                }
             ),
-        ))
+        )]))
     }
 }
 
@@ -536,14 +540,14 @@ mod tests {
     #[test]
     fn content_types() {
         let mut headers = HeaderMap::new();
-        assert_eq!(check_json_content_type(&headers).unwrap_err().status, 415);
+        assert_eq!(check_json_content_type(&headers).unwrap_err().status, 422);
         headers.insert(
             header::CONTENT_TYPE,
             "application/json; charset=utf-8".parse().unwrap(),
         );
         assert!(check_json_content_type(&headers).is_ok());
         headers.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
-        assert_eq!(check_json_content_type(&headers).unwrap_err().status, 415);
+        assert_eq!(check_json_content_type(&headers).unwrap_err().status, 422);
     }
 
     #[test]
