@@ -79,6 +79,22 @@ def _die_with_parent() -> None:
         _LIBC.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
 
 
+def index_add(binary: Path, data_dir: Path, *sources: str, allow_private: bool = True) -> subprocess.CompletedProcess:
+    """`parallax index add` into `data_dir` (run while no server uses that directory)."""
+    cmd = [str(binary), "index", "add", "--data-dir", str(data_dir)]
+    if allow_private:
+        cmd.append("--allow-private-fetch")
+    return subprocess.run(
+        cmd + list(sources),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean_env(),
+        timeout=60,
+        text=True,
+    )
+
+
 # --------------------------------------------------------------------------------------
 # the server process
 # --------------------------------------------------------------------------------------
