@@ -30,6 +30,9 @@ pub struct ApiError {
     pub status: u16,
     pub message: String,
     pub detail: Option<Value>,
+    /// Whether the client should send the same request again (`x-should-retry`), when the
+    /// status alone does not tell: `None` leaves it to [`ApiError::retry_advice`].
+    pub retry: Option<bool>,
 }
 
 impl ApiError {
@@ -38,12 +41,32 @@ impl ApiError {
             status,
             message: message.into(),
             detail: None,
+            retry: None,
         }
     }
 
     pub fn with_detail(mut self, detail: Value) -> Self {
         self.detail = Some(detail);
         self
+    }
+
+    /// Marks an answer that the same request will always get, whatever its status says to
+    /// the SDK's retry rules (a 409 is retried by default, for instance).
+    pub fn never_retry(mut self) -> Self {
+        self.retry = Some(false);
+        self
+    }
+
+    /// What `x-should-retry` says for an answer of `status`: `false` for every 4xx except
+    /// 408, 409 and 429 (the SDK would retry those; the same request gets the same refusal)
+    /// and for 501 (the server will not grow the feature between retries); nothing for the
+    /// rest, which the SDK's own rules handle (it retries 408, 409, 429 and 5xx).
+    pub fn retry_advice(status: u16) -> Option<bool> {
+        match status {
+            408 | 409 | 429 => None,
+            400..=499 | 501 => Some(false),
+            _ => None,
+        }
     }
 
     pub fn unauthorized() -> Self {
@@ -127,4 +150,20 @@ pub struct ErrorObject {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_advice_follows_the_status() {
+        for status in [400, 401, 403, 404, 405, 413, 415, 422, 501] {
+            assert_eq!(ApiError::retry_advice(status), Some(false), "{status}");
+        }
+        for status in [200, 202, 408, 409, 429, 500, 502, 503, 504] {
+            assert_eq!(ApiError::retry_advice(status), None, "{status}");
+        }
+        assert_eq!(ApiError::new(409, "c").never_retry().retry, Some(false));
+    }
 }

@@ -4,7 +4,7 @@
 //! it can be helped. Client mistakes are logged at `info`, server faults at `error`; neither
 //! ever includes credentials.
 
-use axum::http::{header, Method, StatusCode, Uri};
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use parallax_api::ApiError;
 use parallax_store::StoreError;
@@ -23,6 +23,17 @@ impl From<ApiError> for HttpError {
         HttpError {
             error: Box::new(error),
             logged_as: None,
+        }
+    }
+}
+
+impl HttpError {
+    /// An answer whose cause was already logged under `ref_id`: the body carries that id, so a
+    /// user who quotes it finds the cause (a failed run's own error, say).
+    pub fn logged(error: ApiError, ref_id: String) -> Self {
+        HttpError {
+            error: Box::new(error),
+            logged_as: Some(ref_id),
         }
     }
 }
@@ -57,8 +68,45 @@ impl IntoResponse for HttpError {
         let status =
             StatusCode::from_u16(self.error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self.error.body(&ref_id)).unwrap_or_default();
-        (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+        let mut response =
+            (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+        if let Some(retry) = self.error.retry {
+            response
+                .headers_mut()
+                .insert(SHOULD_RETRY, HeaderValue::from_static(retry_value(retry)));
+        }
+        response
     }
+}
+
+/// The header the official SDKs obey before their own retry rules.
+const SHOULD_RETRY: header::HeaderName = header::HeaderName::from_static("x-should-retry");
+
+fn retry_value(retry: bool) -> &'static str {
+    if retry {
+        "true"
+    } else {
+        "false"
+    }
+}
+
+/// Adds `x-should-retry` to every answer whose status calls for it
+/// ([`ApiError::retry_advice`]), unless the handler already said. The SDKs retry 409 and
+/// every status they do not know to be final; without the header a client would resend a
+/// refused request twice more (its default) before reporting the refusal.
+pub async fn advise_retry(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    if !response.headers().contains_key(SHOULD_RETRY) {
+        if let Some(retry) = ApiError::retry_advice(response.status().as_u16()) {
+            response
+                .headers_mut()
+                .insert(SHOULD_RETRY, HeaderValue::from_static(retry_value(retry)));
+        }
+    }
+    response
 }
 
 /// Adds `Connection: close` to an error answer to a request that carried a body.

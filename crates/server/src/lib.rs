@@ -99,5 +99,6 @@ pub fn router(state: Arc<AppState>) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(error::close_after_refused_body))
+        .layer(axum::middleware::from_fn(error::advise_retry))
         .with_state(state)
 }

@@ -82,6 +82,7 @@ pub async fn create(
             409,
             "Conflict: this Idempotency-Key was already used with a different request body",
         )
+        .never_retry()
         .into()),
     }
 }
