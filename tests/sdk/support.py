@@ -350,6 +350,11 @@ def assert_error(err_or_resp, status: int, message: Optional[str] = None) -> dic
     Returns error.detail (or None)."""
     resp = err_or_resp if isinstance(err_or_resp, httpx.Response) else err_or_resp.response
     assert resp.status_code == status, f"expected {status}, got {resp.status_code}: {resp.text[:500]}"
+    # A refusal the same request will always get tells the SDK not to retry it.
+    if (400 <= status < 500 and status not in (408, 409, 429)) or status == 501:
+        assert resp.headers.get("x-should-retry") == "false", dict(resp.headers)
+    elif status in (408, 429) or status >= 500:
+        assert resp.headers.get("x-should-retry") != "false", dict(resp.headers)
     ctype = resp.headers.get("content-type", "")
     assert ctype.split(";")[0].strip() == "application/json", f"content-type {ctype!r}: {resp.text[:300]}"
     body = resp.json()

@@ -30,6 +30,7 @@ from support import (
     canon_fields,
     collect_events,
     compact,
+    error_body,
     new_key,
     read_sse,
     wait_until,
@@ -289,7 +290,12 @@ def test_failed_run_reports_error_and_result_is_404(server):
     assert done.error is not None and done.error.message == message
     with pytest.raises(parallel.NotFoundError) as ei:
         client.task_run.result(run.run_id, api_timeout=5)
-    assert_error(ei.value, 404, "Run failed or run id not found")
+    # The 404 says why, under the ref_id the failure was logged with.
+    ref = done.error.ref_id
+    detail = assert_error(ei.value, 404, f"Run failed: {message} (ref_id {ref})")
+    assert error_body(ei.value)["error"]["ref_id"] == ref
+    assert detail["run_id"] == run.run_id and detail["status"] == "failed"
+    assert detail["error"]["message"] == message and detail["error"]["ref_id"] == ref
 
 
 def test_result_waiting_on_run_that_fails_is_404(server):
@@ -299,9 +305,9 @@ def test_result_waiting_on_run_that_fails_is_404(server):
     )
     with pytest.raises(parallel.NotFoundError) as ei:
         client.task_run.result(run.run_id, api_timeout=30)
-    assert_error(ei.value, 404, "Run failed or run id not found")
     got = client.task_run.retrieve(run.run_id)
     assert got.status == "failed" and got.error.message == "late failure"
+    assert_error(ei.value, 404, f"Run failed: late failure (ref_id {got.error.ref_id})")
 
 
 def test_execute_with_text_output(server):

@@ -185,11 +185,6 @@ pub fn parse_add_runs(
             }
         },
     };
-    if let Some(raw) = object.get("refresh_status") {
-        if !matches!(raw.get().trim(), "true" | "false" | "null") {
-            errors.push(FieldError::new("/refresh_status", "must be a boolean"));
-        }
-    }
     let inputs: Vec<Box<RawValue>> = match object.get("inputs") {
         None => {
             errors.push(FieldError::new("/inputs", "is required"));
@@ -358,7 +353,6 @@ mod tests {
             (&br#"{}"#[..], "/inputs"),
             (br#"{"inputs":{}}"#, "/inputs"),
             (br#"{"inputs":[],"default_task_spec":3}"#, "/default_task_spec"),
-            (br#"{"inputs":[],"refresh_status":"yes"}"#, "/refresh_status"),
             (
                 br#"{"inputs":[{"input":"a","processor":"lite"}],"default_task_spec":{"input_schema":"x"}}"#,
                 "/inputs/0/task_spec/output_schema",

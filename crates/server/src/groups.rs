@@ -8,8 +8,8 @@
 //! runs stream is a listing of the group's runs as they are now, and ends after the last.
 
 use crate::runs::{
-    check_previous_interaction, check_run_id, error_event, is_known_processor, json_body,
-    json_response, query_pairs, run_json, run_to_create, timeout_param,
+    check_previous_interaction, check_run_id, client_read_timeout, error_event, is_known_processor,
+    json_body, json_response, query_pairs, run_json, run_to_create, timeout_param,
 };
 use crate::sse::{self, SseEvent};
 use crate::{AppState, HttpError, Tenant};
@@ -93,14 +93,19 @@ struct AddRunsResponse<'a> {
     event_cursor: Option<String>,
 }
 
-/// `POST /v1/tasks/groups/{taskgroup_id}/runs`: up to 1,000 runs, committed together.
+/// `POST /v1/tasks/groups/{taskgroup_id}/runs?refresh_status=`: up to 1,000 runs, committed
+/// together.
 pub async fn add_runs(
     State(state): State<Arc<AppState>>,
     Tenant(tenant): Tenant,
     Path(group_id): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, HttpError> {
+    // `refresh_status` is a query parameter, as the SDK sends it. The status in the answer is
+    // always read fresh, so it only needs to be a boolean.
+    bool_param(&query_pairs(query.as_deref()), "refresh_status")?;
     check_group_id(&group_id)?;
     let body = json_body(&state, &headers, body)?;
     let inputs = parse_add_runs(&body, is_known_processor)?;
@@ -273,6 +278,7 @@ pub async fn events(
     Tenant(tenant): Tenant,
     Path(group_id): Path<String>,
     RawQuery(query): RawQuery,
+    headers: HeaderMap,
 ) -> Result<Response, HttpError> {
     let pairs = query_pairs(query.as_deref());
     let after = cursor_param(&pairs)?;
@@ -294,10 +300,12 @@ pub async fn events(
         deadline: tokio::time::Instant::now() + timeout,
         finished: false,
     };
-    Ok(sse::response(futures::stream::unfold(
-        cursor,
-        |mut cursor| async move { cursor.next().await.map(|event| (event, cursor)) },
-    )))
+    Ok(sse::response(
+        futures::stream::unfold(cursor, |mut cursor| async move {
+            cursor.next().await.map(|event| (event, cursor))
+        }),
+        sse::keep_alive_interval(client_read_timeout(&headers)),
+    ))
 }
 
 /// The runs stream's position.
@@ -346,6 +354,7 @@ pub async fn runs(
     Tenant(tenant): Tenant,
     Path(group_id): Path<String>,
     RawQuery(query): RawQuery,
+    headers: HeaderMap,
 ) -> Result<Response, HttpError> {
     let pairs = query_pairs(query.as_deref());
     let query = GroupRunsQuery {
@@ -367,10 +376,12 @@ pub async fn runs(
         buffered: VecDeque::new(),
         exhausted: false,
     };
-    Ok(sse::response(futures::stream::unfold(
-        cursor,
-        |mut cursor| async move { cursor.next().await.map(|event| (event, cursor)) },
-    )))
+    Ok(sse::response(
+        futures::stream::unfold(cursor, |mut cursor| async move {
+            cursor.next().await.map(|event| (event, cursor))
+        }),
+        sse::keep_alive_interval(client_read_timeout(&headers)),
+    ))
 }
 
 #[cfg(test)]

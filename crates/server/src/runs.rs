@@ -233,6 +233,57 @@ fn result_timeout(query: Option<&str>) -> Result<Duration, ApiError> {
     timeout_param(&query_pairs(query), RESULT_TIMEOUT_DEFAULT)
 }
 
+/// The read timeout the official SDKs announce in `x-stainless-read-timeout` (seconds): they
+/// give up on an answer that takes longer, then retry. `None` when absent or unreadable (the
+/// header is advice; a bad one is ignored, not refused).
+pub(crate) fn client_read_timeout(headers: &HeaderMap) -> Option<Duration> {
+    let seconds = headers
+        .get("x-stainless-read-timeout")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<f64>()
+        .ok()?;
+    (seconds.is_finite() && seconds > 0.0).then(|| Duration::from_secs_f64(seconds.min(1e9)))
+}
+
+/// How long a long-poll may wait so that its answer reaches a client that reads for at most
+/// `read_timeout`: a little less, so the 408 arrives before the client gives up (5 %,
+/// between 250 ms and 5 s, for the time the answer takes to travel and be read).
+fn answer_before(wait: Duration, read_timeout: Option<Duration>) -> Duration {
+    match read_timeout {
+        None => wait,
+        Some(read) => {
+            let margin = (read / 20).clamp(Duration::from_millis(250), Duration::from_secs(5));
+            wait.min(read.saturating_sub(margin))
+        }
+    }
+}
+
+/// The 404 that `GET …/result` answers for a run that ended without output, as the hosted API
+/// does. It carries the run's own error, and is answered under that error's `ref_id`, under
+/// which the failure was logged when it happened.
+fn ended_without_output(run: &TaskRun) -> HttpError {
+    let detail = json!({
+        "run_id": run.run_id,
+        "status": run.status.as_str(),
+        "error": run.error,
+    });
+    match &run.error {
+        Some(error) => HttpError::logged(
+            ApiError::new(
+                404,
+                format!("Run failed: {} (ref_id {})", error.message, error.ref_id),
+            )
+            .with_detail(detail),
+            error.ref_id.clone(),
+        ),
+        None => ApiError::new(404, format!("Run {} without output", run.status.as_str()))
+            .with_detail(detail)
+            .into(),
+    }
+}
+
 /// The query string's `name=value` pairs, percent-decoded, in order.
 pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
     url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
@@ -289,14 +340,19 @@ pub(crate) async fn wait_for_run(
 }
 
 /// `GET /v1/tasks/runs/{run_id}/result?timeout=S`: waits for the run to end, woken by its
-/// completion notice, and answers its output.
+/// completion notice, and answers its output; 408 at the timeout, or just before the client's
+/// announced read timeout if that comes first.
 pub async fn result(
     State(state): State<Arc<AppState>>,
     Tenant(tenant): Tenant,
     Path(run_id): Path<String>,
     RawQuery(query): RawQuery,
+    headers: HeaderMap,
 ) -> Result<Response, HttpError> {
-    let timeout = result_timeout(query.as_deref())?;
+    let timeout = answer_before(
+        result_timeout(query.as_deref())?,
+        client_read_timeout(&headers),
+    );
     check_run_id(&run_id)?;
     let deadline = tokio::time::Instant::now() + timeout;
     // Subscribe before reading, so a completion between the read and the wait still wakes us.
@@ -311,15 +367,7 @@ pub async fn result(
                 let body = format!(r#"{{"run":{},"output":{}}}"#, run_json(&run), output);
                 return Ok(json_response(StatusCode::OK, body));
             }
-            (status, _) if status.is_terminal() => {
-                return Err(ApiError::new(404, "Run failed or run id not found")
-                    .with_detail(json!({
-                        "run_id": run.run_id,
-                        "status": status.as_str(),
-                        "error": run.error.map(|e| e.message),
-                    }))
-                    .into());
-            }
+            (status, _) if status.is_terminal() => return Err(ended_without_output(&run)),
             _ => {}
         }
         if !wait_for_run(&mut notices, &run_id, deadline, &mut shutdown).await? {
@@ -506,10 +554,12 @@ pub async fn events(
         shutdown: state.shutdown.clone(),
         finished: false,
     };
-    Ok(sse::response(futures::stream::unfold(
-        cursor,
-        |mut cursor| async move { cursor.next().await.map(|event| (event, cursor)) },
-    )))
+    Ok(sse::response(
+        futures::stream::unfold(cursor, |mut cursor| async move {
+            cursor.next().await.map(|event| (event, cursor))
+        }),
+        sse::keep_alive_interval(client_read_timeout(&headers)),
+    ))
 }
 
 #[cfg(test)]
@@ -536,6 +586,74 @@ mod tests {
         ] {
             assert_eq!(result_timeout(Some(bad)).unwrap_err().status, 422, "{bad}");
         }
+    }
+
+    #[test]
+    fn long_polls_answer_before_the_client_gives_up() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(client_read_timeout(&headers), None);
+        for bad in ["abc", "-3", "0", "NaN", "inf", ""] {
+            headers.insert("x-stainless-read-timeout", bad.parse().unwrap());
+            assert_eq!(client_read_timeout(&headers), None, "{bad}");
+        }
+        headers.insert("x-stainless-read-timeout", "60.0".parse().unwrap());
+        let read = client_read_timeout(&headers);
+        assert_eq!(read, Some(Duration::from_secs(60)));
+        let default = Duration::from_secs(600);
+        // 5 % of 60 s is 3 s.
+        assert_eq!(answer_before(default, read), Duration::from_secs(57));
+        // A shorter explicit wait is kept; no header changes nothing.
+        assert_eq!(
+            answer_before(Duration::from_secs(5), read),
+            Duration::from_secs(5)
+        );
+        assert_eq!(answer_before(default, None), default);
+        // The margin is 250 ms to 5 s.
+        assert_eq!(
+            answer_before(default, Some(Duration::from_secs(2))),
+            Duration::from_millis(1750)
+        );
+        assert_eq!(
+            answer_before(default, Some(Duration::from_secs(1000))),
+            Duration::from_secs(600)
+        );
+        assert_eq!(
+            answer_before(default, Some(Duration::from_millis(100))),
+            Duration::ZERO
+        );
+    }
+
+    #[test]
+    fn a_failed_run_answers_with_its_own_error() {
+        let run = TaskRun {
+            run_id: "trun_0".into(),
+            status: RunStatus::Failed,
+            processor: "lite".into(),
+            metadata: None,
+            error: Some(parallax_api::error::ErrorObject {
+                ref_id: "4a3f".into(),
+                message: "the source was unreachable".into(),
+                detail: None,
+            }),
+            warnings: None,
+            taskgroup_id: None,
+            created_at: 0,
+            modified_at: 0,
+        };
+        let response = ended_without_output(&run).into_response();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let body = futures::executor::block_on(axum::body::to_bytes(response.into_body(), 1 << 20))
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["ref_id"], "4a3f");
+        assert_eq!(
+            body["error"]["message"],
+            "Run failed: the source was unreachable (ref_id 4a3f)"
+        );
+        assert_eq!(
+            body["error"]["detail"]["error"]["message"],
+            "the source was unreachable"
+        );
     }
 
     #[test]

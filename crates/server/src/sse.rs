@@ -79,10 +79,23 @@ impl SseEvent {
     }
 }
 
-/// A `text/event-stream` answer that sends `events` as they come, with keep-alives while the
-/// stream is quiet, and ends when `events` ends.
-pub(crate) fn response(events: impl Stream<Item = SseEvent> + Send + 'static) -> Response {
-    let body = Body::from_stream(Framed::new(events, KEEP_ALIVE_EVERY));
+/// The keep-alive interval for a client that reads for at most `read_timeout` between bytes
+/// (the SDKs announce it): [`KEEP_ALIVE_EVERY`], or half the client's read timeout when that
+/// is shorter, so a quiet stream never outlasts it (at least 100 ms apart).
+pub(crate) fn keep_alive_interval(read_timeout: Option<Duration>) -> Duration {
+    match read_timeout {
+        Some(read) => (read / 2).clamp(Duration::from_millis(100), KEEP_ALIVE_EVERY),
+        None => KEEP_ALIVE_EVERY,
+    }
+}
+
+/// A `text/event-stream` answer that sends `events` as they come, with a keep-alive after each
+/// `keep_alive` of quiet, and ends when `events` ends.
+pub(crate) fn response(
+    events: impl Stream<Item = SseEvent> + Send + 'static,
+    keep_alive: Duration,
+) -> Response {
+    let body = Body::from_stream(Framed::new(events, keep_alive));
     (
         StatusCode::OK,
         [
@@ -206,6 +219,23 @@ mod tests {
             wire,
             ": keep-alive\n: keep-alive\nid: 0\nevent: task_run.state\ndata: {}\n\n\
              : keep-alive\n: keep-alive\nid: 1\nevent: task_run.state\ndata: {}\n\n"
+        );
+    }
+
+    #[test]
+    fn keep_alives_come_before_the_client_read_timeout() {
+        assert_eq!(keep_alive_interval(None), KEEP_ALIVE_EVERY);
+        assert_eq!(
+            keep_alive_interval(Some(Duration::from_secs(600))),
+            KEEP_ALIVE_EVERY
+        );
+        assert_eq!(
+            keep_alive_interval(Some(Duration::from_secs(10))),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            keep_alive_interval(Some(Duration::from_millis(10))),
+            Duration::from_millis(100)
         );
     }
 
