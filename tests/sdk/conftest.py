@@ -17,13 +17,12 @@ import os
 import shutil
 import socket
 import subprocess
-import uuid
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from support import BACKENDS, DEFAULT_DATABASE_URL, MAX_BODY_BYTES, ParallaxServer
+from support import BACKENDS, DEFAULT_DATABASE_URL, MAX_BODY_BYTES, ParallaxServer, fresh_schema_name
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -88,9 +87,9 @@ def server_factory(parallax_bin, tmp_path_factory, request):
     def factory(backend: str, start: bool = True, **kwargs) -> ParallaxServer:
         if backend == "postgres" and "database_url" not in kwargs:
             # A fresh schema per server (kept across its restarts), so no server sees runs
-            # left by another; the Rust store tests drop schemas of exited processes.
+            # left by another; the Rust store tests drop it once it has expired.
             base = request.getfixturevalue("database_url")
-            schema = f"px_test_{os.getpid()}_{uuid.uuid4().hex}"
+            schema = fresh_schema_name()
             sep = "&" if "?" in base else "?"
             kwargs["database_url"] = f"{base}{sep}options=-csearch_path%3D{schema}"
         data_dir = tmp_path_factory.mktemp(f"parallax-{backend}") / "data"

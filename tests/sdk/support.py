@@ -36,6 +36,15 @@ def new_key() -> str:
     return "pk_test_" + secrets.token_hex(16)
 
 
+def fresh_schema_name() -> str:
+    """A fresh PostgreSQL schema name for one test server: `parallax_test_<unix seconds>_<uuid>`.
+
+    The same rule as the Rust tests (crates/store/tests/backends/test_database.rs), whose
+    cleanup drops test schemas by the age in their name, once it is far above any test run's
+    length: a schema of a server still running is never dropped, whatever process made it."""
+    return f"parallax_test_{int(time.time())}_{uuid.uuid4().hex}"
+
+
 def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.02, what: str = "condition"):
     """Poll `predicate` until it returns a truthy value; return that value or fail."""
     deadline = time.monotonic() + timeout
