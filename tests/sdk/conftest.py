@@ -7,8 +7,9 @@ through raw httpx where byte-level detail matters.
 Environment:
   PARALLAX_BIN                path to a prebuilt binary; skips `cargo build`
   PARALLAX_TEST_DATABASE_URL  PostgreSQL URL (default postgres://postgres@127.0.0.1:5432/test)
-  CI=true                     an unreachable PostgreSQL fails the postgres tests instead of
-                              skipping them
+  PARALLAX_SKIP_POSTGRES=1    skip the postgres tests (reported as skipped); without it an
+                              unreachable PostgreSQL fails them
+  CI=true                     PARALLAX_SKIP_POSTGRES=1 is refused: the postgres tests must run
 """
 
 from __future__ import annotations
@@ -63,7 +64,14 @@ def parallax_bin() -> Path:
 
 @pytest.fixture(scope="session")
 def database_url() -> str:
-    """The PostgreSQL URL, checked reachable: skip if not (fail when CI=true)."""
+    """The PostgreSQL URL, checked reachable. Unreachable fails every postgres test, unless
+    PARALLAX_SKIP_POSTGRES=1 asks to skip them: then pytest reports them as skipped (also when
+    PostgreSQL is reachable, as the Rust side does). CI=true refuses to skip."""
+    ci = os.environ.get("CI") == "true"
+    if os.environ.get("PARALLAX_SKIP_POSTGRES") == "1":
+        if ci:
+            pytest.fail("CI=true, so PARALLAX_SKIP_POSTGRES=1 is refused: the PostgreSQL tests must run")
+        pytest.skip("PARALLAX_SKIP_POSTGRES=1: PostgreSQL tests skipped")
     url = os.environ.get("PARALLAX_TEST_DATABASE_URL", DEFAULT_DATABASE_URL)
     parsed = urlparse(url)
     host, port = parsed.hostname or "127.0.0.1", parsed.port or 5432
@@ -71,10 +79,11 @@ def database_url() -> str:
         with socket.create_connection((host, port), timeout=2):
             pass
     except OSError as exc:
-        msg = f"PostgreSQL at {host}:{port} unreachable ({exc})"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(msg + " and CI=true")
-        pytest.skip(msg)
+        how = "" if ci else "; PARALLAX_SKIP_POSTGRES=1 skips the postgres tests knowingly"
+        pytest.fail(
+            f"PostgreSQL at {host}:{port} is unreachable ({exc}). Start it or point "
+            f"PARALLAX_TEST_DATABASE_URL at one{how}"
+        )
     return url
 
 
