@@ -7,6 +7,7 @@ import os
 import re
 import secrets
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -34,6 +35,15 @@ MAX_BODY_BYTES = 65536
 def new_key() -> str:
     """A fresh API key, so tenants never collide with leftovers in a shared database."""
     return "pk_test_" + secrets.token_hex(16)
+
+
+def fresh_schema_name() -> str:
+    """A fresh PostgreSQL schema name for one test server: `parallax_test_<unix seconds>_<uuid>`.
+
+    The same rule as the Rust tests (crates/store/tests/backends/test_database.rs), whose
+    cleanup drops test schemas by the age in their name, once it is far above any test run's
+    length: a schema of a server still running is never dropped, whatever process made it."""
+    return f"parallax_test_{int(time.time())}_{uuid.uuid4().hex}"
 
 
 def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.02, what: str = "condition"):
@@ -234,6 +244,26 @@ class ParallaxServer:
             self.stop()
         return self.start(timeout)
 
+    def log_text(self) -> str:
+        """All the server wrote to stderr, over all its starts."""
+        try:
+            return self.log_path.read_text("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def log_lines(self, *needles: str) -> list:
+        """The server's log lines that contain each of `needles`."""
+        return [line for line in self.log_text().splitlines() if all(n in line for n in needles)]
+
+    def wait_for_log(self, *needles: str, count: int = 1, timeout: float = 10.0) -> list:
+        """Wait until `count` log lines contain each of `needles`: what the server says it did,
+        as a handshake. Returns those lines."""
+        return wait_until(
+            lambda: (lambda lines: lines if len(lines) >= count else None)(self.log_lines(*needles)),
+            timeout,
+            what=f"{count} server log line(s) with {needles}",
+        )
+
     def log_tail(self, n: int = 60) -> str:
         try:
             lines = self.log_path.read_text("utf-8", "replace").splitlines()
@@ -375,6 +405,27 @@ def assert_error(err_or_resp, status: int, message: Optional[str] = None) -> dic
     return detail
 
 
+def read_http_response(sock: socket.socket) -> Optional[tuple]:
+    """One HTTP/1.1 response with a content-length from a raw socket: (status, headers with
+    lower-case names, body), or None if the connection ended first."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+    length = int(headers.get("content-length", "0"))
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None
+        rest += chunk
+    return int(lines[0].split()[1]), headers, rest[:length]
+
+
 class SseFrame:
     def __init__(self, id: Optional[str], event: Optional[str], data: str):
         self.id = id
@@ -400,10 +451,15 @@ STREAM_DEADLINE = 60.0
 STREAM_MAX_FRAMES = 2000
 
 
-def read_sse(resp: httpx.Response, stop_after: Optional[int] = None) -> list:
+def read_sse(
+    resp: httpx.Response,
+    stop_after: Optional[int] = None,
+    on_frame: Optional[Callable[["SseFrame"], None]] = None,
+) -> list:
     """Parse a text/event-stream per the WHATWG rules; stop after `stop_after` frames.
-    Fails (rather than hanging) on a stream that does not end within STREAM_DEADLINE seconds
-    or STREAM_MAX_FRAMES frames."""
+    `on_frame` is called with each frame as it arrives (a handshake for tests that act while
+    a stream is live). Fails (rather than hanging) on a stream that does not end within
+    STREAM_DEADLINE seconds or STREAM_MAX_FRAMES frames."""
     frames: list = []
     data: list = []
     event_id: Optional[str] = None
@@ -415,6 +471,8 @@ def read_sse(resp: httpx.Response, stop_after: Optional[int] = None) -> list:
         if line == "":
             if data:
                 frames.append(SseFrame(event_id, event, "\n".join(data)))
+                if on_frame is not None:
+                    on_frame(frames[-1])
                 if stop_after is not None and len(frames) >= stop_after:
                     return frames
             data, event_id, event = [], None, None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import json
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -19,6 +21,8 @@ from support import (
     canon_fields,
     compact,
     new_key,
+    read_http_response,
+    read_sse,
     wait_until,
 )
 
@@ -171,30 +175,41 @@ def test_sigterm_exits_promptly_and_run_survives(fresh_server, backend):
 
 
 def test_sigterm_with_open_long_poll_and_stream(fresh_server):
-    """Clients blocked on /result and /events must not hold the process up."""
+    """Clients blocked on /result and /events must not hold the process up: both are answered
+    (the long-poll with a 503 that says to retry, the stream by its end) and it exits at once."""
     srv = fresh_server("sqlite", extra_args=LEASE)
     client = srv.client()
     run = client.task_run.create(
         input="held open", processor="lite", enable_events=True, metadata={SLEEP_KEY: 60000}
     )
     wait_until(lambda: client.task_run.retrieve(run.run_id).status == "running", 20, what="the run to start")
-    started = threading.Barrier(3)
+    polling, streaming = threading.Event(), threading.Event()
     outcomes: dict = {}
 
     def long_poll():
-        with httpx.Client(base_url=srv.base_url, trust_env=False, timeout=120) as c:
-            started.wait()
+        # A long-poll says nothing until it ends, so it goes out pipelined behind a /healthz
+        # probe on one connection: the server reads both at once and starts the long-poll in
+        # the same step as it answers the probe, so the probe's answer means the long-poll is
+        # being handled.
+        url = httpx.URL(srv.base_url)
+        with socket.create_connection((url.host, url.port), timeout=30) as sock:
+            sock.sendall(
+                f"GET /healthz HTTP/1.1\r\nhost: {url.host}\r\n\r\n"
+                f"GET {RUNS}/{run.run_id}/result HTTP/1.1\r\nhost: {url.host}\r\nx-api-key: {srv.key}\r\n\r\n".encode()
+            )
+            probe = read_http_response(sock)
+            outcomes["probe"] = probe
+            polling.set()
             try:
-                outcomes["result"] = c.get(f"{RUNS}/{run.run_id}/result", headers={"x-api-key": srv.key}).status_code
-            except httpx.HTTPError as exc:
+                outcomes["result"] = read_http_response(sock)
+            except OSError as exc:
                 outcomes["result"] = exc
 
     def stream():
         with httpx.Client(base_url=srv.base_url, trust_env=False, timeout=120) as c:
             with c.stream("GET", f"{RUNS}/{run.run_id}/events", headers={"x-api-key": srv.key}) as r:
-                started.wait()
                 try:
-                    for _ in r.iter_lines():
+                    for _ in read_sse(r, on_frame=lambda _: streaming.set()):
                         pass
                     outcomes["events"] = r.status_code
                 except httpx.HTTPError as exc:
@@ -203,8 +218,8 @@ def test_sigterm_with_open_long_poll_and_stream(fresh_server):
     threads = [threading.Thread(target=long_poll, daemon=True), threading.Thread(target=stream, daemon=True)]
     for t in threads:
         t.start()
-    started.wait(10)
-    time.sleep(0.3)  # let the long-poll request reach the server; nothing observable to wait on
+    assert polling.wait(10) and outcomes["probe"] is not None and outcomes["probe"][0] == 200, outcomes
+    assert streaming.wait(10), "the event stream sent nothing"
     t0 = time.monotonic()
     code = srv.stop(signal.SIGTERM, timeout=15)
     elapsed = time.monotonic() - t0
@@ -213,7 +228,10 @@ def test_sigterm_with_open_long_poll_and_stream(fresh_server):
     for t in threads:
         t.join(10)
         assert not t.is_alive()
-    assert set(outcomes) == {"result", "events"}, outcomes
+    result = outcomes["result"]
+    assert isinstance(result, tuple) and result[0] == 503, f"the open long-poll got {result!r}, not a 503 to retry"
+    assert "retry" in json.loads(result[2])["error"]["message"], result
+    assert outcomes["events"] == 200, outcomes
 
 
 # --------------------------------------------------------------------------------------

@@ -49,10 +49,11 @@ from support import (
     collect_events,
     compact,
     new_key,
+    read_http_response,
     read_sse,
     wait_until,
 )
-from test_webhooks import PRIVATE, Receiver, assert_delivery, hook, secret_of
+from test_webhooks import LOG_INFO, PRIVATE, Receiver, assert_delivery, assert_quiet, hook, secret_of
 
 GROUPS = "/v1/tasks/groups"
 RUNS = "/v1/tasks/runs"
@@ -164,27 +165,28 @@ def _check_event_frame(frame, response_type) -> dict:
     return data
 
 
-def stream_frames(http: httpx.Client, path: str, params: dict, stop_after, response_type) -> list:
+def stream_frames(http: httpx.Client, path: str, params: dict, stop_after, response_type, on_frame=None) -> list:
     with http.stream("GET", path, params=params, headers={"accept": "text/event-stream"}) as r:
         if r.status_code != 200:
             r.read()
             pytest.fail(f"GET {path} {params}: expected 200, got {r.status_code}: {r.text[:500]}")
         ctype = r.headers.get("content-type", "")
         assert ctype.split(";")[0].strip() == "text/event-stream", ctype
-        frames = read_sse(r, stop_after=stop_after)
+        frames = read_sse(r, stop_after=stop_after, on_frame=on_frame)
     for f in frames:
         _check_event_frame(f, response_type)
     return frames
 
 
-def group_events(http, gid, last_event_id=None, timeout=None, stop_after=None, prefix="/v1") -> list:
-    """Raw SSE frames of GET …/events (each checked against the SDK's event type)."""
+def group_events(http, gid, last_event_id=None, timeout=None, stop_after=None, prefix="/v1", on_frame=None) -> list:
+    """Raw SSE frames of GET …/events (each checked against the SDK's event type); `on_frame`
+    sees each frame as it arrives."""
     params = {}
     if last_event_id is not None:
         params["last_event_id"] = last_event_id
     if timeout is not None:
         params["timeout"] = timeout
-    return stream_frames(http, f"{prefix}/tasks/groups/{gid}/events", params, stop_after, TaskGroupEventsResponse)
+    return stream_frames(http, f"{prefix}/tasks/groups/{gid}/events", params, stop_after, TaskGroupEventsResponse, on_frame)
 
 
 def group_runs(http, gid, last_event_id=None, status=None, include_input=None, include_output=None, prefix="/v1") -> list:
@@ -287,7 +289,7 @@ def poll_counts(http: httpx.Client, gid: str, stop: threading.Event, out: list, 
     while not stop.is_set():
         r = http.get(f"{prefix}/tasks/groups/{gid}")
         out.append((r.status_code, r.text))
-        time.sleep(0.005)
+        time.sleep(0.005)  # a pace, not a wait: leaves the server's cores to the runs
 
 
 # --------------------------------------------------------------------------------------
@@ -426,53 +428,34 @@ def test_bad_credentials_are_401_on_every_group_endpoint(server, headers):
     assert client.task_group.retrieve(gid).status.num_task_runs == 1
 
 
-def _read_response(sock: socket.socket) -> Optional[tuple]:
-    """One HTTP/1.1 response with a content-length from a raw socket: (status, headers), or
-    None if the connection ended first."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return None
-        data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
-    length = int(headers.get("content-length", "0"))
-    while len(rest) < length:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return None
-        rest += chunk
-    return int(lines[0].split()[1]), headers
-
-
-def _post_refused_then_get(srv, post_path: str, body: bytes, get_path: str, body_delay: float) -> tuple:
-    """On one raw connection: a POST with a wrong key (its body sent `body_delay` s after its
-    headers), then a GET with the right key. Returns (POST status, POST said close, GET outcome)."""
+def _post_refused_then_get(srv, post_path: str, body: bytes, get_path: str, body_after_answer: bool) -> tuple:
+    """On one raw connection: a POST with a wrong key, then a GET with the right key. With
+    `body_after_answer`, the POST's body is sent only once its 401 has arrived: the refusal
+    provably came before the body was read. Returns (POST status, POST said close, GET outcome)."""
     url = httpx.URL(srv.base_url)
-    with socket.create_connection((url.host, url.port), timeout=5) as sock:
-        sock.sendall(
-            (
-                f"POST {post_path} HTTP/1.1\r\nhost: {url.host}\r\nx-api-key: pk_wrong\r\n"
-                f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
-            ).encode()
-        )
-        time.sleep(body_delay)
+    head = (
+        f"POST {post_path} HTTP/1.1\r\nhost: {url.host}\r\nx-api-key: pk_wrong\r\n"
+        f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((url.host, url.port), timeout=10) as sock:
         try:
-            sock.sendall(body)
-            first = _read_response(sock)
+            sock.sendall(head if body_after_answer else head + body)
+            first = read_http_response(sock)
+        except TimeoutError:
+            return None, False, "no answer to the POST within 10 s (with its body unsent: the server waits for it)"
         except OSError as exc:
             return None, False, f"the POST's own answer was lost: {exc!r}"
         if first is None:
             return None, False, "the POST got no answer"
-        status, headers = first
+        status, headers, _ = first
         closing = "close" in headers.get("connection", "").lower()
         if closing:
             return status, True, "not sent (the server said connection: close)"
         try:
+            if body_after_answer:
+                sock.sendall(body)
             sock.sendall(f"GET {get_path} HTTP/1.1\r\nhost: {url.host}\r\nx-api-key: {srv.key}\r\n\r\n".encode())
-            second = _read_response(sock)
+            second = read_http_response(sock)
         except OSError as exc:
             return status, False, repr(exc)
         return status, False, "connection closed, no answer" if second is None else second[0]
@@ -482,16 +465,19 @@ def test_refused_post_leaves_the_connection_usable(server):
     """A POST refused with 401 before its body was read must not leave a keep-alive
     connection that is silently dead: the server either says `connection: close` or answers the
     next request on it. (The SDK here has no retries, so a silently closed connection is an
-    error its user sees.) Checked deterministically on a raw socket whose body arrives after
-    its headers, and as httpx sends requests, many times."""
+    error its user sees.) Checked deterministically on a raw socket whose body is sent only
+    after the 401 has arrived, and as httpx sends requests, many times."""
     client = server.client()
     gid = new_group(client)
     body = compact({"inputs": [run_input("refused")]})
-    for delay in (0.0, 0.1):
-        status, closing, outcome = _post_refused_then_get(server, f"{GROUPS}/{gid}/runs", body, f"{GROUPS}/{gid}", delay)
-        assert status == 401, (delay, status, outcome)
+    for body_after_answer in (False, True):
+        status, closing, outcome = _post_refused_then_get(
+            server, f"{GROUPS}/{gid}/runs", body, f"{GROUPS}/{gid}", body_after_answer
+        )
+        when = "after the 401" if body_after_answer else "with the headers"
+        assert status == 401, (when, status, outcome)
         assert closing or outcome == 200, (
-            f"body {delay}s after the headers: the 401 carried no `connection: close`, and the next request on "
+            f"body sent {when}: the 401 carried no `connection: close`, and the next request on "
             f"the connection got: {outcome}"
         )
     http = server.http(auth=False)
@@ -821,11 +807,20 @@ def test_runs_added_while_the_group_is_running(server):
     before = client.task_group.retrieve(gid).status
     slow = add(client, gid, [run_input("slow", **{SLEEP_KEY: 1500})]).run_ids
     assert client.task_group.retrieve(gid).status.is_active
-    # a reader connected live before the second add sees it too
+    # a reader connected live before the second add sees it too: it has read the first add's
+    # event before the second add is made
     live: list = []
-    reader = threading.Thread(target=lambda: live.extend(group_events(sse_client(server), gid)), daemon=True)
+    caught_up = threading.Event()
+
+    def on_frame(frame):
+        if frame.json["type"] == "task_group_status":
+            caught_up.set()
+
+    reader = threading.Thread(
+        target=lambda: live.extend(group_events(sse_client(server), gid, on_frame=on_frame)), daemon=True
+    )
     reader.start()
-    time.sleep(0.2)
+    assert caught_up.wait(10), "the live reader got no event of the first add"
     more = add(client, gid, [run_input(f"more {i}") for i in range(3)])
     assert more.status.num_task_runs == 4 and more.status.is_active, more.status
     assert client.task_run.retrieve(slow[0]).is_active, "the slow run ended before the second add; the test proves nothing"
@@ -1248,7 +1243,12 @@ def test_counts_always_add_up_while_the_group_runs(server):
             gid,
             [run_input(f"c{i}", **({SLEEP_KEY: 40 * (i % 8)} if i % 5 else {FAIL_KEY: f"f{i}"})) for i in range(20)],
         )
-        time.sleep(0.15)
+        # the second add lands while the first is under way: some of its runs have ended
+        wait_until(
+            lambda: any(check_status(client.task_group.retrieve(gid).status)["task_run_status_counts"][s] for s in TERMINAL),
+            10,
+            what="the first add's runs to start ending",
+        )
         second = add(client, gid, [run_input(f"d{i}", **{SLEEP_KEY: 100 * i}) for i in range(5)])
         statuses = [first.status, second.status]
         sdk_seen = []
@@ -1331,7 +1331,7 @@ def test_v1beta_paths_serve_the_same_groups(server):
 def test_group_runs_deliver_webhooks(fresh_server, backend):
     rcv = Receiver()
     try:
-        srv = fresh_server(backend, extra_args=PRIVATE)
+        srv = fresh_server(backend, extra_args=PRIVATE, env=LOG_INFO)
         secret = secret_of(srv, srv.key)
         client = srv.client()
         gid = new_group(client)
@@ -1343,8 +1343,7 @@ def test_group_runs_deliver_webhooks(fresh_server, backend):
         ids = add(client, gid, inputs).run_ids
         wait_idle(client, gid)
         rcv.wait_for(2, 15, "(one delivery per run with a webhook)")
-        time.sleep(1.0)
-        hits = rcv.snapshot()
+        hits = assert_quiet(rcv, 2, srv)
         assert sorted(h.path for h in hits) == ["/fail", "/ok"], hits
         by_path = {h.path: h for h in hits}
         ok = assert_delivery(by_path["/ok"], secret, ids[0], "completed", path="/ok")
@@ -1422,23 +1421,21 @@ def test_sigterm_is_not_held_up_by_open_group_streams(fresh_server, backend):
     def reader():
         with httpx.Client(base_url=srv.base_url, trust_env=False, timeout=60) as c:
             with c.stream("GET", f"{GROUPS}/{gid}/events", headers={"x-api-key": srv.key}) as r:
-                opened.set()
                 try:
-                    outcome["frames"] = read_sse(r)
+                    outcome["frames"] = read_sse(r, on_frame=lambda _: opened.set())
                 except httpx.HTTPError as exc:
                     outcome["frames"] = exc
 
     t = threading.Thread(target=reader, daemon=True)
     t.start()
-    assert opened.wait(10)
-    time.sleep(0.3)
+    assert opened.wait(10), "the group's event stream sent nothing"
     t0 = time.monotonic()
     code = srv.stop(signal.SIGTERM, timeout=15)
     elapsed = time.monotonic() - t0
     assert code == 0, f"exit code {code} after SIGTERM\n{srv.log_tail()}"
     assert elapsed < 5, f"took {elapsed:.1f}s to exit with an open group event stream"
     t.join(10)
-    assert not t.is_alive() and "frames" in outcome
+    assert not t.is_alive() and isinstance(outcome.get("frames"), list), f"the stream did not end cleanly: {outcome}"
 
     srv.start()
     client = srv.client()

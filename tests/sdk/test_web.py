@@ -41,7 +41,7 @@ import parallel
 import pytest
 from parallel.types import ExtractResponse, SearchResult
 
-from support import assert_error, compact
+from support import assert_error, compact, wait_until
 from test_research import FIXTURE_PAGES, WEB_ROOT, index_add, page_text, squeeze
 
 EXTRACT_PAGES = sorted(str(p.relative_to(WEB_ROOT)) for p in (WEB_ROOT / "extract.example").rglob("*.html"))
@@ -1113,13 +1113,8 @@ def test_search_finds_a_page_first_read_by_extract(srv, origin, client):
         s = client.search(search_queries=queries)
         return s if s.results and s.results[0].url == url else None
 
-    deadline = time.monotonic() + 5
-    hit = None
-    while hit is None and time.monotonic() < deadline:
-        hit = found()
-        if hit is None:
-            time.sleep(0.2)
-    assert hit is not None, "a search did not find the extracted page (first) within 5 s"
+    # The extracted page reaches the index in the background: wait until a search finds it.
+    hit = wait_until(found, 5, interval=0.05, what="a search to find the extracted page (first)")
     r = hit.results[0]
     assert r.title == "The Ossorine madder ledger", r.title
     assert r.excerpts and any("Ossorine" in e for e in r.excerpts), r.excerpts
@@ -1136,16 +1131,18 @@ def test_search_finds_a_page_the_tenant_read_from_the_cache(srv, origin):
     a, b = srv.client(srv.key), srv.client(srv.other_key)
     url = origin.url(MINUTES)
     queries = ["Kemberly Weavers Guild winter meeting minutes"]
+
+    def finds(client) -> bool:
+        return url in [x.url for x in client.search(search_queries=queries).results]
+
     assert a.extract(urls=[url]).results
-    time.sleep(0.5)
-    assert url not in [x.url for x in b.search(search_queries=queries).results], "B sees a page only A read"
+    # Once A's search finds the page, it is in the index: B still must not find it.
+    wait_until(lambda: finds(a), 5, interval=0.05, what="A's search to find the page A extracted")
+    assert not finds(b), "B sees a page only A read"
     mark = origin.mark()
     assert b.extract(urls=[url]).results
     assert origin.hits(url, mark) == 0, "expected B's read to come from the cache"
-    deadline = time.monotonic() + 5
-    while url not in [x.url for x in b.search(search_queries=queries).results]:
-        assert time.monotonic() < deadline, "B's search does not find the page B extracted (from the cache)"
-        time.sleep(0.2)
+    wait_until(lambda: finds(b), 5, interval=0.05, what="B's search to find the page B extracted (from the cache)")
 
 
 # --------------------------------------------------------------------------------------

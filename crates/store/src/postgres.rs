@@ -2117,12 +2117,16 @@ impl Store for PgStore {
 }
 
 #[cfg(test)]
+#[path = "../tests/backends/test_database.rs"]
+mod test_database;
+
+#[cfg(test)]
 mod tests {
     //! PostgreSQL-specific behaviour; the shared behaviour is in `tests/conformance.rs`.
-    //! Same database rules as there: `PARALLAX_TEST_DATABASE_URL` (default
-    //! `postgres://postgres@127.0.0.1:5432/test`); unreachable fails unless
-    //! `PARALLAX_SKIP_POSTGRES=1` (never with `CI=true`).
+    //! Same database rules as there (`tests/backends/test_database.rs`): a test that needs
+    //! PostgreSQL has `needs_postgres` in its name, and fails if PostgreSQL is unreachable.
 
+    use super::test_database::{self, fresh_schema};
     use super::*;
     use std::time::Instant;
 
@@ -2151,29 +2155,9 @@ mod tests {
         assert_eq!(first(&format!("-c {written}")), Some("we ird\"x".into()));
     }
 
-    /// The test database URL, or `None` when PostgreSQL is unreachable and skipping is allowed.
-    async fn test_url() -> Option<String> {
-        let url = std::env::var("PARALLAX_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
-        let config: Config = url.parse().expect("PARALLAX_TEST_DATABASE_URL is a URL");
-        let why = match tokio::time::timeout(Duration::from_secs(10), config.connect(NoTls)).await {
-            Ok(Ok(_)) => return Some(url),
-            Ok(Err(e)) => error_text(&e),
-            Err(_) => "no answer within 10 s".to_string(),
-        };
-        let message = format!("PostgreSQL is unreachable at {url} ({why})");
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{message}; CI=true, so PostgreSQL tests may not be skipped");
-        }
-        if std::env::var("PARALLAX_SKIP_POSTGRES").as_deref() == Ok("1") {
-            eprintln!("NOTICE: {message}; PARALLAX_SKIP_POSTGRES=1: test SKIPPED");
-            return None;
-        }
-        panic!("{message}; set PARALLAX_SKIP_POSTGRES=1 to skip PostgreSQL tests knowingly");
-    }
-
-    fn fresh_schema() -> String {
-        format!("px_test_{}", uuid::Uuid::new_v4().simple())
+    /// The test database URL; fails the test if PostgreSQL is unreachable.
+    async fn test_url() -> String {
+        test_database::connect().await.0
     }
 
     async fn tenant(store: &PgStore) -> String {
@@ -2241,8 +2225,8 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn url_options_choose_and_create_the_schema() {
-        let Some(url) = test_url().await else { return };
+    async fn needs_postgres_url_options_choose_and_create_the_schema() {
+        let url = test_url().await;
         let schema = fresh_schema();
         let sep = if url.contains('?') { '&' } else { '?' };
         let store = PgStore::connect(&format!("{url}{sep}options=-csearch_path%3D{schema}"))
@@ -2278,8 +2262,8 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn nodes_starting_together_migrate_once() {
-        let Some(url) = test_url().await else { return };
+    async fn needs_postgres_nodes_starting_together_migrate_once() {
+        let url = test_url().await;
         let schema = fresh_schema();
         let mut starting = Vec::new();
         for _ in 0..4 {
@@ -2316,8 +2300,8 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn notices_cross_nodes() {
-        let Some(url) = test_url().await else { return };
+    async fn needs_postgres_notices_cross_nodes() {
+        let url = test_url().await;
         let schema = fresh_schema();
         let a = PgStore::connect_with_schema(&url, &schema).await.unwrap();
         let b = PgStore::connect_with_schema(&url, &schema).await.unwrap();
@@ -2372,8 +2356,8 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_listener_reconnects() {
-        let Some(url) = test_url().await else { return };
+    async fn needs_postgres_the_listener_reconnects() {
+        let url = test_url().await;
         let schema = fresh_schema();
         let a = PgStore::connect_with_schema(&url, &schema).await.unwrap();
         // B's connections carry a name of their own, so this test can find its listener.
@@ -2433,8 +2417,8 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_claimers_never_share_a_run() {
-        let Some(url) = test_url().await else { return };
+    async fn needs_postgres_concurrent_claimers_never_share_a_run() {
+        let url = test_url().await;
         let schema = fresh_schema();
         let a = Arc::new(PgStore::connect_with_schema(&url, &schema).await.unwrap());
         let b = Arc::new(PgStore::connect_with_schema(&url, &schema).await.unwrap());
@@ -2498,8 +2482,8 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn one_batch_with_repeated_keys() {
-        let Some(url) = test_url().await else { return };
+    async fn needs_postgres_one_batch_with_repeated_keys() {
+        let url = test_url().await;
         let store = PgStore::connect_with_schema(&url, &fresh_schema())
             .await
             .unwrap();
@@ -2565,8 +2549,8 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_repeats_of_one_key() {
-        let Some(url) = test_url().await else { return };
+    async fn needs_postgres_concurrent_repeats_of_one_key() {
+        let url = test_url().await;
         let a = Arc::new(
             PgStore::connect_with_schema(&url, &fresh_schema())
                 .await
@@ -2613,8 +2597,8 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_rejected_create_fails_alone() {
-        let Some(url) = test_url().await else { return };
+    async fn needs_postgres_a_rejected_create_fails_alone() {
+        let url = test_url().await;
         let store = PgStore::connect_with_schema(&url, &fresh_schema())
             .await
             .unwrap();
@@ -2633,8 +2617,8 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn json_text_comes_back_as_stored() {
-        let Some(url) = test_url().await else { return };
+    async fn needs_postgres_json_text_comes_back_as_stored() {
+        let url = test_url().await;
         let store = PgStore::connect_with_schema(&url, &fresh_schema())
             .await
             .unwrap();
@@ -2651,8 +2635,8 @@ mod tests {
     /// `cargo test -p parallax-store --release -- --ignored --nocapture create_throughput`
     #[tokio::test(flavor = "multi_thread")]
     #[ignore = "a measurement: run by hand"]
-    async fn create_throughput() {
-        let Some(url) = test_url().await else { return };
+    async fn needs_postgres_create_throughput() {
+        let url = test_url().await;
         let store = Arc::new(
             PgStore::connect_with_schema(&url, &fresh_schema())
                 .await
