@@ -389,19 +389,27 @@ pub(crate) fn check_task_spec(
             "is required",
         )),
         Some(schema) => {
-            let schema_at = format!("{at}/output_schema");
-            if let Some((SchemaForm::Json, _)) = check_schema(schema, &schema_at, true, errors) {
-                if let Some(json_schema) = schema.get("json_schema") {
-                    let findings = output_schema::check(json_schema);
-                    errors.extend(findings.errors.into_iter().map(|e| {
-                        FieldError::new(format!("{schema_at}/json_schema{}", e.pointer), e.reason)
-                    }));
-                    warnings = findings
-                        .warnings
-                        .iter()
-                        .map(|w| w.to_json("/task_spec/output_schema/json_schema"))
-                        .collect();
+            let schema_at = format!("{at}/output_schema/json_schema");
+            if let Some((SchemaForm::Json, Some(json_schema))) =
+                check_schema(schema, &format!("{at}/output_schema"), true, errors)
+            {
+                // Parallel's rules first: they name what to change. A schema they refuse
+                // needs no second, vaguer reason from the compiler.
+                let findings = output_schema::check(json_schema);
+                if findings.errors.is_empty() {
+                    compile(json_schema, &schema_at, errors);
                 }
+                errors.extend(
+                    findings
+                        .errors
+                        .into_iter()
+                        .map(|e| FieldError::new(format!("{schema_at}{}", e.pointer), e.reason)),
+                );
+                warnings = findings
+                    .warnings
+                    .iter()
+                    .map(|w| w.to_json("/task_spec/output_schema/json_schema"))
+                    .collect();
             }
         }
     }
@@ -410,17 +418,18 @@ pub(crate) fn check_task_spec(
         Some(schema) => {
             let schema_at = format!("{at}/input_schema");
             match check_schema(schema, &schema_at, false, errors) {
-                Some((SchemaForm::Json, validator)) => {
-                    if schema.pointer("/json_schema/type") == Some(&Value::String("object".into()))
+                Some((SchemaForm::Json, Some(json_schema))) => {
+                    let validator =
+                        compile(json_schema, &format!("{schema_at}/json_schema"), errors);
+                    if validator.is_some()
+                        && json_schema.get("type") != Some(&Value::String("object".into()))
                     {
-                        validator
-                    } else {
                         errors.push(FieldError::new(
                             format!("{schema_at}/json_schema/type"),
                             "a task's JSON input schema must be an object schema (\"type\": \"object\")",
                         ));
-                        None
                     }
+                    validator
                 }
                 _ => None,
             }
@@ -435,15 +444,15 @@ pub(crate) fn check_task_spec(
     })
 }
 
-/// Checks one schema entry's form; returns it when the entry is well formed, with the
-/// compiled validator of a JSON schema. What else a JSON schema must be depends on whether
-/// it describes the input or the output, which the caller checks.
-fn check_schema(
-    value: &Value,
+/// Checks one schema entry's form; returns it when the entry is well formed, with the JSON
+/// Schema object of a JSON schema. What else that must be depends on whether it describes
+/// the input or the output, which the caller checks.
+fn check_schema<'a>(
+    value: &'a Value,
     pointer: &str,
     allow_auto: bool,
     errors: &mut Vec<FieldError>,
-) -> Option<(SchemaForm, Option<jsonschema::Validator>)> {
+) -> Option<(SchemaForm, Option<&'a Value>)> {
     let form = match schema_form(value, allow_auto) {
         Ok(form) => form,
         Err(reason) => {
@@ -455,16 +464,7 @@ fn check_schema(
         SchemaForm::Json => {
             let at = format!("{pointer}/json_schema");
             match value.get("json_schema") {
-                Some(schema @ Value::Object(_)) => match jsonschema::validator_for(schema) {
-                    Ok(validator) => return Some((form, Some(validator))),
-                    Err(e) => {
-                        errors.push(FieldError::new(
-                            format!("{at}{}", e.instance_path),
-                            format!("the JSON schema does not compile: {e}"),
-                        ));
-                        return None;
-                    }
-                },
+                Some(schema @ Value::Object(_)) => return Some((form, Some(schema))),
                 Some(_) => {
                     errors.push(FieldError::new(at, "must be a JSON Schema object"));
                     return None;
@@ -488,6 +488,22 @@ fn check_schema(
         SchemaForm::Auto | SchemaForm::BareText => {}
     }
     Some((form, None))
+}
+
+/// The validator of a JSON Schema at `pointer`, or the reason it does not compile.
+fn compile(
+    schema: &Value,
+    pointer: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<jsonschema::Validator> {
+    jsonschema::validator_for(schema)
+        .map_err(|e| {
+            errors.push(FieldError::new(
+                format!("{pointer}{}", e.instance_path),
+                format!("the JSON schema does not compile: {e}"),
+            ))
+        })
+        .ok()
 }
 
 fn check_webhook(value: &Value, errors: &mut Vec<FieldError>) {
@@ -769,6 +785,22 @@ mod tests {
                 "/task_spec/output_schema/json_schema/properties/price/minimum",
                 "/task_spec/output_schema/json_schema/properties/note/type"
             ]
+        );
+        // A keyword refused by the rules is named as such, even where its value would not
+        // compile either.
+        let body = with_output_schema(serde_json::json!({
+            "type": "object",
+            "properties": {"day": {"type": "string", "format": 1}},
+        }));
+        let err = parse(&body).unwrap_err();
+        assert!(
+            err.message.contains("\"format\" is not supported"),
+            "{}",
+            err.message
+        );
+        assert_eq!(
+            pointers(err),
+            ["/task_spec/output_schema/json_schema/properties/day/format"]
         );
         // Input schemas are not output schemas: their keywords stay allowed.
         let body = SEED.replace(
