@@ -49,7 +49,7 @@ def type_ok(schema, value):
         return False
     if "enum" in schema:
         return value in schema["enum"]
-    if schema.get("format") == "date":
+    if "YYYY-MM-DD" in schema.get("description", ""):
         return re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) is not None
     return True
 

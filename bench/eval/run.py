@@ -393,7 +393,9 @@ def field_kind(schema):
         t = next((x for x in t if x != "null"), None)
     if t == "string" and "enum" in schema:
         return "enum"
-    if t == "string" and schema.get("format") == "date":
+    # Output schemas may not use "format" (Parallel's rule): a date field says so in its
+    # description.
+    if t == "string" and "YYYY-MM-DD" in schema.get("description", ""):
         return "date"
     return t or "?"
 

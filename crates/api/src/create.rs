@@ -9,6 +9,7 @@
 //! Whether a processor name exists is the engine's table, so the caller passes it in.
 
 use crate::error::{ApiError, FieldError};
+use crate::output_schema;
 use crate::raw::{self, RawObject};
 use crate::source_policy;
 use serde_json::value::RawValue;
@@ -48,6 +49,9 @@ pub struct NewRun {
     pub previous_interaction_id: Option<String>,
     /// Where `task_run.status` deliveries go (`webhook.url`), when a webhook was given.
     pub webhook_url: Option<String>,
+    /// `Warning` objects the run carries from its creation on (the output schema's
+    /// `spec_validation_warning`s).
+    pub warnings: Vec<Value>,
 }
 
 /// Parses and validates a create-run body.
@@ -59,7 +63,19 @@ pub fn parse_create_run(
     is_known_processor: impl Fn(&str) -> bool,
 ) -> Result<NewRun, ApiError> {
     let object: RawObject = parse_body(body)?;
-    run_from_object(&object, is_known_processor).map_err(|refusal| refusal.into_error(""))
+    run_from_object(&object, SpecSource::Own, is_known_processor)
+        .map_err(|refusal| refusal.into_error(""))
+}
+
+/// Where a run object's task spec comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum SpecSource<'a> {
+    /// Its own `task_spec` field (none when absent or null).
+    Own,
+    /// A task group's `default_task_spec`, already checked and copied into the object's
+    /// `task_spec`; `None` when it was refused (its errors are reported once, at its own
+    /// pointer, not once per input).
+    Default(Option<&'a CheckedSpec>),
 }
 
 /// Why a run request was refused.
@@ -92,6 +108,7 @@ impl Refusal {
 /// Validates one run object (a create body, or one input of a task group's add request).
 pub fn run_from_object(
     object: &RawObject,
+    spec_source: SpecSource<'_>,
     is_known_processor: impl Fn(&str) -> bool,
 ) -> Result<NewRun, Refusal> {
     let mut errors = Vec::new();
@@ -136,8 +153,19 @@ pub fn run_from_object(
     if let Some(policy) = get("source_policy") {
         source_policy::validate(policy, "/source_policy", &mut errors);
     }
-    if let Some(spec) = get("task_spec") {
-        check_task_spec(spec, input, &mut errors);
+    let own_spec;
+    let spec = match spec_source {
+        SpecSource::Own => {
+            own_spec = match get("task_spec") {
+                Some(spec) => check_task_spec(spec, "/task_spec", &mut errors),
+                None => Some(CheckedSpec::default()),
+            };
+            own_spec.as_ref()
+        }
+        SpecSource::Default(spec) => spec,
+    };
+    if let (Some(spec), Some(input)) = (spec, input) {
+        spec.check_input(input, &mut errors);
     }
     let previous_interaction_id = match get("previous_interaction_id") {
         None | Some(Value::Null) => None,
@@ -211,6 +239,7 @@ pub fn run_from_object(
         enable_events,
         previous_interaction_id,
         webhook_url,
+        warnings: spec.map(|s| s.warnings.clone()).unwrap_or_default(),
     })
 }
 
@@ -294,48 +323,138 @@ pub fn schema_form(value: &Value, allow_auto: bool) -> Result<SchemaForm, String
     }
 }
 
-fn check_task_spec(spec: &Value, input: Option<&Value>, errors: &mut Vec<FieldError>) {
-    let Some(map) = spec.as_object() else {
-        if !spec.is_null() {
-            errors.push(FieldError::new("/task_spec", "must be an object or null"));
-        }
-        return;
-    };
-    match map.get("output_schema") {
-        None => errors.push(FieldError::new("/task_spec/output_schema", "is required")),
-        Some(schema) => {
-            check_schema(schema, "/task_spec/output_schema", true, errors);
-        }
-    }
-    let input_validator = match map.get("input_schema") {
-        None | Some(Value::Null) => None,
-        Some(schema) => check_schema(schema, "/task_spec/input_schema", false, errors),
-    };
-    if let (Some(validator), Some(input)) = (input_validator, input) {
-        match input {
-            Value::Object(_) => {
-                for e in validator.iter_errors(input) {
-                    errors.push(FieldError::new(
-                        format!("/input{}", e.instance_path),
-                        format!("does not match task_spec.input_schema: {e}"),
-                    ));
+/// A task spec that passed validation: what each run using it needs. The default (no task
+/// spec) asks nothing of the input and warns of nothing.
+#[derive(Debug, Default)]
+pub struct CheckedSpec {
+    /// The JSON input schema, compiled.
+    input_validator: Option<jsonschema::Validator>,
+    /// The output schema's warnings, their pointers in the run's request
+    /// (`/task_spec/output_schema/json_schema/…`).
+    warnings: Vec<Value>,
+    /// The spec's size, as [`output_schema::json_chars`] counts it (0 without a spec).
+    chars: usize,
+}
+
+impl CheckedSpec {
+    /// Checks a run's input against the spec: its input schema and the size limit of spec
+    /// and input together. Pointers are relative to the run object (`/input/year`).
+    fn check_input(&self, input: &Value, errors: &mut Vec<FieldError>) {
+        if let Some(validator) = &self.input_validator {
+            match input {
+                Value::Object(_) => {
+                    for e in validator.iter_errors(input) {
+                        errors.push(FieldError::new(
+                            format!("/input{}", e.instance_path),
+                            format!("does not match task_spec.input_schema: {e}"),
+                        ));
+                    }
                 }
+                _ => errors.push(FieldError::new(
+                    "/input",
+                    "must be a JSON object, since task_spec.input_schema is a JSON schema",
+                )),
             }
-            _ => errors.push(FieldError::new(
+        }
+        if self.chars > 0 {
+            output_schema::check_sizes(
+                self.chars,
+                "/task_spec",
+                Some(output_schema::json_chars(input)),
                 "/input",
-                "must be a JSON object, since task_spec.input_schema is a JSON schema",
-            )),
+                errors,
+            );
         }
     }
 }
 
-/// Checks one schema entry; for a JSON schema, returns its compiled validator.
-fn check_schema(
-    value: &Value,
+/// Checks a task spec on its own: its form, its schemas, Parallel's output-schema rules and
+/// its size. `at` is its pointer in the body (`/task_spec`, `/default_task_spec`). Returns
+/// `None` when it was refused (the reasons are in `errors`).
+pub(crate) fn check_task_spec(
+    spec: &Value,
+    at: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<CheckedSpec> {
+    let before = errors.len();
+    let Some(map) = spec.as_object() else {
+        if !spec.is_null() {
+            errors.push(FieldError::new(at, "must be an object or null"));
+            return None;
+        }
+        return Some(CheckedSpec::default());
+    };
+    let mut warnings = Vec::new();
+    match map.get("output_schema") {
+        None => errors.push(FieldError::new(
+            format!("{at}/output_schema"),
+            "is required",
+        )),
+        Some(schema) => {
+            let schema_at = format!("{at}/output_schema/json_schema");
+            if let Some((SchemaForm::Json, Some(json_schema))) =
+                check_schema(schema, &format!("{at}/output_schema"), true, errors)
+            {
+                // Parallel's rules first: they name what to change. A schema they refuse
+                // needs no second, vaguer reason from the compiler.
+                let findings = output_schema::check(json_schema);
+                if findings.errors.is_empty() {
+                    compile(json_schema, &schema_at, errors);
+                }
+                errors.extend(
+                    findings
+                        .errors
+                        .into_iter()
+                        .map(|e| FieldError::new(format!("{schema_at}{}", e.pointer), e.reason)),
+                );
+                warnings = findings
+                    .warnings
+                    .iter()
+                    .map(|w| w.to_json("/task_spec/output_schema/json_schema"))
+                    .collect();
+            }
+        }
+    }
+    let input_validator = match map.get("input_schema") {
+        None | Some(Value::Null) => None,
+        Some(schema) => {
+            let schema_at = format!("{at}/input_schema");
+            match check_schema(schema, &schema_at, false, errors) {
+                Some((SchemaForm::Json, Some(json_schema))) => {
+                    let validator =
+                        compile(json_schema, &format!("{schema_at}/json_schema"), errors);
+                    if validator.is_some()
+                        && json_schema.get("type") != Some(&Value::String("object".into()))
+                    {
+                        errors.push(FieldError::new(
+                            format!("{schema_at}/json_schema/type"),
+                            "a task's JSON input schema must be an object schema (\"type\": \"object\")",
+                        ));
+                    }
+                    validator
+                }
+                _ => None,
+            }
+        }
+    };
+    let chars = output_schema::json_chars(spec);
+    output_schema::check_sizes(chars, at, None, "", errors);
+    (errors.len() == before).then_some(CheckedSpec {
+        input_validator,
+        warnings,
+        chars,
+    })
+}
+
+/// Checks one schema entry's form; returns it when the entry is well formed, with the JSON
+/// Schema object of a JSON schema. What else that must be depends on whether it describes
+/// the input or the output, which the caller checks.
+fn check_schema<'a>(
+    value: &'a Value,
     pointer: &str,
     allow_auto: bool,
     errors: &mut Vec<FieldError>,
-) -> Option<jsonschema::Validator> {
+) -> Option<(SchemaForm, Option<&'a Value>)> {
     let form = match schema_form(value, allow_auto) {
         Ok(form) => form,
         Err(reason) => {
@@ -347,47 +466,46 @@ fn check_schema(
         SchemaForm::Json => {
             let at = format!("{pointer}/json_schema");
             match value.get("json_schema") {
-                Some(schema @ Value::Object(map)) => {
-                    if map.get("type") != Some(&Value::String("object".into())) {
-                        errors.push(FieldError::new(
-                            format!("{at}/type"),
-                            "a task's JSON schema must be an object schema (\"type\": \"object\")",
-                        ));
-                        return None;
-                    }
-                    match jsonschema::validator_for(schema) {
-                        Ok(validator) => Some(validator),
-                        Err(e) => {
-                            errors.push(FieldError::new(
-                                format!("{at}{}", e.instance_path),
-                                format!("the JSON schema does not compile: {e}"),
-                            ));
-                            None
-                        }
-                    }
-                }
+                Some(schema @ Value::Object(_)) => return Some((form, Some(schema))),
                 Some(_) => {
                     errors.push(FieldError::new(at, "must be a JSON Schema object"));
-                    None
+                    return None;
                 }
                 None => {
                     errors.push(FieldError::new(at, "is required for a \"json\" schema"));
-                    None
+                    return None;
                 }
             }
         }
-        SchemaForm::Text => {
-            match value.get("description") {
-                None | Some(Value::Null) | Some(Value::String(_)) => {}
-                Some(_) => errors.push(FieldError::new(
+        SchemaForm::Text => match value.get("description") {
+            None | Some(Value::Null) | Some(Value::String(_)) => {}
+            Some(_) => {
+                errors.push(FieldError::new(
                     format!("{pointer}/description"),
                     "must be a string or null",
-                )),
+                ));
+                return None;
             }
-            None
-        }
-        SchemaForm::Auto | SchemaForm::BareText => None,
+        },
+        SchemaForm::Auto | SchemaForm::BareText => {}
     }
+    Some((form, None))
+}
+
+/// The validator of a JSON Schema at `pointer`, or the reason it does not compile.
+fn compile(
+    schema: &Value,
+    pointer: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<jsonschema::Validator> {
+    jsonschema::validator_for(schema)
+        .map_err(|e| {
+            errors.push(FieldError::new(
+                format!("{pointer}{}", e.instance_path),
+                format!("the JSON schema does not compile: {e}"),
+            ))
+        })
+        .ok()
 }
 
 fn check_webhook(value: &Value, errors: &mut Vec<FieldError>) {
@@ -606,7 +724,10 @@ mod tests {
         let bad_type = r#"{"processor":"core","input":"x","task_spec":{"output_schema":{"type":"json","json_schema":{"type":"string"}}}}"#;
         assert_eq!(
             pointers(parse(bad_type).unwrap_err()),
-            ["/task_spec/output_schema/json_schema/type"]
+            [
+                "/task_spec/output_schema/json_schema/type",
+                "/task_spec/output_schema/json_schema/properties"
+            ]
         );
         let no_compile = r#"{"processor":"core","input":"x","task_spec":{"output_schema":{"json_schema":{"type":"object","properties":{"a":{"type":12}}}}}}"#;
         let p = pointers(parse(no_compile).unwrap_err());
@@ -640,6 +761,129 @@ mod tests {
             );
             assert!(parse(&body).is_ok(), "{ok}");
         }
+    }
+
+    /// A create body whose output schema is `schema`.
+    fn with_output_schema(schema: serde_json::Value) -> String {
+        serde_json::json!({
+            "processor": "core",
+            "input": "x",
+            "task_spec": {"output_schema": {"type": "json", "json_schema": schema}},
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn output_schema_rules_answer_422_with_pointers_into_the_schema() {
+        let body = with_output_schema(serde_json::json!({
+            "type": "object",
+            "properties": {
+                "price": {"type": "number", "minimum": 0},
+                "note": {"type": "null"},
+            },
+            "required": ["price", "note"],
+            "additionalProperties": false,
+        }));
+        let err = parse(&body).unwrap_err();
+        assert!(err.message.contains("minimum"), "{}", err.message);
+        assert_eq!(
+            pointers(err),
+            [
+                "/task_spec/output_schema/json_schema/properties/price/minimum",
+                "/task_spec/output_schema/json_schema/properties/note/type"
+            ]
+        );
+        // A keyword refused by the rules is named as such, even where its value would not
+        // compile either.
+        let body = with_output_schema(serde_json::json!({
+            "type": "object",
+            "properties": {"day": {"type": "string", "format": 1}},
+        }));
+        let err = parse(&body).unwrap_err();
+        assert!(
+            err.message.contains("\"format\" is not supported"),
+            "{}",
+            err.message
+        );
+        assert_eq!(
+            pointers(err),
+            ["/task_spec/output_schema/json_schema/properties/day/format"]
+        );
+        // Input schemas are not output schemas: their keywords stay allowed.
+        let body = SEED.replace(
+            r#""year":{"type":"integer"}"#,
+            r#""year":{"type":"integer","minimum":1900}"#,
+        );
+        assert!(parse(&body).is_ok());
+    }
+
+    #[test]
+    fn output_schema_warnings_ride_on_the_new_run() {
+        assert!(parse(SEED).unwrap().warnings.is_empty());
+        let body = with_output_schema(serde_json::json!({
+            "type": "object",
+            "properties": {"gdp": {"type": "string"}, "year": {"type": "integer"}},
+            "required": ["gdp"],
+        }));
+        let warnings = parse(&body).unwrap().warnings;
+        let pointers: Vec<&str> = warnings
+            .iter()
+            .map(|w| w["detail"]["pointer"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            pointers,
+            [
+                "/task_spec/output_schema/json_schema",
+                "/task_spec/output_schema/json_schema/properties/year"
+            ]
+        );
+        assert!(warnings
+            .iter()
+            .all(|w| w["type"] == "spec_validation_warning"));
+        // Text and auto schemas have no such rules.
+        let text = r#"{"processor":"core","input":"x","task_spec":{"output_schema":"a city"}}"#;
+        assert!(parse(text).unwrap().warnings.is_empty());
+    }
+
+    /// A create body whose task spec is exactly `spec_chars` characters (as counted) and
+    /// whose string input is `input_chars` characters.
+    fn sized(spec_chars: usize, input_chars: usize) -> String {
+        let spec = |description: &str| serde_json::json!({"output_schema": {"type": "text", "description": description}});
+        let empty = crate::output_schema::json_chars(&spec(""));
+        let spec = spec(&"d".repeat(spec_chars - empty));
+        assert_eq!(crate::output_schema::json_chars(&spec), spec_chars);
+        // Whitespace between tokens is not counted: the body is sent pretty-printed.
+        serde_json::to_string_pretty(&serde_json::json!({
+            "processor": "core",
+            "input": "é".repeat(input_chars),
+            "task_spec": spec,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn task_spec_and_input_sizes_are_limited() {
+        assert!(parse(&sized(15_000, 10_000)).is_ok());
+        assert_eq!(
+            pointers(parse(&sized(15_001, 10)).unwrap_err()),
+            ["/task_spec"]
+        );
+        assert_eq!(
+            pointers(parse(&sized(15_001, 9_999)).unwrap_err()),
+            ["/task_spec"]
+        );
+        assert_eq!(
+            pointers(parse(&sized(15_000, 10_001)).unwrap_err()),
+            ["/input"]
+        );
+        assert!(parse(&sized(100, 24_900)).is_ok());
+        assert_eq!(
+            pointers(parse(&sized(100, 24_901)).unwrap_err()),
+            ["/input"]
+        );
+        // Without a task spec, the input alone is not limited here.
+        let body = format!(r#"{{"processor":"core","input":"{}"}}"#, "x".repeat(30_000));
+        assert!(parse(&body).is_ok());
     }
 
     #[test]

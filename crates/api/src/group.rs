@@ -6,7 +6,10 @@
 //! as the runs, and counts the running ones when it reads a status, in the same statement:
 //! the counts always add up to `num_task_runs`.
 
-use crate::create::{check_metadata, parse_body, run_from_object, NewRun, Refusal};
+use crate::create::{
+    check_metadata, check_task_spec, parse_body, run_from_object, CheckedSpec, NewRun, Refusal,
+    SpecSource,
+};
 use crate::error::{ApiError, FieldError};
 use crate::raw::{self, RawObject};
 use crate::run::RunStatus;
@@ -167,17 +170,16 @@ pub fn parse_add_runs(
 ) -> Result<Vec<NewRun>, ApiError> {
     let object = parse_body(body)?;
     let mut errors = Vec::new();
-    let default_spec = match object.get("default_task_spec") {
+    // The default spec is checked once, its errors reported at its own pointer; each input
+    // that uses it gets a copy in its stored input.
+    let default_spec: Option<(String, Option<CheckedSpec>)> = match object.get("default_task_spec")
+    {
         None => None,
         Some(raw) if raw.get().trim() == "null" => None,
         Some(raw) => match serde_json::from_str::<Value>(raw.get()) {
-            Ok(Value::Object(_)) => Some(raw::minify(raw.get())),
-            Ok(_) => {
-                errors.push(FieldError::new(
-                    "/default_task_spec",
-                    "must be a task spec object or null",
-                ));
-                None
+            Ok(value) => {
+                let checked = check_task_spec(&value, "/default_task_spec", &mut errors);
+                Some((raw::minify(raw.get()), checked))
             }
             Err(e) => {
                 errors.push(FieldError::new("/default_task_spec", e.to_string()));
@@ -218,7 +220,8 @@ pub fn parse_add_runs(
                 continue;
             }
         };
-        if let Some(spec) = &default_spec {
+        let mut spec_source = SpecSource::Own;
+        if let Some((spec, checked)) = &default_spec {
             let has_own = run_object
                 .get("task_spec")
                 .is_some_and(|raw| raw.get().trim() != "null");
@@ -228,9 +231,10 @@ pub fn parse_add_runs(
                     Some(slot) => slot.1 = spec,
                     None => run_object.0.push(("task_spec".into(), spec)),
                 }
+                spec_source = SpecSource::Default(checked.as_ref());
             }
         }
-        match run_from_object(&run_object, &is_known_processor) {
+        match run_from_object(&run_object, spec_source, &is_known_processor) {
             Ok(run) => runs.push(run),
             Err(Refusal::Invalid(list)) => errors.extend(
                 list.into_iter()
@@ -355,12 +359,93 @@ mod tests {
             (br#"{"inputs":[],"default_task_spec":3}"#, "/default_task_spec"),
             (
                 br#"{"inputs":[{"input":"a","processor":"lite"}],"default_task_spec":{"input_schema":"x"}}"#,
-                "/inputs/0/task_spec/output_schema",
+                "/default_task_spec/output_schema",
             ),
         ] {
             let e = parse_add_runs(body, known).unwrap_err();
             assert_eq!(e.detail.unwrap()["pointer"], pointer, "{}", String::from_utf8_lossy(body));
         }
+    }
+
+    #[test]
+    fn output_schema_rules_apply_to_inputs_and_to_the_default_spec() {
+        let bad = r#"{"output_schema":{"type":"json","json_schema":{"type":"object","properties":{"price":{"type":"number","maximum":9}},"required":["price"],"additionalProperties":false}}}"#;
+        let good = r#"{"output_schema":{"type":"json","json_schema":{"type":"object","properties":{"price":{"type":"number"}}}}}"#;
+        let pointers = |body: String| -> Vec<String> {
+            let e = parse_add_runs(body.as_bytes(), known).unwrap_err();
+            assert_eq!(e.status, 422);
+            e.detail.unwrap()["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["pointer"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let input = r#"{"input":"a","processor":"lite"}"#;
+        let own = |spec: &str| format!(r#"{{"input":"b","processor":"lite","task_spec":{spec}}}"#);
+        assert_eq!(
+            pointers(format!(
+                r#"{{"inputs":[{input},{input},{input},{}]}}"#,
+                own(bad)
+            )),
+            ["/inputs/3/task_spec/output_schema/json_schema/properties/price/maximum"]
+        );
+        // A refused default spec is reported once, at its own pointer, whatever the number
+        // of inputs using it.
+        assert_eq!(
+            pointers(format!(
+                r#"{{"default_task_spec":{bad},"inputs":[{input},{input},{}]}}"#,
+                own(good)
+            )),
+            ["/default_task_spec/output_schema/json_schema/properties/price/maximum"]
+        );
+        // Runs carry their spec's warnings, pointing into their own request.
+        let runs = parse_add_runs(
+            format!(
+                r#"{{"default_task_spec":{good},"inputs":[{input},{}]}}"#,
+                own(good)
+            )
+            .as_bytes(),
+            known,
+        )
+        .unwrap();
+        for run in &runs {
+            let pointers: Vec<&str> = run
+                .warnings
+                .iter()
+                .map(|w| w["detail"]["pointer"].as_str().unwrap())
+                .collect();
+            assert_eq!(
+                pointers,
+                [
+                    "/task_spec/output_schema/json_schema",
+                    "/task_spec/output_schema/json_schema/properties/price"
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn sizes_count_the_default_spec_with_each_input() {
+        let spec = format!(
+            r#"{{"output_schema":{{"type":"text","description":"{}"}}}}"#,
+            "d".repeat(14_900)
+        );
+        let input = |n: usize| format!(r#"{{"input":"{}","processor":"lite"}}"#, "x".repeat(n));
+        let body = format!(
+            r#"{{"default_task_spec":{spec},"inputs":[{},{}]}}"#,
+            input(10),
+            input(20_000)
+        );
+        let e = parse_add_runs(body.as_bytes(), known).unwrap_err();
+        assert_eq!(e.detail.unwrap()["pointer"], "/inputs/1/input");
+        let long = format!(
+            r#"{{"output_schema":{{"type":"text","description":"{}"}}}}"#,
+            "d".repeat(15_000)
+        );
+        let body = format!(r#"{{"default_task_spec":{long},"inputs":[{}]}}"#, input(1));
+        let e = parse_add_runs(body.as_bytes(), known).unwrap_err();
+        assert_eq!(e.detail.unwrap()["pointer"], "/default_task_spec");
     }
 
     #[test]

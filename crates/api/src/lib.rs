@@ -2,15 +2,17 @@
 //!
 //! This crate owns everything about what goes over the wire: the shape of each response
 //! ([`TaskRun`], [`ErrorBody`]), the parsing and validation of each request
-//! ([`create::parse_create_run`]), the ids Parallax hands out ([`ids`]) and the time format
-//! ([`time`]). The HTTP layer turns an [`ApiError`] into a response; storage keeps what
-//! [`create::NewRun`] carries. Nothing here opens a socket or a file.
+//! ([`create::parse_create_run`]), Parallel's rules for output schemas ([`output_schema`]),
+//! the ids Parallax hands out ([`ids`]) and the time format ([`time`]). The HTTP layer turns
+//! an [`ApiError`] into a response; storage keeps what [`create::NewRun`] carries. Nothing
+//! here opens a socket or a file.
 
 pub mod create;
 pub mod error;
 pub mod events;
 pub mod group;
 pub mod ids;
+pub mod output_schema;
 pub mod raw;
 pub mod run;
 pub mod source_policy;

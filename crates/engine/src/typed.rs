@@ -20,7 +20,7 @@ pub enum FieldType {
     Number,
     Integer,
     Boolean,
-    /// A string with `"format": "date"` (written `YYYY-MM-DD`).
+    /// A string whose description asks for a date as `YYYY-MM-DD` (see [`asks_for_a_date`]).
     Date,
     /// One of these strings.
     Enum(Vec<String>),
@@ -63,9 +63,7 @@ impl FieldType {
             _ => None,
         };
         match type_name {
-            Some("string") if schema.get("format").and_then(Value::as_str) == Some("date") => {
-                FieldType::Date
-            }
+            Some("string") if asks_for_a_date(schema) => FieldType::Date,
             Some("string") => FieldType::String,
             Some("number") => FieldType::Number,
             Some("integer") => FieldType::Integer,
@@ -94,6 +92,29 @@ impl FieldType {
                 .is_some_and(|o| o.iter().any(null_type))
         })
     }
+}
+
+/// Whether a string schema asks for a calendar date written `YYYY-MM-DD`: its description
+/// says so ("YYYY-MM-DD", "an ISO 8601 date", "ISO date"), as Parallel's guide tells users to
+/// write it, since output schemas may not use `format`. A `"format": "date"` (in runs stored
+/// before that rule) says so too.
+pub fn asks_for_a_date(schema: &Value) -> bool {
+    if schema.get("format").and_then(Value::as_str) == Some("date") {
+        return true;
+    }
+    let Some(description) = schema.get("description").and_then(Value::as_str) else {
+        return false;
+    };
+    let lower = description.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !(c.is_alphanumeric() || c == '-'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    // "ISO 8601" alone may be a time or an offset: a date only with the word date.
+    let iso = words
+        .windows(2)
+        .any(|w| matches!(w[0], "iso" | "iso-8601" | "8601") && matches!(w[1], "date" | "8601"));
+    words.contains(&"yyyy-mm-dd") || (iso && words.iter().any(|w| w.starts_with("date")))
 }
 
 /// A value found in a passage.
@@ -1140,6 +1161,30 @@ mod tests {
             FieldType::of(&json!({"type": "string", "format": "date"})),
             FieldType::Date
         );
+        for description in [
+            "Date the company was founded (YYYY-MM-DD)",
+            "founding date, formatted yyyy-mm-dd",
+            "The date of the election as an ISO 8601 date",
+            "Release date in ISO-8601 date format",
+            "Release date, ISO date",
+        ] {
+            assert_eq!(
+                FieldType::of(&json!({"type": ["string", "null"], "description": description})),
+                FieldType::Date,
+                "{description}"
+            );
+        }
+        for description in [
+            "Date the company was founded",
+            "ISO 3166 country code",
+            "Time zone as an ISO 8601 offset",
+        ] {
+            assert_eq!(
+                FieldType::of(&json!({"type": "string", "description": description})),
+                FieldType::String,
+                "{description}"
+            );
+        }
         assert_eq!(
             FieldType::of(&json!({"type": "string", "enum": ["a", "b"]})),
             FieldType::Enum(vec!["a".into(), "b".into()])

@@ -900,3 +900,168 @@ fn message_roles_serialise_lowercase() {
     );
     assert_eq!(Message::system("s").role, Role::System);
 }
+
+// --------------------------------------------------------------------------------------------
+// Fields no source states, through the whole research pipeline: the local index holds one
+// page, read without network; synthesis is the scripted LLM, or extractive without one.
+
+mod unknown_fields {
+    use super::*;
+    use parallax_engine::fetch::{FetchCache, Fetcher, FetcherConfig, DEFAULT_CACHE_BYTES};
+    use parallax_engine::pipeline::{Providers, ResearchProcessor};
+    use parallax_engine::search::{IndexedPage, Indexer, LocalIndex};
+    use parallax_engine::web::page::ExtractedCache;
+    use parallax_engine::{
+        budget, MessageKind, Output, Processor, ProgressSink, SourceStats, Task,
+    };
+
+    const PAGE: &str = "Zorblax Robotics is a maker of warehouse robots. \
+        Zorblax Robotics is led by Mirela Okkaday, its chief executive since 2019.";
+
+    /// The output schema: one field a source states, and three it does not, whose
+    /// descriptions give a fallback that fits, one that does not fit, and none.
+    fn schema() -> Value {
+        json!({
+            "type": "object",
+            "properties": {
+                "ceo": {"type": "string", "description": "Name of the chief executive officer"},
+                "headquarters": {"type": ["string", "null"], "description": "City of the head office. If no data found, return 'Unknown'"},
+                "employees": {"type": ["integer", "null"], "description": "Number of employees; if unavailable, return 'Unknown'"},
+                "ticker": {"type": ["string", "null"], "description": "Stock ticker symbol"},
+            },
+            "required": ["ceo", "headquarters", "employees", "ticker"],
+            "additionalProperties": false,
+        })
+    }
+
+    struct Quiet;
+
+    #[async_trait::async_trait]
+    impl ProgressSink for Quiet {
+        async fn message(&self, _: MessageKind, _: &str) {}
+        async fn stats(&self, _: &SourceStats, _: f64) {}
+    }
+
+    struct Dir(std::path::PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// Runs the question through the pipeline, with `llm` (a base URL) or without.
+    async fn research(tag: &str, llm: Option<&str>) -> Output {
+        let dir = std::env::temp_dir().join(format!("px-unknown-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let _guard = Dir(dir.clone());
+        let index = LocalIndex::open(&dir).unwrap();
+        index
+            .add_page(IndexedPage {
+                url: "https://zorblax.example/about".into(),
+                owner: None,
+                title: Some("About Zorblax Robotics".into()),
+                text: PAGE.into(),
+                published: None,
+                fetched_at: chrono::Utc::now(),
+            })
+            .unwrap();
+        index.commit().unwrap();
+        let providers = Providers {
+            search: vec![Arc::new(index.clone())],
+            index: Some(Indexer::start(index)),
+            fetch: FetchCache::new(Fetcher::new(FetcherConfig::default()), DEFAULT_CACHE_BYTES),
+            cache_max_age: Duration::from_secs(3600),
+            extracted: ExtractedCache::default(),
+            llm: llm.map(|url| Arc::new(client(url))),
+        };
+        let task = Task {
+            run_id: "trun_test".into(),
+            tenant: "t".into(),
+            budget: budget::lookup("lite").unwrap(),
+            request: json!({
+                "input": "Zorblax Robotics",
+                "processor": "lite",
+                "task_spec": {"output_schema": {"type": "json", "json_schema": schema()}},
+            }),
+            previous_interaction_id: None,
+            previous: None,
+        };
+        ResearchProcessor::new(providers)
+            .run(task, &Quiet)
+            .await
+            .expect("the run completes")
+    }
+
+    fn warned_fields(output: &Output) -> Vec<String> {
+        output
+            .warnings
+            .iter()
+            .filter_map(|w| w["detail"]["field"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    fn basis<'a>(output: &'a Output, field: &str) -> &'a Value {
+        output.output["basis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["field"] == field)
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn extractive_gives_stated_fallbacks_and_warns_of_the_rest() {
+        let output = research("extractive", None).await;
+        assert_eq!(
+            output.output["content"],
+            json!({"ceo": "Mirela Okkaday", "headquarters": "Unknown", "employees": null, "ticker": null})
+        );
+        assert_eq!(warned_fields(&output), ["employees", "ticker"]);
+        let headquarters = basis(&output, "headquarters");
+        assert_eq!(headquarters["confidence"], "low");
+        assert_eq!(headquarters["citations"], json!([]));
+        assert!(headquarters["reasoning"]
+            .as_str()
+            .unwrap()
+            .contains("its description asks for \"Unknown\""));
+    }
+
+    #[tokio::test]
+    async fn the_llm_is_told_the_rule_and_its_answer_is_held_to_it() {
+        // The model states the CEO, leaves the rest null: it did not follow the fallback the
+        // headquarters description asks for, so the pipeline does.
+        let answer = json!({
+            "output": {"ceo": "Mirela Okkaday", "headquarters": null, "employees": null, "ticker": null},
+            "basis": [
+                {"field": "ceo", "sources": [1], "reasoning": "Source 1 names her.", "confidence": "high"},
+                {"field": "headquarters", "sources": [], "reasoning": "Not stated.", "confidence": "low"},
+                {"field": "employees", "sources": [], "reasoning": "Not stated.", "confidence": "low"},
+                {"field": "ticker", "sources": [], "reasoning": "Not stated.", "confidence": "low"}
+            ]
+        });
+        let (base_url, script) = serve(vec![Canned::ok(&answer.to_string(), 100, 50)]).await;
+        let output = research("llm", Some(&base_url)).await;
+        assert_eq!(script.remaining(), 0, "the model was asked once");
+        assert_eq!(
+            output.output["content"],
+            json!({"ceo": "Mirela Okkaday", "headquarters": "Unknown", "employees": null, "ticker": null})
+        );
+        assert_eq!(warned_fields(&output), ["employees", "ticker"]);
+        assert!(basis(&output, "headquarters")["reasoning"]
+            .as_str()
+            .unwrap()
+            .contains("\"Unknown\""));
+        assert_eq!(basis(&output, "ceo")["confidence"], "high");
+        // The prompt carried the rule and the descriptions that state the fallbacks.
+        let prompt = json!(messages_of(&script.received()[0])).to_string();
+        assert!(prompt.contains("do not guess"), "{prompt}");
+        assert!(
+            prompt.contains("give the fallback its description asks for"),
+            "{prompt}"
+        );
+        assert!(
+            prompt.contains("If no data found, return 'Unknown'"),
+            "{prompt}"
+        );
+    }
+}

@@ -29,6 +29,7 @@ async fn create(store: &dyn Store, tenant: &str, processor: &str, body_extra: &s
         previous_interaction_id: None,
         created_at: now_micros(),
         webhook_url: None,
+        warnings: None,
     };
     assert!(matches!(
         store.create_run(tenant, run, None).await.unwrap(),

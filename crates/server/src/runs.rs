@@ -126,6 +126,8 @@ pub(crate) fn run_to_create(new: NewRun, created_at: i64) -> RunToCreate {
         previous_interaction_id: new.previous_interaction_id,
         created_at,
         webhook_url: new.webhook_url,
+        warnings: (!new.warnings.is_empty())
+            .then(|| serde_json::Value::from(new.warnings).to_string()),
     }
 }
 

@@ -75,6 +75,9 @@ pub struct RunToCreate {
     /// `webhook.url`: a `task_run.status` delivery is queued there, in the same transaction,
     /// when the run ends.
     pub webhook_url: Option<String>,
+    /// The run's `Warning` objects from its creation on, as a JSON array (`None` for none,
+    /// never an empty array: see [`merged_warnings_sql`]).
+    pub warnings: Option<String>,
 }
 
 impl RunToCreate {
@@ -91,7 +94,12 @@ impl RunToCreate {
                 .transpose()
                 .map_err(|e| StoreError::Corrupt(format!("metadata: {e}")))?,
             error: None,
-            warnings: None,
+            warnings: self
+                .warnings
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("warnings: {e}")))?,
             taskgroup_id: group.map(str::to_owned),
             created_at: self.created_at,
             modified_at: self.created_at,
@@ -324,6 +332,18 @@ pub enum RunOutcome {
         error: ErrorObject,
     },
     Cancelled,
+}
+
+/// The `warnings` column of a run that ends, in SQL both backends run: the warnings it had
+/// since its creation, then `{new}` (the parameter holding the engine's), so neither
+/// overwrites the other. Both are JSON arrays written by Parallax, never empty (an empty
+/// list is stored as `NULL`), so joining the texts is joining the arrays, keeping the
+/// order and the spelling of each warning.
+pub(crate) fn merged_warnings_sql(new: &str) -> String {
+    format!(
+        "CASE WHEN {new} IS NULL THEN warnings WHEN warnings IS NULL THEN {new}
+            ELSE substr(warnings, 1, length(warnings) - 1) || ',' || substr({new}, 2) END"
+    )
 }
 
 /// The columns that record how a run ended, as both backends store them.

@@ -102,11 +102,11 @@
 
 use crate::fair::{self, Lane, TenantQueue};
 use crate::{
-    delivery_update, group_event_json, group_status, state_event_json, status_json, AddedRuns,
-    ClaimedRun, CreateOutcome, Delivery, DeliveryOutcome, EventRecord, GroupEvents, GroupRunsQuery,
-    GroupToCreate, Idempotency, KeyHash, Notice, OutcomeColumns, Result, RunOutcome, RunToCreate,
-    Store, StoreError, TenantId, DELIVERY_COLUMNS, GROUPS_MIGRATION, GROUP_EVENT_RUN,
-    GROUP_EVENT_STATUS, GROUP_STATUS_COLUMNS, NOTICE_CAPACITY,
+    delivery_update, group_event_json, group_status, merged_warnings_sql, state_event_json,
+    status_json, AddedRuns, ClaimedRun, CreateOutcome, Delivery, DeliveryOutcome, EventRecord,
+    GroupEvents, GroupRunsQuery, GroupToCreate, Idempotency, KeyHash, Notice, OutcomeColumns,
+    Result, RunOutcome, RunToCreate, Store, StoreError, TenantId, DELIVERY_COLUMNS,
+    GROUPS_MIGRATION, GROUP_EVENT_RUN, GROUP_EVENT_STATUS, GROUP_STATUS_COLUMNS, NOTICE_CAPACITY,
 };
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
@@ -727,13 +727,14 @@ async fn finish_runs(
     let stmt = tx
         .prepare_cached(&format!(
             "UPDATE runs SET status = u.f_status, output = u.f_output, error = u.f_error,
-                warnings = u.f_warnings, lease_owner = NULL, lease_expires_at = NULL,
+                warnings = {}, lease_owner = NULL, lease_expires_at = NULL,
                 modified_at = $7
              FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[])
                AS u(f_run_id, f_worker, f_status, f_output, f_error, f_warnings)
              WHERE runs.run_id = u.f_run_id AND runs.lease_owner = u.f_worker
                AND runs.status = 'running'
-             RETURNING {RUN_COLUMNS}, tenant_id, webhook_url"
+             RETURNING {RUN_COLUMNS}, tenant_id, webhook_url",
+            merged_warnings_sql("u.f_warnings")
         ))
         .await?;
     let rows = tx
@@ -901,6 +902,7 @@ async fn insert_queued_runs<'a>(
     let inputs = column(|r| Some(r.run.input_doc.as_str()));
     let previous = column(|r| r.run.previous_interaction_id.as_deref());
     let webhooks = column(|r| r.run.webhook_url.as_deref());
+    let warnings = column(|r| r.run.warnings.as_deref());
     let groups = column(|r| r.group.map(|(g, _)| g));
     let events = column(|r| Some(r.event));
     let enable_events: Vec<bool> = rows.iter().map(|r| r.run.enable_events).collect();
@@ -910,15 +912,15 @@ async fn insert_queued_runs<'a>(
         .prepare_cached(
             "INSERT INTO runs (run_id, tenant_id, processor, status, metadata, input_doc,
                 enable_events, previous_interaction_id, created_at, modified_at, webhook_url,
-                taskgroup_id, group_pos)
+                taskgroup_id, group_pos, warnings)
              SELECT u.run_id, u.tenant_id, u.processor, 'queued', u.metadata, u.input_doc,
                 u.enable_events, u.previous, u.created_at, u.created_at, u.webhook_url,
-                u.taskgroup_id, u.group_pos
+                u.taskgroup_id, u.group_pos, u.warnings
              FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
                          $6::BOOLEAN[], $7::TEXT[], $8::BIGINT[], $9::TEXT[], $10::TEXT[],
-                         $11::BIGINT[])
+                         $11::BIGINT[], $12::TEXT[])
                AS u(run_id, tenant_id, processor, metadata, input_doc, enable_events,
-                    previous, created_at, webhook_url, taskgroup_id, group_pos)",
+                    previous, created_at, webhook_url, taskgroup_id, group_pos, warnings)",
         )
         .await?;
     tx.execute(
@@ -935,6 +937,7 @@ async fn insert_queued_runs<'a>(
             &webhooks,
             &groups,
             &positions,
+            &warnings,
         ],
     )
     .await?;
@@ -2177,6 +2180,7 @@ mod tests {
             previous_interaction_id: None,
             created_at: now_micros(),
             webhook_url: None,
+            warnings: None,
         }
     }
 

@@ -13,11 +13,11 @@
 
 use crate::fair::{self, Lane, TenantQueue};
 use crate::{
-    delivery_update, ended_column, group_event_json, group_status, state_event_json, status_json,
-    AddedRuns, ClaimedRun, CreateOutcome, Delivery, DeliveryOutcome, EventRecord, GroupEvents,
-    GroupRunsQuery, GroupToCreate, Idempotency, KeyHash, Notice, OutcomeColumns, Result,
-    RunOutcome, RunToCreate, Store, StoreError, TenantId, DELIVERY_COLUMNS, GROUPS_MIGRATION,
-    GROUP_EVENT_RUN, GROUP_EVENT_STATUS, GROUP_STATUS_COLUMNS, NOTICE_CAPACITY,
+    delivery_update, ended_column, group_event_json, group_status, merged_warnings_sql,
+    state_event_json, status_json, AddedRuns, ClaimedRun, CreateOutcome, Delivery, DeliveryOutcome,
+    EventRecord, GroupEvents, GroupRunsQuery, GroupToCreate, Idempotency, KeyHash, Notice,
+    OutcomeColumns, Result, RunOutcome, RunToCreate, Store, StoreError, TenantId, DELIVERY_COLUMNS,
+    GROUPS_MIGRATION, GROUP_EVENT_RUN, GROUP_EVENT_STATUS, GROUP_STATUS_COLUMNS, NOTICE_CAPACITY,
 };
 use async_trait::async_trait;
 use parallax_api::error::ErrorObject;
@@ -430,8 +430,8 @@ fn insert_queued_run(
     conn.prepare_cached(
         "INSERT INTO runs (run_id, tenant_id, processor, status, metadata, input_doc,
             enable_events, previous_interaction_id, created_at, modified_at, webhook_url,
-            taskgroup_id, group_pos)
-         VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)",
+            taskgroup_id, group_pos, warnings)
+         VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         run.run_id,
@@ -444,7 +444,8 @@ fn insert_queued_run(
         run.created_at,
         run.webhook_url,
         group.map(|(id, _)| id),
-        group.map(|(_, position)| position)
+        group.map(|(_, position)| position),
+        run.warnings
     ])?;
     let task_run = run.queued_run(group.map(|(id, _)| id))?;
     insert_event(
@@ -871,10 +872,11 @@ impl Store for SqliteStore {
                     warnings,
                 } = outcome.into_columns()?;
                 let sql = format!(
-                    "UPDATE runs SET status = ?1, output = ?2, error = ?3, warnings = ?4,
+                    "UPDATE runs SET status = ?1, output = ?2, error = ?3, warnings = {},
                         lease_owner = NULL, lease_expires_at = NULL, modified_at = ?5
                      WHERE run_id = ?6 AND lease_owner = ?7 AND status = 'running'
-                     RETURNING {RUN_COLUMNS}, tenant_id, webhook_url"
+                     RETURNING {RUN_COLUMNS}, tenant_id, webhook_url",
+                    merged_warnings_sql("?4")
                 );
                 let run = conn
                     .prepare_cached(&sql)?

@@ -25,6 +25,7 @@ fn new_run(processor: &str) -> RunToCreate {
         previous_interaction_id: None,
         created_at: now_micros(),
         webhook_url: None,
+        warnings: None,
     }
 }
 
@@ -1019,6 +1020,170 @@ pub async fn concurrent_endings_of_a_group_are_all_logged(store: Arc<dyn Store>)
     );
 }
 
+/// A run's warnings as the API shows them.
+fn warnings_of(run: &parallax_api::TaskRun) -> serde_json::Value {
+    serde_json::to_value(&run.warnings).unwrap()
+}
+
+/// The run object of a run's last recorded event.
+async fn last_event_run(store: &dyn Store, tenant: &str, run_id: &str) -> serde_json::Value {
+    let events = store.events_after(tenant, run_id, 0, 100).await.unwrap();
+    let last: serde_json::Value = serde_json::from_str(&events.last().unwrap().data).unwrap();
+    last["run"].clone()
+}
+
+pub async fn creation_warnings_last_past_the_end(store: Arc<dyn Store>) {
+    let t = tenant(&*store).await;
+    let spec = serde_json::json!([
+        {"type": "spec_validation_warning", "message": "Output field \"naïve\" is not required", "detail": {"pointer": "/task_spec/output_schema/json_schema/properties/naïve", "field": "naïve"}},
+        {"type": "spec_validation_warning", "message": "open object", "detail": {"pointer": "", "field": ""}}
+    ]);
+    let engine = serde_json::json!([{"type": "warning", "message": "No source states \"ceo\"", "detail": {"field": "ceo"}}]);
+    let warned = |run: RunToCreate| RunToCreate {
+        warnings: Some(spec.to_string()),
+        ..run
+    };
+
+    // From the create answer on: the run, its replay, its queued event.
+    let key = Idempotency {
+        key: ids::new_run_id(),
+        body_hash: [3; 32],
+    };
+    let completed = created(
+        store
+            .create_run(&t, warned(new_run("base")), Some(key.clone()))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(warnings_of(&completed), spec);
+    match store
+        .create_run(&t, warned(new_run("base")), Some(key))
+        .await
+        .unwrap()
+    {
+        CreateOutcome::Replayed(answer) => {
+            let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+            assert_eq!(answer["warnings"], spec);
+        }
+        other => panic!("expected a replay, got {other:?}"),
+    }
+    let got = store.get_run(&t, &completed.run_id).await.unwrap().unwrap();
+    assert_eq!(warnings_of(&got), spec);
+    assert_eq!(
+        last_event_run(&*store, &t, &completed.run_id).await["warnings"],
+        spec
+    );
+
+    // Ended with the engine's warnings: both, creation's first.
+    claim_until(&*store, "w", &completed.run_id).await;
+    assert!(store
+        .finish_run(
+            "w",
+            &completed.run_id,
+            RunOutcome::Completed {
+                output: r#"{"type":"text","content":"x","basis":[]}"#.into(),
+                warnings: Some(engine.to_string()),
+            },
+        )
+        .await
+        .unwrap());
+    let mut both = spec.as_array().unwrap().clone();
+    both.extend(engine.as_array().unwrap().iter().cloned());
+    let both = serde_json::Value::from(both);
+    let (run, _) = store
+        .get_result(&t, &completed.run_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Completed);
+    assert_eq!(warnings_of(&run), both);
+    assert_eq!(
+        last_event_run(&*store, &t, &completed.run_id).await["warnings"],
+        both
+    );
+
+    // Ended without the engine's: the creation's stay, whatever the ending.
+    let failed = created(
+        store
+            .create_run(&t, warned(new_run("base")), None)
+            .await
+            .unwrap(),
+    );
+    let quiet = created(
+        store
+            .create_run(&t, warned(new_run("base")), None)
+            .await
+            .unwrap(),
+    );
+    let plain = created(store.create_run(&t, new_run("base"), None).await.unwrap());
+    assert_eq!(plain.warnings, None);
+    let mut waiting = vec![&failed.run_id, &quiet.run_id, &plain.run_id];
+    for _ in 0..200 {
+        let claimed = store
+            .claim_runs("w", 64, Duration::from_secs(30))
+            .await
+            .unwrap();
+        waiting.retain(|id| !claimed.iter().any(|c| &c.run_id == *id));
+        if waiting.is_empty() {
+            break;
+        }
+    }
+    assert!(waiting.is_empty(), "never claimed: {waiting:?}");
+    let error = ErrorObject {
+        ref_id: "r".into(),
+        message: "boom".into(),
+        detail: None,
+    };
+    assert!(store
+        .finish_run("w", &failed.run_id, RunOutcome::Failed { error })
+        .await
+        .unwrap());
+    for (run, engine_warnings) in [(&quiet, None), (&plain, Some(engine.to_string()))] {
+        assert!(store
+            .finish_run(
+                "w",
+                &run.run_id,
+                RunOutcome::Completed {
+                    output: r#"{"type":"text","content":"x","basis":[]}"#.into(),
+                    warnings: engine_warnings,
+                },
+            )
+            .await
+            .unwrap());
+    }
+    for (run, want) in [(&failed, &spec), (&quiet, &spec), (&plain, &engine)] {
+        let got = store.get_run(&t, &run.run_id).await.unwrap().unwrap();
+        assert_eq!(&warnings_of(&got), want, "{:?}", got.status);
+    }
+
+    // Runs added to a group carry theirs in the add's answer and in the runs stream.
+    let group = new_group(&*store, &t).await;
+    let added = store
+        .add_group_runs(&t, &group, vec![warned(new_run("base")), new_run("base")])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(warnings_of(&added.runs[0]), spec);
+    assert_eq!(added.runs[1].warnings, None);
+    let listed = store
+        .group_runs_after(
+            &t,
+            &group,
+            GroupRunsQuery {
+                after: 0,
+                status: None,
+                include_input: false,
+                include_output: false,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let first: serde_json::Value = serde_json::from_str(&listed[0].data).unwrap();
+    assert_eq!(first["run"]["warnings"], spec);
+}
+
 /// The suite on one backend, in module `$module`: the PostgreSQL one's name carries the
 /// `needs_postgres` marker that skipping PostgreSQL filters on (see `backends::test_database`).
 macro_rules! suite {
@@ -1073,6 +1238,10 @@ macro_rules! suite {
             async fn concurrent_endings_of_a_group_are_all_logged() {
                 super::concurrent_endings_of_a_group_are_all_logged(backends::$backend().await)
                     .await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn creation_warnings_last_past_the_end() {
+                super::creation_warnings_last_past_the_end(backends::$backend().await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn concurrent_creates_all_commit() {

@@ -4,8 +4,8 @@
 //! the objective), reading a value of the field's type with [`crate::typed`]. A value found
 //! next to the field's words is `medium` confidence, and `high` when another source states
 //! the same value; a value found elsewhere in a passage is `low`. A field that no passage
-//! supports is `null` — with a warning on the run when its schema does not allow null — and
-//! never guessed. Text outputs are the best sentences of the best passages, each with a
+//! supports is left `null`, never guessed; [`super::unknown`] then gives it the fallback its
+//! description asks for, or warns of it. Text outputs are the best sentences of the best passages, each with a
 //! numbered citation.
 
 use super::plan::{fields, Field};
@@ -215,12 +215,6 @@ pub fn json_output(
     let depth = PASSAGES_PER_ROUND * rounds.max(1) as usize;
     let mut content = Map::new();
     let mut basis = Vec::new();
-    let mut warnings = Vec::new();
-    let required: Vec<&str> = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
     for field in fields(schema) {
         let filled = fill_field(&corpus, request, &field, depth);
         match filled {
@@ -244,14 +238,6 @@ pub fn json_output(
                 content.insert(field.name.clone(), fill.value);
             }
             None => {
-                let nullable = FieldType::nullable(&field.schema);
-                if !nullable && required.contains(&field.name.as_str()) {
-                    warnings.push(json!({
-                        "type": "warning",
-                        "message": format!("No source read in this run states \"{}\"; it is null although the schema does not allow null.", field.name),
-                        "detail": {"field": field.name},
-                    }));
-                }
                 content.insert(field.name.clone(), Value::Null);
                 basis.push(json!({
                     "field": field.name,
@@ -268,7 +254,7 @@ pub fn json_output(
     Synthesis {
         content: Value::Object(content),
         basis,
-        warnings,
+        warnings: Vec::new(),
     }
 }
 
@@ -530,7 +516,7 @@ mod tests {
         ];
         let schema = json!({"type": "object", "properties": {
             "employees": {"type": "integer", "description": "Number of employees"},
-            "founded": {"type": "string", "format": "date", "description": "Founding date"},
+            "founded": {"type": "string", "description": "Founding date (YYYY-MM-DD)"},
             "ownership": {"type": "string", "enum": ["public", "private"]},
             "ceo": {"type": ["string", "null"], "description": "Chief executive's name"},
             "revenue": {"type": "number", "description": "Annual revenue"}
@@ -567,12 +553,6 @@ mod tests {
             .contains("12,400"));
         assert_eq!(s.basis[3]["confidence"], "low");
         assert!(s.basis[3]["citations"].as_array().unwrap().is_empty());
-        // revenue is required and not nullable: the run is warned; ceo is nullable: no warning.
-        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
-        assert!(s.warnings[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("revenue"));
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! object `{"output": <the task's schema>, "basis": [...]}`, validated with the client's
 //! repair loop (one repair per synthesis round of the processor). Citations are built here
 //! from the source numbers the model gives, so every cited URL is a page read in this run,
-//! with the excerpts that were shown to the model.
+//! with the excerpts that were shown to the model. The model is told to give a field the
+//! sources do not state the fallback its description asks for, or null; the pipeline then
+//! enforces that rule on the answer ([`super::unknown`]).
 
 use super::extractive::citation;
 use super::plan::fields;
@@ -116,6 +118,10 @@ const SYSTEM: &str = "You are a careful research assistant. Answer only from the
 If the sources do not state something, say so (use null where the schema allows it) instead of guessing. \
 Cite sources by their numbers.";
 
+/// What the model is told of fields the sources do not state. [`super::unknown::settle`]
+/// enforces it on the answer, whatever the model did.
+const UNSTATED_RULE: &str = "When the sources do not state a field, do not guess: give the fallback its description asks for in that case (for example \"If unavailable, return 'Unknown'\" means the string Unknown), or null if its description asks for none.";
+
 fn basis_schema() -> Value {
     json!({
         "type": "array",
@@ -213,7 +219,7 @@ pub async fn json_output(
     let messages = [
         Message::system(SYSTEM),
         Message::user(format!(
-            "{}\n\nSources:\n\n{}Fill `output` following this JSON schema (its descriptions say what each field means):\n{}\n\nIn `basis`, give one entry per top-level field of `output`: the numbers of the sources that support it, your reasoning, and your confidence (low, medium or high).",
+            "{}\n\nSources:\n\n{}Fill `output` following this JSON schema (its descriptions say what each field means):\n{}\n\n{UNSTATED_RULE}\n\nIn `basis`, give one entry per top-level field of `output`: the numbers of the sources that support it, your reasoning, and your confidence (low, medium or high).",
             question(request),
             shown.prompt(),
             schema

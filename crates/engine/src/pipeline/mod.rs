@@ -4,7 +4,8 @@
 //! filter → read the best pages (from the local index when it holds them, else fetched
 //! through the shared cache, extracted, and added to the index) → split into passages →
 //! rank them against the objective and each output field → synthesise (an LLM when one is
-//! configured, else [`extractive`]) → validate against the output schema → basis.
+//! configured, else [`extractive`]) → fields no source states get the fallback their
+//! description asks for, or null ([`unknown`]) → validate against the output schema → basis.
 //!
 //! Processors are budgets over this one pipeline ([`crate::budget`]): queries planned,
 //! sources read and synthesis rounds. The scheduler enforces the time limit by dropping the
@@ -12,10 +13,12 @@
 //! commits atomically and the cache only holds whole pages).
 
 pub mod extractive;
+pub mod fallback;
 pub mod llm_synth;
 pub mod plan;
 pub mod read;
 pub mod request;
+pub mod unknown;
 
 use crate::fetch::FetchCache;
 use crate::llm::LlmClient;
@@ -172,7 +175,7 @@ impl Processor for ResearchProcessor {
 }
 
 /// Warnings for every way `content` breaks `schema`, except fields left null for want of a
-/// source (synthesis has already warned about those).
+/// source ([`unknown::settle`] has already warned about those).
 fn schema_violations(schema: &Value, content: &Value) -> Vec<Value> {
     let Ok(validator) = jsonschema::validator_for(schema) else {
         return Vec::new();
@@ -198,7 +201,7 @@ impl ResearchProcessor {
         rounds: u32,
         warnings: &mut Vec<Value>,
     ) -> Result<Value, RunFailure> {
-        let (synthesis, output_schema) = match (&request.output, &self.providers.llm) {
+        let (mut synthesis, output_schema) = match (&request.output, &self.providers.llm) {
             (OutputSpec::Json(schema), Some(llm)) => {
                 match llm_synth::json_output(llm, request, schema, sources, rounds).await {
                     Ok(s) => (s, None),
@@ -262,9 +265,17 @@ impl ResearchProcessor {
                 None,
             ),
         };
-        warnings.extend(synthesis.warnings);
+        warnings.extend(std::mem::take(&mut synthesis.warnings));
         if let (OutputSpec::Json(schema), Value::Object(_)) = (&request.output, &synthesis.content)
         {
+            // Fields no source states: the fallback their description asks for, or null
+            // and a warning; whichever synthesis answered.
+            unknown::settle(
+                schema,
+                &mut synthesis.content,
+                &mut synthesis.basis,
+                warnings,
+            );
             warnings.extend(schema_violations(schema, &synthesis.content));
         }
         let output = match synthesis.content {

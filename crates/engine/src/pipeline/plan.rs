@@ -1,12 +1,14 @@
 //! Query planning: which searches a run makes.
 //!
 //! The first query is the objective itself. Then, for a JSON output, one query per field:
-//! the objective with the field's name and the content words of its description, so a
+//! the objective with the field's name and the content words of its description (not its
+//! fallback instruction nor a date layout such as "YYYY-MM-DD"), so a
 //! field that no page states next to the objective's words is still searched for. A text
 //! output's description makes one more query, and a previous interaction adds its objective
 //! joined with this one (a follow-up such as "and its revenue?" names nothing by itself).
 //! Duplicates are dropped and the list is cut to the processor's query budget.
 
+use super::fallback::without_fallback;
 use super::request::{field_words, objective_text, OutputSpec, Request};
 use crate::rank::tokens;
 use crate::PreviousInteraction;
@@ -32,12 +34,16 @@ pub fn fields(schema: &Value) -> Vec<Field> {
     properties
         .iter()
         .map(|(name, prop)| {
-            let description = prop
-                .get("description")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            // What the field is, without what to give when it is not found.
+            let description = without_fallback(
+                prop.get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or(""),
+            );
+            let description = description.as_str();
             let mut described: Vec<String> = tokens(description)
                 .into_iter()
+                .filter(|w| !is_layout(w))
                 .take(DESCRIPTION_WORDS)
                 .collect();
             // "who" is a function word to ranking, but it says the answer is a name.
@@ -56,6 +62,15 @@ pub fn fields(schema: &Value) -> Vec<Field> {
             }
         })
         .collect()
+}
+
+/// Whether a word spells a date or time layout ("yyyy", "mm", "dd" of "YYYY-MM-DD"): it
+/// says how to write the value, not what to look for.
+fn is_layout(word: &str) -> bool {
+    word.len() >= 2
+        && word
+            .chars()
+            .all(|c| matches!(c, 'y' | 'm' | 'd' | 'h' | 's'))
 }
 
 /// The searches for a run, at most `budget` of them.
@@ -126,6 +141,20 @@ mod tests {
         assert_eq!(q[2], "Zorblax Robotics ceo name");
         assert_eq!(queries(&r, None, 2).len(), 2);
         assert_eq!(queries(&r, None, 0).len(), 1, "at least the objective");
+    }
+
+    #[test]
+    fn fallbacks_and_date_layouts_are_not_searched_for() {
+        let r = request(json!({
+            "input": {"company": "Zorblax Robotics"},
+            "task_spec": {"output_schema": {"json_schema": {"type": "object", "properties": {
+                "hq": {"type": "string", "description": "City of the head office. If no data found, return 'Unknown'"},
+                "founded_on": {"type": "string", "description": "Date the company was founded (YYYY-MM-DD)"}
+            }}}}
+        }));
+        let q = queries(&r, None, 10);
+        assert_eq!(q[1], "Zorblax Robotics hq city head office");
+        assert_eq!(q[2], "Zorblax Robotics founded on date company founded");
     }
 
     #[test]
