@@ -16,6 +16,8 @@ use serde_json::Value;
 pub mod budget;
 pub mod extract;
 pub mod fetch;
+#[cfg(test)]
+mod fuzz;
 pub mod llm;
 pub mod pipeline;
 pub mod policy;
