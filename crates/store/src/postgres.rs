@@ -2881,6 +2881,29 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_listener_that_is_gone_shows_in_health() {
+        let Some(url) = test_url().await else { return };
+        let store = PgStore::connect_with_schema(&url, &fresh_schema())
+            .await
+            .unwrap();
+        assert!(store.health().is_ok(), "{:?}", store.health());
+        store.listener.abort();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while store.health().is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "health never saw the listener go"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            store.health().down[0].contains("listener"),
+            "{:?}",
+            store.health()
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn json_text_comes_back_as_stored() {
         let Some(url) = test_url().await else { return };
         let store = PgStore::connect_with_schema(&url, &fresh_schema())
