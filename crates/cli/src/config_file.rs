@@ -33,23 +33,82 @@ const KEYS: &[(&str, &str)] = &[
     ("webhook_retry_seconds", "PARALLAX_WEBHOOK_RETRY_SECONDS"),
 ];
 
+/// Environment variables the configuration file set, with the file's key and path.
+#[derive(Debug, Default)]
+pub struct FromFile {
+    set: Vec<(&'static str, &'static str, PathBuf)>,
+}
+
 /// Reads the configuration file, if any, into the environment. Call before any thread starts.
-pub fn apply() -> anyhow::Result<()> {
+pub fn apply() -> anyhow::Result<FromFile> {
     let (path, required) = match std::env::var_os("PARALLAX_CONFIG") {
         Some(path) => (PathBuf::from(path), true),
         None => (PathBuf::from("parallax.toml"), false),
     };
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+            return Ok(FromFile::default())
+        }
         Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
     };
+    let mut from_file = FromFile::default();
     for (var, value) in settings(&text).with_context(|| format!("in {}", path.display()))? {
         if std::env::var_os(var).is_none() {
             std::env::set_var(var, value);
+            if let Some((key, _)) = KEYS.iter().find(|(_, v)| *v == var) {
+                from_file.set.push((key, var, path.clone()));
+            }
         }
     }
-    Ok(())
+    Ok(from_file)
+}
+
+/// Where the value that `error` refuses came from, when it was not the command line: the
+/// file's key or the environment variable. clap names only the flag.
+pub fn source_of_bad_value(
+    error: &clap::Error,
+    command: &clap::Command,
+    from_file: &FromFile,
+) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(
+        error.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+    ) {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    // "--max-run-seconds <MAX_RUN_SECONDS>"
+    let flag = arg.split_whitespace().next()?.strip_prefix("--")?;
+    let on_command_line = std::env::args().any(|a| {
+        a.strip_prefix("--")
+            .is_some_and(|a| a == flag || a.starts_with(&format!("{flag}=")))
+    });
+    if on_command_line {
+        return None;
+    }
+    let var = find_env(command, flag)?;
+    Some(match from_file.set.iter().find(|(_, v, _)| *v == var) {
+        Some((key, _, path)) => format!("{key} in {}", path.display()),
+        None => format!("the environment variable {var}"),
+    })
+}
+
+/// The environment variable of `--flag`, in any subcommand.
+fn find_env(command: &clap::Command, flag: &str) -> Option<String> {
+    command
+        .get_arguments()
+        .find(|a| a.get_long() == Some(flag))
+        .and_then(|a| a.get_env())
+        .map(|v| v.to_string_lossy().into_owned())
+        .or_else(|| {
+            command
+                .get_subcommands()
+                .find_map(|sub| find_env(sub, flag))
+        })
 }
 
 /// The environment variables a file's text sets.

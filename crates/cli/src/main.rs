@@ -9,7 +9,7 @@
 //! ([`config_file`]); a flag wins over the environment, which wins over the file.
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use parallax_engine::pipeline::Providers;
 use parallax_engine::web::WebApi;
 use parallax_engine::Processor;
@@ -22,6 +22,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod bounds;
 mod config_file;
 mod research;
 
@@ -110,25 +111,33 @@ struct ServeArgs {
         hide_env_values = true
     )]
     api_keys: Vec<String>,
-    /// Largest request body accepted, in bytes; larger ones are answered 413.
-    #[arg(long, env = "PARALLAX_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
+    /// Largest request body accepted, in bytes (1 to 1 GiB); larger ones are answered 413.
+    #[arg(long, env = "PARALLAX_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024,
+          value_parser = bounds::whole::<usize>(1, 1 << 30, "bytes"), allow_hyphen_values = true)]
     max_body_bytes: usize,
-    /// Most runs this process executes at once.
-    #[arg(long, env = "PARALLAX_CONCURRENCY", default_value_t = 16)]
+    /// Most runs this process executes at once (1 to 4096).
+    #[arg(long, env = "PARALLAX_CONCURRENCY", default_value_t = 16,
+          value_parser = bounds::whole::<usize>(1, 4096, "runs"), allow_hyphen_values = true)]
     concurrency: usize,
-    /// Seconds a claimed run stays ours without a heartbeat; after a crash, other nodes
-    /// queue our runs again after this long.
-    #[arg(long, env = "PARALLAX_LEASE_SECONDS", default_value_t = 30)]
+    /// Seconds a claimed run stays ours without a heartbeat (1 to 86400); after a crash,
+    /// other nodes queue our runs again after this long.
+    #[arg(long, env = "PARALLAX_LEASE_SECONDS", default_value_t = 30,
+          value_parser = bounds::whole::<u64>(1, 86_400, "seconds"), allow_hyphen_values = true)]
     lease_seconds: u64,
-    /// Cap on any run's time in seconds, below each processor's own limit.
-    #[arg(long, env = "PARALLAX_MAX_RUN_SECONDS")]
+    /// Cap on any run's time in seconds (0.1 to 604800, a week), below each processor's own
+    /// limit.
+    #[arg(long, env = "PARALLAX_MAX_RUN_SECONDS",
+          value_parser = bounds::seconds(0.1, 604_800.0), allow_hyphen_values = true)]
     max_run_seconds: Option<f64>,
-    /// Memory for cached run inputs, in MiB (inputs never change, so the cache is never stale).
-    #[arg(long, env = "PARALLAX_INPUT_CACHE_MIB", default_value_t = 64)]
+    /// Memory for cached run inputs, in MiB (0, no cache, to 65536; inputs never change, so
+    /// the cache is never stale).
+    #[arg(long, env = "PARALLAX_INPUT_CACHE_MIB", default_value_t = 64,
+          value_parser = bounds::whole::<usize>(0, 65_536, "MiB"), allow_hyphen_values = true)]
     input_cache_mib: usize,
-    /// Seconds before a failed webhook delivery is first retried; each retry waits twice as
-    /// long as the one before (at most an hour), for 24 hours.
-    #[arg(long, env = "PARALLAX_WEBHOOK_RETRY_SECONDS", default_value_t = 5.0)]
+    /// Seconds before a failed webhook delivery is first retried (0.01 to 3600); each retry
+    /// waits twice as long as the one before (at most an hour), for 24 hours.
+    #[arg(long, env = "PARALLAX_WEBHOOK_RETRY_SECONDS", default_value_t = 5.0,
+          value_parser = bounds::seconds(0.01, 3600.0), allow_hyphen_values = true)]
     webhook_retry_seconds: f64,
     #[command(flatten)]
     research: research::ResearchArgs,
@@ -140,15 +149,24 @@ struct ServeArgs {
 
 fn main() -> anyhow::Result<()> {
     // Before any thread exists: it may set environment variables.
-    config_file::apply()?;
+    let from_file = config_file::apply()?;
+    let cli = Cli::try_parse().unwrap_or_else(|e| {
+        // A bad value may come from the environment or the file, while clap names the flag.
+        let source = config_file::source_of_bad_value(&e, &Cli::command(), &from_file);
+        let _ = e.print();
+        if let Some(source) = source {
+            eprintln!("parallax: that value came from {source}");
+        }
+        std::process::exit(e.exit_code())
+    });
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("could not start the async runtime")?
-        .block_on(run())
+        .block_on(run(cli))
 }
 
-async fn run() -> anyhow::Result<()> {
+async fn run(cli: Cli) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -157,7 +175,7 @@ async fn run() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    match Cli::parse().command {
+    match cli.command {
         Command::Serve(args) => serve(*args).await,
         Command::Migrate(args) => {
             open_store(&args, Role::Admin).await?;
@@ -278,8 +296,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         store.clone(),
         processor(&args, &providers),
         parallax_scheduler::Config {
-            concurrency: args.concurrency.max(1),
-            lease: Duration::from_secs(args.lease_seconds.max(1)),
+            concurrency: args.concurrency,
+            lease: Duration::from_secs(args.lease_seconds),
             max_run_time: args.max_run_seconds.map(Duration::from_secs_f64),
             ..parallax_scheduler::Config::default()
         },
@@ -289,7 +307,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         store.clone(),
         args.research.fetch.fetcher()?,
         WebhookConfig {
-            retry_base: Duration::from_secs_f64(args.webhook_retry_seconds.clamp(0.01, 3600.0)),
+            retry_base: Duration::from_secs_f64(args.webhook_retry_seconds),
             ..WebhookConfig::default()
         },
     );
@@ -298,7 +316,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let state = Arc::new(AppState {
         store,
         keys,
-        inputs: InputCache::new(args.input_cache_mib * 1024 * 1024),
+        inputs: InputCache::new(args.input_cache_mib.saturating_mul(1024 * 1024)),
         limits: Limits {
             max_body_bytes: args.max_body_bytes,
         },

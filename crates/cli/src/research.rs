@@ -1,6 +1,7 @@
 //! The research side of the binary: which search providers, fetcher and LLM the pipeline
 //! uses (`serve` flags), and `parallax index add`, which fills the local index.
 
+use crate::bounds;
 use anyhow::{bail, Context};
 use clap::Args;
 use futures::StreamExt;
@@ -54,13 +55,16 @@ pub struct ResearchArgs {
     /// API key for the LLM API, if it needs one.
     #[arg(long, env = "PARALLAX_LLM_API_KEY", hide_env_values = true)]
     pub llm_api_key: Option<String>,
-    /// Seconds to wait for one LLM answer.
-    #[arg(long, env = "PARALLAX_LLM_TIMEOUT_SECONDS", default_value_t = 120)]
+    /// Seconds to wait for one LLM answer (1 to 3600).
+    #[arg(long, env = "PARALLAX_LLM_TIMEOUT_SECONDS", default_value_t = 120,
+          value_parser = bounds::whole::<u64>(1, 3600, "seconds"), allow_hyphen_values = true)]
     pub llm_timeout_seconds: u64,
     #[command(flatten)]
     pub fetch: FetchArgs,
-    /// How old a cached page may be and still be used, in seconds.
-    #[arg(long, env = "PARALLAX_CACHE_MAX_AGE_SECONDS", default_value_t = 3600)]
+    /// How old a cached page may be and still be used, in seconds (0, always fetch, to
+    /// 31536000, a year).
+    #[arg(long, env = "PARALLAX_CACHE_MAX_AGE_SECONDS", default_value_t = 3600,
+          value_parser = bounds::whole::<u64>(0, 31_536_000, "seconds"), allow_hyphen_values = true)]
     pub cache_max_age_seconds: u64,
 }
 
@@ -71,8 +75,9 @@ pub struct FetchArgs {
     /// that user-given URLs cannot reach the server's own network).
     #[arg(long, env = "PARALLAX_ALLOW_PRIVATE_FETCH")]
     pub allow_private_fetch: bool,
-    /// Seconds to wait for one page.
-    #[arg(long, env = "PARALLAX_FETCH_TIMEOUT_SECONDS", default_value_t = 15)]
+    /// Seconds to wait for one page (1 to 600).
+    #[arg(long, env = "PARALLAX_FETCH_TIMEOUT_SECONDS", default_value_t = 15,
+          value_parser = bounds::whole::<u64>(1, 600, "seconds"), allow_hyphen_values = true)]
     pub fetch_timeout_seconds: u64,
 }
 
@@ -80,7 +85,7 @@ impl FetchArgs {
     pub fn fetcher(&self) -> anyhow::Result<Fetcher> {
         Fetcher::try_new(FetcherConfig {
             allow_private: self.allow_private_fetch,
-            timeout: Duration::from_secs(self.fetch_timeout_seconds.max(1)),
+            timeout: Duration::from_secs(self.fetch_timeout_seconds),
             ..FetcherConfig::default()
         })
         .context("could not set up the HTTP client")
@@ -123,7 +128,7 @@ pub fn providers(args: &ResearchArgs, data_dir: &Path) -> anyhow::Result<Provide
         (Some(base_url), Some(model)) => {
             let mut config = LlmConfig::new(base_url.clone(), model.clone());
             config.api_key = args.llm_api_key.clone();
-            config.timeout = Duration::from_secs(args.llm_timeout_seconds.max(1));
+            config.timeout = Duration::from_secs(args.llm_timeout_seconds);
             Some(Arc::new(
                 LlmClient::new(config).context("the LLM settings cannot work")?,
             ))

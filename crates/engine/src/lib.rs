@@ -9,6 +9,12 @@
 //! (values of a schema's types read from text) and [`llm`] (any OpenAI-compatible API).
 //! Tests may build the crate with the `scripted` feature to get
 //! [`scripted::ScriptedProcessor`], a deterministic stand-in that researches nothing.
+//!
+//! The readers of untrusted text (page and PDF metadata, whole pages, markdown, passages,
+//! typed values) are fuzzed by property tests in a `fuzz` test module beside each parser
+//! (`extract::{meta, html, pdf, markdown, passage}`, `typed`), sharing the strategies of
+//! `src/fuzz.rs`: `cargo test -p parallax-engine fuzz` runs them briefly, `bench/fuzz/run`
+//! runs 100,000 cases of each (see `bench/README.md`, "Fuzzing").
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -16,6 +22,8 @@ use serde_json::Value;
 pub mod budget;
 pub mod extract;
 pub mod fetch;
+#[cfg(test)]
+mod fuzz;
 pub mod llm;
 pub mod pipeline;
 pub mod policy;

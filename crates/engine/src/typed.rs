@@ -510,7 +510,9 @@ fn numbers(text: &str, integers_only: bool, keep_date_parts: bool) -> Vec<Candid
                 }
             }
         }
-        if integers_only && number.fract() != 0.0 {
+        // Past f64's range (310 digits, or a scale word on a huge number) there is no value
+        // to give: JSON has no infinity, and serde would write `null`.
+        if !number.is_finite() || (integers_only && number.fract() != 0.0) {
             continue;
         }
         // The day or year of a written date ("5 March 2011") is not a count or an amount.
@@ -625,28 +627,30 @@ fn dates(text: &str) -> Vec<Candidate> {
 }
 
 fn booleans(text: &str) -> Vec<Candidate> {
-    let mut out = Vec::new();
-    let mut offset = 0;
-    for word in text.split(|c: char| !c.is_alphanumeric()) {
-        let value = match word.to_lowercase().as_str() {
-            "yes" | "true" => Some(true),
-            "no" | "false" | "not" | "never" => Some(false),
-            _ => None,
-        };
-        if let Some(v) = value {
-            out.push(Candidate {
-                value: json!(v),
-                start: offset,
-                end: offset + word.len(),
-            });
-        }
-        offset += word.len() + 1;
-    }
-    out
+    // Byte spans of the words themselves: counting one byte per separator put every word
+    // after a multibyte one ("0€no") at the wrong offset, inside a character.
+    word_spans(text, char::is_alphanumeric)
+        .into_iter()
+        .filter_map(|(start, end)| {
+            let value = match text[start..end].to_lowercase().as_str() {
+                "yes" | "true" => true,
+                "no" | "false" | "not" | "never" => false,
+                _ => return None,
+            };
+            Some(Candidate {
+                value: json!(value),
+                start,
+                end,
+            })
+        })
+        .collect()
 }
 
 fn enum_members(text: &str, options: &[String]) -> Vec<Candidate> {
-    let lower = text.to_lowercase();
+    let (lower, origin) = lower_with_origins(text);
+    // Whether a byte offset of `lower` falls between the lower-cased forms of two characters
+    // of `text` (a character may lower-case to several: "İ" to "i̇").
+    let at_char = |k: usize| k == 0 || k == lower.len() || origin[k] != origin[k - 1];
     let mut out = Vec::new();
     for option in options {
         let needle = option.to_lowercase();
@@ -669,17 +673,33 @@ fn enum_members(text: &str, options: &[String]) -> Vec<Candidate> {
                             .next()
                             .is_none_or(|c| !c.is_alphanumeric())
                 });
-            if bounded && text.is_char_boundary(start) && text.is_char_boundary(end) {
+            if bounded && at_char(start) && at_char(end) {
+                // Offsets in `text`, not in `lower`: lower-casing may change byte lengths.
                 out.push(Candidate {
                     value: json!(option),
-                    start,
-                    end,
+                    start: origin[start],
+                    end: origin[end],
                 });
             }
             from = end;
         }
     }
     out
+}
+
+/// `text` lower-cased, with, for each byte of the result and for its end, the byte offset in
+/// `text` of the character it comes from.
+fn lower_with_origins(text: &str) -> (String, Vec<usize>) {
+    let mut lower = String::with_capacity(text.len());
+    let mut origin = Vec::with_capacity(text.len() + 1);
+    for (i, c) in text.char_indices() {
+        for l in c.to_lowercase() {
+            lower.push(l);
+            origin.extend(std::iter::repeat_n(i, l.len_utf8()));
+        }
+    }
+    origin.push(text.len());
+    (lower, origin)
 }
 
 /// Strings of a recognisable shape, chosen from the field's words.
@@ -1075,6 +1095,51 @@ fn list(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn booleans_after_multibyte_characters() {
+        // Each panicked: the word's offset counted the separator as one byte.
+        let found =
+            super::find_value(&super::FieldType::Boolean, "0😀no ", "year founded").unwrap();
+        assert_eq!(
+            (found.value, found.evidence.as_str()),
+            (serde_json::json!(false), "no")
+        );
+        let found =
+            super::find_value(&super::FieldType::Boolean, "Public — yes.", "public").unwrap();
+        assert_eq!(
+            (found.value, found.evidence.as_str()),
+            (serde_json::json!(true), "yes")
+        );
+    }
+
+    #[test]
+    fn enum_members_where_lower_casing_changes_lengths() {
+        // "İ" lower-cases to three bytes, not two: offsets in the lower-cased text used to
+        // point past the member in the passage, at the wrong words.
+        let options = vec!["public".to_string(), "private".to_string()];
+        let passage = "İİİİ İstanbul Holding is PUBLIC.";
+        let found = super::find_value(&super::FieldType::Enum(options), passage, "status").unwrap();
+        assert_eq!(
+            (found.value, found.evidence.as_str()),
+            (serde_json::json!("public"), "PUBLIC")
+        );
+    }
+
+    #[test]
+    fn numbers_past_the_range_of_f64_are_not_values() {
+        let huge = "9".repeat(310);
+        for passage in [
+            format!("Revenue was {huge}."),
+            format!("Revenue was {huge} trillion."),
+        ] {
+            let found = super::find_value(&super::FieldType::Number, &passage, "revenue");
+            assert_eq!(found, None, "{passage}");
+        }
+        let found =
+            super::find_value(&super::FieldType::Number, &format!("{huge} or 42"), "").unwrap();
+        assert_eq!(found.value, serde_json::json!(42));
+    }
+
     #[test]
     fn stem_eq_matches_the_lower_casing_definition() {
         // The definition, with allocations, that the streaming version must agree with.
@@ -1505,5 +1570,81 @@ mod tests {
                 .value,
             json!(37.4)
         );
+    }
+}
+
+/// Fuzz targets of the typed-value readers (see `crate::fuzz`): every field type, read from
+/// passages of numbers, dates, words and odd characters, with keywords of the same kind.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::fuzz::{config, text_like};
+    use proptest::prelude::*;
+
+    fn field_type() -> impl Strategy<Value = FieldType> {
+        let leaf = prop_oneof![
+            Just(FieldType::String),
+            Just(FieldType::Number),
+            Just(FieldType::Integer),
+            Just(FieldType::Boolean),
+            Just(FieldType::Date),
+            Just(FieldType::Other),
+            proptest::collection::vec(text_like(), 0..4).prop_map(FieldType::Enum),
+        ];
+        leaf.prop_recursive(2, 4, 1, |inner| {
+            inner.prop_map(|t| FieldType::Array(Box::new(t)))
+        })
+    }
+
+    /// Keywords that switch the readers' special cases on (years, names, emails, versions…).
+    fn keywords() -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::sample::select(
+                &[
+                    "year founded",
+                    "revenue",
+                    "ceo name",
+                    "who",
+                    "email",
+                    "version",
+                    "ticker symbol",
+                    "website url",
+                    "population",
+                    "date",
+                    "is public",
+                    "employees",
+                    "city",
+                ][..]
+            )
+            .prop_map(str::to_owned),
+            text_like(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(config(1))]
+
+        #[test]
+        fn find_value_never_panics(
+            field in field_type(),
+            passage in text_like(),
+            keys in keywords(),
+            avoid in text_like(),
+        ) {
+            if let Some(found) = find_value_avoiding(&field, &passage, &keys, &avoid) {
+                // Values come from the passage: its evidence is never longer than it.
+                prop_assert!(found.evidence.len() <= passage.len());
+                // A number is a JSON number, never `null` from an infinite product.
+                if matches!(field, FieldType::Number | FieldType::Integer) {
+                    prop_assert!(found.value.is_number(), "{:?}", found);
+                }
+                // An enum member's evidence is the member as the passage writes it.
+                if let (FieldType::Enum(_), Some(member)) = (&field, found.value.as_str()) {
+                    prop_assert_eq!(found.evidence.to_lowercase(), member.to_lowercase());
+                }
+            }
+            find_value(&field, &passage, &keys);
+            best_sentence(&passage, &keys);
+        }
     }
 }

@@ -1,34 +1,51 @@
 //! API keys: the `Tenant` extractor and the ring of known key hashes.
 //!
 //! A key arrives in `x-api-key` or `Authorization: Bearer`. Only its SHA-256 is kept, in
-//! the store and in memory. Lookup compares the presented hash with every known hash in
-//! constant time and never stops early, so timing reveals nothing about which bytes matched.
-//! A key added by another process (`parallax keys create`, another node) is found by
-//! reloading the ring on a miss. Concurrent misses share one reload: a miss that finds a
-//! reload completed after it arrived uses that one, so a flood of wrong keys costs one
-//! reload at a time, and a new key works on its very first request.
+//! the store and in memory, and no key is ever logged. Lookup compares the presented hash with
+//! every known hash in constant time and never stops early, so timing reveals nothing about
+//! which bytes matched.
+//!
+//! A key this process does not know yet (made by `parallax keys create`, or on another node)
+//! costs one indexed lookup of its hash in the store ([`Store::api_key_tenant`]), not a reload
+//! of every key; a key found that way is known from then on. A hash the store does not know
+//! goes into a negative cache ([`MissCache`]) for [`MISS_TTL`]: trying it again within that
+//! time costs no lookup. The cache holds at most [`MISS_CAPACITY`] hashes, and at most
+//! [`LOOKUPS_IN_FLIGHT`] lookups run at once, so a flood of random keys costs bounded memory
+//! and leaves the store's connections to real work.
+//!
+//! One consequence: a key that was presented, wrongly, *before* it was created is refused
+//! until its miss expires ([`MISS_TTL`]). A freshly created key has never been presented, so
+//! it works on its very first request.
 
+use crate::miss_cache::MissCache;
 use crate::{AppState, HttpError};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use parallax_api::ApiError;
 use parallax_store::{KeyHash, Store, TenantId};
 use sha2::{Digest, Sha256};
-use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
-use tokio::sync::Mutex;
+use tokio::sync::Semaphore;
+
+/// How long a key the store did not know is refused without asking the store again.
+pub const MISS_TTL: Duration = Duration::from_secs(10);
+/// Most unknown key hashes remembered at once.
+pub const MISS_CAPACITY: usize = 10_000;
+/// Most store lookups of unknown keys running at once.
+pub const LOOKUPS_IN_FLIGHT: usize = 4;
 
 /// SHA-256 of an API key.
 pub fn hash_key(key: &str) -> KeyHash {
     Sha256::digest(key.as_bytes()).into()
 }
 
-/// Known key hashes and their tenants.
+/// Known key hashes and their tenants, and recent misses.
 pub struct KeyRing {
     keys: RwLock<Vec<(KeyHash, TenantId)>>,
-    /// When the last reload finished; the lock also makes reloads one at a time.
-    last_reload: Mutex<Instant>,
+    misses: Mutex<MissCache>,
+    lookups: Semaphore,
 }
 
 impl KeyRing {
@@ -36,7 +53,8 @@ impl KeyRing {
     pub async fn load(store: &dyn Store) -> Result<KeyRing, parallax_store::StoreError> {
         Ok(KeyRing {
             keys: RwLock::new(store.api_keys().await?),
-            last_reload: Mutex::new(Instant::now()),
+            misses: Mutex::new(MissCache::new(MISS_TTL, MISS_CAPACITY)),
+            lookups: Semaphore::new(LOOKUPS_IN_FLIGHT),
         })
     }
 
@@ -51,26 +69,56 @@ impl KeyRing {
         found
     }
 
+    fn missed_recently(&self, hash: &KeyHash) -> bool {
+        self.misses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(hash, Instant::now())
+    }
+
     /// The tenant of `key`, if it is a known key.
     pub async fn authenticate(
         &self,
         key: &str,
         store: &dyn Store,
     ) -> Result<Option<TenantId>, HttpError> {
-        let arrived = Instant::now();
         let hash = hash_key(key);
         if let Some(tenant) = self.find(&hash) {
             return Ok(Some(tenant));
         }
-        let mut last = self.last_reload.lock().await;
-        if *last > arrived {
-            // Another request reloaded after this one arrived: that view is fresh enough.
-            return Ok(self.find(&hash));
+        if self.missed_recently(&hash) {
+            return Ok(None);
         }
-        let keys = store.api_keys().await?;
-        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
-        *last = Instant::now();
-        Ok(self.find(&hash))
+        // Closed only if the ring is dropped, which cannot happen while `self` is borrowed.
+        let _permit = self.lookups.acquire().await;
+        // A request for the same key may have looked it up while this one waited.
+        if let Some(tenant) = self.find(&hash) {
+            return Ok(Some(tenant));
+        }
+        if self.missed_recently(&hash) {
+            return Ok(None);
+        }
+        match store.api_key_tenant(hash).await? {
+            Some(tenant) => {
+                let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
+                if !keys.iter().any(|(known, _)| known == &hash) {
+                    keys.push((hash, tenant.clone()));
+                }
+                drop(keys);
+                self.misses
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&hash);
+                Ok(Some(tenant))
+            }
+            None => {
+                self.misses
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(hash, Instant::now());
+                Ok(None)
+            }
+        }
     }
 }
 

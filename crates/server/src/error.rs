@@ -36,6 +36,17 @@ impl HttpError {
             logged_as: Some(ref_id),
         }
     }
+
+    /// A fault of the server (not of the client), logged at `error` with `cause` under the
+    /// answer's `ref_id`.
+    pub fn server_fault(error: ApiError, cause: &str) -> Self {
+        let ref_id = uuid::Uuid::new_v4().to_string();
+        tracing::error!(%ref_id, status = error.status, message = %error.message, %cause, "server fault");
+        HttpError {
+            error: Box::new(error),
+            logged_as: Some(ref_id),
+        }
+    }
 }
 
 impl From<StoreError> for HttpError {
@@ -46,6 +57,13 @@ impl From<StoreError> for HttpError {
             StoreError::Closed => {
                 ApiError::new(503, "Service unavailable: the server is shutting down")
             }
+            StoreError::Stopped(what) => ApiError::new(
+                503,
+                format!(
+                    "Service unavailable: the server's {what} stopped; an operator must restart \
+                     the server (GET /healthz reports it)"
+                ),
+            ),
             _ => ApiError::new(
                 500,
                 "Internal error: storage failed; the server log has the cause under this ref_id",

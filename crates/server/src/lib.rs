@@ -12,12 +12,14 @@ use tokio::sync::watch;
 mod auth;
 mod error;
 mod groups;
+mod health;
 mod input_cache;
+mod miss_cache;
 mod runs;
 mod sse;
 mod web;
 
-pub use auth::{hash_key, KeyRing, Tenant};
+pub use auth::{hash_key, KeyRing, Tenant, LOOKUPS_IN_FLIGHT, MISS_CAPACITY, MISS_TTL};
 pub use error::HttpError;
 pub use input_cache::InputCache;
 
@@ -52,7 +54,7 @@ pub struct AppState {
 /// The API's routes, under every spelling clients use (`/v1/…` and `/v1beta/…`).
 pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.limits.max_body_bytes;
-    let mut router = Router::new().route("/healthz", get(|| async { "ok" }));
+    let mut router = Router::new().route("/healthz", get(health::healthz));
     for prefix in ["/v1", "/v1beta"] {
         router = router
             .route(&format!("{prefix}/tasks/runs"), post(runs::create))

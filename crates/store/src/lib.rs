@@ -11,6 +11,11 @@
 //! A write returns only after its transaction committed; [`Notice`]s announce committed
 //! changes to waiters in this process (and, on PostgreSQL, in every process).
 //! `tests/conformance.rs` runs one suite against both backends.
+//!
+//! A bug in a write must not take the store down: a write that panics fails alone (its
+//! caller gets [`StoreError::Panicked`], nothing it wrote stays), and the background pieces
+//! that carry writes report through [`Store::health`] when they are gone. The `failpoints`
+//! feature (tests only, never in a release build) injects those failures; see [`failpoints`].
 
 use async_trait::async_trait;
 use parallax_api::error::ErrorObject;
@@ -20,6 +25,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
 
+#[cfg(any(test, feature = "failpoints"))]
+pub mod failpoints;
 mod fair;
 pub mod postgres;
 pub mod sqlite;
@@ -43,6 +50,13 @@ pub enum StoreError {
     Pool(String),
     #[error("the store is shut down")]
     Closed,
+    /// A background piece that carries writes is gone (see [`Store::health`]): nothing
+    /// more can be written until the process restarts.
+    #[error("the {0} stopped; restart the server")]
+    Stopped(&'static str),
+    /// The write hit a bug and panicked. Only this write failed, and nothing of it was kept.
+    #[error("the write panicked (a bug): {0}")]
+    Panicked(String),
     #[error("the transaction did not commit: {0}")]
     CommitFailed(String),
     #[error("corrupt row: {0}")]
@@ -400,6 +414,29 @@ pub enum Notice {
     Group(Arc<str>),
 }
 
+/// Whether the pieces of a store that work in the background are running.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Health {
+    /// One sentence per piece that is gone, saying what no longer works.
+    pub down: Vec<String>,
+}
+
+impl Health {
+    /// Whether every piece is running.
+    pub fn is_ok(&self) -> bool {
+        self.down.is_empty()
+    }
+}
+
+/// The text of a panic's payload, for errors and logs.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
 /// Capacity of the notice channel. A receiver that falls this far behind is told it lagged
 /// and re-reads state from the store, so nothing is lost.
 pub const NOTICE_CAPACITY: usize = 4096;
@@ -413,6 +450,9 @@ pub trait Store: Send + Sync + 'static {
     async fn ensure_key(&self, key_hash: KeyHash, label: &str) -> Result<TenantId>;
     /// Every stored key hash with its tenant.
     async fn api_keys(&self) -> Result<Vec<(KeyHash, TenantId)>>;
+    /// The tenant of one key hash, if it is stored: one indexed lookup (the primary key of
+    /// `api_keys`), for a key the server has not seen yet.
+    async fn api_key_tenant(&self, key_hash: KeyHash) -> Result<Option<TenantId>>;
 
     /// Commits a new run with its `queued` state event, or replays/refuses an idempotent
     /// repeat. With a key, the created run's JSON is stored as the answer to replay.
@@ -520,4 +560,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Committed changes, as they happen.
     fn subscribe(&self) -> broadcast::Receiver<Notice>;
+
+    /// Whether the background pieces that carry writes and notices are running. Cheap: it
+    /// reads flags and touches no database, so a health check may call it as often as it
+    /// likes.
+    fn health(&self) -> Health;
 }

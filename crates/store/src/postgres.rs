@@ -54,7 +54,16 @@
 //! If PostgreSQL rejects a batch (say, one run's tenant does not exist), the transaction is
 //! rolled back and its creates are retried one per transaction, so a bad create fails alone.
 //! If the batch failed without a server answer (the connection dropped), its fate is unknown
-//! and every caller gets [`StoreError::CommitFailed`].
+//! and every caller gets [`StoreError::CommitFailed`]. A batch that panics (a bug; all of a
+//! batch's work but building the answers happens before its `COMMIT`) is caught, its
+//! transaction rolled back with its connection thrown away, and its writes are retried one
+//! per transaction like a rejected batch: the write that panics again gets
+//! [`StoreError::Panicked`], the others commit, and the writer goes on.
+//!
+//! Should a writer still be gone, every later write it carries is answered
+//! [`StoreError::Stopped`] at once (its queue is closed) and [`Store::health`] reports it. Pool
+//! connections send TCP keepalives, so a write on a connection whose peer vanished fails
+//! within about a minute rather than waiting for the kernel's two hours.
 //!
 //! # Claims and leases
 //!
@@ -95,27 +104,31 @@
 //! own node's changes: harmless, as waiters re-read. If the listener connection drops it
 //! reconnects with backoff (0.1 s doubling to 5 s) and, once listening again, publishes
 //! [`Notice::Queued`], because notifications sent while it was away are lost. Waiters that
-//! must not miss a change still re-read on a timer; notices only make them faster.
+//! must not miss a change still re-read on a timer; notices only make them faster. A panic
+//! while listening is caught and treated like a dropped connection.
 //!
 //! PostgreSQL serialises the commits of notifying transactions database-wide (a lock held
 //! through the WAL flush), which is one more reason creates are committed in groups.
 
+#[cfg(any(test, feature = "failpoints"))]
+use crate::failpoints::{Failpoint, Failpoints};
 use crate::fair::{self, Lane, TenantQueue};
 use crate::{
-    delivery_update, group_event_json, group_status, merged_warnings_sql, state_event_json,
-    status_json, AddedRuns, ClaimedRun, CreateOutcome, Delivery, DeliveryOutcome, EventRecord,
-    GroupEvents, GroupRunsQuery, GroupToCreate, Idempotency, KeyHash, Notice, OutcomeColumns,
-    Result, RunOutcome, RunToCreate, Store, StoreError, TenantId, DELIVERY_COLUMNS,
+    delivery_update, group_event_json, group_status, merged_warnings_sql, panic_message,
+    state_event_json, status_json, AddedRuns, ClaimedRun, CreateOutcome, Delivery, DeliveryOutcome,
+    EventRecord, GroupEvents, GroupRunsQuery, GroupToCreate, Health, Idempotency, KeyHash, Notice,
+    OutcomeColumns, Result, RunOutcome, RunToCreate, Store, StoreError, TenantId, DELIVERY_COLUMNS,
     GROUPS_MIGRATION, GROUP_EVENT_RUN, GROUP_EVENT_STATUS, GROUP_STATUS_COLUMNS, NOTICE_CAPACITY,
 };
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use parallax_api::error::ErrorObject;
 use parallax_api::group::{GroupStatus, TaskGroup};
 use parallax_api::{ids, time::now_micros, webhook, RunStatus, TaskRun};
 use serde_json::value::RawValue;
 use std::collections::{HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot, Semaphore};
@@ -138,6 +151,9 @@ const MIGRATION_LOCK: i64 = 0x7061_7261_6c6c_6178;
 const LISTENER_READY: Duration = Duration::from_secs(5);
 const LISTENER_MIN_BACKOFF: Duration = Duration::from_millis(100);
 const LISTENER_MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// What [`StoreError::Stopped`] and [`Store::health`] call the batch writers.
+const CREATE_WRITER: &str = "PostgreSQL create writer";
+const FINISH_WRITER: &str = "PostgreSQL run-ending writer";
 
 /// The database's clock in microseconds since the epoch, as used for leases.
 const DB_NOW: &str = "(EXTRACT(EPOCH FROM statement_timestamp()) * 1000000)::BIGINT";
@@ -235,10 +251,14 @@ const RUN_COLUMNS: &str =
 /// The PostgreSQL store. Cheap to share behind an `Arc`; dropping it stops its listener.
 pub struct PgStore {
     pool: Pool,
+    /// The create writer's queue; closed once the writer is gone.
     creates: mpsc::Sender<CreateJob>,
+    /// The run-ending writer's queue; closed once the writer is gone.
     finishes: mpsc::Sender<FinishJob>,
     notices: broadcast::Sender<Notice>,
     listener: tokio::task::JoinHandle<()>,
+    #[cfg(any(test, feature = "failpoints"))]
+    failpoints: Arc<Failpoints>,
 }
 
 impl Drop for PgStore {
@@ -273,6 +293,9 @@ impl PgStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
+        // Notice a vanished peer within about a minute: a write waiting on such a connection
+        // then fails instead of hanging its caller for the kernel's two hours.
+        keep_alive(&mut config);
         if config.get_application_name().is_none() {
             config.application_name("parallax");
         }
@@ -307,12 +330,26 @@ impl PgStore {
         drop(client);
 
         let (notices, _) = broadcast::channel(NOTICE_CAPACITY);
+        #[cfg(any(test, feature = "failpoints"))]
+        let failpoints = Arc::new(Failpoints::default());
         let (creates, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(batch_loop::<CreateJob>(pool.clone(), queue, WRITERS));
+        tokio::spawn(batch_loop::<CreateJob>(
+            pool.clone(),
+            queue,
+            WRITERS,
+            #[cfg(any(test, feature = "failpoints"))]
+            Some(failpoints.clone()),
+        ));
         // One batch of endings at a time: two would only queue on the same group rows, and
         // while one commits the next grows.
         let (finishes, finish_queue) = mpsc::channel(QUEUE);
-        tokio::spawn(batch_loop::<FinishJob>(pool.clone(), finish_queue, 1));
+        tokio::spawn(batch_loop::<FinishJob>(
+            pool.clone(),
+            finish_queue,
+            1,
+            #[cfg(any(test, feature = "failpoints"))]
+            None,
+        ));
 
         let (ready, listening) = oneshot::channel();
         let listener = tokio::spawn(listen_loop(config, notices.clone(), ready));
@@ -331,7 +368,15 @@ impl PgStore {
             finishes,
             notices,
             listener,
+            #[cfg(any(test, feature = "failpoints"))]
+            failpoints,
         })
+    }
+
+    /// The failures planned on this store (tests only).
+    #[cfg(any(test, feature = "failpoints"))]
+    pub fn failpoints(&self) -> &Failpoints {
+        &self.failpoints
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Client> {
@@ -341,6 +386,15 @@ impl PgStore {
     fn notify_run(&self, run_id: &str) {
         let _ = self.notices.send(Notice::Run(Arc::from(run_id)));
     }
+}
+
+/// TCP keepalives that notice a dead peer within about a minute.
+fn keep_alive(config: &mut Config) {
+    config
+        .keepalives(true)
+        .keepalives_idle(Duration::from_secs(30))
+        .keepalives_interval(Duration::from_secs(10))
+        .keepalives_retries(3);
 }
 
 fn parse_url(url: &str) -> Result<Config> {
@@ -963,12 +1017,15 @@ struct CreateJob {
     /// The created run's JSON, stored as the replay answer when there is a key.
     response: Option<String>,
     reply: oneshot::Sender<Result<CreateOutcome>>,
+    /// A planned failure: the batch holding this create panics before its commit.
+    #[cfg(any(test, feature = "failpoints"))]
+    panics: bool,
 }
 
 /// A write the batch writers commit together with others waiting (see the module
 /// documentation): creates and run endings.
 #[async_trait]
-trait BatchedWrite: Send + Sized + 'static {
+trait BatchedWrite: Send + Sync + Sized + 'static {
     type Outcome: Send;
     /// What the writes are, for logs.
     const WHAT: &'static str;
@@ -984,7 +1041,12 @@ trait BatchedWrite: Send + Sized + 'static {
 
 /// Takes every write waiting (up to [`MAX_BATCH`]) and commits them as one batch, with at
 /// most `in_flight` batches committing at once; the next batch gathers meanwhile.
-async fn batch_loop<W: BatchedWrite>(pool: Pool, mut queue: mpsc::Receiver<W>, in_flight: usize) {
+async fn batch_loop<W: BatchedWrite>(
+    pool: Pool,
+    mut queue: mpsc::Receiver<W>,
+    in_flight: usize,
+    #[cfg(any(test, feature = "failpoints"))] failpoints: Option<Arc<Failpoints>>,
+) {
     let slots = Arc::new(Semaphore::new(in_flight));
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else {
@@ -993,6 +1055,13 @@ async fn batch_loop<W: BatchedWrite>(pool: Pool, mut queue: mpsc::Receiver<W>, i
         let mut batch = Vec::new();
         if queue.recv_many(&mut batch, MAX_BATCH).await == 0 {
             break;
+        }
+        #[cfg(any(test, feature = "failpoints"))]
+        if failpoints
+            .as_ref()
+            .is_some_and(|f| f.take(Failpoint::WriterStops))
+        {
+            panic!("failpoint: the {} writer stops", W::WHAT);
         }
         let pool = pool.clone();
         tokio::spawn(async move {
@@ -1016,7 +1085,7 @@ async fn commit_batch<W: BatchedWrite>(pool: &Pool, batch: Vec<W>) {
             return;
         }
     };
-    let error = match W::commit(&mut client, &batch).await {
+    let error = match commit_caught(&mut client, &batch).await {
         Ok(outcomes) => {
             for (job, outcome) in batch.into_iter().zip(outcomes) {
                 job.reply(Ok(outcome));
@@ -1033,6 +1102,13 @@ async fn commit_batch<W: BatchedWrite>(pool: &Pool, batch: Vec<W>) {
         }
         return;
     }
+    // A connection that saw a panic is closed, not reused: its state is not known.
+    let mut client = Some(client);
+    if matches!(error, StoreError::Panicked(_)) {
+        if let Some(client) = client.take() {
+            discard(client);
+        }
+    }
     if batch.len() == 1 {
         if let Some(job) = batch.into_iter().next() {
             job.reply(Err(error));
@@ -1046,24 +1122,55 @@ async fn commit_batch<W: BatchedWrite>(pool: &Pool, batch: Vec<W>) {
         W::WHAT
     );
     for job in batch {
-        if client.is_closed() {
-            client = match pool.get().await {
-                Ok(client) => client,
+        let mut conn = match client.take().filter(|c| !c.is_closed()) {
+            Some(conn) => conn,
+            None => match pool.get().await {
+                Ok(conn) => conn,
                 Err(e) => {
                     job.reply(Err(pool_error(e)));
                     continue;
                 }
-            };
+            },
+        };
+        let result = commit_caught(&mut conn, std::slice::from_ref(&job)).await;
+        if matches!(result, Err(StoreError::Panicked(_))) {
+            discard(conn);
+        } else {
+            client = Some(conn);
         }
-        let result = W::commit(&mut client, std::slice::from_ref(&job))
-            .await
-            .and_then(|mut outcomes| {
-                outcomes.pop().ok_or_else(|| {
-                    StoreError::Corrupt(format!("one of the {} had no outcome", W::WHAT))
-                })
-            });
+        let result = result.and_then(|mut outcomes| {
+            outcomes.pop().ok_or_else(|| {
+                StoreError::Corrupt(format!("one of the {} had no outcome", W::WHAT))
+            })
+        });
         job.reply(result);
     }
+}
+
+/// [`BatchedWrite::commit`], with a panic caught and turned into [`StoreError::Panicked`]. Its
+/// transaction was dropped unfinished, which rolls it back; the connection should not be
+/// used again (see [`discard`]).
+async fn commit_caught<W: BatchedWrite>(
+    client: &mut deadpool_postgres::Client,
+    jobs: &[W],
+) -> Result<Vec<W::Outcome>> {
+    match AssertUnwindSafe(W::commit(client, jobs))
+        .catch_unwind()
+        .await
+    {
+        Ok(result) => result,
+        Err(panic) => {
+            let message = panic_message(&*panic);
+            tracing::error!(panic = %message, writes = jobs.len(), "a postgres commit of {} panicked", W::WHAT);
+            Err(StoreError::Panicked(message))
+        }
+    }
+}
+
+/// Closes a connection instead of returning it to the pool: after a panic its state is not
+/// known.
+fn discard(client: deadpool_postgres::Client) {
+    drop(deadpool_postgres::Object::take(client));
 }
 
 #[async_trait]
@@ -1228,6 +1335,11 @@ async fn insert_creates(
         payloads.push("queued".into());
         notify(&tx, &payloads).await?;
     }
+    #[cfg(any(test, feature = "failpoints"))]
+    assert!(
+        !jobs.iter().any(|j| j.panics),
+        "failpoint: a batch of creates panics before its commit"
+    );
     // An error without a server answer leaves the commit's outcome unknown.
     tx.commit().await.map_err(|e| match e.as_db_error() {
         Some(_) => StoreError::Postgres(e),
@@ -1259,20 +1371,21 @@ async fn listen_loop(
 ) {
     let mut config = config;
     // Notice a dead peer within about a minute even when no notification is due.
-    config
-        .keepalives(true)
-        .keepalives_idle(Duration::from_secs(30))
-        .keepalives_interval(Duration::from_secs(10))
-        .keepalives_retries(3);
+    keep_alive(&mut config);
     let mut ready = Some(ready);
     let mut backoff = LISTENER_MIN_BACKOFF;
     loop {
         let mut listened = false;
-        match listen_once(&config, &notices, &mut ready, &mut listened).await {
-            Ok(()) => tracing::warn!("the PostgreSQL listener connection closed; reconnecting"),
-            Err(e) => tracing::warn!(
+        let listening = listen_once(&config, &notices, &mut ready, &mut listened);
+        match AssertUnwindSafe(listening).catch_unwind().await {
+            Ok(Ok(())) => tracing::warn!("the PostgreSQL listener connection closed; reconnecting"),
+            Ok(Err(e)) => tracing::warn!(
                 error = %error_text(&e),
                 "the PostgreSQL listener failed; reconnecting"
+            ),
+            Err(panic) => tracing::error!(
+                panic = %panic_message(&*panic),
+                "the PostgreSQL listener panicked (a bug); reconnecting"
             ),
         }
         if listened {
@@ -1440,6 +1553,17 @@ impl Store for PgStore {
             .collect()
     }
 
+    async fn api_key_tenant(&self, key_hash: KeyHash) -> Result<Option<TenantId>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT tenant_id FROM api_keys WHERE key_hash = $1")
+            .await?;
+        Ok(match client.query_opt(&stmt, &[&&key_hash[..]]).await? {
+            Some(row) => Some(row.try_get(0)?),
+            None => None,
+        })
+    }
+
     async fn create_run(
         &self,
         tenant: &str,
@@ -1462,12 +1586,18 @@ impl Store for PgStore {
             task_run,
             response,
             reply,
+            #[cfg(any(test, feature = "failpoints"))]
+            panics: self.failpoints.take(Failpoint::WritePanics),
         };
+        // The writer answers every job, panicking or not: a closed queue or a reply never
+        // sent means the writer itself is gone.
         self.creates
             .send(job)
             .await
-            .map_err(|_| StoreError::Closed)?;
-        let outcome = answer.await.map_err(|_| StoreError::Closed)??;
+            .map_err(|_| StoreError::Stopped(CREATE_WRITER))?;
+        let outcome = answer
+            .await
+            .map_err(|_| StoreError::Stopped(CREATE_WRITER))??;
         if let CreateOutcome::Created(run) = &outcome {
             self.notify_run(&run.run_id);
             let _ = self.notices.send(Notice::Queued);
@@ -1745,8 +1875,11 @@ impl Store for PgStore {
         self.finishes
             .send(job)
             .await
-            .map_err(|_| StoreError::Closed)?;
-        let Some(group) = answer.await.map_err(|_| StoreError::Closed)?? else {
+            .map_err(|_| StoreError::Stopped(FINISH_WRITER))?;
+        let Some(group) = answer
+            .await
+            .map_err(|_| StoreError::Stopped(FINISH_WRITER))??
+        else {
             return Ok(false);
         };
         self.notify_run(run_id);
@@ -2117,6 +2250,29 @@ impl Store for PgStore {
     fn subscribe(&self) -> broadcast::Receiver<Notice> {
         self.notices.subscribe()
     }
+
+    fn health(&self) -> Health {
+        let mut health = Health::default();
+        if self.creates.is_closed() {
+            health.down.push(format!(
+                "the {CREATE_WRITER} stopped: no run can be created until the server restarts"
+            ));
+        }
+        if self.finishes.is_closed() {
+            health.down.push(format!(
+                "the {FINISH_WRITER} stopped: no run can end until the server restarts"
+            ));
+        }
+        // The listener reconnects on its own for as long as the store lives; its task ends
+        // only if something killed it.
+        if self.listener.is_finished() {
+            health.down.push(
+                "the PostgreSQL listener stopped: changes made by other nodes are noticed only by polling"
+                    .into(),
+            );
+        }
+        health
+    }
 }
 
 #[cfg(test)]
@@ -2131,6 +2287,7 @@ mod tests {
 
     use super::test_database::{self, fresh_schema};
     use super::*;
+    use crate::failpoints::Failpoint;
     use std::time::Instant;
 
     #[test]
@@ -2212,6 +2369,7 @@ mod tests {
             idempotency,
             task_run,
             reply,
+            panics: false,
         };
         (job, answer)
     }
@@ -2618,6 +2776,119 @@ mod tests {
         for id in &ids {
             assert!(store.get_run(&t, id).await.unwrap().is_some());
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn needs_postgres_a_panicking_create_fails_alone() {
+        let url = test_url().await;
+        let store = PgStore::connect_with_schema(&url, &fresh_schema())
+            .await
+            .unwrap();
+        let t = tenant(&store).await;
+        // In one batch: the middle create panics (after the batch's inserts, before COMMIT).
+        let (good1, a1) = job(&t, None);
+        let (mut bad, a2) = job(&t, None);
+        bad.panics = true;
+        let (good2, a3) = job(&t, None);
+        let ids = [
+            good1.run.run_id.clone(),
+            bad.run.run_id.clone(),
+            good2.run.run_id.clone(),
+        ];
+        commit_batch(&store.pool, vec![good1, bad, good2]).await;
+        assert!(matches!(a1.await.unwrap(), Ok(CreateOutcome::Created(_))));
+        let panicked = a2.await.unwrap();
+        assert!(
+            matches!(panicked, Err(StoreError::Panicked(_))),
+            "{panicked:?}"
+        );
+        assert!(matches!(a3.await.unwrap(), Ok(CreateOutcome::Created(_))));
+        assert!(store.get_run(&t, &ids[0]).await.unwrap().is_some());
+        assert!(
+            store.get_run(&t, &ids[1]).await.unwrap().is_none(),
+            "nothing of it stays"
+        );
+        assert!(store
+            .events_after(&t, &ids[1], 0, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(store.get_run(&t, &ids[2]).await.unwrap().is_some());
+
+        // Through the store: the planned panic fails that create, and the writer goes on.
+        store.failpoints().plan(Failpoint::WritePanics);
+        let failed = store.create_run(&t, new_run(), None).await;
+        assert!(matches!(failed, Err(StoreError::Panicked(_))), "{failed:?}");
+        let later = store.create_run(&t, new_run(), None).await;
+        assert!(matches!(later, Ok(CreateOutcome::Created(_))), "{later:?}");
+        assert!(store.health().is_ok(), "{:?}", store.health());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn needs_postgres_a_stopped_create_writer_is_reported_and_answers_at_once() {
+        let url = test_url().await;
+        let store = PgStore::connect_with_schema(&url, &fresh_schema())
+            .await
+            .unwrap();
+        let t = tenant(&store).await;
+        assert!(store.health().is_ok(), "{:?}", store.health());
+        store.failpoints().plan(Failpoint::WriterStops);
+        let first = store.create_run(&t, new_run(), None).await;
+        assert!(matches!(first, Err(StoreError::Stopped(_))), "{first:?}");
+        // The job's answer is dropped while the writer unwinds, a moment before its queue.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while store.health().is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "health never saw the writer stop"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let health = store.health();
+        assert_eq!(health.down.len(), 1, "{health:?}");
+        assert!(health.down[0].contains("create writer"), "{health:?}");
+        let later = tokio::time::timeout(
+            Duration::from_secs(5),
+            store.create_run(&t, new_run(), None),
+        )
+        .await
+        .expect("a create to a stopped writer must not hang");
+        assert!(matches!(later, Err(StoreError::Stopped(_))), "{later:?}");
+        // What does not go through that writer still works.
+        let group = store
+            .create_group(
+                &t,
+                GroupToCreate {
+                    taskgroup_id: ids::new_id("tgrp_"),
+                    metadata: None,
+                    created_at: now_micros(),
+                },
+            )
+            .await;
+        assert!(group.is_ok(), "{group:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn needs_postgres_a_listener_that_is_gone_shows_in_health() {
+        let url = test_url().await;
+        let store = PgStore::connect_with_schema(&url, &fresh_schema())
+            .await
+            .unwrap();
+        assert!(store.health().is_ok(), "{:?}", store.health());
+        store.listener.abort();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while store.health().is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "health never saw the listener go"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            store.health().down[0].contains("listener"),
+            "{:?}",
+            store.health()
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,20 +4,26 @@
 //! write waiting in its queue (up to [`MAX_BATCH`]), runs each inside its own savepoint of one
 //! `BEGIN IMMEDIATE` transaction, commits once, and only then answers each caller: a burst of
 //! concurrent creates costs one fsync, not one each (group commit), and a failing write rolls
-//! back alone. Reads use a small pool of read connections on the blocking thread pool; WAL
+//! back alone. A write that panics (a bug) is caught on the writer thread: its savepoint is
+//! rolled back like any failed write, its caller gets [`StoreError::Panicked`], and the
+//! writer goes on with the next. Should the writer thread still end, every later write is
+//! answered [`StoreError::Stopped`] at once and [`Store::health`] reports it. Reads use a small pool of read connections on the blocking thread pool; WAL
 //! lets them run beside the writer.
 //!
 //! SQLite serves one process: opening takes an exclusive lock on `parallax.lock` in the data
 //! directory, so any run still marked `running` at open belongs to a dead process and is
 //! queued again at once.
 
+#[cfg(any(test, feature = "failpoints"))]
+use crate::failpoints::{Failpoint, Failpoints};
 use crate::fair::{self, Lane, TenantQueue};
 use crate::{
     delivery_update, ended_column, group_event_json, group_status, merged_warnings_sql,
-    state_event_json, status_json, AddedRuns, ClaimedRun, CreateOutcome, Delivery, DeliveryOutcome,
-    EventRecord, GroupEvents, GroupRunsQuery, GroupToCreate, Idempotency, KeyHash, Notice,
-    OutcomeColumns, Result, RunOutcome, RunToCreate, Store, StoreError, TenantId, DELIVERY_COLUMNS,
-    GROUPS_MIGRATION, GROUP_EVENT_RUN, GROUP_EVENT_STATUS, GROUP_STATUS_COLUMNS, NOTICE_CAPACITY,
+    panic_message, state_event_json, status_json, AddedRuns, ClaimedRun, CreateOutcome, Delivery,
+    DeliveryOutcome, EventRecord, GroupEvents, GroupRunsQuery, GroupToCreate, Health, Idempotency,
+    KeyHash, Notice, OutcomeColumns, Result, RunOutcome, RunToCreate, Store, StoreError, TenantId,
+    DELIVERY_COLUMNS, GROUPS_MIGRATION, GROUP_EVENT_RUN, GROUP_EVENT_STATUS, GROUP_STATUS_COLUMNS,
+    NOTICE_CAPACITY,
 };
 use async_trait::async_trait;
 use parallax_api::error::ErrorObject;
@@ -37,6 +43,8 @@ pub const MAX_BATCH: usize = 512;
 const READERS: usize = 8;
 /// Writes waiting for the writer before callers wait to enqueue.
 const QUEUE: usize = 16_384;
+/// What [`StoreError::Stopped`] and [`Store::health`] call the writer thread.
+const WRITER: &str = "SQLite writer thread";
 
 /// Versioned migrations, applied in order, each once.
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -131,10 +139,14 @@ const RUN_COLUMNS: &str =
 /// The SQLite store. Cheap to share behind an `Arc`.
 pub struct SqliteStore {
     writer: mpsc::SyncSender<Box<dyn Job>>,
+    /// The writer thread, to tell whether it is still running.
+    writer_thread: std::thread::JoinHandle<()>,
     readers: Arc<Readers>,
     notices: broadcast::Sender<Notice>,
     /// The process lock on the data directory, when this store runs the server.
     _lock: Option<File>,
+    #[cfg(any(test, feature = "failpoints"))]
+    failpoints: Arc<Failpoints>,
 }
 
 struct Readers {
@@ -175,19 +187,41 @@ impl SqliteStore {
             requeue_orphans(&mut conn)?;
         }
         let (writer, queue) = mpsc::sync_channel::<Box<dyn Job>>(QUEUE);
-        std::thread::Builder::new()
+        #[cfg(any(test, feature = "failpoints"))]
+        let failpoints = Arc::new(Failpoints::default());
+        let writer_thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || write_loop(conn, queue))?;
+            .spawn({
+                #[cfg(any(test, feature = "failpoints"))]
+                let failpoints = failpoints.clone();
+                move || {
+                    write_loop(
+                        conn,
+                        queue,
+                        #[cfg(any(test, feature = "failpoints"))]
+                        &failpoints,
+                    )
+                }
+            })?;
         let (notices, _) = broadcast::channel(NOTICE_CAPACITY);
         Ok(SqliteStore {
             writer,
+            writer_thread,
             readers: Arc::new(Readers {
                 path,
                 idle: Mutex::new(Vec::new()),
             }),
             notices,
             _lock: lock,
+            #[cfg(any(test, feature = "failpoints"))]
+            failpoints,
         })
+    }
+
+    /// The failures planned on this store (tests only).
+    #[cfg(any(test, feature = "failpoints"))]
+    pub fn failpoints(&self) -> &Failpoints {
+        &self.failpoints
     }
 
     /// Runs `f` on the writer inside the next group transaction; answers after the commit.
@@ -196,6 +230,15 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
+        #[cfg(any(test, feature = "failpoints"))]
+        let f = {
+            let panics = self.failpoints.take(Failpoint::WritePanics);
+            move |conn: &Connection| {
+                let result = f(conn);
+                assert!(!panics, "failpoint: the write panics after its work");
+                result
+            }
+        };
         let (reply, answer) = oneshot::channel();
         let job = Box::new(TypedJob {
             work: Some(f),
@@ -210,11 +253,13 @@ impl SqliteStore {
                 tokio::task::spawn_blocking(move || writer.send(job))
                     .await
                     .map_err(|_| StoreError::Closed)?
-                    .map_err(|_| StoreError::Closed)?;
+                    .map_err(|_| StoreError::Stopped(WRITER))?;
             }
-            Err(mpsc::TrySendError::Disconnected(_)) => return Err(StoreError::Closed),
+            Err(mpsc::TrySendError::Disconnected(_)) => return Err(StoreError::Stopped(WRITER)),
         }
-        answer.await.map_err(|_| StoreError::Closed)?
+        // Every job is answered, panicking or not; an answer never sent means the thread
+        // itself ended with this job in hand.
+        answer.await.map_err(|_| StoreError::Stopped(WRITER))?
     }
 
     async fn read<T, F>(&self, f: F) -> Result<T>
@@ -237,7 +282,14 @@ impl SqliteStore {
             result
         })
         .await
-        .map_err(|_| StoreError::Closed)?
+        .map_err(|e| match e.try_into_panic() {
+            Ok(payload) => {
+                let message = panic_message(&*payload);
+                tracing::error!(panic = %message, "a sqlite read panicked");
+                StoreError::Panicked(message)
+            }
+            Err(_) => StoreError::Closed,
+        })?
     }
 
     fn notify_run(&self, run_id: &str) {
@@ -313,8 +365,18 @@ struct TypedJob<T, F> {
 
 impl<T: Send, F: FnOnce(&Connection) -> Result<T> + Send> Job for TypedJob<T, F> {
     fn execute(&mut self, conn: &Connection) -> bool {
-        let work = self.work.take().expect("a job runs once");
-        let result = work(conn);
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        // A panic is a bug in this write, not in the others of the batch: it fails this one
+        // (its savepoint is rolled back) and the thread goes on. Statements the write left
+        // open were dropped while unwinding, so the connection is fit for the next write.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(conn)))
+            .unwrap_or_else(|payload| {
+                let message = panic_message(&*payload);
+                tracing::error!(panic = %message, "a sqlite write panicked; rolled back alone");
+                Err(StoreError::Panicked(message))
+            });
         let ok = result.is_ok();
         self.result = Some(result);
         ok
@@ -330,8 +392,16 @@ impl<T: Send, F: FnOnce(&Connection) -> Result<T> + Send> Job for TypedJob<T, F>
     }
 }
 
-fn write_loop(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>) {
+fn write_loop(
+    conn: Connection,
+    queue: mpsc::Receiver<Box<dyn Job>>,
+    #[cfg(any(test, feature = "failpoints"))] failpoints: &Failpoints,
+) {
     while let Ok(first) = queue.recv() {
+        #[cfg(any(test, feature = "failpoints"))]
+        if failpoints.take(Failpoint::WriterStops) {
+            panic!("failpoint: the sqlite writer thread stops");
+        }
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {
@@ -644,6 +714,16 @@ impl Store for SqliteStore {
                 keys.push((hash, tenant));
             }
             Ok(keys)
+        })
+        .await
+    }
+
+    async fn api_key_tenant(&self, key_hash: KeyHash) -> Result<Option<TenantId>> {
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT tenant_id FROM api_keys WHERE key_hash = ?1")?
+                .query_row(params![&key_hash[..]], |r| r.get(0))
+                .optional()?)
         })
         .await
     }
@@ -1256,6 +1336,16 @@ impl Store for SqliteStore {
     fn subscribe(&self) -> broadcast::Receiver<Notice> {
         self.notices.subscribe()
     }
+
+    fn health(&self) -> Health {
+        let mut health = Health::default();
+        if self.writer_thread.is_finished() {
+            health.down.push(format!(
+                "the {WRITER} stopped: nothing can be written until the server restarts"
+            ));
+        }
+        health
+    }
 }
 
 /// Every tenant with queued runs, by lane (see the `fair` module): each lane's running count
@@ -1340,4 +1430,125 @@ fn ensure_secret(conn: &Connection, tenant: &str) -> rusqlite::Result<Option<Str
         .query_row(params![tenant], |r| r.get(0))
         .optional()?
         .flatten())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::failpoints::Failpoint;
+
+    fn temp_dir() -> PathBuf {
+        std::env::temp_dir().join(format!("parallax-sqlite-unit-{}", uuid::Uuid::new_v4()))
+    }
+
+    fn new_run() -> RunToCreate {
+        let run_id = ids::new_run_id();
+        RunToCreate {
+            input_doc: format!(r#"{{"processor":"lite","input":"{run_id}"}}"#),
+            run_id,
+            processor: "lite".into(),
+            metadata: None,
+            enable_events: true,
+            previous_interaction_id: None,
+            created_at: now_micros(),
+            webhook_url: None,
+            warnings: None,
+        }
+    }
+
+    /// Rows of `run_id` in the file, read on a connection of its own.
+    fn rows_of(dir: &Path, run_id: &str) -> (i64, i64) {
+        let conn = open_connection(&dir.join("parallax.db")).unwrap();
+        let count =
+            |sql: &str| -> i64 { conn.query_row(sql, params![run_id], |r| r.get(0)).unwrap() };
+        (
+            count("SELECT COUNT(*) FROM runs WHERE run_id = ?1"),
+            count("SELECT COUNT(*) FROM run_events WHERE run_id = ?1"),
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_write_fails_alone_and_keeps_nothing() {
+        let dir = temp_dir();
+        let store = SqliteStore::open(&dir).unwrap();
+        let tenant = store.create_tenant_with_key([1; 32], "t").await.unwrap();
+
+        // The first create takes the planned panic (after inserting its run and its event);
+        // the others are queued at the same time and share its group commit.
+        store.failpoints().plan(Failpoint::WritePanics);
+        let runs: Vec<RunToCreate> = (0..8).map(|_| new_run()).collect();
+        let ids: Vec<String> = runs.iter().map(|r| r.run_id.clone()).collect();
+        let outcomes =
+            futures::future::join_all(runs.into_iter().map(|r| store.create_run(&tenant, r, None)))
+                .await;
+        let mut outcomes = outcomes.into_iter();
+        match outcomes.next().unwrap() {
+            Err(StoreError::Panicked(message)) => {
+                assert!(message.contains("failpoint"), "{message}")
+            }
+            other => panic!("the panicking write must fail with Panicked, got {other:?}"),
+        }
+        for (outcome, id) in outcomes.zip(&ids[1..]) {
+            assert!(
+                matches!(outcome, Ok(CreateOutcome::Created(_))),
+                "{outcome:?}"
+            );
+            assert_eq!(
+                rows_of(&dir, id),
+                (1, 1),
+                "run {id} and its queued event committed"
+            );
+        }
+        assert_eq!(
+            rows_of(&dir, &ids[0]),
+            (0, 0),
+            "nothing of the panicked write stays"
+        );
+        assert!(store.get_run(&tenant, &ids[0]).await.unwrap().is_none());
+
+        // The writer goes on.
+        let later = new_run();
+        let later_id = later.run_id.clone();
+        assert!(matches!(
+            store.create_run(&tenant, later, None).await,
+            Ok(CreateOutcome::Created(_))
+        ));
+        assert_eq!(rows_of(&dir, &later_id), (1, 1));
+        assert!(store.health().is_ok(), "{:?}", store.health());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stopped_writer_is_reported_and_answers_at_once() {
+        let store = SqliteStore::open(&temp_dir()).unwrap();
+        let tenant = store.create_tenant_with_key([2; 32], "t").await.unwrap();
+        assert!(store.health().is_ok());
+
+        store.failpoints().plan(Failpoint::WriterStops);
+        let first = store.create_run(&tenant, new_run(), None).await;
+        assert!(matches!(first, Err(StoreError::Stopped(_))), "{first:?}");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while store.health().is_ok() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "health never saw the writer stop"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let health = store.health();
+        assert!(
+            health.down[0].contains("SQLite writer thread"),
+            "{health:?}"
+        );
+
+        // Later writes fail at once instead of waiting for a writer that will never answer.
+        let later = tokio::time::timeout(
+            Duration::from_secs(5),
+            store.create_run(&tenant, new_run(), None),
+        )
+        .await
+        .expect("a write to a stopped writer must not hang");
+        assert!(matches!(later, Err(StoreError::Stopped(_))), "{later:?}");
+        // Reads still work.
+        assert!(store.api_key_tenant([2; 32]).await.unwrap().is_some());
+    }
 }

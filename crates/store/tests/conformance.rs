@@ -67,6 +67,18 @@ pub async fn keys_and_tenants(store: Arc<dyn Store>) {
     assert!(keys.contains(&(unique, a.clone())));
 }
 
+pub async fn one_key_is_looked_up_alone(store: Arc<dyn Store>) {
+    let mut hash = [9u8; 32];
+    hash[..16].copy_from_slice(&uuid::Uuid::new_v4().into_bytes());
+    assert_eq!(store.api_key_tenant(hash).await.unwrap(), None);
+    let tenant = store.create_tenant_with_key(hash, "lookup").await.unwrap();
+    assert_eq!(store.api_key_tenant(hash).await.unwrap(), Some(tenant));
+    let mut other = hash;
+    other[31] ^= 1;
+    assert_eq!(store.api_key_tenant(other).await.unwrap(), None);
+    assert!(store.health().is_ok(), "{:?}", store.health());
+}
+
 pub async fn create_read_and_isolate(store: Arc<dyn Store>) {
     let (t1, t2) = (tenant(&*store).await, tenant(&*store).await);
     let run = new_run("core");
@@ -1193,6 +1205,10 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn keys_and_tenants() {
                 super::keys_and_tenants(backends::$backend().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn one_key_is_looked_up_alone() {
+                super::one_key_is_looked_up_alone(backends::$backend().await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn create_read_and_isolate() {

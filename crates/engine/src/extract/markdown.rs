@@ -975,3 +975,39 @@ mod tests {
         );
     }
 }
+
+/// Fuzz targets of the markdown writers and readers (see `crate::fuzz`).
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::fuzz::{config, markdown_like, text_like};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(config(1))]
+
+        #[test]
+        fn markdown_readers_never_panic(md in markdown_like()) {
+            let normal = normalize_markdown(&md);
+            markdown_to_text(&normal);
+            markdown_to_text(&md);
+            drop_leading_dateline(&md);
+            normalize_plain(&md);
+            first_line_title(&md);
+            let mut out = String::new();
+            strip_inline(&md, &mut out);
+            for line in md.lines() {
+                is_table_delimiter(line);
+                if let Some(fence) = fence_of(line) {
+                    closes_fence(line, fence);
+                }
+            }
+        }
+
+        #[test]
+        fn html_to_markdown_never_panics(text in text_like(), md in markdown_like()) {
+            html_to_markdown(&format!("<p>{text}</p><pre>{md}</pre><ul><li>{text}</li></ul>"));
+            html_to_markdown(&md);
+        }
+    }
+}

@@ -327,10 +327,16 @@ fn valid(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
 }
 
 fn num(s: &str) -> Option<u32> {
-    if s.is_empty() || s.len() > 4 || !s.bytes().all(|b| b.is_ascii_digit()) {
+    digits(s.as_bytes())
+}
+
+/// The value of one to four ASCII digits. Works on bytes, so that a reader may take any
+/// fixed-width field of a string without slicing it inside a multibyte character.
+fn digits(b: &[u8]) -> Option<u32> {
+    if b.is_empty() || b.len() > 4 || !b.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    s.parse().ok()
+    Some(b.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
 }
 
 /// Parses a date as pages write them: ISO 8601 / RFC 3339 (the date as written, whatever
@@ -350,9 +356,11 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
         && matches!(b[4], b'-' | b'/' | b'.')
         && b[7] == b[4]
     {
-        let y = num(&s[..4])? as i32;
-        let m = num(&s[5..7])?;
-        let d = num(&s[8..10])?;
+        // Fields are read as bytes: the string may hold multibyte characters at these
+        // offsets ("2024-01-0é"), which a `str` slice would panic on.
+        let y = digits(&b[..4])? as i32;
+        let m = digits(&b[5..7])?;
+        let d = digits(&b[8..10])?;
         if b.len() == 10 || !b[10].is_ascii_digit() {
             return valid(y, m, d);
         }
@@ -362,8 +370,8 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
         && b[..8].iter().all(u8::is_ascii_digit)
         && (b.len() == 8 || !b[8].is_ascii_digit() || b.len() >= 14)
     {
-        let y = num(&s[..4])? as i32;
-        if let Some(d) = valid(y, num(&s[4..6])?, num(&s[6..8])?) {
+        let y = digits(&b[..4])? as i32;
+        if let Some(d) = valid(y, digits(&b[4..6])?, digits(&b[6..8])?) {
             return Some(d);
         }
     }
@@ -457,7 +465,7 @@ pub(super) fn date_from_url(url: &str) -> Option<NaiveDate> {
     while i + 8 <= b.len() {
         let at_boundary = i == 0 || !b[i - 1].is_ascii_alphanumeric();
         if at_boundary && b[i..i + 4].iter().all(u8::is_ascii_digit) {
-            let y: i32 = path[i..i + 4].parse().unwrap_or(0);
+            let y = digits(&b[i..i + 4]).map_or(0, |y| y as i32);
             if (1990..=2100).contains(&y) {
                 // YYYY/MM/DD or YYYY-MM-DD
                 if i + 10 <= b.len()
@@ -466,7 +474,7 @@ pub(super) fn date_from_url(url: &str) -> Option<NaiveDate> {
                     && (i + 10 == b.len() || !b[i + 10].is_ascii_digit())
                 {
                     if let (Some(m), Some(d)) =
-                        (num(&path[i + 5..i + 7]), num(&path[i + 8..i + 10]))
+                        (digits(&b[i + 5..i + 7]), digits(&b[i + 8..i + 10]))
                     {
                         if let Some(date) = valid(y, m, d) {
                             return Some(date);
@@ -477,7 +485,7 @@ pub(super) fn date_from_url(url: &str) -> Option<NaiveDate> {
                 if (i + 8 == b.len() || !b[i + 8].is_ascii_alphanumeric())
                     && b[i + 4..i + 8].iter().all(u8::is_ascii_digit)
                 {
-                    if let (Some(m), Some(d)) = (num(&path[i + 4..i + 6]), num(&path[i + 6..i + 8]))
+                    if let (Some(m), Some(d)) = (digits(&b[i + 4..i + 6]), digits(&b[i + 6..i + 8]))
                     {
                         if let Some(date) = valid(y, m, d) {
                             return Some(date);
@@ -521,6 +529,21 @@ mod tests {
     }
 
     #[test]
+    fn multibyte_characters_inside_date_fields() {
+        // Each panicked: a `str` slice ended inside the multibyte character.
+        assert_eq!(parse_date("2024-01-0é"), None);
+        assert_eq!(parse_date("2024-0é-01"), None);
+        assert_eq!(parse_date("2024-é-01"), None);
+        assert_eq!(parse_date("2024-01-1日"), None);
+        assert_eq!(parse_date("D:2024-03-1€"), None);
+        assert_eq!(date_from_lines(&["Posted 2024-01-0é"]), None);
+        assert_eq!(date_from_lines(&["2024-01-0é"]), None);
+        // A date followed by a multibyte character is still read.
+        assert_eq!(parse_date("2024-01-05é"), d(2024, 1, 5));
+        assert_eq!(parse_date("2024/03/15日"), d(2024, 3, 15));
+    }
+
+    #[test]
     fn url_dates() {
         assert_eq!(
             date_from_url("https://x.org/news/2023/11/05/a-story"),
@@ -533,5 +556,56 @@ mod tests {
         assert_eq!(date_from_url("https://x.org/p/20231105/"), d(2023, 11, 5));
         assert_eq!(date_from_url("https://x.org/item/123456789"), None);
         assert_eq!(date_from_url("https://x.org/2023/"), None);
+    }
+}
+
+/// Fuzz targets of the date and title readers (see `crate::fuzz`).
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::fuzz::{config, date_like};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(config(1))]
+
+        #[test]
+        fn parse_date_never_panics(s in date_like()) {
+            if let Some(date) = parse_date(&s) {
+                prop_assert!((1900..=2100).contains(&chrono::Datelike::year(&date)));
+            }
+        }
+
+        #[test]
+        fn date_from_lines_never_panics(lines in proptest::collection::vec(date_like(), 0..6)) {
+            let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+            date_from_lines(&lines);
+        }
+
+        #[test]
+        fn date_from_url_never_panics(path in date_like(), host in "[a-z]{1,8}") {
+            date_from_url(&format!("https://{host}.org/{path}"));
+            date_from_url(&path);
+        }
+
+        #[test]
+        fn choose_title_never_panics(
+            title in date_like(),
+            meta in proptest::option::of(date_like()),
+            site in proptest::option::of(date_like()),
+            h1 in proptest::option::of(date_like()),
+            lines in proptest::collection::vec(date_like(), 0..4),
+        ) {
+            let head = HeadMeta {
+                meta_title: meta,
+                jsonld_headline: None,
+                title_tag: Some(title.clone()),
+                clean_title_tag: Some(title),
+                site_name: site,
+                published: None,
+            };
+            let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+            choose_title(&head, h1, &lines);
+        }
     }
 }

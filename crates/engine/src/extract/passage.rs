@@ -321,11 +321,13 @@ fn ends_sentence(text: &str, i: usize, c: char) -> bool {
         return false;
     }
     if c == '.' {
-        let before = &text[..i];
-        let word_start = before
-            .rfind(|ch: char| ch.is_whitespace() || ch == '(')
-            .map_or(0, |p| p + 1);
-        let word = before[word_start..].to_lowercase();
+        // The last word before the period; the space before it may be several bytes long
+        // (a no-break space), so the word is split off, not sliced at the space plus one.
+        let word = text[..i]
+            .rsplit(|ch: char| ch.is_whitespace() || ch == '(')
+            .next()
+            .unwrap_or_default()
+            .to_lowercase();
         if word.chars().count() == 1 && word.chars().all(char::is_alphabetic) {
             return false; // an initial
         }
@@ -425,6 +427,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sentence_ends_after_a_no_break_space() {
+        // Panicked: the word before the period was sliced one byte after the (two-byte)
+        // no-break space.
+        let text = "-word 42 3.1 0 0 0 $ -word 0 \u{a0}0. 0 ";
+        let md = Extracted {
+            markdown: text.repeat(4),
+            ..Extracted::default()
+        };
+        for max in [1, 10, 40] {
+            let pieces = passages(&md, max);
+            assert!(
+                pieces.iter().all(|p| p.text.chars().count() <= max),
+                "{pieces:?}"
+            );
+        }
+        assert!(
+            !ends_sentence("in\u{a0}Jan. 2024", 7, '.'),
+            "an abbreviation after a no-break space"
+        );
+    }
+
+    #[test]
     fn long_text_cuts() {
         let text = "One two three. Four five six. Seven eight nine.";
         let parts: Vec<&str> = split_long(text, 20)
@@ -466,5 +490,30 @@ mod tests {
                 Kind::Heading
             ]
         );
+    }
+}
+
+/// Fuzz targets of passage splitting (see `crate::fuzz`).
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::fuzz::{config, markdown_like};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(config(1))]
+
+        #[test]
+        fn passages_never_panic_and_keep_their_limit(
+            md in markdown_like(),
+            title in proptest::option::of(markdown_like()),
+            max in 0usize..200,
+        ) {
+            let extracted = Extracted { title, markdown: md, ..Extracted::default() };
+            for p in passages(&extracted, max) {
+                prop_assert!(p.offset <= extracted.markdown.len());
+                prop_assert!(!p.text.trim().is_empty());
+            }
+        }
     }
 }

@@ -123,3 +123,113 @@ fn useful_title(t: &str) -> bool {
     ];
     !file_ext.iter().any(|e| lower.ends_with(e))
 }
+
+/// Fuzz targets of PDF reading (see `crate::fuzz`): well-formed documents whose
+/// information dictionary and text hold odd strings (as UTF-8, PDFDocEncoding or UTF-16BE
+/// with a byte-order mark), and the same documents with bytes overwritten.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::fuzz::{config, date_like, text_like};
+    use proptest::prelude::*;
+
+    /// A PDF string of `text` in hex form (so any byte goes), in one of three encodings.
+    fn pdf_string(text: &str, encoding: u8) -> String {
+        let bytes: Vec<u8> = match encoding % 3 {
+            0 => text.as_bytes().to_vec(),
+            1 => [0xFE, 0xFF]
+                .into_iter()
+                .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+                .collect(),
+            _ => text.chars().map(|c| c as u32 as u8).collect(),
+        };
+        let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+        format!("<{hex}>")
+    }
+
+    /// A one-page PDF with a correct cross-reference table.
+    fn pdf(title: &str, date: &str, lines: &[String], encoding: u8) -> Vec<u8> {
+        let mut content = String::from("BT\n/F1 12 Tf\n72 720 Td\n");
+        for line in lines {
+            content.push_str(&format!("{} Tj\n0 -18 Td\n", pdf_string(line, 2)));
+        }
+        content.push_str("ET");
+        let objects = [
+            "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R \
+             /Resources << /Font << /F1 5 0 R >> >> >>"
+                .to_string(),
+            format!(
+                "<< /Length {} >>\nstream\n{content}\nendstream",
+                content.len()
+            ),
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+            format!(
+                "<< /Title {} /CreationDate {} >>",
+                pdf_string(title, encoding),
+                pdf_string(date, encoding)
+            ),
+        ];
+        let mut out = b"%PDF-1.4\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, body) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = out.len();
+        out.extend_from_slice(
+            format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+        );
+        for o in offsets {
+            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!(
+                "trailer\n<< /Size {} /Root 1 0 R /Info 6 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+                objects.len() + 1
+            )
+            .as_bytes(),
+        );
+        out
+    }
+
+    fn document() -> impl Strategy<Value = (String, String, Vec<String>, u8)> {
+        (
+            text_like(),
+            date_like(),
+            proptest::collection::vec(text_like(), 0..4),
+            any::<u8>(),
+        )
+    }
+
+    proptest! {
+        // A PDF costs about a millisecond: the short run takes fewer of them.
+        #![proptest_config(config(4))]
+
+        #[test]
+        fn a_readable_pdf_with_any_metadata_is_extracted((title, date, lines, encoding) in document()) {
+            let bytes = pdf(&title, &date, &lines, encoding);
+            // Our own readers (the title, the date) must not fail the document: only the
+            // PDF library may, and it reads these documents.
+            let e = extract(&bytes, "https://x.example/doc.pdf");
+            prop_assert!(e.is_ok(), "{:?}", e);
+            if let Some(date) = e.unwrap().published {
+                prop_assert!((1900..=2100).contains(&chrono::Datelike::year(&date)));
+            }
+        }
+
+        #[test]
+        fn a_damaged_pdf_never_panics(
+            (title, date, lines, encoding) in document(),
+            damage in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        ) {
+            let mut bytes = pdf(&title, &date, &lines, encoding);
+            for (at, byte) in damage {
+                let at = at.index(bytes.len());
+                bytes[at] = byte;
+            }
+            let _ = extract(&bytes, "https://x.example/doc.pdf");
+        }
+    }
+}
