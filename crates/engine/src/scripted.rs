@@ -27,10 +27,14 @@ impl Processor for ScriptedProcessor {
             .await;
         let steps = 4u32;
         for step in 1..=steps {
-            tokio::time::sleep(Duration::from_secs_f64(
-                sleep_ms.max(0.0) / 1000.0 / f64::from(steps),
-            ))
-            .await;
+            // Any number a client sends (negative, huge, NaN) is a sleep, never a panic.
+            let pause = Duration::try_from_secs_f64(sleep_ms / 1000.0 / f64::from(steps))
+                .unwrap_or(if sleep_ms > 0.0 {
+                    Duration::MAX
+                } else {
+                    Duration::ZERO
+                });
+            tokio::time::sleep(pause).await;
             let stats = SourceStats {
                 num_sources_considered: u64::from(step) * 2,
                 num_sources_read: u64::from(step),
@@ -75,5 +79,44 @@ impl Processor for ScriptedProcessor {
             output,
             warnings: Vec::new(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Quiet;
+
+    #[async_trait]
+    impl ProgressSink for Quiet {
+        async fn message(&self, _: MessageKind, _: &str) {}
+        async fn stats(&self, _: &SourceStats, _: f64) {}
+    }
+
+    fn task(metadata: Value) -> Task {
+        Task {
+            run_id: "trun_0".into(),
+            tenant: "t".into(),
+            budget: crate::budget::lookup("lite").unwrap(),
+            request: json!({"input": "x", "processor": "lite", "metadata": metadata}),
+            previous_interaction_id: None,
+            previous: None,
+        }
+    }
+
+    /// Whatever number a test sends as `scripted_sleep`, the run sleeps (or not); it never
+    /// panics on a duration out of range.
+    #[tokio::test(start_paused = true)]
+    async fn any_sleep_value_is_a_sleep() {
+        for sleep in [json!(-5), json!(0), json!(1e300), json!(f64::MAX)] {
+            let run = ScriptedProcessor.run(task(json!({ "scripted_sleep": sleep })), &Quiet);
+            let outcome = tokio::time::timeout(Duration::from_secs(3600), run).await;
+            if sleep.as_f64().unwrap() > 0.0 {
+                assert!(outcome.is_err(), "{sleep}: still sleeping after an hour");
+            } else {
+                assert!(outcome.unwrap().is_ok(), "{sleep}");
+            }
+        }
     }
 }
