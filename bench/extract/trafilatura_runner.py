@@ -1,6 +1,10 @@
 """Runs trafilatura on HTML files and prints one JSON line per file and configuration.
 
-Called by run.py with the venv's interpreter: python trafilatura_runner.py REPS FILE...
+Called by run.py and devset.py with the venv's interpreter:
+    python trafilatura_runner.py REPS FILE...
+    python trafilatura_runner.py REPS --manifest MANIFEST [--configs default,...]
+(a manifest is JSON lines {"file", "url"}: each page is extracted with its URL, as
+`trafilatura.extract(html, url=...)`).
 Each line: {"file", "config", "text", "micros", "micros_all", "cpu_micros"}; `micros` is the
 median wall time of trafilatura.extract() alone over REPS runs after one unmeasured warm-up
 run (reading the file is outside the timed region; the HTML is passed as a str, as Parallax
@@ -20,13 +24,33 @@ CONFIGS = {
 }
 
 
+def pages(args):
+    """(path, url) for each page the arguments name."""
+    if args and args[0] == "--manifest":
+        with open(args[1], encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    page = json.loads(line)
+                    yield page["file"], page["url"]
+    else:
+        for path in args:
+            yield path, None
+
+
 def main() -> None:
     reps = int(sys.argv[1])
-    for path in sys.argv[2:]:
+    args = sys.argv[2:]
+    configs = CONFIGS
+    if "--configs" in args:
+        i = args.index("--configs")
+        configs = {name: CONFIGS[name] for name in args[i + 1].split(",")}
+        args = args[:i] + args[i + 2:]
+    for path, url in pages(args):
         with open(path, "rb") as f:
             html = f.read().decode("utf-8", errors="replace")
-        for name, extra in CONFIGS.items():
+        for name, extra in configs.items():
             kwargs = dict(
+                url=url,
                 output_format="txt",
                 include_comments=False,
                 include_tables=True,

@@ -1,6 +1,6 @@
-//! `parallax-bench extract FILE…`: runs Parallax's main-content extractor on HTML files and
-//! prints one JSON line per file: `{"file", "bytes", "title", "markdown", "text", "micros",
-//! "micros_all", "cpu_micros"}`. `micros` is the median wall time of `extract_html` alone
+//! `parallax-bench extract FILE…` (or `--manifest FILE`): runs Parallax's main-content
+//! extractor on HTML files and prints one JSON line per file: `{"file", "bytes", "title",
+//! "date", "markdown", "text", "micros", "micros_all", "cpu_micros"}`. `micros` is the median wall time of `extract_html` alone
 //! (reading the file and printing are outside the timed region) over `--reps` runs after
 //! one unmeasured warm-up run, on the calling thread; `cpu_micros` the median CPU time of
 //! that thread over the same runs (less disturbed by other processes on a busy machine).
@@ -16,8 +16,12 @@ use clap::Parser;
 #[derive(Parser)]
 pub struct ExtractArgs {
     /// HTML files (decoded as UTF-8, invalid bytes replaced).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "manifest")]
     files: Vec<PathBuf>,
+    /// A file of JSON lines `{"file": PATH, "url": URL}`: each page with its own URL (the
+    /// files given as arguments get `--url`).
+    #[arg(long)]
+    manifest: Option<PathBuf>,
     /// Measured repetitions per file (the median is reported).
     #[arg(long, default_value_t = 7)]
     reps: usize,
@@ -27,19 +31,32 @@ pub struct ExtractArgs {
 }
 
 pub fn run(a: ExtractArgs) -> Result<()> {
+    let mut pages: Vec<(PathBuf, String)> =
+        a.files.iter().map(|f| (f.clone(), a.url.clone())).collect();
+    if let Some(manifest) = &a.manifest {
+        let text = std::fs::read_to_string(manifest)
+            .with_context(|| format!("reading {}", manifest.display()))?;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let page: serde_json::Value = serde_json::from_str(line)?;
+            match (page["file"].as_str(), page["url"].as_str()) {
+                (Some(file), Some(url)) => pages.push((file.into(), url.to_owned())),
+                _ => anyhow::bail!("a manifest line is not {{\"file\", \"url\"}}: {line}"),
+            }
+        }
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    for file in &a.files {
+    for (file, url) in &pages {
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
         let html = String::from_utf8_lossy(&bytes).into_owned();
         // Warm-up (also the result that is printed).
-        let extracted = parallax_engine::extract::extract_html(&html, &a.url);
+        let extracted = parallax_engine::extract::extract_html(&html, url);
         let mut times: Vec<u128> = Vec::with_capacity(a.reps.max(1));
         let mut cpu: Vec<u128> = Vec::with_capacity(a.reps.max(1));
         for _ in 0..a.reps.max(1) {
             let cpu_start = thread_cpu_nanos();
             let start = Instant::now();
-            let e = parallax_engine::extract::extract_html(&html, &a.url);
+            let e = parallax_engine::extract::extract_html(&html, url);
             times.push(start.elapsed().as_micros());
             cpu.push((thread_cpu_nanos() - cpu_start) / 1000);
             std::hint::black_box(e);
@@ -51,6 +68,7 @@ pub fn run(a: ExtractArgs) -> Result<()> {
             "file": file.display().to_string(),
             "bytes": bytes.len(),
             "title": extracted.title,
+            "date": extracted.published.map(|d| d.to_string()),
             "markdown": extracted.markdown,
             "text": extracted.text,
             "micros": median,

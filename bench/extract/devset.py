@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Main-content extraction on the 983-page development set, beside trafilatura, in one run.
+
+The set (`../shared/extraction-dev` beside the repository, or --set / $PARALLAX_EXTRACTION_DEV)
+has, per page, snippets a good extraction keeps (`With`) and boilerplate it must drop
+(`Without`), and for many pages the title, date and authors. See its README.
+
+    python3 bench/extract/devset.py                  # the dev part: quality and time
+    python3 bench/extract/devset.py --failures 30    # dev pages that lose snippets, worst first
+    python3 bench/extract/devset.py --show FILE      # one dev page: snippets and Parallax's text
+    python3 bench/extract/devset.py --part held-out  # held-out figures only (logged, see below)
+
+**The split** is by site (the page's host without `www.`; for web.archive.org copies, the
+archived page's host), so no site's template is on both sides: a site whose
+`sha256(SALT + site)` falls in the lowest 30 % is held out. Develop on the dev part only.
+`--show` and `--failures` refuse held-out pages. Computing held-out (or whole-set) figures
+appends a line to `HELD-OUT-LOG.md` beside this script, so every look is on record: commit it.
+
+**Scores** are the set's own (`score.py`, trafilatura's evaluation): a `With` snippet found in
+the extracted text is a true positive, a `Without` snippet found a false positive, whitespace
+collapsed on both sides; precision, recall, F1 and accuracy over all snippets of the part.
+Parallax is scored on `Extracted::text` (plain text, no markdown syntax); trafilatura on
+`extract(html, url=URL)` with default settings and plain-text output. Metadata: the title
+matches when equal after whitespace is collapsed and case folded; the date when the same
+`YYYY-MM-DD`; authors are not produced by the extractor yet and are not scored.
+
+**Time**: each extractor runs the pages in one process (pinned to one core with `taskset` when
+available), and the sum over pages of its CPU time of extraction alone is reported (file
+reading and decoding outside), with the ratio trafilatura ÷ Parallax.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+import urllib.parse
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+sys.path.insert(0, str(HERE))
+from run import cpu_model, ensure_venv, pin_prefix, run_jsonl, sha256  # noqa: E402
+
+SALT = "parallax-devset-split-v1:"
+HELD_OUT_SHARE = 0.30
+LOG = HERE / "HELD-OUT-LOG.md"
+
+
+def locate_set(given: Path | None) -> Path:
+    candidates = [given] if given else []
+    if os.environ.get("PARALLAX_EXTRACTION_DEV"):
+        candidates.append(Path(os.environ["PARALLAX_EXTRACTION_DEV"]))
+    candidates.append(REPO.parent / "shared" / "extraction-dev")
+    for c in candidates:
+        if c and (c / "entries.json").is_file() and (c / "pages.tar.xz").is_file():
+            return c
+    sys.exit("the development set was not found: pass --set DIR (with entries.json and pages.tar.xz)")
+
+
+def unpack(set_dir: Path, cache: Path) -> Path:
+    """The set's pages, unpacked once into the cache (keyed by the archive's sha256)."""
+    digest = sha256(set_dir / "pages.tar.xz")[:16]
+    root = cache / f"devset-{digest}"
+    if not (root / "files").is_dir():
+        root.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(set_dir / "pages.tar.xz") as tar:
+            tar.extractall(root, filter="data")
+    return root / "files"
+
+
+def site(url: str) -> str:
+    """The page's site: its host without `www.`; the archived page's host on web.archive.org."""
+    parts = urllib.parse.urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host == "web.archive.org":
+        m = re.match(r"/web/[^/]+/(.+)", parts.path)
+        if m:
+            inner = m.group(1)
+            if "://" not in inner:
+                inner = "http://" + inner
+            host = (urllib.parse.urlsplit(inner).hostname or host).lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def held_out(entry: dict) -> bool:
+    h = hashlib.sha256((SALT + site(entry["URL"])).encode()).digest()
+    return int.from_bytes(h[:4], "big") < HELD_OUT_SHARE * 2**32
+
+
+def norm(s: str) -> str:
+    return re.sub(r"\s+", " ", s or "").strip()
+
+
+def snippet_counts(entry: dict, text: str):
+    text = norm(text)
+    kept = sum(norm(w) in text for w in entry["With"])
+    leaked = sum(norm(w) in text for w in entry["Without"])
+    return kept, len(entry["With"]), leaked, len(entry["Without"])
+
+
+def score(entries: list, texts: dict) -> dict:
+    tp = fn = fp = tn = 0
+    for e in entries:
+        kept, n_with, leaked, n_without = snippet_counts(e, texts.get(e["File"], ""))
+        tp += kept
+        fn += n_with - kept
+        fp += leaked
+        tn += n_without - leaked
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * p * r / (p + r) if p + r else 0.0
+    acc = (tp + tn) / (tp + tn + fp + fn) if tp + tn + fp + fn else 0.0
+    return {"precision": p, "recall": r, "f1": f1, "accuracy": acc}
+
+
+def metadata_accuracy(entries: list, results: dict) -> dict:
+    out = {}
+    title = [e for e in entries if e.get("Title")]
+    if title:
+        ok = sum(norm(results.get(e["File"], {}).get("title") or "").casefold() == norm(e["Title"]).casefold()
+                 for e in title)
+        out["title"] = (ok, len(title))
+    dated = [e for e in entries if e.get("Date")]
+    if dated:
+        ok = sum((results.get(e["File"], {}).get("date") or "") == e["Date"][:10] for e in dated)
+        out["date"] = (ok, len(dated))
+    return out
+
+
+def manifest(entries: list, files: Path, path: Path) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for e in entries:
+            f.write(json.dumps({"file": str(files / e["File"]), "url": e["URL"]}) + "\n")
+
+
+def log_look(part: str, n: int) -> None:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    if not LOG.exists():
+        LOG.write_text("# Looks at the held-out part of the extraction dev set\n\n"
+                       "`devset.py` appends a line each time it computes figures that include held-out pages.\n\n")
+    with open(LOG, "a", encoding="utf-8") as f:
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        f.write(f"- {stamp}: `{part}` ({n} pages), commit {commit}{' + uncommitted changes' if dirty else ''}\n")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--set", type=Path, help="the development set's directory")
+    ap.add_argument("--cache", type=Path, default=Path(os.environ.get(
+        "PARALLAX_EXTRACT_CACHE", Path.home() / ".cache" / "parallax-extract-bench")))
+    ap.add_argument("--part", choices=["dev", "held-out", "all"], default="dev")
+    ap.add_argument("--core", type=int, default=0, help="core to pin both extractors to (-1: none)")
+    ap.add_argument("--skip-build", action="store_true")
+    ap.add_argument("--no-trafilatura", action="store_true")
+    ap.add_argument("--failures", type=int, metavar="N", help="list the N dev pages that lose most snippets")
+    ap.add_argument("--show", metavar="FILE", help="one dev page: its snippets and Parallax's text")
+    ap.add_argument("--json", type=Path, help="write per-page results here")
+    args = ap.parse_args()
+
+    set_dir = locate_set(args.set)
+    entries = json.load(open(set_dir / "entries.json", encoding="utf-8"))
+    files = unpack(set_dir, args.cache)
+    dev = [e for e in entries if not held_out(e)]
+    held = [e for e in entries if held_out(e)]
+    part = {"dev": dev, "held-out": held, "all": entries}[args.part]
+    if args.show:
+        part = [e for e in dev if e["File"] == args.show]
+        if not part:
+            sys.exit(f"{args.show} is not a dev page (held-out pages are for figures only)")
+    if (args.failures or args.show) and args.part != "dev":
+        sys.exit("--failures and --show look at dev pages only")
+    if args.part != "dev":
+        log_look(args.part, len(part))
+
+    target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+    if not args.skip_build:
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "parallax-bench"], cwd=REPO, check=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        man = Path(tmp) / "manifest.jsonl"
+        manifest(part, files, man)
+        pin = pin_prefix(args.core)
+        px = {Path(r["file"]).name: r for r in run_jsonl(
+            pin + [str(target / "release" / "parallax-bench"), "extract", "--reps", "1", "--manifest", str(man)])}
+        tr = {}
+        if not args.no_trafilatura and not args.show and not args.failures:
+            py = ensure_venv(args.cache / "trafilatura-venv")
+            tr = {Path(r["file"]).name: r for r in run_jsonl(
+                pin + [str(py), str(HERE / "trafilatura_runner.py"), "1", "--manifest", str(man), "--configs", "default"])}
+
+    px_text = {f: r["text"] for f, r in px.items()}
+    if args.show:
+        e = part[0]
+        text = px_text.get(e["File"], "")
+        print(f"# {e['File']}  {e['URL']}  (site {site(e['URL'])})")
+        for w in e["With"]:
+            print(f"  with    {'KEPT   ' if norm(w) in norm(text) else 'MISSED '} {w[:150]}")
+        for w in e["Without"]:
+            print(f"  without {'LEAKED ' if norm(w) in norm(text) else 'dropped'} {w[:150]}")
+        print(f"  title: {px[e['File']].get('title')!r} (set: {e.get('Title')!r}); date: {px[e['File']].get('date')} (set: {e.get('Date')})")
+        print("\n" + px[e["File"]]["markdown"])
+        return 0
+    if args.failures:
+        rows = []
+        for e in part:
+            kept, n_with, leaked, n_without = snippet_counts(e, px_text.get(e["File"], ""))
+            if kept < n_with or leaked:
+                rows.append((n_with - kept + leaked, e["File"], kept, n_with, leaked, n_without))
+        rows.sort(reverse=True)
+        print(f"{len(rows)} of {len(part)} dev pages lose a snippet; the worst {args.failures}:")
+        for lost, f, kept, n_with, leaked, n_without in rows[: args.failures]:
+            print(f"  {f:60s} kept {kept}/{n_with}  leaked {leaked}/{n_without}")
+        return 0
+
+    print(f"# {len(part)} pages ({args.part}; dev {len(dev)}, held-out {len(held)}); CPU {cpu_model()}")
+    print(f"{'extractor':24s} {'precision':>9s} {'recall':>7s} {'F1':>6s} {'accuracy':>8s} {'CPU s':>7s}")
+    px_cpu = sum(r["cpu_micros"] for r in px.values()) / 1e6
+    s = score(part, px_text)
+    print(f"{'Parallax (in process)':24s} {s['precision']:9.3f} {s['recall']:7.3f} {s['f1']:6.3f} {s['accuracy']:8.3f} {px_cpu:7.2f}")
+    if tr:
+        tr_cpu = sum(r["cpu_micros"] for r in tr.values()) / 1e6
+        t = score(part, {f: r["text"] for f, r in tr.items()})
+        print(f"{'trafilatura 2.3.1':24s} {t['precision']:9.3f} {t['recall']:7.3f} {t['f1']:6.3f} {t['accuracy']:8.3f} {tr_cpu:7.2f}")
+        print(f"time ratio trafilatura / Parallax: {tr_cpu / px_cpu:.1f}x")
+    meta = metadata_accuracy(part, px)
+    for name, (ok, n) in meta.items():
+        print(f"metadata {name}: {ok}/{n} = {ok / n:.3f}")
+    if args.json:
+        args.json.write_text(json.dumps({"parallax": px, "trafilatura": tr}, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
