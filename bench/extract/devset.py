@@ -22,7 +22,9 @@ collapsed on both sides; precision, recall, F1 and accuracy over all snippets of
 Parallax is scored on `Extracted::text` (plain text, no markdown syntax); trafilatura on
 `extract(html, url=URL)` with default settings and plain-text output. Metadata: the title
 matches when equal after whitespace is collapsed and case folded; the date when the same
-`YYYY-MM-DD`; authors are not produced by the extractor yet and are not scored.
+`YYYY-MM-DD`; the authors when the two sets of names are equal (each string split at `;`, `,`,
+`&`, "and", "und", "et", "y", "i"; case folded). trafilatura's metadata is its
+`extract_metadata`, scored the same way.
 
 **Time**: each extractor runs the pages in one process (pinned to one core with `taskset` when
 available), and the sum over pages of its CPU time of extraction alone is reported (file
@@ -121,7 +123,25 @@ def score(entries: list, texts: dict) -> dict:
     return {"precision": p, "recall": r, "f1": f1, "accuracy": acc}
 
 
+AUTHOR_SEPARATORS = re.compile(r"\s*(?:;|,|&|\band\b|\bund\b|\bet\b|\by\b|\bi\b)\s*", re.IGNORECASE)
+
+
+def author_names(authors) -> frozenset:
+    """The names in a list of author strings, each split at separators ("A und B", "A; B"),
+    whitespace collapsed and case folded, so that both extractors' lists compare as sets."""
+    names = set()
+    for a in authors or []:
+        for n in AUTHOR_SEPARATORS.split(a):
+            n = norm(n).casefold()
+            if n:
+                names.add(n)
+    return frozenset(names)
+
+
 def metadata_accuracy(entries: list, results: dict) -> dict:
+    """Share of pages whose title (equal after whitespace collapse and case folding), date
+    (same YYYY-MM-DD) and authors (the same set of names) match the set's, over the pages
+    where the set states one."""
     out = {}
     title = [e for e in entries if e.get("Title")]
     if title:
@@ -130,8 +150,13 @@ def metadata_accuracy(entries: list, results: dict) -> dict:
         out["title"] = (ok, len(title))
     dated = [e for e in entries if e.get("Date")]
     if dated:
-        ok = sum((results.get(e["File"], {}).get("date") or "") == e["Date"][:10] for e in dated)
+        ok = sum((results.get(e["File"], {}).get("date") or "")[:10] == e["Date"][:10] for e in dated)
         out["date"] = (ok, len(dated))
+    authored = [e for e in entries if e.get("Authors")]
+    if authored:
+        ok = sum(author_names(results.get(e["File"], {}).get("authors")) == author_names(e["Authors"])
+                 for e in authored)
+        out["authors"] = (ok, len(authored))
     return out
 
 
@@ -162,6 +187,8 @@ def main() -> int:
     ap.add_argument("--skip-build", action="store_true")
     ap.add_argument("--no-trafilatura", action="store_true")
     ap.add_argument("--failures", type=int, metavar="N", help="list the N dev pages that lose most snippets")
+    ap.add_argument("--meta-failures", nargs=2, metavar=("FIELD", "N"),
+                    help="list N dev pages whose title, date or authors differ from the set's")
     ap.add_argument("--show", metavar="FILE", help="one dev page: its snippets and Parallax's text")
     ap.add_argument("--json", type=Path, help="write per-page results here")
     args = ap.parse_args()
@@ -176,7 +203,7 @@ def main() -> int:
         part = [e for e in dev if e["File"] == args.show]
         if not part:
             sys.exit(f"{args.show} is not a dev page (held-out pages are for figures only)")
-    if (args.failures or args.show) and args.part != "dev":
+    if (args.failures or args.show or args.meta_failures) and args.part != "dev":
         sys.exit("--failures and --show look at dev pages only")
     if args.part != "dev":
         log_look(args.part, len(part))
@@ -191,7 +218,7 @@ def main() -> int:
         px = {Path(r["file"]).name: r for r in run_jsonl(
             pin + [str(target / "release" / "parallax-bench"), "extract", "--reps", "1", "--manifest", str(man)])}
         tr = {}
-        if not args.no_trafilatura and not args.show and not args.failures:
+        if not args.no_trafilatura and not args.show and not args.failures and not args.meta_failures:
             py = ensure_venv(args.cache / "trafilatura-venv")
             tr = {Path(r["file"]).name: r for r in run_jsonl(
                 pin + [str(py), str(HERE / "trafilatura_runner.py"), "1", "--manifest", str(man), "--configs", "default"])}
@@ -206,7 +233,20 @@ def main() -> int:
         for w in e["Without"]:
             print(f"  without {'LEAKED ' if norm(w) in norm(text) else 'dropped'} {w[:150]}")
         print(f"  title: {px[e['File']].get('title')!r} (set: {e.get('Title')!r}); date: {px[e['File']].get('date')} (set: {e.get('Date')})")
+        print(f"  authors: {px[e['File']].get('authors')!r} (set: {e.get('Authors')!r})")
         print("\n" + px[e["File"]]["markdown"])
+        return 0
+    if args.meta_failures:
+        field, n = args.meta_failures[0], int(args.meta_failures[1])
+        key = {"title": "Title", "date": "Date", "authors": "Authors"}[field]
+        shown = 0
+        for e in part:
+            if not e.get(key) or shown >= n:
+                continue
+            got = px.get(e["File"], {}).get(field)
+            if metadata_accuracy([e], px).get(field, (1, 1))[0] == 0:
+                print(f"{e['File']:50s} got {got!r}  set {e[key]!r}")
+                shown += 1
         return 0
     if args.failures:
         rows = []
@@ -231,8 +271,12 @@ def main() -> int:
         print(f"{'trafilatura 2.3.1':24s} {t['precision']:9.3f} {t['recall']:7.3f} {t['f1']:6.3f} {t['accuracy']:8.3f} {tr_cpu:7.2f}")
         print(f"time ratio trafilatura / Parallax: {tr_cpu / px_cpu:.1f}x")
     meta = metadata_accuracy(part, px)
+    tr_meta = metadata_accuracy(part, tr) if tr else {}
     for name, (ok, n) in meta.items():
-        print(f"metadata {name}: {ok}/{n} = {ok / n:.3f}")
+        line = f"metadata {name:8s} Parallax {ok}/{n} = {ok / n:.3f}"
+        if name in tr_meta:
+            line += f"   trafilatura {tr_meta[name][0]}/{n} = {tr_meta[name][0] / n:.3f}"
+        print(line)
     if args.json:
         args.json.write_text(json.dumps({"parallax": px, "trafilatura": tr}, ensure_ascii=False))
     return 0

@@ -5,7 +5,9 @@ Called by run.py and devset.py with the venv's interpreter:
     python trafilatura_runner.py REPS --manifest MANIFEST [--configs default,...]
 (a manifest is JSON lines {"file", "url"}: each page is extracted with its URL, as
 `trafilatura.extract(html, url=...)`).
-Each line: {"file", "config", "text", "micros", "micros_all", "cpu_micros"}; `micros` is the
+Each line: {"file", "config", "text", "title", "date", "authors", "micros", "micros_all",
+"cpu_micros"}; the metadata comes from `trafilatura.extract_metadata` (outside the timed
+region; `authors` is its `author` split at "; "). `micros` is the
 median wall time of trafilatura.extract() alone over REPS runs after one unmeasured warm-up
 run (reading the file is outside the timed region; the HTML is passed as a str, as Parallax
 gets it), `cpu_micros` the median CPU time of the thread over the same runs.
@@ -59,6 +61,7 @@ def main() -> None:
                 **extra,
             )
             text = trafilatura.extract(html, **kwargs) or ""
+            meta = trafilatura.extract_metadata(html, default_url=url)
             times = []
             cpu = []
             for _ in range(max(reps, 1)):
@@ -75,6 +78,9 @@ def main() -> None:
                         "file": path,
                         "config": name,
                         "text": text,
+                        "title": meta.title if meta else None,
+                        "date": meta.date if meta else None,
+                        "authors": meta.author.split("; ") if meta and meta.author else [],
                         "micros": times[len(times) // 2],
                         "micros_all": times,
                         "cpu_micros": cpu[len(cpu) // 2],

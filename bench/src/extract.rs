@@ -1,6 +1,6 @@
 //! `parallax-bench extract FILE…` (or `--manifest FILE`): runs Parallax's main-content
 //! extractor on HTML files and prints one JSON line per file: `{"file", "bytes", "title",
-//! "date", "markdown", "text", "micros", "micros_all", "cpu_micros"}`. `micros` is the median wall time of `extract_html` alone
+//! "date", "authors", "markdown", "text", "micros", "micros_all", "cpu_micros"}`. `micros` is the median wall time of `extract_html` alone
 //! (reading the file and printing are outside the timed region) over `--reps` runs after
 //! one unmeasured warm-up run, on the calling thread; `cpu_micros` the median CPU time of
 //! that thread over the same runs (less disturbed by other processes on a busy machine).
@@ -69,6 +69,7 @@ pub fn run(a: ExtractArgs) -> Result<()> {
             "bytes": bytes.len(),
             "title": extracted.title,
             "date": extracted.published.map(|d| d.to_string()),
+            "authors": extracted.authors,
             "markdown": extracted.markdown,
             "text": extracted.text,
             "micros": median,

@@ -12,7 +12,7 @@ use url::Url;
 
 use super::markdown::{collapse_ws, drop_leading_dateline, html_to_markdown, markdown_to_text};
 use super::meta;
-use super::{Extracted, Link};
+use super::{authors, Extracted, Link};
 
 /// Above this many elements readability is skipped (it is not linear on such pages) and the
 /// structural fallback is used.
@@ -1263,6 +1263,7 @@ pub(super) fn extract(html: &str, url: &str) -> Extracted {
         return Extracted {
             title: None,
             published: meta::date_from_url(url),
+            authors: Vec::new(),
             markdown: text.clone(),
             text,
             links: Vec::new(),
@@ -1278,12 +1279,21 @@ pub(super) fn extract(html: &str, url: &str) -> Extracted {
     };
 
     let head = meta::read_head(&r);
+    // Before boilerplate removal: templates often state the author in a footer line.
+    let authors = authors::read_authors(&r, &head, url);
+    // Only looked for when the head states no date (the head's date always wins).
+    let template_date = if head.published.is_none() {
+        meta::date_near_heading(&r).or_else(|| meta::date_in_marked_element(&r))
+    } else {
+        None
+    };
     if tree_depth(&r) > MAX_DEPTH {
         tracing::debug!(url, "page nested too deeply; returning its bare text");
         let text = bare_text(html);
         return Extracted {
             title: meta::choose_title(&head, None, &[]),
             published: head.published.or_else(|| meta::date_from_url(url)),
+            authors,
             markdown: text.clone(),
             text,
             links: Vec::new(),
@@ -1364,6 +1374,7 @@ pub(super) fn extract(html: &str, url: &str) -> Extracted {
     let published = head
         .published
         .or(scan.date)
+        .or(template_date)
         .or_else(|| meta::date_from_lines(&first_lines))
         .or_else(|| meta::date_from_url(url));
     // The dateline, once read, is not content.
@@ -1377,6 +1388,7 @@ pub(super) fn extract(html: &str, url: &str) -> Extracted {
     Extracted {
         title,
         published,
+        authors,
         markdown,
         text,
         links,

@@ -1,5 +1,6 @@
-//! Page metadata: the title and the publish date, read from the parsed page, and the date
-//! parser they share with PDFs and URLs.
+//! Page metadata: the title, the publish date and the authors' names that the `<head>` and
+//! JSON-LD state, read from the parsed page, and the date parser they share with PDFs and
+//! URLs. Authors stated only in the body are read by [`super::authors`].
 
 use chrono::{DateTime, NaiveDate};
 use dom_smoothie::Readability;
@@ -39,6 +40,20 @@ const DATE_META_KEYS: &[&str] = &[
 /// `<meta>` names and properties that carry the title, best first.
 const TITLE_META_KEYS: &[&str] = &["og:title", "twitter:title", "citation_title", "dc.title"];
 
+/// `<meta>` names and properties that carry an author's name, best first. (`article:author`
+/// is often a profile URL; those are skipped by [`super::authors::clean_name`].)
+const AUTHOR_META_KEYS: &[&str] = &[
+    "author",
+    "article:author",
+    "og:article:author",
+    "dc.creator",
+    "dcterms.creator",
+    "citation_author",
+    "parsely-author",
+    "sailthru.author",
+    "byl",
+];
+
 /// What the `<head>` and JSON-LD say, read before the tree is cleaned.
 #[derive(Debug, Default)]
 pub(super) struct HeadMeta {
@@ -50,6 +65,11 @@ pub(super) struct HeadMeta {
     /// `og:site_name` or `application-name`.
     pub site_name: Option<String>,
     pub published: Option<NaiveDate>,
+    /// The `author` names of the page's article-like JSON-LD objects, as written.
+    pub jsonld_authors: Vec<String>,
+    /// The names the best-ranked author `<meta>` key gives (all its occurrences, for
+    /// `citation_author`), as written.
+    pub meta_authors: Vec<String>,
 }
 
 /// Reads titles and the publish date from `<meta>`, `<title>` and JSON-LD.
@@ -59,6 +79,8 @@ pub(super) fn read_head(r: &Readability) -> HeadMeta {
 
     // JSON-LD first: it is the most deliberate statement of the date.
     let mut ld_date: Option<(u8, NaiveDate)> = None;
+    // Names of the graph's nodes, for authors given as `{"@id": …}` references.
+    let mut ld_names: Vec<(String, String)> = Vec::new();
     for node in doc.select("script[type='application/ld+json']").nodes() {
         let text = node.text();
         let raw = text.trim();
@@ -70,6 +92,12 @@ pub(super) fn read_head(r: &Readability) -> HeadMeta {
             continue;
         };
         walk_jsonld(&value, 0, &mut |obj, article| {
+            if let (Some(id), Some(name)) = (
+                obj.get("@id").and_then(Value::as_str),
+                obj.get("name").and_then(Value::as_str),
+            ) {
+                ld_names.push((id.to_string(), collapse_ws(name)));
+            }
             if let Some(d) = obj
                 .get("datePublished")
                 .or_else(|| obj.get("dateCreated"))
@@ -79,6 +107,11 @@ pub(super) fn read_head(r: &Readability) -> HeadMeta {
                 let rank = if article { 0 } else { 1 };
                 if ld_date.is_none_or(|(r, _)| rank < r) {
                     ld_date = Some((rank, d));
+                }
+            }
+            if article && out.jsonld_authors.is_empty() {
+                if let Some(a) = obj.get("author").or_else(|| obj.get("creator")) {
+                    jsonld_names(a, 0, &mut out.jsonld_authors);
                 }
             }
             if article && out.jsonld_headline.is_none() {
@@ -92,8 +125,20 @@ pub(super) fn read_head(r: &Readability) -> HeadMeta {
         });
     }
 
+    out.jsonld_authors = std::mem::take(&mut out.jsonld_authors)
+        .into_iter()
+        .filter_map(|a| match a.strip_prefix(JSONLD_REF) {
+            Some(id) => ld_names
+                .iter()
+                .find(|(i, _)| i == id)
+                .map(|(_, n)| n.clone()),
+            None => Some(a),
+        })
+        .collect();
+
     let mut meta_date: Option<(usize, NaiveDate)> = None;
     let mut meta_title: Option<(usize, String)> = None;
+    let mut meta_authors: Option<(usize, Vec<String>)> = None;
     for node in doc.select("meta[content]").nodes() {
         let Some(content) = node.attr("content") else {
             continue;
@@ -114,6 +159,14 @@ pub(super) fn read_head(r: &Readability) -> HeadMeta {
                 let t = collapse_ws(&content);
                 out.site_name = (!t.is_empty()).then_some(t);
             }
+            if let Some(rank) = AUTHOR_META_KEYS.iter().position(|k| *k == key) {
+                let name = collapse_ws(&content);
+                match &mut meta_authors {
+                    Some((r, names)) if *r == rank => names.push(name),
+                    Some((r, _)) if *r < rank => {}
+                    _ => meta_authors = Some((rank, vec![name])),
+                }
+            }
             if let Some(rank) = TITLE_META_KEYS.iter().position(|k| *k == key) {
                 let t = collapse_ws(&content);
                 if !t.is_empty() && meta_title.as_ref().is_none_or(|(r, _)| rank < *r) {
@@ -123,6 +176,7 @@ pub(super) fn read_head(r: &Readability) -> HeadMeta {
         }
     }
     out.meta_title = meta_title.map(|(_, t)| t);
+    out.meta_authors = meta_authors.map(|(_, a)| a).unwrap_or_default();
     out.published = ld_date.map(|(_, d)| d).or(meta_date.map(|(_, d)| d));
 
     let title = collapse_ws(&doc.select_single("title").text());
@@ -163,6 +217,35 @@ fn walk_jsonld(v: &Value, depth: usize, f: &mut dyn FnMut(&serde_json::Map<Strin
         _ => {}
     }
 }
+
+/// The names in a JSON-LD `author` value: a string, a `Person` (or `Organization`) with a
+/// `name`, or an array of those.
+fn jsonld_names(v: &Value, depth: usize, out: &mut Vec<String>) {
+    if depth > 3 {
+        return;
+    }
+    match v {
+        Value::String(s) => out.push(collapse_ws(s)),
+        Value::Array(items) => {
+            for item in items {
+                jsonld_names(item, depth + 1, out);
+            }
+        }
+        Value::Object(obj) => {
+            if let Some(name) = obj.get("name") {
+                jsonld_names(name, depth + 1, out);
+            } else if let Some(id) = obj.get("@id").and_then(Value::as_str) {
+                // A reference to a node of the `@graph`: resolved once the walk is over.
+                out.push(format!("{JSONLD_REF}{id}"));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Marks an unresolved JSON-LD `{"@id": …}` author reference in [`HeadMeta::jsonld_authors`]
+/// while the graph is walked.
+const JSONLD_REF: &str = "\u{0}@id:";
 
 fn is_article_type(t: &str) -> bool {
     [
@@ -270,6 +353,84 @@ pub(super) fn choose_title(head: &HeadMeta, h1: Option<String>, lines: &[&str]) 
         .or_else(|| head.title_tag.clone())
 }
 
+/// A date stated in a short element just before or after the page's first `<h1>` (or after
+/// the element wrapping it), read before boilerplate removal: templates often print the
+/// date under the headline in an element named as a caption or a kicker, which the cleaning
+/// drops ("21. Januar 2022 | Mobilität").
+pub(super) fn date_near_heading(r: &Readability) -> Option<NaiveDate> {
+    let h1 = r.doc.select_single("h1");
+    let heading = *h1.nodes().first()?;
+    let mut near = Vec::new();
+    let mut next = heading.next_element_sibling();
+    for _ in 0..3 {
+        let Some(n) = next else { break };
+        next = n.next_element_sibling();
+        near.push(n);
+    }
+    if let Some(prev) = heading.prev_element_sibling() {
+        near.push(prev);
+    }
+    if let Some(wrapper) = heading.parent().filter(|p| p.text().chars().count() < 400) {
+        let mut next = wrapper.next_element_sibling();
+        for _ in 0..2 {
+            let Some(n) = next else { break };
+            next = n.next_element_sibling();
+            near.push(n);
+        }
+    }
+    near.iter()
+        .map(|n| n.text())
+        .filter(|t| t.chars().count() <= 120)
+        .find_map(|t| parse_date(&t))
+}
+
+/// The first date stated in a short element whose class or id names a date (`date`,
+/// `posted`, `published`), outside comments, sidebars, widgets and lists
+/// of other posts, read before boilerplate removal (which drops many such elements with
+/// the header or footer line that holds them). The last resort before the URL.
+pub(super) fn date_in_marked_element(r: &Readability) -> Option<NaiveDate> {
+    const FOREIGN: &[&str] = &[
+        "comment", "sidebar", "widget", "related", "respond", "reply",
+    ];
+    let marked = r
+        .doc
+        .select("[class*=date],[id*=date],[class*=posted],[class*=publish]");
+    for node in marked.nodes() {
+        // A container of many elements is no date line; its text is not even gathered.
+        if node.descendants_it().take(25).count() >= 25 {
+            continue;
+        }
+        let text = node.text();
+        if text.chars().count() > 120 {
+            continue;
+        }
+        let Some(date) = parse_date(&text) else {
+            continue;
+        };
+        let foreign = node
+            .ancestors_it(None)
+            .chain(std::iter::once(*node))
+            .any(|a| {
+                if a.has_name("aside") || a.has_name("nav") {
+                    return true;
+                }
+                let own = ["html", "body", "article", "main"]
+                    .iter()
+                    .any(|t| a.has_name(t));
+                !own && ["class", "id"].iter().any(|k| {
+                    a.attr(k).is_some_and(|v| {
+                        let v = v.to_ascii_lowercase();
+                        FOREIGN.iter().any(|f| v.contains(f))
+                    })
+                })
+            });
+        if !foreign {
+            return Some(date);
+        }
+    }
+    None
+}
+
 /// A publish date stated in the first lines of the content ("Posted on 5 March 2024",
 /// "Published: 2024-03-05", or a line that is only a date).
 pub(super) fn date_from_lines(lines: &[&str]) -> Option<NaiveDate> {
@@ -292,32 +453,242 @@ pub(super) fn date_from_lines(lines: &[&str]) -> Option<NaiveDate> {
     None
 }
 
+/// Month names and abbreviations, lower case, in English, German, French, Spanish, Italian,
+/// Portuguese, Dutch, the Scandinavian languages, Polish, Czech, Finnish, Turkish, Russian and
+/// Ukrainian (the genitive forms that dates use: "5 marca", "5 марта").
 const MONTHS: &[(&str, u32)] = &[
     ("january", 1),
-    ("february", 2),
-    ("march", 3),
-    ("april", 4),
-    ("may", 5),
-    ("june", 6),
-    ("july", 7),
-    ("august", 8),
-    ("september", 9),
-    ("october", 10),
-    ("november", 11),
-    ("december", 12),
     ("jan", 1),
+    ("januar", 1),
+    ("jänner", 1),
+    ("janvier", 1),
+    ("janv", 1),
+    ("enero", 1),
+    ("gennaio", 1),
+    ("janeiro", 1),
+    ("januari", 1),
+    ("stycznia", 1),
+    ("styczeń", 1),
+    ("января", 1),
+    ("ledna", 1),
+    ("tammikuuta", 1),
+    ("ocak", 1),
+    ("січня", 1),
+    ("february", 2),
     ("feb", 2),
+    ("februar", 2),
+    ("feber", 2),
+    ("février", 2),
+    ("fevrier", 2),
+    ("févr", 2),
+    ("fevr", 2),
+    ("febrero", 2),
+    ("febbraio", 2),
+    ("fevereiro", 2),
+    ("februari", 2),
+    ("lutego", 2),
+    ("luty", 2),
+    ("февраля", 2),
+    ("února", 2),
+    ("helmikuuta", 2),
+    ("şubat", 2),
+    ("лютого", 2),
+    ("march", 3),
     ("mar", 3),
+    ("märz", 3),
+    ("maerz", 3),
+    ("mär", 3),
+    ("mrz", 3),
+    ("mars", 3),
+    ("marzo", 3),
+    ("março", 3),
+    ("marco", 3),
+    ("maart", 3),
+    ("marca", 3),
+    ("marzec", 3),
+    ("marts", 3),
+    ("марта", 3),
+    ("března", 3),
+    ("maaliskuuta", 3),
+    ("mart", 3),
+    ("березня", 3),
+    ("april", 4),
     ("apr", 4),
+    ("avril", 4),
+    ("avr", 4),
+    ("abril", 4),
+    ("aprile", 4),
+    ("kwietnia", 4),
+    ("kwiecień", 4),
+    ("апреля", 4),
+    ("dubna", 4),
+    ("huhtikuuta", 4),
+    ("nisan", 4),
+    ("квітня", 4),
+    ("may", 5),
+    ("mai", 5),
+    ("mayo", 5),
+    ("maggio", 5),
+    ("maio", 5),
+    ("mei", 5),
+    ("maja", 5),
+    ("maj", 5),
+    ("мая", 5),
+    ("května", 5),
+    ("toukokuuta", 5),
+    ("mayıs", 5),
+    ("травня", 5),
+    ("june", 6),
     ("jun", 6),
+    ("juni", 6),
+    ("juin", 6),
+    ("junio", 6),
+    ("giugno", 6),
+    ("junho", 6),
+    ("czerwca", 6),
+    ("czerwiec", 6),
+    ("июня", 6),
+    ("června", 6),
+    ("kesäkuuta", 6),
+    ("haziran", 6),
+    ("червня", 6),
+    ("july", 7),
     ("jul", 7),
+    ("juli", 7),
+    ("juillet", 7),
+    ("juil", 7),
+    ("julio", 7),
+    ("luglio", 7),
+    ("julho", 7),
+    ("lipca", 7),
+    ("lipiec", 7),
+    ("июля", 7),
+    ("července", 7),
+    ("heinäkuuta", 7),
+    ("temmuz", 7),
+    ("липня", 7),
+    ("august", 8),
     ("aug", 8),
+    ("août", 8),
+    ("aout", 8),
+    ("agosto", 8),
+    ("augustus", 8),
+    ("augusti", 8),
+    ("sierpnia", 8),
+    ("sierpień", 8),
+    ("августа", 8),
+    ("srpna", 8),
+    ("elokuuta", 8),
+    ("ağustos", 8),
+    ("серпня", 8),
+    ("september", 9),
     ("sep", 9),
     ("sept", 9),
+    ("septembre", 9),
+    ("septiembre", 9),
+    ("setiembre", 9),
+    ("settembre", 9),
+    ("setembro", 9),
+    ("września", 9),
+    ("wrzesień", 9),
+    ("сентября", 9),
+    ("září", 9),
+    ("syyskuuta", 9),
+    ("eylül", 9),
+    ("вересня", 9),
+    ("october", 10),
     ("oct", 10),
+    ("oktober", 10),
+    ("okt", 10),
+    ("octobre", 10),
+    ("ottobre", 10),
+    ("octubre", 10),
+    ("outubro", 10),
+    ("października", 10),
+    ("październik", 10),
+    ("октября", 10),
+    ("října", 10),
+    ("lokakuuta", 10),
+    ("ekim", 10),
+    ("жовтня", 10),
+    ("november", 11),
     ("nov", 11),
+    ("novembre", 11),
+    ("noviembre", 11),
+    ("novembro", 11),
+    ("listopada", 11),
+    ("listopad", 11),
+    ("ноября", 11),
+    ("listopadu", 11),
+    ("marraskuuta", 11),
+    ("kasım", 11),
+    ("листопада", 11),
+    ("december", 12),
     ("dec", 12),
+    ("dezember", 12),
+    ("dez", 12),
+    ("décembre", 12),
+    ("decembre", 12),
+    ("déc", 12),
+    ("diciembre", 12),
+    ("dicembre", 12),
+    ("dezembro", 12),
+    ("grudnia", 12),
+    ("grudzień", 12),
+    ("декабря", 12),
+    ("prosince", 12),
+    ("joulukuuta", 12),
+    ("aralık", 12),
+    ("desember", 12),
+    ("грудня", 12),
 ];
+
+/// The first `D.M.YYYY` or `DD.MM.YY` date in `s`. Dots between day, month and year are
+/// the day-first convention of German, Russian, Polish, Scandinavian, … writing, so
+/// `10.11.2021` is the 10th of November (slashes stay ambiguous). A two-digit year is
+/// 2000–2069 or 1970–1999. Numbers glued to more digits or dots (`1.2.3.4`, versions) are
+/// not dates.
+fn dotted_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    let number = |i: usize| -> (usize, usize) {
+        let end = b[i..]
+            .iter()
+            .position(|c| !c.is_ascii_digit())
+            .map_or(b.len(), |n| i + n);
+        (i, end)
+    };
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() || (i > 0 && (b[i - 1].is_ascii_digit() || b[i - 1] == b'.')) {
+            i += 1;
+            continue;
+        }
+        let (d0, d1) = number(i);
+        if d1 - d0 <= 2 && b.get(d1) == Some(&b'.') {
+            let (m0, m1) = number(d1 + 1);
+            if (1..=2).contains(&(m1 - m0)) && b.get(m1) == Some(&b'.') {
+                let (y0, y1) = number(m1 + 1);
+                let glued = b.get(y1).is_some_and(|c| c.is_ascii_digit())
+                    || (b.get(y1) == Some(&b'.') && b.get(y1 + 1).is_some_and(u8::is_ascii_digit));
+                // Two-digit years only in the full `DD.MM.YY` form (not `1.2.33`).
+                let short_ok = y1 - y0 == 2 && d1 - d0 == 2 && m1 - m0 == 2;
+                if !glued && (y1 - y0 == 4 || short_ok) {
+                    let y = digits(&b[y0..y1])? as i32;
+                    let y = match y1 - y0 {
+                        2 if y < 70 => 2000 + y,
+                        2 => 1900 + y,
+                        _ => y,
+                    };
+                    if let Some(date) = valid(y, digits(&b[m0..m1])?, digits(&b[d0..d1])?) {
+                        return Some(date);
+                    }
+                }
+            }
+        }
+        i = d1.max(i + 1);
+    }
+    None
+}
 
 fn valid(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
     if !(1900..=2100).contains(&y) {
@@ -383,14 +754,15 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
 
 /// Dates written with a month name, or numerically with slashes or dots.
 fn parse_text_date(s: &str) -> Option<NaiveDate> {
+    // "5 de marzo de 2020", "5 de março": the particle goes.
     let tokens: Vec<&str> = s
         .split(|c: char| !c.is_alphanumeric())
-        .filter(|t| !t.is_empty())
+        .filter(|t| !t.is_empty() && !matches!(*t, "de" | "del" | "do"))
         .take(24)
         .collect();
     // Month-name forms.
     for (i, tok) in tokens.iter().enumerate() {
-        let lower = tok.to_ascii_lowercase();
+        let lower = tok.to_lowercase();
         let Some(&(_, month)) = MONTHS.iter().find(|(name, _)| *name == lower) else {
             continue;
         };
@@ -400,7 +772,7 @@ fn parse_text_date(s: &str) -> Option<NaiveDate> {
             if !suffix.is_empty()
                 && !matches!(
                     suffix.to_ascii_lowercase().as_str(),
-                    "st" | "nd" | "rd" | "th"
+                    "st" | "nd" | "rd" | "th" | "er" | "º"
                 )
             {
                 return None;
@@ -433,6 +805,9 @@ fn parse_text_date(s: &str) -> Option<NaiveDate> {
                 return valid(y, month, d);
             }
         }
+    }
+    if let Some(d) = dotted_date(s) {
+        return Some(d);
     }
     // Numeric forms with a four-digit year last: DD/MM/YYYY or MM/DD/YYYY when unambiguous.
     for w in tokens.windows(3) {
@@ -529,6 +904,30 @@ mod tests {
     }
 
     #[test]
+    fn month_names_beyond_english() {
+        assert_eq!(parse_date("Donnerstag, 2. August 2018"), d(2018, 8, 2));
+        assert_eq!(parse_date("21. MÄRZ 2022"), d(2022, 3, 21));
+        assert_eq!(parse_date("1er février 2021"), d(2021, 2, 1));
+        assert_eq!(parse_date("5 de marzo de 2020"), d(2020, 3, 5));
+        assert_eq!(parse_date("12 settembre 2019"), d(2019, 9, 12));
+        assert_eq!(parse_date("3 maart 2017"), d(2017, 3, 3));
+        assert_eq!(parse_date("7 października 2015"), d(2015, 10, 7));
+        assert_eq!(parse_date("19 марта 2019"), d(2019, 3, 19));
+        assert_eq!(parse_date("19. helmikuuta 2019"), d(2019, 2, 19));
+    }
+
+    #[test]
+    fn dotted_dates_are_day_first() {
+        assert_eq!(parse_date("10.11.2021"), d(2021, 11, 10));
+        assert_eq!(parse_date("Thema des Tages // 02.11.2021"), d(2021, 11, 2));
+        assert_eq!(parse_date("23.09.22"), d(2022, 9, 23));
+        assert_eq!(parse_date("Stand: 1.2.2020, 10:00"), d(2020, 2, 1));
+        assert_eq!(parse_date("version 1.2.3.4"), None);
+        assert_eq!(parse_date("Version 1.2.33"), None);
+        assert_eq!(parse_date("10/11/2021"), None);
+    }
+
+    #[test]
     fn multibyte_characters_inside_date_fields() {
         // Each panicked: a `str` slice ended inside the multibyte character.
         assert_eq!(parse_date("2024-01-0é"), None);
@@ -541,6 +940,26 @@ mod tests {
         // A date followed by a multibyte character is still read.
         assert_eq!(parse_date("2024-01-05é"), d(2024, 1, 5));
         assert_eq!(parse_date("2024/03/15日"), d(2024, 3, 15));
+    }
+
+    #[test]
+    fn date_under_the_headline_in_a_caption_line() {
+        let html = r#"<html><body><main><h1>Bridges before new roads</h1>
+            <p class="caption">21. Januar 2022 | Verkehr</p>
+            <p>The article's text, long enough to be the content of the page for the test.</p>
+            </main></body></html>"#;
+        let e = crate::extract::extract_html(html, "https://example.org/roads");
+        assert_eq!(e.published, d(2022, 1, 21));
+    }
+
+    #[test]
+    fn date_in_a_marked_element_outside_comments() {
+        let html = r#"<html><body><div class="comment-list"><span class="comment-date">3 March 2019</span></div>
+            <header><span class="post-date">5 April 2020</span></header>
+            <article><h2>A post</h2><p>The post's text, long enough to be the content of the page.</p></article>
+            </body></html>"#;
+        let e = crate::extract::extract_html(html, "https://example.org/post");
+        assert_eq!(e.published, d(2020, 4, 5));
     }
 
     #[test]
@@ -603,6 +1022,7 @@ mod fuzz {
                 clean_title_tag: Some(title),
                 site_name: site,
                 published: None,
+                ..HeadMeta::default()
             };
             let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
             choose_title(&head, h1, &lines);

@@ -7,6 +7,7 @@
 //! Every entry point returns an [`Extracted`]:
 //! - `title`: from the page's metadata and headings (see below);
 //! - `published`: the date the page says it was published, when it says one;
+//! - `authors`: the names of its authors, when it states them (see [`authors`]);
 //! - `markdown`: the main content only, as markdown: headings (ATX, `#`), paragraphs, lists,
 //!   block quotes, pipe tables, fenced code blocks (with their language when the page names
 //!   it) and inline links `[text](absolute url)`. Navigation, site headers and footers,
@@ -93,6 +94,7 @@
 //! parse errors and encrypted files. [`extract_text`] treats plain text as already being
 //! markdown-like text: whitespace normalised, title from the first line.
 
+mod authors;
 mod html;
 mod markdown;
 mod meta;
@@ -112,6 +114,9 @@ pub struct Extracted {
     pub title: Option<String>,
     /// The date the page states it was published, when it states one.
     pub published: Option<NaiveDate>,
+    /// The names of the page's authors, as the page states them (JSON-LD, `<meta>`, or a
+    /// byline), in order; empty when it names none.
+    pub authors: Vec<String>,
     /// The main content as clean markdown.
     pub markdown: String,
     /// The main content as plain text (the markdown without its syntax), for ranking.
@@ -173,6 +178,7 @@ pub fn extract_html(html: &str, url: &str) -> Extracted {
             Extracted {
                 title: None,
                 published: meta::date_from_url(url),
+                authors: Vec::new(),
                 markdown: text.clone(),
                 text,
                 links: Vec::new(),
@@ -196,6 +202,7 @@ pub fn extract_text(text: &str, url: &str) -> Extracted {
     Extracted {
         title,
         published: meta::date_from_url(url),
+        authors: Vec::new(),
         text: body.clone(),
         markdown: body,
         links: Vec::new(),

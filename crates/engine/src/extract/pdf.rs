@@ -37,6 +37,7 @@ pub(super) fn extract(bytes: &[u8], url: &str) -> Result<Extracted, ExtractError
     Ok(Extracted {
         title,
         published: raw.created.or_else(|| date_from_url(url)),
+        authors: Vec::new(),
         text: body.clone(),
         markdown: body,
         links: Vec::new(),

@@ -191,6 +191,7 @@ mod tests {
         Extracted {
             title: None,
             published: None,
+            authors: Vec::new(),
             markdown: md.to_owned(),
             text: md.to_owned(),
             links: Vec::new(),
