@@ -1185,6 +1185,57 @@ fn a_short_article_among_link_lists_is_not_traded_for_the_whole_page() {
     assert_clean(&e);
 }
 
+/// Link lists that outweigh a story in plain characters (a mega menu and a site map in
+/// `<div>`s no class name gives away).
+fn site_chrome(n: usize) -> String {
+    let list = |topic: &str| -> String {
+        let items: String = (0..n)
+            .map(|i| {
+                format!("<li><a href=\"/{topic}/{i}\">{topic} page number {i} of the site</a></li>")
+            })
+            .collect();
+        format!("<div class=\"box\"><ul>{items}</ul></div>")
+    };
+    format!("{}{}{}", list("shop"), list("guides"), list("about"))
+}
+
+#[test]
+fn a_content_column_named_like_a_sidebar_or_widget_stays() {
+    // Page builders and layouts name the story's column after its place or its kind
+    // (`l-sidebar-fixed l-article-body`, `elementor-widget-container`): when it holds most of
+    // the page's prose, the name does not make it boilerplate.
+    for class in [
+        "l-sidebar-fixed l-article-body",
+        "elementor-widget-container",
+    ] {
+        let html = format!(
+            "<!DOCTYPE html><html><head><title>Dune walk - Coastal Trails</title></head><body>\
+             <div class=\"top\">{}</div>\
+             <div class=\"{class}\">\
+             <p>The dune walk starts at the old lifeboat station and follows the marram ridge north \
+             for four kilometres, with the sea on your left for most of the way.</p>\
+             <p>After the second footbridge the path drops to the beach; at high tide take the inland \
+             track through the pines instead, which adds twenty minutes.</p>\
+             <p>There is no water on the route, so carry enough for the return, and keep dogs on a \
+             lead between April and July while the terns are nesting.</p></div>\
+             <div class=\"bottom\">{}</div></body></html>",
+            site_chrome(25),
+            site_chrome(15),
+        );
+        let e = extract_html(&html, URL);
+        assert_has(
+            &e,
+            &[
+                "The dune walk starts at the old lifeboat station",
+                "take the inland track",
+                "while the terns are nesting.",
+            ],
+        );
+        assert_lacks(&e, &["page number"]);
+        assert_clean(&e);
+    }
+}
+
 #[test]
 fn author_lists_submitted_lines_and_info_lines_are_bylines() {
     let para = |s: &str| {

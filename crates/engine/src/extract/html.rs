@@ -5,7 +5,7 @@
 //! a direct dependency), so the tree walks below live in functions over a `Readability`
 //! and in macros rather than in helpers over node types.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use dom_smoothie::{Config, Readability};
 use url::Url;
@@ -394,7 +394,7 @@ fn classify_pre(tag: &str, a: &Attrs) -> Pre {
 /// descendant that is or marks the content, or a large share of the page's text.
 /// `$h1` says whether containing an `<h1>` protects.
 macro_rules! holds_content {
-    ($node:expr, $body_chars:expr, $h1:expr) => {{
+    ($node:expr, $page:expr, $h1:expr) => {{
         let n = &$node;
         if n.has_name("html") || n.has_name("body") || n.has_name("main") || n.has_name("article") {
             true
@@ -413,9 +413,44 @@ macro_rules! holds_content {
             true
         } else {
             let chars = text_chars!(n);
-            chars > 400 && chars * 10 > $body_chars * 4
+            (chars > 400 && chars * 10 > $page.chars * 4)
+                || (chars > 200 && {
+                    // Most of the page's prose: a content column whose class happens to name
+                    // a layout part (`l-sidebar-fixed l-article-body`, `elementor-widget`)
+                    // among menus and footers that outweigh it in plain characters.
+                    let prose = $page.prose_in.get(&n.id).copied().unwrap_or(0);
+                    prose > 200 && prose * 2 > $page.prose
+                })
         }
     }};
+}
+
+/// Non-whitespace characters of a paragraph (`<p>`), or 0 when it is mostly link text (a
+/// teaser, a link list): a measure of running prose.
+macro_rules! paragraph_prose {
+    ($p:expr) => {{
+        let chars = text_chars!($p);
+        let links: usize = $p
+            .descendants_it()
+            .filter(|d| d.has_name("a"))
+            .map(|a| text_chars!(a))
+            .sum();
+        if links * 2 < chars {
+            chars
+        } else {
+            0
+        }
+    }};
+}
+
+/// The size of the page's text, against which a candidate for removal is weighed.
+struct PageSize<K> {
+    /// Non-whitespace characters of the body.
+    chars: usize,
+    /// [`paragraph_prose!`] of the body's paragraphs.
+    prose: usize,
+    /// [`paragraph_prose!`] of the paragraphs inside each element that has any.
+    prose_in: HashMap<K, usize>,
 }
 
 /// Non-whitespace characters of a node's text.
@@ -442,7 +477,11 @@ macro_rules! with_attrs {
 /// holding the main content goes.
 fn remove_boilerplate(r: &Readability) {
     let doc = &r.doc;
-    let body_chars = text_chars!(doc.select_single("body"));
+    let mut page = PageSize {
+        chars: text_chars!(doc.select_single("body")),
+        prose: 0,
+        prose_in: HashMap::new(),
+    };
 
     let mut consent = Vec::new();
     let mut headings = Vec::new();
@@ -457,6 +496,15 @@ fn remove_boilerplate(r: &Readability) {
         let Some(p) = with_attrs!(node, |tag, a| classify_pre(tag, &a)) else {
             continue;
         };
+        if node.has_name("p") {
+            let prose = paragraph_prose!(node);
+            if prose > 0 {
+                page.prose += prose;
+                for a in std::iter::once(node).chain(node.ancestors_it(None)) {
+                    *page.prose_in.entry(a.id).or_insert(0) += prose;
+                }
+            }
+        }
         if p.consent {
             consent.push(node);
         }
@@ -545,7 +593,7 @@ fn remove_boilerplate(r: &Readability) {
             }
         }
         if let Some(t) = target {
-            if !holds_content!(t, body_chars, true) {
+            if !holds_content!(t, page, true) {
                 remove!(t);
             }
         }
@@ -567,7 +615,7 @@ fn remove_boilerplate(r: &Readability) {
         let Some(parent) = node.parent() else {
             continue;
         };
-        if !holds_content!(parent, body_chars, true) {
+        if !holds_content!(parent, page, true) {
             remove!(parent);
         } else if comments {
             // The comments follow the heading inside the content container.
@@ -605,7 +653,7 @@ fn remove_boilerplate(r: &Readability) {
         }
     }
     for node in guarded {
-        if !detached!(node) && !holds_content!(node, body_chars, true) {
+        if !detached!(node) && !holds_content!(node, page, true) {
             remove!(node);
         }
     }
@@ -620,19 +668,30 @@ fn remove_boilerplate(r: &Readability) {
                 || a.attr("role")
                     .is_some_and(|v| v.eq_ignore_ascii_case("main"))
         });
-        if !in_content && !holds_content!(node, body_chars, false) {
+        if !in_content && !holds_content!(node, page, false) {
             remove!(node);
         }
     }
     for node in named {
-        if !detached!(node) && !holds_content!(node, body_chars, true) {
+        if detached!(node) {
+            continue;
+        }
+        if !holds_content!(node, page, true) {
             remove!(node);
+        } else {
+            // It holds the content: its name (`elementor-widget-container`) must not make
+            // readability pass it over either.
+            for attr in ["class", "id"] {
+                if node.attr(attr).is_some_and(|v| is_boilerplate_name(&v)) {
+                    node.remove_attr(attr);
+                }
+            }
         }
     }
     for node in media {
         if !detached!(node)
             && text_chars!(node) <= MEDIA_MAX_CHARS
-            && !holds_content!(node, body_chars, true)
+            && !holds_content!(node, page, true)
         {
             remove!(node);
         }
