@@ -1237,6 +1237,74 @@ fn a_content_column_named_like_a_sidebar_or_widget_stays() {
 }
 
 #[test]
+fn related_comment_and_share_labels_are_recognised_in_other_languages() {
+    let para = |s: &str| {
+        format!(
+            "<p>{s} Der Gemeinderat hat am Dienstagabend nach langer Debatte beschlossen, die \
+             Uferpromenade bis zum Sommer umzubauen und die alten Laternen zu ersetzen.</p>"
+        )
+    };
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Promenade wird umgebaut - Seeblatt</title></head><body>\
+         <article><h1>Promenade wird umgebaut</h1>{}{}{}\
+         <section><h3>Mehr zum Thema</h3><p><a href=\"/a/1\">Neue Radwege am See</a> Die Stadt \
+         plant zwei Radwege entlang des Ufers.</p></section>\
+         <div><h3>Laisser un commentaire</h3><p>Votre adresse e-mail ne sera pas publiée.</p></div>\
+         <p>Artikel teilen</p></article></body></html>",
+        para("Die Promenade wird umgebaut."),
+        para("Die Kosten trägt zur Hälfte das Land."),
+        para("Die Arbeiten beginnen im März."),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &[
+            "Die Promenade wird umgebaut.",
+            "Die Arbeiten beginnen im März.",
+        ],
+    );
+    assert_lacks(
+        &e,
+        &[
+            "Mehr zum Thema",
+            "Radwege",
+            "Laisser un commentaire",
+            "ne sera pas publiée",
+            "Artikel teilen",
+        ],
+    );
+    assert_clean(&e);
+}
+
+#[test]
+fn a_related_heading_at_the_end_of_a_post_takes_only_what_it_introduces() {
+    // A page of several posts, each ending in "Verwandte Artikel": the heading closes the
+    // post, it does not open it, so the post stays.
+    let post = |title: &str, first: &str| {
+        format!(
+            "<div class=\"post\"><h2>{title}</h2><div class=\"text\">\
+             <p>{first} We took the early ferry to the island and walked the cliff path to the \
+             lighthouse, which opens to visitors on the first Sunday of each month.</p>\
+             <p>The keeper showed us the lamp room and the logbooks, kept since the light was \
+             first lit, and the view from the gallery reached the mainland hills.</p>\
+             <h4>Verwandte Artikel</h4><ul><li><a href=\"/p/{title}\">Another walk</a></li></ul>\
+             </div></div>"
+        )
+    };
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Island notes</title></head><body>{}{}{}</body></html>",
+        post("Lighthouse", "Lighthouse day."),
+        post("Harbour", "Harbour day."),
+        post("Beach", "Beach day."),
+    );
+    let e = extract_html(&html, URL);
+    // Readability picks one post of the three; it must still be there.
+    assert_has(&e, &["Lighthouse day.", "the view from the gallery"]);
+    assert_lacks(&e, &["Verwandte Artikel", "Another walk"]);
+    assert_clean(&e);
+}
+
+#[test]
 fn author_lists_submitted_lines_and_info_lines_are_bylines() {
     let para = |s: &str| {
         format!(

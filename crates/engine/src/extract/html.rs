@@ -12,6 +12,7 @@ use url::Url;
 
 use super::markdown::{collapse_ws, drop_leading_dateline, html_to_markdown, markdown_to_text};
 use super::meta;
+use super::vocab;
 use super::{Extracted, Link};
 
 /// Above this many elements readability is skipped (it is not linear on such pages) and the
@@ -187,68 +188,6 @@ fn is_boilerplate_name(value: &str) -> bool {
             || t.split(['-', '_', ':'])
                 .any(|w| BOILERPLATE_WORDS.contains(&w))
     })
-}
-
-/// Whether a heading's text introduces comments.
-fn is_comments_heading(text: &str) -> bool {
-    let t = collapse_ws(text).to_lowercase();
-    let t = t.trim_end_matches(':').trim();
-    let t = t
-        .trim_start_matches(|c: char| c.is_ascii_digit())
-        .trim_start();
-    let t = t.trim_end_matches(|c: char| c.is_ascii_digit() || c == '(' || c == ')' || c == ' ');
-    matches!(
-        t,
-        "comment"
-            | "comments"
-            | "responses"
-            | "replies"
-            | "reader comments"
-            | "leave a reply"
-            | "leave a comment"
-            | "add a comment"
-            | "post a comment"
-            | "join the discussion"
-            | "join the conversation"
-            | "what readers say"
-    ) || (t.contains("thoughts on ") && t.len() < 200)
-        || t.starts_with("leave a reply")
-}
-
-/// Whether a heading's text introduces a list of other stories.
-fn is_related_heading(text: &str) -> bool {
-    let t = collapse_ws(text).to_lowercase();
-    let t = t.trim_end_matches(':').trim();
-    [
-        "related",
-        "related articles",
-        "related stories",
-        "related posts",
-        "related content",
-        "related reading",
-        "you may also like",
-        "you might also like",
-        "recommended",
-        "recommended for you",
-        "recommended stories",
-        "more stories",
-        "more from",
-        "most popular",
-        "most read",
-        "trending",
-        "trending now",
-        "read next",
-        "share this",
-        "share this article",
-        "share this post",
-        "share this story",
-        "share",
-        "sign up for our newsletter",
-        "subscribe to our newsletter",
-        "newsletter",
-    ]
-    .iter()
-    .any(|p| t == *p || (p.len() > 8 && t.starts_with(p) && t.len() < p.len() + 40))
 }
 
 /// The attributes the scans look at, borrowed from one element.
@@ -605,8 +544,8 @@ fn remove_boilerplate(r: &Readability) {
         if text.len() > 300 {
             continue;
         }
-        let comments = is_comments_heading(&text);
-        if !comments && !is_related_heading(&text) {
+        let comments = vocab::is_comments_label(&text);
+        if !comments && !vocab::is_related_label(&text) && !vocab::is_prompt_label(&text) {
             continue;
         }
         if detached!(node) {
@@ -615,7 +554,15 @@ fn remove_boilerplate(r: &Readability) {
         let Some(parent) = node.parent() else {
             continue;
         };
-        if !holds_content!(parent, page, true) {
+        // The section the heading opens is its parent, unless the parent has text before the
+        // heading (a post ending in "Related articles" on a page of several posts).
+        let mut before = 0;
+        let mut prev = node.prev_sibling();
+        while let Some(p) = prev {
+            before += text_chars!(p);
+            prev = p.prev_sibling();
+        }
+        if before <= 100 && !holds_content!(parent, page, true) {
             remove!(parent);
         } else if comments {
             // The comments follow the heading inside the content container.
@@ -1677,15 +1624,17 @@ mod tests {
 
     #[test]
     fn headings() {
-        assert!(is_comments_heading("3 Comments"));
-        assert!(is_comments_heading("Comments (12)"));
-        assert!(is_comments_heading("Leave a Reply"));
-        assert!(is_comments_heading("5 thoughts on “Why we moved”"));
-        assert!(!is_comments_heading("Discussion"));
-        assert!(!is_comments_heading("Comments on the proposal were mixed"));
-        assert!(is_related_heading("Related stories"));
-        assert!(is_related_heading("More from Science"));
-        assert!(!is_related_heading("Relativity explained"));
+        assert!(vocab::is_comments_label("3 Comments"));
+        assert!(vocab::is_comments_label("Comments (12)"));
+        assert!(vocab::is_comments_label("Leave a Reply"));
+        assert!(vocab::is_comments_label("5 thoughts on “Why we moved”"));
+        assert!(!vocab::is_comments_label("Discussion"));
+        assert!(!vocab::is_comments_label(
+            "Comments on the proposal were mixed"
+        ));
+        assert!(vocab::is_related_label("Related stories"));
+        assert!(vocab::is_related_label("More from Science"));
+        assert!(!vocab::is_related_label("Relativity explained"));
     }
 }
 
