@@ -1237,6 +1237,70 @@ fn a_content_column_named_like_a_sidebar_or_widget_stays() {
 }
 
 #[test]
+fn a_bem_modifier_does_not_make_a_section_boilerplate() {
+    // `report__section--ads`: a section of the report that has room for ads, not an ad.
+    let section = |title: &str, s: &str| {
+        format!(
+            "<section class=\"report__section report__section--ads\"><h2>{title}</h2>\
+             <p>{s} We grilled six steaks on the plate at full power and measured the surface \
+             temperature every minute with an infrared thermometer.</p></section>"
+        )
+    };
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Table grill test - Gadget Review</title></head><body>\
+         <div class=\"report\"><h1>Table grill test</h1>{}{}{}</div></body></html>",
+        section("Heat", "The centre of the plate gets very hot."),
+        section("Cleaning", "The plate goes in the dishwasher."),
+        section("Verdict", "A good grill for small kitchens."),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &[
+            "The centre of the plate gets very hot.",
+            "The plate goes in the dishwasher.",
+            "A good grill for small kitchens.",
+        ],
+    );
+    assert_clean(&e);
+}
+
+#[test]
+fn text_set_off_by_line_breaks_counts_as_prose() {
+    // An old blog writes its post as text and `<br>`s in a `<div>`, inside a container its
+    // platform calls a widget, among link lists that outweigh it.
+    let line = |s: &str| {
+        format!(
+            "{s} The allotment has finally given us more beans than we can eat, and the \
+             neighbours have stopped answering the door when they see us coming.<br><br>"
+        )
+    };
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Bean season - Plot 42</title></head><body>\
+         <div class=\"top\">{}</div>\
+         <div class=\"widget Blog\"><div class=\"post\"><h3>Bean season</h3>\
+         <div class=\"post-text\">{}{}{}</div></div></div>\
+         <div class=\"bottom\">{}</div></body></html>",
+        site_chrome(25),
+        line("Runner beans everywhere."),
+        line("We froze the rest."),
+        line("Next year: fewer beans."),
+        site_chrome(15),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &[
+            "Runner beans everywhere.",
+            "We froze the rest.",
+            "Next year: fewer beans.",
+        ],
+    );
+    assert_lacks(&e, &["page number"]);
+    assert_clean(&e);
+}
+
+#[test]
 fn related_comment_and_share_labels_are_recognised_in_other_languages() {
     let para = |s: &str| {
         format!(

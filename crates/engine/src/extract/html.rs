@@ -180,9 +180,15 @@ const CONSENT_ANSWERS: &[&str] = &[
     "close",
 ];
 
-/// Whether a class or id value names boilerplate.
+/// Whether a class or id value names boilerplate. A BEM modifier (after `--`) says how a
+/// thing looks or what it holds, not what it is (`TestReport__Section--Ads` is a section of
+/// the report), so only the part before it counts.
 fn is_boilerplate_name(value: &str) -> bool {
     value.split_ascii_whitespace().any(|token| {
+        let token = match token.find("--") {
+            Some(0) | None => token,
+            Some(i) => &token[..i],
+        };
         let t = token.to_ascii_lowercase();
         BOILERPLATE_SUBSTRINGS.iter().any(|p| t.contains(p))
             || t.split(['-', '_', ':'])
@@ -382,13 +388,50 @@ macro_rules! paragraph_prose {
     }};
 }
 
+/// Non-whitespace characters of a long text node right in a block container (text set off
+/// by `<br>`s in a `<div>`, as old blogs write it), or 0 for a short one, one in a
+/// paragraph (counted by [`paragraph_prose!`]), a link, a table cell, a script or a style.
+macro_rules! loose_prose {
+    ($text:expr) => {{
+        let chars = text_chars!($text);
+        if chars >= 80
+            && $text.parent().is_some_and(|p| {
+                [
+                    "div",
+                    "section",
+                    "article",
+                    "main",
+                    "blockquote",
+                    "font",
+                    "center",
+                    "body",
+                ]
+                .iter()
+                .any(|t| p.has_name(t))
+            })
+            && !$text.ancestors_it(None).any(|a| {
+                [
+                    "p", "a", "script", "style", "noscript", "template", "title", "head",
+                ]
+                .iter()
+                .any(|t| a.has_name(t))
+            })
+        {
+            chars
+        } else {
+            0
+        }
+    }};
+}
+
 /// The size of the page's text, against which a candidate for removal is weighed.
 struct PageSize<K> {
     /// Non-whitespace characters of the body.
     chars: usize,
-    /// [`paragraph_prose!`] of the body's paragraphs.
+    /// The body's prose: [`paragraph_prose!`] of its paragraphs and [`loose_prose!`] of
+    /// its other text.
     prose: usize,
-    /// [`paragraph_prose!`] of the paragraphs inside each element that has any.
+    /// The prose inside each element that has any.
     prose_in: HashMap<K, usize>,
 }
 
@@ -432,18 +475,22 @@ fn remove_boilerplate(r: &Readability) {
     let mut all_headings = Vec::new();
     let mut media = Vec::new();
     for node in doc.root().descendants_it() {
+        let prose = if node.has_name("p") {
+            paragraph_prose!(node)
+        } else if node.is_text() {
+            loose_prose!(node)
+        } else {
+            0
+        };
+        if prose > 0 {
+            page.prose += prose;
+            for a in std::iter::once(node).chain(node.ancestors_it(None)) {
+                *page.prose_in.entry(a.id).or_insert(0) += prose;
+            }
+        }
         let Some(p) = with_attrs!(node, |tag, a| classify_pre(tag, &a)) else {
             continue;
         };
-        if node.has_name("p") {
-            let prose = paragraph_prose!(node);
-            if prose > 0 {
-                page.prose += prose;
-                for a in std::iter::once(node).chain(node.ancestors_it(None)) {
-                    *page.prose_in.entry(a.id).or_insert(0) += prose;
-                }
-            }
-        }
         if p.consent {
             consent.push(node);
         }
@@ -1620,6 +1667,10 @@ mod tests {
         assert!(!is_boilerplate_name("header article-body"));
         assert!(!is_boilerplate_name("load-more head"));
         assert!(!is_boilerplate_name("shadow"));
+        assert!(!is_boilerplate_name(
+            "TestReport__Section TestReport__Section--Ads"
+        ));
+        assert!(is_boilerplate_name("ad-slot--top"));
     }
 
     #[test]
