@@ -1301,6 +1301,35 @@ fn text_set_off_by_line_breaks_counts_as_prose() {
 }
 
 #[test]
+fn an_accordion_marked_as_a_tablist_keeps_its_panels() {
+    // Bootstrap accordions put `role="tablist"` on the group that holds the panels of text.
+    let panel = |title: &str, s: &str| {
+        format!(
+            "<div class=\"panel\"><div class=\"panel-heading\" role=\"tab\"><h4>{title}</h4></div>\
+             <div class=\"panel-collapse collapse\" role=\"tabpanel\"><div class=\"panel-body\">\
+             <p>{s} The number of people out of work fell in November for the third month in a \
+             row, the agency said, helped by hiring in retail and logistics.</p></div></div></div>"
+        )
+    };
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Labour market in November - Job Agency</title></head><body>\
+         <main><h1>Labour market in November</h1>\
+         <div class=\"panel-group\" role=\"tablist\">{}{}</div></main></body></html>",
+        panel("Unemployment", "Unemployment fell by 60,000."),
+        panel("Vacancies", "Vacancies rose by four per cent."),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &[
+            "Unemployment fell by 60,000.",
+            "Vacancies rose by four per cent.",
+        ],
+    );
+    assert_clean(&e);
+}
+
+#[test]
 fn related_comment_and_share_labels_are_recognised_in_other_languages() {
     let para = |s: &str| {
         format!(

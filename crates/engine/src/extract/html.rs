@@ -291,7 +291,7 @@ fn classify_pre(tag: &str, a: &Attrs) -> Pre {
             .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/ld+json")),
         "style" | "noscript" | "template" | "svg" | "canvas" | "iframe" | "object" | "embed"
         | "button" | "input" | "select" | "textarea" | "label" | "dialog" | "link" => true,
-        _ => a.aria_modal || a.role_is(&["dialog", "alertdialog", "search", "tablist"]),
+        _ => a.aria_modal || a.role_is(&["dialog", "alertdialog", "search"]),
     };
     let guarded = matches!(tag, "nav" | "aside" | "footer" | "form")
         || a.role_is(&[
@@ -300,6 +300,9 @@ fn classify_pre(tag: &str, a: &Attrs) -> Pre {
             "contentinfo",
             "menubar",
             "menu",
+            // A row of tabs, but also (Bootstrap accordions) the panels of text under them:
+            // kept when it holds the content.
+            "tablist",
         ])
         || a.aria_hidden
         || a.hidden
