@@ -6,6 +6,9 @@
 //! and in macros rather than in helpers over node types.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
 
 use dom_smoothie::{Config, Readability};
 use url::Url;
@@ -189,10 +192,22 @@ fn is_boilerplate_name(value: &str) -> bool {
             Some(0) | None => token,
             Some(i) => &token[..i],
         };
-        let t = token.to_ascii_lowercase();
-        BOILERPLATE_SUBSTRINGS.iter().any(|p| t.contains(p))
-            || t.split(['-', '_', ':'])
-                .any(|w| BOILERPLATE_WORDS.contains(&w))
+        boilerplate_substrings().is_match(token)
+            || token
+                .split(['-', '_', ':'])
+                .any(|w| BOILERPLATE_WORDS.iter().any(|b| b.eq_ignore_ascii_case(w)))
+    })
+}
+
+/// [`BOILERPLATE_SUBSTRINGS`] as one case-insensitive automaton: every element's class and
+/// id are matched against all of them, and one pass is much cheaper than sixty searches.
+fn boilerplate_substrings() -> &'static AhoCorasick {
+    static AC: OnceLock<AhoCorasick> = OnceLock::new();
+    AC.get_or_init(|| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(BOILERPLATE_SUBSTRINGS)
+            .expect("a small literal automaton builds")
     })
 }
 
@@ -244,9 +259,13 @@ impl<'a> Attrs<'a> {
     }
 
     fn class_or_id_contains(&self, needles: &[&str]) -> bool {
+        // Without lower-casing a copy: this runs on every element.
         [self.class, self.id].into_iter().flatten().any(|v| {
-            let v = v.to_ascii_lowercase();
-            needles.iter().any(|n| v.contains(n))
+            needles.iter().any(|n| {
+                v.as_bytes()
+                    .windows(n.len())
+                    .any(|w| w.eq_ignore_ascii_case(n.as_bytes()))
+            })
         })
     }
 
