@@ -1185,6 +1185,218 @@ fn a_short_article_among_link_lists_is_not_traded_for_the_whole_page() {
     assert_clean(&e);
 }
 
+/// Link lists that outweigh a story in plain characters (a mega menu and a site map in
+/// `<div>`s no class name gives away).
+fn site_chrome(n: usize) -> String {
+    let list = |topic: &str| -> String {
+        let items: String = (0..n)
+            .map(|i| {
+                format!("<li><a href=\"/{topic}/{i}\">{topic} page number {i} of the site</a></li>")
+            })
+            .collect();
+        format!("<div class=\"box\"><ul>{items}</ul></div>")
+    };
+    format!("{}{}{}", list("shop"), list("guides"), list("about"))
+}
+
+#[test]
+fn a_content_column_named_like_a_sidebar_or_widget_stays() {
+    // Page builders and layouts name the story's column after its place or its kind
+    // (`l-sidebar-fixed l-article-body`, `elementor-widget-container`): when it holds most of
+    // the page's prose, the name does not make it boilerplate.
+    for class in [
+        "l-sidebar-fixed l-article-body",
+        "elementor-widget-container",
+    ] {
+        let html = format!(
+            "<!DOCTYPE html><html><head><title>Dune walk - Coastal Trails</title></head><body>\
+             <div class=\"top\">{}</div>\
+             <div class=\"{class}\">\
+             <p>The dune walk starts at the old lifeboat station and follows the marram ridge north \
+             for four kilometres, with the sea on your left for most of the way.</p>\
+             <p>After the second footbridge the path drops to the beach; at high tide take the inland \
+             track through the pines instead, which adds twenty minutes.</p>\
+             <p>There is no water on the route, so carry enough for the return, and keep dogs on a \
+             lead between April and July while the terns are nesting.</p></div>\
+             <div class=\"bottom\">{}</div></body></html>",
+            site_chrome(25),
+            site_chrome(15),
+        );
+        let e = extract_html(&html, URL);
+        assert_has(
+            &e,
+            &[
+                "The dune walk starts at the old lifeboat station",
+                "take the inland track",
+                "while the terns are nesting.",
+            ],
+        );
+        assert_lacks(&e, &["page number"]);
+        assert_clean(&e);
+    }
+}
+
+#[test]
+fn a_bem_modifier_does_not_make_a_section_boilerplate() {
+    // `report__section--ads`: a section of the report that has room for ads, not an ad.
+    let section = |title: &str, s: &str| {
+        format!(
+            "<section class=\"report__section report__section--ads\"><h2>{title}</h2>\
+             <p>{s} We grilled six steaks on the plate at full power and measured the surface \
+             temperature every minute with an infrared thermometer.</p></section>"
+        )
+    };
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Table grill test - Gadget Review</title></head><body>\
+         <div class=\"report\"><h1>Table grill test</h1>{}{}{}</div></body></html>",
+        section("Heat", "The centre of the plate gets very hot."),
+        section("Cleaning", "The plate goes in the dishwasher."),
+        section("Verdict", "A good grill for small kitchens."),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &[
+            "The centre of the plate gets very hot.",
+            "The plate goes in the dishwasher.",
+            "A good grill for small kitchens.",
+        ],
+    );
+    assert_clean(&e);
+}
+
+#[test]
+fn text_set_off_by_line_breaks_counts_as_prose() {
+    // An old blog writes its post as text and `<br>`s in a `<div>`, inside a container its
+    // platform calls a widget, among link lists that outweigh it.
+    let line = |s: &str| {
+        format!(
+            "{s} The allotment has finally given us more beans than we can eat, and the \
+             neighbours have stopped answering the door when they see us coming.<br><br>"
+        )
+    };
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Bean season - Plot 42</title></head><body>\
+         <div class=\"top\">{}</div>\
+         <div class=\"widget Blog\"><div class=\"post\"><h3>Bean season</h3>\
+         <div class=\"post-text\">{}{}{}</div></div></div>\
+         <div class=\"bottom\">{}</div></body></html>",
+        site_chrome(25),
+        line("Runner beans everywhere."),
+        line("We froze the rest."),
+        line("Next year: fewer beans."),
+        site_chrome(15),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &[
+            "Runner beans everywhere.",
+            "We froze the rest.",
+            "Next year: fewer beans.",
+        ],
+    );
+    assert_lacks(&e, &["page number"]);
+    assert_clean(&e);
+}
+
+#[test]
+fn an_accordion_marked_as_a_tablist_keeps_its_panels() {
+    // Bootstrap accordions put `role="tablist"` on the group that holds the panels of text.
+    let panel = |title: &str, s: &str| {
+        format!(
+            "<div class=\"panel\"><div class=\"panel-heading\" role=\"tab\"><h4>{title}</h4></div>\
+             <div class=\"panel-collapse collapse\" role=\"tabpanel\"><div class=\"panel-body\">\
+             <p>{s} The number of people out of work fell in November for the third month in a \
+             row, the agency said, helped by hiring in retail and logistics.</p></div></div></div>"
+        )
+    };
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Labour market in November - Job Agency</title></head><body>\
+         <main><h1>Labour market in November</h1>\
+         <div class=\"panel-group\" role=\"tablist\">{}{}</div></main></body></html>",
+        panel("Unemployment", "Unemployment fell by 60,000."),
+        panel("Vacancies", "Vacancies rose by four per cent."),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &[
+            "Unemployment fell by 60,000.",
+            "Vacancies rose by four per cent.",
+        ],
+    );
+    assert_clean(&e);
+}
+
+#[test]
+fn related_comment_and_share_labels_are_recognised_in_other_languages() {
+    let para = |s: &str| {
+        format!(
+            "<p>{s} Der Gemeinderat hat am Dienstagabend nach langer Debatte beschlossen, die \
+             Uferpromenade bis zum Sommer umzubauen und die alten Laternen zu ersetzen.</p>"
+        )
+    };
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Promenade wird umgebaut - Seeblatt</title></head><body>\
+         <article><h1>Promenade wird umgebaut</h1>{}{}{}\
+         <section><h3>Mehr zum Thema</h3><p><a href=\"/a/1\">Neue Radwege am See</a> Die Stadt \
+         plant zwei Radwege entlang des Ufers.</p></section>\
+         <div><h3>Laisser un commentaire</h3><p>Votre adresse e-mail ne sera pas publiée.</p></div>\
+         <p>Artikel teilen</p></article></body></html>",
+        para("Die Promenade wird umgebaut."),
+        para("Die Kosten trägt zur Hälfte das Land."),
+        para("Die Arbeiten beginnen im März."),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &[
+            "Die Promenade wird umgebaut.",
+            "Die Arbeiten beginnen im März.",
+        ],
+    );
+    assert_lacks(
+        &e,
+        &[
+            "Mehr zum Thema",
+            "Radwege",
+            "Laisser un commentaire",
+            "ne sera pas publiée",
+            "Artikel teilen",
+        ],
+    );
+    assert_clean(&e);
+}
+
+#[test]
+fn a_related_heading_at_the_end_of_a_post_takes_only_what_it_introduces() {
+    // A page of several posts, each ending in "Verwandte Artikel": the heading closes the
+    // post, it does not open it, so the post stays.
+    let post = |title: &str, first: &str| {
+        format!(
+            "<div class=\"post\"><h2>{title}</h2><div class=\"text\">\
+             <p>{first} We took the early ferry to the island and walked the cliff path to the \
+             lighthouse, which opens to visitors on the first Sunday of each month.</p>\
+             <p>The keeper showed us the lamp room and the logbooks, kept since the light was \
+             first lit, and the view from the gallery reached the mainland hills.</p>\
+             <h4>Verwandte Artikel</h4><ul><li><a href=\"/p/{title}\">Another walk</a></li></ul>\
+             </div></div>"
+        )
+    };
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Island notes</title></head><body>{}{}{}</body></html>",
+        post("Lighthouse", "Lighthouse day."),
+        post("Harbour", "Harbour day."),
+        post("Beach", "Beach day."),
+    );
+    let e = extract_html(&html, URL);
+    // Readability picks one post of the three; it must still be there.
+    assert_has(&e, &["Lighthouse day.", "the view from the gallery"]);
+    assert_lacks(&e, &["Verwandte Artikel", "Another walk"]);
+    assert_clean(&e);
+}
+
 #[test]
 fn author_lists_submitted_lines_and_info_lines_are_bylines() {
     let para = |s: &str| {

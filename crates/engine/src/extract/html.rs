@@ -5,13 +5,17 @@
 //! a direct dependency), so the tree walks below live in functions over a `Readability`
 //! and in macros rather than in helpers over node types.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
 
 use dom_smoothie::{Config, Readability};
 use url::Url;
 
 use super::markdown::{collapse_ws, drop_leading_dateline, html_to_markdown, markdown_to_text};
 use super::meta;
+use super::vocab;
 use super::{authors, Extracted, Link};
 
 /// Above this many elements readability is skipped (it is not linear on such pages) and the
@@ -179,76 +183,32 @@ const CONSENT_ANSWERS: &[&str] = &[
     "close",
 ];
 
-/// Whether a class or id value names boilerplate.
+/// Whether a class or id value names boilerplate. A BEM modifier (after `--`) says how a
+/// thing looks or what it holds, not what it is (`TestReport__Section--Ads` is a section of
+/// the report), so only the part before it counts.
 fn is_boilerplate_name(value: &str) -> bool {
     value.split_ascii_whitespace().any(|token| {
-        let t = token.to_ascii_lowercase();
-        BOILERPLATE_SUBSTRINGS.iter().any(|p| t.contains(p))
-            || t.split(['-', '_', ':'])
-                .any(|w| BOILERPLATE_WORDS.contains(&w))
+        let token = match token.find("--") {
+            Some(0) | None => token,
+            Some(i) => &token[..i],
+        };
+        boilerplate_substrings().is_match(token)
+            || token
+                .split(['-', '_', ':'])
+                .any(|w| BOILERPLATE_WORDS.iter().any(|b| b.eq_ignore_ascii_case(w)))
     })
 }
 
-/// Whether a heading's text introduces comments.
-fn is_comments_heading(text: &str) -> bool {
-    let t = collapse_ws(text).to_lowercase();
-    let t = t.trim_end_matches(':').trim();
-    let t = t
-        .trim_start_matches(|c: char| c.is_ascii_digit())
-        .trim_start();
-    let t = t.trim_end_matches(|c: char| c.is_ascii_digit() || c == '(' || c == ')' || c == ' ');
-    matches!(
-        t,
-        "comment"
-            | "comments"
-            | "responses"
-            | "replies"
-            | "reader comments"
-            | "leave a reply"
-            | "leave a comment"
-            | "add a comment"
-            | "post a comment"
-            | "join the discussion"
-            | "join the conversation"
-            | "what readers say"
-    ) || (t.contains("thoughts on ") && t.len() < 200)
-        || t.starts_with("leave a reply")
-}
-
-/// Whether a heading's text introduces a list of other stories.
-fn is_related_heading(text: &str) -> bool {
-    let t = collapse_ws(text).to_lowercase();
-    let t = t.trim_end_matches(':').trim();
-    [
-        "related",
-        "related articles",
-        "related stories",
-        "related posts",
-        "related content",
-        "related reading",
-        "you may also like",
-        "you might also like",
-        "recommended",
-        "recommended for you",
-        "recommended stories",
-        "more stories",
-        "more from",
-        "most popular",
-        "most read",
-        "trending",
-        "trending now",
-        "read next",
-        "share this",
-        "share this article",
-        "share this post",
-        "share this story",
-        "share",
-        "sign up for our newsletter",
-        "subscribe to our newsletter",
-        "newsletter",
-    ]
-    .iter()
-    .any(|p| t == *p || (p.len() > 8 && t.starts_with(p) && t.len() < p.len() + 40))
+/// [`BOILERPLATE_SUBSTRINGS`] as one case-insensitive automaton: every element's class and
+/// id are matched against all of them, and one pass is much cheaper than sixty searches.
+fn boilerplate_substrings() -> &'static AhoCorasick {
+    static AC: OnceLock<AhoCorasick> = OnceLock::new();
+    AC.get_or_init(|| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(BOILERPLATE_SUBSTRINGS)
+            .expect("a small literal automaton builds")
+    })
 }
 
 /// The attributes the scans look at, borrowed from one element.
@@ -299,9 +259,13 @@ impl<'a> Attrs<'a> {
     }
 
     fn class_or_id_contains(&self, needles: &[&str]) -> bool {
+        // Without lower-casing a copy: this runs on every element.
         [self.class, self.id].into_iter().flatten().any(|v| {
-            let v = v.to_ascii_lowercase();
-            needles.iter().any(|n| v.contains(n))
+            needles.iter().any(|n| {
+                v.as_bytes()
+                    .windows(n.len())
+                    .any(|w| w.eq_ignore_ascii_case(n.as_bytes()))
+            })
         })
     }
 
@@ -346,7 +310,7 @@ fn classify_pre(tag: &str, a: &Attrs) -> Pre {
             .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/ld+json")),
         "style" | "noscript" | "template" | "svg" | "canvas" | "iframe" | "object" | "embed"
         | "button" | "input" | "select" | "textarea" | "label" | "dialog" | "link" => true,
-        _ => a.aria_modal || a.role_is(&["dialog", "alertdialog", "search", "tablist"]),
+        _ => a.aria_modal || a.role_is(&["dialog", "alertdialog", "search"]),
     };
     let guarded = matches!(tag, "nav" | "aside" | "footer" | "form")
         || a.role_is(&[
@@ -355,6 +319,9 @@ fn classify_pre(tag: &str, a: &Attrs) -> Pre {
             "contentinfo",
             "menubar",
             "menu",
+            // A row of tabs, but also (Bootstrap accordions) the panels of text under them:
+            // kept when it holds the content.
+            "tablist",
         ])
         || a.aria_hidden
         || a.hidden
@@ -394,7 +361,7 @@ fn classify_pre(tag: &str, a: &Attrs) -> Pre {
 /// descendant that is or marks the content, or a large share of the page's text.
 /// `$h1` says whether containing an `<h1>` protects.
 macro_rules! holds_content {
-    ($node:expr, $body_chars:expr, $h1:expr) => {{
+    ($node:expr, $page:expr, $h1:expr) => {{
         let n = &$node;
         if n.has_name("html") || n.has_name("body") || n.has_name("main") || n.has_name("article") {
             true
@@ -413,9 +380,81 @@ macro_rules! holds_content {
             true
         } else {
             let chars = text_chars!(n);
-            chars > 400 && chars * 10 > $body_chars * 4
+            (chars > 400 && chars * 10 > $page.chars * 4)
+                || (chars > 200 && {
+                    // Most of the page's prose: a content column whose class happens to name
+                    // a layout part (`l-sidebar-fixed l-article-body`, `elementor-widget`)
+                    // among menus and footers that outweigh it in plain characters.
+                    let prose = $page.prose_in.get(&n.id).copied().unwrap_or(0);
+                    prose > 200 && prose * 2 > $page.prose
+                })
         }
     }};
+}
+
+/// Non-whitespace characters of a paragraph (`<p>`), or 0 when it is mostly link text (a
+/// teaser, a link list): a measure of running prose.
+macro_rules! paragraph_prose {
+    ($p:expr) => {{
+        let chars = text_chars!($p);
+        let links: usize = $p
+            .descendants_it()
+            .filter(|d| d.has_name("a"))
+            .map(|a| text_chars!(a))
+            .sum();
+        if links * 2 < chars {
+            chars
+        } else {
+            0
+        }
+    }};
+}
+
+/// Non-whitespace characters of a long text node right in a block container (text set off
+/// by `<br>`s in a `<div>`, as old blogs write it), or 0 for a short one, one in a
+/// paragraph (counted by [`paragraph_prose!`]), a link, a table cell, a script or a style.
+macro_rules! loose_prose {
+    ($text:expr) => {{
+        let chars = text_chars!($text);
+        if chars >= 80
+            && $text.parent().is_some_and(|p| {
+                [
+                    "div",
+                    "section",
+                    "article",
+                    "main",
+                    "blockquote",
+                    "font",
+                    "center",
+                    "body",
+                ]
+                .iter()
+                .any(|t| p.has_name(t))
+            })
+            && !$text.ancestors_it(None).any(|a| {
+                [
+                    "p", "a", "script", "style", "noscript", "template", "title", "head",
+                ]
+                .iter()
+                .any(|t| a.has_name(t))
+            })
+        {
+            chars
+        } else {
+            0
+        }
+    }};
+}
+
+/// The size of the page's text, against which a candidate for removal is weighed.
+struct PageSize<K> {
+    /// Non-whitespace characters of the body.
+    chars: usize,
+    /// The body's prose: [`paragraph_prose!`] of its paragraphs and [`loose_prose!`] of
+    /// its other text.
+    prose: usize,
+    /// The prose inside each element that has any.
+    prose_in: HashMap<K, usize>,
 }
 
 /// Non-whitespace characters of a node's text.
@@ -442,7 +481,11 @@ macro_rules! with_attrs {
 /// holding the main content goes.
 fn remove_boilerplate(r: &Readability) {
     let doc = &r.doc;
-    let body_chars = text_chars!(doc.select_single("body"));
+    let mut page = PageSize {
+        chars: text_chars!(doc.select_single("body")),
+        prose: 0,
+        prose_in: HashMap::new(),
+    };
 
     let mut consent = Vec::new();
     let mut headings = Vec::new();
@@ -454,6 +497,19 @@ fn remove_boilerplate(r: &Readability) {
     let mut all_headings = Vec::new();
     let mut media = Vec::new();
     for node in doc.root().descendants_it() {
+        let prose = if node.has_name("p") {
+            paragraph_prose!(node)
+        } else if node.is_text() {
+            loose_prose!(node)
+        } else {
+            0
+        };
+        if prose > 0 {
+            page.prose += prose;
+            for a in std::iter::once(node).chain(node.ancestors_it(None)) {
+                *page.prose_in.entry(a.id).or_insert(0) += prose;
+            }
+        }
         let Some(p) = with_attrs!(node, |tag, a| classify_pre(tag, &a)) else {
             continue;
         };
@@ -545,7 +601,7 @@ fn remove_boilerplate(r: &Readability) {
             }
         }
         if let Some(t) = target {
-            if !holds_content!(t, body_chars, true) {
+            if !holds_content!(t, page, true) {
                 remove!(t);
             }
         }
@@ -557,8 +613,8 @@ fn remove_boilerplate(r: &Readability) {
         if text.len() > 300 {
             continue;
         }
-        let comments = is_comments_heading(&text);
-        if !comments && !is_related_heading(&text) {
+        let comments = vocab::is_comments_label(&text);
+        if !comments && !vocab::is_related_label(&text) && !vocab::is_prompt_label(&text) {
             continue;
         }
         if detached!(node) {
@@ -567,7 +623,15 @@ fn remove_boilerplate(r: &Readability) {
         let Some(parent) = node.parent() else {
             continue;
         };
-        if !holds_content!(parent, body_chars, true) {
+        // The section the heading opens is its parent, unless the parent has text before the
+        // heading (a post ending in "Related articles" on a page of several posts).
+        let mut before = 0;
+        let mut prev = node.prev_sibling();
+        while let Some(p) = prev {
+            before += text_chars!(p);
+            prev = p.prev_sibling();
+        }
+        if before <= 100 && !holds_content!(parent, page, true) {
             remove!(parent);
         } else if comments {
             // The comments follow the heading inside the content container.
@@ -605,7 +669,7 @@ fn remove_boilerplate(r: &Readability) {
         }
     }
     for node in guarded {
-        if !detached!(node) && !holds_content!(node, body_chars, true) {
+        if !detached!(node) && !holds_content!(node, page, true) {
             remove!(node);
         }
     }
@@ -620,19 +684,30 @@ fn remove_boilerplate(r: &Readability) {
                 || a.attr("role")
                     .is_some_and(|v| v.eq_ignore_ascii_case("main"))
         });
-        if !in_content && !holds_content!(node, body_chars, false) {
+        if !in_content && !holds_content!(node, page, false) {
             remove!(node);
         }
     }
     for node in named {
-        if !detached!(node) && !holds_content!(node, body_chars, true) {
+        if detached!(node) {
+            continue;
+        }
+        if !holds_content!(node, page, true) {
             remove!(node);
+        } else {
+            // It holds the content: its name (`elementor-widget-container`) must not make
+            // readability pass it over either.
+            for attr in ["class", "id"] {
+                if node.attr(attr).is_some_and(|v| is_boilerplate_name(&v)) {
+                    node.remove_attr(attr);
+                }
+            }
         }
     }
     for node in media {
         if !detached!(node)
             && text_chars!(node) <= MEDIA_MAX_CHARS
-            && !holds_content!(node, body_chars, true)
+            && !holds_content!(node, page, true)
         {
             remove!(node);
         }
@@ -1626,19 +1701,25 @@ mod tests {
         assert!(!is_boilerplate_name("header article-body"));
         assert!(!is_boilerplate_name("load-more head"));
         assert!(!is_boilerplate_name("shadow"));
+        assert!(!is_boilerplate_name(
+            "TestReport__Section TestReport__Section--Ads"
+        ));
+        assert!(is_boilerplate_name("ad-slot--top"));
     }
 
     #[test]
     fn headings() {
-        assert!(is_comments_heading("3 Comments"));
-        assert!(is_comments_heading("Comments (12)"));
-        assert!(is_comments_heading("Leave a Reply"));
-        assert!(is_comments_heading("5 thoughts on “Why we moved”"));
-        assert!(!is_comments_heading("Discussion"));
-        assert!(!is_comments_heading("Comments on the proposal were mixed"));
-        assert!(is_related_heading("Related stories"));
-        assert!(is_related_heading("More from Science"));
-        assert!(!is_related_heading("Relativity explained"));
+        assert!(vocab::is_comments_label("3 Comments"));
+        assert!(vocab::is_comments_label("Comments (12)"));
+        assert!(vocab::is_comments_label("Leave a Reply"));
+        assert!(vocab::is_comments_label("5 thoughts on “Why we moved”"));
+        assert!(!vocab::is_comments_label("Discussion"));
+        assert!(!vocab::is_comments_label(
+            "Comments on the proposal were mixed"
+        ));
+        assert!(vocab::is_related_label("Related stories"));
+        assert!(vocab::is_related_label("More from Science"));
+        assert!(!vocab::is_related_label("Relativity explained"));
     }
 }
 

@@ -7,6 +7,8 @@ use htmd::element_handler::{HandlerResult, Handlers};
 use htmd::options::{BulletListMarker, Options};
 use htmd::{Element, HtmlToMarkdown};
 
+use super::vocab;
+
 /// Tags whose content never belongs in the text.
 const SKIPPED_TAGS: &[&str] = &[
     "img", "picture", "source", "svg", "video", "audio", "track", "iframe", "canvas", "object",
@@ -134,7 +136,8 @@ pub(super) fn html_to_markdown(html: &str) -> String {
 }
 
 /// Drops short final blocks that only announce something that is no longer there ("Read
-/// next:", "Related:", "阅读下一篇："): what they introduced (links, widgets) was removed.
+/// next:", "Related:", "阅读下一篇：", "Mehr zum Thema", "Artikel teilen"): what they
+/// introduced (links, widgets, comments) was removed.
 fn drop_dangling_labels(mut md: String) -> String {
     loop {
         let start = md.rfind("\n\n").map_or(0, |i| i + 2);
@@ -145,8 +148,13 @@ fn drop_dangling_labels(mut md: String) -> String {
         let label = !last.is_empty()
             && !last.contains('\n')
             && last.chars().count() <= 40
-            && (last.ends_with(':') || last.ends_with('：'))
-            && !last.starts_with("```");
+            && !last.starts_with("```")
+            && (last.ends_with(':')
+                || last.ends_with('：')
+                // "Mehr zum Thema", "Artikel teilen", "Kommentare": in any language.
+                || vocab::is_related_label(last)
+                || vocab::is_comments_label(last)
+                || vocab::is_prompt_label(last));
         if !label {
             return md;
         }

@@ -41,11 +41,14 @@
 //!    breadcrumbs, menus, image captions and credits, galleries, screen-reader-only text,
 //!    …, matched as whole words or unambiguous substrings), `figcaption`s, short media
 //!    player blocks (class words `video`, `player`, `audio`, `podcast`: titles, durations,
-//!    credits), cookie banners recognised by their accept/reject buttons, and comment or
-//!    "related stories" sections recognised by their heading, unless they hold the main
+//!    credits), cookie banners recognised by their accept/reject buttons, and comment,
+//!    share or "related stories" sections recognised by their heading in any of the
+//!    languages of `vocab` ("Mehr zum Thema", "À lire aussi", "Komentarze"; the heading's
+//!    parent goes only when the heading opens it), unless they hold the main
 //!    content: an element is kept when it is `html`, `body`, `main` or `article`, contains
 //!    one of them, an `<h1>` or an `itemprop="articleBody"`, or holds more than 40 % of the
-//!    page's text. Headings that remain lose their class and id (unless it hides them), so
+//!    page's text or more than half of its prose (paragraphs not made mostly of links); a
+//!    kept element loses its boilerplate class name, so that readability keeps it too. Headings that remain lose their class and id (unless it hides them), so
 //!    that readability does not drop a sub-heading such as `<h2 class="subheader">`.
 //! 3. **Body metadata**, in a second walk: the date from `itemprop="datePublished"`, then
 //!    `<time datetime>` (one marked as the publication time first), then short date texts
@@ -70,7 +73,8 @@
 //!    (`¶`) dropped and `<pre>` without `<code>` fenced; whitespace is normalised,
 //!    reference sections dropped, and so are final blocks made mostly of links or bare web
 //!    addresses (lists of other stories, "follow us" boxes), final copyright notices and
-//!    the labels announcing them; a dateline opening the content (a short line with a clock
+//!    the labels announcing them or prompting to share or comment, in any language of
+//!    `vocab` ("Artikel teilen"); a dateline opening the content (a short line with a clock
 //!    time that is not a sentence) is dropped once the date has been looked for in it. The title is then chosen: the main `<h1>` when the
 //!    `<title>` or `og:title` contains it, else a part of the `<title>` that the content
 //!    repeats as a line, else `og:title` (without the site name), JSON-LD `headline`, the
@@ -100,6 +104,7 @@ mod markdown;
 mod meta;
 mod passage;
 mod pdf;
+mod vocab;
 
 pub use markdown::markdown_to_text;
 pub use meta::parse_date;
