@@ -1357,8 +1357,15 @@ pub(super) fn extract(html: &str, url: &str) -> Extracted {
     // Before boilerplate removal: templates often state the author in a footer line.
     let authors = authors::read_authors(&r, &head, url);
     // Only looked for when the head states no date (the head's date always wins).
-    let template_date = if head.published.is_none() {
+    // Looked for only when neither the head nor the URL states the date (they win).
+    let undated = head.published.is_none() && meta::date_from_url(url).is_none();
+    let template_date = if undated {
         meta::date_near_heading(&r).or_else(|| meta::date_in_marked_element(&r))
+    } else {
+        None
+    };
+    let page_date = if undated && template_date.is_none() {
+        meta::first_date_in_page(&r)
     } else {
         None
     };
@@ -1448,10 +1455,11 @@ pub(super) fn extract(html: &str, url: &str) -> Extracted {
     let title = meta::choose_title(&head, scan.h1, &first_lines);
     let published = head
         .published
+        .or_else(|| meta::date_from_url(url))
         .or(scan.date)
         .or(template_date)
         .or_else(|| meta::date_from_lines(&first_lines))
-        .or_else(|| meta::date_from_url(url));
+        .or(page_date);
     // The dateline, once read, is not content.
     let (markdown, text) = match drop_leading_dateline(&markdown) {
         Some(md) => {

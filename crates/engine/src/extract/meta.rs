@@ -3,6 +3,7 @@
 //! URLs. Authors stated only in the body are read by [`super::authors`].
 
 use chrono::{DateTime, NaiveDate};
+use dom_query::NodeRef;
 use dom_smoothie::Readability;
 use serde_json::Value;
 
@@ -389,9 +390,6 @@ pub(super) fn date_near_heading(r: &Readability) -> Option<NaiveDate> {
 /// of other posts, read before boilerplate removal (which drops many such elements with
 /// the header or footer line that holds them). The last resort before the URL.
 pub(super) fn date_in_marked_element(r: &Readability) -> Option<NaiveDate> {
-    const FOREIGN: &[&str] = &[
-        "comment", "sidebar", "widget", "related", "respond", "reply",
-    ];
     let marked = r
         .doc
         .select("[class*=date],[id*=date],[class*=posted],[class*=publish]");
@@ -400,31 +398,123 @@ pub(super) fn date_in_marked_element(r: &Readability) -> Option<NaiveDate> {
         if node.descendants_it().take(25).count() >= 25 {
             continue;
         }
-        let text = node.text();
-        if text.chars().count() > 120 {
-            continue;
+        // `<abbr class="published" title="2017-09-09T10:52:00+02:00">` (Blogger).
+        let stated = node.has_name("abbr").then(|| node.attr("title")).flatten();
+        let date = match stated.and_then(|t| parse_date(&t)) {
+            Some(d) => d,
+            None => {
+                let text = node.text();
+                if text.chars().count() > 120 {
+                    continue;
+                }
+                let Some(d) = parse_date(&text) else {
+                    continue;
+                };
+                d
+            }
+        };
+        if !in_foreign_container(node) {
+            return Some(date);
         }
-        let Some(date) = parse_date(&text) else {
+    }
+    None
+}
+
+/// Whether `node` sits in (or is) a comment section, a sidebar, a widget, a list of
+/// related posts, an `<aside>` or a `<nav>`, whose dates are not the page's. The page's own
+/// wrappers (`html`, `body`, `article`, `main`) are not looked at: templates name them after
+/// features ("comments-open").
+fn in_foreign_container(node: &NodeRef) -> bool {
+    const FOREIGN: &[&str] = &[
+        "comment",
+        "sidebar",
+        "widget",
+        "related",
+        "respond",
+        "reply",
+        "reference",
+        "citation",
+        "footnote",
+    ];
+    node.ancestors_it(None)
+        .chain(std::iter::once(*node))
+        .any(|a| {
+            if a.has_name("aside") || a.has_name("nav") {
+                return true;
+            }
+            let own = ["html", "body", "article", "main"]
+                .iter()
+                .any(|t| a.has_name(t));
+            !own && ["class", "id"].iter().any(|k| {
+                a.attr(k).is_some_and(|v| {
+                    let v = v.to_ascii_lowercase();
+                    FOREIGN.iter().any(|f| v.contains(f))
+                })
+            })
+        })
+}
+
+/// The first date stated in any short element of the page, outside comments, sidebars,
+/// widgets, navigation and lists of other posts: the last resort, when neither the head, the
+/// URL, a marked element nor the first lines of the content state one. `<time>`s and
+/// `<abbr>`s give their `datetime` or `title`.
+pub(super) fn first_date_in_page(r: &Readability) -> Option<NaiveDate> {
+    const TAGS: &[&str] = &[
+        "p", "span", "div", "li", "td", "small", "time", "em", "strong", "b", "i", "a", "abbr",
+        "font", "dd", "dt", "h2", "h3", "h4", "h5", "h6",
+    ];
+    let mut last_parent = None;
+    for node in r.doc.root().descendants_it() {
+        // A date has a digit somewhere: only text with one makes its element a candidate,
+        // so the text of most elements is never gathered.
+        let element = if node.is_text() {
+            if !node.text().bytes().any(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            match node.parent() {
+                Some(p) => p,
+                None => continue,
+            }
+        } else if node.has_name("time") || node.has_name("abbr") {
+            node
+        } else {
             continue;
         };
-        let foreign = node
-            .ancestors_it(None)
-            .chain(std::iter::once(*node))
-            .any(|a| {
-                if a.has_name("aside") || a.has_name("nav") {
-                    return true;
+        if last_parent == Some(element.id) || !TAGS.iter().any(|t| element.has_name(t)) {
+            continue;
+        }
+        last_parent = Some(element.id);
+        if element.descendants_it().take(8).count() >= 8 {
+            continue;
+        }
+        let stated = element.attr("datetime").or_else(|| {
+            element
+                .has_name("abbr")
+                .then(|| element.attr("title"))
+                .flatten()
+        });
+        let date = match stated.and_then(|v| parse_date(&v)) {
+            Some(d) => d,
+            None => {
+                let text = element.text();
+                if text.chars().count() > 80 {
+                    continue;
                 }
-                let own = ["html", "body", "article", "main"]
-                    .iter()
-                    .any(|t| a.has_name(t));
-                !own && ["class", "id"].iter().any(|k| {
-                    a.attr(k).is_some_and(|v| {
-                        let v = v.to_ascii_lowercase();
-                        FOREIGN.iter().any(|f| v.contains(f))
-                    })
-                })
-            });
-        if !foreign {
+                let Some(d) = parse_date(&text) else {
+                    continue;
+                };
+                d
+            }
+        };
+        // Nor the site's footer ("This page was last edited on …").
+        let in_footer = element.ancestors_it(None).any(|a| {
+            a.has_name("footer")
+                || a.attr("role")
+                    .is_some_and(|r| r.eq_ignore_ascii_case("contentinfo"))
+                || a.attr("id")
+                    .is_some_and(|v| v.to_ascii_lowercase().contains("footer"))
+        });
+        if !in_footer && !in_foreign_container(&element) {
             return Some(date);
         }
     }
@@ -950,6 +1040,21 @@ mod tests {
             </main></body></html>"#;
         let e = crate::extract::extract_html(html, "https://example.org/roads");
         assert_eq!(e.published, d(2022, 1, 21));
+    }
+
+    #[test]
+    fn date_anywhere_in_the_page_as_a_last_resort() {
+        let html = r#"<html><body><div id="sidebar"><p>Archive: 1 May 2018</p></div>
+            <div class="content"><h2>Meeting notes</h2><p>The notes themselves, long enough to be
+            the content of the page for this test, and more.</p>
+            <p>Diese Seite wurde zuletzt am 29. Januar 2020 geändert.</p></div></body></html>"#;
+        let e = crate::extract::extract_html(html, "https://example.org/notes");
+        assert_eq!(e.published, d(2020, 1, 29));
+        let html = r#"<html><body><div class="post"><h3>Tach</h3><div class="post-footer">
+            <abbr class="published" title="2020-04-28T21:11:00+02:00">21:11</abbr></div>
+            <p>The post itself, long enough to be the content of the page for the test.</p></div></body></html>"#;
+        let e = crate::extract::extract_html(html, "https://example.org/tach");
+        assert_eq!(e.published, d(2020, 4, 28));
     }
 
     #[test]
