@@ -8,6 +8,9 @@
 //!
 //! * `extract` — runs the main-content extractor on HTML files, timing it; one JSON line per
 //!   file. `bench/extract/run.py` drives it (see `bench/extract/README.md`).
+//! * `md-text` — turns markdown into plain text with the extractor's own
+//!   `markdown_to_text`, so that `bench/extract/devset.py --api` scores the Extract API's
+//!   `full_content` exactly as it scores `Extracted::text` in process.
 //!
 //! `bench/run` drives the first two against the `parallax` server; see `bench/README.md`.
 
@@ -46,6 +49,9 @@ enum Cmd {
     Load(LoadArgs),
     /// Run the main-content extractor on HTML files; print one JSON line per file.
     Extract(extract::ExtractArgs),
+    /// Read JSON lines `{"key", "markdown"}` on stdin; print `{"key", "text"}` for each, the
+    /// markdown's plain text as the extractor makes it.
+    MdText,
 }
 
 #[derive(Parser)]
@@ -105,6 +111,7 @@ fn main() -> Result<()> {
         Cmd::Ceiling(a) => ceiling(a),
         Cmd::Load(a) => load(a),
         Cmd::Extract(a) => extract::run(a),
+        Cmd::MdText => extract::md_text(),
     }
 }
 

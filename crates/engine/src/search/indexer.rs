@@ -111,6 +111,8 @@ fn run(index: LocalIndex, pages: Receiver<IndexedPage>, queued_bytes: Arc<Atomic
                 Err(_) => break,
             }
         }
+        let stage = crate::web::timing::Stage::start("index");
+        let pages_in_batch = batch.len();
         for page in batch {
             queued_bytes.fetch_sub(page_bytes(&page), Ordering::SeqCst);
             let url = page.url.clone();
@@ -121,6 +123,7 @@ fn run(index: LocalIndex, pages: Receiver<IndexedPage>, queued_bytes: Arc<Atomic
         if let Err(error) = index.commit() {
             tracing::warn!(%error, "could not commit the local index");
         }
+        stage.end(pages_in_batch);
         last_commit = Some(Instant::now());
     }
 }

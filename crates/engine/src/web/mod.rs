@@ -24,6 +24,7 @@
 
 pub mod excerpts;
 pub mod page;
+pub mod timing;
 
 use crate::fetch::CacheOptions;
 use crate::pipeline::read::{self, Candidate};
@@ -75,6 +76,7 @@ impl WebApi {
 
     /// Answers `tenant`'s extract request.
     pub async fn extract(&self, tenant: &str, request: &ExtractRequest) -> ExtractResponse {
+        let started = std::time::Instant::now();
         let options = self.read_options(&request.fetch_policy, IndexUse::Fallback);
         let reads = futures::future::join_all(
             request
@@ -112,8 +114,9 @@ impl WebApi {
         }
         let query = query_text(request.objective.as_deref(), &request.search_queries);
         let chosen = if request.excerpts.enabled {
+            let stage = timing::Stage::start("excerpts");
             let extracted: Vec<&_> = pages.iter().map(|(_, p)| &*p.extracted).collect();
-            excerpts::select(
+            let chosen = excerpts::select(
                 &extracted,
                 &query,
                 request
@@ -121,7 +124,9 @@ impl WebApi {
                     .per_result
                     .unwrap_or(DEFAULT_EXTRACT_EXCERPT_CHARS),
                 request.excerpts.total,
-            )
+            );
+            stage.end(extracted.len());
+            chosen
         } else {
             vec![excerpts::PageExcerpts::default(); pages.len()]
         };
@@ -144,6 +149,12 @@ impl WebApi {
             .collect();
         let with_excerpts = results.iter().filter(|r| !r.excerpts.is_empty()).count();
         let with_full = results.iter().filter(|r| r.full_content.is_some()).count();
+        timing::report(
+            "request",
+            started.elapsed(),
+            std::time::Duration::ZERO,
+            request.urls.len(),
+        );
         ExtractResponse {
             extract_id: ids::new_id(EXTRACT_PREFIX),
             session_id: session(&request.session_id),

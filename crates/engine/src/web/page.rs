@@ -263,7 +263,8 @@ async fn held_copy(
 async fn extract_fetched(page: Arc<FetchedPage>) -> Result<Extracted, ReadError> {
     let joined = tokio::task::spawn_blocking(move || {
         let url = page.url.as_str();
-        match &page.content_type {
+        let stage = super::timing::Stage::start("extract");
+        let extracted = match &page.content_type {
             ContentKind::Html => Ok(extract::extract_html(
                 page.text.as_deref().unwrap_or_default(),
                 url,
@@ -275,7 +276,9 @@ async fn extract_fetched(page: Arc<FetchedPage>) -> Result<Extracted, ReadError>
                 url,
             )),
             ContentKind::Other(mime) => Err(ReadError::Unsupported { mime: mime.clone() }),
-        }
+        };
+        stage.end(page.body.len());
+        extracted
     })
     .await;
     joined.unwrap_or_else(|e| Err(ReadError::Unreadable(format!("extraction stopped: {e}"))))
