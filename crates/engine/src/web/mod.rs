@@ -26,6 +26,7 @@ pub mod excerpts;
 pub mod page;
 pub mod timing;
 
+use crate::extract::Extracted;
 use crate::fetch::CacheOptions;
 use crate::pipeline::read::{self, Candidate};
 use crate::pipeline::Providers;
@@ -40,6 +41,7 @@ use parallax_api::web::{
 };
 use serde_json::{json, Value};
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Pages read at once by one search.
@@ -114,19 +116,16 @@ impl WebApi {
         }
         let query = query_text(request.objective.as_deref(), &request.search_queries);
         let chosen = if request.excerpts.enabled {
-            let stage = timing::Stage::start("excerpts");
-            let extracted: Vec<&_> = pages.iter().map(|(_, p)| &*p.extracted).collect();
-            let chosen = excerpts::select(
-                &extracted,
-                &query,
+            select_excerpts(
+                pages.iter().map(|(_, p)| p.extracted.clone()).collect(),
+                query,
                 request
                     .excerpts
                     .per_result
                     .unwrap_or(DEFAULT_EXTRACT_EXCERPT_CHARS),
                 request.excerpts.total,
-            );
-            stage.end(extracted.len());
-            chosen
+            )
+            .await
         } else {
             vec![excerpts::PageExcerpts::default(); pages.len()]
         };
@@ -272,15 +271,17 @@ impl WebApi {
             SearchMode::Advanced => 5000,
         });
         let query = query_text(request.objective.as_deref(), &request.search_queries);
-        let pages: Vec<&_> = found
+        let pages: Vec<Arc<Extracted>> = found
             .iter()
             .filter_map(|f| match f {
-                Found::Page(_, page) => Some(&*page.extracted),
+                Found::Page(_, page) => Some(page.extracted.clone()),
                 Found::Snippet(_) => None,
             })
             .collect();
         let mut chosen = if request.excerpts.enabled {
-            excerpts::select(&pages, &query, per_result, request.excerpts.total).into_iter()
+            select_excerpts(pages, query, per_result, request.excerpts.total)
+                .await
+                .into_iter()
         } else {
             vec![excerpts::PageExcerpts::default(); pages.len()].into_iter()
         };
@@ -364,6 +365,30 @@ impl WebApi {
 enum Found {
     Page(Candidate, PageRead),
     Snippet(Candidate),
+}
+
+/// [`excerpts::select`] on a blocking thread: ranking every passage of every page is CPU
+/// work (milliseconds for a batch), which would stall the other requests on this async
+/// worker and keep the batch on one core.
+async fn select_excerpts(
+    pages: Vec<Arc<Extracted>>,
+    query: String,
+    per_page: usize,
+    total: Option<usize>,
+) -> Vec<excerpts::PageExcerpts> {
+    let joined = tokio::task::spawn_blocking(move || {
+        let stage = timing::Stage::start("excerpts");
+        let pages: Vec<&Extracted> = pages.iter().map(|p| &**p).collect();
+        let chosen = excerpts::select(&pages, &query, per_page, total);
+        stage.end(pages.len());
+        chosen
+    })
+    .await;
+    match joined {
+        Ok(chosen) => chosen,
+        // As if it had run here: a panic is the request's, not swallowed.
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
 }
 
 fn query_text(objective: Option<&str>, queries: &[String]) -> String {
