@@ -4,7 +4,7 @@
 `parallax serve` with `RUST_LOG=warn,parallax_engine::timing=debug` writes one event per
 stage and page (or request, or index batch) on stderr (see crates/engine/src/web/timing.rs):
 `... DEBUG parallax_engine::timing: stage="extract" wall_us=8123 cpu_us=8011 items=51234`.
-`devset.py --api` captures that log and prints this table; run alone on a saved log:
+`devset.py --api --stages` captures that log and prints this table; run alone on a saved log:
 
     python3 bench/extract/stages.py SERVER.LOG
 
