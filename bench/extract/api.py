@@ -18,7 +18,6 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 API_KEY = "bench-devset-key"
@@ -27,50 +26,39 @@ BATCH = 10
 TIMING_TARGET = "parallax_engine::timing"
 
 
-class Site(ThreadingHTTPServer):
-    # The default listen backlog (5) drops SYNs of 10 concurrent connections, which then wait
-    # a 1 s retransmit: a fake second per batch that belongs to neither side.
-    request_queue_size = 128
-    daemon_threads = True
-
-    def __init__(self, routes: dict):
-        self.routes = routes  # path?query -> (bytes, content-type)
-        super().__init__(("127.0.0.1", 0), Handler)
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        page = self.server.routes.get(self.path)
-        if page is None:
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        body, ctype = page
-        self.send_response(200)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+def dot_segments_removed(path: str) -> str:
+    """`path` without `.` and `..` segments, as a URL parser (and so the fetcher) sends it:
+    `/a/b/.` is `/a/b/`, `/a/b/../c` is `/a/c`."""
+    out: list = []
+    segments = path.split("/")[1:]
+    for i, seg in enumerate(segments):
+        last = i == len(segments) - 1
+        if seg == ".":
+            if last:
+                out.append("")
+        elif seg == "..":
+            if out:
+                out.pop()
+            if last:
+                out.append("")
+        else:
+            out.append(seg)
+    return "/" + "/".join(out)
 
 
-def site_for(entries: list, files: Path) -> tuple[Site, dict]:
-    """A started loopback site serving each entry's file at its URL's path and query, and
-    `{File: loopback URL}`. The bytes are served as stored; the content type says UTF-8 only
-    when they are valid UTF-8, else the page's own declaration (or the fetcher's guess)
-    decides."""
+def site_for(entries: list, files: Path, bench: Path, manifest: Path):
+    """A started loopback site (`parallax-bench site`: from memory, on one thread, so that
+    the site is never what the server waits for) serving each entry's file at its URL's path
+    and query, and `{File: loopback URL}`. The bytes are served as stored; the content type
+    says UTF-8 only when they are valid UTF-8, else the page's own declaration (or the
+    fetcher's guess) decides."""
     routes, urls = {}, {}
     for e in entries:
         parts = urllib.parse.urlsplit(e["URL"].strip())
         # Percent-encoded as a client would send it (the set has a few raw spaces and
         # non-ASCII letters), so that the path the site receives is the path asked for.
         safe = "/%:@!$&'()*+,;=~-._"
-        path = urllib.parse.quote(parts.path or "/", safe=safe)
+        path = urllib.parse.quote(dot_segments_removed(parts.path or "/"), safe=safe)
         if parts.query:
             path += "?" + urllib.parse.quote(parts.query, safe=safe + "?")
         if not path.startswith("/"):
@@ -78,17 +66,24 @@ def site_for(entries: list, files: Path) -> tuple[Site, dict]:
         candidate, n = path, 1
         while candidate in routes:
             candidate, n = f"/_{n}{path}", n + 1
-        body = (files / e["File"]).read_bytes()
+        body = (files / e["File"]).read_bytes()  # read only to choose the content type
         try:
             body.decode("utf-8")
             ctype = "text/html; charset=utf-8"
         except UnicodeDecodeError:
             ctype = "text/html"
-        routes[candidate] = (body, ctype)
+        routes[candidate] = (str(files / e["File"]), ctype)
         urls[e["File"]] = candidate
-    site = Site(routes)
-    threading.Thread(target=site.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{site.server_address[1]}"
+    with open(manifest, "w", encoding="utf-8") as f:
+        for path, (file, ctype) in routes.items():
+            f.write(json.dumps({"path": path, "file": file, "content_type": ctype}) + "\n")
+    site = subprocess.Popen([str(bench), "site", "--manifest", str(manifest)],
+                            stdout=subprocess.PIPE, text=True)
+    line = site.stdout.readline()
+    if "listening on http://" not in line:
+        site.kill()
+        raise SystemExit("the loopback site did not start")
+    base = "http://" + line.strip().rsplit("http://", 1)[1]
     return site, {f: base + p for f, p in urls.items()}
 
 
@@ -154,17 +149,18 @@ def md_text(bench: Path, markdown: dict) -> dict:
 def run(entries: list, files: Path, target: Path, log: Path, stages: bool = False) -> tuple[dict, float, dict]:
     """Reads `entries` through the Extract API. Returns `({File: {"text", "title", "date",
     "error"}}, wall seconds, {"batches", "errors"})`."""
-    site, urls = site_for(entries, files)
-    by_url = {u: f for f, u in urls.items()}
     results, errors = {}, 0
+    bench = target / "release" / "parallax-bench"
     with tempfile.TemporaryDirectory(prefix="parallax-devset-api-") as data_dir:
+        site, urls = site_for(entries, files, bench, Path(data_dir) / "site.jsonl")
+        by_url = {u: f for f, u in urls.items()}
         proc, host, port = start_server(target / "release" / "parallax", Path(data_dir), log, stages)
         try:
             conn = http.client.HTTPConnection(host, port, timeout=300)
             order = [urls[e["File"]] for e in entries]
             batches = [order[i:i + BATCH] for i in range(0, len(order), BATCH)]
             started = time.perf_counter()
-            site_cpu = resource.getrusage(resource.RUSAGE_SELF)
+            client_cpu = resource.getrusage(resource.RUSAGE_SELF)
             for batch in batches:
                 body = json.dumps({"urls": batch, "full_content": True})
                 conn.request("POST", "/v1/extract", body=body,
@@ -182,9 +178,9 @@ def run(entries: list, files: Path, target: Path, log: Path, stages: bool = Fals
                     results[by_url[e["url"]]] = {"markdown": "", "title": None, "date": None,
                                                  "error": e.get("error_type")}
             wall = time.perf_counter() - started
-            # This process: the site's threads, plus the client (JSON of the answers).
             after = resource.getrusage(resource.RUSAGE_SELF)
-            site_cpu = after.ru_utime + after.ru_stime - site_cpu.ru_utime - site_cpu.ru_stime
+            client_cpu = after.ru_utime + after.ru_stime - client_cpu.ru_utime - client_cpu.ru_stime
+            site_cpu = cpu_by_thread(site.pid)["total"]
             conn.close()
             # The indexer works on after the last answer: give it a moment, then read the
             # CPU every thread used (the indexing is part of what the run cost).
@@ -196,9 +192,10 @@ def run(entries: list, files: Path, target: Path, log: Path, stages: bool = Fals
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
-            site.shutdown()
+            site.kill()
+            site.wait()
     texts = md_text(target / "release" / "parallax-bench", {f: r["markdown"] for f, r in results.items()})
     for f, r in results.items():
         r["text"] = texts.get(f, "")
     return results, wall, {"batches": len(batches), "errors": errors, "threads": threads,
-                                 "site_cpu": site_cpu}
+                                 "site_cpu": site_cpu, "client_cpu": client_cpu}

@@ -28,7 +28,7 @@ matches when equal after whitespace is collapsed and case folded; the date when 
 **Through the API** (`--api`): the release server (`parallax serve`, a fresh temporary data
 directory, embedded SQLite and local index, `--allow-private-fetch` so that it may read
 loopback pages: the operator's switch, off by default) reads the part's pages from a static
-HTTP server on loopback that serves each page at its own URL's path and query (a path two
+HTTP server on loopback (`parallax-bench site`: from memory, one thread) that serves each page at its own URL's path and query (a path two
 pages share gets a `/_N` prefix for the later ones), with the bytes as stored and
 `text/html; charset=utf-8` when they are valid UTF-8 (else `text/html`, so the page's own
 declaration decides). One client sends the pages in batches of 10 URLs
@@ -282,7 +282,7 @@ def main() -> int:
         threads = api_info["threads"]
         print(f"server CPU: {threads.pop('total'):.2f} s in all; by live thread: "
               + ", ".join(f"{n} {c:.2f}" for n, c in sorted(threads.items(), key=lambda x: -x[1]) if c >= 0.05)
-              + f"; the loopback site and client (Python): {api_info['site_cpu']:.2f} s")
+              + f"; the loopback site {api_info['site_cpu']:.2f} s, the client {api_info['client_cpu']:.2f} s")
         for name, (ok, n) in metadata_accuracy(part, via_api).items():
             print(f"metadata {name} (Extract API): {ok}/{n} = {ok / n:.3f}")
     meta = metadata_accuracy(part, px)

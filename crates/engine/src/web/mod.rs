@@ -80,13 +80,32 @@ impl WebApi {
     pub async fn extract(&self, tenant: &str, request: &ExtractRequest) -> ExtractResponse {
         let started = std::time::Instant::now();
         let options = self.read_options(&request.fetch_policy, IndexUse::Fallback);
-        let reads = futures::future::join_all(
-            request
-                .urls
-                .iter()
-                .map(|url| read_page(&self.providers, tenant, url, &options)),
-        )
-        .await;
+        // Each URL is read by its own task, so that the fetches and the hand-over of each page
+        // to its extraction progress on every async worker at once rather than inside this
+        // one task; the set aborts them all if the request is dropped.
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, url) in request.urls.iter().enumerate() {
+            let (providers, tenant, url, options) = (
+                self.providers.clone(),
+                tenant.to_owned(),
+                url.clone(),
+                options.clone(),
+            );
+            tasks.spawn(async move { (i, read_page(&providers, &tenant, &url, &options).await) });
+        }
+        let mut reads: Vec<Option<Result<PageRead, page::ReadError>>> =
+            (0..request.urls.len()).map(|_| None).collect();
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((i, read)) => reads[i] = Some(read),
+                // A read that panicked fails the request as it would have inline.
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(_) => {}
+            }
+        }
+        let reads = reads.into_iter().map(|r| {
+            r.unwrap_or_else(|| Err(page::ReadError::Unreadable("the read was cancelled".into())))
+        });
         let mut pages: Vec<(String, PageRead)> = Vec::new();
         let mut errors = Vec::new();
         let mut warnings = Vec::new();
