@@ -9,6 +9,7 @@ has, per page, snippets a good extraction keeps (`With`) and boilerplate it must
     python3 bench/extract/devset.py --failures 30    # dev pages that lose snippets, worst first
     python3 bench/extract/devset.py --show FILE      # one dev page: snippets and Parallax's text
     python3 bench/extract/devset.py --part held-out  # held-out figures only (logged, see below)
+    python3 bench/extract/devset.py --api            # the same pages through POST /v1/extract
 
 **The split** is by site (the page's host without `www.`; for web.archive.org copies, the
 archived page's host), so no site's template is on both sides: a site whose
@@ -30,6 +31,22 @@ matches when equal after whitespace is collapsed and case folded; the date when 
 server's fetcher decodes a body without a charset header (`decode_page`: byte-order mark, then a
 `<meta charset>` in the first 1024 bytes, then UTF-8 if valid, else windows-1252); 27 pages of
 the set are not UTF-8 (mostly German pages in ISO-8859-1).
+
+**Through the API** (`--api`): the release server (`parallax serve`, a fresh temporary data
+directory, embedded SQLite and local index, `--allow-private-fetch` so that it may read
+loopback pages: the operator's switch, off by default) reads the part's pages from a static
+HTTP server on loopback (`parallax-bench site`: from memory, one thread) that serves each page at its own URL's path and query (a path two
+pages share gets a `/_N` prefix for the later ones), with the bytes as stored and
+`text/html; charset=utf-8` when they are valid UTF-8 (else `text/html`, so the page's own
+declaration decides). One client sends the pages in batches of 10 URLs
+(`{"urls", "full_content": true}`, excerpts on by default), one batch after the other. Each
+result's `full_content` is turned into plain text by the extractor's own `markdown_to_text`
+(`parallax-bench md-text`) and scored like the in-process text; title and date come from the
+result's `title` and `publish_date`. Reported: the wall time from the first request to the
+last answer, against trafilatura's in-process CPU time in the same run, and their ratio.
+With `--stages`, a second run with the server's per-stage timing log
+(`parallax_engine::timing`, debug level, which costs a few per cent) is summed into a table of
+stages (see `stages.py`); the reported wall time is always the first run's, without it.
 
 **Time**: each extractor runs the pages in one process (pinned to one core with `taskset` when
 available), and the sum over pages of its CPU time of extraction alone is reported (file
@@ -259,6 +276,11 @@ def main() -> int:
                     help="list N dev pages whose title, date or authors differ from the set's")
     ap.add_argument("--show", metavar="FILE", help="one dev page: its snippets and Parallax's text")
     ap.add_argument("--json", type=Path, help="write per-page results here")
+    ap.add_argument("--api", action="store_true",
+                    help="read the pages through POST /v1/extract of the release server (see above)")
+    ap.add_argument("--stages", action="store_true",
+                    help="with --api: a second API run with the server's per-stage timing, summed in a table")
+    ap.add_argument("--server-log", type=Path, help="with --api: keep the server's log here")
     args = ap.parse_args()
 
     set_dir = locate_set(args.set)
@@ -271,6 +293,8 @@ def main() -> int:
         part = [e for e in dev if e["File"] == args.show]
         if not part:
             sys.exit(f"{args.show} is not a dev page (held-out pages are for figures only)")
+    if args.api and (args.failures or args.show or args.meta_failures):
+        sys.exit("--api reports figures only")
     if (args.failures or args.show or args.meta_failures) and args.part != "dev":
         sys.exit("--failures and --show look at dev pages only")
     if args.part != "dev":
@@ -278,11 +302,22 @@ def main() -> int:
 
     target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
     if not args.skip_build:
-        subprocess.run(["cargo", "build", "--release", "-q", "-p", "parallax-bench"], cwd=REPO, check=True)
+        packages = ["-p", "parallax-bench"] + (["-p", "parallax"] if args.api else [])
+        subprocess.run(["cargo", "build", "--release", "-q", *packages], cwd=REPO, check=True)
     with tempfile.TemporaryDirectory() as tmp:
         man = Path(tmp) / "manifest.jsonl"
         manifest(part, files, man)
         pin = pin_prefix(args.core)
+        if args.api:
+            import api
+            import stages
+            log = args.server_log or Path(tmp) / "server.log"
+            via_api, api_wall, api_info = api.run(part, files, target, log)
+            api_stages = None
+            if args.stages:
+                timed = log.with_name(log.name + ".stages")
+                _, stages_wall, _ = api.run(part, files, target, timed, stages=True)
+                api_stages = stages.summarise(timed)
         px = {Path(r["file"]).name: r for r in run_jsonl(
             pin + [str(target / "release" / "parallax-bench"), "extract", "--reps", "1", "--manifest", str(man)])}
         tr = {}
@@ -338,6 +373,26 @@ def main() -> int:
         t = score(part, {f: r["text"] for f, r in tr.items()})
         print(f"{'trafilatura 2.3.1':24s} {t['precision']:9.3f} {t['recall']:7.3f} {t['f1']:6.3f} {t['accuracy']:8.3f} {tr_cpu:7.2f}")
         print(f"time ratio trafilatura / Parallax: {tr_cpu / px_cpu:.1f}x")
+    if args.api:
+        a = score(part, {f: r["text"] for f, r in via_api.items()})
+        print(f"{'Parallax (Extract API)':24s} {a['precision']:9.3f} {a['recall']:7.3f} {a['f1']:6.3f} {a['accuracy']:8.3f} {'':>7s}")
+        same = sum(via_api.get(f, {}).get("text") == t for f, t in px_text.items())
+        print(f"API text equal to in-process text: {same}/{len(px_text)} pages; "
+              f"{api_info['errors']} URLs answered as errors")
+        print(f"Extract API: {len(part)} pages in {api_info['batches']} requests of {api.BATCH} URLs "
+              f"(full_content, loopback): {api_wall:.2f} s wall")
+        if tr:
+            print(f"time ratio Extract API wall / trafilatura in-process CPU: {api_wall / tr_cpu:.2f} "
+                  f"(target <= 0.50)")
+        if api_stages is not None:
+            print(f"per stage (a second run with the timing log on: {stages_wall:.2f} s wall):")
+            print(stages.table(api_stages))
+        threads = api_info["threads"]
+        print(f"server CPU: {threads.pop('total'):.2f} s in all; by live thread: "
+              + ", ".join(f"{n} {c:.2f}" for n, c in sorted(threads.items(), key=lambda x: -x[1]) if c >= 0.05)
+              + f"; the loopback site {api_info['site_cpu']:.2f} s, the client {api_info['client_cpu']:.2f} s")
+        for name, (ok, n) in metadata_accuracy(part, via_api).items():
+            print(f"metadata {name} (Extract API): {ok}/{n} = {ok / n:.3f}")
     meta = metadata_accuracy(part, px)
     tr_meta = metadata_accuracy(part, tr) if tr else {}
     for name, (ok, n) in meta.items():
@@ -346,7 +401,8 @@ def main() -> int:
             line += f"   trafilatura {tr_meta[name][0]}/{n} = {tr_meta[name][0] / n:.3f}"
         print(line)
     if args.json:
-        args.json.write_text(json.dumps({"parallax": px, "trafilatura": tr}, ensure_ascii=False))
+        args.json.write_text(json.dumps({"parallax": px, "trafilatura": tr, "api": via_api if args.api else {}},
+                                        ensure_ascii=False))
     return 0
 
 

@@ -81,6 +81,29 @@ pub fn run(a: ExtractArgs) -> Result<()> {
     Ok(())
 }
 
+/// `parallax-bench md-text`: JSON lines `{"key", "markdown"}` on stdin to `{"key", "text"}`
+/// on stdout, through `parallax_engine::extract::markdown_to_text`.
+pub fn md_text() -> Result<()> {
+    use std::io::BufRead;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for line in std::io::stdin().lock().lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let item: serde_json::Value = serde_json::from_str(&line)?;
+        let markdown = item["markdown"].as_str().unwrap_or_default();
+        let text = parallax_engine::extract::markdown_to_text(markdown);
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"key": item["key"], "text": text})
+        )?;
+    }
+    Ok(())
+}
+
 /// CPU time consumed by the calling thread, in nanoseconds.
 fn thread_cpu_nanos() -> u128 {
     let mut ts = libc::timespec {

@@ -8,6 +8,12 @@
 //!
 //! * `extract` — runs the main-content extractor on HTML files, timing it; one JSON line per
 //!   file. `bench/extract/run.py` drives it (see `bench/extract/README.md`).
+//! * `site` — a static site for the Extract benchmarks: given pages by path, it answers each
+//!   path with its file's bytes and content type, from memory, on one thread (so that the
+//!   site, not the server under test, is never what a benchmark waits for).
+//! * `md-text` — turns markdown into plain text with the extractor's own
+//!   `markdown_to_text`, so that `bench/extract/devset.py --api` scores the Extract API's
+//!   `full_content` exactly as it scores `Extracted::text` in process.
 //!
 //! `bench/run` drives the first two against the `parallax` server; see `bench/README.md`.
 
@@ -46,6 +52,12 @@ enum Cmd {
     Load(LoadArgs),
     /// Run the main-content extractor on HTML files; print one JSON line per file.
     Extract(extract::ExtractArgs),
+    /// Serve files at given paths (a manifest of JSON lines `{"path", "file", "content_type"}`);
+    /// prints `site listening on http://ADDR` once ready.
+    Site(SiteArgs),
+    /// Read JSON lines `{"key", "markdown"}` on stdin; print `{"key", "text"}` for each, the
+    /// markdown's plain text as the extractor makes it.
+    MdText,
 }
 
 #[derive(Parser)]
@@ -59,6 +71,16 @@ struct CeilingArgs {
     /// Tokio worker threads (default: one per core, as `#[tokio::main]` would use).
     #[arg(long)]
     threads: Option<usize>,
+}
+
+#[derive(Parser)]
+struct SiteArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// JSON lines `{"path": "/a/b?c", "file": PATH, "content_type": "text/html; …"}`.
+    #[arg(long)]
+    manifest: PathBuf,
 }
 
 #[derive(Parser)]
@@ -105,6 +127,8 @@ fn main() -> Result<()> {
         Cmd::Ceiling(a) => ceiling(a),
         Cmd::Load(a) => load(a),
         Cmd::Extract(a) => extract::run(a),
+        Cmd::Site(a) => site(a),
+        Cmd::MdText => extract::md_text(),
     }
 }
 
@@ -148,6 +172,58 @@ fn ceiling(a: CeilingArgs) -> Result<()> {
         let addr = listener.local_addr()?;
         // Rust's stdout is line-buffered: the line is visible to a reader as soon as printed.
         println!("ceiling listening on http://{addr}");
+        axum::serve(listener, app).await?;
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// site
+
+fn site(a: SiteArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&a.manifest)
+        .with_context(|| format!("reading {}", a.manifest.display()))?;
+    let mut pages: std::collections::HashMap<String, (HeaderValue, Bytes)> =
+        std::collections::HashMap::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let page: serde_json::Value = serde_json::from_str(line)?;
+        let (Some(path), Some(file), Some(ctype)) = (
+            page["path"].as_str(),
+            page["file"].as_str(),
+            page["content_type"].as_str(),
+        ) else {
+            bail!("a manifest line is not {{\"path\", \"file\", \"content_type\"}}: {line}");
+        };
+        let body = std::fs::read(file).with_context(|| format!("reading {file}"))?;
+        pages.insert(
+            path.to_owned(),
+            (HeaderValue::from_str(ctype)?, Bytes::from(body)),
+        );
+    }
+    let pages = Arc::new(pages);
+    runtime(Some(1))?.block_on(async move {
+        let app = axum::Router::new().fallback(move |uri: Uri| {
+            let pages = pages.clone();
+            async move {
+                let key = uri.path_and_query().map_or("/", |p| p.as_str());
+                match pages.get(key) {
+                    Some((ctype, body)) => (
+                        hyper::StatusCode::OK,
+                        [(CONTENT_TYPE, ctype.clone())],
+                        body.clone(),
+                    ),
+                    None => (
+                        hyper::StatusCode::NOT_FOUND,
+                        [(CONTENT_TYPE, HeaderValue::from_static("text/plain"))],
+                        Bytes::new(),
+                    ),
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind(a.listen)
+            .await
+            .with_context(|| format!("binding {}", a.listen))?;
+        println!("site listening on http://{}", listener.local_addr()?);
         axum::serve(listener, app).await?;
         Ok(())
     })

@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::{Json, Router};
-use parallax_api::web::{parse_search, ApiVersion, SearchRequest};
+use parallax_api::web::{parse_extract, parse_search, ApiVersion, ExtractRequest, SearchRequest};
 use parallax_engine::fetch::{FetchCache, Fetcher, FetcherConfig, DEFAULT_CACHE_BYTES};
 use parallax_engine::pipeline::Providers;
 use parallax_engine::search::{Indexer, LocalIndex, SearxngProvider};
@@ -50,6 +50,23 @@ async fn page(State(site): State<Arc<Site>>, Path(name): Path<String>) -> impl I
     ))
 }
 
+/// A long article (about 200 KB), so that extracting it takes a while: long enough that two
+/// reads arriving together would both start extracting it if nothing made them share.
+async fn long_page() -> Html<String> {
+    let mut html = String::from(
+        "<html><head><title>The Brindle Canal</title></head><body><nav>Home | About</nav>\
+         <article><h1>The Brindle Canal</h1>",
+    );
+    for i in 0..1500 {
+        html.push_str(&format!(
+            "<p>Lock {i} of the Brindle canal lifted barges of coal towards the gasworks, \
+             and its keeper logged every boat that passed in the ledger.</p>"
+        ));
+    }
+    html.push_str("</article><footer>© Brindle Society</footer></body></html>");
+    Html(html)
+}
+
 async fn serve(router: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -61,6 +78,8 @@ async fn serve(router: Router) -> SocketAddr {
 
 struct World {
     api: WebApi,
+    extracted: ExtractedCache,
+    index: LocalIndex,
     site: Arc<Site>,
     site_addr: SocketAddr,
     _dir: tempdir::Dir,
@@ -85,6 +104,7 @@ async fn world(tag: &str) -> World {
     let site_addr = serve(
         Router::new()
             .route("/pages/{name}", get(page))
+            .route("/long", get(long_page))
             .with_state(site.clone()),
     )
     .await;
@@ -113,7 +133,7 @@ async fn world(tag: &str) -> World {
         search: vec![Arc::new(
             SearxngProvider::new(&format!("http://{searx}")).unwrap(),
         )],
-        index: Some(Indexer::start(index)),
+        index: Some(Indexer::start(index.clone())),
         fetch: FetchCache::new(
             Fetcher::new(FetcherConfig {
                 allow_private: true,
@@ -126,6 +146,8 @@ async fn world(tag: &str) -> World {
         llm: None,
     };
     World {
+        extracted: providers.extracted.clone(),
+        index,
         api: WebApi::new(providers),
         site,
         site_addr,
@@ -213,4 +235,60 @@ async fn basic_reads_pages_and_later_turbo_uses_the_tenants_copy_only() {
         .collect();
     assert!(!joined.contains("It closed in 1958"), "{joined}");
     assert_eq!(fetched(&w), 2);
+}
+
+fn extract_request(urls: &[String]) -> ExtractRequest {
+    let body = json!({"urls": urls, "full_content": true});
+    parse_extract(body.to_string().as_bytes()).unwrap()
+}
+
+#[tokio::test]
+async fn two_requests_for_one_page_at_once_share_its_fetch_and_its_extraction() {
+    let w = world("single-flight").await;
+    let url = format!("http://{}/long", w.site_addr);
+    let request = extract_request(std::slice::from_ref(&url));
+    let (a, b) = tokio::join!(
+        w.api.extract("tenant-a", &request),
+        w.api.extract("tenant-b", &request)
+    );
+    for answer in [&a, &b] {
+        assert!(answer.errors.is_empty(), "{:?}", answer.errors);
+        let content = answer.results[0].full_content.as_deref().unwrap();
+        assert!(content.contains("Lock 1499 of the Brindle canal"));
+    }
+    assert_eq!(
+        w.extracted.extractions(),
+        1,
+        "the second read must wait for the first one's extraction, not start its own"
+    );
+    // Later reads are answered by the cache.
+    w.api.extract("tenant-a", &request).await;
+    assert_eq!(w.extracted.extractions(), 1);
+}
+
+#[tokio::test]
+async fn every_extracted_page_reaches_the_tenants_index() {
+    let w = world("extract-index").await;
+    let urls: Vec<String> = ["gasworks", "ferry"]
+        .iter()
+        .map(|n| format!("http://{}/pages/{n}", w.site_addr))
+        .collect();
+    let answer = w.api.extract("tenant-a", &extract_request(&urls)).await;
+    assert_eq!(answer.results.len(), 2);
+    // The answer does not wait for the index; the pages arrive there within moments.
+    let started = std::time::Instant::now();
+    for url in &urls {
+        loop {
+            if let Some(page) = w.index.get_visible(url, Some("tenant-a")) {
+                assert!(page.text.contains("Brindle"), "{}", page.text);
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{url} never reached tenant a's index"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    assert!(w.index.get_visible(&urls[0], Some("tenant-b")).is_none());
 }

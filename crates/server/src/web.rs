@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use parallax_api::web::{parse_extract, parse_search, ApiVersion};
 use parallax_api::ApiError;
-use parallax_engine::web::WebApi;
+use parallax_engine::web::{timing, WebApi};
 use std::sync::Arc;
 
 fn web_api(state: &AppState) -> Result<&WebApi, ApiError> {
@@ -23,10 +23,10 @@ fn web_api(state: &AppState) -> Result<&WebApi, ApiError> {
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Response {
-    json_response(
-        StatusCode::OK,
-        serde_json::to_string(value).expect("responses always serialise"),
-    )
+    let stage = timing::Stage::start("serialise");
+    let body = serde_json::to_string(value).expect("responses always serialise");
+    stage.end(body.len());
+    json_response(StatusCode::OK, body)
 }
 
 /// `POST /v1/extract`.

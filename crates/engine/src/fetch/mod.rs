@@ -658,6 +658,7 @@ impl Fetcher {
         let effective_timeout = timeout.unwrap_or(config.timeout);
         let fail = |e: reqwest::Error| map_reqwest_error(&e, &requested, effective_timeout);
 
+        let fetch_started = std::time::Instant::now();
         let mut request = self.inner.client.get(parsed);
         if let Some(t) = timeout {
             request = request.timeout(t);
@@ -723,7 +724,14 @@ impl Fetcher {
             });
         }
         let fetched_at = chrono::Utc::now().timestamp_micros();
+        crate::web::timing::report(
+            "fetch",
+            fetch_started.elapsed(),
+            std::time::Duration::ZERO,
+            body.len(),
+        );
 
+        let decoding = crate::web::timing::Stage::start("decode");
         let content_type = decode::classify(mime.as_deref(), &body);
         let (text, charset) = if content_type.is_textual() {
             let header_charset = mime.as_deref().and_then(decode::charset_param);
@@ -736,6 +744,7 @@ impl Fetcher {
         } else {
             (None, None)
         };
+        decoding.end(body.len());
         tracing::debug!(url = %requested, final_url = %final_url, bytes = body.len(), "fetched");
         Ok(FetchedPage {
             requested_url: requested,

@@ -1,7 +1,12 @@
 //! The background indexer: how pages read by runs, Extract and Search reach the local index
 //! and become searchable within a moment, without any request waiting on disk I/O.
 //!
-//! Callers [`Indexer::submit`] pages and return at once. One thread owns the writing: it
+//! Callers [`Indexer::submit`] pages and return at once. One thread owns the writing, at the
+//! lowest CPU priority (nice 19, on Linux; tantivy's indexing and merge threads, started
+//! from it, inherit that): indexing uses the cores only when reading and extracting pages
+//! leave them idle, so a burst of Extract requests is never slowed by the index of its own
+//! pages, which catches up afterwards (or, if the burst outlasts the queue, drops pages as
+//! below). It
 //! wakes when a page arrives, takes every page already queued (up to [`BATCH_PAGES`]), adds
 //! them, and commits, so the pages are searchable (and durable) a few milliseconds after
 //! they were read. Commits are at least [`MIN_COMMIT_INTERVAL`] apart: under a stream of
@@ -95,7 +100,27 @@ impl Indexer {
     }
 }
 
+/// Lowest CPU priority for the calling thread (and the threads it starts). Linux gives each
+/// thread its own nice value; elsewhere this does nothing.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain system calls on the calling thread's own id; no memory is shared.
+        let rc = unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+            libc::setpriority(libc::PRIO_PROCESS, tid, 19)
+        };
+        if rc != 0 {
+            tracing::debug!(
+                error = %std::io::Error::last_os_error(),
+                "could not lower the indexer's priority"
+            );
+        }
+    }
+}
+
 fn run(index: LocalIndex, pages: Receiver<IndexedPage>, queued_bytes: Arc<AtomicUsize>) {
+    lower_priority();
     let mut last_commit: Option<Instant> = None;
     while let Ok(first) = pages.recv() {
         if let Some(at) = last_commit {
@@ -111,6 +136,8 @@ fn run(index: LocalIndex, pages: Receiver<IndexedPage>, queued_bytes: Arc<Atomic
                 Err(_) => break,
             }
         }
+        let stage = crate::web::timing::Stage::start("index");
+        let pages_in_batch = batch.len();
         for page in batch {
             queued_bytes.fetch_sub(page_bytes(&page), Ordering::SeqCst);
             let url = page.url.clone();
@@ -121,6 +148,7 @@ fn run(index: LocalIndex, pages: Receiver<IndexedPage>, queued_bytes: Arc<Atomic
         if let Err(error) = index.commit() {
             tracing::warn!(%error, "could not commit the local index");
         }
+        stage.end(pages_in_batch);
         last_commit = Some(Instant::now());
     }
 }
@@ -162,6 +190,40 @@ mod tests {
             );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        drop(indexer);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The nice value of this process's thread named `name`, from /proc.
+    #[cfg(target_os = "linux")]
+    fn nice_of_thread(name: &str) -> Option<i64> {
+        for task in std::fs::read_dir("/proc/self/task").ok()? {
+            let stat = std::fs::read_to_string(task.ok()?.path().join("stat")).ok()?;
+            let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+            // The kernel keeps 15 bytes of a thread's name.
+            if stat[open + 1..close] == name[..name.len().min(15)] {
+                // Fields after the name: state is the 3rd of the line, nice the 19th.
+                return stat[close + 1..].split_whitespace().nth(16)?.parse().ok();
+            }
+        }
+        None
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_indexer_thread_runs_at_the_lowest_priority() {
+        let dir = std::env::temp_dir().join(format!("px-indexer-nice-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let indexer = Indexer::start(LocalIndex::open(&dir).unwrap());
+        let started = Instant::now();
+        let nice = loop {
+            match nice_of_thread("parallax-indexer") {
+                Some(19) => break 19,
+                other if started.elapsed() > Duration::from_secs(5) => break other.unwrap_or(0),
+                _ => std::thread::sleep(Duration::from_millis(5)),
+            }
+        };
+        assert_eq!(nice, 19);
         drop(indexer);
         let _ = std::fs::remove_dir_all(&dir);
     }

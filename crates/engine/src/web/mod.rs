@@ -24,7 +24,9 @@
 
 pub mod excerpts;
 pub mod page;
+pub mod timing;
 
+use crate::extract::Extracted;
 use crate::fetch::CacheOptions;
 use crate::pipeline::read::{self, Candidate};
 use crate::pipeline::Providers;
@@ -39,6 +41,7 @@ use parallax_api::web::{
 };
 use serde_json::{json, Value};
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Pages read at once by one search.
@@ -75,14 +78,34 @@ impl WebApi {
 
     /// Answers `tenant`'s extract request.
     pub async fn extract(&self, tenant: &str, request: &ExtractRequest) -> ExtractResponse {
+        let started = std::time::Instant::now();
         let options = self.read_options(&request.fetch_policy, IndexUse::Fallback);
-        let reads = futures::future::join_all(
-            request
-                .urls
-                .iter()
-                .map(|url| read_page(&self.providers, tenant, url, &options)),
-        )
-        .await;
+        // Each URL is read by its own task, so that the fetches and the hand-over of each page
+        // to its extraction progress on every async worker at once rather than inside this
+        // one task; the set aborts them all if the request is dropped.
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, url) in request.urls.iter().enumerate() {
+            let (providers, tenant, url, options) = (
+                self.providers.clone(),
+                tenant.to_owned(),
+                url.clone(),
+                options.clone(),
+            );
+            tasks.spawn(async move { (i, read_page(&providers, &tenant, &url, &options).await) });
+        }
+        let mut reads: Vec<Option<Result<PageRead, page::ReadError>>> =
+            (0..request.urls.len()).map(|_| None).collect();
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((i, read)) => reads[i] = Some(read),
+                // A read that panicked fails the request as it would have inline.
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(_) => {}
+            }
+        }
+        let reads = reads.into_iter().map(|r| {
+            r.unwrap_or_else(|| Err(page::ReadError::Unreadable("the read was cancelled".into())))
+        });
         let mut pages: Vec<(String, PageRead)> = Vec::new();
         let mut errors = Vec::new();
         let mut warnings = Vec::new();
@@ -112,16 +135,16 @@ impl WebApi {
         }
         let query = query_text(request.objective.as_deref(), &request.search_queries);
         let chosen = if request.excerpts.enabled {
-            let extracted: Vec<&_> = pages.iter().map(|(_, p)| &*p.extracted).collect();
-            excerpts::select(
-                &extracted,
-                &query,
+            select_excerpts(
+                pages.iter().map(|(_, p)| p.extracted.clone()).collect(),
+                query,
                 request
                     .excerpts
                     .per_result
                     .unwrap_or(DEFAULT_EXTRACT_EXCERPT_CHARS),
                 request.excerpts.total,
             )
+            .await
         } else {
             vec![excerpts::PageExcerpts::default(); pages.len()]
         };
@@ -144,6 +167,12 @@ impl WebApi {
             .collect();
         let with_excerpts = results.iter().filter(|r| !r.excerpts.is_empty()).count();
         let with_full = results.iter().filter(|r| r.full_content.is_some()).count();
+        timing::report(
+            "request",
+            started.elapsed(),
+            std::time::Duration::ZERO,
+            request.urls.len(),
+        );
         ExtractResponse {
             extract_id: ids::new_id(EXTRACT_PREFIX),
             session_id: session(&request.session_id),
@@ -261,15 +290,17 @@ impl WebApi {
             SearchMode::Advanced => 5000,
         });
         let query = query_text(request.objective.as_deref(), &request.search_queries);
-        let pages: Vec<&_> = found
+        let pages: Vec<Arc<Extracted>> = found
             .iter()
             .filter_map(|f| match f {
-                Found::Page(_, page) => Some(&*page.extracted),
+                Found::Page(_, page) => Some(page.extracted.clone()),
                 Found::Snippet(_) => None,
             })
             .collect();
         let mut chosen = if request.excerpts.enabled {
-            excerpts::select(&pages, &query, per_result, request.excerpts.total).into_iter()
+            select_excerpts(pages, query, per_result, request.excerpts.total)
+                .await
+                .into_iter()
         } else {
             vec![excerpts::PageExcerpts::default(); pages.len()].into_iter()
         };
@@ -353,6 +384,30 @@ impl WebApi {
 enum Found {
     Page(Candidate, PageRead),
     Snippet(Candidate),
+}
+
+/// [`excerpts::select`] on a blocking thread: ranking every passage of every page is CPU
+/// work (milliseconds for a batch), which would stall the other requests on this async
+/// worker and keep the batch on one core.
+async fn select_excerpts(
+    pages: Vec<Arc<Extracted>>,
+    query: String,
+    per_page: usize,
+    total: Option<usize>,
+) -> Vec<excerpts::PageExcerpts> {
+    let joined = tokio::task::spawn_blocking(move || {
+        let stage = timing::Stage::start("excerpts");
+        let pages: Vec<&Extracted> = pages.iter().map(|p| &**p).collect();
+        let chosen = excerpts::select(&pages, &query, per_page, total);
+        stage.end(pages.len());
+        chosen
+    })
+    .await;
+    match joined {
+        Ok(chosen) => chosen,
+        // As if it had run here: a panic is the request's, not swallowed.
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
 }
 
 fn query_text(objective: Option<&str>, queries: &[String]) -> String {

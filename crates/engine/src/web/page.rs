@@ -6,7 +6,9 @@
 //! [`CacheOptions`]; when the live fetch fails, an older copy (the fetch cache's, then the
 //! index's) may answer if the caller allows it. Extraction runs on a blocking thread and its
 //! result is kept in a small cache keyed by the exact fetched copy, so the same page read
-//! again (a repeated Extract, a run citing a page Search just read) is not extracted twice.
+//! again (a repeated Extract, a run citing a page Search just read) is not extracted twice;
+//! reads of one copy at the same time (two requests for one page, a run and a request)
+//! share one extraction, as they share one fetch.
 //! Every fetched copy a tenant reads (live, or from the shared fetch cache) is queued once for
 //! that tenant's part of the local index.
 
@@ -15,6 +17,7 @@ use crate::extract::{self, Extracted};
 use crate::fetch::{CacheOptions, CacheOrigin, ContentKind, FetchError, FetchedPage};
 use crate::search::IndexedPage;
 use chrono::NaiveDate;
+use futures::future::{BoxFuture, FutureExt, Shared, WeakShared};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -90,15 +93,26 @@ pub struct ReadOptions {
     pub fetch: bool,
 }
 
-/// Recently extracted pages, keyed by the fetched copy they came from.
+/// Recently extracted pages, keyed by the fetched copy they came from, with the extractions
+/// in progress (single-flight: concurrent reads of one copy wait for one extraction).
 #[derive(Clone, Default)]
 pub struct ExtractedCache {
     inner: Arc<Mutex<CacheInner>>,
 }
 
+type ExtractResult = Result<Arc<Extracted>, ReadError>;
+type SharedExtraction = Shared<BoxFuture<'static, ExtractResult>>;
+type ExtractionKey = (String, i64);
+
 #[derive(Default)]
 struct CacheInner {
     entries: HashMap<(String, i64), Arc<Extracted>>,
+    /// Extractions in progress, with a sequence number so that a finished one removes its
+    /// own entry and never a later one's.
+    inflight: HashMap<ExtractionKey, (u64, WeakShared<BoxFuture<'static, ExtractResult>>)>,
+    next_seq: u64,
+    /// Extractions started since the cache was made (for tests and profiling).
+    extractions: usize,
     order: VecDeque<(String, i64)>,
     bytes: usize,
     /// Fetched copies already queued for a tenant's index: (tenant, url, fetched_at). A
@@ -109,6 +123,9 @@ struct CacheInner {
 /// Entries of the `indexed` set kept before it is cleared (clearing only costs re-indexing).
 const INDEXED_MEMORY: usize = 100_000;
 
+/// Entries of the in-progress map after which dead ones are swept.
+const INFLIGHT_PRUNE_AT: usize = 1024;
+
 /// Bytes of extracted text kept.
 const EXTRACTED_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
@@ -117,10 +134,6 @@ fn extracted_size(e: &Extracted) -> usize {
 }
 
 impl ExtractedCache {
-    fn get(&self, key: &(String, i64)) -> Option<Arc<Extracted>> {
-        self.lock().entries.get(key).cloned()
-    }
-
     fn put(&self, key: (String, i64), value: Arc<Extracted>) {
         let mut inner = self.lock();
         let size = extracted_size(&value);
@@ -141,6 +154,62 @@ impl ExtractedCache {
                 inner.bytes -= extracted_size(&old);
             }
         }
+    }
+
+    /// How many extractions this cache has started (each fetched copy once, unless it was
+    /// evicted or its extraction failed).
+    pub fn extractions(&self) -> usize {
+        self.lock().extractions
+    }
+
+    /// The extraction of `page`: from the cache, by joining one in progress, or by starting
+    /// one on a blocking thread.
+    async fn extract(&self, page: Arc<FetchedPage>) -> ExtractResult {
+        let key = (page.url.clone(), page.fetched_at);
+        let shared = {
+            let mut inner = self.lock();
+            if let Some(done) = inner.entries.get(&key) {
+                return Ok(done.clone());
+            }
+            match inner
+                .inflight
+                .get(&key)
+                .and_then(|(_, weak)| weak.upgrade())
+            {
+                Some(running) => running,
+                None => {
+                    let seq = inner.next_seq;
+                    inner.next_seq += 1;
+                    inner.extractions += 1;
+                    let cache = self.clone();
+                    let own_key = key.clone();
+                    let running: SharedExtraction = async move {
+                        let result = extract_fetched(page).await.map(Arc::new);
+                        if let Ok(extracted) = &result {
+                            cache.put(own_key.clone(), extracted.clone());
+                        }
+                        let mut inner = cache.lock();
+                        if inner.inflight.get(&own_key).is_some_and(|(s, _)| *s == seq) {
+                            inner.inflight.remove(&own_key);
+                        }
+                        result
+                    }
+                    .boxed()
+                    .shared();
+                    // Extractions whose every reader gave up leave a dead entry behind.
+                    if inner.inflight.len() >= INFLIGHT_PRUNE_AT {
+                        inner
+                            .inflight
+                            .retain(|_, (_, weak)| weak.upgrade().is_some());
+                    }
+                    if let Some(weak) = running.downgrade() {
+                        inner.inflight.insert(key, (seq, weak));
+                    }
+                    running
+                }
+            }
+        };
+        shared.await
     }
 
     /// Whether `tenant` still needs this fetched copy in its index (and notes that it will
@@ -194,15 +263,7 @@ pub async fn read_page(
         CacheOrigin::StaleFallback(e) => PageOrigin::StaleFallback(e),
     };
     let page = cached.page;
-    let key = (page.url.clone(), page.fetched_at);
-    let extracted = match providers.extracted.get(&key) {
-        Some(extracted) => extracted,
-        None => {
-            let extracted = Arc::new(extract_fetched(page.clone()).await?);
-            providers.extracted.put(key, extracted.clone());
-            extracted
-        }
-    };
+    let extracted = providers.extracted.extract(page.clone()).await?;
     // Every tenant that reads a fetched copy gets it in its index, whether this read fetched
     // it or the shared fetch cache answered (another tenant's copy is not visible to it).
     if let Some(indexer) = &providers.index {
@@ -239,17 +300,22 @@ async fn held_copy(
 ) -> Option<PageRead> {
     let index = providers.index.as_ref()?.index().clone();
     let (key, tenant) = (url.to_owned(), tenant.to_owned());
-    let stored = tokio::task::spawn_blocking(move || index.get_visible(&key, Some(&tenant)))
-        .await
-        .ok()
-        .flatten()?;
-    if let Some(max_age) = max_age {
-        let age = chrono::Utc::now() - stored.fetched_at;
-        if age.to_std().unwrap_or_default() > max_age {
-            return None;
+    // Reading the index is disk I/O and normalising a whole page's text CPU work: both off
+    // the async workers.
+    let (stored, extracted) = tokio::task::spawn_blocking(move || {
+        let stored = index.get_visible(&key, Some(&tenant))?;
+        if let Some(max_age) = max_age {
+            let age = chrono::Utc::now() - stored.fetched_at;
+            if age.to_std().unwrap_or_default() > max_age {
+                return None;
+            }
         }
-    }
-    let extracted = extract::extract_text(&stored.text, &stored.url);
+        let extracted = extract::extract_text(&stored.text, &stored.url);
+        Some((stored, extracted))
+    })
+    .await
+    .ok()
+    .flatten()?;
     Some(PageRead {
         url: stored.url.clone(),
         title: stored.title.or(extracted.title.clone()),
@@ -263,7 +329,8 @@ async fn held_copy(
 async fn extract_fetched(page: Arc<FetchedPage>) -> Result<Extracted, ReadError> {
     let joined = tokio::task::spawn_blocking(move || {
         let url = page.url.as_str();
-        match &page.content_type {
+        let stage = super::timing::Stage::start("extract");
+        let extracted = match &page.content_type {
             ContentKind::Html => Ok(extract::extract_html(
                 page.text.as_deref().unwrap_or_default(),
                 url,
@@ -275,7 +342,9 @@ async fn extract_fetched(page: Arc<FetchedPage>) -> Result<Extracted, ReadError>
                 url,
             )),
             ContentKind::Other(mime) => Err(ReadError::Unsupported { mime: mime.clone() }),
-        }
+        };
+        stage.end(page.body.len());
+        extracted
     })
     .await;
     joined.unwrap_or_else(|e| Err(ReadError::Unreadable(format!("extraction stopped: {e}"))))
