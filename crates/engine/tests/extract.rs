@@ -1370,6 +1370,47 @@ fn related_comment_and_share_labels_are_recognised_in_other_languages() {
 }
 
 #[test]
+fn prompts_and_labels_outside_headings_go_with_the_small_box_they_open() {
+    let para = |s: &str| {
+        format!(
+            "<p>{s} Bumblebees nest in old mouse holes, under sheds and in compost heaps, and a \
+             garden with early flowers helps the queens through the first weeks of spring.</p>"
+        )
+    };
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Helping bumblebees - Garden Notes</title></head><body>\
+         <article><h1>Helping bumblebees</h1>{}\
+         <p><strong>Lesen Sie auch:</strong> <a href=\"/a/9\">Wildbienen im Balkonkasten</a></p>\
+         {}{}\
+         <div class=\"box\"><p>Möchten Sie den Artikel teilen?</p><a href=\"https://fb.example/s\">f</a></div>\
+         <div class=\"rate\"><span>War der Artikel nützlich?</span><a href=\"#yes\">Ja</a></div>\
+         </article></body></html>",
+        para("Plant willows and crocuses."),
+        para("Leave some lawn uncut."),
+        para("Do not move a nest."),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &[
+            "Plant willows and crocuses.",
+            "Leave some lawn uncut.",
+            "Do not move a nest.",
+        ],
+    );
+    assert_lacks(
+        &e,
+        &[
+            "Lesen Sie auch",
+            "Wildbienen",
+            "Möchten Sie den Artikel teilen",
+            "War der Artikel nützlich",
+        ],
+    );
+    assert_clean(&e);
+}
+
+#[test]
 fn a_related_heading_at_the_end_of_a_post_takes_only_what_it_introduces() {
     // A page of several posts, each ending in "Verwandte Artikel": the heading closes the
     // post, it does not open it, so the post stays.

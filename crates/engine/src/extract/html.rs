@@ -297,6 +297,9 @@ struct Pre {
     consent: bool,
     /// A heading that may introduce comments or story lists.
     heading: bool,
+    /// An element that may be a label or prompt outside headings (kept for a look when it
+    /// is a short paragraph or has no child elements).
+    label: bool,
     /// A superscript, maybe a citation marker (`[12]`).
     sup: bool,
     /// A class or id that names a media player.
@@ -352,6 +355,7 @@ fn classify_pre(tag: &str, a: &Attrs) -> Pre {
             || a.id.is_some_and(is_boilerplate_name),
         consent,
         heading: matches!(tag, "h2" | "h3" | "h4" | "h5") || a.role_is(&["heading"]),
+        label: matches!(tag, "p" | "strong" | "b" | "span" | "div"),
         sup: tag == "sup",
         media: a.class.is_some_and(is_media_name) || a.id.is_some_and(is_media_name),
     }
@@ -395,8 +399,8 @@ macro_rules! holds_content {
 /// Non-whitespace characters of a paragraph (`<p>`), or 0 when it is mostly link text (a
 /// teaser, a link list): a measure of running prose.
 macro_rules! paragraph_prose {
-    ($p:expr) => {{
-        let chars = text_chars!($p);
+    ($p:expr, $chars:expr) => {{
+        let chars = $chars;
         let links: usize = $p
             .descendants_it()
             .filter(|d| d.has_name("a"))
@@ -464,6 +468,19 @@ macro_rules! text_chars {
     };
 }
 
+/// Non-whitespace characters of the siblings before a node.
+macro_rules! text_before {
+    ($node:expr) => {{
+        let mut before = 0;
+        let mut prev = $node.prev_sibling();
+        while let Some(p) = prev {
+            before += text_chars!(p);
+            prev = p.prev_sibling();
+        }
+        before
+    }};
+}
+
 /// Runs `$f(attrs)` on the attributes of an element node; `None` for other nodes.
 macro_rules! with_attrs {
     ($node:expr, |$tag:ident, $a:ident| $body:expr) => {
@@ -489,6 +506,7 @@ fn remove_boilerplate(r: &Readability) {
 
     let mut consent = Vec::new();
     let mut headings = Vec::new();
+    let mut labels = Vec::new();
     let mut always = Vec::new();
     let mut guarded = Vec::new();
     let mut headers = Vec::new();
@@ -497,8 +515,12 @@ fn remove_boilerplate(r: &Readability) {
     let mut all_headings = Vec::new();
     let mut media = Vec::new();
     for node in doc.root().descendants_it() {
+        // Short paragraphs may be labels (below); others are not worth reading again.
+        let mut short = true;
         let prose = if node.has_name("p") {
-            paragraph_prose!(node)
+            let chars = text_chars!(node);
+            short = chars <= 120;
+            paragraph_prose!(node, chars)
         } else if node.is_text() {
             loose_prose!(node)
         } else {
@@ -518,6 +540,8 @@ fn remove_boilerplate(r: &Readability) {
         }
         if p.heading {
             headings.push(node);
+        } else if p.label && short && (node.has_name("p") || node.first_element_child().is_none()) {
+            labels.push(node);
         }
         if p.sup {
             sups.push(node);
@@ -625,13 +649,7 @@ fn remove_boilerplate(r: &Readability) {
         };
         // The section the heading opens is its parent, unless the parent has text before the
         // heading (a post ending in "Related articles" on a page of several posts).
-        let mut before = 0;
-        let mut prev = node.prev_sibling();
-        while let Some(p) = prev {
-            before += text_chars!(p);
-            prev = p.prev_sibling();
-        }
-        if before <= 100 && !holds_content!(parent, page, true) {
+        if text_before!(node) <= 100 && !holds_content!(parent, page, true) {
             remove!(parent);
         } else if comments {
             // The comments follow the heading inside the content container.
@@ -649,6 +667,33 @@ fn remove_boilerplate(r: &Readability) {
                 }
             }
             remove!(node);
+        }
+    }
+
+    // The same prompts and labels outside headings ("Möchten Sie den Artikel teilen?" in a
+    // `<p>`, "Lesen Sie auch:" in a `<strong>`): the small box a label opens goes, else the
+    // label alone.
+    for node in labels {
+        if detached!(node) {
+            continue;
+        }
+        let text = node.text();
+        if text.len() > 120
+            || !(vocab::is_related_label(&text)
+                || vocab::is_comments_label(&text)
+                || vocab::is_prompt_label(&text))
+        {
+            continue;
+        }
+        match node.parent() {
+            Some(parent)
+                if text_before!(node) <= 100
+                    && text_chars!(parent) <= 600
+                    && !holds_content!(parent, page, true) =>
+            {
+                remove!(parent)
+            }
+            _ => remove!(node),
         }
     }
 

@@ -44,7 +44,9 @@
 //!    credits), cookie banners recognised by their accept/reject buttons, and comment,
 //!    share or "related stories" sections recognised by their heading in any of the
 //!    languages of `vocab` ("Mehr zum Thema", "À lire aussi", "Komentarze"; the heading's
-//!    parent goes only when the heading opens it), unless they hold the main
+//!    parent goes only when the heading opens it) or by a short label outside headings
+//!    ("Lesen Sie auch:", "War der Artikel nützlich?": the label, or the small box it
+//!    opens), unless they hold the main
 //!    content: an element is kept when it is `html`, `body`, `main` or `article`, contains
 //!    one of them, an `<h1>` or an `itemprop="articleBody"`, or holds more than 40 % of the
 //!    page's text or more than half of its prose (paragraphs not made mostly of links); a
