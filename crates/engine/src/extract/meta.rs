@@ -468,7 +468,9 @@ pub(super) fn first_date_in_page(r: &Readability) -> Option<NaiveDate> {
         // A date has a digit somewhere: only text with one makes its element a candidate,
         // so the text of most elements is never gathered.
         let element = if node.is_text() {
-            if !node.text().bytes().any(|b| b.is_ascii_digit()) {
+            let text = node.text();
+            // Longer than a date line: the element's own text is longer still.
+            if text.len() > 240 || !text.bytes().any(|b| b.is_ascii_digit()) {
                 continue;
             }
             match node.parent() {
@@ -484,7 +486,7 @@ pub(super) fn first_date_in_page(r: &Readability) -> Option<NaiveDate> {
             continue;
         }
         last_parent = Some(element.id);
-        if element.descendants_it().take(8).count() >= 8 {
+        if element.descendants_it().take(24).count() >= 24 {
             continue;
         }
         let stated = element.attr("datetime").or_else(|| {
