@@ -1543,3 +1543,26 @@ fn a_dateline_opening_the_story_is_left_out() {
     assert_lacks(&e, &["last updated 14:00", "GMT+0400"]);
     assert_clean(&e);
 }
+
+#[test]
+fn text_only_inside_noscript_is_read() {
+    let para = |s: &str| {
+        format!(
+            "<p>{s} The council approved the budget for the new footbridge after a long \
+             debate about its cost, its design and the years of delay behind it.</p>"
+        )
+    };
+    let body: String = (1..=8)
+        .map(|i| para(&format!("Point {i} of the report.")))
+        .collect();
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Footbridge approved</title></head><body>\
+         <div id=\"app\"></div><script>render(document.getElementById('app'));</script>\
+         <noscript><article><h1>Footbridge approved</h1>{body}</article></noscript>\
+         </body></html>"
+    );
+    let e = extract_html(&html, URL);
+    assert_text_has(&e, &["Point 1 of the report.", "Point 8 of the report."]);
+    assert_lacks(&e, &["render(document"]);
+    assert_clean(&e);
+}

@@ -1370,6 +1370,69 @@ fn collect_links(
 }
 
 pub(super) fn extract(html: &str, url: &str) -> Extracted {
+    let e = extract_parsed(html, url);
+    // Pages whose text is only in `<noscript>` (scripts render it otherwise): the parser
+    // keeps a noscript's content as raw text, so a page that yields almost nothing is read
+    // again with its noscript tags dropped, their markup becoming part of the page.
+    if words_of(&e.text) < NOSCRIPT_RETRY_WORDS {
+        if let Some(unwrapped) = unwrap_noscript(html) {
+            let again = extract_parsed(&unwrapped, url);
+            // A real text, not a line or two of fallback notice.
+            let w = words_of(&again.text);
+            if w >= 3 * NOSCRIPT_RETRY_WORDS && w > words_of(&e.text) * 2 {
+                return again;
+            }
+        }
+    }
+    e
+}
+
+/// Below this many words an extraction is retried with `<noscript>` content as markup.
+const NOSCRIPT_RETRY_WORDS: usize = 50;
+
+/// `html` without its `<noscript>` and `</noscript>` tags (their content kept), if the
+/// noscript elements hold at least [`NOSCRIPT_MIN_CHARS`] of content.
+fn unwrap_noscript(html: &str) -> Option<String> {
+    let lower = html.to_ascii_lowercase();
+    let mut out = String::with_capacity(html.len());
+    let mut inside = 0usize;
+    let mut last = 0;
+    let mut opened_at = None;
+    let mut pos = 0;
+    while let Some(i) = lower[pos..].find("noscript").map(|i| i + pos) {
+        pos = i + "noscript".len();
+        let start = if lower[..i].ends_with("</") {
+            i - 2
+        } else if lower[..i].ends_with('<') {
+            i - 1
+        } else {
+            continue;
+        };
+        let Some(end) = lower[pos..].find('>').map(|e| e + pos + 1) else {
+            break;
+        };
+        if html.as_bytes()[start + 1] == b'/' {
+            if let Some(o) = opened_at.take() {
+                inside += start.saturating_sub(o);
+            }
+        } else {
+            opened_at = Some(end);
+        }
+        out.push_str(&html[last..start]);
+        last = end;
+        pos = end;
+    }
+    if last == 0 || inside < NOSCRIPT_MIN_CHARS {
+        return None;
+    }
+    out.push_str(&html[last..]);
+    Some(out)
+}
+
+/// Content inside `<noscript>` worth reading as markup (a tracking pixel is not).
+const NOSCRIPT_MIN_CHARS: usize = 1000;
+
+fn extract_parsed(html: &str, url: &str) -> Extracted {
     let base = Url::parse(url).ok();
     let doc_url = base
         .as_ref()
