@@ -398,26 +398,31 @@ pub(super) fn date_in_marked_element(r: &Readability) -> Option<NaiveDate> {
         if node.descendants_it().take(25).count() >= 25 {
             continue;
         }
-        // `<abbr class="published" title="2017-09-09T10:52:00+02:00">` (Blogger).
-        let stated = node.has_name("abbr").then(|| node.attr("title")).flatten();
-        let date = match stated.and_then(|t| parse_date(&t)) {
-            Some(d) => d,
-            None => {
-                let text = node.text();
-                if text.chars().count() > 120 {
-                    continue;
-                }
-                let Some(d) = parse_date(&text) else {
-                    continue;
-                };
-                d
-            }
+        let Some(date) = element_date(node, 120) else {
+            continue;
         };
         if !in_foreign_container(node) {
             return Some(date);
         }
     }
     None
+}
+
+/// The date an element states: its `datetime`, an `<abbr>`'s `title` (Blogger's
+/// `<abbr class="published" title="2017-09-09T10:52:00+02:00">`), else its text when that is
+/// at most `max_chars` long.
+fn element_date(node: &NodeRef, max_chars: usize) -> Option<NaiveDate> {
+    let stated = node
+        .attr("datetime")
+        .or_else(|| node.has_name("abbr").then(|| node.attr("title")).flatten());
+    if let Some(d) = stated.and_then(|v| parse_date(&v)) {
+        return Some(d);
+    }
+    let text = node.text();
+    if text.chars().count() > max_chars {
+        return None;
+    }
+    parse_date(&text)
 }
 
 /// Whether `node` sits in (or is) a comment section, a sidebar, a widget, a list of
@@ -489,24 +494,8 @@ pub(super) fn first_date_in_page(r: &Readability) -> Option<NaiveDate> {
         if element.descendants_it().take(24).count() >= 24 {
             continue;
         }
-        let stated = element.attr("datetime").or_else(|| {
-            element
-                .has_name("abbr")
-                .then(|| element.attr("title"))
-                .flatten()
-        });
-        let date = match stated.and_then(|v| parse_date(&v)) {
-            Some(d) => d,
-            None => {
-                let text = element.text();
-                if text.chars().count() > 80 {
-                    continue;
-                }
-                let Some(d) = parse_date(&text) else {
-                    continue;
-                };
-                d
-            }
+        let Some(date) = element_date(&element, 80) else {
+            continue;
         };
         // Nor the site's footer ("This page was last edited on …").
         let in_footer = element.ancestors_it(None).any(|a| {
