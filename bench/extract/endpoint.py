@@ -40,9 +40,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 import run as evalset  # noqa: E402  (the page set, its cache and the trafilatura venv)
+from api import API_KEY, start_server  # noqa: E402  (one way to start the server for both benches)
 
 TARGET_P50_MS = 50.0
-API_KEY = "bench-extract-key"
 OBJECTIVE = "What happened, who was involved, and when?"
 
 
@@ -63,27 +63,6 @@ def serve_pages(directory):
     server = PageServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
-
-
-def start_parallax(binary, data_dir):
-    proc = subprocess.Popen(
-        [str(binary), "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir),
-         "--api-key", API_KEY, "--allow-private-fetch"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        env={**os.environ, "RUST_LOG": "warn"},
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        if "listening on http://" in line:
-            addr = line.strip().rsplit("http://", 1)[1]
-            host, port = addr.rsplit(":", 1)
-            threading.Thread(target=proc.stdout.read, daemon=True).start()
-            return proc, host, int(port)
-    proc.kill()
-    sys.exit("parallax did not start")
 
 
 def extract_once(conn, urls):
@@ -129,7 +108,7 @@ def main():
     web = serve_pages(html_dir)
     base = f"http://127.0.0.1:{web.server_address[1]}"
     data_dir = Path(tempfile.mkdtemp(prefix="parallax-extract-endpoint-"))
-    proc, host, port = start_parallax(binary, data_dir)
+    proc, host, port = start_server(binary, data_dir, Path(os.devnull), stages=False)
     try:
         conn = http.client.HTTPConnection(host, port, timeout=60)
         for i in range(3):  # warm-up: connections, allocator, page cache
