@@ -17,7 +17,7 @@
 use dom_smoothie::Readability;
 
 use super::markdown::collapse_ws;
-use super::meta::HeadMeta;
+use super::meta::{in_foreign_container, HeadMeta, FOREIGN_CONTAINERS};
 
 /// At most this many names are returned.
 const MAX_AUTHORS: usize = 10;
@@ -97,18 +97,6 @@ const CUT_WORDS: &[&str] = &[
     "–",
     "—",
     "/",
-];
-
-/// Class-name parts of comment sections, sidebars and lists of other posts, whose author
-/// names are not the page's.
-const FOREIGN_CONTAINERS: &[&str] = &[
-    "comment",
-    "sidebar",
-    "widget",
-    "related",
-    "respond",
-    "discussion",
-    "reply",
 ];
 
 /// The page's authors: see the module documentation. `r` is the page as parsed, before
@@ -211,22 +199,7 @@ fn body_authors(r: &Readability, site: &[&str]) -> Vec<String> {
         if best.is_some_and(|b| b < kind) {
             continue;
         }
-        // (The page's own wrappers are not looked at: WordPress names `<body>` and
-        // `<article>` after the comments being open.)
-        let foreign = node.ancestors_it(None).any(|a| {
-            let own = ["html", "body", "article", "main"]
-                .iter()
-                .any(|t| a.has_name(t));
-            !own && a.has_name("aside")
-                || a.has_name("nav")
-                || !own
-                    && ["class", "id"].iter().any(|k| {
-                        a.attr(k).is_some_and(|v| {
-                            let v = v.to_ascii_lowercase();
-                            FOREIGN_CONTAINERS.iter().any(|f| v.contains(f))
-                        })
-                    })
-        });
+        let foreign = in_foreign_container(&node);
         if foreign {
             continue;
         }

@@ -1466,7 +1466,8 @@ fn extract_parsed(html: &str, url: &str) -> Extracted {
     let authors = authors::read_authors(&r, &head, url);
     // Only looked for when the head states no date (the head's date always wins).
     // Looked for only when neither the head nor the URL states the date (they win).
-    let undated = head.published.is_none() && meta::date_from_url(url).is_none();
+    let url_date = meta::date_from_url(url);
+    let undated = head.published.is_none() && url_date.is_none();
     let template_date = if undated {
         meta::date_near_heading(&r).or_else(|| meta::date_in_marked_element(&r))
     } else {
@@ -1563,7 +1564,7 @@ fn extract_parsed(html: &str, url: &str) -> Extracted {
     let title = meta::choose_title(&head, scan.h1, &first_lines);
     let published = head
         .published
-        .or_else(|| meta::date_from_url(url))
+        .or(url_date)
         .or(scan.date)
         .or(template_date)
         .or_else(|| meta::date_from_lines(&first_lines))

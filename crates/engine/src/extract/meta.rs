@@ -425,22 +425,26 @@ fn element_date(node: &NodeRef, max_chars: usize) -> Option<NaiveDate> {
     parse_date(&text)
 }
 
+/// Class and id parts of comment sections, sidebars, widgets, lists of other posts and
+/// reference lists, whose dates and author names are not the page's.
+pub(super) const FOREIGN_CONTAINERS: &[&str] = &[
+    "comment",
+    "sidebar",
+    "widget",
+    "related",
+    "respond",
+    "discussion",
+    "reply",
+    "reference",
+    "citation",
+    "footnote",
+];
+
 /// Whether `node` sits in (or is) a comment section, a sidebar, a widget, a list of
-/// related posts, an `<aside>` or a `<nav>`, whose dates are not the page's. The page's own
-/// wrappers (`html`, `body`, `article`, `main`) are not looked at: templates name them after
-/// features ("comments-open").
-fn in_foreign_container(node: &NodeRef) -> bool {
-    const FOREIGN: &[&str] = &[
-        "comment",
-        "sidebar",
-        "widget",
-        "related",
-        "respond",
-        "reply",
-        "reference",
-        "citation",
-        "footnote",
-    ];
+/// related posts or references, an `<aside>` or a `<nav>` ([`FOREIGN_CONTAINERS`]). The
+/// page's own wrappers (`html`, `body`, `article`, `main`) are not looked at: templates name
+/// them after features ("comments-open").
+pub(super) fn in_foreign_container(node: &NodeRef) -> bool {
     node.ancestors_it(None)
         .chain(std::iter::once(*node))
         .any(|a| {
@@ -453,7 +457,7 @@ fn in_foreign_container(node: &NodeRef) -> bool {
             !own && ["class", "id"].iter().any(|k| {
                 a.attr(k).is_some_and(|v| {
                     let v = v.to_ascii_lowercase();
-                    FOREIGN.iter().any(|f| v.contains(f))
+                    FOREIGN_CONTAINERS.iter().any(|f| v.contains(f))
                 })
             })
         })
