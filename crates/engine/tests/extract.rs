@@ -1566,3 +1566,65 @@ fn text_only_inside_noscript_is_read() {
     assert_lacks(&e, &["render(document"]);
     assert_clean(&e);
 }
+
+#[test]
+fn a_standfirst_in_the_article_header_opens_the_text() {
+    // The lead sits in the article's `<header>` (or a heading module beside the body), a
+    // sibling readability scores low; the breadcrumb trail and the caption in the same
+    // header are not leads.
+    let body: String = (0..6)
+        .map(|i| {
+            format!(
+                "<p>Paragraph {i} of the report: the ferry operator said the crossing would run \
+                 on a reduced timetable until the new pontoon is delivered, and that passengers \
+                 with bicycles should book ahead, since space on deck is limited.</p>"
+            )
+        })
+        .collect();
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Ferry timetable cut until spring</title></head><body>\
+         <nav><a href=\"/\">Home</a> <a href=\"/news\">News</a></nav>\
+         <article><header>\
+         <div class=\"crumbs\"><a href=\"/\">Home</a> <a href=\"/news\">News</a> Ferry timetable \
+         cut until spring after the pontoon failed its inspection</div>\
+         <h1>Ferry timetable cut until spring</h1>\
+         <p class=\"intro\">The island's only <a href=\"/ferry\">car ferry</a> will sail four times a day instead of \
+         nine until March, after the landing pontoon failed its annual inspection.</p>\
+         <figure><img src=\"/p.jpg\"><figcaption>The pontoon at low tide last week, seen from \
+         the harbour wall, with the ferry moored behind it.</figcaption></figure>\
+         </header><div class=\"text\">{body}</div></article>\
+         <footer>Contact the newsroom</footer></body></html>"
+    );
+    let e = extract_html(&html, URL);
+    assert_text_has(
+        &e,
+        &[
+            "will sail four times a day instead of nine until March",
+            "Paragraph 0 of the report",
+            "Paragraph 5 of the report",
+        ],
+    );
+    assert!(
+        e.text.find("four times a day") < e.text.find("Paragraph 0"),
+        "the lead comes first:\n{}",
+        e.text
+    );
+    assert_lacks(
+        &e,
+        &[
+            "pontoon failed its inspection",
+            "seen from the harbour wall",
+        ],
+    );
+    // The lead's link is made absolute and listed, as the body's are.
+    assert!(
+        e.markdown.contains("[car ferry](https://"),
+        "{}",
+        e.markdown
+    );
+    assert!(
+        e.links.iter().any(|l| l.url.ends_with("/ferry")),
+        "{:?}",
+        e.links
+    );
+}

@@ -1331,6 +1331,144 @@ fn render_fallback(
     (root.html().to_string(), links, words_of(&root.text()))
 }
 
+/// The shortest block of prose [`leading_prose`] brings back, in non-whitespace characters.
+const LEAD_MIN_CHARS: usize = 80;
+
+/// At most this many leading blocks are brought back: a standfirst is one or two
+/// paragraphs, and more would mean the kept content starts far down the container.
+const LEAD_MAX_BLOCKS: usize = 3;
+
+/// The prose that opens the semantic container (`article`, `main`, `articleBody`) marked in
+/// the copy `b` before the first block readability kept, as HTML to put before its answer.
+///
+/// Readability scores blocks, then keeps the best one and those of its siblings that score
+/// well; a standfirst or lead paragraph in the article's `<header>` (or a heading module
+/// beside the body) sits in a sibling that scores low and is lost, although it is the
+/// first paragraph a reader reads. Only text blocks of sentence length and few links are
+/// brought back (headlines, bylines, captions and teaser links are not), only when the
+/// container holds readability's answer (its first kept block is found in it), and only those
+/// before that block.
+///
+/// Its links are made absolute against `base`, as readability makes those of its answer.
+fn leading_prose(
+    b: &Readability,
+    fallback: &Fallback,
+    kept_text: &str,
+    base: Option<&Url>,
+) -> String {
+    if !fallback.marked || !fallback.semantic {
+        return String::new();
+    }
+    let sel = b.doc.select(&format!("[{ROOT_MARK}]"));
+    let Some(root) = sel.nodes().first() else {
+        return String::new();
+    };
+    let kept = collapse_ws(kept_text);
+    let mut lead = Vec::new();
+    // Collected first: links are rewritten in the loop, and the tree cannot change while
+    // it is walked.
+    let blocks: Vec<_> = root
+        .descendants_it()
+        .filter(|n| n.is_element() && is_text_block(n))
+        .collect();
+    for node in blocks {
+        let text = collapse_ws(&node.text());
+        if text.is_empty() {
+            continue;
+        }
+        // The first block readability kept ends the lead; a prefix is compared because
+        // readability and the markdown may differ in what they keep of a block's end.
+        let probe: String = text.chars().take(60).collect();
+        if kept.contains(probe.as_str()) {
+            return lead.concat();
+        }
+        if lead.len() < LEAD_MAX_BLOCKS && is_lead_prose(&node, &text) {
+            if let Some(base) = base {
+                let anchors: Vec<_> = node.descendants_it().filter(|d| d.has_name("a")).collect();
+                for a in anchors {
+                    if let Some(abs) = a.attr("href").and_then(|h| absolutize(base, &h)) {
+                        a.set_attr("href", &abs);
+                    }
+                }
+            }
+            lead.push(node.html().to_string());
+        }
+    }
+    // Readability's answer is not in this container: nothing to add to it.
+    String::new()
+}
+
+/// Whether an element is a block of text in its own right: a paragraph, a heading below
+/// the headline, or a `div`/`span` with text and no block inside.
+fn is_text_block(node: &dom_query::NodeRef) -> bool {
+    const LEAVES: &[&str] = &["p", "h2", "h3", "h4", "h5", "h6"];
+    const BLOCKS: &[&str] = &[
+        "p",
+        "div",
+        "section",
+        "ul",
+        "ol",
+        "table",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "figure",
+        "blockquote",
+        "header",
+        "article",
+    ];
+    if LEAVES.iter().any(|t| node.has_name(t)) {
+        return true;
+    }
+    (node.has_name("div") || node.has_name("span"))
+        && !node
+            .descendants_it()
+            .any(|d| BLOCKS.iter().any(|t| d.has_name(t)))
+}
+
+/// Whether a text block reads as a lead: a sentence-length text outside captions, lists,
+/// tables and forms, with few of its characters in links.
+fn is_lead_prose(node: &dom_query::NodeRef, text: &str) -> bool {
+    let chars = text.chars().filter(|c| !c.is_whitespace()).count();
+    if chars < LEAD_MIN_CHARS {
+        return false;
+    }
+    let link_chars: usize = node
+        .descendants_it()
+        .filter(|d| d.has_name("a"))
+        .map(|a| text_chars!(a))
+        .sum();
+    if link_chars * 4 > chars {
+        return false;
+    }
+    // A heading or a bare `div` must read as a sentence (a standfirst does; a breadcrumb
+    // trail ending in the headline, or a second headline, does not).
+    let sentence = text
+        .trim_end_matches(['"', '\'', '»', '«', '”', '“', ')', ' '])
+        .ends_with(['.', '!', '?', '…', '。', '！', '？']);
+    if !node.has_name("p") && !sentence {
+        return false;
+    }
+    !node.ancestors_it(None).any(|a| {
+        [
+            "figure",
+            "figcaption",
+            "li",
+            "td",
+            "th",
+            "form",
+            "aside",
+            "nav",
+            "footer",
+        ]
+        .iter()
+        .any(|t| a.has_name(t))
+    })
+}
+
 fn absolutize(base: &Url, href: &str) -> Option<String> {
     let h = href.trim();
     if h.is_empty() || h.starts_with('#') || h.to_ascii_lowercase().starts_with("javascript:") {
@@ -1535,18 +1673,37 @@ fn extract_parsed(html: &str, url: &str) -> Extracted {
     let (content_html, links) = if let Some(r) = rendered {
         r
     } else {
+        let lead = article.as_ref().map_or_else(String::new, |a| {
+            leading_prose(&backup, fallback, &a.text_content, base.as_ref())
+        });
         let a = article
             .as_ref()
-            .map(|a| a.content.to_string())
+            .map(|a| format!("{lead}{}", a.content))
             .unwrap_or_default();
+        // Readability's links, then those of the lead brought back before its answer.
         let anchors = r.doc.select("#readability-page-1 a[href]");
-        let links = collect_links(
+        let mut links = collect_links(
             anchors
                 .nodes()
                 .iter()
                 .map(|n| (n.attr("href").map(|h| h.to_string()), n.text().to_string())),
             base.as_ref(),
         );
+        if !lead.is_empty() {
+            let lead_doc = dom_query::Document::fragment(lead.as_str());
+            let lead_links = collect_links(
+                lead_doc
+                    .select("a[href]")
+                    .nodes()
+                    .iter()
+                    .map(|n| (n.attr("href").map(|h| h.to_string()), n.text().to_string())),
+                base.as_ref(),
+            );
+            let mut both = lead_links;
+            both.retain(|l| !links.iter().any(|k| k.url == l.url));
+            both.append(&mut links);
+            links = both;
+        }
         (a, links)
     };
 
