@@ -1628,3 +1628,168 @@ fn a_standfirst_in_the_article_header_opens_the_text() {
         e.links
     );
 }
+
+/// Paragraphs of a German story about a village fair, each opened by `first`.
+fn fair_para(first: &str) -> String {
+    format!(
+        "<p>{first} Das Dorffest auf dem Anger zog am Wochenende mehr Besucher an als je zuvor, \
+         und die Vereine verkauften bis zum späten Abend Kuchen, Würste und Apfelmost.</p>"
+    )
+}
+
+#[test]
+fn consent_banners_answered_in_other_languages_go() {
+    // The banner's class names nothing; its "Akzeptieren" button gives it away.
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Dorffest mit Rekord - Landbote</title></head><body>\
+         <div class=\"wrap\"><h1>Dorffest mit Rekord</h1><div class=\"text\">{}{}{}</div></div>\
+         <div class=\"bar bar-bottom\"><p>Durch die weitere Nutzung der Seite stimmst du der \
+         Verwendung von Cookies zu. <a href=\"/datenschutz\">Weitere Informationen</a> \
+         <button class=\"bar-btn\">Akzeptieren</button></p></div>\
+         </body></html>",
+        fair_para("Der Anger war voll."),
+        fair_para("Die Feuerwehr half aus."),
+        fair_para("Am Sonntag spielte die Kapelle."),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &["Der Anger war voll.", "Am Sonntag spielte die Kapelle."],
+    );
+    assert_lacks(&e, &["Verwendung von Cookies", "Weitere Informationen"]);
+    assert_clean(&e);
+}
+
+#[test]
+fn author_boxes_post_footers_and_rating_widgets_go() {
+    // An author box with a long biography (longer than a byline), WordPress's "This entry
+    // was posted in" line and a rating widget, all inside the post's container.
+    let bio = "Jana Beispiel schreibt seit zwanzig Jahren über das Leben auf dem Land, über \
+               Vereine, Feste und die Landwirtschaft. Sie lebt mit ihrer Familie in einem \
+               kleinen Dorf am Rand des Mittelgebirges und hält dort Bienen und drei Ziegen.";
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Dorffest mit Rekord - Landbote</title></head><body>\
+         <div id=\"main\"><div class=\"post hentry\"><h1>Dorffest mit Rekord</h1>\
+         <div class=\"entry-content\">{}{}{}\
+         <span class=\"post-ratings\">(Noch keine Bewertungen)</span></div>\
+         <div id=\"entry-author-info\"><img src=\"/jana.jpg\" alt=\"\"><h2>Über Jana Beispiel</h2>\
+         <div id=\"author-description\"><p>{bio}</p></div></div>\
+         <div class=\"entry-utility\">This entry was posted in <a href=\"/c/dorf\">Dorf</a>. \
+         Bookmark the <a href=\"/p/1\">permalink</a>.</div>\
+         </div></div></body></html>",
+        fair_para("Der Anger war voll."),
+        fair_para("Die Feuerwehr half aus."),
+        fair_para("Am Sonntag spielte die Kapelle."),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &["Der Anger war voll.", "Am Sonntag spielte die Kapelle."],
+    );
+    assert_lacks(
+        &e,
+        &[
+            "Noch keine Bewertungen",
+            "Über Jana Beispiel",
+            "drei Ziegen",
+            "This entry was posted",
+        ],
+    );
+    assert_clean(&e);
+}
+
+#[test]
+fn author_box_labels_and_links_back_to_the_list_go() {
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Dorffest mit Rekord - Landbote</title></head><body>\
+         <article><h1>Dorffest mit Rekord</h1><div class=\"body\">{}{}{}\
+         <p><a href=\"/aktuelles\">Zurück zur Übersicht</a></p>\
+         <div class=\"col-12\" style=\"font-weight:bold\">Über den Autor</div>\
+         {}</div></article></body></html>",
+        fair_para("Der Anger war voll."),
+        fair_para("Die Feuerwehr half aus."),
+        fair_para("Am Sonntag spielte die Kapelle."),
+        fair_para("Zurück ins Dorf kamen auch viele Weggezogene."),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &[
+            "Der Anger war voll.",
+            "Am Sonntag spielte die Kapelle.",
+            "Zurück ins Dorf kamen auch viele Weggezogene.",
+        ],
+    );
+    assert_lacks(&e, &["Zurück zur Übersicht", "Über den Autor"]);
+    assert_clean(&e);
+}
+
+#[test]
+fn teasers_of_other_pages_go_and_a_lead_called_teaser_stays() {
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Dorffest mit Rekord - Landbote</title></head><body>\
+         <article><h1>Dorffest mit Rekord</h1>\
+         <p class=\"teaser\">Mehr Besucher als je zuvor: das Dorffest auf dem Anger hat einen \
+         Rekord aufgestellt, und die Vereine sind zufrieden.</p>{}\
+         <p><section class=\"box teaser\"><a href=\"/markt\"><div class=\"teaser__content\">\
+         <span class=\"teaser__headline\">So übersteht der Wochenmarkt den Winter</span>\
+         </div></a></section></p>{}{}\
+         <div class=\"article-tiles\"><div class=\"tile\"><a href=\"/kirmes\">Kirmes im \
+         Nachbarort abgesagt</a></div><div class=\"tile\"><a href=\"/chor\">Der Chor sucht \
+         neue Stimmen</a> <span>vor 2 Tagen</span></div></div>\
+         </article></body></html>",
+        fair_para("Der Anger war voll."),
+        fair_para("Die Feuerwehr half aus."),
+        fair_para("Am Sonntag spielte die Kapelle."),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &[
+            "Mehr Besucher als je zuvor",
+            "Der Anger war voll.",
+            "Am Sonntag spielte die Kapelle.",
+        ],
+    );
+    assert_lacks(&e, &["Wochenmarkt", "Kirmes", "Chor"]);
+    assert_clean(&e);
+}
+
+#[test]
+fn captions_of_image_containers_go_and_tables_and_paragraphs_beside_images_stay() {
+    let long = "Der Festumzug begann um zehn Uhr am Feuerwehrhaus und zog durch die Hauptstraße \
+                bis zum Anger, angeführt von der Blaskapelle und den Schützen, gefolgt von den \
+                Wagen der Vereine, die das ganze Jahr über an ihren Motiven gebaut hatten. Der \
+                Wagen der Landjugend zeigte den alten Dorfbrunnen, der Wagen des Sportvereins \
+                ein Fußballtor aus Stroh. Am Ende des Zuges gingen die Kinder des Kindergartens \
+                mit selbst gebastelten Laternen.";
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Dorffest mit Rekord - Landbote</title></head><body>\
+         <div id=\"main\"><h1>Dorffest mit Rekord</h1><div class=\"content\">{}\
+         <div class=\"imginline\"><img src=\"/anger.jpg\" alt=\"\"><span>Abbildung: Der volle \
+         Anger am Samstagabend, vom Kirchturm aus gesehen.</span></div>{}\
+         <div class=\"visual inline\"><picture><img src=\"/kuchen.jpg\" alt=\"\"></picture>\
+         <div class=\"description\"><strong class=\"title\">Das Kuchenbuffet der Landfrauen \
+         reichte bis zum Abend.</strong></div></div>\
+         <figure class=\"table-block\"><table><tr><th>Jahr</th><th>Besucher</th></tr>\
+         <tr><td>2021</td><td>1800</td></tr><tr><td>2022</td><td>2500</td></tr></table></figure>\
+         <div class=\"image-text\"><img src=\"/zug.jpg\" alt=\"\"><p>{long}</p></div>\
+         {}</div></div></body></html>",
+        fair_para("Der Anger war voll."),
+        fair_para("Die Feuerwehr half aus."),
+        fair_para("Am Sonntag spielte die Kapelle."),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &[
+            "Der Anger war voll.",
+            "Am Sonntag spielte die Kapelle.",
+            "Besucher",
+            "2500",
+            "Der Festumzug begann",
+        ],
+    );
+    assert_lacks(&e, &["Abbildung:", "Kuchenbuffet"]);
+    assert_clean(&e);
+}

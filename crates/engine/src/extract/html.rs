@@ -64,8 +64,8 @@ const BOILERPLATE_SUBSTRINGS: &[&str] = &[
     "comments-area",
     "comment-respond",
     "commentform",
-    "relatedposts",
-    "related-posts",
+    "relatedpost",
+    "related-post",
     "related-articles",
     "related-stories",
     "relatedarticles",
@@ -77,6 +77,10 @@ const BOILERPLATE_SUBSTRINGS: &[&str] = &[
     "paywall-prompt",
     "promo-box",
     "author-box",
+    // A post's footer line ("This entry was posted in …"), rating widgets.
+    "entry-utility",
+    "post-ratings",
+    "postratings",
     "post-navigation",
     "postnav",
     "navbox",
@@ -144,6 +148,21 @@ const MEDIA_WORDS: &[&str] = &["video", "player", "audio", "podcast"];
 /// The most non-whitespace characters of a media element's text that is removed.
 const MEDIA_MAX_CHARS: usize = 300;
 
+/// Class and id substrings of teasers: a headline, maybe a line of text, all one link to
+/// another page. Only elements whose text is mostly link text are removed, since some
+/// sites call an article's lead its teaser.
+const TEASER_SUBSTRINGS: &[&str] = &["teaser", "tile", "card"];
+
+/// Class and id substrings of an image's container, whose text besides the image is its
+/// caption or credit.
+const PICTURE_SUBSTRINGS: &[&str] = &[
+    "image", "img", "photo", "foto", "picture", "bild", "visual", "figure",
+];
+
+/// The most non-whitespace characters of an image container's text that is removed with
+/// the image: a caption, not a paragraph set beside a picture.
+const PICTURE_MAX_CHARS: usize = 400;
+
 /// Whether a class or id value names a media player.
 fn is_media_name(value: &str) -> bool {
     value.split_ascii_whitespace().any(|token| {
@@ -181,6 +200,39 @@ const CONSENT_ANSWERS: &[&str] = &[
     "preferences",
     "settings",
     "close",
+    // The same answers in the other languages of the web.
+    "akzeptieren",
+    "alle akzeptieren",
+    "cookies akzeptieren",
+    "zustimmen",
+    "alle zustimmen",
+    "einverstanden",
+    "ich stimme zu",
+    "verstanden",
+    "ok, verstanden",
+    "ablehnen",
+    "alle ablehnen",
+    "einstellungen",
+    "schließen",
+    "accepter",
+    "tout accepter",
+    "j'accepte",
+    "refuser",
+    "tout refuser",
+    "aceptar",
+    "acepto",
+    "rechazar",
+    "accetta",
+    "accetto",
+    "accetta tutti",
+    "rifiuta",
+    "accepteren",
+    "akkoord",
+    "weigeren",
+    "akceptuję",
+    "zgadzam się",
+    "aceitar",
+    "aceito",
 ];
 
 /// Whether a class or id value names boilerplate. A BEM modifier (after `--`) says how a
@@ -304,6 +356,10 @@ struct Pre {
     sup: bool,
     /// A class or id that names a media player.
     media: bool,
+    /// A class or id that names a teaser.
+    teaser: bool,
+    /// A `<figure>` or an element whose class or id names an image container.
+    picture: bool,
 }
 
 fn classify_pre(tag: &str, a: &Attrs) -> Pre {
@@ -358,6 +414,8 @@ fn classify_pre(tag: &str, a: &Attrs) -> Pre {
         label: matches!(tag, "p" | "strong" | "b" | "span" | "div"),
         sup: tag == "sup",
         media: a.class.is_some_and(is_media_name) || a.id.is_some_and(is_media_name),
+        teaser: a.class_or_id_contains(TEASER_SUBSTRINGS),
+        picture: tag == "figure" || a.class_or_id_contains(PICTURE_SUBSTRINGS),
     }
 }
 
@@ -514,6 +572,8 @@ fn remove_boilerplate(r: &Readability) {
     let mut sups = Vec::new();
     let mut all_headings = Vec::new();
     let mut media = Vec::new();
+    let mut teasers = Vec::new();
+    let mut pictures = Vec::new();
     for node in doc.root().descendants_it() {
         // Short paragraphs may be labels (below); others are not worth reading again.
         let mut short = true;
@@ -562,6 +622,12 @@ fn remove_boilerplate(r: &Readability) {
             named.push(node);
         } else if p.media {
             media.push(node);
+        }
+        if p.teaser {
+            teasers.push(node);
+        }
+        if p.picture && !node.has_name("img") {
+            pictures.push(node);
         }
     }
 
@@ -757,6 +823,66 @@ fn remove_boilerplate(r: &Readability) {
             remove!(node);
         }
     }
+    // Teasers of other pages, inside the article as well as around it: the link is the
+    // teaser's text, or wraps it.
+    for node in teasers {
+        if detached!(node) {
+            continue;
+        }
+        let chars = text_chars!(node);
+        if chars == 0 || chars > 1500 {
+            continue;
+        }
+        let linked = node.ancestors_it(Some(4)).any(|a| a.has_name("a"))
+            || node.has_name("a")
+            || 2 * node
+                .descendants_it()
+                .filter(|d| d.has_name("a"))
+                .map(|a| text_chars!(a))
+                .sum::<usize>()
+                >= chars;
+        if linked && !holds_content!(node, page, true) {
+            remove!(node);
+        }
+    }
+    // Captions and credits: the text of a small container of one image (the image itself
+    // is left out of the markdown), unless it is a paragraph set beside the image.
+    for node in pictures {
+        if detached!(node) {
+            continue;
+        }
+        let chars = text_chars!(node);
+        if chars == 0 || chars > PICTURE_MAX_CHARS {
+            continue;
+        }
+        let mut images = 0;
+        let mut other = false;
+        for d in node.descendants_it() {
+            if d.has_name("img") {
+                images += 1;
+            } else if (d.has_name("p") && text_chars!(d) > 150)
+                || [
+                    "table",
+                    "pre",
+                    "blockquote",
+                    "ul",
+                    "ol",
+                    "h1",
+                    "h2",
+                    "h3",
+                    "article",
+                    "main",
+                ]
+                .iter()
+                .any(|t| d.has_name(t))
+            {
+                other = true;
+            }
+        }
+        if images == 1 && !other && !holds_content!(node, page, true) {
+            remove!(node);
+        }
+    }
     // Headings that survived are content: their class and id no longer matter (and
     // readability would drop a `<h2 class="subheader">` for the "header" in it), unless they
     // hide the heading.
@@ -794,6 +920,20 @@ const BYLINE_SUBSTRINGS: &[&str] = &[
     "timestamp",
     "article-info",
     "article__info",
+];
+
+/// Class and id substrings of author boxes (a portrait and a paragraph about the author
+/// under a post): removed in the byline step, whatever their length, since a byline named
+/// `author-info` may state the date that is read there first.
+const AUTHOR_BOX_SUBSTRINGS: &[&str] = &[
+    "author-info",
+    "authorinfo",
+    "author-bio",
+    "authorbio",
+    "about-author",
+    "about-the-author",
+    "author-card",
+    "author-description",
 ];
 
 /// Class and id substrings of elements that may state the publish date in their text.
@@ -1034,10 +1174,18 @@ fn post_scan(r: &Readability) -> PostScan {
     }
 
     for node in bylines {
-        if text_chars!(node) <= 200
-            && !node
-                .descendants_it()
-                .any(|d| d.has_name("h1") || (d.has_name("p") && text_chars!(d) > 200))
+        if node.parent().is_none() {
+            continue;
+        }
+        let chars = text_chars!(node);
+        let author_box = chars <= 1500
+            && with_attrs!(node, |_tag, a| a
+                .class_or_id_contains(AUTHOR_BOX_SUBSTRINGS))
+            .unwrap_or(false);
+        if (author_box || chars <= 200)
+            && !node.descendants_it().any(|d| {
+                d.has_name("h1") || (!author_box && d.has_name("p") && text_chars!(d) > 200)
+            })
         {
             node.remove_from_parent();
         }

@@ -70,6 +70,12 @@ const RELATED: &[&str] = &[
     "meistgelesene artikel",
     "beliebte artikel",
     "schon gelesen",
+    "entdecke weitere",
+    "entdecken sie weitere",
+    "empfehlungen aus dem",
+    "empfehlungen aus der",
+    "unsere empfehlungen",
+    "heute empfehlen wir",
     // French
     "à lire aussi",
     "a lire aussi",
@@ -206,7 +212,8 @@ const COMMENTS: &[&str] = &[
     "コメントを書く",
 ];
 
-/// Phrases of share prompts, rating prompts and newsletter boxes.
+/// Phrases of share prompts, rating prompts, newsletter boxes, author boxes and links back
+/// to the list a page belongs to.
 const PROMPTS: &[&str] = &[
     // English
     "share",
@@ -220,6 +227,11 @@ const PROMPTS: &[&str] = &[
     "newsletter",
     "was this article helpful",
     "was this helpful",
+    "about the author",
+    "about the authors",
+    "back to overview",
+    "back to list",
+    "back to the list",
     // German
     "teilen",
     "artikel teilen",
@@ -237,29 +249,50 @@ const PROMPTS: &[&str] = &[
     "jetzt newsletter abonnieren",
     "mit unserem newsletter",
     "melden sie sich für unseren newsletter an",
+    // Author boxes
+    "über den autor",
+    "über die autorin",
+    "über die autoren",
+    "zum autor",
+    "zur autorin",
+    // Links back to the list the page belongs to
+    "zurück",
+    "zurück zur übersicht",
+    "zur übersicht",
+    "zurück zur liste",
+    "zurück zur listenansicht",
+    "zurück zur startseite",
+    "zurück zur newsübersicht",
     // French
     "partager",
     "partager cet article",
     "partagez cet article",
     "abonnez-vous à notre newsletter",
     "inscrivez-vous à notre newsletter",
+    "à propos de l'auteur",
+    "retour à la liste",
     // Spanish, Portuguese
     "compartir",
     "comparte este artículo",
     "compartilhar",
     "compartilhe",
     "suscríbete a nuestro boletín",
+    "sobre el autor",
+    "sobre o autor",
     // Italian
     "condividi",
     "condividi questo articolo",
     "iscriviti alla newsletter",
+    "sull'autore",
     // Dutch
     "delen",
     "deel dit artikel",
+    "over de auteur",
     // Polish
     "udostępnij",
     "podziel się",
     "zapisz się do newslettera",
+    "o autorze",
     // Russian
     "поделиться",
     "подписаться на рассылку",
@@ -314,8 +347,9 @@ pub(super) fn is_comments_label(text: &str) -> bool {
     (t.contains("thoughts on ") && t.len() < 200) || t.starts_with("leave a reply")
 }
 
-/// Whether a short label is a share, rating or newsletter prompt ("Share this article",
-/// "Artikel teilen", "War der Artikel nützlich?", "Newsletter abonnieren").
+/// Whether a short label is a share, rating or newsletter prompt, opens an author box or
+/// links back to a list ("Share this article", "Artikel teilen", "War der Artikel
+/// nützlich?", "Newsletter abonnieren", "Über den Autor", "Zurück zur Übersicht").
 pub(super) fn is_prompt_label(text: &str) -> bool {
     matches_any(text, PROMPTS)
 }
@@ -346,7 +380,13 @@ mod tests {
         ] {
             assert!(is_comments_label(t), "{t}");
         }
-        for t in ["Artikel teilen", "War der Artikel nützlich?", "Partager"] {
+        for t in [
+            "Artikel teilen",
+            "War der Artikel nützlich?",
+            "Partager",
+            "Über den Autor",
+            "Zurück zur Übersicht",
+        ] {
             assert!(is_prompt_label(t), "{t}");
         }
         for t in [
@@ -356,6 +396,7 @@ mod tests {
             "Der Kommentar des Ministers zur Lage der Landwirtschaft im Osten",
             "Kommentare: Warum die Regierung irrt",
             "Diskussion",
+            "Zurück in die Zukunft: Wie Städte ihre Flüsse wiederentdecken",
             // "Read more: <a story>" inside a story is kept by newspapers' own gold texts,
             // and "Read more" is also the "continue reading" link of a teaser.
             "Read more",
