@@ -1793,3 +1793,125 @@ fn captions_of_image_containers_go_and_tables_and_paragraphs_beside_images_stay(
     assert_lacks(&e, &["Abbildung:", "Kuchenbuffet"]);
     assert_clean(&e);
 }
+
+#[test]
+fn a_widget_holding_the_post_body_stays() {
+    // A blog platform wraps the post in a widget; the post is a poem of short lines set off
+    // by `<br>`s (no line long enough to count as prose), among link lists that outweigh it.
+    // The post body inside the widget, named as such, keeps it.
+    let lines: String = [
+        "The kettle sings at six",
+        "the cat is at the door",
+        "the frost has drawn its maps",
+        "across the kitchen floor",
+        "I wait for you to call",
+        "the kettle sings again",
+        "the maps melt into rivers",
+        "and the window into rain",
+    ]
+    .iter()
+    .map(|l| format!("{l}<br />"))
+    .collect();
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Kettle - Small Poems</title></head><body>\
+         <div class=\"top\">{}</div>\
+         <div class=\"widget Blog\" id=\"Blog1\"><div class=\"post\"><h3>Kettle</h3>\
+         <div class=\"post-body entry-content\">{lines}</div></div></div>\
+         <div class=\"bottom\">{}</div></body></html>",
+        site_chrome(25),
+        site_chrome(15),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &[
+            "The kettle sings at six",
+            "the frost has drawn its maps",
+            "and the window into rain",
+        ],
+    );
+    assert_clean(&e);
+}
+
+#[test]
+fn sections_named_after_the_table_of_contents_stay_and_the_table_goes() {
+    // Each section of the article carries the id its table of contents links to
+    // (`TOC_SECTION_2`): a name of navigation on prose does not make the prose navigation.
+    let section = |n: usize, s: &str| {
+        format!(
+            "<h2>Step {n}</h2><div class=\"section-body\" id=\"TOC_SECTION_{n}\">\
+             <p>{s} Work on a clean bench with the frame upside down, and keep the small parts in a \
+             tray so that nothing rolls away while you work.</p>\
+             <p>Check the result against the picture in the manual before you move on, and tighten \
+             every bolt again after the first short ride around the block.</p>\
+             <p>If anything feels loose or makes a noise, stop and go back one step.</p></div>"
+        )
+    };
+    let toc: String = (1..=4)
+        .map(|n| format!("<li><a href=\"#TOC_SECTION_{n}\">Step {n}</a></li>"))
+        .collect();
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Fit a new chain - Bike Fixes</title></head><body>\
+         <div class=\"top\">{}</div><div class=\"story\"><h1>Fit a new chain</h1>\
+         <ul class=\"toc\">{toc}</ul>{}{}{}{}</div><div class=\"bottom\">{}</div></body></html>",
+        site_chrome(20),
+        section(1, "Take the old chain off with the chain tool."),
+        section(2, "Count the links of the old chain."),
+        section(3, "Thread the new chain over the smallest sprocket."),
+        section(4, "Join the ends with the quick link."),
+        site_chrome(10),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &[
+            "Take the old chain off with the chain tool.",
+            "Count the links of the old chain.",
+            "Thread the new chain over the smallest sprocket.",
+            "Join the ends with the quick link.",
+        ],
+    );
+    assert_lacks(&e, &["page number"]);
+    assert_clean(&e);
+}
+
+#[test]
+fn a_photo_story_named_as_a_gallery_keeps_its_text_and_drops_its_captions() {
+    // A photo story's template names every block after the gallery it is: the text of each
+    // picture stays, the credit under it (a caption) goes.
+    let item = |s: &str| {
+        format!(
+            "<div class=\"photo-gallery__item\"><img src=\"/p.jpg\" alt=\"\">\
+             <div class=\"photo-gallery__caption\">Photo: Studio Nord</div>\
+             <div class=\"photo-gallery__text\">{s} The owners kept the original beams and \
+             painted the walls a warm white, so the wood is what you notice first when you come \
+             up the stairs.<br><br>The furniture is mostly second-hand, found over two years \
+             at flea markets and restored by the owners themselves in the garage.<br><br>\
+             Plants on the wide window sills make the most of the light that falls in through \
+             the two skylights over the kitchen table.</div></div>"
+        )
+    };
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Five attic flats - Home Ideas</title></head><body>\
+         <div class=\"top\">{}</div><div class=\"photo-gallery\"><h1>Five attic flats</h1>\
+         {}{}{}{}{}</div><div class=\"bottom\">{}</div></body></html>",
+        site_chrome(25),
+        item("A flat under the roof in Leipzig."),
+        item("A studio in an old mill."),
+        item("A loft above a bakery."),
+        item("Two rooms under a thatched roof."),
+        item("An attic in a city tower block."),
+        site_chrome(15),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &[
+            "A flat under the roof in Leipzig.",
+            "A loft above a bakery.",
+            "An attic in a city tower block.",
+        ],
+    );
+    assert_lacks(&e, &["Studio Nord", "page number"]);
+    assert_clean(&e);
+}

@@ -89,13 +89,30 @@ const BOILERPLATE_SUBSTRINGS: &[&str] = &[
     "editsection",
     "edit-section",
     "jump-link",
-    // Image captions and credits, photo galleries, text only for screen readers: they go
-    // with the images, which are left out.
+    // Image captions and credits go with the images, which are left out; text only for
+    // screen readers.
     "caption",
-    "gallery",
-    "slideshow",
     "offscreen",
     "off-screen",
+];
+
+/// Substrings of a class or id that name photo galleries. They go with the images, which
+/// are left out, but the same names also wrap the running text of a photo story, so an
+/// element that holds prose stays (its captions, named as such, still go).
+const GALLERY_SUBSTRINGS: &[&str] = &["gallery", "slideshow"];
+
+/// Whole words of class or id tokens that name navigation: links to elsewhere. An element
+/// so named that holds prose (`id="toc-section-2"` on a section of the article) stays.
+const NAVIGATION_WORDS: &[&str] = &[
+    "breadcrumbs",
+    "nav",
+    "navbar",
+    "navigation",
+    "menu",
+    "toolbar",
+    "pagination",
+    "pager",
+    "toc",
 ];
 
 /// Whole words (class/id tokens split at `-`, `_`, `:`) that name boilerplate.
@@ -121,24 +138,15 @@ const BOILERPLATE_WORDS: &[&str] = &[
     "sponsor",
     "sponsors",
     "sidebar",
-    "breadcrumbs",
-    "nav",
-    "navbar",
-    "navigation",
-    "menu",
     "footer",
     "popup",
     "modal",
     "overlay",
-    "toolbar",
-    "pagination",
-    "pager",
     "login",
     "subscription",
     "widget",
     "widgets",
     "masthead",
-    "toc",
 ];
 
 /// Whole words of class or id tokens that name a media player: its title, duration and
@@ -162,6 +170,10 @@ const PICTURE_SUBSTRINGS: &[&str] = &[
 /// The most non-whitespace characters of an image container's text that is removed with
 /// the image: a caption, not a paragraph set beside a picture.
 const PICTURE_MAX_CHARS: usize = 400;
+
+/// The prose (see [`paragraph_prose!`]) that keeps an element whose name is only weak
+/// evidence of boilerplate.
+const WEAK_NAME_PROSE: usize = 300;
 
 /// Whether a class or id value names a media player.
 fn is_media_name(value: &str) -> bool {
@@ -239,16 +251,34 @@ const CONSENT_ANSWERS: &[&str] = &[
 /// thing looks or what it holds, not what it is (`TestReport__Section--Ads` is a section of
 /// the report), so only the part before it counts.
 fn is_boilerplate_name(value: &str) -> bool {
-    value.split_ascii_whitespace().any(|token| {
+    name_strength(value).is_some()
+}
+
+/// How surely a class or id value names boilerplate: `Some(true)` for names that no
+/// content wears, `Some(false)` for names of navigation or of the parts around pictures
+/// (see [`GALLERY_SUBSTRINGS`], [`NAVIGATION_WORDS`]), `None` for other names.
+fn name_strength(value: &str) -> Option<bool> {
+    let mut weak = false;
+    for token in value.split_ascii_whitespace() {
         let token = match token.find("--") {
             Some(0) | None => token,
             Some(i) => &token[..i],
         };
-        boilerplate_substrings().is_match(token)
-            || token
-                .split(['-', '_', ':'])
-                .any(|w| BOILERPLATE_WORDS.iter().any(|b| b.eq_ignore_ascii_case(w)))
-    })
+        let words = || token.split(['-', '_', ':']);
+        if boilerplate_substrings().is_match(token)
+            || words().any(|w| BOILERPLATE_WORDS.iter().any(|b| b.eq_ignore_ascii_case(w)))
+        {
+            return Some(true);
+        }
+        weak =
+            weak || GALLERY_SUBSTRINGS.iter().any(|p| {
+                token
+                    .as_bytes()
+                    .windows(p.len())
+                    .any(|w| w.eq_ignore_ascii_case(p.as_bytes()))
+            }) || words().any(|w| NAVIGATION_WORDS.iter().any(|b| b.eq_ignore_ascii_case(w)));
+    }
+    weak.then_some(false)
 }
 
 /// [`BOILERPLATE_SUBSTRINGS`] as one case-insensitive automaton: every element's class and
@@ -345,6 +375,8 @@ struct Pre {
     header: bool,
     /// A class or id that names boilerplate.
     named: bool,
+    /// Only weakly (see [`name_strength`]).
+    weak: bool,
     /// A control that may answer a consent banner.
     consent: bool,
     /// A heading that may introduce comments or story lists.
@@ -402,13 +434,22 @@ fn classify_pre(tag: &str, a: &Attrs) -> Pre {
         }
         _ => a.role_is(&["button"]),
     };
+    let strength = |v: Option<&str>| v.and_then(name_strength);
+    let named = if tag == "figcaption" {
+        Some(true)
+    } else {
+        match (strength(a.class), strength(a.id)) {
+            (Some(true), _) | (_, Some(true)) => Some(true),
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            _ => None,
+        }
+    };
     Pre {
         always,
         guarded,
         header: tag == "header" || a.role_is(&["banner"]),
-        named: tag == "figcaption"
-            || a.class.is_some_and(is_boilerplate_name)
-            || a.id.is_some_and(is_boilerplate_name),
+        named: named.is_some(),
+        weak: named == Some(false),
         consent,
         heading: matches!(tag, "h2" | "h3" | "h4" | "h5") || a.role_is(&["heading"]),
         label: matches!(tag, "p" | "strong" | "b" | "span" | "div"),
@@ -418,6 +459,16 @@ fn classify_pre(tag: &str, a: &Attrs) -> Pre {
         picture: tag == "figure" || a.class_or_id_contains(PICTURE_SUBSTRINGS),
     }
 }
+
+/// Classes that content management systems give the body of a post, and nothing else.
+const POST_BODY_CLASSES: &[&str] = &[
+    "entry-content",
+    "post-body",
+    "post-content",
+    "article-body",
+    "article-content",
+    "story-body",
+];
 
 /// Whether a node must be kept because it holds the main content: its own tag, a
 /// descendant that is or marks the content, or a large share of the page's text.
@@ -436,6 +487,10 @@ macro_rules! holds_content {
                         (&*at.name.local == "itemprop"
                             && at.value.eq_ignore_ascii_case("articleBody"))
                             || (&*at.name.local == "role" && at.value.eq_ignore_ascii_case("main"))
+                            || (&*at.name.local == "class"
+                                && at.value.split_ascii_whitespace().any(|t| {
+                                    POST_BODY_CLASSES.iter().any(|c| t.eq_ignore_ascii_case(c))
+                                }))
                     })
                 })
         }) {
@@ -619,7 +674,7 @@ fn remove_boilerplate(r: &Readability) {
         } else if p.header {
             headers.push(node);
         } else if p.named {
-            named.push(node);
+            named.push((node, p.weak));
         } else if p.media {
             media.push(node);
         }
@@ -799,11 +854,13 @@ fn remove_boilerplate(r: &Readability) {
             remove!(node);
         }
     }
-    for node in named {
+    for (node, weak) in named {
         if detached!(node) {
             continue;
         }
-        if !holds_content!(node, page, true) {
+        let keep = holds_content!(node, page, true)
+            || (weak && page.prose_in.get(&node.id).copied().unwrap_or(0) >= WEAK_NAME_PROSE);
+        if !keep {
             remove!(node);
         } else {
             // It holds the content: its name (`elementor-widget-container`) must not make
@@ -2127,6 +2184,12 @@ mod tests {
             "TestReport__Section TestReport__Section--Ads"
         ));
         assert!(is_boilerplate_name("ad-slot--top"));
+        // Navigation and gallery names are weak evidence; a comment name is not.
+        assert_eq!(name_strength("TOC_TITLE_2"), Some(false));
+        assert_eq!(name_strength("photo-gallery__item"), Some(false));
+        assert_eq!(name_strength("gallery__item comment-box"), Some(true));
+        assert_eq!(name_strength("image-caption"), Some(true));
+        assert_eq!(name_strength("article-body"), None);
     }
 
     #[test]
