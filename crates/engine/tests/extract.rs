@@ -1731,3 +1731,31 @@ fn captions_of_image_containers_go_and_tables_and_paragraphs_beside_images_stay(
     assert_lacks(&e, &["Abbildung:", "Kuchenbuffet"]);
     assert_clean(&e);
 }
+
+#[test]
+fn photo_credits_and_lone_label_links_go_and_links_inside_sentences_stay() {
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Dorffest mit Rekord - Landbote</title></head><body>\
+         <article><h1>Dorffest mit Rekord</h1>\
+         <div class=\"meta\"><span>14. Juni 2022</span> <a href=\"#c\">12 Kommentare</a></div>\
+         {}{}\
+         <p>Der Bürgermeister <a href=\"/zitat\">kommentierte</a> den Besucherrekord knapp, und \
+         der Ortsvorsteher <a href=\"/rede\">Kommentare</a> gab es auch vom Festausschuss.</p>\
+         {}<p><em>Titelbild: A. Muster/Bildagentur</em></p>\
+         <p>Fotos: Landbote/B. Beispiel</p></article></body></html>",
+        fair_para("Der Anger war voll."),
+        fair_para("Die Feuerwehr half aus."),
+        fair_para("Am Sonntag spielte die Kapelle."),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &[
+            "Der Anger war voll.",
+            "Am Sonntag spielte die Kapelle.",
+            "der Ortsvorsteher [Kommentare]",
+        ],
+    );
+    assert_lacks(&e, &["12 Kommentare", "Titelbild", "Fotos:", "Bildagentur"]);
+    assert_clean(&e);
+}

@@ -354,6 +354,41 @@ pub(super) fn is_prompt_label(text: &str) -> bool {
     matches_any(text, PROMPTS)
 }
 
+/// Labels opening the credit line of a photo.
+const CREDITS: &[&str] = &[
+    "foto",
+    "fotos",
+    "fotocredit",
+    "fotonachweis",
+    "titelbild",
+    "titelfoto",
+    "bild",
+    "bilder",
+    "bildquelle",
+    "bildnachweis",
+    "photo",
+    "photos",
+    "photo credit",
+    "image",
+    "image credit",
+    "credit",
+    "credits",
+];
+
+/// Whether a short line is the credit of a photo ("Foto: Agentur", "Titelbild: X/Y",
+/// "© Foto: iStock"): a credit label, a colon, at most a line of names.
+pub(super) fn is_credit_line(text: &str) -> bool {
+    if text.len() > 160 {
+        return false;
+    }
+    let t = collapse_ws(text).to_lowercase();
+    let t = t.trim_start_matches(['©', '(', ' ']);
+    let Some((label, rest)) = t.split_once(':') else {
+        return false;
+    };
+    !rest.trim().is_empty() && CREDITS.contains(&label.trim())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,6 +423,21 @@ mod tests {
             "Zurück zur Übersicht",
         ] {
             assert!(is_prompt_label(t), "{t}");
+        }
+        for t in [
+            "Foto: Agentur Beispiel",
+            "Titelbild: A. Muster/Bildagentur",
+            "© Foto: iStock/someone",
+            "(Credit: Jane Roe / Agency)",
+        ] {
+            assert!(is_credit_line(t), "{t}");
+        }
+        for t in [
+            "Foto:",
+            "Fotografie: eine Kunst für sich",
+            "Das Bild: ein Streit um Worte",
+        ] {
+            assert!(!is_credit_line(t), "{t}");
         }
         for t in [
             "Mehr als die Hälfte der Gemeinden stimmte zu",
