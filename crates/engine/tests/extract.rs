@@ -1759,3 +1759,25 @@ fn photo_credits_and_lone_label_links_go_and_links_inside_sentences_stay() {
     assert_lacks(&e, &["12 Kommentare", "Titelbild", "Fotos:", "Bildagentur"]);
     assert_clean(&e);
 }
+
+#[test]
+fn disclaimers_and_notices_under_a_post_go() {
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Dorffest mit Rekord - Landbote</title></head><body>\
+         <article><h1>Dorffest mit Rekord</h1><div class=\"row\">{}{}{}\
+         <div class=\"column community-notice\">Dieser Beitrag gibt die Meinung der Autorin \
+         wieder, nicht notwendigerweise die der Redaktion.</div>\
+         <div class=\"editorial-disclaimer\"><p>Hinweis: Bei den markierten Links handelt es sich \
+         um Affiliate-Links.</p></div></div></article></body></html>",
+        fair_para("Der Anger war voll."),
+        fair_para("Die Feuerwehr half aus."),
+        fair_para("Am Sonntag spielte die Kapelle."),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &["Der Anger war voll.", "Am Sonntag spielte die Kapelle."],
+    );
+    assert_lacks(&e, &["Meinung der Autorin", "Affiliate-Links"]);
+    assert_clean(&e);
+}

@@ -77,6 +77,9 @@ const BOILERPLATE_SUBSTRINGS: &[&str] = &[
     "paywall-prompt",
     "promo-box",
     "author-box",
+    // Disclaimers and notices under a post ("The views expressed are the author's own").
+    "disclaimer",
+    "notice",
     // A post's footer line ("This entry was posted in …"), rating widgets.
     "entry-utility",
     "post-ratings",
