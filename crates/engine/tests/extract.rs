@@ -1781,3 +1781,29 @@ fn disclaimers_and_notices_under_a_post_go() {
     assert_lacks(&e, &["Meinung der Autorin", "Affiliate-Links"]);
     assert_clean(&e);
 }
+
+#[test]
+fn contact_boxes_under_a_press_release_go() {
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Dorffest mit Rekord - Landbote</title></head><body>\
+         <div id=\"main\"><h1>Dorffest mit Rekord</h1><div class=\"text\">{}{}{}\
+         <p>Wer beim nächsten Fest mithelfen will, kann über den Heimatverein Kontakt zum \
+         Festausschuss aufnehmen, der ab März wieder jeden Monat tagt.</p>\
+         <p><strong>Pressekontakt:</strong><br>Heimatverein Beispieldorf<br>Erika \
+         Muster<br>Tel. 01234 56789</p></div></div></body></html>",
+        fair_para("Der Anger war voll."),
+        fair_para("Die Feuerwehr half aus."),
+        fair_para("Am Sonntag spielte die Kapelle."),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &[
+            "Der Anger war voll.",
+            "Am Sonntag spielte die Kapelle.",
+            "Kontakt zum Festausschuss",
+        ],
+    );
+    assert_lacks(&e, &["Pressekontakt", "Erika", "01234"]);
+    assert_clean(&e);
+}

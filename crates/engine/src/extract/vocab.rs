@@ -212,8 +212,8 @@ const COMMENTS: &[&str] = &[
     "コメントを書く",
 ];
 
-/// Phrases of share prompts, rating prompts, newsletter boxes, author boxes and links back
-/// to the list a page belongs to.
+/// Phrases of share prompts, rating prompts, newsletter boxes, author boxes, contact boxes
+/// and links back to the list a page belongs to.
 const PROMPTS: &[&str] = &[
     // English
     "share",
@@ -255,6 +255,13 @@ const PROMPTS: &[&str] = &[
     "über die autoren",
     "zum autor",
     "zur autorin",
+    // Contact boxes under press releases
+    "kontakt",
+    "pressekontakt",
+    "ansprechpartner",
+    "ansprechpartnerin",
+    "ansprechpartner zum thema",
+    "ansprechpartnerin zum thema",
     // Links back to the list the page belongs to
     "zurück",
     "zurück zur übersicht",
@@ -421,6 +428,7 @@ mod tests {
             "Partager",
             "Über den Autor",
             "Zurück zur Übersicht",
+            "Pressekontakt:",
         ] {
             assert!(is_prompt_label(t), "{t}");
         }
