@@ -1915,3 +1915,79 @@ fn a_photo_story_named_as_a_gallery_keeps_its_text_and_drops_its_captions() {
     assert_lacks(&e, &["Studio Nord", "page number"]);
     assert_clean(&e);
 }
+
+#[test]
+fn photo_credits_and_lone_label_links_go_and_links_inside_sentences_stay() {
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Dorffest mit Rekord - Landbote</title></head><body>\
+         <article><h1>Dorffest mit Rekord</h1>\
+         <div class=\"meta\"><span>14. Juni 2022</span> <a href=\"#c\">12 Kommentare</a></div>\
+         {}{}\
+         <p>Der Bürgermeister <a href=\"/zitat\">kommentierte</a> den Besucherrekord knapp, und \
+         der Ortsvorsteher <a href=\"/rede\">Kommentare</a> gab es auch vom Festausschuss.</p>\
+         {}<p><em>Titelbild: A. Muster/Bildagentur</em></p>\
+         <p>Fotos: Landbote/B. Beispiel</p></article></body></html>",
+        fair_para("Der Anger war voll."),
+        fair_para("Die Feuerwehr half aus."),
+        fair_para("Am Sonntag spielte die Kapelle."),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &[
+            "Der Anger war voll.",
+            "Am Sonntag spielte die Kapelle.",
+            "der Ortsvorsteher [Kommentare]",
+        ],
+    );
+    assert_lacks(&e, &["12 Kommentare", "Titelbild", "Fotos:", "Bildagentur"]);
+    assert_clean(&e);
+}
+
+#[test]
+fn disclaimers_and_notices_under_a_post_go() {
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Dorffest mit Rekord - Landbote</title></head><body>\
+         <article><h1>Dorffest mit Rekord</h1><div class=\"row\">{}{}{}\
+         <div class=\"column community-notice\">Dieser Beitrag gibt die Meinung der Autorin \
+         wieder, nicht notwendigerweise die der Redaktion.</div>\
+         <div class=\"editorial-disclaimer\"><p>Hinweis: Bei den markierten Links handelt es sich \
+         um Affiliate-Links.</p></div></div></article></body></html>",
+        fair_para("Der Anger war voll."),
+        fair_para("Die Feuerwehr half aus."),
+        fair_para("Am Sonntag spielte die Kapelle."),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &["Der Anger war voll.", "Am Sonntag spielte die Kapelle."],
+    );
+    assert_lacks(&e, &["Meinung der Autorin", "Affiliate-Links"]);
+    assert_clean(&e);
+}
+
+#[test]
+fn contact_boxes_under_a_press_release_go() {
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>Dorffest mit Rekord - Landbote</title></head><body>\
+         <div id=\"main\"><h1>Dorffest mit Rekord</h1><div class=\"text\">{}{}{}\
+         <p>Wer beim nächsten Fest mithelfen will, kann über den Heimatverein Kontakt zum \
+         Festausschuss aufnehmen, der ab März wieder jeden Monat tagt.</p>\
+         <p><strong>Pressekontakt:</strong><br>Heimatverein Beispieldorf<br>Erika \
+         Muster<br>Tel. 01234 56789</p></div></div></body></html>",
+        fair_para("Der Anger war voll."),
+        fair_para("Die Feuerwehr half aus."),
+        fair_para("Am Sonntag spielte die Kapelle."),
+    );
+    let e = extract_html(&html, URL);
+    assert_has(
+        &e,
+        &[
+            "Der Anger war voll.",
+            "Am Sonntag spielte die Kapelle.",
+            "Kontakt zum Festausschuss",
+        ],
+    );
+    assert_lacks(&e, &["Pressekontakt", "Erika", "01234"]);
+    assert_clean(&e);
+}

@@ -77,6 +77,9 @@ const BOILERPLATE_SUBSTRINGS: &[&str] = &[
     "paywall-prompt",
     "promo-box",
     "author-box",
+    // Disclaimers and notices under a post ("The views expressed are the author's own").
+    "disclaimer",
+    "notice",
     // A post's footer line ("This entry was posted in …"), rating widgets.
     "entry-utility",
     "post-ratings",
@@ -452,7 +455,7 @@ fn classify_pre(tag: &str, a: &Attrs) -> Pre {
         weak: named == Some(false),
         consent,
         heading: matches!(tag, "h2" | "h3" | "h4" | "h5") || a.role_is(&["heading"]),
-        label: matches!(tag, "p" | "strong" | "b" | "span" | "div"),
+        label: matches!(tag, "p" | "strong" | "b" | "span" | "div" | "em" | "a"),
         sup: tag == "sup",
         media: a.class.is_some_and(is_media_name) || a.id.is_some_and(is_media_name),
         teaser: a.class_or_id_contains(TEASER_SUBSTRINGS),
@@ -798,7 +801,22 @@ fn remove_boilerplate(r: &Readability) {
         if detached!(node) {
             continue;
         }
+        // A link or emphasis inside a sentence ("the economist [comments] that …") is
+        // prose, whatever its words.
+        if (node.has_name("a") || node.has_name("em"))
+            && [node.prev_sibling(), node.next_sibling()]
+                .into_iter()
+                .flatten()
+                .any(|s| s.is_text() && !s.text().trim().is_empty())
+        {
+            continue;
+        }
         let text = node.text();
+        if vocab::is_credit_line(&text) {
+            // A photo credit ("Foto: Agentur"): only the line goes.
+            remove!(node);
+            continue;
+        }
         if text.len() > 120
             || !(vocab::is_related_label(&text)
                 || vocab::is_comments_label(&text)

@@ -212,8 +212,8 @@ const COMMENTS: &[&str] = &[
     "コメントを書く",
 ];
 
-/// Phrases of share prompts, rating prompts, newsletter boxes, author boxes and links back
-/// to the list a page belongs to.
+/// Phrases of share prompts, rating prompts, newsletter boxes, author boxes, contact boxes
+/// and links back to the list a page belongs to.
 const PROMPTS: &[&str] = &[
     // English
     "share",
@@ -255,6 +255,13 @@ const PROMPTS: &[&str] = &[
     "über die autoren",
     "zum autor",
     "zur autorin",
+    // Contact boxes under press releases
+    "kontakt",
+    "pressekontakt",
+    "ansprechpartner",
+    "ansprechpartnerin",
+    "ansprechpartner zum thema",
+    "ansprechpartnerin zum thema",
     // Links back to the list the page belongs to
     "zurück",
     "zurück zur übersicht",
@@ -354,6 +361,41 @@ pub(super) fn is_prompt_label(text: &str) -> bool {
     matches_any(text, PROMPTS)
 }
 
+/// Labels opening the credit line of a photo.
+const CREDITS: &[&str] = &[
+    "foto",
+    "fotos",
+    "fotocredit",
+    "fotonachweis",
+    "titelbild",
+    "titelfoto",
+    "bild",
+    "bilder",
+    "bildquelle",
+    "bildnachweis",
+    "photo",
+    "photos",
+    "photo credit",
+    "image",
+    "image credit",
+    "credit",
+    "credits",
+];
+
+/// Whether a short line is the credit of a photo ("Foto: Agentur", "Titelbild: X/Y",
+/// "© Foto: iStock"): a credit label, a colon, at most a line of names.
+pub(super) fn is_credit_line(text: &str) -> bool {
+    if text.len() > 160 {
+        return false;
+    }
+    let t = collapse_ws(text).to_lowercase();
+    let t = t.trim_start_matches(['©', '(', ' ']);
+    let Some((label, rest)) = t.split_once(':') else {
+        return false;
+    };
+    !rest.trim().is_empty() && CREDITS.contains(&label.trim())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,8 +428,24 @@ mod tests {
             "Partager",
             "Über den Autor",
             "Zurück zur Übersicht",
+            "Pressekontakt:",
         ] {
             assert!(is_prompt_label(t), "{t}");
+        }
+        for t in [
+            "Foto: Agentur Beispiel",
+            "Titelbild: A. Muster/Bildagentur",
+            "© Foto: iStock/someone",
+            "(Credit: Jane Roe / Agency)",
+        ] {
+            assert!(is_credit_line(t), "{t}");
+        }
+        for t in [
+            "Foto:",
+            "Fotografie: eine Kunst für sich",
+            "Das Bild: ein Streit um Worte",
+        ] {
+            assert!(!is_credit_line(t), "{t}");
         }
         for t in [
             "Mehr als die Hälfte der Gemeinden stimmte zu",
