@@ -954,7 +954,10 @@ fn remove_boilerplate(r: &Readability) {
                 other = true;
             }
         }
-        if images == 1 && !other && !holds_content!(node, page, true) {
+        // Text set off by line breaks beside the picture is prose too (a photo story's
+        // text per picture), not a caption.
+        let prose = page.prose_in.get(&node.id).copied().unwrap_or(0);
+        if images == 1 && !other && prose <= 150 && !holds_content!(node, page, true) {
             remove!(node);
         }
     }
