@@ -1548,13 +1548,19 @@ fn render_fallback(
     );
     // Make hrefs absolute in the tree so the markdown carries them.
     if let Some(base) = base {
-        for a in &anchors {
-            if let Some(abs) = a.attr("href").and_then(|h| absolutize(base, &h)) {
-                a.set_attr("href", &abs);
-            }
-        }
+        absolutize_hrefs(&anchors, base);
     }
     (root.html().to_string(), links, words_of(&root.text()))
+}
+
+/// Makes the `href` of each anchor absolute against `base`, in the tree (collect the
+/// anchors first: the tree cannot change while it is walked).
+fn absolutize_hrefs(anchors: &[dom_query::NodeRef], base: &Url) {
+    for a in anchors {
+        if let Some(abs) = a.attr("href").and_then(|h| absolutize(base, &h)) {
+            a.set_attr("href", &abs);
+        }
+    }
 }
 
 /// The shortest block of prose [`leading_prose`] brings back, in non-whitespace characters.
@@ -1611,11 +1617,7 @@ fn leading_prose(
         if lead.len() < LEAD_MAX_BLOCKS && is_lead_prose(&node, &text) {
             if let Some(base) = base {
                 let anchors: Vec<_> = node.descendants_it().filter(|d| d.has_name("a")).collect();
-                for a in anchors {
-                    if let Some(abs) = a.attr("href").and_then(|h| absolutize(base, &h)) {
-                        a.set_attr("href", &abs);
-                    }
-                }
+                absolutize_hrefs(&anchors, base);
             }
             lead.push(node.html().to_string());
         }
