@@ -1587,16 +1587,17 @@ fn leading_prose(
     fallback: &Fallback,
     kept_text: &str,
     base: Option<&Url>,
-) -> String {
+) -> Lead {
     if !fallback.marked || !fallback.semantic {
-        return String::new();
+        return Lead::default();
     }
     let sel = b.doc.select(&format!("[{ROOT_MARK}]"));
     let Some(root) = sel.nodes().first() else {
-        return String::new();
+        return Lead::default();
     };
     let kept = collapse_ws(kept_text);
-    let mut lead = Vec::new();
+    let mut lead = Lead::default();
+    let mut blocks_taken = 0;
     // Collected first: links are rewritten in the loop, and the tree cannot change while
     // it is walked.
     let blocks: Vec<_> = root
@@ -1612,18 +1613,31 @@ fn leading_prose(
         // readability and the markdown may differ in what they keep of a block's end.
         let probe: String = text.chars().take(60).collect();
         if kept.contains(probe.as_str()) {
-            return lead.concat();
+            return lead;
         }
-        if lead.len() < LEAD_MAX_BLOCKS && is_lead_prose(&node, &text) {
+        if blocks_taken < LEAD_MAX_BLOCKS && is_lead_prose(&node, &text) {
+            blocks_taken += 1;
+            let anchors: Vec<_> = node.descendants_it().filter(|d| d.has_name("a")).collect();
             if let Some(base) = base {
-                let anchors: Vec<_> = node.descendants_it().filter(|d| d.has_name("a")).collect();
                 absolutize_hrefs(&anchors, base);
             }
-            lead.push(node.html().to_string());
+            lead.anchors.extend(
+                anchors
+                    .iter()
+                    .map(|a| (a.attr("href").map(|h| h.to_string()), a.text().to_string())),
+            );
+            lead.html.push_str(&node.html());
         }
     }
     // Readability's answer is not in this container: nothing to add to it.
-    String::new()
+    Lead::default()
+}
+
+/// What [`leading_prose`] brings back: its HTML, and its anchors as `(href, text)`.
+#[derive(Default)]
+struct Lead {
+    html: String,
+    anchors: Vec<(Option<String>, String)>,
 }
 
 /// Whether an element is a block of text in its own right: a paragraph, a heading below
@@ -1901,37 +1915,24 @@ fn extract_parsed(html: &str, url: &str) -> Extracted {
     let (content_html, links) = if let Some(r) = rendered {
         r
     } else {
-        let lead = article.as_ref().map_or_else(String::new, |a| {
+        let lead = article.as_ref().map_or_else(Lead::default, |a| {
             leading_prose(&backup, fallback, &a.text_content, base.as_ref())
         });
         let a = article
             .as_ref()
-            .map(|a| format!("{lead}{}", a.content))
+            .map(|a| format!("{}{}", lead.html, a.content))
             .unwrap_or_default();
-        // Readability's links, then those of the lead brought back before its answer.
+        // The lead's links, then readability's (one list: a URL is listed once).
         let anchors = r.doc.select("#readability-page-1 a[href]");
-        let mut links = collect_links(
-            anchors
-                .nodes()
-                .iter()
-                .map(|n| (n.attr("href").map(|h| h.to_string()), n.text().to_string())),
-            base.as_ref(),
-        );
-        if !lead.is_empty() {
-            let lead_doc = dom_query::Document::fragment(lead.as_str());
-            let lead_links = collect_links(
-                lead_doc
-                    .select("a[href]")
+        let links = collect_links(
+            lead.anchors.into_iter().chain(
+                anchors
                     .nodes()
                     .iter()
                     .map(|n| (n.attr("href").map(|h| h.to_string()), n.text().to_string())),
-                base.as_ref(),
-            );
-            let mut both = lead_links;
-            both.retain(|l| !links.iter().any(|k| k.url == l.url));
-            both.append(&mut links);
-            links = both;
-        }
+            ),
+            base.as_ref(),
+        );
         (a, links)
     };
 
