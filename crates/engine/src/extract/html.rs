@@ -174,6 +174,13 @@ const PICTURE_SUBSTRINGS: &[&str] = &[
 /// the image: a caption, not a paragraph set beside a picture.
 const PICTURE_MAX_CHARS: usize = 400;
 
+/// The most prose (a paragraph, or text set off by line breaks) an image container may hold
+/// and still be taken for a caption.
+const CAPTION_MAX_PROSE: usize = 150;
+
+/// The most non-whitespace characters of a teaser: more is a section, not a link to one.
+const TEASER_MAX_CHARS: usize = 1500;
+
 /// The prose (see [`paragraph_prose!`]) that keeps an element whose name is only weak
 /// evidence of boilerplate.
 const WEAK_NAME_PROSE: usize = 300;
@@ -905,7 +912,7 @@ fn remove_boilerplate(r: &Readability) {
             continue;
         }
         let chars = text_chars!(node);
-        if chars == 0 || chars > 1500 {
+        if chars == 0 || chars > TEASER_MAX_CHARS {
             continue;
         }
         let linked = node.ancestors_it(Some(4)).any(|a| a.has_name("a"))
@@ -935,7 +942,7 @@ fn remove_boilerplate(r: &Readability) {
         for d in node.descendants_it() {
             if d.has_name("img") {
                 images += 1;
-            } else if (d.has_name("p") && text_chars!(d) > 150)
+            } else if (d.has_name("p") && text_chars!(d) > CAPTION_MAX_PROSE)
                 || [
                     "table",
                     "pre",
@@ -957,7 +964,8 @@ fn remove_boilerplate(r: &Readability) {
         // Text set off by line breaks beside the picture is prose too (a photo story's
         // text per picture), not a caption.
         let prose = page.prose_in.get(&node.id).copied().unwrap_or(0);
-        if images == 1 && !other && prose <= 150 && !holds_content!(node, page, true) {
+        if images == 1 && !other && prose <= CAPTION_MAX_PROSE && !holds_content!(node, page, true)
+        {
             remove!(node);
         }
     }
