@@ -380,7 +380,7 @@ pub(super) fn date_near_heading(r: &Readability) -> Option<NaiveDate> {
         }
     }
     near.iter()
-        .map(|n| n.text())
+        .map(|n| collapse_ws(&n.text()))
         .filter(|t| t.chars().count() <= 120)
         .find_map(|t| parse_date(&t))
 }
@@ -418,11 +418,31 @@ fn element_date(node: &NodeRef, max_chars: usize) -> Option<NaiveDate> {
     if let Some(d) = stated.and_then(|v| parse_date(&v)) {
         return Some(d);
     }
-    let text = node.text();
+    // Templates indent a date line with as much whitespace as it has text.
+    let text = collapse_ws(&node.text());
     if text.chars().count() > max_chars {
-        return None;
+        // A meta line that opens with the date ("3. August 2015 · Filed under …").
+        return leading_date(&text);
     }
     parse_date(&text)
+}
+
+/// Characters that end the first part of a meta line or a lead sentence: "25. Januar 2022 |
+/// Berlin – …", "01.02.2022 „Der …".
+const LEAD_SEPARATORS: &[char] = &['|', '·', '•', '–', '—', '„', '“', '"', '('];
+
+/// Words a line may open with before its date ("Pressemitteilung vom 25. Januar 2022").
+const LEADING_DATE_MAX_WORDS: usize = 6;
+
+/// The date a line opens with: the text before its first [`LEAD_SEPARATORS`] (at most
+/// [`LEADING_DATE_MAX_WORDS`] words) read as a date. A date later in the line is an event
+/// the text reports, not the day it was written, and is not read.
+fn leading_date(line: &str) -> Option<NaiveDate> {
+    let head = line.split(LEAD_SEPARATORS).next()?;
+    if head.split_whitespace().count() > LEADING_DATE_MAX_WORDS {
+        return None;
+    }
+    parse_date(head)
 }
 
 /// Class and id parts of comment sections, sidebars, widgets, lists of other posts and
@@ -443,8 +463,12 @@ pub(super) const FOREIGN_CONTAINERS: &[&str] = &[
 /// Whether `node` sits in (or is) a comment section, a sidebar, a widget, a list of
 /// related posts or references, an `<aside>` or a `<nav>` ([`FOREIGN_CONTAINERS`]). The
 /// page's own wrappers (`html`, `body`, `article`, `main`) are not looked at: templates name
-/// them after features ("comments-open").
+/// them after features ("comments-open"). Nor is a named container that holds most of the
+/// page's text: that is the main column, whatever it is called (Blogger puts the posts in a
+/// `widget Blog`, themes wrap content and sidebar in a `content-sidebar-wrap`).
 pub(super) fn in_foreign_container(node: &NodeRef) -> bool {
+    // Measured once, and only when a named container is met.
+    let mut page_chars = None;
     node.ancestors_it(None)
         .chain(std::iter::once(*node))
         .any(|a| {
@@ -454,13 +478,30 @@ pub(super) fn in_foreign_container(node: &NodeRef) -> bool {
             let own = ["html", "body", "article", "main"]
                 .iter()
                 .any(|t| a.has_name(t));
-            !own && ["class", "id"].iter().any(|k| {
-                a.attr(k).is_some_and(|v| {
-                    let v = v.to_ascii_lowercase();
-                    FOREIGN_CONTAINERS.iter().any(|f| v.contains(f))
-                })
-            })
+            let named = !own
+                && ["class", "id"].iter().any(|k| {
+                    a.attr(k).is_some_and(|v| {
+                        let v = v.to_ascii_lowercase();
+                        FOREIGN_CONTAINERS.iter().any(|f| v.contains(f))
+                    })
+                });
+            named && {
+                let page = *page_chars.get_or_insert_with(|| page_text_len(node));
+                a.text().len() * 2 < page
+            }
         })
+}
+
+/// The length of the text of the `<body>` holding `node` (of the whole tree without one).
+fn page_text_len(node: &NodeRef) -> usize {
+    let mut top = *node;
+    for a in node.ancestors_it(None) {
+        top = a;
+        if a.has_name("body") {
+            break;
+        }
+    }
+    top.text().len()
 }
 
 /// The first date stated in any short element of the page, outside comments, sidebars,
@@ -535,7 +576,8 @@ pub(super) fn date_from_lines(lines: &[&str]) -> Option<NaiveDate> {
             }
         }
     }
-    None
+    // Then a line that opens with the date ("01.02.2022 „Der Arbeitsmarkt …").
+    lines.iter().find_map(|l| leading_date(l.trim()))
 }
 
 /// Month names and abbreviations, lower case, in English, German, French, Spanish, Italian,
@@ -1060,6 +1102,59 @@ mod tests {
             </body></html>"#;
         let e = crate::extract::extract_html(html, "https://example.org/post");
         assert_eq!(e.published, d(2020, 4, 5));
+    }
+
+    #[test]
+    fn an_indented_date_element_is_read() {
+        let pad = " ".repeat(200);
+        let html = format!(
+            r#"<html><body><header><div class="date-wrapper"><p>{pad}02.12.2022{pad}</p></div>
+            <h1>Endlich Klarheit</h1></header><section><p>The statement itself, long enough
+            to be the content of the page for this test, and more words.</p></section></body></html>"#
+        );
+        let e = crate::extract::extract_html(&html, "https://example.org/statement");
+        assert_eq!(e.published, d(2022, 12, 2));
+    }
+
+    #[test]
+    fn a_meta_line_or_first_line_opening_with_the_date() {
+        let html = r#"<html><body><div class="post"><h2>Nummer zwei</h2>
+            <p class="postmeta">3. August 2015 · Filed under Katzen, Familie · 12 Kommentare und
+            noch ein paar Wörter mehr</p>
+            <p>The post itself, long enough to be the content of the page for the test.</p></div></body></html>"#;
+        let e = crate::extract::extract_html(html, "https://example.org/leo");
+        assert_eq!(e.published, d(2015, 8, 3));
+        assert_eq!(
+            date_from_lines(&["Pressemitteilung vom 25. Januar 2022 | Berlin – Die Ministerin traf heute den Chef des Programms."]),
+            d(2022, 1, 25)
+        );
+        assert_eq!(
+            date_from_lines(&[
+                "01.02.2022 „Der Arbeitsmarkt ist gut in das neue Jahr gestartet“, sagte sie."
+            ]),
+            d(2022, 2, 1)
+        );
+        // A date the sentence reports is not the day it was written.
+        assert_eq!(
+            date_from_lines(&[
+                "Der Bundestag hat am 5. März 2020 beschlossen, dass die Regel gilt."
+            ]),
+            None
+        );
+    }
+
+    #[test]
+    fn a_widget_holding_the_posts_is_the_main_column() {
+        let post = "The post itself, with enough words to be most of the page's text. ".repeat(8);
+        let html = format!(
+            r#"<html><body><div class="sidebar"><p>Archiv</p></div>
+            <div class="widget Blog" id="Blog1"><div class="post"><h3>Privacy</h3>
+            <abbr class="published" title="2018-06-05T08:00:00-07:00">08:00</abbr>
+            <p>{post}</p></div></div>
+            <div class="widget"><span class="date">1 May 2011</span></div></body></html>"#
+        );
+        let e = crate::extract::extract_html(&html, "https://example.org/privacy");
+        assert_eq!(e.published, d(2018, 6, 5));
     }
 
     #[test]

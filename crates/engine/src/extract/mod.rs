@@ -81,7 +81,8 @@
 //!    `<title>` or `og:title` contains it, else a part of the `<title>` that the content
 //!    repeats as a line, else `og:title` (without the site name), JSON-LD `headline`, the
 //!    `<title>` trimmed of the site name; a date stated in the first lines of the content
-//!    ("Posted on 14 February 2022") or in the URL's path (`/2024/03/15/`) is the last
+//!    ("Posted on 14 February 2022", or a line opening with the date before a separator:
+//!    "25. Januar 2022 | Berlin – …") or in the URL's path (`/2024/03/15/`) is the last
 //!    resort for `published`.
 //!
 //! The work is linear in the page size, except that the guards of step 2 visit the subtree
