@@ -1956,9 +1956,7 @@ fn extract_parsed(html: &str, url: &str) -> Extracted {
         .take(12)
         .collect();
     let title = meta::choose_title(&head, scan.h1, &first_lines);
-    let published = head
-        .published
-        .or(url_date)
+    let published = meta::head_or_url_date(&head, url_date)
         .or(scan.date)
         .or(template_date)
         .or_else(|| meta::date_from_lines(&first_lines))

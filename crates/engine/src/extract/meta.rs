@@ -66,6 +66,9 @@ pub(super) struct HeadMeta {
     /// `og:site_name` or `application-name`.
     pub site_name: Option<String>,
     pub published: Option<NaiveDate>,
+    /// Whether `published` was read from a timestamp in UTC (`…T23:11:59Z`, `+00:00`),
+    /// whose day may be the next or the previous one where the page was written.
+    pub published_in_utc: bool,
     /// The `author` names of the page's article-like JSON-LD objects, as written.
     pub jsonld_authors: Vec<String>,
     /// The names the best-ranked author `<meta>` key gives (all its occurrences, for
@@ -79,7 +82,7 @@ pub(super) fn read_head(r: &Readability) -> HeadMeta {
     let doc = &r.doc;
 
     // JSON-LD first: it is the most deliberate statement of the date.
-    let mut ld_date: Option<(u8, NaiveDate)> = None;
+    let mut ld_date: Option<(u8, (NaiveDate, bool))> = None;
     // Names of the graph's nodes, for authors given as `{"@id": …}` references.
     let mut ld_names: Vec<(String, String)> = Vec::new();
     for node in doc.select("script[type='application/ld+json']").nodes() {
@@ -103,7 +106,7 @@ pub(super) fn read_head(r: &Readability) -> HeadMeta {
                 .get("datePublished")
                 .or_else(|| obj.get("dateCreated"))
                 .and_then(Value::as_str)
-                .and_then(parse_date)
+                .and_then(|v| Some((parse_date(v)?, is_utc_timestamp(v))))
             {
                 let rank = if article { 0 } else { 1 };
                 if ld_date.is_none_or(|(r, _)| rank < r) {
@@ -137,7 +140,7 @@ pub(super) fn read_head(r: &Readability) -> HeadMeta {
         })
         .collect();
 
-    let mut meta_date: Option<(usize, NaiveDate)> = None;
+    let mut meta_date: Option<(usize, (NaiveDate, bool))> = None;
     let mut meta_title: Option<(usize, String)> = None;
     let mut meta_authors: Option<(usize, Vec<String>)> = None;
     for node in doc.select("meta[content]").nodes() {
@@ -152,7 +155,7 @@ pub(super) fn read_head(r: &Readability) -> HeadMeta {
             if let Some(rank) = DATE_META_KEYS.iter().position(|k| *k == key) {
                 if meta_date.as_ref().is_none_or(|(r, _)| rank < *r) {
                     if let Some(d) = parse_date(&content) {
-                        meta_date = Some((rank, d));
+                        meta_date = Some((rank, (d, is_utc_timestamp(&content))));
                     }
                 }
             }
@@ -178,7 +181,9 @@ pub(super) fn read_head(r: &Readability) -> HeadMeta {
     }
     out.meta_title = meta_title.map(|(_, t)| t);
     out.meta_authors = meta_authors.map(|(_, a)| a).unwrap_or_default();
-    out.published = ld_date.map(|(_, d)| d).or(meta_date.map(|(_, d)| d));
+    let stated = ld_date.or(meta_date.map(|(r, d)| (r as u8, d)));
+    out.published = stated.map(|(_, (d, _))| d);
+    out.published_in_utc = stated.is_some_and(|(_, (_, utc))| utc);
 
     let title = collapse_ws(&doc.select_single("title").text());
     if !title.is_empty() {
@@ -955,6 +960,25 @@ fn parse_text_date(s: &str) -> Option<NaiveDate> {
     None
 }
 
+/// The page's date from its head and its URL: the head's, unless it is a UTC timestamp a
+/// day off the URL's. Sites write the URL's date in their own time zone, while head
+/// timestamps are often converted to UTC ("2018-12-31T23:11:59+00:00" for a post of
+/// 1 January under `/2019/01/01/`): that day's difference is the conversion, and the URL
+/// has the local day.
+pub(super) fn head_or_url_date(head: &HeadMeta, url: Option<NaiveDate>) -> Option<NaiveDate> {
+    match (head.published, url) {
+        (Some(h), Some(u)) if head.published_in_utc && (h - u).num_days().abs() == 1 => Some(u),
+        (h, u) => h.or(u),
+    }
+}
+
+/// Whether a date string is a timestamp stated in UTC: a time followed by `Z`, `+00:00`
+/// or `+0000`.
+fn is_utc_timestamp(s: &str) -> bool {
+    let s = s.trim();
+    s.contains('T') && (s.ends_with('Z') || s.ends_with("+00:00") || s.ends_with("+0000"))
+}
+
 /// A date in a URL's path, as news sites write it: `/2024/03/15/`, `/2024-03-15-…`,
 /// `/20240315/`.
 pub(super) fn date_from_url(url: &str) -> Option<NaiveDate> {
@@ -1155,6 +1179,26 @@ mod tests {
         );
         let e = crate::extract::extract_html(&html, "https://example.org/privacy");
         assert_eq!(e.published, d(2018, 6, 5));
+    }
+
+    #[test]
+    fn a_utc_timestamp_a_day_off_the_url_gives_way_to_it() {
+        let page = |stamp: &str| {
+            format!(
+                r#"<html><head><meta property="article:published_time" content="{stamp}"></head>
+                <body><article><h1>Ins neue Jahr</h1><p>The post itself, long enough to be the
+                content of the page for this test, and more.</p></article></body></html>"#
+            )
+        };
+        let url = "https://example.org/2019/01/01/ins-neue-jahr/";
+        let e = crate::extract::extract_html(&page("2018-12-31T23:11:59+00:00"), url);
+        assert_eq!(e.published, d(2019, 1, 1));
+        // A local timestamp is the page's own day, whatever the URL says.
+        let e = crate::extract::extract_html(&page("2018-12-31T13:43:46-05:00"), url);
+        assert_eq!(e.published, d(2018, 12, 31));
+        // Further apart, the head wins: the URL holds another date (a first version).
+        let e = crate::extract::extract_html(&page("2018-12-29T10:00:00Z"), url);
+        assert_eq!(e.published, d(2018, 12, 29));
     }
 
     #[test]
