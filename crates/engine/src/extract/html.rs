@@ -480,30 +480,38 @@ const POST_BODY_CLASSES: &[&str] = &[
     "story-body",
 ];
 
+/// Whether `n` is or contains what marks a page's main content: `html`, `body`, `main`,
+/// `[role=main]`, `[itemprop=articleBody]`, a [`POST_BODY_CLASSES`] element, and when asked,
+/// an `<h1>` or an `<article>` (weaker marks: a list of teasers may be made of
+/// `<article>`s). Such a node is the content's column, whatever its class calls it.
+pub(super) fn marks_main_content(n: &dom_query::NodeRef, h1: bool, article: bool) -> bool {
+    if n.has_name("html") || n.has_name("body") || n.has_name("main") || n.has_name("article") {
+        return true;
+    }
+    n.descendants_it().any(|d| {
+        d.has_name("main")
+            || (article && d.has_name("article"))
+            || (h1 && d.has_name("h1"))
+            || d.element_ref().is_some_and(|el| {
+                el.attrs.iter().any(|at| {
+                    (&*at.name.local == "itemprop" && at.value.eq_ignore_ascii_case("articleBody"))
+                        || (&*at.name.local == "role" && at.value.eq_ignore_ascii_case("main"))
+                        || (&*at.name.local == "class"
+                            && at.value.split_ascii_whitespace().any(|t| {
+                                POST_BODY_CLASSES.iter().any(|c| t.eq_ignore_ascii_case(c))
+                            }))
+                })
+            })
+    })
+}
+
 /// Whether a node must be kept because it holds the main content: its own tag, a
-/// descendant that is or marks the content, or a large share of the page's text.
-/// `$h1` says whether containing an `<h1>` protects.
+/// descendant that is or marks the content ([`marks_main_content`]), or a large share of
+/// the page's text. `$h1` says whether containing an `<h1>` protects.
 macro_rules! holds_content {
     ($node:expr, $page:expr, $h1:expr) => {{
         let n = &$node;
-        if n.has_name("html") || n.has_name("body") || n.has_name("main") || n.has_name("article") {
-            true
-        } else if n.descendants_it().any(|d| {
-            d.has_name("main")
-                || d.has_name("article")
-                || ($h1 && d.has_name("h1"))
-                || d.element_ref().is_some_and(|el| {
-                    el.attrs.iter().any(|at| {
-                        (&*at.name.local == "itemprop"
-                            && at.value.eq_ignore_ascii_case("articleBody"))
-                            || (&*at.name.local == "role" && at.value.eq_ignore_ascii_case("main"))
-                            || (&*at.name.local == "class"
-                                && at.value.split_ascii_whitespace().any(|t| {
-                                    POST_BODY_CLASSES.iter().any(|c| t.eq_ignore_ascii_case(c))
-                                }))
-                    })
-                })
-        }) {
+        if marks_main_content(n, $h1, true) {
             true
         } else {
             let chars = text_chars!(n);

@@ -468,12 +468,11 @@ pub(super) const FOREIGN_CONTAINERS: &[&str] = &[
 /// Whether `node` sits in (or is) a comment section, a sidebar, a widget, a list of
 /// related posts or references, an `<aside>` or a `<nav>` ([`FOREIGN_CONTAINERS`]). The
 /// page's own wrappers (`html`, `body`, `article`, `main`) are not looked at: templates name
-/// them after features ("comments-open"). Nor is a named container that holds most of the
-/// page's text: that is the main column, whatever it is called (Blogger puts the posts in a
-/// `widget Blog`, themes wrap content and sidebar in a `content-sidebar-wrap`).
+/// them after features ("comments-open"). Nor is a named container that holds the main
+/// content ([`super::html::marks_main_content`]): that is the content's column, whatever it
+/// is called (Blogger puts the posts in a `widget Blog`, themes wrap content and sidebar in
+/// a `content-sidebar-wrap`).
 pub(super) fn in_foreign_container(node: &NodeRef) -> bool {
-    // Measured once, and only when a named container is met.
-    let mut page_chars = None;
     node.ancestors_it(None)
         .chain(std::iter::once(*node))
         .any(|a| {
@@ -490,23 +489,8 @@ pub(super) fn in_foreign_container(node: &NodeRef) -> bool {
                         FOREIGN_CONTAINERS.iter().any(|f| v.contains(f))
                     })
                 });
-            named && {
-                let page = *page_chars.get_or_insert_with(|| page_text_len(node));
-                a.text().len() * 2 < page
-            }
+            named && !super::html::marks_main_content(&a, true, false)
         })
-}
-
-/// The length of the text of the `<body>` holding `node` (of the whole tree without one).
-fn page_text_len(node: &NodeRef) -> usize {
-    let mut top = *node;
-    for a in node.ancestors_it(None) {
-        top = a;
-        if a.has_name("body") {
-            break;
-        }
-    }
-    top.text().len()
 }
 
 /// The first date stated in any short element of the page, outside comments, sidebars,
@@ -1169,12 +1153,13 @@ mod tests {
 
     #[test]
     fn a_widget_holding_the_posts_is_the_main_column() {
-        let post = "The post itself, with enough words to be most of the page's text. ".repeat(8);
+        let post = "The post itself, with enough words to be the content of the page. ".repeat(3);
+        let archive = "<li><a href='/2011/05/'>Mai 2011</a> (12)</li>".repeat(40);
         let html = format!(
-            r#"<html><body><div class="sidebar"><p>Archiv</p></div>
+            r#"<html><body><div class="sidebar"><ul>{archive}</ul></div>
             <div class="widget Blog" id="Blog1"><div class="post"><h3>Privacy</h3>
             <abbr class="published" title="2018-06-05T08:00:00-07:00">08:00</abbr>
-            <p>{post}</p></div></div>
+            <div class="post-body entry-content"><p>{post}</p></div></div></div>
             <div class="widget"><span class="date">1 May 2011</span></div></body></html>"#
         );
         let e = crate::extract::extract_html(&html, "https://example.org/privacy");
