@@ -1113,6 +1113,16 @@ fn words_of(s: &str) -> usize {
         .sum()
 }
 
+/// The words of a node's text outside its links (see [`words_of`]).
+fn unlinked_words(node: &dom_query::NodeRef) -> usize {
+    let linked: usize = node
+        .descendants_it()
+        .filter(|d| d.has_name("a"))
+        .map(|a| words_of(&a.text()))
+        .sum();
+    words_of(&node.text()).saturating_sub(linked)
+}
+
 /// One walk over the cleaned tree: the publish date stated in the body, the main `<h1>`,
 /// bylines (removed after the date is read) and the structural candidate for the content
 /// (marked with [`ROOT_MARK`]; when it dominates the page, the tree is confined to it).
@@ -1431,16 +1441,18 @@ fn post_scan(r: &Readability) -> PostScan {
         let mut best = None;
         let mut total = 0;
         for node in &articles {
-            let w = words_of(&node.text());
+            // Weighed by the words outside links: an `<article>` of teaser links (a slider
+            // of other stories) can outweigh the story in plain words.
+            let w = unlinked_words(node);
             total += w;
-            if best.is_none_or(|(_, bw)| w > bw) {
-                best = Some((*node, w));
+            if best.is_none_or(|(_, bw, _)| w > bw) {
+                best = Some((*node, w, words_of(&node.text())));
             }
         }
-        if let Some((node, w)) = best {
+        if let Some((node, w, all)) = best {
             // One article, or one that dominates a page of teasers.
             if w >= min_words && w * 2 >= total {
-                chosen = Some((node, w, true));
+                chosen = Some((node, all, true));
             }
         }
     }
@@ -2237,6 +2249,36 @@ mod tests {
         assert!(vocab::is_related_label("Related stories"));
         assert!(vocab::is_related_label("More from Science"));
         assert!(!vocab::is_related_label("Relativity explained"));
+    }
+
+    /// A paragraph of `n` words about one thing, so that pages below have prose to weigh.
+    fn sentence(n: usize, word: &str) -> String {
+        let mut s = vec![word; n].join(" ");
+        s.push('.');
+        s
+    }
+
+    #[test]
+    fn an_article_of_teaser_links_does_not_outweigh_the_story() {
+        let story: String = (0..3)
+            .map(|i| format!("<p>{}</p>", sentence(28, &format!("bridge{i}"))))
+            .collect();
+        let teasers: String = (0..10)
+            .map(|i| {
+                format!(
+                    "<div class=\"slide\"><a href=\"/s{i}\"><h3>Kicker</h3><p>{}</p></a></div>",
+                    sentence(15, "elsewhere")
+                )
+            })
+            .collect();
+        let html = format!(
+            "<html><body><div class=\"page\"><article class=\"story\"><h1>Harbour bridge \
+             reopens</h1>{story}</article><article class=\"more\"><h3>Analysis, interviews\
+             </h3>{teasers}</article></div></body></html>"
+        );
+        let e = extract(&html, "https://news.example/bridge");
+        assert!(e.text.contains("bridge1 bridge1"), "{}", e.text);
+        assert!(!e.text.contains("elsewhere"), "{}", e.text);
     }
 }
 
