@@ -879,12 +879,17 @@ fn remove_boilerplate(r: &Readability) {
             remove!(node);
         }
     }
+    let content_names = content_class_tokens(&named, &page);
     for (node, weak) in named {
         if detached!(node) {
             continue;
         }
         let keep = holds_content!(node, page, true)
-            || (weak && page.prose_in.get(&node.id).copied().unwrap_or(0) >= WEAK_NAME_PROSE);
+            || (weak && page.prose_in.get(&node.id).copied().unwrap_or(0) >= WEAK_NAME_PROSE)
+            || node.attr("class").is_some_and(|c| {
+                c.split_ascii_whitespace()
+                    .any(|t| content_names.contains(&t.to_ascii_lowercase()))
+            });
         if !keep {
             remove!(node);
         } else {
@@ -983,6 +988,49 @@ fn remove_boilerplate(r: &Readability) {
             node.remove_attrs(&["class", "id"]);
         }
     }
+}
+
+/// Substrings of class tokens that name what a block is beside the article (reader comments,
+/// lists of other posts, the side column), which can outweigh a short article in prose; no
+/// builder names its content blocks so. See [`content_class_tokens`].
+const GROUP_EXCLUDED: &[&str] = &["comment", "related", "sidebar"];
+
+/// The class tokens named as boilerplate that the content itself wears: those whose elements
+/// (the outermost of each, nested ones being counted in them) hold over a third of the page's
+/// prose. A page builder makes every block of a post an `elementor-widget`, each too small to
+/// hold the content alone; a sidebar's widgets do not outweigh the article they stand beside.
+fn content_class_tokens(
+    named: &[(dom_query::NodeRef, bool)],
+    page: &PageSize<dom_query::NodeId>,
+) -> HashSet<String> {
+    let mut prose: HashMap<String, usize> = HashMap::new();
+    let mut counted: HashSet<(String, dom_query::NodeId)> = HashSet::new();
+    for (node, weak) in named {
+        let Some(class) = node.attr("class").filter(|_| !weak) else {
+            continue;
+        };
+        for token in class.split_ascii_whitespace() {
+            let token = token.to_ascii_lowercase();
+            if name_strength(&token) != Some(true)
+                || GROUP_EXCLUDED.iter().any(|x| token.contains(x))
+            {
+                continue;
+            }
+            let nested = node
+                .ancestors_it(None)
+                .any(|a| counted.contains(&(token.clone(), a.id)));
+            if !nested {
+                *prose.entry(token.clone()).or_insert(0) +=
+                    page.prose_in.get(&node.id).copied().unwrap_or(0);
+                counted.insert((token, node.id));
+            }
+        }
+    }
+    prose
+        .into_iter()
+        .filter(|(_, p)| *p >= WEAK_NAME_PROSE && *p * 3 > page.prose)
+        .map(|(t, _)| t)
+        .collect()
 }
 
 /// Class and id substrings of bylines and post metadata lines (author, date, reading
@@ -2279,6 +2327,33 @@ mod tests {
         let e = extract(&html, "https://news.example/bridge");
         assert!(e.text.contains("bridge1 bridge1"), "{}", e.text);
         assert!(!e.text.contains("elsewhere"), "{}", e.text);
+    }
+
+    #[test]
+    fn blocks_of_a_page_builder_named_widget_stay() {
+        let widget = |kind: &str, inner: &str| {
+            format!("<div class=\"pb-widget pb-widget-{kind}\"><div>{inner}</div></div>")
+        };
+        let mut post = widget("heading", "<h1>Summer earrings</h1>");
+        for i in 0..3 {
+            post.push_str(&widget(
+                "text",
+                &format!("<p>{}</p>", sentence(30, &format!("ear{i}"))),
+            ));
+            post.push_str(&widget("image", "<img src=\"e.jpg\">"));
+        }
+        let excerpts: String = (0..2)
+            .map(|i| format!("<li><p>{}</p></li>", sentence(40, &format!("other{i}"))))
+            .collect();
+        let html = format!(
+            "<html><body><div class=\"entry\"><div class=\"pb\">{post}</div></div>\
+             <ul class=\"more\">{excerpts}</ul></body></html>"
+        );
+        let e = extract(&html, "https://blog.example/earrings");
+        for i in 0..3 {
+            let w = format!("ear{i} ear{i}");
+            assert!(e.text.contains(&w), "{}", e.text);
+        }
     }
 }
 
