@@ -1527,11 +1527,18 @@ fn post_scan(r: &Readability) -> PostScan {
             node.set_attr(ROOT_MARK, "1");
             if semantic && words * 10 >= body_words * 6 {
                 // Confine the tree to it, so readability cannot wander into its siblings
-                // (site footers, teaser lists).
+                // (site footers, teaser lists), and to the headline's article before it.
                 let body_sel = doc.select_single("body");
                 if let Some(body) = body_sel.nodes().first() {
+                    let headline = headline_article(r, &node);
                     node.remove_from_parent();
+                    if let Some(h) = &headline {
+                        h.remove_from_parent();
+                    }
                     body.remove_children();
+                    if let Some(h) = &headline {
+                        body.append_child(h);
+                    }
                     body.append_child(&node);
                 }
             }
@@ -1639,7 +1646,8 @@ const LEAD_MIN_CHARS: usize = 80;
 const LEAD_MAX_BLOCKS: usize = 3;
 
 /// The prose that opens the semantic container (`article`, `main`, `articleBody`) marked in
-/// the copy `b` before the first block readability kept, as HTML to put before its answer.
+/// the copy `b` before the first block readability kept, as HTML to put before its answer;
+/// the prose of the headline's own article above it (see [`headline_article`]) comes first.
 ///
 /// Readability scores blocks, then keeps the best one and those of its siblings that score
 /// well; a standfirst or lead paragraph in the article's `<header>` (or a heading module
@@ -1667,23 +1675,32 @@ fn leading_prose(
     let mut lead = Lead::default();
     let mut blocks_taken = 0;
     // Collected first: links are rewritten in the loop, and the tree cannot change while
-    // it is walked.
-    let blocks: Vec<_> = root
-        .descendants_it()
-        .filter(|n| n.is_element() && is_text_block(n))
+    // it is walked. The headline's own article, if it stands apart, comes first.
+    let headline = headline_article(b, root);
+    let blocks: Vec<_> = headline
+        .iter()
+        .map(|h| (h, true))
+        .chain(std::iter::once((root, false)))
+        .flat_map(|(c, in_headline)| {
+            c.descendants_it()
+                .filter(|n| n.is_element() && is_text_block(n))
+                .map(move |n| (n, in_headline))
+        })
         .collect();
-    for node in blocks {
+    for (node, in_headline) in blocks {
         let text = collapse_ws(&node.text());
         if text.is_empty() {
             continue;
         }
+        let prose = is_lead_prose(&node, &text);
         // The first block readability kept ends the lead; a prefix is compared because
-        // readability and the markdown may differ in what they keep of a block's end.
+        // readability and the markdown may differ in what they keep of a block's end. In
+        // the headline's article only prose counts: its kicker ("Kredit") is found anywhere.
         let probe: String = text.chars().take(60).collect();
-        if kept.contains(probe.as_str()) {
+        if (prose || !in_headline) && kept.contains(probe.as_str()) {
             return lead;
         }
-        if blocks_taken < LEAD_MAX_BLOCKS && is_lead_prose(&node, &text) {
+        if blocks_taken < LEAD_MAX_BLOCKS && prose {
             blocks_taken += 1;
             let anchors: Vec<_> = node.descendants_it().filter(|d| d.has_name("a")).collect();
             if let Some(base) = base {
@@ -1699,6 +1716,27 @@ fn leading_prose(
     }
     // Readability's answer is not in this container: nothing to add to it.
     Lead::default()
+}
+
+/// An `<article>` before `root` and outside it that holds an `<h1>`: CMS templates that set
+/// the headline and its standfirst in an article of their own, above the body's. Its prose
+/// opens the content as much as that at the top of `root` does.
+fn headline_article<'a>(
+    b: &'a Readability,
+    root: &dom_query::NodeRef<'a>,
+) -> Option<dom_query::NodeRef<'a>> {
+    for n in b.doc.root().descendants_it() {
+        if n.id == root.id {
+            return None;
+        }
+        if n.has_name("article")
+            && !root.ancestors_it(None).any(|a| a.id == n.id)
+            && n.descendants_it().any(|d| d.has_name("h1"))
+        {
+            return Some(n);
+        }
+    }
+    None
 }
 
 /// What [`leading_prose`] brings back: its HTML, and its anchors as `(href, text)`.
@@ -2327,6 +2365,22 @@ mod tests {
         let e = extract(&html, "https://news.example/bridge");
         assert!(e.text.contains("bridge1 bridge1"), "{}", e.text);
         assert!(!e.text.contains("elsewhere"), "{}", e.text);
+    }
+
+    #[test]
+    fn the_standfirst_in_the_headline_article_above_the_body_stays() {
+        let body: String = (0..3)
+            .map(|i| format!("<p>Credit {}</p>", sentence(40, &format!("body{i}"))))
+            .collect();
+        let html = format!(
+            "<html><body><article class=\"stage\"><div>Credit</div><h1>Lease or buy?</h1>\
+             <p>{}</p></article><div class=\"basis\"><article class=\"text\"><h2>Pros and \
+             cons</h2>{body}</article></div></body></html>",
+            sentence(30, "standfirst")
+        );
+        let e = extract(&html, "https://money.example/lease");
+        assert!(e.text.contains("standfirst standfirst"), "{}", e.text);
+        assert!(e.text.contains("body2 body2"), "{}", e.text);
     }
 
     #[test]
