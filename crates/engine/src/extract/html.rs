@@ -1645,6 +1645,10 @@ const LEAD_MIN_CHARS: usize = 80;
 /// paragraphs, and more would mean the kept content starts far down the container.
 const LEAD_MAX_BLOCKS: usize = 3;
 
+/// The fewest characters of a block that is not prose whose presence in readability's answer
+/// ends the lead (see [`leading_prose`]): shorter texts match anywhere.
+const LEAD_PROBE_MIN_CHARS: usize = 25;
+
 /// The prose that opens the semantic container (`article`, `main`, `articleBody`) marked in
 /// the copy `b` before the first block readability kept, as HTML to put before its answer;
 /// the prose of the headline's own article above it (see [`headline_article`]) comes first.
@@ -1694,10 +1698,12 @@ fn leading_prose(
         }
         let prose = is_lead_prose(&node, &text);
         // The first block readability kept ends the lead; a prefix is compared because
-        // readability and the markdown may differ in what they keep of a block's end. In
-        // the headline's article only prose counts: its kicker ("Kredit") is found anywhere.
+        // readability and the markdown may differ in what they keep of a block's end. A short
+        // label (a kicker, "Kredit") is found anywhere in the answer, so it does not end the
+        // lead; in the headline's article, nothing but prose does (the headline may be kept).
         let probe: String = text.chars().take(60).collect();
-        if (prose || !in_headline) && kept.contains(probe.as_str()) {
+        let ends = prose || (!in_headline && probe.chars().count() >= LEAD_PROBE_MIN_CHARS);
+        if ends && kept.contains(probe.as_str()) {
             return lead;
         }
         if blocks_taken < LEAD_MAX_BLOCKS && prose {
@@ -2381,6 +2387,22 @@ mod tests {
         let e = extract(&html, "https://money.example/lease");
         assert!(e.text.contains("standfirst standfirst"), "{}", e.text);
         assert!(e.text.contains("body2 body2"), "{}", e.text);
+    }
+
+    #[test]
+    fn a_kicker_found_in_the_body_does_not_end_the_lead() {
+        let body: String = (0..6)
+            .map(|i| format!("<p>Paragraph {}</p>", sentence(30, &format!("ferry{i}"))))
+            .collect();
+        let html = format!(
+            "<html><body><nav><a href=\"/\">Home</a></nav><article><header>\
+             <div>Paragraph</div><h1>Ferry timetable cut</h1><p>{}</p></header>\
+             <div class=\"text\">{body}</div></article><footer>Contact</footer></body></html>",
+            sentence(25, "intro")
+        );
+        let e = extract(&html, "https://news.example/ferry");
+        assert!(e.text.contains("intro intro"), "{}", e.text);
+        assert!(e.text.contains("ferry5 ferry5"), "{}", e.text);
     }
 
     #[test]
