@@ -887,12 +887,17 @@ fn remove_boilerplate(r: &Readability) {
             remove!(node);
         }
     }
+    let content_names = content_class_tokens(&named, &page);
     for (node, weak) in named {
         if detached!(node) {
             continue;
         }
         let keep = holds_content!(node, page, true)
-            || (weak && page.prose_in.get(&node.id).copied().unwrap_or(0) >= WEAK_NAME_PROSE);
+            || (weak && page.prose_in.get(&node.id).copied().unwrap_or(0) >= WEAK_NAME_PROSE)
+            || node.attr("class").is_some_and(|c| {
+                c.split_ascii_whitespace()
+                    .any(|t| content_names.contains(&t.to_ascii_lowercase()))
+            });
         if !keep {
             remove!(node);
         } else {
@@ -991,6 +996,49 @@ fn remove_boilerplate(r: &Readability) {
             node.remove_attrs(&["class", "id"]);
         }
     }
+}
+
+/// Substrings of class tokens that name what a block is beside the article (reader comments,
+/// lists of other posts, the side column), which can outweigh a short article in prose; no
+/// builder names its content blocks so. See [`content_class_tokens`].
+const GROUP_EXCLUDED: &[&str] = &["comment", "related", "sidebar"];
+
+/// The class tokens named as boilerplate that the content itself wears: those whose elements
+/// (the outermost of each, nested ones being counted in them) hold over a third of the page's
+/// prose. A page builder makes every block of a post an `elementor-widget`, each too small to
+/// hold the content alone; a sidebar's widgets do not outweigh the article they stand beside.
+fn content_class_tokens(
+    named: &[(dom_query::NodeRef, bool)],
+    page: &PageSize<dom_query::NodeId>,
+) -> HashSet<String> {
+    let mut prose: HashMap<String, usize> = HashMap::new();
+    let mut counted: HashSet<(String, dom_query::NodeId)> = HashSet::new();
+    for (node, weak) in named {
+        let Some(class) = node.attr("class").filter(|_| !weak) else {
+            continue;
+        };
+        for token in class.split_ascii_whitespace() {
+            let token = token.to_ascii_lowercase();
+            if name_strength(&token) != Some(true)
+                || GROUP_EXCLUDED.iter().any(|x| token.contains(x))
+            {
+                continue;
+            }
+            let nested = node
+                .ancestors_it(None)
+                .any(|a| counted.contains(&(token.clone(), a.id)));
+            if !nested {
+                *prose.entry(token.clone()).or_insert(0) +=
+                    page.prose_in.get(&node.id).copied().unwrap_or(0);
+                counted.insert((token, node.id));
+            }
+        }
+    }
+    prose
+        .into_iter()
+        .filter(|(_, p)| *p >= WEAK_NAME_PROSE && *p * 3 > page.prose)
+        .map(|(t, _)| t)
+        .collect()
 }
 
 /// Class and id substrings of bylines and post metadata lines (author, date, reading
@@ -1119,6 +1167,16 @@ fn words_of(s: &str) -> usize {
             }
         })
         .sum()
+}
+
+/// The words of a node's text outside its links (see [`words_of`]).
+fn unlinked_words(node: &dom_query::NodeRef) -> usize {
+    let linked: usize = node
+        .descendants_it()
+        .filter(|d| d.has_name("a"))
+        .map(|a| words_of(&a.text()))
+        .sum();
+    words_of(&node.text()).saturating_sub(linked)
 }
 
 /// One walk over the cleaned tree: the publish date stated in the body, the main `<h1>`,
@@ -1439,16 +1497,18 @@ fn post_scan(r: &Readability) -> PostScan {
         let mut best = None;
         let mut total = 0;
         for node in &articles {
-            let w = words_of(&node.text());
+            // Weighed by the words outside links: an `<article>` of teaser links (a slider
+            // of other stories) can outweigh the story in plain words.
+            let w = unlinked_words(node);
             total += w;
-            if best.is_none_or(|(_, bw)| w > bw) {
-                best = Some((*node, w));
+            if best.is_none_or(|(_, bw, _)| w > bw) {
+                best = Some((*node, w, words_of(&node.text())));
             }
         }
-        if let Some((node, w)) = best {
+        if let Some((node, w, all)) = best {
             // One article, or one that dominates a page of teasers.
             if w >= min_words && w * 2 >= total {
-                chosen = Some((node, w, true));
+                chosen = Some((node, all, true));
             }
         }
     }
@@ -1475,11 +1535,18 @@ fn post_scan(r: &Readability) -> PostScan {
             node.set_attr(ROOT_MARK, "1");
             if semantic && words * 10 >= body_words * 6 {
                 // Confine the tree to it, so readability cannot wander into its siblings
-                // (site footers, teaser lists).
+                // (site footers, teaser lists), and to the headline's article before it.
                 let body_sel = doc.select_single("body");
                 if let Some(body) = body_sel.nodes().first() {
+                    let headline = headline_article(r, &node);
                     node.remove_from_parent();
+                    if let Some(h) = &headline {
+                        h.remove_from_parent();
+                    }
                     body.remove_children();
+                    if let Some(h) = &headline {
+                        body.append_child(h);
+                    }
                     body.append_child(&node);
                 }
             }
@@ -1586,8 +1653,13 @@ const LEAD_MIN_CHARS: usize = 80;
 /// paragraphs, and more would mean the kept content starts far down the container.
 const LEAD_MAX_BLOCKS: usize = 3;
 
+/// The fewest characters of a block that is not prose whose presence in readability's answer
+/// ends the lead (see [`leading_prose`]): shorter texts match anywhere.
+const LEAD_PROBE_MIN_CHARS: usize = 25;
+
 /// The prose that opens the semantic container (`article`, `main`, `articleBody`) marked in
-/// the copy `b` before the first block readability kept, as HTML to put before its answer.
+/// the copy `b` before the first block readability kept, as HTML to put before its answer;
+/// the prose of the headline's own article above it (see [`headline_article`]) comes first.
 ///
 /// Readability scores blocks, then keeps the best one and those of its siblings that score
 /// well; a standfirst or lead paragraph in the article's `<header>` (or a heading module
@@ -1615,23 +1687,34 @@ fn leading_prose(
     let mut lead = Lead::default();
     let mut blocks_taken = 0;
     // Collected first: links are rewritten in the loop, and the tree cannot change while
-    // it is walked.
-    let blocks: Vec<_> = root
-        .descendants_it()
-        .filter(|n| n.is_element() && is_text_block(n))
+    // it is walked. The headline's own article, if it stands apart, comes first.
+    let headline = headline_article(b, root);
+    let blocks: Vec<_> = headline
+        .iter()
+        .map(|h| (h, true))
+        .chain(std::iter::once((root, false)))
+        .flat_map(|(c, in_headline)| {
+            c.descendants_it()
+                .filter(|n| n.is_element() && is_text_block(n))
+                .map(move |n| (n, in_headline))
+        })
         .collect();
-    for node in blocks {
+    for (node, in_headline) in blocks {
         let text = collapse_ws(&node.text());
         if text.is_empty() {
             continue;
         }
+        let prose = is_lead_prose(&node, &text);
         // The first block readability kept ends the lead; a prefix is compared because
-        // readability and the markdown may differ in what they keep of a block's end.
+        // readability and the markdown may differ in what they keep of a block's end. A short
+        // label (a kicker, "Kredit") is found anywhere in the answer, so it does not end the
+        // lead; in the headline's article, nothing but prose does (the headline may be kept).
         let probe: String = text.chars().take(60).collect();
-        if kept.contains(probe.as_str()) {
+        let ends = prose || (!in_headline && probe.chars().count() >= LEAD_PROBE_MIN_CHARS);
+        if ends && kept.contains(probe.as_str()) {
             return lead;
         }
-        if blocks_taken < LEAD_MAX_BLOCKS && is_lead_prose(&node, &text) {
+        if blocks_taken < LEAD_MAX_BLOCKS && prose {
             blocks_taken += 1;
             let anchors: Vec<_> = node.descendants_it().filter(|d| d.has_name("a")).collect();
             if let Some(base) = base {
@@ -1647,6 +1730,27 @@ fn leading_prose(
     }
     // Readability's answer is not in this container: nothing to add to it.
     Lead::default()
+}
+
+/// An `<article>` before `root` and outside it that holds an `<h1>`: CMS templates that set
+/// the headline and its standfirst in an article of their own, above the body's. Its prose
+/// opens the content as much as that at the top of `root` does.
+fn headline_article<'a>(
+    b: &'a Readability,
+    root: &dom_query::NodeRef<'a>,
+) -> Option<dom_query::NodeRef<'a>> {
+    for n in b.doc.root().descendants_it() {
+        if n.id == root.id {
+            return None;
+        }
+        if n.has_name("article")
+            && !root.ancestors_it(None).any(|a| a.id == n.id)
+            && n.descendants_it().any(|d| d.has_name("h1"))
+        {
+            return Some(n);
+        }
+    }
+    None
 }
 
 /// What [`leading_prose`] brings back: its HTML, and its anchors as `(href, text)`.
@@ -2243,6 +2347,95 @@ mod tests {
         assert!(vocab::is_related_label("Related stories"));
         assert!(vocab::is_related_label("More from Science"));
         assert!(!vocab::is_related_label("Relativity explained"));
+    }
+
+    /// A paragraph of `n` words about one thing, so that pages below have prose to weigh.
+    fn sentence(n: usize, word: &str) -> String {
+        let mut s = vec![word; n].join(" ");
+        s.push('.');
+        s
+    }
+
+    #[test]
+    fn an_article_of_teaser_links_does_not_outweigh_the_story() {
+        let story: String = (0..3)
+            .map(|i| format!("<p>{}</p>", sentence(28, &format!("bridge{i}"))))
+            .collect();
+        let teasers: String = (0..10)
+            .map(|i| {
+                format!(
+                    "<div class=\"slide\"><a href=\"/s{i}\"><h3>Kicker</h3><p>{}</p></a></div>",
+                    sentence(15, "elsewhere")
+                )
+            })
+            .collect();
+        let html = format!(
+            "<html><body><div class=\"page\"><article class=\"story\"><h1>Harbour bridge \
+             reopens</h1>{story}</article><article class=\"more\"><h3>Analysis, interviews\
+             </h3>{teasers}</article></div></body></html>"
+        );
+        let e = extract(&html, "https://news.example/bridge");
+        assert!(e.text.contains("bridge1 bridge1"), "{}", e.text);
+        assert!(!e.text.contains("elsewhere"), "{}", e.text);
+    }
+
+    #[test]
+    fn the_standfirst_in_the_headline_article_above_the_body_stays() {
+        let body: String = (0..3)
+            .map(|i| format!("<p>Credit {}</p>", sentence(40, &format!("body{i}"))))
+            .collect();
+        let html = format!(
+            "<html><body><article class=\"stage\"><div>Credit</div><h1>Lease or buy?</h1>\
+             <p>{}</p></article><div class=\"basis\"><article class=\"text\"><h2>Pros and \
+             cons</h2>{body}</article></div></body></html>",
+            sentence(30, "standfirst")
+        );
+        let e = extract(&html, "https://money.example/lease");
+        assert!(e.text.contains("standfirst standfirst"), "{}", e.text);
+        assert!(e.text.contains("body2 body2"), "{}", e.text);
+    }
+
+    #[test]
+    fn a_kicker_found_in_the_body_does_not_end_the_lead() {
+        let body: String = (0..6)
+            .map(|i| format!("<p>Paragraph {}</p>", sentence(30, &format!("ferry{i}"))))
+            .collect();
+        let html = format!(
+            "<html><body><nav><a href=\"/\">Home</a></nav><article><header>\
+             <div>Paragraph</div><h1>Ferry timetable cut</h1><p>{}</p></header>\
+             <div class=\"text\">{body}</div></article><footer>Contact</footer></body></html>",
+            sentence(25, "intro")
+        );
+        let e = extract(&html, "https://news.example/ferry");
+        assert!(e.text.contains("intro intro"), "{}", e.text);
+        assert!(e.text.contains("ferry5 ferry5"), "{}", e.text);
+    }
+
+    #[test]
+    fn blocks_of_a_page_builder_named_widget_stay() {
+        let widget = |kind: &str, inner: &str| {
+            format!("<div class=\"pb-widget pb-widget-{kind}\"><div>{inner}</div></div>")
+        };
+        let mut post = widget("heading", "<h1>Summer earrings</h1>");
+        for i in 0..3 {
+            post.push_str(&widget(
+                "text",
+                &format!("<p>{}</p>", sentence(30, &format!("ear{i}"))),
+            ));
+            post.push_str(&widget("image", "<img src=\"e.jpg\">"));
+        }
+        let excerpts: String = (0..2)
+            .map(|i| format!("<li><p>{}</p></li>", sentence(40, &format!("other{i}"))))
+            .collect();
+        let html = format!(
+            "<html><body><div class=\"entry\"><div class=\"pb\">{post}</div></div>\
+             <ul class=\"more\">{excerpts}</ul></body></html>"
+        );
+        let e = extract(&html, "https://blog.example/earrings");
+        for i in 0..3 {
+            let w = format!("ear{i} ear{i}");
+            assert!(e.text.contains(&w), "{}", e.text);
+        }
     }
 }
 
