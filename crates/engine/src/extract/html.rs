@@ -769,7 +769,8 @@ fn remove_boilerplate(r: &Readability) {
             continue;
         }
         let comments = vocab::is_comments_label(&text);
-        if !comments && !vocab::is_related_label(&text) && !vocab::is_prompt_label(&text) {
+        let labelled = comments || vocab::is_related_label(&text) || vocab::is_prompt_label(&text);
+        if !labelled && !vocab::is_read_more_label(&text) {
             continue;
         }
         if detached!(node) {
@@ -778,9 +779,14 @@ fn remove_boilerplate(r: &Readability) {
         let Some(parent) = node.parent() else {
             continue;
         };
+        let links_after = link_blocks_after(&node);
+        if !labelled && links_after.is_empty() {
+            // "Mehr lesen:" with no links after it.
+            continue;
+        }
         // The section the heading opens is its parent, unless the parent has text before the
         // heading (a post ending in "Related articles" on a page of several posts).
-        if text_before!(node) <= 100 && !holds_content!(parent, page, true) {
+        if labelled && text_before!(node) <= 100 && !holds_content!(parent, page, true) {
             remove!(parent);
         } else if comments {
             // The comments follow the heading inside the content container.
@@ -791,11 +797,14 @@ fn remove_boilerplate(r: &Readability) {
             }
             remove!(node);
         } else {
-            // A list of stories right after the heading.
+            // A list of stories right after the heading, or its links one block each.
             if let Some(n) = node.next_element_sibling() {
                 if n.has_name("ul") || n.has_name("ol") {
                     remove!(n);
                 }
+            }
+            for n in link_blocks_after(&node) {
+                remove!(n);
             }
             remove!(node);
         }
@@ -824,23 +833,42 @@ fn remove_boilerplate(r: &Readability) {
             remove!(node);
             continue;
         }
-        if text.len() > 120
-            || !(vocab::is_related_label(&text)
-                || vocab::is_comments_label(&text)
-                || vocab::is_prompt_label(&text))
+        if text.len() > 120 {
+            continue;
+        }
+        let related = vocab::is_related_label(&text);
+        let read_more = !related && vocab::is_read_more_label(&text);
+        if !(related
+            || read_more
+            || vocab::is_comments_label(&text)
+            || vocab::is_prompt_label(&text))
         {
             continue;
         }
-        match node.parent() {
+        // The small box the label opens, else the label alone.
+        let block = match node.parent() {
             Some(parent)
                 if text_before!(node) <= 100
                     && text_chars!(parent) <= 600
                     && !holds_content!(parent, page, true) =>
             {
-                remove!(parent)
+                parent
             }
-            _ => remove!(node),
+            _ => node,
+        };
+        // A list of stories announced by the label, one link per block after it.
+        let links_after = if related || read_more {
+            link_blocks_after(&block)
+        } else {
+            Vec::new()
+        };
+        if read_more && links_after.is_empty() {
+            continue;
         }
+        for n in links_after {
+            remove!(n);
+        }
+        remove!(block);
     }
 
     for node in always {
@@ -983,6 +1011,35 @@ fn remove_boilerplate(r: &Readability) {
             node.remove_attrs(&["class", "id"]);
         }
     }
+}
+
+/// The most non-whitespace characters of a block taken for one link of a list of stories
+/// (see [`link_blocks_after`]): a headline, maybe with a line of text.
+const LINK_BLOCK_MAX_CHARS: usize = 300;
+
+/// The blocks right after a label that are each one link or a few, and nothing else
+/// (`<p><a>Other story</a></p>`, one per story): the list of stories the label announces,
+/// written as paragraphs instead of a list.
+fn link_blocks_after<'a>(label: &dom_query::NodeRef<'a>) -> Vec<dom_query::NodeRef<'a>> {
+    let mut out = Vec::new();
+    let mut next = label.next_element_sibling();
+    while let Some(n) = next {
+        next = n.next_element_sibling();
+        let chars = text_chars!(n);
+        if chars == 0 || chars > LINK_BLOCK_MAX_CHARS || n.has_name("h1") {
+            break;
+        }
+        let link_chars: usize = n
+            .descendants_it()
+            .filter(|d| d.has_name("a"))
+            .map(|a| text_chars!(a))
+            .sum();
+        if link_chars * 10 < chars * 9 {
+            break;
+        }
+        out.push(n);
+    }
+    out
 }
 
 /// Class and id substrings of bylines and post metadata lines (author, date, reading
@@ -2222,6 +2279,46 @@ mod tests {
         assert_eq!(name_strength("gallery__item comment-box"), Some(true));
         assert_eq!(name_strength("image-caption"), Some(true));
         assert_eq!(name_strength("article-body"), None);
+    }
+
+    /// A page of one article: a headline, `body` and four paragraphs of prose around it.
+    fn article_page(body: &str) -> String {
+        let para = "Der Gemeinderat hat am Dienstagabend lange über den neuen Radweg am \
+                    Fluss beraten, der die beiden Ortsteile verbinden soll und seit Jahren \
+                    gefordert wird.";
+        format!(
+            "<html><body><nav><a href=\"/\">Start</a></nav><article><h1>Radweg kommt</h1>\
+             <p>{para}</p><p>{para} Die Kosten trägt das Land.</p>{body}\
+             <p>{para} Im Frühjahr beginnen die Arbeiten.</p><p>{para} Ende.</p>\
+             </article></body></html>"
+        )
+    }
+
+    #[test]
+    fn a_story_list_of_one_link_per_paragraph_goes_with_its_label() {
+        let html = article_page(
+            "<h3>Mehr lesen:</h3><p><a href=\"/a\">Brücke wird saniert</a></p>\
+             <p><a href=\"/b\">Neue Buslinie ab Mai</a></p>\
+             <p><em>Diese Artikel könnten dich ebenfalls interessieren:</em></p>\
+             <p><a href=\"/c\">Marktplatz wird grün</a></p>\
+             <p>Mehr lesen Sie in der <a href=\"/zeitung\">Samstagsausgabe</a> über den \
+             Streit um die Finanzierung des Projekts.</p>",
+        );
+        let e = extract(&html, "https://example.org/radweg");
+        for gone in [
+            "Brücke wird saniert",
+            "Neue Buslinie",
+            "Marktplatz",
+            "Mehr lesen:",
+        ] {
+            assert!(!e.text.contains(gone), "{gone}: {}", e.text);
+        }
+        assert!(e.text.contains("Samstagsausgabe"), "{}", e.text);
+        assert!(e.text.contains("Im Frühjahr beginnen"), "{}", e.text);
+        // "Mehr lesen" with no links after it is left alone.
+        let html = article_page("<h3>Weiterlesen</h3><p>Ein Satz ohne Link danach.</p>");
+        let e = extract(&html, "https://example.org/radweg");
+        assert!(e.text.contains("Ein Satz ohne Link"), "{}", e.text);
     }
 
     #[test]
