@@ -150,6 +150,10 @@ const BOILERPLATE_WORDS: &[&str] = &[
     "widget",
     "widgets",
     "masthead",
+    // Captions by their other name (French "légende"); whole words, since German ids
+    // made from headings hold "grundlegende".
+    "legend",
+    "legende",
 ];
 
 /// Whole words of class or id tokens that name a media player: its title, duration and
@@ -615,6 +619,21 @@ macro_rules! with_attrs {
     };
 }
 
+/// Whether an element has no child elements but empty ones: icons (`<a><i class="fa
+/// fa-angle-left"></i>Zurück zur Listenansicht</a>`), so that its text is its own label.
+/// Only links and spans are looked into: their children are few.
+fn only_icons_inside(node: &dom_query::NodeRef) -> bool {
+    let Some(first) = node.first_element_child() else {
+        return true;
+    };
+    (node.has_name("a") || node.has_name("span"))
+        && first.text().trim().is_empty()
+        && node
+            .element_children()
+            .iter()
+            .all(|c| c.text().trim().is_empty())
+}
+
 /// Removes boilerplate from the tree before readability scores it. One walk over the tree
 /// classifies the elements; the removals then go from the most specific evidence (consent
 /// buttons, comment headings) to the broadest (class names), each guarded so that nothing
@@ -665,7 +684,7 @@ fn remove_boilerplate(r: &Readability) {
         }
         if p.heading {
             headings.push(node);
-        } else if p.label && short && (node.has_name("p") || node.first_element_child().is_none()) {
+        } else if p.label && short && (node.has_name("p") || only_icons_inside(&node)) {
             labels.push(node);
         }
         if p.sup {
@@ -945,6 +964,7 @@ fn remove_boilerplate(r: &Readability) {
         }
         let linked = node.ancestors_it(Some(4)).any(|a| a.has_name("a"))
             || node.has_name("a")
+            || links_to_one_page(&node)
             || 2 * node
                 .descendants_it()
                 .filter(|d| d.has_name("a"))
@@ -1013,6 +1033,28 @@ fn remove_boilerplate(r: &Readability) {
     }
 }
 
+/// Whether all the links of an element go to one page, and there are several of them: a
+/// teaser whose picture, headline and "more" link lead to the story it announces, whatever
+/// share of its text its summary takes.
+fn links_to_one_page(node: &dom_query::NodeRef) -> bool {
+    let mut hrefs = node.descendants_it().filter(|d| d.has_name("a")).map(|a| {
+        a.attr("href")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default()
+    });
+    let Some(first) = hrefs.next() else {
+        return false;
+    };
+    let mut count = 1;
+    for h in hrefs {
+        if h != first {
+            return false;
+        }
+        count += 1;
+    }
+    count >= 2 && !first.is_empty() && !first.starts_with('#')
+}
+
 /// The most non-whitespace characters of a block taken for one link of a list of stories
 /// (see [`link_blocks_after`]): a headline, maybe with a line of text.
 const LINK_BLOCK_MAX_CHARS: usize = 300;
@@ -1064,6 +1106,15 @@ const BYLINE_SUBSTRINGS: &[&str] = &[
     "article-info",
     "article__info",
 ];
+
+/// Whether a class or id value has the token `meta` alone (`id="meta"`): the line of date,
+/// author and section under a headline. Compounds (`recipe-meta`, `meta-info-wrapper`)
+/// also name recipe facts and whole article headers.
+fn is_meta_name(value: &str) -> bool {
+    value
+        .split_ascii_whitespace()
+        .any(|token| token.eq_ignore_ascii_case("meta"))
+}
 
 /// Class and id substrings of author boxes (a portrait and a paragraph about the author
 /// under a post): removed in the byline step, whatever their length, since a byline named
@@ -1195,6 +1246,7 @@ fn post_scan(r: &Readability) -> PostScan {
                 a.class_or_id_contains(DATE_HINTS) && !a.class_or_id_contains(&["updat", "modif"]);
             k[3] = !matches!(tag, "article" | "main" | "body" | "html")
                 && (a.class_or_id_contains(BYLINE_SUBSTRINGS)
+                    || [a.class, a.id].into_iter().flatten().any(is_meta_name)
                     || a.rel.is_some_and(|r| r.eq_ignore_ascii_case("author")));
             k[4] = tag == "h1";
             k[5] = itemprop.is_some_and(|p| p.eq_ignore_ascii_case("articleBody"));
@@ -2319,6 +2371,39 @@ mod tests {
         let html = article_page("<h3>Weiterlesen</h3><p>Ein Satz ohne Link danach.</p>");
         let e = extract(&html, "https://example.org/radweg");
         assert!(e.text.contains("Ein Satz ohne Link"), "{}", e.text);
+    }
+
+    #[test]
+    fn legends_one_page_teasers_icon_links_and_meta_lines_go() {
+        let html = article_page(
+            "<div id=\"meta\"><p>Freitag | 14. Juni 2019 VON Eva Beispiel IN \
+             <a href=\"/c/stadt\">Stadt</a> | 0 COMMENTS</p></div>\
+             <div class=\"pic\"><img src=\"/a.jpg\"><div class=\"legend\">Der Fluss \
+             bei Hochwasser im letzten Frühjahr. Foto © Eva Beispiel</div></div>\
+             <div class=\"c-teaser\"><h3><a href=\"/bruecke\">Brücke wird saniert</a></h3>\
+             <p>Die alte Brücke über den Fluss wird ab dem Sommer für ein halbes Jahr \
+             gesperrt und von Grund auf saniert.</p><p><a href=\"/bruecke\">Mehr</a></p></div>\
+             <a href=\"/presse\"><i class=\"fa fa-angle-left\"></i>zurück zur Listenansicht</a>",
+        );
+        let e = extract(&html, "https://example.org/radweg");
+        for gone in [
+            "Eva Beispiel",
+            "bei Hochwasser",
+            "Brücke",
+            "halbes Jahr",
+            "Listenansicht",
+        ] {
+            assert!(!e.text.contains(gone), "{gone}: {}", e.text);
+        }
+        assert!(e.text.contains("Im Frühjahr beginnen"), "{}", e.text);
+        assert!(!is_meta_name("recipe-meta meta-info"));
+        // A teaser whose links go to several pages, or to one page once, is left to the
+        // share of its text in links.
+        let one = "<p class=\"teaser\">Der Rat tagt <a href=\"/rat\">öffentlich</a> und \
+                   lädt alle Bürger ein, die Sitzung im großen Saal des Rathauses zu \
+                   verfolgen.</p>";
+        let e = extract(&article_page(one), "https://example.org/radweg");
+        assert!(e.text.contains("lädt alle Bürger ein"), "{}", e.text);
     }
 
     #[test]

@@ -416,6 +416,17 @@ const CREDITS: &[&str] = &[
     "image credit",
     "credit",
     "credits",
+    "beitragsbild",
+    "bildrechte",
+    "crédit",
+    "crédits",
+    "crédit photo",
+    "crédits photo",
+    "crédits photos",
+    "crédit image",
+    "fotografía",
+    "créditos",
+    "zdjęcie",
 ];
 
 /// Whether a short line is the credit of a photo ("Foto: Agentur", "Titelbild: X/Y",
@@ -473,6 +484,8 @@ mod tests {
             "Titelbild: A. Muster/Bildagentur",
             "© Foto: iStock/someone",
             "(Credit: Jane Roe / Agency)",
+            "Crédits photos : Agence Exemple",
+            "Beitragsbild: Titelseite vom 2.4.2019, Ausriss.",
         ] {
             assert!(is_credit_line(t), "{t}");
         }
