@@ -619,6 +619,24 @@ macro_rules! with_attrs {
     };
 }
 
+/// Whether a short line is a related label, a colon and a link to another story, and
+/// nothing else ("Czytaj też: <a>Wyścig zbrojeń ruszył</a>", "Lesen Sie auch: <a>…</a>").
+fn is_related_link_line(node: &dom_query::NodeRef, text: &str) -> bool {
+    let Some((label, rest)) = text.split_once(':') else {
+        return false;
+    };
+    let rest_chars = rest.chars().filter(|c| !c.is_whitespace()).count();
+    if rest_chars == 0 || !vocab::is_related_label(label) {
+        return false;
+    }
+    let link_chars: usize = node
+        .descendants_it()
+        .filter(|d| d.has_name("a"))
+        .map(|a| text_chars!(a))
+        .sum();
+    link_chars >= rest_chars
+}
+
 /// Whether an element has no child elements but empty ones: icons (`<a><i class="fa
 /// fa-angle-left"></i>Zurück zur Listenansicht</a>`), so that its text is its own label.
 /// Only links and spans are looked into: their children are few.
@@ -855,7 +873,7 @@ fn remove_boilerplate(r: &Readability) {
         if text.len() > 120 {
             continue;
         }
-        let related = vocab::is_related_label(&text);
+        let related = vocab::is_related_label(&text) || is_related_link_line(&node, &text);
         let read_more = !related && vocab::is_read_more_label(&text);
         if !(related
             || read_more
@@ -2404,6 +2422,22 @@ mod tests {
                    verfolgen.</p>";
         let e = extract(&article_page(one), "https://example.org/radweg");
         assert!(e.text.contains("lädt alle Bürger ein"), "{}", e.text);
+    }
+
+    #[test]
+    fn a_related_label_before_one_link_goes_and_one_before_prose_stays() {
+        let html = article_page(
+            "<p><em>Czytaj też: <a href=\"/x\">Wyścig zbrojeń ruszył z kopyta, a Europa wciąż się \
+             zastanawia</a></em></p>\
+             <p>Lesen Sie auch: was der Kreistag im Herbst zur \
+             <a href=\"/kreistag\">Finanzierung</a> beschlossen hat, und warum.</p>\
+             <p>Quelle: Landesverband Radverkehr, 2. Februar 2022</p>",
+        );
+        let e = extract(&html, "https://example.org/radweg");
+        for gone in ["Wyścig", "Landesverband Radverkehr"] {
+            assert!(!e.text.contains(gone), "{gone}: {}", e.text);
+        }
+        assert!(e.text.contains("was der Kreistag im Herbst"), "{}", e.text);
     }
 
     #[test]

@@ -425,6 +425,11 @@ const CREDITS: &[&str] = &[
     "crédits photos",
     "crédit image",
     "fotografía",
+    // The source a short item was taken from ("Quelle: dpa", "Source: Agency").
+    "quelle",
+    "source",
+    "fuente",
+    "źródło",
     "créditos",
     "zdjęcie",
 ];
