@@ -619,6 +619,43 @@ macro_rules! with_attrs {
     };
 }
 
+/// The shortest image description a caption is recognised by: shorter ones ("Foto",
+/// a name) are also the words of ordinary lines.
+const CAPTION_MIN_ALT_CHARS: usize = 30;
+
+/// The block right after an image (or after the container it is the only content of) that
+/// repeats the image's `alt` or `title`, maybe followed by a credit: the image's caption,
+/// written beside its container rather than in it.
+fn caption_after<'a>(img: &dom_query::NodeRef<'a>) -> Option<dom_query::NodeRef<'a>> {
+    let alt = ["alt", "title"]
+        .iter()
+        .filter_map(|a| img.attr(a))
+        .map(|v| collapse_ws(&v))
+        .find(|v| v.chars().filter(|c| !c.is_whitespace()).count() >= CAPTION_MIN_ALT_CHARS)?;
+    let mut holder = *img;
+    for _ in 0..4 {
+        if let Some(next) = holder.next_element_sibling() {
+            let text = collapse_ws(&next.text());
+            // A heading that repeats it is the story's title, the image's description
+            // taken from it.
+            let heading = ["h1", "h2", "h3", "h4", "h5", "h6"]
+                .iter()
+                .any(|h| next.has_name(h) || next.descendants_it().any(|d| d.has_name(h)));
+            let repeats = text.starts_with(alt.as_str())
+                && text.len() <= alt.len() + 100
+                && !heading
+                && !next.descendants_it().any(|d| d.has_name("img"));
+            return repeats.then_some(next);
+        }
+        // Up to the container, as long as the image is all it holds.
+        holder = holder.parent()?;
+        if !holder.text().trim().is_empty() {
+            return None;
+        }
+    }
+    None
+}
+
 /// Whether a short line is a related label, a colon and a link to another story, and
 /// nothing else ("Czytaj też: <a>Wyścig zbrojeń ruszył</a>", "Lesen Sie auch: <a>…</a>").
 fn is_related_link_line(node: &dom_query::NodeRef, text: &str) -> bool {
@@ -676,6 +713,7 @@ fn remove_boilerplate(r: &Readability) {
     let mut media = Vec::new();
     let mut teasers = Vec::new();
     let mut pictures = Vec::new();
+    let mut images = Vec::new();
     for node in doc.root().descendants_it() {
         // Short paragraphs may be labels (below); others are not worth reading again.
         let mut short = true;
@@ -730,6 +768,9 @@ fn remove_boilerplate(r: &Readability) {
         }
         if p.picture && !node.has_name("img") {
             pictures.push(node);
+        }
+        if node.has_name("img") {
+            images.push(node);
         }
     }
 
@@ -991,6 +1032,14 @@ fn remove_boilerplate(r: &Readability) {
                 >= chars;
         if linked && !holds_content!(node, page, true) {
             remove!(node);
+        }
+    }
+    // Captions that repeat the image's description, in a block after its container.
+    for img in images {
+        if let Some(caption) = caption_after(&img) {
+            if !detached!(caption) && !holds_content!(caption, page, true) {
+                remove!(caption);
+            }
         }
     }
     // Captions and credits: the text of a small container of one image (the image itself
@@ -2438,6 +2487,22 @@ mod tests {
             assert!(!e.text.contains(gone), "{gone}: {}", e.text);
         }
         assert!(e.text.contains("was der Kreistag im Herbst"), "{}", e.text);
+    }
+
+    #[test]
+    fn a_caption_beside_its_image_container_goes() {
+        let alt = "Der Fluss bei Hochwasser im letzten Frühjahr, vom Steg aus gesehen";
+        let html = article_page(&format!(
+            "<figure><img src=\"/a.jpg\" alt=\"{alt}\"></figure>\
+             <div><span>{alt}. Foto: Eva Beispiel</span></div>\
+             <div><a href=\"/b\"><img src=\"/b.jpg\" alt=\"{alt} (2)\"></a></div>\
+             <h2>{alt} (2)</h2>"
+        ));
+        let e = extract(&html, "https://example.org/radweg");
+        assert!(!e.text.contains("Eva Beispiel"), "{}", e.text);
+        // A heading that repeats an image's description is a title.
+        assert!(e.text.contains("(2)"), "{}", e.text);
+        assert!(e.text.contains("Im Frühjahr beginnen"), "{}", e.text);
     }
 
     #[test]
