@@ -2517,6 +2517,8 @@ mod tests {
         ));
         assert!(vocab::is_related_label("Related stories"));
         assert!(vocab::is_related_label("More from Science"));
+        assert!(vocab::is_related_label("Vorschau auf den nächsten Artikel"));
+        assert!(vocab::is_related_label("Next post"));
         assert!(!vocab::is_related_label("Relativity explained"));
     }
 }

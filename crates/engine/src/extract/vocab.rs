@@ -38,6 +38,10 @@ const RELATED: &[&str] = &[
     "read next",
     "also read",
     "don't miss",
+    "next article",
+    "next post",
+    "previous article",
+    "previous post",
     // German
     "mehr zum thema",
     "mehr zu",
@@ -87,6 +91,11 @@ const RELATED: &[&str] = &[
     "empfehlungen aus der",
     "unsere empfehlungen",
     "heute empfehlen wir",
+    "nächster artikel",
+    "nächster beitrag",
+    "vorheriger artikel",
+    "vorheriger beitrag",
+    "vorschau auf den nächsten artikel",
     // French
     "à lire aussi",
     "a lire aussi",
