@@ -166,7 +166,13 @@ const MEDIA_MAX_CHARS: usize = 300;
 /// Class and id substrings of teasers: a headline, maybe a line of text, all one link to
 /// another page. Only elements whose text is mostly link text are removed, since some
 /// sites call an article's lead its teaser.
-const TEASER_SUBSTRINGS: &[&str] = &["teaser", "tile", "card"];
+const TEASER_SUBSTRINGS: &[&str] = &[
+    "teaser",
+    "tile",
+    "card",
+    // WordPress's card of another post embedded in this one.
+    "wp-embedded",
+];
 
 /// Class and id substrings of an image's container, whose text besides the image is its
 /// caption or credit.
@@ -2502,6 +2508,21 @@ mod tests {
         assert!(!e.text.contains("Eva Beispiel"), "{}", e.text);
         // A heading that repeats an image's description is a title.
         assert!(e.text.contains("(2)"), "{}", e.text);
+        assert!(e.text.contains("Im Frühjahr beginnen"), "{}", e.text);
+    }
+
+    #[test]
+    fn embedded_post_cards_and_finnish_read_more_lists_go() {
+        let html = article_page(
+            "<blockquote class=\"wp-embedded-content\"><p><a href=\"/p/1\">Brücke wird \
+             saniert</a></p></blockquote>\
+             <p><strong>Lue aiheesta lisää:</strong></p>\
+             <p><a href=\"/u/2\">Karhut heräsivät jo talviuniltaan</a></p>",
+        );
+        let e = extract(&html, "https://example.org/radweg");
+        for gone in ["Brücke wird saniert", "Karhut", "Lue aiheesta"] {
+            assert!(!e.text.contains(gone), "{gone}: {}", e.text);
+        }
         assert!(e.text.contains("Im Frühjahr beginnen"), "{}", e.text);
     }
 

@@ -155,6 +155,7 @@ const RELATED: &[&str] = &[
     "læs også",
     "relaterede artikler",
     "lue myös",
+    "lue aiheesta lisää",
     // Russian, Ukrainian
     "читайте также",
     "похожие статьи",
@@ -347,6 +348,7 @@ const READ_MORE: &[&str] = &[
     "leer más",
     "leggi di più",
     "czytaj więcej",
+    "lue lisää",
 ];
 
 /// The label as phrases are matched: lower-cased, whitespace collapsed, closing
