@@ -86,6 +86,12 @@ const BOILERPLATE_SUBSTRINGS: &[&str] = &[
     "postratings",
     "post-navigation",
     "postnav",
+    // The teaser of the next story under this one.
+    "next-post",
+    "nextpost",
+    "next-story",
+    "nextstory",
+    "next-article",
     "navbox",
     "catlinks",
     "printfooter",
@@ -2398,6 +2404,8 @@ mod tests {
             "TestReport__Section TestReport__Section--Ads"
         ));
         assert!(is_boilerplate_name("ad-slot--top"));
+        assert!(is_boilerplate_name("next-post-thumbnails"));
+        assert!(is_boilerplate_name("nextstory"));
         // Navigation and gallery names are weak evidence; a comment name is not.
         assert_eq!(name_strength("TOC_TITLE_2"), Some(false));
         assert_eq!(name_strength("photo-gallery__item"), Some(false));
