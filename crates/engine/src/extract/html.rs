@@ -86,6 +86,12 @@ const BOILERPLATE_SUBSTRINGS: &[&str] = &[
     "postratings",
     "post-navigation",
     "postnav",
+    // The teaser of the next story under this one.
+    "next-post",
+    "nextpost",
+    "next-story",
+    "nextstory",
+    "next-article",
     "navbox",
     "catlinks",
     "printfooter",
@@ -150,6 +156,10 @@ const BOILERPLATE_WORDS: &[&str] = &[
     "widget",
     "widgets",
     "masthead",
+    // Captions by their other name (French "légende"); whole words, since German ids
+    // made from headings hold "grundlegende".
+    "legend",
+    "legende",
 ];
 
 /// Whole words of class or id tokens that name a media player: its title, duration and
@@ -162,7 +172,13 @@ const MEDIA_MAX_CHARS: usize = 300;
 /// Class and id substrings of teasers: a headline, maybe a line of text, all one link to
 /// another page. Only elements whose text is mostly link text are removed, since some
 /// sites call an article's lead its teaser.
-const TEASER_SUBSTRINGS: &[&str] = &["teaser", "tile", "card"];
+const TEASER_SUBSTRINGS: &[&str] = &[
+    "teaser",
+    "tile",
+    "card",
+    // WordPress's card of another post embedded in this one.
+    "wp-embedded",
+];
 
 /// Class and id substrings of an image's container, whose text besides the image is its
 /// caption or credit.
@@ -623,6 +639,76 @@ macro_rules! with_attrs {
     };
 }
 
+/// The shortest image description a caption is recognised by: shorter ones ("Foto",
+/// a name) are also the words of ordinary lines.
+const CAPTION_MIN_ALT_CHARS: usize = 30;
+
+/// The block right after an image (or after the container it is the only content of) that
+/// repeats the image's `alt` or `title`, maybe followed by a credit: the image's caption,
+/// written beside its container rather than in it.
+fn caption_after<'a>(img: &dom_query::NodeRef<'a>) -> Option<dom_query::NodeRef<'a>> {
+    let alt = ["alt", "title"]
+        .iter()
+        .filter_map(|a| img.attr(a))
+        .map(|v| collapse_ws(&v))
+        .find(|v| v.chars().filter(|c| !c.is_whitespace()).count() >= CAPTION_MIN_ALT_CHARS)?;
+    let mut holder = *img;
+    for _ in 0..4 {
+        if let Some(next) = holder.next_element_sibling() {
+            let text = collapse_ws(&next.text());
+            // A heading that repeats it is the story's title, the image's description
+            // taken from it.
+            let heading = ["h1", "h2", "h3", "h4", "h5", "h6"]
+                .iter()
+                .any(|h| next.has_name(h) || next.descendants_it().any(|d| d.has_name(h)));
+            let repeats = text.starts_with(alt.as_str())
+                && text.len() <= alt.len() + 100
+                && !heading
+                && !next.descendants_it().any(|d| d.has_name("img"));
+            return repeats.then_some(next);
+        }
+        // Up to the container, as long as the image is all it holds.
+        holder = holder.parent()?;
+        if !holder.text().trim().is_empty() {
+            return None;
+        }
+    }
+    None
+}
+
+/// Whether a short line is a related label, a colon and a link to another story, and
+/// nothing else ("Czytaj też: <a>Wyścig zbrojeń ruszył</a>", "Lesen Sie auch: <a>…</a>").
+fn is_related_link_line(node: &dom_query::NodeRef, text: &str) -> bool {
+    let Some((label, rest)) = text.split_once(':') else {
+        return false;
+    };
+    let rest_chars = rest.chars().filter(|c| !c.is_whitespace()).count();
+    if rest_chars == 0 || !vocab::is_related_label(label) {
+        return false;
+    }
+    let link_chars: usize = node
+        .descendants_it()
+        .filter(|d| d.has_name("a"))
+        .map(|a| text_chars!(a))
+        .sum();
+    link_chars >= rest_chars
+}
+
+/// Whether an element has no child elements but empty ones: icons (`<a><i class="fa
+/// fa-angle-left"></i>Zurück zur Listenansicht</a>`), so that its text is its own label.
+/// Only links and spans are looked into: their children are few.
+fn only_icons_inside(node: &dom_query::NodeRef) -> bool {
+    let Some(first) = node.first_element_child() else {
+        return true;
+    };
+    (node.has_name("a") || node.has_name("span"))
+        && first.text().trim().is_empty()
+        && node
+            .element_children()
+            .iter()
+            .all(|c| c.text().trim().is_empty())
+}
+
 /// Removes boilerplate from the tree before readability scores it. One walk over the tree
 /// classifies the elements; the removals then go from the most specific evidence (consent
 /// buttons, comment headings) to the broadest (class names), each guarded so that nothing
@@ -647,6 +733,7 @@ fn remove_boilerplate(r: &Readability) {
     let mut media = Vec::new();
     let mut teasers = Vec::new();
     let mut pictures = Vec::new();
+    let mut images = Vec::new();
     for node in doc.root().descendants_it() {
         // Short paragraphs may be labels (below); others are not worth reading again.
         let mut short = true;
@@ -673,7 +760,7 @@ fn remove_boilerplate(r: &Readability) {
         }
         if p.heading {
             headings.push(node);
-        } else if p.label && short && (node.has_name("p") || node.first_element_child().is_none()) {
+        } else if p.label && short && (node.has_name("p") || only_icons_inside(&node)) {
             labels.push(node);
         }
         if p.sup {
@@ -701,6 +788,9 @@ fn remove_boilerplate(r: &Readability) {
         }
         if p.picture && !node.has_name("img") {
             pictures.push(node);
+        }
+        if node.has_name("img") {
+            images.push(node);
         }
     }
 
@@ -777,7 +867,8 @@ fn remove_boilerplate(r: &Readability) {
             continue;
         }
         let comments = vocab::is_comments_label(&text);
-        if !comments && !vocab::is_related_label(&text) && !vocab::is_prompt_label(&text) {
+        let labelled = comments || vocab::is_related_label(&text) || vocab::is_prompt_label(&text);
+        if !labelled && !vocab::is_read_more_label(&text) {
             continue;
         }
         if detached!(node) {
@@ -786,9 +877,14 @@ fn remove_boilerplate(r: &Readability) {
         let Some(parent) = node.parent() else {
             continue;
         };
+        let links_after = link_blocks_after(&node);
+        if !labelled && links_after.is_empty() {
+            // "Mehr lesen:" with no links after it.
+            continue;
+        }
         // The section the heading opens is its parent, unless the parent has text before the
         // heading (a post ending in "Related articles" on a page of several posts).
-        if text_before!(node) <= 100 && !holds_content!(parent, page, true) {
+        if labelled && text_before!(node) <= 100 && !holds_content!(parent, page, true) {
             remove!(parent);
         } else if comments {
             // The comments follow the heading inside the content container.
@@ -799,11 +895,14 @@ fn remove_boilerplate(r: &Readability) {
             }
             remove!(node);
         } else {
-            // A list of stories right after the heading.
+            // A list of stories right after the heading, or its links one block each.
             if let Some(n) = node.next_element_sibling() {
                 if n.has_name("ul") || n.has_name("ol") {
                     remove!(n);
                 }
+            }
+            for n in link_blocks_after(&node) {
+                remove!(n);
             }
             remove!(node);
         }
@@ -832,23 +931,42 @@ fn remove_boilerplate(r: &Readability) {
             remove!(node);
             continue;
         }
-        if text.len() > 120
-            || !(vocab::is_related_label(&text)
-                || vocab::is_comments_label(&text)
-                || vocab::is_prompt_label(&text))
+        if text.len() > 120 {
+            continue;
+        }
+        let related = vocab::is_related_label(&text) || is_related_link_line(&node, &text);
+        let read_more = !related && vocab::is_read_more_label(&text);
+        if !(related
+            || read_more
+            || vocab::is_comments_label(&text)
+            || vocab::is_prompt_label(&text))
         {
             continue;
         }
-        match node.parent() {
+        // The small box the label opens, else the label alone.
+        let block = match node.parent() {
             Some(parent)
                 if text_before!(node) <= 100
                     && text_chars!(parent) <= 600
                     && !holds_content!(parent, page, true) =>
             {
-                remove!(parent)
+                parent
             }
-            _ => remove!(node),
+            _ => node,
+        };
+        // A list of stories announced by the label, one link per block after it.
+        let links_after = if related || read_more {
+            link_blocks_after(&block)
+        } else {
+            Vec::new()
+        };
+        if read_more && links_after.is_empty() {
+            continue;
         }
+        for n in links_after {
+            remove!(n);
+        }
+        remove!(block);
     }
 
     for node in always {
@@ -930,6 +1048,7 @@ fn remove_boilerplate(r: &Readability) {
         }
         let linked = node.ancestors_it(Some(4)).any(|a| a.has_name("a"))
             || node.has_name("a")
+            || links_to_one_page(&node)
             || 2 * node
                 .descendants_it()
                 .filter(|d| d.has_name("a"))
@@ -938,6 +1057,14 @@ fn remove_boilerplate(r: &Readability) {
                 >= chars;
         if linked && !holds_content!(node, page, true) {
             remove!(node);
+        }
+    }
+    // Captions that repeat the image's description, in a block after its container.
+    for img in images {
+        if let Some(caption) = caption_after(&img) {
+            if !detached!(caption) && !holds_content!(caption, page, true) {
+                remove!(caption);
+            }
         }
     }
     // Captions and credits: the text of a small container of one image (the image itself
@@ -1041,6 +1168,57 @@ fn content_class_tokens(
         .collect()
 }
 
+/// Whether all the links of an element go to one page, and there are several of them: a
+/// teaser whose picture, headline and "more" link lead to the story it announces, whatever
+/// share of its text its summary takes.
+fn links_to_one_page(node: &dom_query::NodeRef) -> bool {
+    let mut hrefs = node.descendants_it().filter(|d| d.has_name("a")).map(|a| {
+        a.attr("href")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default()
+    });
+    let Some(first) = hrefs.next() else {
+        return false;
+    };
+    let mut count = 1;
+    for h in hrefs {
+        if h != first {
+            return false;
+        }
+        count += 1;
+    }
+    count >= 2 && !first.is_empty() && !first.starts_with('#')
+}
+
+/// The most non-whitespace characters of a block taken for one link of a list of stories
+/// (see [`link_blocks_after`]): a headline, maybe with a line of text.
+const LINK_BLOCK_MAX_CHARS: usize = 300;
+
+/// The blocks right after a label that are each one link or a few, and nothing else
+/// (`<p><a>Other story</a></p>`, one per story): the list of stories the label announces,
+/// written as paragraphs instead of a list.
+fn link_blocks_after<'a>(label: &dom_query::NodeRef<'a>) -> Vec<dom_query::NodeRef<'a>> {
+    let mut out = Vec::new();
+    let mut next = label.next_element_sibling();
+    while let Some(n) = next {
+        next = n.next_element_sibling();
+        let chars = text_chars!(n);
+        if chars == 0 || chars > LINK_BLOCK_MAX_CHARS || n.has_name("h1") {
+            break;
+        }
+        let link_chars: usize = n
+            .descendants_it()
+            .filter(|d| d.has_name("a"))
+            .map(|a| text_chars!(a))
+            .sum();
+        if link_chars * 10 < chars * 9 {
+            break;
+        }
+        out.push(n);
+    }
+    out
+}
+
 /// Class and id substrings of bylines and post metadata lines (author, date, reading
 /// time), removed once the date has been read from them.
 const BYLINE_SUBSTRINGS: &[&str] = &[
@@ -1063,6 +1241,15 @@ const BYLINE_SUBSTRINGS: &[&str] = &[
     "article-info",
     "article__info",
 ];
+
+/// Whether a class or id value has the token `meta` alone (`id="meta"`): the line of date,
+/// author and section under a headline. Compounds (`recipe-meta`, `meta-info-wrapper`)
+/// also name recipe facts and whole article headers.
+fn is_meta_name(value: &str) -> bool {
+    value
+        .split_ascii_whitespace()
+        .any(|token| token.eq_ignore_ascii_case("meta"))
+}
 
 /// Class and id substrings of author boxes (a portrait and a paragraph about the author
 /// under a post): removed in the byline step, whatever their length, since a byline named
@@ -1204,6 +1391,7 @@ fn post_scan(r: &Readability) -> PostScan {
                 a.class_or_id_contains(DATE_HINTS) && !a.class_or_id_contains(&["updat", "modif"]);
             k[3] = !matches!(tag, "article" | "main" | "body" | "html")
                 && (a.class_or_id_contains(BYLINE_SUBSTRINGS)
+                    || [a.class, a.id].into_iter().flatten().any(is_meta_name)
                     || a.rel.is_some_and(|r| r.eq_ignore_ascii_case("author")));
             k[4] = tag == "h1";
             k[5] = itemprop.is_some_and(|p| p.eq_ignore_ascii_case("articleBody"));
@@ -2326,12 +2514,134 @@ mod tests {
             "TestReport__Section TestReport__Section--Ads"
         ));
         assert!(is_boilerplate_name("ad-slot--top"));
+        assert!(is_boilerplate_name("next-post-thumbnails"));
+        assert!(is_boilerplate_name("nextstory"));
         // Navigation and gallery names are weak evidence; a comment name is not.
         assert_eq!(name_strength("TOC_TITLE_2"), Some(false));
         assert_eq!(name_strength("photo-gallery__item"), Some(false));
         assert_eq!(name_strength("gallery__item comment-box"), Some(true));
         assert_eq!(name_strength("image-caption"), Some(true));
         assert_eq!(name_strength("article-body"), None);
+    }
+
+    /// A page of one article: a headline, `body` and four paragraphs of prose around it.
+    fn article_page(body: &str) -> String {
+        let para = "Der Gemeinderat hat am Dienstagabend lange über den neuen Radweg am \
+                    Fluss beraten, der die beiden Ortsteile verbinden soll und seit Jahren \
+                    gefordert wird.";
+        format!(
+            "<html><body><nav><a href=\"/\">Start</a></nav><article><h1>Radweg kommt</h1>\
+             <p>{para}</p><p>{para} Die Kosten trägt das Land.</p>{body}\
+             <p>{para} Im Frühjahr beginnen die Arbeiten.</p><p>{para} Ende.</p>\
+             </article></body></html>"
+        )
+    }
+
+    #[test]
+    fn a_story_list_of_one_link_per_paragraph_goes_with_its_label() {
+        let html = article_page(
+            "<h3>Mehr lesen:</h3><p><a href=\"/a\">Brücke wird saniert</a></p>\
+             <p><a href=\"/b\">Neue Buslinie ab Mai</a></p>\
+             <p><em>Diese Artikel könnten dich ebenfalls interessieren:</em></p>\
+             <p><a href=\"/c\">Marktplatz wird grün</a></p>\
+             <p>Mehr lesen Sie in der <a href=\"/zeitung\">Samstagsausgabe</a> über den \
+             Streit um die Finanzierung des Projekts.</p>",
+        );
+        let e = extract(&html, "https://example.org/radweg");
+        for gone in [
+            "Brücke wird saniert",
+            "Neue Buslinie",
+            "Marktplatz",
+            "Mehr lesen:",
+        ] {
+            assert!(!e.text.contains(gone), "{gone}: {}", e.text);
+        }
+        assert!(e.text.contains("Samstagsausgabe"), "{}", e.text);
+        assert!(e.text.contains("Im Frühjahr beginnen"), "{}", e.text);
+        // "Mehr lesen" with no links after it is left alone.
+        let html = article_page("<h3>Weiterlesen</h3><p>Ein Satz ohne Link danach.</p>");
+        let e = extract(&html, "https://example.org/radweg");
+        assert!(e.text.contains("Ein Satz ohne Link"), "{}", e.text);
+    }
+
+    #[test]
+    fn legends_one_page_teasers_icon_links_and_meta_lines_go() {
+        let html = article_page(
+            "<div id=\"meta\"><p>Freitag | 14. Juni 2019 VON Eva Beispiel IN \
+             <a href=\"/c/stadt\">Stadt</a> | 0 COMMENTS</p></div>\
+             <div class=\"pic\"><img src=\"/a.jpg\"><div class=\"legend\">Der Fluss \
+             bei Hochwasser im letzten Frühjahr. Foto © Eva Beispiel</div></div>\
+             <div class=\"c-teaser\"><h3><a href=\"/bruecke\">Brücke wird saniert</a></h3>\
+             <p>Die alte Brücke über den Fluss wird ab dem Sommer für ein halbes Jahr \
+             gesperrt und von Grund auf saniert.</p><p><a href=\"/bruecke\">Mehr</a></p></div>\
+             <a href=\"/presse\"><i class=\"fa fa-angle-left\"></i>zurück zur Listenansicht</a>",
+        );
+        let e = extract(&html, "https://example.org/radweg");
+        for gone in [
+            "Eva Beispiel",
+            "bei Hochwasser",
+            "Brücke",
+            "halbes Jahr",
+            "Listenansicht",
+        ] {
+            assert!(!e.text.contains(gone), "{gone}: {}", e.text);
+        }
+        assert!(e.text.contains("Im Frühjahr beginnen"), "{}", e.text);
+        assert!(!is_meta_name("recipe-meta meta-info"));
+        // A teaser whose links go to several pages, or to one page once, is left to the
+        // share of its text in links.
+        let one = "<p class=\"teaser\">Der Rat tagt <a href=\"/rat\">öffentlich</a> und \
+                   lädt alle Bürger ein, die Sitzung im großen Saal des Rathauses zu \
+                   verfolgen.</p>";
+        let e = extract(&article_page(one), "https://example.org/radweg");
+        assert!(e.text.contains("lädt alle Bürger ein"), "{}", e.text);
+    }
+
+    #[test]
+    fn a_related_label_before_one_link_goes_and_one_before_prose_stays() {
+        let html = article_page(
+            "<p><em>Czytaj też: <a href=\"/x\">Wyścig zbrojeń ruszył z kopyta, a Europa wciąż się \
+             zastanawia</a></em></p>\
+             <p>Lesen Sie auch: was der Kreistag im Herbst zur \
+             <a href=\"/kreistag\">Finanzierung</a> beschlossen hat, und warum.</p>\
+             <p>Quelle: Landesverband Radverkehr, 2. Februar 2022</p>",
+        );
+        let e = extract(&html, "https://example.org/radweg");
+        for gone in ["Wyścig", "Landesverband Radverkehr"] {
+            assert!(!e.text.contains(gone), "{gone}: {}", e.text);
+        }
+        assert!(e.text.contains("was der Kreistag im Herbst"), "{}", e.text);
+    }
+
+    #[test]
+    fn a_caption_beside_its_image_container_goes() {
+        let alt = "Der Fluss bei Hochwasser im letzten Frühjahr, vom Steg aus gesehen";
+        let html = article_page(&format!(
+            "<figure><img src=\"/a.jpg\" alt=\"{alt}\"></figure>\
+             <div><span>{alt}. Foto: Eva Beispiel</span></div>\
+             <div><a href=\"/b\"><img src=\"/b.jpg\" alt=\"{alt} (2)\"></a></div>\
+             <h2>{alt} (2)</h2>"
+        ));
+        let e = extract(&html, "https://example.org/radweg");
+        assert!(!e.text.contains("Eva Beispiel"), "{}", e.text);
+        // A heading that repeats an image's description is a title.
+        assert!(e.text.contains("(2)"), "{}", e.text);
+        assert!(e.text.contains("Im Frühjahr beginnen"), "{}", e.text);
+    }
+
+    #[test]
+    fn embedded_post_cards_and_finnish_read_more_lists_go() {
+        let html = article_page(
+            "<blockquote class=\"wp-embedded-content\"><p><a href=\"/p/1\">Brücke wird \
+             saniert</a></p></blockquote>\
+             <p><strong>Lue aiheesta lisää:</strong></p>\
+             <p><a href=\"/u/2\">Karhut heräsivät jo talviuniltaan</a></p>",
+        );
+        let e = extract(&html, "https://example.org/radweg");
+        for gone in ["Brücke wird saniert", "Karhut", "Lue aiheesta"] {
+            assert!(!e.text.contains(gone), "{gone}: {}", e.text);
+        }
+        assert!(e.text.contains("Im Frühjahr beginnen"), "{}", e.text);
     }
 
     #[test]
@@ -2346,6 +2656,8 @@ mod tests {
         ));
         assert!(vocab::is_related_label("Related stories"));
         assert!(vocab::is_related_label("More from Science"));
+        assert!(vocab::is_related_label("Vorschau auf den nächsten Artikel"));
+        assert!(vocab::is_related_label("Next post"));
         assert!(!vocab::is_related_label("Relativity explained"));
     }
 

@@ -461,7 +461,28 @@ fn is_empty_artifact(line: &str) -> bool {
     if let Some(rest) = t.strip_prefix("[](") {
         return rest.ends_with(')') && !rest.contains(' ');
     }
-    false
+    is_php_error(t)
+}
+
+/// Whether a line is an error message PHP printed into the page ("**Warning**: Creating
+/// default object from empty value in **/www/…/classes.php** on line **407**").
+fn is_php_error(line: &str) -> bool {
+    const KINDS: &[&str] = &[
+        "warning:",
+        "deprecated:",
+        "notice:",
+        "fatal error:",
+        "parse error:",
+        "strict standards:",
+    ];
+    let t: String = line.chars().filter(|&c| c != '*').collect();
+    let lower = t.to_ascii_lowercase();
+    let Some((_, line_no)) = lower.rsplit_once(" on line ") else {
+        return false;
+    };
+    KINDS.iter().any(|k| lower.starts_with(k))
+        && !line_no.is_empty()
+        && line_no.chars().all(|c| c.is_ascii_digit())
 }
 
 /// Normalises converter output: blocks separated by exactly one blank line, prose lines
@@ -845,6 +866,20 @@ pub(super) fn strip_inline(s: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn php_errors_printed_into_the_page_go() {
+        let md = html_to_markdown(
+            "<p>Erster Absatz.</p><br /><b>Warning</b>: Creating default object from empty \
+             value in <b>/www/htdocs/wp-includes/classes.php</b> on line <b>407</b><br />\
+             <p>Ein Satz über die Warning: sie kam on line 5 der Liste, schrieb er.</p>",
+        );
+        assert!(!md.contains("classes.php"), "{md}");
+        assert!(
+            md.contains("Erster Absatz.") && md.contains("Ein Satz über"),
+            "{md}"
+        );
+    }
 
     #[test]
     fn text_from_markdown() {

@@ -38,6 +38,10 @@ const RELATED: &[&str] = &[
     "read next",
     "also read",
     "don't miss",
+    "next article",
+    "next post",
+    "previous article",
+    "previous post",
     // German
     "mehr zum thema",
     "mehr zu",
@@ -61,6 +65,17 @@ const RELATED: &[&str] = &[
     "das könnte ihnen auch gefallen",
     "das könnte dir auch gefallen",
     "dies könnte sie auch interessieren",
+    "das könnte dich ebenfalls interessieren",
+    "das könnte sie ebenfalls interessieren",
+    "das thema könnte dich auch interessieren",
+    "das thema könnte sie auch interessieren",
+    "diese artikel könnten dich auch interessieren",
+    "diese artikel könnten sie auch interessieren",
+    "diese artikel könnten dich ebenfalls interessieren",
+    "diese artikel könnten sie ebenfalls interessieren",
+    "artikel und videos zum thema",
+    "mehr aus der",
+    "mehr aus dem",
     "auch interessant",
     "ebenfalls interessant",
     "lesen sie auch",
@@ -76,6 +91,11 @@ const RELATED: &[&str] = &[
     "empfehlungen aus der",
     "unsere empfehlungen",
     "heute empfehlen wir",
+    "nächster artikel",
+    "nächster beitrag",
+    "vorheriger artikel",
+    "vorheriger beitrag",
+    "vorschau auf den nächsten artikel",
     // French
     "à lire aussi",
     "a lire aussi",
@@ -135,6 +155,7 @@ const RELATED: &[&str] = &[
     "læs også",
     "relaterede artikler",
     "lue myös",
+    "lue aiheesta lisää",
     // Russian, Ukrainian
     "читайте также",
     "похожие статьи",
@@ -310,6 +331,26 @@ const PROMPTS: &[&str] = &[
     "シェアする",
 ];
 
+/// Whole labels that ask to read on ("Read more", "Mehr lesen:"): inside a story they
+/// open a sentence about another one, which newspapers' texts keep, so they announce a list
+/// of other stories only as a whole label with links right after it (see
+/// [`is_read_more_label`]).
+const READ_MORE: &[&str] = &[
+    "read more",
+    "read on",
+    "more",
+    "mehr lesen",
+    "weiterlesen",
+    "lesen sie mehr",
+    "mehr",
+    "lire la suite",
+    "lire plus",
+    "leer más",
+    "leggi di più",
+    "czytaj więcej",
+    "lue lisää",
+];
+
 /// The label as phrases are matched: lower-cased, whitespace collapsed, closing
 /// punctuation and counts ("Comments (12)", "3 Kommentare") trimmed.
 fn normalize_label(text: &str) -> String {
@@ -341,6 +382,12 @@ fn matches_any(text: &str, phrases: &[&str]) -> bool {
 /// articles", "Mehr zum Thema", "À lire aussi", "Czytaj też", "相关文章").
 pub(super) fn is_related_label(text: &str) -> bool {
     matches_any(text, RELATED)
+}
+
+/// Whether a heading or label is a whole "read more" label ("Mehr lesen:", "Weiterlesen"),
+/// which announces other stories when links follow it.
+pub(super) fn is_read_more_label(text: &str) -> bool {
+    text.len() <= 40 && READ_MORE.contains(&normalize_label(text).as_str())
 }
 
 /// Whether a heading or label introduces comments ("Comments (3)", "Kommentare",
@@ -380,6 +427,22 @@ const CREDITS: &[&str] = &[
     "image credit",
     "credit",
     "credits",
+    "beitragsbild",
+    "bildrechte",
+    "crédit",
+    "crédits",
+    "crédit photo",
+    "crédits photo",
+    "crédits photos",
+    "crédit image",
+    "fotografía",
+    // The source a short item was taken from ("Quelle: dpa", "Source: Agency").
+    "quelle",
+    "source",
+    "fuente",
+    "źródło",
+    "créditos",
+    "zdjęcie",
 ];
 
 /// Whether a short line is the credit of a photo ("Foto: Agentur", "Titelbild: X/Y",
@@ -437,6 +500,8 @@ mod tests {
             "Titelbild: A. Muster/Bildagentur",
             "© Foto: iStock/someone",
             "(Credit: Jane Roe / Agency)",
+            "Crédits photos : Agence Exemple",
+            "Beitragsbild: Titelseite vom 2.4.2019, Ausriss.",
         ] {
             assert!(is_credit_line(t), "{t}");
         }
