@@ -291,7 +291,7 @@ fn name_strength(value: &str) -> Option<bool> {
             Some(i) => &token[..i],
         };
         let words = || token.split(['-', '_', ':']);
-        if boilerplate_substrings().is_match(token)
+        if BOILERPLATE.is_match(token)
             || words().any(|w| BOILERPLATE_WORDS.iter().any(|b| b.eq_ignore_ascii_case(w)))
         {
             return Some(true);
@@ -307,17 +307,46 @@ fn name_strength(value: &str) -> Option<bool> {
     weak.then_some(false)
 }
 
-/// [`BOILERPLATE_SUBSTRINGS`] as one case-insensitive automaton: every element's class and
-/// id are matched against all of them, and one pass is much cheaper than sixty searches.
-fn boilerplate_substrings() -> &'static AhoCorasick {
-    static AC: OnceLock<AhoCorasick> = OnceLock::new();
-    AC.get_or_init(|| {
-        AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build(BOILERPLATE_SUBSTRINGS)
-            .expect("a small literal automaton builds")
-    })
+/// A list of class and id substrings, matched case-insensitively in one pass by an automaton
+/// built on first use: every element's class and id are matched against several such lists,
+/// and one pass is much cheaper than a search per substring.
+struct Substrings {
+    words: &'static [&'static str],
+    automaton: OnceLock<AhoCorasick>,
 }
+
+impl Substrings {
+    const fn new(words: &'static [&'static str]) -> Self {
+        Substrings {
+            words,
+            automaton: OnceLock::new(),
+        }
+    }
+
+    /// Whether `haystack` contains one of the words, ASCII case ignored.
+    fn is_match(&self, haystack: &str) -> bool {
+        self.automaton
+            .get_or_init(|| {
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(self.words)
+                    .expect("a small literal automaton builds")
+            })
+            .is_match(haystack)
+    }
+}
+
+static BOILERPLATE: Substrings = Substrings::new(BOILERPLATE_SUBSTRINGS);
+static TEASERS: Substrings = Substrings::new(TEASER_SUBSTRINGS);
+static PICTURES: Substrings = Substrings::new(PICTURE_SUBSTRINGS);
+static DATES: Substrings = Substrings::new(DATE_HINTS);
+static BYLINES: Substrings = Substrings::new(BYLINE_SUBSTRINGS);
+static AUTHOR_BOXES: Substrings = Substrings::new(AUTHOR_BOX_SUBSTRINGS);
+/// Names of the date of the last change, not of the publication.
+static UPDATES: Substrings = Substrings::new(&["updat", "modif"]);
+/// Names of the buttons of a consent banner.
+static CONSENT_CONTROLS: Substrings =
+    Substrings::new(&["accept", "consent", "cookie", "agree", "dismiss"]);
 
 /// The attributes the scans look at, borrowed from one element.
 #[derive(Default)]
@@ -366,15 +395,11 @@ impl<'a> Attrs<'a> {
             .is_some_and(|r| roles.iter().any(|x| r.trim().eq_ignore_ascii_case(x)))
     }
 
-    fn class_or_id_contains(&self, needles: &[&str]) -> bool {
-        // Without lower-casing a copy: this runs on every element.
-        [self.class, self.id].into_iter().flatten().any(|v| {
-            needles.iter().any(|n| {
-                v.as_bytes()
-                    .windows(n.len())
-                    .any(|w| w.eq_ignore_ascii_case(n.as_bytes()))
-            })
-        })
+    fn class_or_id_contains(&self, needles: &Substrings) -> bool {
+        [self.class, self.id]
+            .into_iter()
+            .flatten()
+            .any(|v| needles.is_match(v))
     }
 
     fn invisible_style(&self) -> bool {
@@ -456,7 +481,7 @@ fn classify_pre(tag: &str, a: &Attrs) -> Pre {
                         || h.starts_with('#')
                         || h.to_ascii_lowercase().starts_with("javascript:")
                 })
-                || a.class_or_id_contains(&["accept", "consent", "cookie", "agree", "dismiss"])
+                || a.class_or_id_contains(&CONSENT_CONTROLS)
         }
         _ => a.role_is(&["button"]),
     };
@@ -481,8 +506,8 @@ fn classify_pre(tag: &str, a: &Attrs) -> Pre {
         label: matches!(tag, "p" | "strong" | "b" | "span" | "div" | "em" | "a"),
         sup: tag == "sup",
         media: a.class.is_some_and(is_media_name) || a.id.is_some_and(is_media_name),
-        teaser: a.class_or_id_contains(TEASER_SUBSTRINGS),
-        picture: tag == "figure" || a.class_or_id_contains(PICTURE_SUBSTRINGS),
+        teaser: a.class_or_id_contains(&TEASERS),
+        picture: tag == "figure" || a.class_or_id_contains(&PICTURES),
     }
 }
 
@@ -1387,10 +1412,9 @@ fn post_scan(r: &Readability) -> PostScan {
             let mut k = [false; 10];
             k[0] = itemprop.is_some_and(|p| p.eq_ignore_ascii_case("datePublished"));
             k[1] = tag == "time" && a.datetime.is_some();
-            k[2] =
-                a.class_or_id_contains(DATE_HINTS) && !a.class_or_id_contains(&["updat", "modif"]);
+            k[2] = a.class_or_id_contains(&DATES) && !a.class_or_id_contains(&UPDATES);
             k[3] = !matches!(tag, "article" | "main" | "body" | "html")
-                && (a.class_or_id_contains(BYLINE_SUBSTRINGS)
+                && (a.class_or_id_contains(&BYLINES)
                     || [a.class, a.id].into_iter().flatten().any(is_meta_name)
                     || a.rel.is_some_and(|r| r.eq_ignore_ascii_case("author")));
             k[4] = tag == "h1";
@@ -1519,9 +1543,7 @@ fn post_scan(r: &Readability) -> PostScan {
         }
         let chars = text_chars!(node);
         let author_box = chars <= 1500
-            && with_attrs!(node, |_tag, a| a
-                .class_or_id_contains(AUTHOR_BOX_SUBSTRINGS))
-            .unwrap_or(false);
+            && with_attrs!(node, |_tag, a| a.class_or_id_contains(&AUTHOR_BOXES)).unwrap_or(false);
         if (author_box || chars <= 200)
             && !node.descendants_it().any(|d| {
                 d.has_name("h1") || (!author_box && d.has_name("p") && text_chars!(d) > 200)
