@@ -296,13 +296,9 @@ fn name_strength(value: &str) -> Option<bool> {
         {
             return Some(true);
         }
-        weak =
-            weak || GALLERY_SUBSTRINGS.iter().any(|p| {
-                token
-                    .as_bytes()
-                    .windows(p.len())
-                    .any(|w| w.eq_ignore_ascii_case(p.as_bytes()))
-            }) || words().any(|w| NAVIGATION_WORDS.iter().any(|b| b.eq_ignore_ascii_case(w)));
+        weak = weak
+            || GALLERIES.is_match(token)
+            || words().any(|w| NAVIGATION_WORDS.iter().any(|b| b.eq_ignore_ascii_case(w)));
     }
     weak.then_some(false)
 }
@@ -337,6 +333,7 @@ impl Substrings {
 }
 
 static BOILERPLATE: Substrings = Substrings::new(BOILERPLATE_SUBSTRINGS);
+static GALLERIES: Substrings = Substrings::new(GALLERY_SUBSTRINGS);
 static TEASERS: Substrings = Substrings::new(TEASER_SUBSTRINGS);
 static PICTURES: Substrings = Substrings::new(PICTURE_SUBSTRINGS);
 static DATES: Substrings = Substrings::new(DATE_HINTS);
@@ -573,12 +570,7 @@ macro_rules! holds_content {
 macro_rules! paragraph_prose {
     ($p:expr, $chars:expr) => {{
         let chars = $chars;
-        let links: usize = $p
-            .descendants_it()
-            .filter(|d| d.has_name("a"))
-            .map(|a| text_chars!(a))
-            .sum();
-        if links * 2 < chars {
+        if linked_chars(&$p) * 2 < chars {
             chars
         } else {
             0
@@ -638,6 +630,14 @@ macro_rules! text_chars {
     ($node:expr) => {
         $node.text().chars().filter(|c| !c.is_whitespace()).count()
     };
+}
+
+/// Non-whitespace characters of a node's text inside its links (see [`text_chars!`]).
+fn linked_chars(node: &dom_query::NodeRef) -> usize {
+    node.descendants_it()
+        .filter(|d| d.has_name("a"))
+        .map(|a| text_chars!(a))
+        .sum()
 }
 
 /// Non-whitespace characters of the siblings before a node.
@@ -711,12 +711,7 @@ fn is_related_link_line(node: &dom_query::NodeRef, text: &str) -> bool {
     if rest_chars == 0 || !vocab::is_related_label(label) {
         return false;
     }
-    let link_chars: usize = node
-        .descendants_it()
-        .filter(|d| d.has_name("a"))
-        .map(|a| text_chars!(a))
-        .sum();
-    link_chars >= rest_chars
+    linked_chars(node) >= rest_chars
 }
 
 /// Whether an element has no child elements but empty ones: icons (`<a><i class="fa
@@ -1074,12 +1069,7 @@ fn remove_boilerplate(r: &Readability) {
         let linked = node.ancestors_it(Some(4)).any(|a| a.has_name("a"))
             || node.has_name("a")
             || links_to_one_page(&node)
-            || 2 * node
-                .descendants_it()
-                .filter(|d| d.has_name("a"))
-                .map(|a| text_chars!(a))
-                .sum::<usize>()
-                >= chars;
+            || 2 * linked_chars(&node) >= chars;
         if linked && !holds_content!(node, page, true) {
             remove!(node);
         }
@@ -1164,7 +1154,8 @@ fn content_class_tokens(
     page: &PageSize<dom_query::NodeId>,
 ) -> HashSet<String> {
     let mut prose: HashMap<String, usize> = HashMap::new();
-    let mut counted: HashSet<(String, dom_query::NodeId)> = HashSet::new();
+    // Per token, the elements already counted (an element inside one is not counted again).
+    let mut counted: HashMap<String, HashSet<dom_query::NodeId>> = HashMap::new();
     for (node, weak) in named {
         let Some(class) = node.attr("class").filter(|_| !weak) else {
             continue;
@@ -1176,13 +1167,11 @@ fn content_class_tokens(
             {
                 continue;
             }
-            let nested = node
-                .ancestors_it(None)
-                .any(|a| counted.contains(&(token.clone(), a.id)));
-            if !nested {
-                *prose.entry(token.clone()).or_insert(0) +=
+            let seen = counted.entry(token.clone()).or_default();
+            if !node.ancestors_it(None).any(|a| seen.contains(&a.id)) {
+                seen.insert(node.id);
+                *prose.entry(token).or_insert(0) +=
                     page.prose_in.get(&node.id).copied().unwrap_or(0);
-                counted.insert((token, node.id));
             }
         }
     }
@@ -1231,12 +1220,7 @@ fn link_blocks_after<'a>(label: &dom_query::NodeRef<'a>) -> Vec<dom_query::NodeR
         if chars == 0 || chars > LINK_BLOCK_MAX_CHARS || n.has_name("h1") {
             break;
         }
-        let link_chars: usize = n
-            .descendants_it()
-            .filter(|d| d.has_name("a"))
-            .map(|a| text_chars!(a))
-            .sum();
-        if link_chars * 10 < chars * 9 {
+        if linked_chars(&n) * 10 < chars * 9 {
             break;
         }
         out.push(n);
@@ -2008,12 +1992,7 @@ fn is_lead_prose(node: &dom_query::NodeRef, text: &str) -> bool {
     if chars < LEAD_MIN_CHARS {
         return false;
     }
-    let link_chars: usize = node
-        .descendants_it()
-        .filter(|d| d.has_name("a"))
-        .map(|a| text_chars!(a))
-        .sum();
-    if link_chars * 4 > chars {
+    if linked_chars(node) * 4 > chars {
         return false;
     }
     // A heading or a bare `div` must read as a sentence (a standfirst does; a breadcrumb
