@@ -181,9 +181,10 @@ pub(super) fn read_head(r: &Readability) -> HeadMeta {
     }
     out.meta_title = meta_title.map(|(_, t)| t);
     out.meta_authors = meta_authors.map(|(_, a)| a).unwrap_or_default();
-    let stated = ld_date.or(meta_date.map(|(r, d)| (r as u8, d)));
-    out.published = stated.map(|(_, (d, _))| d);
-    out.published_in_utc = stated.is_some_and(|(_, (_, utc))| utc);
+    // The ranks chose within each source; JSON-LD wins over the tags.
+    let stated = ld_date.map(|(_, d)| d).or(meta_date.map(|(_, d)| d));
+    out.published = stated.map(|(d, _)| d);
+    out.published_in_utc = stated.is_some_and(|(_, utc)| utc);
 
     let title = collapse_ws(&doc.select_single("title").text());
     if !title.is_empty() {
@@ -956,11 +957,14 @@ pub(super) fn head_or_url_date(head: &HeadMeta, url: Option<NaiveDate>) -> Optio
     }
 }
 
-/// Whether a date string is a timestamp stated in UTC: a time followed by `Z`, `+00:00`
-/// or `+0000`.
+/// Whether a date string is a timestamp stated in UTC: a clock time, then `Z`, `+00:00`,
+/// `+0000`, `GMT` or `UTC` at the end (ISO 8601 and RFC 2822 forms alike).
 fn is_utc_timestamp(s: &str) -> bool {
     let s = s.trim();
-    s.contains('T') && (s.ends_with('Z') || s.ends_with("+00:00") || s.ends_with("+0000"))
+    s.contains(':')
+        && ["Z", "+00:00", "+0000", " GMT", " UTC"]
+            .iter()
+            .any(|z| s.ends_with(z))
 }
 
 /// A date in a URL's path, as news sites write it: `/2024/03/15/`, `/2024-03-15-…`,
@@ -1164,6 +1168,18 @@ mod tests {
         );
         let e = crate::extract::extract_html(&html, "https://example.org/privacy");
         assert_eq!(e.published, d(2018, 6, 5));
+    }
+
+    #[test]
+    fn utc_timestamps() {
+        assert!(is_utc_timestamp("2018-12-31T23:11:59+00:00"));
+        assert!(is_utc_timestamp("2020-02-25T02:25:54Z"));
+        assert!(is_utc_timestamp("Mon, 31 Dec 2018 23:11:59 +0000"));
+        assert!(is_utc_timestamp("Mon, 31 Dec 2018 23:11:59 GMT"));
+        assert!(!is_utc_timestamp("2018-12-31T13:43:46-05:00"));
+        assert!(!is_utc_timestamp("2018-12-31"));
+        // A weekday's "T" is no time: this one is local.
+        assert!(!is_utc_timestamp("Tue, 01 Jan 2019 00:11:59 +0100"));
     }
 
     #[test]
