@@ -51,7 +51,8 @@ def main_text(rel, roots):
         return None
     if rel.endswith(".pdf"):
         if not shutil.which("pdftotext"):
-            return None  # not checked (see main)
+            crude = run.crude_pdf_text(path)
+            return run.norm_text(crude) if crude else None  # None: not checked (see main)
         out = subprocess.run(["pdftotext", path, "-"], capture_output=True, text=True, check=True).stdout
         return run.norm_text(out)
     with open(path, encoding="utf-8") as f:
@@ -161,7 +162,8 @@ def main():
                     print("%s.%s %r also on: %s" % (qid, field, evidence, ", ".join(others)))
     unread = [p for p in pages if text[p] is None]
     if unread:
-        warnings.append("pdftotext not found (poppler-utils): the evidence of %s not checked" % ", ".join(unread))
+        warnings.append("pdftotext not found (poppler-utils) and a crude reader failed: the evidence of %s "
+                        "not checked" % ", ".join(unread))
     for w in warnings:
         print("WARNING", w)
     for p in problems:

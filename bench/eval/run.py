@@ -511,6 +511,21 @@ def html_all_text(raw):
     return norm_text(html.unescape(re.sub(r"<[^>]+>", " ", s)))
 
 
+def crude_pdf_text(path):
+    """The text of a PDF whose content streams are uncompressed (as `make_pdf.py` writes them):
+    the strings of its `Tj` / `TJ` operators, one line each; None for any other PDF. Used only
+    when `pdftotext` is missing."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if b"/Filter" in data:
+        return None
+    lines = []
+    for m in re.finditer(rb"(\((?:\\.|[^\\)])*\)|\[(?:[^\]\\]|\\.)*\])\s*T[jJ]", data):
+        parts = re.findall(rb"\(((?:\\.|[^\\)])*)\)", m.group(1))
+        lines.append("".join(re.sub(rb"\\(.)", rb"\1", x).decode("latin-1") for x in parts))
+    return "\n".join(lines) if lines else None
+
+
 class PageTexts:
     """Normalised main texts of the pages of the document root (both webs)."""
 
@@ -519,9 +534,10 @@ class PageTexts:
         self.pdftotext = shutil.which("pdftotext")
         self.notes = []
         if not self.pdftotext:
-            self.notes.append("pdftotext not found: a citation of a PDF counts as correct exactly when the PDF "
-                              "is among the question's `source` pages, and no PDF counts as stating a value "
-                              "for the invented-value check")
+            self.notes.append("pdftotext not found: PDFs are read by a crude reader of uncompressed text "
+                              "operators; a citation of a PDF it cannot read counts as correct exactly when the "
+                              "PDF is among the question's `source` pages, and such a PDF states no value for "
+                              "the invented-value check")
         self.cache = {}
         self._corpus = None
         self._stated = {}
@@ -538,6 +554,9 @@ class PageTexts:
                 if self.pdftotext:
                     p = subprocess.run([self.pdftotext, path, "-"], capture_output=True, text=True)
                     out = norm_text(p.stdout) if p.returncode == 0 else None
+                else:
+                    crude = crude_pdf_text(path)
+                    out = norm_text(crude) if crude else None
             elif rel.endswith((".html", ".htm")):
                 with open(path, encoding="utf-8") as f:
                     raw = f.read()
@@ -939,7 +958,9 @@ def commit():
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
                               text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+        # The held-out log is appended to by the runs themselves: it does not make a build dirty.
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)bench/eval/HELD-OUT-LOG.md"], cwd=REPO,
                                capture_output=True, text=True).stdout.strip()
         return head + (" (with uncommitted changes)" if dirty else "") if head else "?"
     except OSError:
