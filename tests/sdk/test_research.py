@@ -3,7 +3,8 @@
 (`tests/fixtures/web/`, served by this module), through the official SDK with strict
 response validation.
 
-- Extractive synthesis (no LLM): values of plainly stated facts (`bench/eval/questions.json`),
+- Extractive synthesis (no LLM): values of plainly stated facts (the questions below, about
+  facts of the fixture web; the evaluation set of `bench/eval/` plays no part here),
   basis per field, honest confidence, citations of pages the fixture server really served,
   with excerpts that the page really contains; text output with numbered citations; every
   processor name completes a run.
@@ -39,7 +40,6 @@ from support import ALL_PROCESSORS, index_add
 
 REPO = Path(__file__).resolve().parents[2]
 WEB_ROOT = REPO / "tests" / "fixtures" / "web"
-QUESTIONS = {q["id"]: q for q in json.loads((REPO / "bench" / "eval" / "questions.json").read_text("utf-8"))}
 # extract.example/ is not in the sitemap: it belongs to test_web.py (pages the index has not seen).
 FIXTURE_PAGES = sorted(
     str(p.relative_to(WEB_ROOT))
@@ -48,6 +48,128 @@ FIXTURE_PAGES = sorted(
 )
 CONFIDENCES = {"low", "medium", "high"}
 RESULT_WAIT = 60  # seconds the server may hold a result request
+
+
+# --------------------------------------------------------------------------------------
+# the questions these tests ask (their own; facts stated on the fixture web)
+# --------------------------------------------------------------------------------------
+
+
+def _question(input, fields: dict, expected: dict, evidence: dict, match: Optional[dict] = None) -> dict:
+    """A question: `input`, an object schema of `fields` (all required), the expected value per
+    field, the strings (any one) by which a page states it, and for string and array fields the
+    match rule (`exact` or `contains`, see `value_matches`)."""
+    return {
+        "input": input,
+        "output_schema": {
+            "type": "object",
+            "properties": fields,
+            "required": list(fields),
+            "additionalProperties": False,
+        },
+        "expected": expected,
+        "evidence": evidence,
+        "match": match or {},
+    }
+
+
+QUESTIONS = {
+    # A date written "5 March 2011" on zorblax.example/about.html and the wiki, answered as
+    # YYYY-MM-DD; the one question most tests ask (exact value, every processor, source policy,
+    # the LLM-timeout fallback).
+    "zorblax_founded_on": _question(
+        "When was Zorblax Robotics founded?",
+        {"founded_on": {"type": "string", "description": "Date the company was founded (YYYY-MM-DD)"}},
+        {"founded_on": "2011-03-05"},
+        {"founded_on": ["5 March 2011"]},
+        {"founded_on": "exact"},
+    ),
+    # A year asked as an integer: 2017 (a JSON integer, not "2017").
+    "tarrowfield_factory_year": _question(
+        "In which year did Zorblax Robotics open its factory in Tarrowfield?",
+        {"year": {"type": "integer", "description": "Year the Tarrowfield factory opened"}},
+        {"year": 2017},
+        {"year": ["2017"]},
+    ),
+    # A number with a thousands separator in a census article: "has reached 45,900".
+    "quellmoor_population_2018": _question(
+        "According to the 2018 census, what was the population of Quellmoor?",
+        {"population_2018": {"type": "integer", "description": "Population in the 2018 census"}},
+        {"population_2018": 45900},
+        {"population_2018": ["45,900"]},
+    ),
+    # A person's name (the answer is the name, maybe with a title, not the sentence).
+    "quellmoor_mayor": _question(
+        "Who is the mayor of Quellmoor?",
+        {"mayor": {"type": "string", "description": "Name of the current mayor"}},
+        {"mayor": "Odile Prenn"},
+        {"mayor": ["Odile Prenn"]},
+        {"mayor": "contains"},
+    ),
+    # A count in a news article: "a record 61,000 visitors".
+    "lantern_tide_visitors": _question(
+        "How many visitors did the 2023 Lantern Tide Festival attract?",
+        {"visitors": {"type": "integer", "description": "Number of visitors in 2023"}},
+        {"visitors": 61000},
+        {"visitors": ["61,000"]},
+    ),
+    # A date about a person: "since 1 September 2020".
+    "farrand_director_since": _question(
+        "Since when has Ysolde Farrand been director of the Thistlewick Institute?",
+        {"director_since": {"type": "string", "description": "Date she became director (YYYY-MM-DD)"}},
+        {"director_since": "2020-09-01"},
+        {"director_since": ["1 September 2020"]},
+        {"director_since": "exact"},
+    ),
+    # Two integers from one sentence: "4,600 students and 820 academic staff" (each field its own).
+    "thistlewick_students_staff": _question(
+        {"institution": "Thistlewick Institute of Applied Mechanics"},
+        {
+            "students": {"type": "integer", "description": "Number of students"},
+            "academic_staff": {"type": "integer", "description": "Number of academic staff"},
+        },
+        {"students": 4600, "academic_staff": 820},
+        {"students": ["4,600"], "academic_staff": ["820"]},
+    ),
+    # A year of a town's founding, a plain four-digit year: 1512.
+    "tarrowfield_founded_year": _question(
+        "When was Tarrowfield founded?",
+        {"founded_year": {"type": "integer", "description": "Year the town was founded"}},
+        {"founded_year": 1512},
+        {"founded_year": ["1512"]},
+    ),
+    # An enum member from a JSON-object input: a listed company is "public".
+    "brannock_ownership": _question(
+        {"company": "Brannock Lumenworks"},
+        {
+            "ownership": {
+                "type": "string",
+                "enum": ["public", "private", "non-profit", "government"],
+                "description": "Ownership type of the company",
+            }
+        },
+        {"ownership": "public"},
+        {"ownership": ["public"]},
+        {"ownership": "exact"},
+    ),
+    # A list of names (every founder present; extra elements allowed).
+    "zorblax_founders": _question(
+        {"company": "Zorblax Robotics"},
+        {"founders": {"type": "array", "items": {"type": "string"}, "description": "Names of the company's founders"}},
+        {"founders": ["Ysolde Farrand", "Teodric Vane", "Mirela Okkaday"]},
+        {"founders": ["Ysolde Farrand", "Teodric Vane", "Mirela Okkaday"]},
+        {"founders": "contains"},
+    ),
+    # Two values of one fact: newer pages (2024) say 12,400 employees, a 2021 article 9,800, and
+    # a reader's comment 15,000. Any stated value may come back, but not a number counting
+    # something else.
+    "zorblax_employees": _question(
+        {"company": "Zorblax Robotics"},
+        {"employees": {"type": "integer", "description": "Current number of employees"}},
+        {"employees": 12400},
+        {"employees": ["12,400"]},
+    ),
+}
 
 
 # --------------------------------------------------------------------------------------
@@ -400,18 +522,18 @@ def llm_server(server_factory, parallax_bin, web, fake_llm):
 # 1. extractive synthesis
 # --------------------------------------------------------------------------------------
 
-# Plainly stated facts (difficulty "normal" in questions.json), asked with their schemas.
+# Plainly stated facts (QUESTIONS above), asked with their schemas.
 EXTRACTIVE_QUESTIONS = [
-    "q02",  # founding date: "founded on 5 March 2011"
-    "q24",  # year the Tarrowfield factory opened
-    "q31",  # population in the 2018 census: "has reached 45,900"
-    "q32",  # mayor of Quellmoor
-    "q43",  # festival visitors: "a record 61,000 visitors"
-    "q49",  # director since (date)
-    "q53",  # students and academic staff: "4,600 students and 820 academic staff"
-    "q59",  # Tarrowfield founded (year)
-    "q73",  # ownership (enum)
-    "q03",  # founders (list of names)
+    "zorblax_founded_on",  # founding date: "founded on 5 March 2011"
+    "tarrowfield_factory_year",  # year the Tarrowfield factory opened
+    "quellmoor_population_2018",  # population in the 2018 census: "has reached 45,900"
+    "quellmoor_mayor",  # mayor of Quellmoor
+    "lantern_tide_visitors",  # festival visitors: "a record 61,000 visitors"
+    "farrand_director_since",  # director since (date)
+    "thistlewick_students_staff",  # students and academic staff: "4,600 students and 820 academic staff"
+    "tarrowfield_founded_year",  # Tarrowfield founded (year)
+    "brannock_ownership",  # ownership (enum)
+    "zorblax_founders",  # founders (list of names)
 ]
 
 # Plainly stated facts answered wrongly by extractive synthesis (every processor).
@@ -431,7 +553,6 @@ def _question_params():
 @pytest.mark.parametrize("qid", _question_params())
 def test_extractive_answers_plain_facts_with_real_citations(web, client, qid):
     q = QUESTIONS[qid]
-    assert q["difficulty"] == "normal"
     res = run_task(client, input=q["input"], processor="base", task_spec=json_spec(q["output_schema"]))
     content = check_json_result(web, res, q["output_schema"])
     basis = {b.field: b for b in res.output.basis}
@@ -451,19 +572,19 @@ def test_extractive_answers_plain_facts_with_real_citations(web, client, qid):
 
 def test_extractive_exact_values(web, client):
     """Two answers compared exactly, types included."""
-    q = QUESTIONS["q02"]
+    q = QUESTIONS["zorblax_founded_on"]
     res = run_task(client, input=q["input"], processor="lite", task_spec=json_spec(q["output_schema"]))
     assert res.output.content == {"founded_on": "2011-03-05"}
-    q = QUESTIONS["q24"]
+    q = QUESTIONS["tarrowfield_factory_year"]
     res = run_task(client, input=q["input"], processor="lite", task_spec=json_spec(q["output_schema"]))
     content = res.output.content
     assert content == {"year": 2017} and type(content["year"]) is int, content
 
 
 def test_extractive_hard_question_gives_a_stated_value(web, client):
-    """q01 (hard): employees, where the newer pages say 12,400 and a 2021 article 9,800. The
-    engine may pick the older one, but not a number that counts something else."""
-    q = QUESTIONS["q01"]
+    """Employees, where the newer pages say 12,400 and a 2021 article 9,800. The engine may
+    pick the older one, but not a number that counts something else."""
+    q = QUESTIONS["zorblax_employees"]
     res = run_task(client, input=q["input"], processor="base", task_spec=json_spec(q["output_schema"]))
     content = check_json_result(web, res, q["output_schema"])
     assert content["employees"] in (12400, 9800), content
@@ -516,7 +637,7 @@ def test_text_output_has_numbered_citations(web, client):
 
 
 def test_every_processor_completes(web, research):
-    q = QUESTIONS["q02"]
+    q = QUESTIONS["zorblax_founded_on"]
     client = research.client()
 
     def one(processor: str):
@@ -569,7 +690,7 @@ def test_exclude_the_only_host_leaves_nothing(web, client):
 
 
 def test_include_domain_path_restricts_citations(web, client):
-    q = QUESTIONS["q02"]  # stated on zorblax.example/about.html and on the wiki
+    q = QUESTIONS["zorblax_founded_on"]  # stated on zorblax.example/about.html and on the wiki
     for processor in ("base", "core"):
         res = run_task(
             client,
@@ -600,7 +721,7 @@ def test_include_domain_path_restricts_citations(web, client):
 
 def test_exclude_domain_path(web, client):
     """`127.0.0.1/wiki.example` excludes the wiki's pages and nothing else."""
-    q = QUESTIONS["q02"]
+    q = QUESTIONS["zorblax_founded_on"]
     res = run_task(
         client,
         input=q["input"],
@@ -863,7 +984,7 @@ def test_llm_citation_excerpts_are_page_text(web, llm_server, fake_llm):
 
 
 def test_llm_timeout_falls_back_to_extractive(web, llm_server, research, fake_llm):
-    q = QUESTIONS["q02"]
+    q = QUESTIONS["zorblax_founded_on"]
 
     def script(n, body, sources):
         return (*FakeLLM.completion(_wrapper(CEO_ANSWER, sources))[:3], 2.5)  # later than the 1 s timeout
