@@ -783,6 +783,31 @@ fn plain_text_is_normalised() {
 }
 
 #[test]
+fn tab_separated_rows_read_back_as_a_table() {
+    // The local index keeps a page as `markdown_to_text` wrote it: table rows as
+    // tab-separated cells. Read back, each row must still pair its label with its value.
+    let html = "<html><body><main><h1>Zorvik Mills</h1><p>Zorvik Mills is a weaving company with a long history in the valley towns.</p>\
+        <table><tr><th>Founded</th><td>1884</td></tr><tr><th>Headquarters</th><td>Pell Yard | Brastmoor</td></tr></table>\
+        <p>It has been owned by the Kessel family for four generations of weavers and dyers.</p></main></body></html>";
+    let stored = extract_html(html, "https://x.example/zorvik").text;
+    assert!(stored.contains("Founded\t1884"), "{stored}");
+    let e = extract_text(&stored, "https://x.example/zorvik");
+    assert!(
+        e.markdown.contains("| Founded | 1884 |\n| --- | --- |\n| Headquarters | Pell Yard \\| Brastmoor |"),
+        "{}",
+        e.markdown
+    );
+    assert!(e.text.contains("Founded 1884"), "the plain text stays plain: {}", e.text);
+    let table = passages(&e, 600)
+        .into_iter()
+        .find(|p| p.text.contains("Headquarters"))
+        .expect("a passage with the table");
+    assert!(table.text.contains("| Headquarters |"), "{}", table.text);
+    // Text without tabs is unchanged.
+    assert_eq!(extract_text("a b\nc", "https://x.example/").markdown, "a b\nc");
+}
+
+#[test]
 fn dates_as_pages_write_them() {
     assert_eq!(parse_date("2021-07-04T10:00:00-04:00"), date(2021, 7, 4));
     assert_eq!(

@@ -569,6 +569,56 @@ fn compact_table_row(line: &str) -> String {
     collapse_spaces(&t.replace("&#124;", "\\|"))
 }
 
+/// Plain text with each run of tab-separated lines written as a markdown table: the first
+/// row of a run is its header, rows are padded to the widest, and pipes in cells are
+/// escaped. Other lines pass through unchanged.
+pub(super) fn tab_rows_as_tables(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut i = 0;
+    while i < lines.len() {
+        if !lines[i].contains('\t') {
+            out.push_str(lines[i]);
+            out.push('\n');
+            i += 1;
+            continue;
+        }
+        let run_end = (i..lines.len())
+            .find(|&j| !lines[j].contains('\t'))
+            .unwrap_or(lines.len());
+        let rows: Vec<Vec<String>> = lines[i..run_end]
+            .iter()
+            .map(|l| {
+                l.split('\t')
+                    .map(|cell| cell.trim().replace('|', "\\|"))
+                    .collect()
+            })
+            .collect();
+        let cols = rows.iter().map(Vec::len).max().unwrap_or(1);
+        // A table is a block of its own: a blank line keeps it apart from a paragraph.
+        if !out.is_empty() && !out.ends_with("\n\n") {
+            out.push('\n');
+        }
+        for (n, row) in rows.iter().enumerate() {
+            out.push('|');
+            for c in 0..cols {
+                out.push(' ');
+                out.push_str(row.get(c).map_or("", String::as_str));
+                out.push_str(" |");
+            }
+            out.push('\n');
+            if n == 0 {
+                out.push('|');
+                out.push_str(&" --- |".repeat(cols));
+                out.push('\n');
+            }
+        }
+        out.push('\n');
+        i = run_end;
+    }
+    out
+}
+
 /// Normalises plain text (PDF output, `text/plain`): lines cleaned, runs of spaces
 /// collapsed, words hyphenated across line ends joined, paragraphs separated by exactly one
 /// blank line.

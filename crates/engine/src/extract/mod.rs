@@ -204,15 +204,25 @@ pub fn extract_pdf(bytes: &[u8], url: &str) -> Result<Extracted, ExtractError> {
 
 /// Wraps plain text as an [`Extracted`]: whitespace normalised, title from the first
 /// non-empty line. `url` is the document's address (used for a date in its path).
+///
+/// Runs of tab-separated lines become markdown tables in `markdown`: they are table rows
+/// (the local index holds [`markdown_to_text`]'s output, which writes rows that way), and
+/// a reader needs to know which label a table cell belongs to ("Headquarters" → its row's
+/// value), which a tab collapsed to a space would lose.
 pub fn extract_text(text: &str, url: &str) -> Extracted {
     let body = markdown::normalize_plain(text);
     let title = markdown::first_line_title(&body);
+    let markdown = if text.contains('\t') {
+        markdown::normalize_plain(&markdown::tab_rows_as_tables(text))
+    } else {
+        body.clone()
+    };
     Extracted {
         title,
         published: meta::date_from_url(url),
         authors: Vec::new(),
-        text: body.clone(),
-        markdown: body,
+        text: body,
+        markdown,
         links: Vec::new(),
     }
 }
