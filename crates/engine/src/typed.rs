@@ -22,6 +22,8 @@ pub enum FieldType {
     Boolean,
     /// A string whose description asks for a date as `YYYY-MM-DD` (see [`asks_for_a_date`]).
     Date,
+    /// A string whose description asks for a month as `YYYY-MM` (see [`asks_for_a_month`]).
+    Month,
     /// One of these strings.
     Enum(Vec<String>),
     /// A list of items of this type.
@@ -64,6 +66,7 @@ impl FieldType {
         };
         match type_name {
             Some("string") if asks_for_a_date(schema) => FieldType::Date,
+            Some("string") if asks_for_a_month(schema) => FieldType::Month,
             Some("string") => FieldType::String,
             Some("number") => FieldType::Number,
             Some("integer") => FieldType::Integer,
@@ -115,6 +118,19 @@ pub fn asks_for_a_date(schema: &Value) -> bool {
         .windows(2)
         .any(|w| matches!(w[0], "iso" | "iso-8601" | "8601") && matches!(w[1], "date" | "8601"));
     words.contains(&"yyyy-mm-dd") || (iso && words.iter().any(|w| w.starts_with("date")))
+}
+
+/// Whether a string schema asks for a month written `YYYY-MM` ("Month the line was
+/// introduced (YYYY-MM)").
+pub fn asks_for_a_month(schema: &Value) -> bool {
+    schema
+        .get("description")
+        .and_then(Value::as_str)
+        .is_some_and(|d| {
+            d.to_lowercase()
+                .split(|c: char| !(c.is_alphanumeric() || c == '-'))
+                .any(|w| w == "yyyy-mm")
+        })
 }
 
 /// A value found in a passage.
@@ -178,7 +194,17 @@ pub fn find_value_avoiding(
             all.extend(number_words(passage));
             all
         }
-        FieldType::Date => dates(passage),
+        // Where a passage states only the month, that is what it states: "2021-06", not a
+        // made-up day.
+        FieldType::Date => {
+            let full = dates(passage);
+            if full.is_empty() {
+                months(passage)
+            } else {
+                full
+            }
+        }
+        FieldType::Month => months(passage),
         FieldType::Boolean => booleans(passage),
         FieldType::Enum(options) => enum_members(passage, options),
         FieldType::Array(item) => return list(passage, item, keywords, &keys, &avoid),
@@ -559,10 +585,8 @@ fn month_number(word: &str) -> Option<u32> {
         .map(|i| i as u32 + 1)
 }
 
-/// Dates: `2021-03-05`, `5 March 2021`, `March 5, 2021`, `Mar 5 2021`.
-fn dates(text: &str) -> Vec<Candidate> {
-    let mut out = Vec::new();
-    // Words with their byte spans.
+/// Words of `text` (letters, digits and `-`) with their byte spans.
+fn date_words(text: &str) -> Vec<(usize, usize, &str)> {
     let mut words: Vec<(usize, usize, &str)> = Vec::new();
     let mut start = None;
     for (i, c) in text.char_indices() {
@@ -579,12 +603,34 @@ fn dates(text: &str) -> Vec<Candidate> {
     if let Some(s) = start {
         words.push((s, text.len(), &text[s..]));
     }
-    let day = |w: &str| w.parse::<u32>().ok().filter(|d| (1..=31).contains(d));
-    let year = |w: &str| {
-        w.parse::<i32>()
-            .ok()
-            .filter(|y| (1000..=2999).contains(y) && w.len() == 4)
-    };
+    words
+}
+
+/// A day of the month as pages write it: `5`, `05`, `5th`, `21st`.
+fn day_of_month(word: &str) -> Option<u32> {
+    let digits = ["st", "nd", "rd", "th"]
+        .iter()
+        .find_map(|suffix| word.strip_suffix(suffix))
+        .unwrap_or(word);
+    (digits.len() <= 2 && !digits.is_empty())
+        .then(|| digits.parse::<u32>().ok())
+        .flatten()
+        .filter(|d| (1..=31).contains(d))
+}
+
+/// A four-digit year.
+fn year_of(word: &str) -> Option<i32> {
+    word.parse::<i32>()
+        .ok()
+        .filter(|y| (1000..=2999).contains(y) && word.len() == 4)
+}
+
+/// Dates: `2021-03-05`, `5 March 2021`, `5th of March 2021`, `March 5, 2021`, `Mar 5 2021`,
+/// and day-first numeric dates `5.3.2021` and `5/3/2021` (month-first `3/25/2021` when the
+/// day-first reading is impossible).
+fn dates(text: &str) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    let words = date_words(text);
     let mut i = 0;
     while i < words.len() {
         let (s, e, w) = words[i];
@@ -597,32 +643,111 @@ fn dates(text: &str) -> Vec<Candidate> {
             i += 1;
             continue;
         }
-        if i + 2 < words.len() {
-            let (a, b, c) = (words[i].2, words[i + 1].2, words[i + 2].2);
-            // 5 March 2021
-            let dmy = day(a)
+        // "13th of April 2024": the "of" is skipped.
+        let of = usize::from(
+            i + 3 < words.len()
+                && day_of_month(w).is_some()
+                && words[i + 1].2.eq_ignore_ascii_case("of"),
+        );
+        if i + 2 + of < words.len() {
+            let (a, b, c) = (words[i].2, words[i + 1 + of].2, words[i + 2 + of].2);
+            let dmy = day_of_month(a)
                 .zip(month_number(b))
-                .zip(year(c))
+                .zip(year_of(c))
                 .map(|((d, m), y)| (y, m, d));
-            // March 5, 2021
             let mdy = month_number(a)
-                .zip(day(b))
-                .zip(year(c))
+                .zip(day_of_month(b))
+                .zip(year_of(c))
                 .map(|((m, d), y)| (y, m, d));
-            if let Some((y, m, d)) = dmy.or(mdy) {
-                if let Some(date) = NaiveDate::from_ymd_opt(y, m, d) {
-                    out.push(Candidate {
-                        value: json!(date.to_string()),
-                        start: s,
-                        end: words[i + 2].1,
-                    });
-                    i += 3;
-                    continue;
+            // 13.4.2024 or 13/04/2024: numbers joined by one separator, no spaces.
+            let numeric = || {
+                let sep1 = &text[words[i].1..words[i + 1].0];
+                let sep2 = &text[words[i + 1].1..words[i + 2].0];
+                if of == 1 || sep1 != sep2 || !(sep1 == "." || sep1 == "/") {
+                    return None;
                 }
+                // "version 1.2.2024" is a version number.
+                let after_version = i > 0
+                    && matches!(
+                        words[i - 1].2.to_lowercase().as_str(),
+                        "version" | "v" | "ver" | "release"
+                    );
+                if after_version {
+                    return None;
+                }
+                let (x, y) = (a.parse::<u32>().ok()?, b.parse::<u32>().ok()?);
+                if a.len() > 2 || b.len() > 2 {
+                    return None;
+                }
+                let year = year_of(c)?;
+                NaiveDate::from_ymd_opt(year, y, x).or_else(|| {
+                    (sep1 == "/")
+                        .then(|| NaiveDate::from_ymd_opt(year, x, y))
+                        .flatten()
+                })
+            };
+            let date = dmy
+                .or(mdy)
+                .and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d))
+                .or_else(numeric);
+            if let Some(date) = date {
+                out.push(Candidate {
+                    value: json!(date.to_string()),
+                    start: s,
+                    end: words[i + 2 + of].1,
+                });
+                i += 3 + of;
+                continue;
             }
         }
         i += 1;
     }
+    out
+}
+
+/// Months of a year, as `YYYY-MM`: the month of every full date, `April 2016`, `2016-04`.
+fn months(text: &str) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = dates(text)
+        .into_iter()
+        .map(|c| Candidate {
+            value: json!(c.value.as_str().map_or("", |d| &d[..7])),
+            start: c.start,
+            end: c.end,
+        })
+        .collect();
+    let inside_a_date =
+        |at: usize, out: &[Candidate]| out.iter().any(|c| c.start <= at && at < c.end);
+    let words = date_words(text);
+    for (k, &(s, e, w)) in words.iter().enumerate() {
+        if inside_a_date(s, &out) {
+            continue;
+        }
+        let iso = w.len() == 7
+            && w.as_bytes()[4] == b'-'
+            && year_of(&w[..4]).is_some()
+            && w[5..].parse::<u32>().is_ok_and(|m| (1..=12).contains(&m));
+        if iso {
+            out.push(Candidate {
+                value: json!(w),
+                start: s,
+                end: e,
+            });
+            continue;
+        }
+        let Some((m, (_, year_end, y))) = month_number(w).zip(words.get(k + 1)) else {
+            continue;
+        };
+        // "April 2016"; "31 February 2020" is a day that does not exist, not a month.
+        let after_a_day = k > 0 && day_of_month(words[k - 1].2).is_some();
+        if let Some(year) = year_of(y).filter(|_| !after_a_day) {
+            out.push(Candidate {
+                value: json!(format!("{year:04}-{m:02}")),
+                start: s,
+                end: *year_end,
+            });
+        }
+    }
+    out.sort_by_key(|c| c.start);
     out
 }
 
@@ -1318,6 +1443,53 @@ mod tests {
     }
 
     #[test]
+    fn dates_in_prose_and_numeric_spellings() {
+        let date = |p: &str, k: &str| find_value(&FieldType::Date, p, k).map(|f| f.value);
+        assert_eq!(
+            date(
+                "The quay reopened on the 13th of April 2024 after repairs.",
+                "reopened"
+            ),
+            Some(json!("2024-04-13"))
+        );
+        assert_eq!(
+            date("Opened: 13.4.2024", "opened"),
+            Some(json!("2024-04-13"))
+        );
+        assert_eq!(
+            date("Opened 03/11/2022", "opened"),
+            Some(json!("2022-11-03"))
+        );
+        assert_eq!(
+            date("Opened 12/25/2022", "opened"),
+            Some(json!("2022-12-25"))
+        );
+        assert_eq!(date("Version 1.2.2024 ships", "version"), None);
+        // Only the month is stated: the month, not an invented day.
+        assert_eq!(
+            date("The line was introduced in June 2021.", "introduced"),
+            Some(json!("2021-06"))
+        );
+    }
+
+    #[test]
+    fn month_fields_take_months() {
+        let schema = json!({"type": "string", "description": "Month it opened (YYYY-MM)"});
+        assert_eq!(FieldType::of(&schema), FieldType::Month);
+        let month = |p: &str| find_value(&FieldType::Month, p, "opened").map(|f| f.value);
+        assert_eq!(
+            month("It opened in September 2024."),
+            Some(json!("2024-09"))
+        );
+        assert_eq!(
+            month("It opened on 3 September 2024."),
+            Some(json!("2024-09"))
+        );
+        assert_eq!(month("Opened: 2024-09"), Some(json!("2024-09")));
+        assert_eq!(month("It may open soon, in 2024 perhaps."), None);
+    }
+
+    #[test]
     fn enums_booleans_and_plainness() {
         let options = FieldType::Enum(vec!["public".into(), "private".into()]);
         let found = find_value(
@@ -1588,6 +1760,7 @@ mod fuzz {
             Just(FieldType::Integer),
             Just(FieldType::Boolean),
             Just(FieldType::Date),
+            Just(FieldType::Month),
             Just(FieldType::Other),
             proptest::collection::vec(text_like(), 0..4).prop_map(FieldType::Enum),
         ];

@@ -793,18 +793,27 @@ fn tab_separated_rows_read_back_as_a_table() {
     assert!(stored.contains("Founded\t1884"), "{stored}");
     let e = extract_text(&stored, "https://x.example/zorvik");
     assert!(
-        e.markdown.contains("| Founded | 1884 |\n| --- | --- |\n| Headquarters | Pell Yard \\| Brastmoor |"),
+        e.markdown.contains(
+            "| Founded | 1884 |\n| --- | --- |\n| Headquarters | Pell Yard \\| Brastmoor |"
+        ),
         "{}",
         e.markdown
     );
-    assert!(e.text.contains("Founded 1884"), "the plain text stays plain: {}", e.text);
+    assert!(
+        e.text.contains("Founded 1884"),
+        "the plain text stays plain: {}",
+        e.text
+    );
     let table = passages(&e, 600)
         .into_iter()
         .find(|p| p.text.contains("Headquarters"))
         .expect("a passage with the table");
     assert!(table.text.contains("| Headquarters |"), "{}", table.text);
     // Text without tabs is unchanged.
-    assert_eq!(extract_text("a b\nc", "https://x.example/").markdown, "a b\nc");
+    assert_eq!(
+        extract_text("a b\nc", "https://x.example/").markdown,
+        "a b\nc"
+    );
 }
 
 #[test]
