@@ -21,6 +21,7 @@ use serde_json::Value;
 
 pub mod budget;
 pub mod extract;
+pub mod facts;
 pub mod fetch;
 #[cfg(test)]
 mod fuzz;

@@ -183,11 +183,8 @@ pub fn find_value_avoiding(
                     end: c.end,
                 })
                 .collect();
-            if years.is_empty() {
-                all
-            } else {
-                years
-            }
+            // Without a year, a count or a day is not the answer to "which year".
+            years
         }
         FieldType::Integer => {
             let mut all = numbers(passage, true, false);
@@ -262,6 +259,15 @@ pub fn find_value_avoiding(
     {
         candidates.retain(|c| !looks_like_year(c));
     }
+    // A field that names its unit ("voltage_kv", "area_ha", "price_eur") takes a number
+    // written with that unit when the passage has one: "220 kV", not the "19" of a
+    // neighbouring figure.
+    if matches!(field_type, FieldType::Integer | FieldType::Number) {
+        let units = unit_spellings(&keys);
+        if !units.is_empty() && candidates.iter().any(|c| has_unit(passage, c, &units)) {
+            candidates.retain(|c| has_unit(passage, c, &units));
+        }
+    }
     // Where the field's words occur, found once per passage rather than once per candidate.
     let keyword_at = keyword_spans(passage, &keys);
     let best = candidates
@@ -284,6 +290,11 @@ pub fn find_value_avoiding(
             let before = &passage[..c.start];
             if before.matches('(').count() > before.matches(')').count() {
                 distance += 4;
+            }
+            // "up from about 31,000", "an earlier report put it at 240": a figure the
+            // passage itself says is superseded is not the current one.
+            if superseded_before(before) {
+                distance += PLAIN_DISTANCE + 1;
             }
             (distance, c)
         })
@@ -312,6 +323,110 @@ pub fn find_value_avoiding(
         evidence: passage[candidate.start..candidate.end].to_owned(),
         plain: distance <= PLAIN_DISTANCE || enum_about_entity,
     })
+}
+
+/// Units a field's words may name, with the ways pages write them after (or, for
+/// currencies, before) a number.
+const UNITS: &[(&[&str], &[&str], &[&str])] = &[
+    // (field words, written after the number, written before it)
+    (&["kv"], &["kv"], &[]),
+    (
+        &["km"],
+        &["km", "kilometre", "kilometres", "kilometer", "kilometers"],
+        &[],
+    ),
+    (
+        &["m", "metres", "meters"],
+        &["m", "metre", "metres", "meter", "meters"],
+        &[],
+    ),
+    (&["cm"], &["cm"], &[]),
+    (&["mm"], &["mm"], &[]),
+    (&["ha", "hectares"], &["ha", "hectare", "hectares"], &[]),
+    (
+        &["kg"],
+        &["kg", "kilogram", "kilograms", "kilo", "kilos"],
+        &[],
+    ),
+    (&["tesla", "teslas"], &["t", "tesla"], &[]),
+    (&["kmh", "kph"], &["km/h", "kmh", "kph"], &[]),
+    (&["mw"], &["mw", "megawatt", "megawatts"], &[]),
+    (&["mwh"], &["mwh"], &[]),
+    (
+        &["percent", "pct", "percentage"],
+        &["%", "percent", "per cent"],
+        &[],
+    ),
+    (
+        &["minute", "minutes"],
+        &["minute", "minutes", "min", "'"],
+        &[],
+    ),
+    (
+        &["eur", "euro", "euros"],
+        &["eur", "euro", "euros"],
+        &["€", "eur"],
+    ),
+    (&["gbp", "pounds"], &["gbp", "pounds"], &["£", "gbp"]),
+    (
+        &["usd", "dollars"],
+        &["usd", "dollars"],
+        &["$", "us$", "usd"],
+    ),
+];
+
+/// Whether `word` (lower-case) names a unit of measure or a currency ("kv", "eur").
+pub fn is_unit_word(word: &str) -> bool {
+    UNITS.iter().any(|(words, _, _)| words.contains(&word))
+}
+
+/// The spellings (after, before) of the units the field's words name.
+fn unit_spellings(keys: &[String]) -> Vec<(&'static [&'static str], &'static [&'static str])> {
+    UNITS
+        .iter()
+        .filter(|(words, _, _)| keys.iter().any(|k| words.contains(&k.as_str())))
+        .map(|(_, after, before)| (*after, *before))
+        .collect()
+}
+
+/// Whether candidate `c` is written with one of `units`: "220 kV", "3 T", "€12.50",
+/// "14.5%", "18-hectare" ("3,600 seats" has no unit word here: counts are found by keywords).
+fn has_unit(
+    passage: &str,
+    c: &Candidate,
+    units: &[(&'static [&'static str], &'static [&'static str])],
+) -> bool {
+    let after = passage[c.end..]
+        .trim_start_matches([' ', '-', '\u{a0}'])
+        .to_lowercase();
+    let before = passage[..c.start].trim_end().to_lowercase();
+    units.iter().any(|(after_forms, before_forms)| {
+        after_forms.iter().any(|u| {
+            after.starts_with(u) && !after[u.len()..].starts_with(|ch: char| ch.is_alphabetic())
+        }) || before_forms.iter().any(|u| before.ends_with(u))
+    })
+}
+
+/// Whether the words just before a value say it is an old figure ("up from", "earlier",
+/// "previously", "formerly").
+fn superseded_before(before: &str) -> bool {
+    const CUES: &[&str] = &[
+        "up from",
+        "down from",
+        "compared with",
+        "earlier",
+        "previously",
+        "formerly",
+        "used to",
+        "originally",
+        "at first",
+        "initially",
+    ];
+    let start = before.char_indices().rev().nth(40).map_or(0, |(i, _)| i);
+    let near = before[start..].to_lowercase();
+    // The cue must be in the value's own sentence.
+    let near = near.rsplit(['.', '!', '?', '\n']).next().unwrap_or("");
+    CUES.iter().any(|cue| near.contains(cue))
 }
 
 /// Largest [`keyword_distance`] at which a value counts as plainly stated (about three
@@ -392,7 +507,7 @@ fn has_break(text: &str) -> bool {
 
 /// Whether two words are forms of one word, ignoring case: equal but for a plural `s`, or
 /// sharing a long common beginning ("employees" and "employs", "founded" and "founding").
-fn stem_eq(a: &str, b: &str) -> bool {
+pub fn stem_eq(a: &str, b: &str) -> bool {
     stem_eq_lower(&lower_chars(a), &lower_chars(b))
 }
 
@@ -881,6 +996,56 @@ const NAME_WORDS: &[&str] = &[
     "partner",
     "customer",
     "supplier",
+    "ground",
+    "venue",
+    "stadium",
+    "location",
+    "place",
+    "architect",
+    "firm",
+    "contractor",
+    "builder",
+    "designer",
+    "family",
+    "doctor",
+    "manager",
+    "coach",
+    "operator",
+    "club",
+    "team",
+    "winner",
+    "host",
+    "sponsor",
+    "headliner",
+    "consultant",
+    "surgeon",
+    "head",
+];
+
+/// Words that say a string field wants prose (a description, a reason), which is quoted as
+/// a sentence; any other string field without a kind wants a name.
+const PROSE_WORDS: &[&str] = &[
+    "description",
+    "describe",
+    "summary",
+    "summarise",
+    "summarize",
+    "overview",
+    "explanation",
+    "explain",
+    "why",
+    "how",
+    "reason",
+    "purpose",
+    "mission",
+    "motto",
+    "slogan",
+    "quote",
+    "details",
+    "notes",
+    "text",
+    "sentence",
+    "answer",
 ];
 
 fn string_kind(keywords: &str) -> Option<StringKind> {
@@ -898,7 +1063,7 @@ fn string_kind(keywords: &str) -> Option<StringKind> {
         Some(StringKind::Ticker)
     } else if has(&["url", "website", "homepage", "link"]) {
         Some(StringKind::Url)
-    } else if has(NAME_WORDS) {
+    } else if has(NAME_WORDS) || !has(PROSE_WORDS) {
         Some(StringKind::Name)
     } else {
         None
@@ -1532,8 +1697,11 @@ mod tests {
         let p = "Zorblax is based in Lyon. Its chief executive is Mara Vell. The weather is mild.";
         let s = find_value(&FieldType::String, p, "chief executive CEO").unwrap();
         assert_eq!(s.value, json!("Mara Vell"));
-        let s = find_value(&FieldType::String, p, "weather").unwrap();
+        let s = find_value(&FieldType::String, p, "weather description").unwrap();
         assert_eq!(s.value, json!("The weather is mild."));
+        // A string field that asks for neither prose nor a known kind wants a name: no
+        // sentence stands in for one.
+        assert_eq!(find_value(&FieldType::String, p, "weather"), None);
         assert!(s.plain);
         let list_type = FieldType::Array(Box::new(FieldType::String));
         let l = find_value(
@@ -1590,7 +1758,7 @@ mod tests {
         let list = find_value(
             &FieldType::String,
             "Intro.\n- first item\n- weather mild",
-            "weather",
+            "weather summary",
         )
         .unwrap();
         assert_eq!(list.value, json!("weather mild"));

@@ -11,6 +11,7 @@
 use super::plan::{fields, Field};
 use super::request::Request;
 use super::{Source, Synthesis};
+use crate::facts::facts;
 use crate::rank::{rank, stem, tokens};
 use crate::typed::{best_sentence, find_value_avoiding, FieldType, Found};
 use serde_json::{json, Map, Value};
@@ -36,6 +37,14 @@ const GENERIC_WORDS: &[&str] = &[
     "type",
     "kind",
     "list",
+];
+
+/// Words of a field's name that qualify what it asks rather than name it: a passage need
+/// not say "year" to state a founding year, nor "previous" to state last year's figure.
+const QUALIFIER_WORDS: &[&str] = &[
+    "year", "years", "date", "day", "month", "when", "per", "max", "min", "maximum", "minimum",
+    "previous", "last", "latest", "first", "new", "old", "since", "on", "at", "in", "is", "has",
+    "of", "the", "by", "yearly",
 ];
 
 /// Passages examined per field and synthesis round.
@@ -156,6 +165,57 @@ impl<'a> Corpus<'a> {
         out.join(" ")
     }
 
+    /// Whether the passage at `at` (with its page title and heading) names what the field's
+    /// name asks for: one of its words, as a form of the word ("lamps" for `lamp_count`).
+    /// "record_attendance" is not answered by a passage that only gives a capacity, nor
+    /// `employees` by "groups of eight people".
+    fn covers(&self, at: At, field_name: &str, entity: &[String]) -> bool {
+        let asked: Vec<String> = entity.iter().map(|w| stem(w)).collect();
+        let words: Vec<String> = tokens(&super::request::field_words(field_name))
+            .into_iter()
+            .filter(|w| {
+                w.len() > 1
+                    && !GENERIC_WORDS.contains(&w.as_str())
+                    && !QUALIFIER_WORDS.contains(&w.as_str())
+                    && !crate::typed::is_unit_word(w)
+                    && !w.chars().all(|c| c.is_ascii_digit())
+                    && !asked.contains(&stem(w))
+            })
+            .collect();
+        if words.is_empty() {
+            return true;
+        }
+        let Some(i) = self
+            .at
+            .iter()
+            .position(|a| a.source == at.source && a.passage == at.passage)
+        else {
+            return false;
+        };
+        let passage = tokens(&self.ranked_text[i]);
+        words
+            .iter()
+            .any(|w| passage.iter().any(|p| crate::typed::stem_eq(p, w)))
+    }
+
+    /// Whether the passage at `at`, or its page's title, names a word of `entity` (always
+    /// true when the question names nothing).
+    fn names(&self, at: At, entity: &[String]) -> bool {
+        let i = self
+            .at
+            .iter()
+            .position(|a| a.source == at.source && a.passage == at.passage);
+        let title: Vec<String> = tokens(self.sources[at.source].title.as_deref().unwrap_or(""))
+            .iter()
+            .map(|w| stem(w))
+            .collect();
+        entity.is_empty()
+            || entity.iter().any(|w| {
+                let w = stem(w);
+                title.contains(&w) || i.is_some_and(|i| self.stems[i].contains(&w))
+            })
+    }
+
     fn rank(&self, query: &str) -> Vec<At> {
         let texts: Vec<&str> = self.ranked_text.iter().map(String::as_str).collect();
         rank(query, &texts)
@@ -274,28 +334,41 @@ fn fill_field(corpus: &Corpus<'_>, request: &Request, field: &Field, depth: usiz
         .into_iter()
         .take(depth)
         .collect();
+    if asks_publication_date(field, &field_type) {
+        return publication_date(corpus, &ranked, field, &field_type);
+    }
     let specific = corpus.specific_keywords(&field.keywords, &entity);
-    let found: Vec<(usize, At, Found)> = ranked
-        .iter()
-        .enumerate()
-        .filter_map(|(rank, &at)| {
-            find_value_avoiding(&field_type, corpus.text(at), &specific, &request.objective)
-                .map(|f| (rank, at, f))
-        })
-        // A value far from the field's words counts only if its passage speaks of the field;
-        // an enum's members are specific enough to count anywhere in a relevant passage.
-        .filter(|(_, at, f)| {
-            f.plain
-                || matches!(field_type, FieldType::Enum(_))
-                || mentions(corpus.text(*at), &specific)
-        })
+    // A value counts only where a passage states it for the field: in a table cell or
+    // after a label that names the field, or next to the field's words in a sentence. A
+    // value merely somewhere in a relevant passage is how wrong answers are made: the field
+    // is left null instead.
+    let from_facts = read_facts(corpus, &ranked, &field_type, &specific, request);
+    let from_facts: Vec<(usize, At, Found)> = from_facts
+        .into_iter()
+        .filter(|(_, at, _)| corpus.covers(*at, &field.name, &entity))
         .collect();
-    // The best-ranked plain statement, else the best-ranked value.
-    let (rank, at, chosen) = found
-        .iter()
-        .find(|(_, _, f)| f.plain)
-        .or(found.first())
-        .cloned()?;
+    let found: Vec<(usize, At, Found)> = if from_facts.is_empty() {
+        ranked
+            .iter()
+            .enumerate()
+            .filter_map(|(rank, &at)| {
+                find_value_avoiding(&field_type, corpus.text(at), &specific, &request.objective)
+                    .map(|f| (rank, at, f))
+            })
+            // An enum's members are specific enough to count anywhere in a passage that
+            // names what was asked about ("It is a privately held company").
+            .filter(|(_, at, f)| {
+                f.plain || matches!(field_type, FieldType::Enum(_)) && corpus.names(*at, &entity)
+            })
+            .filter(|(_, at, _)| {
+                // An enum's members name what it asks; its name need not be written.
+                matches!(field_type, FieldType::Enum(_)) || corpus.covers(*at, &field.name, &entity)
+            })
+            .collect()
+    } else {
+        from_facts
+    };
+    let (rank, at, chosen) = found.first().cloned()?;
     let source = &corpus.sources[at.source];
     let mut citations = vec![citation(
         source,
@@ -313,27 +386,30 @@ fn fill_field(corpus: &Corpus<'_>, request: &Request, field: &Field, depth: usiz
             &excerpt(corpus.text(*other), &f.evidence),
         ));
     }
-    let confidence = match (chosen.plain, corroborating.is_empty()) {
-        (true, false) => "high",
-        (true, true) => "medium",
-        (false, _) => "low",
+    // "high" needs a second page stating the same value, and no page stating another.
+    let contradicted = found.iter().any(|(_, _, f)| f.value != chosen.value);
+    let confidence = if !corroborating.is_empty() && !contradicted {
+        "high"
+    } else {
+        "medium"
     };
     let title = source.title.as_deref().unwrap_or(&source.url);
-    let how = if chosen.plain {
-        "which states it next to the field's words"
-    } else {
-        "though not next to the field's words, so it may belong to something else"
-    };
     let agreement = if corroborating.is_empty() {
         String::new()
     } else {
-        format!(
-            " {} other source(s) state the same value.",
-            corroborating.len()
-        )
+        let urls: Vec<&str> = corroborating
+            .iter()
+            .map(|(_, other, _)| corpus.sources[other.source].url.as_str())
+            .collect();
+        format!(" Also stated by: {}.", urls.join(", "))
+    };
+    let disagreement = if contradicted {
+        " Other passages state a different value."
+    } else {
+        ""
     };
     let reasoning = format!(
-        "Extractive synthesis (no LLM): read \"{}\" from \"{title}\", the passage ranked {} for \"{}\", {how}.{agreement}",
+        "Extractive synthesis (no LLM): read \"{}\" from \"{title}\", the passage ranked {} for \"{}\", which states it for the field's words.{agreement}{disagreement}",
         chosen.evidence,
         rank + 1,
         field.keywords,
@@ -343,6 +419,153 @@ fn fill_field(corpus: &Corpus<'_>, request: &Request, field: &Field, depth: usiz
         citations,
         reasoning,
         confidence,
+    })
+}
+
+/// Values stated under a label that names the field (table cells, `Label: value` lines)
+/// in the ranked passages, best label match first, then by rank.
+fn read_facts(
+    corpus: &Corpus<'_>,
+    ranked: &[At],
+    field_type: &FieldType,
+    specific: &str,
+    request: &Request,
+) -> Vec<(usize, At, Found)> {
+    let keys = tokens(specific);
+    let entity = entity_words(request);
+    let mut out: Vec<((usize, usize), usize, At, Found)> = Vec::new();
+    for (rank, &at) in ranked.iter().enumerate() {
+        let text = corpus.text(at);
+        for fact in facts(text) {
+            // A comparison table's column, or a row of a table of several entities, is
+            // chosen by the entity's name in its label.
+            let hits = (fact.label_hits(&keys), fact.label_hits(&entity));
+            if hits.0 == 0 {
+                continue;
+            }
+            let cell = fact.value(text);
+            if let Some(value) = read_cell(field_type, cell, specific, &request.objective) {
+                out.push((
+                    hits,
+                    rank,
+                    at,
+                    Found {
+                        value,
+                        evidence: cell.to_owned(),
+                        plain: true,
+                    },
+                ));
+            }
+        }
+    }
+    out.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    out.into_iter().map(|(_, r, at, f)| (r, at, f)).collect()
+}
+
+/// Words of string fields that ask for a place: from an address, the place, not the street.
+const PLACE_WORDS: &[&str] = &[
+    "city",
+    "town",
+    "village",
+    "municipality",
+    "place",
+    "location",
+];
+
+/// Words of an address part that is not a town: "Quellside Business Park", "14 Mill Road".
+const ADDRESS_WORDS: &[&str] = &[
+    "road", "street", "st", "avenue", "lane", "way", "park", "quay", "square", "building", "floor",
+    "suite", "unit", "box", "plaza", "estate", "centre", "center", "house",
+];
+
+/// The value of a field's type in one cell: the whole cell is the statement, so the first
+/// candidate of the type is it. A string field without a kind takes the cell's text when it
+/// is short (a cell is not a sentence to quote).
+fn read_cell(field_type: &FieldType, cell: &str, keywords: &str, avoid: &str) -> Option<Value> {
+    let plain = crate::extract::markdown_to_text(cell);
+    let plain = plain.trim();
+    if plain.is_empty() {
+        return None;
+    }
+    let words = tokens(keywords);
+    if let FieldType::Array(item) = field_type {
+        // A cell lists its items between commas, semicolons or "and".
+        let items: Vec<Value> = plain
+            .split([',', ';', '\n'])
+            .flat_map(|p| p.split(" and "))
+            .map(|p| p.trim().trim_end_matches('.'))
+            .filter(|p| !p.is_empty())
+            .filter_map(|p| match item.as_ref() {
+                FieldType::String | FieldType::Other => Some(json!(p)),
+                other => find_value_avoiding(other, p, "", "").map(|f| f.value),
+            })
+            .collect();
+        return (!items.is_empty()).then_some(Value::Array(items));
+    }
+    if matches!(field_type, FieldType::String | FieldType::Other)
+        && words.iter().any(|w| PLACE_WORDS.contains(&w.as_str()))
+    {
+        // "Quellside Business Park, Brastmoor": the part that is a place, not an address.
+        let place = plain.split([',', ';']).map(str::trim).find(|part| {
+            !part.is_empty()
+                && !part.chars().any(|c| c.is_ascii_digit())
+                && !tokens(part)
+                    .iter()
+                    .any(|w| ADDRESS_WORDS.contains(&w.as_str()))
+        });
+        return place.map(|p| json!(p));
+    }
+    let found = find_value_avoiding(field_type, plain, keywords, avoid)
+        .or_else(|| find_value_avoiding(field_type, plain, "", avoid));
+    match (field_type, found) {
+        (FieldType::String | FieldType::Other, Some(f))
+            if f.value.as_str().is_some_and(|v| v.len() < plain.len() / 2) =>
+        {
+            Some(f.value)
+        }
+        (FieldType::String | FieldType::Other, _) => (plain.chars().count() <= 80
+            && !avoid.to_lowercase().contains(&plain.to_lowercase()))
+        .then(|| json!(plain)),
+        (_, found) => found.map(|f| f.value),
+    }
+}
+
+/// Whether the field asks when a page was published: a date or month field whose words say
+/// "published" or "publication".
+fn asks_publication_date(field: &Field, field_type: &FieldType) -> bool {
+    matches!(field_type, FieldType::Date | FieldType::Month)
+        && tokens(&field.keywords)
+            .iter()
+            .any(|w| w.starts_with("publish") || w.starts_with("publicat") || w == "posted")
+}
+
+/// A publication date is what the page's markup says (`article:published_time`, JSON-LD,
+/// `<time>`), read at extraction: the first ranked page that has one.
+fn publication_date(
+    corpus: &Corpus<'_>,
+    ranked: &[At],
+    field: &Field,
+    field_type: &FieldType,
+) -> Option<Fill> {
+    let (rank, at, date) = ranked
+        .iter()
+        .enumerate()
+        .find_map(|(rank, at)| corpus.sources[at.source].published.map(|d| (rank, *at, d)))?;
+    let source = &corpus.sources[at.source];
+    let value = match field_type {
+        FieldType::Month => date.format("%Y-%m").to_string(),
+        _ => date.format("%Y-%m-%d").to_string(),
+    };
+    let title = source.title.as_deref().unwrap_or(&source.url);
+    Some(Fill {
+        value: json!(value),
+        citations: vec![citation(source, corpus.text(at))],
+        reasoning: format!(
+            "Extractive synthesis (no LLM): \"{title}\", the page ranked {} for \"{}\", gives {value} as its publication date in its markup.",
+            rank + 1,
+            field.keywords
+        ),
+        confidence: "medium",
     })
 }
 
@@ -399,13 +622,6 @@ fn entity_words(request: &Request) -> Vec<String> {
         }
     }
     unique
-}
-
-/// Whether `passage` contains one of the words of `keywords` (compared by their first six
-/// letters, as ranking does).
-fn mentions(passage: &str, keywords: &str) -> bool {
-    let words: Vec<String> = tokens(passage).iter().map(|w| stem(w)).collect();
-    tokens(keywords).iter().any(|k| words.contains(&stem(k)))
 }
 
 /// A markdown answer built from the best sentences, each cited.
@@ -553,6 +769,33 @@ mod tests {
             .contains("12,400"));
         assert_eq!(s.basis[3]["confidence"], "low");
         assert!(s.basis[3]["citations"].as_array().unwrap().is_empty());
+    }
+
+    #[test]
+    fn fields_need_passages_that_name_them() {
+        let sources = [source(
+            "http://a.example/about",
+            "Corvel Cableworks",
+            &["Corvel Cableworks employs 1,900 people. The coopérative was founded in 1974."],
+        )];
+        let schema = json!({"type": "object", "properties": {
+            "employees": {"type": "integer", "description": "Number of employees"},
+            "record_attendance": {"type": "integer", "description": "Highest attendance"},
+            "coopérative_founded": {"type": "integer", "description": "Year founded"}
+        }});
+        let s = json_output(
+            &request(json!({"company": "Corvel Cableworks"})),
+            &schema,
+            &sources,
+            1,
+        );
+        assert_eq!(s.content["employees"], json!(1900));
+        assert_eq!(s.content["coopérative_founded"], json!(1974));
+        assert_eq!(
+            s.content["record_attendance"],
+            Value::Null,
+            "no passage states a record"
+        );
     }
 
     #[test]
