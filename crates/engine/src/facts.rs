@@ -29,10 +29,23 @@ impl Fact {
             .trim()
     }
 
-    /// How many of `keys` (field words) the label names, compared by stem.
+    /// How well the label names `keys` (field words): two points for each key the label
+    /// writes as such (or as its plural), one for a key that only shares its stem, so that
+    /// "Founders" beats "Founded" for a `founders` field.
     pub fn label_hits(&self, keys: &[String]) -> usize {
-        let label: Vec<String> = tokens(&self.label).iter().map(|w| stem(w)).collect();
-        keys.iter().filter(|k| label.contains(&stem(k))).count()
+        let label = tokens(&self.label);
+        let singular = |w: &str| w.trim_end_matches('s').to_owned();
+        keys.iter()
+            .map(|k| {
+                if label.iter().any(|w| singular(w) == singular(k)) {
+                    2
+                } else if label.iter().any(|w| stem(w) == stem(k)) {
+                    1
+                } else {
+                    0
+                }
+            })
+            .sum()
     }
 }
 
@@ -228,7 +241,19 @@ mod tests {
             .into_iter()
             .find(|f| f.value(p) == "Anya Pell")
             .unwrap();
-        assert_eq!(name.label_hits(&keys), 2);
+        assert_eq!(name.label_hits(&keys), 4);
+        let founded = Fact {
+            label: "Founded".into(),
+            start: 0,
+            end: 0,
+        };
+        let founders = Fact {
+            label: "Founders".into(),
+            ..founded.clone()
+        };
+        let keys = vec!["founders".to_string()];
+        assert!(founders.label_hits(&keys) > founded.label_hits(&keys));
+        assert_eq!(founded.label_hits(&keys), 1);
     }
 
     #[test]

@@ -164,6 +164,18 @@ pub fn find_value_avoiding(
     keywords: &str,
     avoid: &str,
 ) -> Option<Found> {
+    find_value_where(field_type, passage, keywords, avoid, |_, _| true)
+}
+
+/// [`find_value_avoiding`] among the candidates whose byte span `accept` accepts (the
+/// synthesis leaves out sentences about another entity).
+pub fn find_value_where(
+    field_type: &FieldType,
+    passage: &str,
+    keywords: &str,
+    avoid: &str,
+    accept: impl Fn(usize, usize) -> bool,
+) -> Option<Found> {
     let keys = tokens(keywords);
     let avoid = avoid.to_lowercase();
     let candidates = match field_type {
@@ -223,10 +235,6 @@ pub fn find_value_avoiding(
                     }
                     found.retain(|c| c.end > c.start);
                 }
-                if found.is_empty() && kind == StringKind::Name {
-                    // No name in the passage: the sentence is still evidence.
-                    return sentence(passage, &keys);
-                }
                 found
             }
             None => return sentence(passage, &keys),
@@ -259,6 +267,19 @@ pub fn find_value_avoiding(
     {
         candidates.retain(|c| !looks_like_year(c));
     }
+    // "took six days", "an 18-month programme": a duration answers only a field about one.
+    if matches!(field_type, FieldType::Integer | FieldType::Number) {
+        let about_time = keys.iter().any(|k| {
+            DURATIONS.iter().any(|d| stem_eq(k, d))
+                || matches!(
+                    k.as_str(),
+                    "duration" | "long" | "time" | "length" | "age" | "old"
+                )
+        });
+        if !about_time {
+            candidates.retain(|c| !is_duration(passage, c));
+        }
+    }
     // A field that names its unit ("voltage_kv", "area_ha", "price_eur") takes a number
     // written with that unit when the passage has one: "220 kV", not the "19" of a
     // neighbouring figure.
@@ -272,6 +293,7 @@ pub fn find_value_avoiding(
     let keyword_at = keyword_spans(passage, &keys);
     let best = candidates
         .into_iter()
+        .filter(|c| accept(c.start, c.end))
         .filter(|c| {
             // A value the question itself states (its entity, its year) is not the answer.
             let text = passage[c.start..c.end].to_lowercase();
@@ -405,6 +427,21 @@ fn has_unit(
             after.starts_with(u) && !after[u.len()..].starts_with(|ch: char| ch.is_alphabetic())
         }) || before_forms.iter().any(|u| before.ends_with(u))
     })
+}
+
+/// Units of time.
+const DURATIONS: &[&str] = &[
+    "second", "minute", "hour", "day", "week", "month", "year", "decade",
+];
+
+/// Whether candidate `c` counts units of time ("six days", "18-month", "12 years").
+fn is_duration(passage: &str, c: &Candidate) -> bool {
+    let after = passage[c.end..]
+        .trim_start_matches([' ', '-', '\u{a0}'])
+        .to_lowercase();
+    let word: String = after.chars().take_while(|ch| ch.is_alphabetic()).collect();
+    let singular = word.strip_suffix('s').unwrap_or(&word);
+    DURATIONS.contains(&singular)
 }
 
 /// Whether the words just before a value say it is an old figure ("up from", "earlier",
@@ -602,7 +639,10 @@ fn numbers(text: &str, integers_only: bool, keep_date_parts: bool) -> Vec<Candid
             i += 1;
             continue;
         }
-        let start = if i > 0 && bytes[i - 1] == b'-' {
+        // "-7" is negative; "Loom-7" and "HV-220" are names, "2019-2021" a range.
+        let after_hyphen = i > 0 && bytes[i - 1] == b'-';
+        let glued_before = after_hyphen && i >= 2 && bytes[i - 2].is_ascii_alphabetic();
+        let start = if after_hyphen && !(i >= 2 && bytes[i - 2].is_ascii_alphanumeric()) {
             i - 1
         } else {
             i
@@ -618,16 +658,19 @@ fn numbers(text: &str, integers_only: bool, keep_date_parts: bool) -> Vec<Candid
         }
         let digits: String = text[start..end].chars().filter(|c| *c != ',').collect();
         i = end;
-        // Digits followed by "-word" or a letter are a name or a code ("02-charter", "4x4").
+        // Digits followed by "-word" or a letter are a name or a code ("02-charter", "4x4"),
+        // except a measure written as one adjective: "18-month", "2,200-capacity",
+        // "48-megapixel".
+        let measure = bytes.get(end + 1).is_some_and(u8::is_ascii_lowercase) && bytes[i] != b'0';
         let glued = match bytes.get(end) {
-            Some(b'-') => bytes.get(end + 1).is_some_and(|b| b.is_ascii_alphabetic()),
+            Some(b'-') => bytes.get(end + 1).is_some_and(|b| b.is_ascii_alphabetic()) && !measure,
             Some(b) => {
                 b.is_ascii_alphabetic()
                     && !matches!(text[end..].chars().next(), Some('k' | 'm' | 'K' | 'M'))
             }
             None => false,
         };
-        if glued {
+        if glued || glued_before {
             continue;
         }
         let Ok(mut number) = digits.parse::<f64>() else {
@@ -951,7 +994,41 @@ enum StringKind {
     Url,
     /// A proper name: a person, place, organisation or product.
     Name,
+    /// A short phrase (a category, a role, opening days), read only from a table cell or a
+    /// `Label: value` line: in a sentence, where such a phrase starts and ends is not known.
+    Phrase,
 }
+
+/// Words that say a string field wants a short phrase rather than a name.
+const PHRASE_WORDS: &[&str] = &[
+    "category",
+    "kind",
+    "type",
+    "genre",
+    "role",
+    "position",
+    "status",
+    "material",
+    "format",
+    "style",
+    "days",
+    "hours",
+    "sector",
+    "industry",
+    "specialty",
+    "speciality",
+    "colour",
+    "color",
+    "cuisine",
+    "job",
+    "title",
+    "occupation",
+    "profession",
+    "product",
+    "service",
+    "grape",
+    "variety",
+];
 
 /// Words that say a field holds a name.
 const NAME_WORDS: &[&str] = &[
@@ -1048,6 +1125,28 @@ const PROSE_WORDS: &[&str] = &[
     "answer",
 ];
 
+/// The proper names of `text` (runs of capitalised words, with the joiners of names).
+pub fn proper_names(text: &str) -> Vec<&str> {
+    StringKind::Name
+        .candidates(text)
+        .into_iter()
+        .map(|c| &text[c.start..c.end])
+        .collect()
+}
+
+/// The sentence of `passage` that holds byte `at`.
+pub fn sentence_at(passage: &str, at: usize) -> &str {
+    sentences(passage)
+        .into_iter()
+        .find(|&(s, e)| s <= at && at < e)
+        .map_or(passage, |(s, e)| &passage[s..e])
+}
+
+/// Whether a string field with these words (name and description) wants a proper name.
+pub fn wants_name(keywords: &str) -> bool {
+    string_kind(keywords) == Some(StringKind::Name)
+}
+
 fn string_kind(keywords: &str) -> Option<StringKind> {
     // Every word counts here, function words included: "who" says a name is wanted.
     let keys: Vec<&str> = keywords
@@ -1063,10 +1162,12 @@ fn string_kind(keywords: &str) -> Option<StringKind> {
         Some(StringKind::Ticker)
     } else if has(&["url", "website", "homepage", "link"]) {
         Some(StringKind::Url)
-    } else if has(NAME_WORDS) || !has(PROSE_WORDS) {
-        Some(StringKind::Name)
-    } else {
+    } else if has(PROSE_WORDS) {
         None
+    } else if has(PHRASE_WORDS) && !has(NAME_WORDS) {
+        Some(StringKind::Phrase)
+    } else {
+        Some(StringKind::Name)
     }
 }
 
@@ -1195,14 +1296,24 @@ impl StringKind {
                         j += 1;
                     }
                     let span_end = words[last].1;
-                    out.push(Candidate {
-                        value: json!(&text[start..span_end]),
-                        start,
-                        end: span_end,
-                    });
+                    // "Quellmoor's largest employer": a possessive qualifies another noun.
+                    let possessive = ["'s", "’s"].iter().any(|p| text[..span_end].ends_with(p))
+                        || text[span_end..].starts_with("’s");
+                    // "November 2022" is a date, not a name.
+                    let span = &text[start..span_end];
+                    let dated = span.chars().any(|c| c.is_ascii_digit())
+                        && MONTHS.contains(&first.to_lowercase().as_str());
+                    if !possessive && !dated {
+                        out.push(Candidate {
+                            value: json!(&text[start..span_end]),
+                            start,
+                            end: span_end,
+                        });
+                    }
                     i = last + 1;
                 }
             }
+            StringKind::Phrase => {}
         }
         out
     }
@@ -1638,6 +1749,33 @@ mod tests {
     }
 
     #[test]
+    fn codes_ranges_and_durations_are_not_counts() {
+        let int = |p: &str, k: &str| find_value(&FieldType::Integer, p, k).map(|f| f.value);
+        // The "7" of a product name is not a count, and never a negative one.
+        assert_eq!(
+            int("Products: Kestrel Arm, Loom-7 and HV-220.", "products"),
+            None
+        );
+        assert_eq!(
+            int("The range fell by -7 points.", "points"),
+            Some(json!(-7))
+        );
+        assert_eq!(int("Staff 2019-2021: 40", "staff"), Some(json!(40)));
+        // A duration answers only a field about time.
+        assert_eq!(
+            int("The stage took six days to build.", "stage employees"),
+            None
+        );
+        assert_eq!(
+            int(
+                "An 18-month programme with three placements.",
+                "programme months"
+            ),
+            Some(json!(18))
+        );
+    }
+
+    #[test]
     fn month_fields_take_months() {
         let schema = json!({"type": "string", "description": "Month it opened (YYYY-MM)"});
         assert_eq!(FieldType::of(&schema), FieldType::Month);
@@ -1809,16 +1947,32 @@ mod tests {
             .value,
             json!("Countess Aldreda of Orrindale")
         );
-        // No name in the passage: the sentence stands.
+        // No name in the passage: no value. A sentence is not a mayor.
         assert_eq!(
             find_value(
                 &FieldType::String,
                 "the mayor is elected every four years.",
                 "mayor"
-            )
-            .unwrap()
-            .value,
-            json!("the mayor is elected every four years.")
+            ),
+            None
+        );
+        // A possessive is not the name asked for: "Quellmoor's largest employer".
+        assert_eq!(
+            find_value(
+                &FieldType::String,
+                "Investors value Quellmoor's largest employer highly.",
+                "investor"
+            ),
+            None
+        );
+        // A phrase field (a category, a role) takes no sentence either.
+        assert_eq!(
+            find_value(
+                &FieldType::String,
+                "The Loom-7 sorts parcels in warehouses.",
+                "category kind product"
+            ),
+            None
         );
     }
 

@@ -13,7 +13,10 @@ use super::request::Request;
 use super::{Source, Synthesis};
 use crate::facts::facts;
 use crate::rank::{rank, stem, tokens};
-use crate::typed::{best_sentence, find_value_avoiding, FieldType, Found};
+use crate::typed::{
+    best_sentence, find_value_avoiding, find_value_where, wants_name, FieldType, Found,
+};
+use chrono::Datelike;
 use serde_json::{json, Map, Value};
 
 /// Words of field names and descriptions that say nothing about which statement holds the
@@ -47,7 +50,48 @@ const QUALIFIER_WORDS: &[&str] = &[
     "of", "the", "by", "yearly",
 ];
 
-/// Passages examined per field and synthesis round.
+/// Words that open a question or a request rather than name its subject.
+const QUESTION_WORDS: &[&str] = &[
+    "what",
+    "who",
+    "whom",
+    "whose",
+    "when",
+    "where",
+    "which",
+    "why",
+    "how",
+    "is",
+    "are",
+    "was",
+    "were",
+    "does",
+    "do",
+    "did",
+    "can",
+    "could",
+    "has",
+    "have",
+    "list",
+    "find",
+    "give",
+    "tell",
+    "name",
+    "show",
+    "describe",
+    "summarise",
+    "summarize",
+    "explain",
+    "compare",
+    "in",
+    "on",
+    "for",
+    "the",
+    "a",
+    "an",
+];
+
+/// Passages examined per field.
 const PASSAGES_PER_ROUND: usize = 8;
 
 /// A passage of a source, by position.
@@ -165,13 +209,13 @@ impl<'a> Corpus<'a> {
         out.join(" ")
     }
 
-    /// Whether the passage at `at` (with its page title and heading) names what the field's
-    /// name asks for: one of its words, as a form of the word ("lamps" for `lamp_count`).
-    /// "record_attendance" is not answered by a passage that only gives a capacity, nor
-    /// `employees` by "groups of eight people".
-    fn covers(&self, at: At, field_name: &str, entity: &[String]) -> bool {
+    /// Whether the passage at `at` (with its page title and heading) names what the field
+    /// asks for: one of the words of its name or description, as a form of the word ("lamps"
+    /// for `lamp_count`). "record_attendance" ("Highest attendance") is not answered by a
+    /// passage that only gives a capacity.
+    fn covers(&self, at: At, field_words: &str, entity: &[String]) -> bool {
         let asked: Vec<String> = entity.iter().map(|w| stem(w)).collect();
-        let words: Vec<String> = tokens(&super::request::field_words(field_name))
+        let words: Vec<String> = tokens(field_words)
             .into_iter()
             .filter(|w| {
                 w.len() > 1
@@ -196,6 +240,26 @@ impl<'a> Corpus<'a> {
         words
             .iter()
             .any(|w| passage.iter().any(|p| crate::typed::stem_eq(p, w)))
+    }
+
+    /// How many of the entity's words page `source` names, in its title or passages.
+    fn entity_words_named(&self, source: usize, entity: &[String]) -> usize {
+        let title: Vec<String> = tokens(self.sources[source].title.as_deref().unwrap_or(""))
+            .iter()
+            .map(|w| stem(w))
+            .collect();
+        entity
+            .iter()
+            .filter(|w| {
+                let w = stem(w);
+                title.contains(&w)
+                    || self
+                        .at
+                        .iter()
+                        .zip(&self.stems)
+                        .any(|(at, stems)| at.source == source && stems.contains(&w))
+            })
+            .count()
     }
 
     /// Whether the passage at `at`, or its page's title, names a word of `entity` (always
@@ -272,11 +336,14 @@ pub fn json_output(
     rounds: u32,
 ) -> Synthesis {
     let corpus = Corpus::new(sources);
-    let depth = PASSAGES_PER_ROUND * rounds.max(1) as usize;
+    // Every processor reads values from the same number of best-ranked passages: deeper
+    // passages are about something else more often than they add an answer (measured on
+    // bench/eval's dev part). What more rounds buy is the cross-check.
+    let depth = PASSAGES_PER_ROUND;
     let mut content = Map::new();
     let mut basis = Vec::new();
     for field in fields(schema) {
-        let filled = fill_field(&corpus, request, &field, depth);
+        let filled = fill_field(&corpus, request, &field, depth, rounds >= 2);
         match filled {
             Some(fill) => {
                 basis.push(json!({
@@ -325,7 +392,15 @@ struct Fill {
     confidence: &'static str,
 }
 
-fn fill_field(corpus: &Corpus<'_>, request: &Request, field: &Field, depth: usize) -> Option<Fill> {
+/// `cross_check`: weigh every statement found rather than take the best-ranked one (see
+/// [`cross_checked`]).
+fn fill_field(
+    corpus: &Corpus<'_>,
+    request: &Request,
+    field: &Field,
+    depth: usize,
+    cross_check: bool,
+) -> Option<Fill> {
     let field_type = FieldType::of(&field.schema);
     let query = format!("{} {}", field.keywords, request.objective);
     let entity = entity_words(request);
@@ -335,40 +410,101 @@ fn fill_field(corpus: &Corpus<'_>, request: &Request, field: &Field, depth: usiz
         .take(depth)
         .collect();
     if asks_publication_date(field, &field_type) {
-        return publication_date(corpus, &ranked, field, &field_type);
+        // Which page is meant is said by the field's description ("the press release on the
+        // nine-month results"), more than by the entity every page read is about.
+        let pages = corpus.rank(&format!("{0} {0} {1}", field.keywords, request.objective));
+        return publication_date(corpus, &pages[..pages.len().min(depth)], field, &field_type);
     }
     let specific = corpus.specific_keywords(&field.keywords, &entity);
+    // Numbers are everywhere on a page: a passage must name one of the field's own words
+    // to give one. A name or place is rarer, and its description's words suffice ("where
+    // the river rises").
+    let coverage_words = match field_type {
+        FieldType::Integer | FieldType::Number | FieldType::Boolean => {
+            super::request::field_words(&field.name)
+        }
+        _ => field.keywords.clone(),
+    };
     // A value counts only where a passage states it for the field: in a table cell or
     // after a label that names the field, or next to the field's words in a sentence. A
     // value merely somewhere in a relevant passage is how wrong answers are made: the field
     // is left null instead.
-    let from_facts = read_facts(corpus, &ranked, &field_type, &specific, request);
+    let from_facts = read_facts(
+        corpus,
+        &ranked,
+        &field_type,
+        &specific,
+        &field.keywords,
+        request,
+    );
     let from_facts: Vec<(usize, At, Found)> = from_facts
         .into_iter()
-        .filter(|(_, at, _)| corpus.covers(*at, &field.name, &entity))
+        .filter(|(_, at, _)| corpus.covers(*at, &coverage_words, &entity))
         .collect();
+    // Only the pages most about the entity answer for it: those naming as many of its
+    // words as any page read (at least half of them). A page about "Corrow Rovers FC"
+    // names two of the three words of "Corrow Royal Rovers".
+    let named: Vec<usize> = (0..corpus.sources.len())
+        .map(|s| corpus.entity_words_named(s, &entity))
+        .collect();
+    let most = named.iter().copied().max().unwrap_or(0);
+    let any_about = most * 2 >= entity.len() && most > 0;
+    let on_topic = |at: &At| !any_about || named[at.source] == most;
+    let from_facts: Vec<(usize, At, Found)> = from_facts
+        .into_iter()
+        .filter(|(_, at, _)| on_topic(at))
+        .collect();
+    let read_from_facts = !from_facts.is_empty();
     let found: Vec<(usize, At, Found)> = if from_facts.is_empty() {
         ranked
             .iter()
             .enumerate()
             .filter_map(|(rank, &at)| {
-                find_value_avoiding(&field_type, corpus.text(at), &specific, &request.objective)
-                    .map(|f| (rank, at, f))
+                let text = corpus.text(at);
+                find_value_where(
+                    &field_type,
+                    text,
+                    &specific,
+                    &request.objective,
+                    |start, end| {
+                        let sentence = crate::typed::sentence_at(text, start);
+                        !names_another(sentence, &entity)
+                            && !of_another(sentence, &specific, &entity)
+                            && !is_the_entity(&text[start..end], &entity)
+                    },
+                )
+                .map(|f| (rank, at, f))
             })
             // An enum's members are specific enough to count anywhere in a passage that
             // names what was asked about ("It is a privately held company").
             .filter(|(_, at, f)| {
                 f.plain || matches!(field_type, FieldType::Enum(_)) && corpus.names(*at, &entity)
             })
+            // "Corrow Rovers FC, founded in 1894" does not state when Corrow Royal Rovers
+            // was founded.
             .filter(|(_, at, _)| {
                 // An enum's members name what it asks; its name need not be written.
-                matches!(field_type, FieldType::Enum(_)) || corpus.covers(*at, &field.name, &entity)
+                matches!(field_type, FieldType::Enum(_))
+                    || corpus.covers(*at, &coverage_words, &entity)
             })
+            .filter(|(_, at, _)| on_topic(at))
             .collect()
     } else {
         from_facts
     };
-    let (rank, at, chosen) = found.first().cloned()?;
+    // A cross-check weighs the statements of the best-ranked passages on pages about the
+    // entity; label statements (table cells) are already ordered by how well their label
+    // names the field, and are not re-weighed.
+    let (rank, at, chosen) = if cross_check && !read_from_facts {
+        let pool: Vec<(usize, At, Found)> = found
+            .iter()
+            .filter(|(_, at, _)| corpus.names(*at, &entity))
+            .cloned()
+            .collect();
+        cross_checked(corpus, &pool, &field.keywords).or_else(|| found.first().cloned())?
+    } else {
+        found.first().cloned()?
+    };
     let source = &corpus.sources[at.source];
     let mut citations = vec![citation(
         source,
@@ -422,6 +558,54 @@ fn fill_field(corpus: &Corpus<'_>, request: &Request, field: &Field, depth: usiz
     })
 }
 
+/// The statement a cross-check keeps when the sources disagree: the best-ranked one,
+/// unless another value is stated as of a later year (a figure superseded by a later
+/// report: "about 240 staff" in 2021, 310 in 2024). A statement's year is the latest year
+/// its sentence names ("as of 2020", "the 2023 census"), else its page's publication year;
+/// without years on both sides the best-ranked stands. A field that names a year
+/// (`population_2018`) or asks for an earlier value (`previous_mayor`) is not a question of
+/// recency: the best-ranked stands. `pages_agreeing` gives how many pages state a value.
+fn cross_checked(
+    corpus: &Corpus<'_>,
+    found: &[(usize, At, Found)],
+    field_words: &str,
+) -> Option<(usize, At, Found)> {
+    let first = found.first()?;
+    let words = tokens(field_words);
+    let timeless = words.iter().any(|w| {
+        (w.len() == 4 && w.parse::<i32>().is_ok())
+            || matches!(
+                w.as_str(),
+                "previous" | "former" | "first" | "original" | "founding" | "initial" | "old"
+            )
+    });
+    if timeless {
+        return Some(first.clone());
+    }
+    let year_of = |at: At, f: &Found| -> Option<i32> {
+        let text = corpus.text(at);
+        let sentence = text
+            .find(&f.evidence)
+            .map_or("", |i| crate::typed::sentence_at(text, i));
+        let stated = tokens(sentence)
+            .iter()
+            .filter(|w| w.len() == 4 && !f.evidence.contains(w.as_str()))
+            .filter_map(|w| w.parse::<i32>().ok())
+            .filter(|y| (1900..=2100).contains(y))
+            .max();
+        stated.or_else(|| corpus.sources[at.source].published.map(|d| d.year()))
+    };
+    let first_year = year_of(first.1, &first.2)?;
+    found
+        .iter()
+        .filter(|(_, at, f)| {
+            f.value != first.2.value && year_of(*at, f).is_some_and(|y| y > first_year)
+        })
+        .max_by_key(|(rank, at, f)| (year_of(*at, f), std::cmp::Reverse(*rank)))
+        .or(Some(first))
+        .cloned()
+}
+
 /// Values stated under a label that names the field (table cells, `Label: value` lines)
 /// in the ranked passages, best label match first, then by rank.
 fn read_facts(
@@ -429,9 +613,16 @@ fn read_facts(
     ranked: &[At],
     field_type: &FieldType,
     specific: &str,
+    field_keywords: &str,
     request: &Request,
 ) -> Vec<(usize, At, Found)> {
-    let keys = tokens(specific);
+    // The field's numbers count here: `revenue_2022` is the cell under "2022".
+    let mut keys = tokens(specific);
+    keys.extend(
+        tokens(field_keywords)
+            .into_iter()
+            .filter(|w| w.chars().all(|c| c.is_ascii_digit())),
+    );
     let entity = entity_words(request);
     let mut out: Vec<((usize, usize), usize, At, Found)> = Vec::new();
     for (rank, &at) in ranked.iter().enumerate() {
@@ -523,6 +714,8 @@ fn read_cell(field_type: &FieldType, cell: &str, keywords: &str, avoid: &str) ->
         {
             Some(f.value)
         }
+        // A field that wants a name takes one, never "1962" from a "Founded" row.
+        (FieldType::String | FieldType::Other, _) if wants_name(keywords) => None,
         (FieldType::String | FieldType::Other, _) => (plain.chars().count() <= 80
             && !avoid.to_lowercase().contains(&plain.to_lowercase()))
         .then(|| json!(plain)),
@@ -602,17 +795,32 @@ fn in_field_unit(value: Value, field_name: &str, field_type: &FieldType) -> Valu
 /// The words that name what the question is about: the words of an object input's string
 /// values, or the capitalised words of a text input after its first word.
 fn entity_words(request: &Request) -> Vec<String> {
-    let words: Vec<String> = match &request.input {
-        Value::String(text) => text
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .skip(1)
-            .filter(|w| w.chars().next().is_some_and(char::is_uppercase))
-            .map(str::to_lowercase)
-            .collect(),
-        _ => tokens(&request.objective)
+    // The parts of a word such as "HV-220" or "Loom-7": the number tells two models apart.
+    let parts = |word: &str| -> Vec<String> {
+        tokens(word)
             .into_iter()
-            .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+            .filter(|w| !w.chars().all(|c| c.is_ascii_digit()) || word.contains('-'))
+            .collect()
+    };
+    let words: Vec<String> = match &request.input {
+        // The first word is skipped when it asks ("What", "Who", "List"), not when it
+        // names ("Zorblax Robotics Series C funding round").
+        Value::String(text) => text
+            .split_whitespace()
+            .enumerate()
+            .filter(|(i, w)| *i > 0 || !QUESTION_WORDS.contains(&w.to_lowercase().as_str()))
+            .map(|(_, w)| w)
+            .filter(|w| {
+                w.chars()
+                    .find(|c| c.is_alphanumeric())
+                    .is_some_and(char::is_uppercase)
+            })
+            .flat_map(parts)
+            .collect(),
+        _ => request
+            .objective
+            .split_whitespace()
+            .flat_map(parts)
             .collect(),
     };
     let mut unique: Vec<String> = Vec::new();
@@ -622,6 +830,79 @@ fn entity_words(request: &Request) -> Vec<String> {
         }
     }
     unique
+}
+
+/// Whether `sentence` is about a near namesake of the entity asked about: it names
+/// something that shares some of the entity's words but not all, and has words of its own
+/// ("Corrow Rovers FC" when "Corrow Royal Rovers" was asked), and never the entity itself.
+fn names_another(sentence: &str, entity: &[String]) -> bool {
+    if entity.len() < 2 {
+        return false;
+    }
+    let mut another = false;
+    for name in crate::typed::proper_names(sentence) {
+        let words = tokens(name);
+        let shared = entity
+            .iter()
+            .filter(|e| words.iter().any(|w| crate::typed::stem_eq(w, e)))
+            .count();
+        if shared == entity.len() {
+            return false;
+        }
+        let own = words
+            .iter()
+            .any(|w| !entity.iter().any(|e| crate::typed::stem_eq(w, e)));
+        another |= shared > 0 && own;
+    }
+    another
+}
+
+/// Whether `value` names the entity asked about (all of its words): "Velthane River" is
+/// not where the Velthane rises.
+fn is_the_entity(value: &str, entity: &[String]) -> bool {
+    let words = tokens(value);
+    !entity.is_empty()
+        && !words.is_empty()
+        && entity
+            .iter()
+            .all(|e| words.iter().any(|w| crate::typed::stem_eq(w, e)))
+}
+
+/// Whether `sentence` ties the field's words to another named entity: "founders of Zorblax
+/// Robotics" does not name the founders of the institute asked about.
+fn of_another(sentence: &str, keywords: &str, entity: &[String]) -> bool {
+    let keys = tokens(keywords);
+    let lower = sentence.to_lowercase();
+    let mut at = 0;
+    for word in sentence.split_inclusive(|c: char| !c.is_alphanumeric()) {
+        let start = at;
+        at += word.len();
+        let bare = word.trim_end_matches(|c: char| !c.is_alphanumeric());
+        if bare.is_empty() || !keys.iter().any(|k| crate::typed::stem_eq(k, bare)) {
+            continue;
+        }
+        let rest = &sentence[start + bare.len()..];
+        let Some(after) = ["of ", "at ", "for "]
+            .iter()
+            .find_map(|p| rest.trim_start().strip_prefix(p))
+        else {
+            continue;
+        };
+        let Some(name) = crate::typed::proper_names(after).into_iter().next() else {
+            continue;
+        };
+        if !after.starts_with(name) && !after.trim_start_matches("the ").starts_with(name) {
+            continue;
+        }
+        let words = tokens(name);
+        let shares = entity
+            .iter()
+            .any(|e| words.iter().any(|w| crate::typed::stem_eq(w, e)));
+        if !shares && lower.len() == sentence.len() {
+            return true;
+        }
+    }
+    false
 }
 
 /// A markdown answer built from the best sentences, each cited.
@@ -796,6 +1077,101 @@ mod tests {
             Value::Null,
             "no passage states a record"
         );
+    }
+
+    #[test]
+    fn a_near_namesake_does_not_answer() {
+        let sources = [source(
+            "http://a.example/clubs",
+            "Clubs of Corrow",
+            &["The semi-professional Corrow Rovers FC, founded in 1894, plays at Corrow Park. Corrow Royal Rovers was founded in 1911 by ironworkers."],
+        )];
+        let schema = json!({"type": "object", "properties": {
+            "founded_year": {"type": "integer", "description": "Year the club was founded"}
+        }});
+        let s = json_output(
+            &request(json!({"club": "Corrow Royal Rovers"})),
+            &schema,
+            &sources,
+            1,
+        );
+        assert_eq!(s.content["founded_year"], json!(1911));
+        let only_namesake = [source(
+            "http://a.example/clubs",
+            "Clubs of Corrow",
+            &["The semi-professional Corrow Rovers FC, founded in 1894, plays at Corrow Park."],
+        )];
+        let s = json_output(
+            &request(json!({"club": "Corrow Royal Rovers"})),
+            &schema,
+            &only_namesake,
+            1,
+        );
+        assert_eq!(s.content["founded_year"], Value::Null);
+    }
+
+    #[test]
+    fn a_cross_check_prefers_the_later_report() {
+        let dated = |url: &str, date: (i32, u32, u32), text: &str| {
+            let mut s = source(url, "Harwick Looms", &[text]);
+            s.published = chrono::NaiveDate::from_ymd_opt(date.0, date.1, date.2);
+            s
+        };
+        let sources = [
+            dated(
+                "http://a.example/2021",
+                (2021, 3, 1),
+                "Harwick Looms employs 240 people at its mill.",
+            ),
+            dated(
+                "http://b.example/2024",
+                (2024, 5, 2),
+                "Harwick Looms now employs 310 people.",
+            ),
+        ];
+        let schema = json!({"type": "object", "properties": {
+            "employees": {"type": "integer", "description": "Number of employees"}
+        }});
+        let input = json!({"company": "Harwick Looms"});
+        // One reading takes the best-ranked statement; a cross-check the latest one.
+        let once = json_output(&request(input.clone()), &schema, &sources, 1);
+        assert_eq!(once.content["employees"], json!(240));
+        let checked = json_output(&request(input), &schema, &sources, 2);
+        assert_eq!(checked.content["employees"], json!(310));
+        assert_eq!(
+            checked.basis[0]["confidence"], "medium",
+            "the sources disagree"
+        );
+    }
+
+    #[test]
+    fn statements_about_other_entities_do_not_answer() {
+        let sources = [source(
+            "http://a.example/inst",
+            "Pellin Institute",
+            &["Notable alumni: Ada Rusk and Bo Tarn, founders of Ketterly Motors. The Pellin Institute was founded by Corin Vale in 1898."],
+        )];
+        let schema = json!({"type": "object", "properties": {
+            "founder": {"type": "string", "description": "Name of the founder"}
+        }});
+        let s = json_output(
+            &request(json!({"institution": "Pellin Institute"})),
+            &schema,
+            &sources,
+            1,
+        );
+        assert_eq!(s.content["founder"], json!("Corin Vale"));
+        // The entity's own name is not a value of it.
+        let sources = [source(
+            "http://a.example/river",
+            "Velmer River",
+            &["Velmer River\n\nThe Velmer River rises in the Corrow Hills."],
+        )];
+        let schema = json!({"type": "object", "properties": {
+            "source": {"type": "string", "description": "Where the river rises"}
+        }});
+        let s = json_output(&request(json!({"river": "Velmer"})), &schema, &sources, 1);
+        assert_eq!(s.content["source"], json!("Corrow Hills"));
     }
 
     #[test]
