@@ -285,7 +285,9 @@ pub fn find_value_where(
     // neighbouring figure.
     if matches!(field_type, FieldType::Integer | FieldType::Number) {
         let units = unit_spellings(&keys);
-        if !units.is_empty() && candidates.iter().any(|c| has_unit(passage, c, &units)) {
+        // An amount of money is written with its currency: a bare "2024" beside it is a year.
+        let money = units.iter().any(|(_, before)| !before.is_empty());
+        if money || (!units.is_empty() && candidates.iter().any(|c| has_unit(passage, c, &units))) {
             candidates.retain(|c| has_unit(passage, c, &units));
         }
     }
@@ -1772,6 +1774,23 @@ mod tests {
                 "programme months"
             ),
             Some(json!(18))
+        );
+    }
+
+    #[test]
+    fn amounts_of_money_need_their_currency() {
+        let num = |p: &str, k: &str| find_value(&FieldType::Number, p, k).map(|f| f.value);
+        assert_eq!(num("Renovated: 2024", "renovation cost eur"), None);
+        assert_eq!(
+            num(
+                "Renovated in 2024 for €46.5 million.",
+                "renovation cost eur"
+            ),
+            Some(json!(46_500_000))
+        );
+        assert_eq!(
+            num("Adult £12.50, child £6", "adult ticket gbp"),
+            Some(json!(12.5))
         );
     }
 

@@ -783,6 +783,39 @@ fn plain_text_is_normalised() {
 }
 
 #[test]
+fn a_fact_box_opening_the_article_is_kept_as_a_table() {
+    let para = |s: &str| {
+        format!("<p>{s} The company grew steadily over the following decades, opening new works along the river and hiring from the valley towns around it.</p>")
+    };
+    let html = format!(
+        "<html><head><title>Harrow Kettleworks</title></head><body><nav><a href='/'>Home</a> <a href='/a'>About</a></nav>\
+         <main><h1>Harrow Kettleworks</h1><p class='tagline'>From Encyclo</p>\
+         <table class='infobox'><caption>Harrow Kettleworks Ltd</caption><tbody>\
+         <tr><th scope='row'>Type</th><td>Private</td></tr>\
+         <tr><th scope='row'>Founded</th><td>3 May 1911</td></tr>\
+         <tr><th scope='row'>Headquarters</th><td>Pell Yard, Brastmoor</td></tr>\
+         <tr><th scope='row'>Employees</th><td>about 640 (2023)</td></tr></tbody></table>\
+         <div class='article-body'>{}<h2>History</h2>{}{}</div><p class='updated'>Last edited on 9 May 2022.</p></main><footer><p>Footer text and links, copyright Encyclo.</p></footer></body></html>",
+        para("<b>Harrow Kettleworks</b> is a maker of copper kettles based in Brastmoor."),
+        para("It was founded in 1911 by the smith Edda Harrow."),
+        para("Today it sells kettles in forty countries."),
+    );
+    let e = extract_html(&html, "https://x.example/wiki/Harrow");
+    assert!(
+        e.markdown
+            .contains("| Headquarters | Pell Yard, Brastmoor |"),
+        "{}",
+        e.markdown
+    );
+    assert!(
+        e.markdown.contains("is a maker of copper kettles"),
+        "{}",
+        e.markdown
+    );
+    assert!(!e.markdown.contains("Footer text"), "{}", e.markdown);
+}
+
+#[test]
 fn tab_separated_rows_read_back_as_a_table() {
     // The local index keeps a page as `markdown_to_text` wrote it: table rows as
     // tab-separated cells. Read back, each row must still pair its label with its value.

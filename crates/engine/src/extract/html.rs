@@ -1889,13 +1889,27 @@ fn leading_prose(
         .chain(std::iter::once((root, false)))
         .flat_map(|(c, in_headline)| {
             c.descendants_it()
-                .filter(|n| n.is_element() && is_text_block(n))
+                .filter(|n| n.is_element() && (is_text_block(n) || is_label_table(n)))
                 .map(move |n| (n, in_headline))
         })
         .collect();
+    let mut table_taken = false;
     for (node, in_headline) in blocks {
         let text = collapse_ws(&node.text());
         if text.is_empty() {
+            continue;
+        }
+        // A table of labels and values opening the article (an infobox, a fact box) is
+        // part of it: "Headquarters | Brastmoor" is what a reader looks up first.
+        if node.has_name("table") {
+            let probe: String = text.chars().take(60).collect();
+            if kept.contains(probe.as_str()) {
+                return lead;
+            }
+            if !table_taken && is_label_table(&node) {
+                table_taken = true;
+                lead.html.push_str(&node.html());
+            }
             continue;
         }
         let prose = is_lead_prose(&node, &text);
@@ -1983,6 +1997,31 @@ fn is_text_block(node: &dom_query::NodeRef) -> bool {
         && !node
             .descendants_it()
             .any(|d| BLOCKS.iter().any(|t| d.has_name(t)))
+}
+
+/// Rows a table of labels needs (fewer is a layout fragment, not a fact box).
+const LABEL_TABLE_MIN_ROWS: usize = 3;
+
+/// Whether `node` is a table of labels and values: two columns, at least
+/// [`LABEL_TABLE_MIN_ROWS`] rows, short cells, no links making up most of its text.
+fn is_label_table(node: &dom_query::NodeRef) -> bool {
+    if !node.has_name("table") {
+        return false;
+    }
+    let rows: Vec<_> = node.descendants_it().filter(|d| d.has_name("tr")).collect();
+    let two_columns = rows.iter().all(|r| {
+        r.element_children()
+            .iter()
+            .filter(|c| c.has_name("td") || c.has_name("th"))
+            .count()
+            == 2
+    });
+    let text = node.text();
+    let chars = text.chars().filter(|c| !c.is_whitespace()).count();
+    rows.len() >= LABEL_TABLE_MIN_ROWS
+        && two_columns
+        && chars <= 1500
+        && linked_chars(node) * 2 <= chars
 }
 
 /// Whether a text block reads as a lead: a sentence-length text outside captions, lists,
