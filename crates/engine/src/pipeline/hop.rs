@@ -336,6 +336,10 @@ pub struct HopField {
     pub fact: String,
     /// The name of the field as the bridge's fact ("founded_year").
     pub fact_name: String,
+    /// Followed only when the first synthesis left it null: its description merely mentions
+    /// a related entity ("the year the manufacturer was founded"), which is weaker evidence
+    /// than a field name or a question asking through a relation.
+    pub only_if_null: bool,
 }
 
 /// The fields of the JSON `schema` to follow through a relation: see the module
@@ -362,15 +366,18 @@ pub fn hop_fields(request: &Request, schema: &Value) -> Vec<HopField> {
             .and_then(Value::as_str)
             .unwrap_or("");
         let hop = match by_name {
-            Some(hop) => Some(hop),
+            Some((relation, noun, fact)) => Some((relation, noun, fact, false)),
             None => {
                 let fact = words.join(" ");
-                relation_in_text(description, false)
-                    .or_else(|| asked.clone())
-                    .map(|(relation, noun)| (Some(relation), noun, fact))
+                let strict = relation_in_text(description, true).or_else(|| asked.clone());
+                match strict {
+                    Some((relation, noun)) => Some((Some(relation), noun, fact, false)),
+                    None => relation_in_text(description, false)
+                        .map(|(relation, noun)| (Some(relation), noun, fact, true)),
+                }
             }
         };
-        let Some((relation, noun, fact)) = hop else {
+        let Some((relation, noun, fact, only_if_null)) = hop else {
             continue;
         };
         let mut fact_name = fact.replace(' ', "_");
@@ -383,6 +390,7 @@ pub fn hop_fields(request: &Request, schema: &Value) -> Vec<HopField> {
             noun,
             fact,
             fact_name,
+            only_if_null,
         });
     }
     out
@@ -494,8 +502,13 @@ fn relation_in_text(text: &str, strict: bool) -> Option<(Relation, String)> {
         if let Some((relation, len)) = noun_at(&words, i) {
             let noun = words[i..i + len].join(" ");
             let followed_by_of = words.get(i + len).is_some_and(|w| w == "of");
-            let possessive = i > 0 && words[i - 1] == "s";
-            if !strict || followed_by_of || possessive {
+            let before = |n: usize| i.checked_sub(n).map(|at| words[at].as_str());
+            let possessive = before(1) == Some("s");
+            let determined = matches!(before(1), Some("the" | "its" | "their" | "s"));
+            let negated = [before(1), before(2)]
+                .iter()
+                .any(|w| matches!(w, Some("not" | "no" | "nor")));
+            if !negated && (followed_by_of || possessive || (!strict && determined)) {
                 return Some((relation, noun));
             }
         }
@@ -612,6 +625,56 @@ fn name_after(toks: &[Tok<'_>], mut i: usize, skip_the: bool) -> Option<(usize, 
     (start <= end).then_some((start, end))
 }
 
+/// Lower-case words that describe a related entity before its name ("by local firm X", "by
+/// the architecture practice X", "by a company called X").
+const ROLE_WORDS: &[&str] = &[
+    "firm",
+    "company",
+    "studio",
+    "practice",
+    "group",
+    "partnership",
+    "architect",
+    "architects",
+    "contractor",
+    "contractors",
+    "manufacturer",
+    "maker",
+    "builder",
+    "builders",
+    "designer",
+    "developer",
+    "engineer",
+    "engineers",
+    "shipyard",
+    "agency",
+    "collective",
+];
+
+/// The name at token `i`, after an optional description of what it is ("local firm X",
+/// "the architecture practice X", "a company called X"): a name right after a lower-case
+/// role word within the next few words wins; else the name at `i`.
+fn name_after_role(toks: &[Tok<'_>], lower: &[String], i: usize) -> Option<(usize, usize)> {
+    for j in i..(i + 5).min(toks.len()) {
+        if !toks[j].word {
+            break;
+        }
+        if ROLE_WORDS.contains(&lower[j].as_str()) && !toks[j].capitalised() {
+            let mut after = j + 1;
+            if lower
+                .get(after)
+                .is_some_and(|w| matches!(w.as_str(), "called" | "named"))
+            {
+                after += 1;
+            }
+            if let Some(found) = name_after(toks, after, true) {
+                return Some(found);
+            }
+        }
+    }
+    name_after(toks, i, true)
+}
+
 /// The name ending just before token `i`, as a token range.
 fn name_before(toks: &[Tok<'_>], i: usize) -> Option<(usize, usize)> {
     let mut j = i;
@@ -681,8 +744,8 @@ pub struct Mention {
     pub source: usize,
     /// The sentence or table row naming it.
     pub excerpt: String,
-    /// 2: the sentence or row names the entity; 1: the page's title or the passage's heading
-    /// does; 0: only the passage does.
+    /// 3: the sentence or table row names the entity in full; 2: in part; 1: the page's
+    /// title or the passage's heading names it; 0: only the passage does.
     pub strength: u8,
 }
 
@@ -730,7 +793,7 @@ fn prose_mentions(text: &str, entity: &Entity) -> Vec<(String, Relation, usize, 
         for relation in RELATIONS {
             // "made by X"
             if relation.passive().contains(&w) && lower.get(k + 1).is_some_and(|b| b == "by") {
-                if let Some((a, b)) = name_after(&toks, k + 2, true) {
+                if let Some((a, b)) = name_after_role(&toks, &lower, k + 2) {
                     if let Some(name) = span(a, b) {
                         out.push((name, relation, toks[k].start, toks[b].end));
                     }
@@ -779,7 +842,7 @@ fn prose_mentions(text: &str, entity: &Entity) -> Vec<(String, Relation, usize, 
         }
         // "a subsidiary of X"
         if matches!(w, "subsidiary" | "division") && lower.get(k + 1).is_some_and(|o| o == "of") {
-            if let Some((a, b)) = name_after(&toks, k + 2, true) {
+            if let Some((a, b)) = name_after_role(&toks, &lower, k + 2) {
                 if let Some(name) = span(a, b) {
                     out.push((name, Relation::Owner, toks[k].start, toks[b].end));
                 }
@@ -845,8 +908,8 @@ fn cells(line: &str) -> Option<Vec<String>> {
 
 /// Relations stated in the markdown tables of `text`: a two-cell row "Manufacturer | X", or
 /// a column headed "Manufacturer" (in a table of three or more columns) in a row naming the
-/// entity. Gives the name, relation, row and whether the row names the entity.
-fn table_mentions(text: &str, entity: &Entity) -> Vec<(String, Relation, String, bool)> {
+/// entity. Gives the name, relation and row (with its header for a column).
+fn table_mentions(text: &str, entity: &Entity) -> Vec<(String, Relation, String)> {
     let mut out = Vec::new();
     let mut block: Vec<(&str, Vec<String>)> = Vec::new();
     let lines: Vec<&str> = text.lines().chain(std::iter::once("")).collect();
@@ -869,12 +932,7 @@ fn table_mentions(text: &str, entity: &Entity) -> Vec<(String, Relation, String,
                 if let (Some(relation), Some(name)) =
                     (label_relation(filled[0]), clean_name(cell_name(filled[1])))
                 {
-                    out.push((
-                        name,
-                        relation,
-                        (*line).to_owned(),
-                        entity.named_in(line) > 0,
-                    ));
+                    out.push((name, relation, (*line).to_owned()));
                 }
             }
         }
@@ -889,7 +947,7 @@ fn table_mentions(text: &str, entity: &Entity) -> Vec<(String, Relation, String,
                         continue;
                     }
                     if let Some(name) = row.get(col).and_then(|c| clean_name(cell_name(c))) {
-                        out.push((name, relation, format!("{header_line}\n{line}"), true));
+                        out.push((name, relation, format!("{header_line}\n{line}")));
                     }
                 }
             }
@@ -917,8 +975,12 @@ pub fn mentions(sources: &[Source], entity: &Entity) -> Vec<Mention> {
             if !about && !in_passage {
                 continue;
             }
-            let strength = |in_statement: bool| {
-                if in_statement {
+            // How plainly a statement is about the entity: see [`Mention::strength`].
+            let strength = |statement: &str, name: &str| {
+                let named = entity.named_in(&statement.replace(name, " "));
+                if named > 0 && named >= entity.words.len() {
+                    3
+                } else if named > 0 {
                     2
                 } else if about {
                     1
@@ -928,21 +990,20 @@ pub fn mentions(sources: &[Source], entity: &Entity) -> Vec<Mention> {
             };
             for (name, relation, start, end) in prose_mentions(&passage.text, entity) {
                 let excerpt = sentence_around(&passage.text, start, end);
-                let in_sentence = entity.named_in(&excerpt.replace(&name, " ")) > 0;
                 out.push(Mention {
+                    strength: strength(&excerpt, &name),
                     name,
                     relation,
                     source: s,
-                    strength: strength(in_sentence),
                     excerpt,
                 });
             }
-            for (name, relation, row, names_entity) in table_mentions(&passage.text, entity) {
+            for (name, relation, row) in table_mentions(&passage.text, entity) {
                 out.push(Mention {
+                    strength: strength(&row, &name),
                     name,
                     relation,
                     source: s,
-                    strength: strength(names_entity),
                     excerpt: row,
                 });
             }
@@ -960,16 +1021,23 @@ fn name_key(name: &str) -> Vec<String> {
         .collect()
 }
 
-/// The bridge for `relation` (any relation when `None`): the name most sources state in it,
-/// those naming the entity in the same sentence first.
+/// The bridge for `relation` (any relation when `None`) in `sources`: see [`choose_bridge`].
 pub fn find_bridge(
     sources: &[Source],
     entity: &Entity,
     relation: Option<Relation>,
 ) -> Option<Bridge> {
-    let found: Vec<Mention> = mentions(sources, entity)
-        .into_iter()
+    choose_bridge(&mentions(sources, entity), relation)
+}
+
+/// The bridge for `relation` (any relation when `None`) among `mentions`: the name most
+/// sources about the entity agree on, then the one stated most plainly about it, then the
+/// first found.
+pub fn choose_bridge(mentions: &[Mention], relation: Option<Relation>) -> Option<Bridge> {
+    let found: Vec<Mention> = mentions
+        .iter()
         .filter(|m| relation.is_none_or(|r| m.relation == r))
+        .cloned()
         .collect();
     // Names grouped: one name's words starting another's ("Corvane" and "Corvane
     // Appliances") are the same name.
@@ -991,11 +1059,18 @@ pub fn find_bridge(
         }
     }
     let score = |ms: &Vec<Mention>| {
+        let count = |min: u8| {
+            let mut sources: Vec<usize> = ms
+                .iter()
+                .filter(|m| m.strength >= min)
+                .map(|m| m.source)
+                .collect();
+            sources.sort_unstable();
+            sources.dedup();
+            sources.len()
+        };
         let best = ms.iter().map(|m| m.strength).max().unwrap_or(0);
-        let mut sources: Vec<usize> = ms.iter().map(|m| m.source).collect();
-        sources.sort_unstable();
-        sources.dedup();
-        (best, sources.len())
+        (count(1), best, count(0))
     };
     let best = (0..groups.len()).max_by(|&a, &b| {
         score(&groups[a].1)
@@ -1077,6 +1152,15 @@ fn fact_schema(schema: &Value, hops: &[&HopField], entity: &Entity) -> Value {
     json!({"type": "object", "properties": properties})
 }
 
+/// The order of confidence levels.
+fn level(confidence: &str) -> u8 {
+    match confidence {
+        "high" => 2,
+        "medium" => 1,
+        _ => 0,
+    }
+}
+
 /// A value as the basis quotes it.
 fn shown(value: &Value) -> String {
     match value {
@@ -1103,10 +1187,15 @@ pub async fn follow(
         return read_urls;
     }
     let entity = Entity::of(request);
+    let stated = mentions(sources, &entity);
     // Fields grouped by the bridge they follow.
     let mut plans: Vec<(Bridge, Vec<&HopField>)> = Vec::new();
     for hop in &hops {
-        let Some(bridge) = find_bridge(sources, &entity, hop.relation) else {
+        let first = synthesis.content.get(&hop.name).unwrap_or(&Value::Null);
+        if hop.only_if_null && !first.is_null() {
+            continue;
+        }
+        let Some(bridge) = choose_bridge(&stated, hop.relation) else {
             continue;
         };
         if let Some((_, fields)) = plans.iter_mut().find(|(b, _)| b.name == bridge.name) {
@@ -1277,6 +1366,32 @@ fn apply(
             _ => "low",
         },
     };
+    // A value the first synthesis read (about the entity asked about) gives way to the hop's
+    // reading, unless that reading is less sure.
+    let before = synthesis
+        .content
+        .get(&hop.name)
+        .cloned()
+        .unwrap_or(Value::Null);
+    if !before.is_null() {
+        let before_confidence = synthesis
+            .basis
+            .iter()
+            .find(|b| b["field"] == hop.name.as_str())
+            .and_then(|b| b["confidence"].as_str())
+            .unwrap_or("low");
+        if before == value {
+            reasoning.push_str(" The first reading gave the same value.");
+        } else if level(confidence) < level(before_confidence) {
+            return;
+        } else {
+            reasoning.push_str(&format!(
+                " It replaces {}, which the first reading took from pages about {}.",
+                shown(&before),
+                entity.display
+            ));
+        }
+    }
     let entry = json!({
         "field": hop.name,
         "citations": citations,
@@ -1382,6 +1497,29 @@ mod tests {
             .as_deref(),
             Some("Rusk & Ode Studio")
         );
+        for (passage, relation, name) in [
+            (
+                "The Tamsel K4 was designed by the architecture practice Rusk & Ode.",
+                Relation::Designer,
+                "Rusk & Ode",
+            ),
+            (
+                "The Tamsel K4 is built by local firm Dunmore Brothers.",
+                Relation::Builder,
+                "Dunmore Brothers",
+            ),
+            (
+                "The Tamsel K4 is made by a company called Pell Housewares.",
+                Relation::Maker,
+                "Pell Housewares",
+            ),
+        ] {
+            assert_eq!(
+                bridge_in(&[passage], Some(relation)).as_deref(),
+                Some(name),
+                "{passage}"
+            );
+        }
         assert_eq!(
             bridge_in(
                 &["Tamsel is a subsidiary of the Brannock Group, which owns six brands."],
@@ -1489,7 +1627,8 @@ mod tests {
             "manufacturer": {"type": "string"},
             "maker_name": {"type": "string"},
             "made_by": {"type": "string"},
-            "employees_of_developer": {"type": "integer"}
+            "employees_of_developer": {"type": "integer"},
+            "ceo": {"type": "string", "description": "Chief executive, not the founder"}
         }});
         let hops = hop_fields(
             &request(json!({"tower": "Hollin Spire"}), schema.clone()),
@@ -1550,6 +1689,14 @@ mod tests {
             ]
         );
         assert_eq!(hops[0].fact_name, "founded_year");
+        // A description that merely mentions a related entity is followed only when the
+        // first reading found nothing; a field name or "the firm that designed" always.
+        let only_if_null: Vec<&str> = hops
+            .iter()
+            .filter(|h| h.only_if_null)
+            .map(|h| h.name.as_str())
+            .collect();
+        assert_eq!(only_if_null, ["founding_year"]);
     }
 
     #[test]
