@@ -150,95 +150,16 @@ const GENERIC_FIELD_WORDS: &[&str] = &[
 ];
 
 /// Capitalised words that start sentences, not names.
+#[rustfmt::skip]
 const NOT_NAMES: &[&str] = &[
-    "the",
-    "a",
-    "an",
-    "in",
-    "on",
-    "at",
-    "by",
-    "for",
-    "from",
-    "since",
-    "today",
-    "now",
-    "its",
-    "it",
-    "this",
-    "that",
-    "these",
-    "those",
-    "their",
-    "our",
-    "we",
-    "he",
-    "she",
-    "they",
-    "when",
-    "after",
-    "before",
-    "during",
-    "until",
-    "then",
-    "also",
-    "however",
-    "meanwhile",
-    "later",
-    "earlier",
-    "and",
-    "but",
-    "or",
-    "so",
-    "yet",
-    "both",
-    "each",
-    "every",
-    "many",
-    "most",
-    "some",
-    "while",
-    "although",
-    "though",
-    "as",
-    "with",
-    "under",
-    "over",
-    "according",
-    "his",
-    "her",
-    "there",
-    "here",
-    "what",
-    "which",
-    "who",
-    "where",
-    "how",
-    "why",
-    "if",
-    "all",
-    "not",
-    "no",
-    "only",
-    "including",
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-    "company",
-    "firm",
-    "group",
-    "ltd",
-    "inc",
-    "co",
+    "the", "a", "an", "in", "on", "at", "by", "for", "from", "since", "today", "now", "its", "it",
+    "this", "that", "these", "those", "their", "our", "we", "he", "she", "they", "when", "after",
+    "before", "during", "until", "then", "also", "however", "meanwhile", "later", "earlier", "and",
+    "but", "or", "so", "yet", "both", "each", "every", "many", "most", "some", "while", "although",
+    "though", "as", "with", "under", "over", "according", "his", "her", "there", "here", "what",
+    "which", "who", "where", "how", "why", "if", "all", "not", "no", "only", "including",
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "company", "firm", "group", "ltd", "inc", "co",
 ];
 
 /// Lower-case words that may stand inside a name between capitalised ones.
@@ -603,6 +524,10 @@ fn name_after(toks: &[Tok<'_>], mut i: usize, skip_the: bool) -> Option<(usize, 
         if t.capitalised() || (end.is_some() && t.number()) {
             end = Some(j);
             j += 1;
+            // A possessive ends the name: "Corvane's Drellford lab".
+            if t.text.ends_with("'s") || t.text.ends_with("’s") {
+                break;
+            }
             continue;
         }
         if end.is_some()
@@ -756,7 +681,8 @@ pub struct Bridge {
     pub relation: Relation,
     /// The first mention of each source naming it, best first.
     pub mentions: Vec<Mention>,
-    /// Other names the sources state in the same relation.
+    /// Other names the sources state in the same relation, in a sentence or row naming the
+    /// entity: sources that disagree.
     pub others: Vec<String>,
 }
 
@@ -783,8 +709,15 @@ fn prose_mentions(text: &str, entity: &Entity) -> Vec<(String, Relation, usize, 
     let toks = tokenize(text);
     let lower: Vec<String> = toks.iter().map(Tok::lower).collect();
     let span = |a: usize, b: usize| clean_name(&text[toks[a].start..toks[b].end]);
+    // The entity named within the next few words of the same sentence.
     let entity_after = |from: usize| {
-        let to = (from + NEAR_WORDS).min(toks.len());
+        let mut to = from;
+        while to < toks.len()
+            && to < from + NEAR_WORDS
+            && !matches!(toks[to].text, "." | "!" | "?" | ";")
+        {
+            to += 1;
+        }
         from < to && entity.named_in(&text[toks[from].start..toks[to - 1].end]) > 0
     };
     let mut out = Vec::new();
@@ -1090,7 +1023,8 @@ pub fn choose_bridge(mentions: &[Mention], relation: Option<Relation>) -> Option
         .unwrap_or_else(|| chosen[0].name.clone());
     let mut others: Vec<String> = groups
         .into_iter()
-        .filter(|(_, ms)| ms.iter().any(|m| m.strength >= 1))
+        // Another name stated in a sentence (or row) that names the entity: a disagreement.
+        .filter(|(_, ms)| ms.iter().any(|m| m.strength >= 2))
         .map(|(_, ms)| ms[0].name.clone())
         .collect();
     others.dedup();
@@ -1291,6 +1225,20 @@ fn apply(
         .cloned()
         .unwrap_or(Value::Null);
     if value.is_null() {
+        // Say that the hop was tried, on a field still without a value.
+        let still_null = synthesis.content.get(&hop.name).is_none_or(Value::is_null);
+        if let Some(entry) = synthesis
+            .basis
+            .iter_mut()
+            .find(|b| b["field"] == hop.name.as_str())
+            .filter(|_| still_null)
+        {
+            let said = entry["reasoning"].as_str().unwrap_or("").to_owned();
+            entry["reasoning"] = json!(format!(
+                "{said} Second hop: {} is named as the {} of {} on {}, but no page read states its {}.",
+                bridge.name, hop.noun, entity.display, first[bridge.mentions[0].source].url, hop.fact
+            ).trim_start());
+        }
         return;
     }
     let Some(read) = facts
@@ -1528,6 +1476,14 @@ mod tests {
             .as_deref(),
             Some("Brannock Group")
         );
+        assert_eq!(
+            bridge_in(
+                &["The Tamsel K4 was developed by Corvane's Drellford lab."],
+                Some(Relation::Developer)
+            )
+            .as_deref(),
+            Some("Corvane")
+        );
         // Another relation is not this one.
         assert_eq!(
             bridge_in(
@@ -1575,6 +1531,8 @@ mod tests {
             "The Tamsel K4 kettle is made by hand in small batches.",
             "The Tamsel K4 is made by the same people who make toasters.",
             "| Manufacturer | — |",
+            // The entity named in the next sentence is not what X makes.
+            "Corvane Appliances also makes the Brisk 2. The Tamsel K4 is red.",
         ] {
             assert_eq!(bridge_in(&[passage], maker), None, "{passage}");
         }
@@ -1932,6 +1890,42 @@ mod tests {
         follow(&run, &req, &schema, &mut synthesis, &[product_source()]).await;
         assert_eq!(synthesis.content["founded_year"], Value::Null);
         assert!(progress.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_bridge_without_its_fact_leaves_the_field_null() {
+        let w = world(
+            "unstated",
+            &[(
+                MAKER_URL,
+                "About Corvane Appliances",
+                "Corvane Appliances sells kettles.",
+            )],
+        );
+        let progress = Recorded::default();
+        let run = HopRun {
+            providers: &w.providers,
+            tenant: "t",
+            budget: budget::lookup("core").unwrap(),
+            progress: &progress,
+        };
+        let req = request(json!({"product": "Tamsel K4"}), maker_schema());
+        let mut synthesis = first_reading(Value::Null);
+        follow(
+            &run,
+            &req,
+            &maker_schema(),
+            &mut synthesis,
+            &[product_source()],
+        )
+        .await;
+        assert_eq!(synthesis.content["maker_founded_year"], Value::Null);
+        let reasoning = synthesis.basis[0]["reasoning"].as_str().unwrap();
+        assert!(
+            reasoning.ends_with("Second hop: Corvane Appliances is named as the maker of Tamsel K4 on https://kettles.example/tamsel-k4, but no page read states its founded year."),
+            "{reasoning}"
+        );
+        assert_eq!(synthesis.basis[0]["citations"], json!([]));
     }
 
     #[tokio::test]
