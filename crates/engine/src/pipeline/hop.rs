@@ -19,13 +19,15 @@
 //!    relation to the entity asked about: in prose ("made by X", "X manufactures the …",
 //!    "X, the architect of the …", "its owner, X", "a subsidiary of X") and in tables
 //!    (a row "Manufacturer | X", or a column headed "Manufacturer" in the row naming the
-//!    entity). A name that is the entity asked about, or not a proper name, is no bridge.
+//!    entity). A name that is the entity asked about, or not a proper name, is no bridge, nor
+//!    one stated only on a page neither titled after the entity nor naming it in the sentence.
 //!    Names stated by more sources, and in a sentence that names the entity, win; the basis
 //!    records which sources agreed and which named another.
 //! 3. **The second page**: the bridge's name and the field's words are searched with the same
 //!    providers and source policy, up to [`Budget::hop_sources`] new pages are read, and the
 //!    fields are filled again by the extractive reader with the bridge as the subject, from
-//!    the new pages and the old. A field filled so cites both page A (the excerpt naming the
+//!    the new pages and the old (but not the pages whose title names the entity asked about
+//!    and not the bridge: what they state is about that entity). A field filled so cites both page A (the excerpt naming the
 //!    bridge) and page B; one still unstated stays null, never guessed.
 //!
 //! The hop runs after either synthesis: with an LLM, the fields the model left null are
@@ -972,6 +974,11 @@ pub fn choose_bridge(mentions: &[Mention], relation: Option<Relation>) -> Option
         .filter(|m| relation.is_none_or(|r| m.relation == r))
         .cloned()
         .collect();
+    // A statement counts only on a page about the entity or in a sentence naming it: "the
+    // Brisk 2 is made by X" on a page comparing kettles is not about the one asked about.
+    if found.iter().all(|m| m.strength == 0) {
+        return None;
+    }
     // Names grouped: one name's words starting another's ("Corvane" and "Corvane
     // Appliances") are the same name.
     let mut groups: Vec<(Vec<String>, Vec<Mention>)> = Vec::new();
@@ -1191,7 +1198,21 @@ pub async fn follow(
                 }
             }
         }
-        let all: Vec<Source> = extra.iter().chain(sources.iter()).cloned().collect();
+        // The bridge's facts are read from the new pages and the old ones, except pages about
+        // the entity asked about (their facts are its own, not the bridge's).
+        let bridge_entity = Entity {
+            display: bridge.name.clone(),
+            words: name_key(&bridge.name),
+            all: name_key(&bridge.name),
+        };
+        let all: Vec<Source> = extra
+            .iter()
+            .chain(sources.iter().filter(|s| {
+                let title = s.title.as_deref().unwrap_or("");
+                entity.named_in(title) == 0 || bridge_entity.named_in(title) > 0
+            }))
+            .cloned()
+            .collect();
         let sub_request = Request {
             input: json!({ "entity": bridge.name }),
             objective: bridge.name.clone(),
@@ -1541,6 +1562,13 @@ mod tests {
             "http://a.example/brisk",
             "Brisk 2",
             &["The Brisk 2 is made by Ostry Metalworks."],
+        )];
+        assert!(find_bridge(&sources, &kettle(), maker).is_none());
+        // Nor does a page about several, in a sentence about another.
+        let sources = [source(
+            "http://a.example/compared",
+            "Kettles compared",
+            &["The Tamsel K4 boils fast. The Brisk 2 is made by Ostry Metalworks."],
         )];
         assert!(find_bridge(&sources, &kettle(), maker).is_none());
     }
