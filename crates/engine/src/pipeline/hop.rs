@@ -1957,6 +1957,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_question_about_the_maker_is_answered_about_the_maker() {
+        let w = world(
+            "asked",
+            &[(MAKER_URL, "About Corvane Appliances", MAKER_TEXT)],
+        );
+        let progress = Recorded::default();
+        let run = HopRun {
+            providers: &w.providers,
+            tenant: "t",
+            budget: budget::lookup("core-fast").unwrap(),
+            progress: &progress,
+        };
+        let schema = json!({"type": "object", "properties": {
+            "founded_year": {"type": ["integer", "null"], "description": "Year founded"}
+        }});
+        let req = request(
+            json!("When was the company that makes the Tamsel K4 founded?"),
+            schema.clone(),
+        );
+        let mut synthesis = Synthesis {
+            content: json!({"founded_year": null}),
+            basis: vec![
+                json!({"field": "founded_year", "citations": [], "reasoning": "", "confidence": "low"}),
+            ],
+            warnings: Vec::new(),
+        };
+        follow(&run, &req, &schema, &mut synthesis, &[product_source()]).await;
+        assert_eq!(synthesis.content["founded_year"], json!(1931));
+        assert_eq!(synthesis.basis[0]["citations"][0]["url"], PRODUCT_URL);
+        assert_eq!(synthesis.basis[0]["citations"][1]["url"], MAKER_URL);
+    }
+
+    #[tokio::test]
     async fn lite_does_not_hop() {
         let w = world(
             "lite",
