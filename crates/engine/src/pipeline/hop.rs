@@ -6,32 +6,38 @@
 //! synthesis of a JSON output, each field that asks about an entity related to the one asked
 //! about is followed. Such a field is read again even when the first synthesis filled it: that
 //! reading was about the entity asked about, not the related one, so a value the hop reads
-//! replaces it (and one it cannot read leaves the first reading, or the null, as it was).
+//! replaces it unless the first was read with more confidence (and when the hop reads none,
+//! the first reading, or the null, stays).
 //!
 //! 1. **Which relation** ([`hop_fields`]): the field's own words say it. A name that starts
 //!    with a relation noun (`maker_founded_year`, `architect_staff`, `owner_family`,
 //!    `parent_company_city`; `firm_…` follows any relation), or a description that speaks of
-//!    one ("the year the manufacturer was founded", "the city of the firm that designed the
-//!    tower"). When the question itself is about the related entity ("When was the company
-//!    that makes the Tamsel K4 founded?"), every field is followed. A field that asks for the
+//!    one ("the city of the firm that designed the tower"; a description that only mentions
+//!    one, "the year the manufacturer was founded", is followed when the field came back
+//!    null). When the question itself is about the related entity ("When was the company that
+//!    makes the Tamsel K4 founded?"), every field is followed. A field that asks for the
 //!    related entity itself (`manufacturer`, `maker_name`) is not a hop.
 //! 2. **The bridge** ([`find_bridge`]): proper names that the sources read state in that
 //!    relation to the entity asked about: in prose ("made by X", "X manufactures the …",
-//!    "X, the architect of the …", "its owner, X", "a subsidiary of X") and in tables
-//!    (a row "Manufacturer | X", or a column headed "Manufacturer" in the row naming the
-//!    entity). A name that is the entity asked about, or not a proper name, is no bridge, nor
-//!    one stated only on a page neither titled after the entity nor naming it in the sentence.
-//!    Names stated by more sources, and in a sentence that names the entity, win; the basis
-//!    records which sources agreed and which named another.
+//!    "X, the architect of the …", "its owner, X", "a subsidiary of X", "built by local firm
+//!    X") and in tables (a row "Manufacturer | X", or a column headed "Manufacturer" in the row
+//!    naming the entity). A name that is the entity asked about, or not a proper name, is no
+//!    bridge, nor one stated only on a page neither titled after the entity nor naming it in
+//!    the sentence. The name most sources agree on wins, then the one stated most plainly
+//!    about the entity; the basis records which sources agreed, and names a source that
+//!    disagreed (the answer's confidence is then low).
 //! 3. **The second page**: the bridge's name and the field's words are searched with the same
-//!    providers and source policy, up to [`Budget::hop_sources`] new pages are read, and the
-//!    fields are filled again by the extractive reader with the bridge as the subject, from
-//!    the new pages and the old (but not the pages whose title names the entity asked about
-//!    and not the bridge: what they state is about that entity). A field filled so cites both page A (the excerpt naming the
-//!    bridge) and page B; one still unstated stays null, never guessed.
+//!    providers and source policy (progress message "Second hop: searching for X (fields)"),
+//!    up to [`Budget::hop_sources`] new pages are read, and the fields are filled again by the
+//!    extractive reader with the bridge as the subject, from the new pages and the old (but
+//!    not the pages whose title names the entity asked about and not the bridge: what they
+//!    state is about that entity). A field filled so cites both page A (the excerpt naming the
+//!    bridge) and page B; one still unstated stays null, never guessed, and its basis says
+//!    the hop was tried.
 //!
-//! The hop runs after either synthesis: with an LLM, the fields the model left null are
-//! followed with the extractive reader.
+//! The hop runs after either synthesis. With an LLM it still reads with the extractive
+//! reader (no second LLM turn): an LLM value gives way only to a hop reading at least as
+//! confident.
 
 use super::extractive::{self, citation};
 use super::plan::fields;

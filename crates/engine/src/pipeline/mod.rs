@@ -8,14 +8,14 @@
 //! description asks for, or null ([`unknown`]) → validate against the output schema → basis.
 //!
 //! From `core` up, a JSON answer's fields that ask about an entity related to the one asked
-//! about (its maker, architect, owner, …) then follow a second hop
-//! ([`hop`]): the related entity named on the pages read is searched for, and the fields are
-//! read about it, before the fallbacks are settled.
+//! about (its maker, architect, owner, …) then follow a second hop ([`hop`]): the related
+//! entity named on the pages read is searched for, and the fields are read about it, before
+//! the fallbacks are settled.
 //!
 //! Processors differ in that capability and in their budgets ([`crate::budget`]): queries
-//! planned, sources read and synthesis rounds. The scheduler enforces the time limit by dropping the
-//! run's future; every await here is cancellation-safe (nothing is half-written: the index
-//! commits atomically and the cache only holds whole pages).
+//! planned, sources read and synthesis rounds. The scheduler enforces the time limit by
+//! dropping the run's future; every await here is cancellation-safe (nothing is half-written:
+//! the index commits atomically and the cache only holds whole pages).
 
 pub mod extractive;
 pub mod fallback;
@@ -284,7 +284,7 @@ impl ResearchProcessor {
             ),
         };
         // The second hop, before fallbacks fill the fields it may answer; after either
-        // synthesis (with an LLM, the fields it left null are read extractively).
+        // synthesis (with an LLM too, the hop reads with the extractive reader).
         let mut hop_read = Vec::new();
         if let (OutputSpec::Json(schema), Value::Object(_), None) =
             (&request.output, &synthesis.content, &output_schema)
