@@ -7,13 +7,19 @@
 //! configured, else [`extractive`]) → fields no source states get the fallback their
 //! description asks for, or null ([`unknown`]) → validate against the output schema → basis.
 //!
-//! Processors are budgets over this one pipeline ([`crate::budget`]): queries planned,
-//! sources read and synthesis rounds. The scheduler enforces the time limit by dropping the
-//! run's future; every await here is cancellation-safe (nothing is half-written: the index
-//! commits atomically and the cache only holds whole pages).
+//! From `core` up, a JSON answer's fields that ask about an entity related to the one asked
+//! about (its maker, architect, owner, …) then follow a second hop ([`hop`]): the related
+//! entity named on the pages read is searched for, and the fields are read about it, before
+//! the fallbacks are settled.
+//!
+//! Processors differ in that capability and in their budgets ([`crate::budget`]): queries
+//! planned, sources read and synthesis rounds. The scheduler enforces the time limit by
+//! dropping the run's future; every await here is cancellation-safe (nothing is half-written:
+//! the index commits atomically and the cache only holds whole pages).
 
 pub mod extractive;
 pub mod fallback;
+pub mod hop;
 pub mod llm_synth;
 pub mod plan;
 pub mod read;
@@ -160,14 +166,24 @@ impl Processor for ResearchProcessor {
         progress.stats(&stats, 60.0).await;
 
         let mut warnings: Vec<Value> = candidates.warnings;
-        let output = self
-            .synthesise(
-                &request,
-                &read.sources,
-                budget.synthesis_rounds,
-                &mut warnings,
-            )
+        let hop_run = hop::HopRun {
+            providers: &self.providers,
+            tenant: &task.tenant,
+            budget,
+            progress,
+        };
+        let (output, hop_read) = self
+            .synthesise(&request, &read.sources, &hop_run, &mut warnings)
             .await?;
+        let mut stats = stats;
+        if !hop_read.is_empty() {
+            stats.num_sources_read += hop_read.len() as u64;
+            for url in hop_read {
+                if stats.sources_read_sample.len() < 5 {
+                    stats.sources_read_sample.push(url);
+                }
+            }
+        }
         progress.stats(&stats, 100.0).await;
         progress.message(MessageKind::Result, "Answer ready").await;
         Ok(Output { output, warnings })
@@ -194,13 +210,15 @@ fn schema_violations(schema: &Value, content: &Value) -> Vec<Value> {
 }
 
 impl ResearchProcessor {
+    /// The run's output, and the pages the second hop read (if it ran).
     async fn synthesise(
         &self,
         request: &Request,
         sources: &[Source],
-        rounds: u32,
+        hop_run: &hop::HopRun<'_>,
         warnings: &mut Vec<Value>,
-    ) -> Result<Value, RunFailure> {
+    ) -> Result<(Value, Vec<String>), RunFailure> {
+        let rounds = hop_run.budget.synthesis_rounds;
         let (mut synthesis, output_schema) = match (&request.output, &self.providers.llm) {
             (OutputSpec::Json(schema), Some(llm)) => {
                 match llm_synth::json_output(llm, request, schema, sources, rounds).await {
@@ -265,6 +283,14 @@ impl ResearchProcessor {
                 None,
             ),
         };
+        // The second hop, before fallbacks fill the fields it may answer; after either
+        // synthesis (with an LLM too, the hop reads with the extractive reader).
+        let mut hop_read = Vec::new();
+        if let (OutputSpec::Json(schema), Value::Object(_), None) =
+            (&request.output, &synthesis.content, &output_schema)
+        {
+            hop_read = hop::follow(hop_run, request, schema, &mut synthesis, sources).await;
+        }
         warnings.extend(std::mem::take(&mut synthesis.warnings));
         if let (OutputSpec::Json(schema), Value::Object(_)) = (&request.output, &synthesis.content)
         {
@@ -291,6 +317,6 @@ impl ResearchProcessor {
                 output
             }
         };
-        Ok(output)
+        Ok((output, hop_read))
     }
 }
