@@ -118,15 +118,18 @@ fn table_facts(passage: &str, rows: &mut Vec<Vec<(usize, usize)>>, out: &mut Vec
     let text = |&(s, e): &(usize, usize)| passage[s..e].to_owned();
     let cols = table.iter().map(Vec::len).max().unwrap_or(0);
     if cols == 2 {
+        // A row with a label and no value heads the rows below it (an infobox's
+        // "Population (2023 census)" over "Total | 48,250").
+        let mut section = String::new();
         for row in &table {
-            if let [label, value] = row.as_slice() {
-                if value.1 > value.0 {
-                    out.push(Fact {
-                        label: text(label),
-                        start: value.0,
-                        end: value.1,
-                    });
-                }
+            match row.as_slice() {
+                [label, value] if value.1 > value.0 => out.push(Fact {
+                    label: format!("{section} {}", text(label)).trim().to_owned(),
+                    start: value.0,
+                    end: value.1,
+                }),
+                [label, _] | [label] => section = text(label),
+                _ => {}
             }
         }
         return;
@@ -254,6 +257,16 @@ mod tests {
         let keys = vec!["founders".to_string()];
         assert!(founders.label_hits(&keys) > founded.label_hits(&keys));
         assert_eq!(founded.label_hits(&keys), 1);
+    }
+
+    #[test]
+    fn rows_without_a_value_head_the_rows_below() {
+        let p = "| Type | Town |\n| --- | --- |\n| Population (2023 census) |  |\n| Total | 48,250 |\n| Density | 310/km² |";
+        let got = read(p);
+        assert!(
+            got.contains(&("Population (2023 census) Total".into(), "48,250".into())),
+            "{got:?}"
+        );
     }
 
     #[test]

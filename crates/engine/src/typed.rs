@@ -150,6 +150,22 @@ struct Candidate {
     end: usize,
 }
 
+/// Every value of `field_type` that `text` states, in order: numbers (with scale words,
+/// and small counts written as words), dates or months. Other types give none.
+pub fn find_all(field_type: &FieldType, text: &str) -> Vec<Value> {
+    let candidates = match field_type {
+        FieldType::Number | FieldType::Integer => {
+            let mut all = numbers(text, false, true);
+            all.extend(number_words(text));
+            all
+        }
+        FieldType::Date => dates(text),
+        FieldType::Month => months(text),
+        _ => Vec::new(),
+    };
+    candidates.into_iter().map(|c| c.value).collect()
+}
+
 /// Finds a value of `field_type` in `passage`, preferring candidates near `keywords`
 /// (the field's name and description words).
 pub fn find_value(field_type: &FieldType, passage: &str, keywords: &str) -> Option<Found> {

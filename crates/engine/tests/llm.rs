@@ -1065,3 +1065,56 @@ mod unknown_fields {
         );
     }
 }
+
+/// The synthesis keeps only what the passages the model cites state: an answer the model
+/// made up becomes null, with a warning and a low-confidence basis.
+#[tokio::test]
+async fn values_no_cited_passage_states_are_dropped() {
+    use parallax_engine::pipeline::request::Request;
+    use parallax_engine::pipeline::{llm_synth, Source, SourcePassage};
+    let answer = json!({
+        "output": {"founder": "Edda Harrow", "employees": 15000, "products": ["Copperline", "Silverpan"]},
+        "basis": [
+            {"field": "founder", "sources": [1], "reasoning": "stated", "confidence": "high"},
+            {"field": "employees", "sources": [1], "reasoning": "guessed", "confidence": "high"},
+            {"field": "products", "sources": [1], "reasoning": "listed", "confidence": "medium"}
+        ]
+    });
+    let (base_url, _script) = serve(vec![Canned::ok(&answer.to_string(), 10, 10)]).await;
+    let llm = client(&base_url);
+    let sources = [Source {
+        url: "http://a.example/harrow".into(),
+        title: Some("Harrow Kettleworks".into()),
+        published: None,
+        passages: vec![SourcePassage {
+            text: "Harrow Kettleworks was founded by Edda Harrow. It employs 640 people and makes the Copperline kettle.".into(),
+            heading: None,
+        }],
+    }];
+    let schema = json!({"type": "object", "properties": {
+        "founder": {"type": "string", "description": "Founder's name"},
+        "employees": {"type": "integer", "description": "Number of employees"},
+        "products": {"type": "array", "items": {"type": "string"}, "description": "Products"}
+    }, "required": ["founder", "employees", "products"], "additionalProperties": false});
+    let request = Request::from_stored(&json!({"input": "Harrow Kettleworks"}));
+    let s = llm_synth::json_output(&llm, &request, &schema, &sources, 1)
+        .await
+        .expect("synthesis");
+    assert_eq!(s.content["founder"], "Edda Harrow");
+    assert_eq!(
+        s.content["employees"],
+        Value::Null,
+        "no passage states 15,000"
+    );
+    assert_eq!(s.content["products"], json!(["Copperline"]));
+    let employees = s.basis.iter().find(|b| b["field"] == "employees").unwrap();
+    assert_eq!(employees["confidence"], "low");
+    assert!(employees["citations"].as_array().unwrap().is_empty());
+    let fields: Vec<&str> = s
+        .basis
+        .iter()
+        .map(|b| b["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["founder", "employees", "products", "products.0"]);
+    assert_eq!(s.warnings.len(), 2, "{:?}", s.warnings);
+}

@@ -804,6 +804,30 @@ pub fn markdown_to_text(md: &str) -> String {
     out
 }
 
+/// `md` with its table rows as tab-separated cells and its delimiter rows dropped, the rest
+/// unchanged: a quotation of a table as the page shows it, not as markdown writes it.
+pub fn tables_as_text(md: &str) -> String {
+    let mut out = String::with_capacity(md.len());
+    for line in md.split('\n') {
+        let t = line.trim();
+        if t.starts_with('|') {
+            if is_table_delimiter(t) {
+                continue;
+            }
+            let cells: Vec<String> = split_table_row(t)
+                .iter()
+                .map(|c| c.trim().replace("\\|", "|"))
+                .collect();
+            out.push_str(&cells.join("\t"));
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out.truncate(out.trim_end_matches('\n').len());
+    out
+}
+
 /// Splits a table row at unescaped pipes, without the outer ones.
 fn split_table_row(row: &str) -> Vec<&str> {
     let inner = row.trim();

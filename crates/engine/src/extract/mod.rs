@@ -109,7 +109,7 @@ mod passage;
 mod pdf;
 mod vocab;
 
-pub use markdown::markdown_to_text;
+pub use markdown::{markdown_to_text, tables_as_text};
 pub use meta::parse_date;
 pub use passage::passages;
 

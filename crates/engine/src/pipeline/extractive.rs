@@ -89,9 +89,39 @@ const QUESTION_WORDS: &[&str] = &[
     "the",
     "a",
     "an",
+    "since",
+    "until",
+    "during",
+    "after",
+    "before",
+    "about",
+    "according",
+    "under",
+    "with",
+    "from",
+    "by",
+    "of",
+    "at",
+    "to",
+    "as",
+    "if",
+    "please",
+    "between",
+    "among",
+    "it",
+    "its",
+    "this",
+    "that",
+    "these",
+    "those",
+    "there",
+    "their",
+    "our",
+    "my",
+    "your",
 ];
 
-/// Passages examined per field.
+/// Passages examined per field and synthesis round.
 const PASSAGES_PER_ROUND: usize = 8;
 
 /// A passage of a source, by position.
@@ -293,19 +323,30 @@ impl<'a> Corpus<'a> {
     }
 }
 
-/// The citation of `source` with one excerpt.
+/// The citation of `source` with one excerpt (its tables quoted as text, as the page shows
+/// them).
 pub(super) fn citation(source: &Source, excerpt: &str) -> Value {
     let mut citation = Map::new();
     citation.insert("url".into(), json!(source.url));
     if let Some(title) = &source.title {
         citation.insert("title".into(), json!(title));
     }
-    citation.insert("excerpts".into(), json!([excerpt]));
+    citation.insert(
+        "excerpts".into(),
+        json!([crate::extract::tables_as_text(excerpt)]),
+    );
     Value::Object(citation)
 }
 
-/// The sentence of `passage` that holds `evidence`, or the passage if it is short.
+/// The sentence of `passage` that holds `evidence`, or the passage if it is short; in a
+/// table, the row that holds it.
 fn excerpt(passage: &str, evidence: &str) -> String {
+    if let Some(row) = passage
+        .lines()
+        .find(|l| l.trim_start().starts_with('|') && !evidence.is_empty() && l.contains(evidence))
+    {
+        return row.trim().to_owned();
+    }
     if passage.len() <= 320 {
         return passage.trim().to_owned();
     }
@@ -336,10 +377,8 @@ pub fn json_output(
     rounds: u32,
 ) -> Synthesis {
     let corpus = Corpus::new(sources);
-    // Every processor reads values from the same number of best-ranked passages: deeper
-    // passages are about something else more often than they add an answer (measured on
-    // bench/eval's dev part). What more rounds buy is the cross-check.
-    let depth = PASSAGES_PER_ROUND;
+    // More rounds read deeper into the ranking, and cross-check what they find.
+    let depth = PASSAGES_PER_ROUND * rounds.max(1) as usize;
     let mut content = Map::new();
     let mut basis = Vec::new();
     for field in fields(schema) {
@@ -624,6 +663,10 @@ fn read_facts(
             .filter(|w| w.chars().all(|c| c.is_ascii_digit())),
     );
     let entity = entity_words(request);
+    let field_years: Vec<String> = tokens(field_keywords)
+        .into_iter()
+        .filter(|w| is_year(w))
+        .collect();
     let mut out: Vec<((usize, usize), usize, At, Found)> = Vec::new();
     for (rank, &at) in ranked.iter().enumerate() {
         let text = corpus.text(at);
@@ -634,8 +677,21 @@ fn read_facts(
             if hits.0 == 0 {
                 continue;
             }
+            // "Population (2023 census)" does not answer `population_2018`.
+            let label_years: Vec<String> = tokens(&fact.label)
+                .into_iter()
+                .filter(|w| is_year(w))
+                .collect();
+            if !field_years.is_empty()
+                && !label_years.is_empty()
+                && !label_years.iter().any(|y| field_years.contains(y))
+            {
+                continue;
+            }
             let cell = fact.value(text);
-            if let Some(value) = read_cell(field_type, cell, specific, &request.objective) {
+            if let Some(value) =
+                read_cell(field_type, &fact.label, cell, specific, &request.objective)
+            {
                 out.push((
                     hits,
                     rank,
@@ -651,6 +707,14 @@ fn read_facts(
     }
     out.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     out.into_iter().map(|(_, r, at, f)| (r, at, f)).collect()
+}
+
+/// Whether a token is a year (four digits, 1000 to 2999).
+fn is_year(word: &str) -> bool {
+    word.len() == 4
+        && word
+            .parse::<u32>()
+            .is_ok_and(|y| (1000..=2999).contains(&y))
 }
 
 /// Words of string fields that ask for a place: from an address, the place, not the street.
@@ -672,7 +736,13 @@ const ADDRESS_WORDS: &[&str] = &[
 /// The value of a field's type in one cell: the whole cell is the statement, so the first
 /// candidate of the type is it. A string field without a kind takes the cell's text when it
 /// is short (a cell is not a sentence to quote).
-fn read_cell(field_type: &FieldType, cell: &str, keywords: &str, avoid: &str) -> Option<Value> {
+fn read_cell(
+    field_type: &FieldType,
+    label: &str,
+    cell: &str,
+    keywords: &str,
+    avoid: &str,
+) -> Option<Value> {
     let plain = crate::extract::markdown_to_text(cell);
     let plain = plain.trim();
     if plain.is_empty() {
@@ -706,8 +776,17 @@ fn read_cell(field_type: &FieldType, cell: &str, keywords: &str, avoid: &str) ->
         });
         return place.map(|p| json!(p));
     }
-    let found = find_value_avoiding(field_type, plain, keywords, avoid)
-        .or_else(|| find_value_avoiding(field_type, plain, "", avoid));
+    // A name far from the field's words in a long cell still counts: the label names it.
+    // So does a bare number under a label that gives its unit ("Revenue ($ million)").
+    let unit_in_label = label.contains(['$', '€', '£', '%'])
+        || tokens(label)
+            .iter()
+            .any(|w| crate::typed::is_unit_word(w) || w == "million" || w == "billion");
+    let found = find_value_avoiding(field_type, plain, keywords, avoid).or_else(|| {
+        (matches!(field_type, FieldType::String | FieldType::Other) || unit_in_label)
+            .then(|| find_value_avoiding(field_type, plain, "", avoid))
+            .flatten()
+    });
     match (field_type, found) {
         (FieldType::String | FieldType::Other, Some(f))
             if f.value.as_str().is_some_and(|v| v.len() < plain.len() / 2) =>
@@ -1172,6 +1251,33 @@ mod tests {
         }});
         let s = json_output(&request(json!({"river": "Velmer"})), &schema, &sources, 1);
         assert_eq!(s.content["source"], json!("Corrow Hills"));
+    }
+
+    #[test]
+    fn table_cells_are_read_under_their_label_and_quoted_as_text() {
+        let sources = [source(
+            "http://a.example/wiki",
+            "Harrow Kettleworks",
+            &["| Type | Private |\n| --- | --- |\n| Founded | 3 May 1911 |\n| Headquarters | Pell Yard Business Park, Brastmoor |\n| Employees | about 640 (2023) |"],
+        )];
+        let schema = json!({"type": "object", "properties": {
+            "hq_city": {"type": "string", "description": "City of the headquarters"},
+            "employees": {"type": "integer", "description": "Number of employees"},
+            "founded_on": {"type": "string", "description": "Founding date (YYYY-MM-DD)"}
+        }});
+        let s = json_output(
+            &request(json!({"company": "Harrow Kettleworks"})),
+            &schema,
+            &sources,
+            1,
+        );
+        assert_eq!(s.content["hq_city"], json!("Brastmoor"));
+        assert_eq!(s.content["employees"], json!(640));
+        assert_eq!(s.content["founded_on"], json!("1911-05-03"));
+        assert_eq!(
+            s.basis[1]["citations"][0]["excerpts"][0],
+            json!("Employees\tabout 640 (2023)")
+        );
     }
 
     #[test]

@@ -13,9 +13,10 @@
 use super::extractive::citation;
 use super::plan::fields;
 use super::request::Request;
-use super::{Source, Synthesis};
+use super::{ground, Source, Synthesis};
 use crate::llm::{LlmClient, LlmError, Message, ResponseFormat};
 use crate::rank::rank;
+use crate::typed::FieldType;
 use serde_json::{json, Map, Value};
 
 /// Most characters of source text shown to the model.
@@ -73,7 +74,7 @@ impl<'a> Shown<'a> {
                 n + 1,
                 source.title.as_deref().unwrap_or("untitled"),
                 source.url,
-                passages.join("\n…\n")
+                crate::extract::tables_as_text(&passages.join("\n…\n"))
             ));
         }
         out
@@ -110,7 +111,7 @@ fn excerpt_blocks(passages: &[&str]) -> Vec<String> {
         .flat_map(|p| p.split("\n\n"))
         .map(str::trim)
         .filter(|block| block.split_whitespace().count() > 4)
-        .map(str::to_owned)
+        .map(crate::extract::tables_as_text)
         .collect()
 }
 
@@ -231,19 +232,99 @@ pub async fn json_output(
         completion_tokens = usage.completion_tokens,
         "LLM synthesis"
     );
-    let content = answer.get("output").cloned().unwrap_or(Value::Null);
+    let mut content = answer.get("output").cloned().unwrap_or(Value::Null);
     let names: Vec<String> = field_list.iter().map(|f| f.name.clone()).collect();
-    let basis = build_basis(
+    let mut basis = build_basis(
         &shown,
         answer.get("basis").unwrap_or(&Value::Null),
         &content,
         &names,
     );
+    let warnings = ground_answer(&shown, &field_list, &mut content, &mut basis);
     Ok(Synthesis {
         content,
         basis,
-        warnings: Vec::new(),
+        warnings,
     })
+}
+
+/// Drops what the model answered but no passage it cites states: a field whose value is
+/// not in the passages shown from its cited pages becomes null (left to
+/// [`super::unknown`]), a list keeps the elements that are. Returns a warning per field
+/// changed.
+fn ground_answer(
+    shown: &Shown<'_>,
+    fields: &[super::plan::Field],
+    content: &mut Value,
+    basis: &mut Vec<Value>,
+) -> Vec<Value> {
+    let mut warnings = Vec::new();
+    for field in fields {
+        let Some(value) = content.get(&field.name).cloned() else {
+            continue;
+        };
+        let field_type = FieldType::of(&field.schema);
+        let Some(entry) = basis.iter_mut().find(|b| b["field"] == field.name.as_str()) else {
+            continue;
+        };
+        let cited: Vec<&str> = entry["citations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["url"].as_str())
+            .collect();
+        let texts: Vec<&str> = shown
+            .pages
+            .iter()
+            .filter(|(source, _)| cited.contains(&source.url.as_str()))
+            .flat_map(|(_, passages)| passages.iter().copied())
+            .collect();
+        if ground::is_stated(&value, &field_type, &texts) {
+            continue;
+        }
+        let kept = match (&value, &field_type) {
+            (Value::Array(items), FieldType::Array(item)) => {
+                Some(ground::stated_elements(items, item, &texts)).filter(|k| !k.is_empty())
+            }
+            _ => None,
+        };
+        warnings.push(json!({
+            "type": "warning",
+            "message": format!(
+                "The LLM's answer for \"{}\" ({value}) is not stated by the sources it cites; {}.",
+                field.name,
+                if kept.is_some() { "only the elements they state are kept" } else { "it is left null rather than reported" }
+            ),
+            "detail": {"field": field.name},
+        }));
+        match kept {
+            Some(items) => {
+                // The element entries follow the elements kept.
+                let parent = entry.clone();
+                let prefix = format!("{}.", field.name);
+                basis.retain(|b| !b["field"].as_str().is_some_and(|f| f.starts_with(&prefix)));
+                let at = basis
+                    .iter()
+                    .position(|b| b["field"] == field.name.as_str())
+                    .map_or(basis.len(), |i| i + 1);
+                for i in (0..items.len()).rev() {
+                    let mut element = parent.clone();
+                    element["field"] = json!(format!("{}.{i}", field.name));
+                    basis.insert(at, element);
+                }
+                content[&field.name] = Value::Array(items);
+            }
+            None => {
+                content[&field.name] = Value::Null;
+                entry["citations"] = json!([]);
+                entry["confidence"] = json!("low");
+                entry["reasoning"] = json!(format!(
+                    "The model answered {value}, but no passage it cites states that value, so the field is left null."
+                ));
+            }
+        }
+    }
+    warnings
 }
 
 /// An auto-schema output: the model answers with a JSON object and the schema it follows.

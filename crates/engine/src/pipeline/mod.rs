@@ -19,6 +19,7 @@
 
 pub mod extractive;
 pub mod fallback;
+pub mod ground;
 pub mod hop;
 pub mod llm_synth;
 pub mod plan;
