@@ -1383,7 +1383,8 @@ fn sentences(text: &str) -> Vec<(usize, usize)> {
     for (k, (i, c)) in chars.iter().enumerate() {
         let next_is_space = chars.get(k + 1).is_none_or(|(_, n)| n.is_whitespace());
         let ends = match c {
-            '.' | '!' | '?' => next_is_space,
+            '.' => next_is_space && !ends_abbreviation(&text[start..*i]),
+            '!' | '?' => next_is_space,
             '\n' => {
                 let rest = text[i + 1..].trim_start_matches([' ', '\t']);
                 rest.starts_with('\n') || rest.starts_with(['-', '*', '#', '|'])
@@ -1402,6 +1403,49 @@ fn sentences(text: &str) -> Vec<(usize, usize)> {
         out.push((start, text.len()));
     }
     out
+}
+
+/// Abbreviations a full stop follows inside a sentence ("Zorblax Robotics Ltd. was
+/// founded", "Dr. Ysolde Farrand").
+const ABBREVIATIONS: &[&str] = &[
+    "ltd", "inc", "co", "corp", "plc", "dr", "mr", "mrs", "ms", "prof", "st", "jr", "sr", "no",
+    "vs", "etc", "approx", "dept", "univ", "gen", "col", "capt", "rev", "hon", "mt", "ft", "e.g",
+    "i.e",
+];
+
+/// Whether `before` (the sentence so far) ends with an abbreviation or an initial, so that
+/// the full stop after it does not end the sentence.
+fn ends_abbreviation(before: &str) -> bool {
+    let word = before
+        .rsplit(|c: char| c.is_whitespace() || c == '(')
+        .next()
+        .unwrap_or("");
+    let initial = word.chars().count() == 1 && word.chars().all(char::is_uppercase);
+    initial || ABBREVIATIONS.contains(&word.to_lowercase().as_str())
+}
+
+/// The sentences of `passage` with how many of `keywords` each names (compared as forms
+/// of one word), in order; list markers and hard line wraps removed.
+pub fn sentences_naming(passage: &str, keywords: &str) -> Vec<(String, usize)> {
+    let keys = tokens(keywords);
+    sentences(passage)
+        .into_iter()
+        .map(|(s, e)| {
+            let text = passage[s..e]
+                .trim()
+                .trim_start_matches(['-', '*', '#', ' '])
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let words = tokens(&text);
+            let hits = keys
+                .iter()
+                .filter(|k| words.iter().any(|w| stem_eq(w, k)))
+                .count();
+            (text, hits)
+        })
+        .filter(|(t, _)| !t.is_empty())
+        .collect()
 }
 
 /// The sentence of `passage` that shares most words with `keywords` (the first one if none
@@ -1807,6 +1851,23 @@ mod tests {
         assert_eq!(
             num("Adult £12.50, child £6", "adult ticket gbp"),
             Some(json!(12.5))
+        );
+    }
+
+    #[test]
+    fn sentences_do_not_end_at_abbreviations() {
+        let p =
+            "Harrow Kettleworks Ltd. was founded by Dr. Edda Harrow and J. Pell in 1911. It grew.";
+        let found: Vec<String> = sentences_naming(p, "founded")
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "Harrow Kettleworks Ltd. was founded by Dr. Edda Harrow and J. Pell in 1911.",
+                "It grew."
+            ]
         );
     }
 
