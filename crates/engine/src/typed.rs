@@ -1321,7 +1321,14 @@ impl StringKind {
                     let span = &text[start..span_end];
                     let dated = span.chars().any(|c| c.is_ascii_digit())
                         && MONTHS.contains(&first.to_lowercase().as_str());
-                    if !possessive && !dated {
+                    // "Four days, five stages": a lone capitalised word opening a sentence,
+                    // a line or a cell is a name only if the text capitalises it elsewhere.
+                    let common_word = last == i
+                        && opens_at(text, start)
+                        && !text
+                            .match_indices(first)
+                            .any(|(at, _)| at != start && !opens_at(text, at));
+                    if !possessive && !dated && !common_word {
                         out.push(Candidate {
                             value: json!(&text[start..span_end]),
                             start,
@@ -1335,6 +1342,15 @@ impl StringKind {
         }
         out
     }
+}
+
+/// Whether byte `at` of `text` opens a sentence, a line or a cell.
+fn opens_at(text: &str, at: usize) -> bool {
+    text[..at]
+        .trim_end_matches([' ', '"', '“', '\''])
+        .chars()
+        .next_back()
+        .is_none_or(|c| matches!(c, '.' | '!' | '?' | '\n' | '\t' | '|' | ':'))
 }
 
 /// Drops the leading words of a name candidate that are the field's own words.
@@ -1851,6 +1867,21 @@ mod tests {
         assert_eq!(
             num("Adult £12.50, child £6", "adult ticket gbp"),
             Some(json!(12.5))
+        );
+    }
+
+    #[test]
+    fn a_capitalised_word_opening_a_sentence_is_not_a_name() {
+        let name = |p: &str| find_value(&FieldType::String, p, "founder").map(|f| f.value);
+        assert_eq!(name("Four days of music, and the founder is proud."), None);
+        assert_eq!(
+            name("Four days of music. Its founder is Declan Torvane."),
+            Some(json!("Declan Torvane"))
+        );
+        // Capitalised elsewhere too: a one-word name at a sentence start is still one.
+        assert_eq!(
+            name("Founder of the fair: Halbury. Visitors came from Halbury and beyond."),
+            Some(json!("Halbury"))
         );
     }
 

@@ -491,48 +491,47 @@ fn fill_field(
         .into_iter()
         .filter(|(_, at, _)| on_topic(at))
         .collect();
-    let read_from_facts = !from_facts.is_empty();
-    let found: Vec<(usize, At, Found)> = if from_facts.is_empty() {
-        ranked
-            .iter()
-            .enumerate()
-            .filter_map(|(rank, &at)| {
-                let text = corpus.text(at);
-                find_value_where(
-                    &field_type,
-                    text,
-                    &specific,
-                    &request.objective,
-                    |start, end| {
-                        let sentence = crate::typed::sentence_at(text, start);
-                        !names_another(sentence, &entity)
-                            && !of_another(sentence, &specific, &entity)
-                            && !is_the_entity(&text[start..end], &entity)
-                    },
-                )
-                .map(|f| (rank, at, f))
-            })
-            // An enum's members are specific enough to count anywhere in a passage that
-            // names what was asked about ("It is a privately held company").
-            .filter(|(_, at, f)| {
-                f.plain || matches!(field_type, FieldType::Enum(_)) && corpus.names(*at, &entity)
-            })
-            // "Corrow Rovers FC, founded in 1894" does not state when Corrow Royal Rovers
-            // was founded.
-            .filter(|(_, at, _)| {
-                // An enum's members name what it asks; its name need not be written.
-                matches!(field_type, FieldType::Enum(_))
-                    || corpus.covers(*at, &coverage_words, &entity)
-            })
-            .filter(|(_, at, _)| on_topic(at))
-            .collect()
-    } else {
-        from_facts
-    };
-    // A cross-check weighs the statements of the best-ranked passages on pages about the
-    // entity; label statements (table cells) are already ordered by how well their label
-    // names the field, and are not re-weighed.
-    let (rank, at, chosen) = if cross_check && !read_from_facts {
+    // Label statements first (their label names the field), then sentences; all of them
+    // count for agreement, disagreement and the cross-check.
+    let found: Vec<(usize, At, Found)> = from_facts
+        .into_iter()
+        .chain({
+            ranked
+                .iter()
+                .enumerate()
+                .filter_map(|(rank, &at)| {
+                    let text = corpus.text(at);
+                    find_value_where(
+                        &field_type,
+                        text,
+                        &specific,
+                        &request.objective,
+                        |start, end| {
+                            let sentence = crate::typed::sentence_at(text, start);
+                            !names_another(sentence, &entity)
+                                && !of_another(sentence, &specific, &entity)
+                                && !is_the_entity(&text[start..end], &entity)
+                        },
+                    )
+                    .map(|f| (rank, at, f))
+                })
+                // An enum's members are specific enough to count anywhere in a passage that
+                // names what was asked about ("It is a privately held company").
+                .filter(|(_, at, f)| {
+                    f.plain
+                        || matches!(field_type, FieldType::Enum(_)) && corpus.names(*at, &entity)
+                })
+                .filter(|(_, at, _)| {
+                    // An enum's members name what it asks; its name need not be written.
+                    matches!(field_type, FieldType::Enum(_))
+                        || corpus.covers(*at, &coverage_words, &entity)
+                })
+                .filter(|(_, at, _)| on_topic(at))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    // A cross-check weighs the statements of pages about the entity.
+    let (rank, at, chosen) = if cross_check {
         let pool: Vec<(usize, At, Found)> = found
             .iter()
             .filter(|(_, at, _)| corpus.names(*at, &entity))
@@ -619,18 +618,34 @@ fn cross_checked(
     if timeless {
         return Some(first.clone());
     }
+    // A statement's year: one its own cell gives ("about 1,900 (2020)"), else for a
+    // sentence the latest past year it names ("as of 2020"; a plan "by 2030" is not a date
+    // of the figure), else its page's publication year. A table row's other cells are
+    // other attributes ("Opened 1968"), not the figure's date.
+    let this_year = chrono::Utc::now().year();
     let year_of = |at: At, f: &Found| -> Option<i32> {
+        let published = corpus.sources[at.source].published.map(|d| d.year());
+        let years = |text: &str| -> Option<i32> {
+            tokens(text)
+                .iter()
+                .filter(|w| is_year(w) && f.value.as_str() != Some(w.as_str()))
+                .filter_map(|w| w.parse::<i32>().ok())
+                .filter(|y| *y <= published.unwrap_or(this_year))
+                .filter(|y| f.value.as_i64() != Some(i64::from(*y)))
+                .max()
+        };
+        if let Some(y) = years(&f.evidence) {
+            return Some(y);
+        }
         let text = corpus.text(at);
-        let sentence = text
-            .find(&f.evidence)
-            .map_or("", |i| crate::typed::sentence_at(text, i));
-        let stated = tokens(sentence)
-            .iter()
-            .filter(|w| w.len() == 4 && !f.evidence.contains(w.as_str()))
-            .filter_map(|w| w.parse::<i32>().ok())
-            .filter(|y| (1900..=2100).contains(y))
-            .max();
-        stated.or_else(|| corpus.sources[at.source].published.map(|d| d.year()))
+        let Some(i) = text.find(&f.evidence) else {
+            return published;
+        };
+        let line_start = text[..i].rfind('\n').map_or(0, |n| n + 1);
+        if text[line_start..].trim_start().starts_with('|') {
+            return published;
+        }
+        years(crate::typed::sentence_at(text, i)).or(published)
     };
     let first_year = year_of(first.1, &first.2)?;
     found
@@ -746,6 +761,13 @@ fn read_cell(
     if plain.is_empty() {
         return None;
     }
+    // Under a label naming the field, a number is the answer even when the question's
+    // words contain it: the "220 kV" of the "HV-220".
+    let avoid = if matches!(field_type, FieldType::Integer | FieldType::Number) {
+        ""
+    } else {
+        avoid
+    };
     let words = tokens(keywords);
     if let FieldType::Array(item) = field_type {
         // A cell lists its items between commas, semicolons or "and".
