@@ -204,6 +204,26 @@ mod tests {
             .collect()
     }
 
+    mod fuzz {
+        use super::super::facts;
+        use crate::fuzz::{config, markdown_like};
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(config(1))]
+
+            /// Any markdown gives facts whose spans lie on character boundaries inside it.
+            #[test]
+            fn facts_never_panic_and_point_inside(md in markdown_like()) {
+                for f in facts(&md) {
+                    prop_assert!(f.start <= f.end && f.end <= md.len());
+                    prop_assert!(md.is_char_boundary(f.start) && md.is_char_boundary(f.end));
+                    let _ = f.value(&md);
+                }
+            }
+        }
+    }
+
     #[test]
     fn infobox_rows_pair_labels_and_values() {
         let p = "Intro line.\n\n| Type | Private |\n| --- | --- |\n| Headquarters | Quellside Business Park, Brastmoor |\n| Employees | 2,350 (2025) |";

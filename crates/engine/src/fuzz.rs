@@ -142,6 +142,48 @@ pub fn date_like() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Field descriptions as clients write them, with the quotes and apostrophes that the
+/// fallback reader parses.
+pub fn description_like() -> impl Strategy<Value = String> {
+    const DESCRIPTION_PIECES: &[&str] = &[
+        "If",
+        "unavailable",
+        "return",
+        "null",
+        "'Unknown'",
+        "\"N/A\"",
+        "use",
+        "0",
+        "when",
+        "not",
+        "found",
+        "members'",
+        "s'",
+        "'",
+        "’",
+        "‘",
+        "“",
+        "”",
+        "`",
+        "«",
+        "»",
+        "don't",
+        "company's",
+        "(YYYY-MM-DD)",
+        "otherwise",
+        "leave",
+        "empty",
+        ":",
+        ";",
+        "N/A",
+        "-",
+    ];
+    prop_oneof![
+        4 => pieces(DESCRIPTION_PIECES),
+        1 => any::<String>(),
+    ]
+}
+
 /// Number-like and word-like text, as passages hold it.
 pub fn text_like() -> impl Strategy<Value = String> {
     prop_oneof![

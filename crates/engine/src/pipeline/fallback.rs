@@ -195,6 +195,12 @@ fn tokens(text: &str) -> (Vec<Token>, Vec<Range<usize>>) {
             {
                 i += 1;
             }
+            if i == start {
+                // A closing apostrophe ("the members' votes") is no word: step past it, or
+                // the loop would push empty words forever.
+                i += 1;
+                continue;
+            }
             let text: String = chars[start..i].iter().collect();
             let lower = text.to_lowercase().replace('\u{2019}', "'");
             out.push(Token::Word { lower, text });
@@ -807,6 +813,51 @@ mod tests {
             text: text.into(),
             quoted,
         })
+    }
+
+    /// A closing apostrophe made the tokenizer push empty words without end (the server
+    /// grew to 24 GB on one description and was killed).
+    #[test]
+    fn plural_possessives_end() {
+        for description in [
+            "Number of the members' votes",
+            "The traders' association, if unavailable return 'Unknown'",
+            "ends with an apostrophe'",
+            "'",
+            "a' b' c'",
+        ] {
+            let (tokens, spans) = tokens(description);
+            assert_eq!(tokens.len(), spans.len());
+            assert!(
+                tokens.len() <= description.len(),
+                "{description}: {tokens:?}"
+            );
+        }
+        assert_eq!(
+            stated_fallback("The traders' association; if unavailable return 'Unknown'"),
+            literal("Unknown", true)
+        );
+    }
+
+    mod fuzz {
+        use super::super::{stated_fallback, tokens, without_fallback};
+        use crate::fuzz::{config, description_like};
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(config(1))]
+
+            /// Any description is read in bounded time and space: never more tokens than
+            /// bytes, never a panic.
+            #[test]
+            fn descriptions_never_hang_or_panic(d in description_like()) {
+                let (tokens, spans) = tokens(&d);
+                prop_assert_eq!(tokens.len(), spans.len());
+                prop_assert!(tokens.len() <= d.len());
+                let _ = stated_fallback(&d);
+                let _ = without_fallback(&d);
+            }
+        }
     }
 
     /// The phrasings the rule was written against: Parallel's guide's, and their kin.
