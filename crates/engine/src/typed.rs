@@ -306,6 +306,22 @@ pub fn find_value_where(
         if money || (!units.is_empty() && candidates.iter().any(|c| has_unit(passage, c, &units))) {
             candidates.retain(|c| has_unit(passage, c, &units));
         }
+        // And the other way: "£28.00" is not a count of visitors, nor "14.5%" a number of
+        // bottles, unless the field is about money or a share.
+        let about_money = money
+            || keys
+                .iter()
+                .any(|k| MONEY_WORDS.iter().any(|m| stem_eq(k, m)));
+        let about_share = keys
+            .iter()
+            .any(|k| SHARE_WORDS.iter().any(|m| stem_eq(k, m)));
+        candidates.retain(|c| {
+            let before = passage[..c.start].trim_end();
+            let after = passage[c.end..].trim_start();
+            let priced = before.ends_with(['$', '€', '£', '¥']);
+            let percent = after.starts_with('%') || after.starts_with("per cent");
+            (about_money || !priced) && (about_share || !percent)
+        });
     }
     // Where the field's words occur, found once per passage rather than once per candidate.
     let keyword_at = keyword_spans(passage, &keys);
@@ -446,6 +462,91 @@ fn has_unit(
         }) || before_forms.iter().any(|u| before.ends_with(u))
     })
 }
+
+/// Words of fields about money: their numbers may carry a currency sign.
+const MONEY_WORDS: &[&str] = &[
+    "price",
+    "cost",
+    "revenue",
+    "fee",
+    "fare",
+    "value",
+    "valuation",
+    "salary",
+    "budget",
+    "sales",
+    "funding",
+    "raised",
+    "amount",
+    "income",
+    "profit",
+    "spending",
+    "deposit",
+    "ticket",
+    "wage",
+    "pay",
+    "rent",
+    "turnover",
+    "capital",
+    "debt",
+    "investment",
+    "grant",
+    "money",
+    "dollars",
+    "euros",
+    "pounds",
+    "usd",
+    "eur",
+    "gbp",
+    "worth",
+    "impact",
+    "earnings",
+    "dividend",
+    "loss",
+    "fine",
+    "donation",
+    "prize",
+    "tax",
+    "subsidy",
+    "premium",
+];
+
+/// Words of fields about a share or a rate: their numbers may be percentages.
+const SHARE_WORDS: &[&str] = &[
+    "percent",
+    "percentage",
+    "pct",
+    "share",
+    "rate",
+    "ratio",
+    "margin",
+    "growth",
+    "increase",
+    "decrease",
+    "change",
+    "discount",
+    "alcohol",
+    "abv",
+    "turnout",
+    "proportion",
+    "fraction",
+    "yield",
+    "interest",
+    "inflation",
+    "efficiency",
+    "stake",
+    "vote",
+    "votes",
+    "humidity",
+    "occupancy",
+    "lost",
+    "loss",
+    "drop",
+    "rise",
+    "fall",
+    "cut",
+    "return",
+];
 
 /// Units of time.
 const DURATIONS: &[&str] = &[
@@ -1900,6 +2001,21 @@ mod tests {
                 "It grew."
             ]
         );
+    }
+
+    #[test]
+    fn prices_and_percentages_answer_only_fields_about_them() {
+        let int = |p: &str, k: &str| find_value(&FieldType::Number, p, k).map(|f| f.value);
+        assert_eq!(int("Annual pass: £28.00", "annual visitors"), None);
+        assert_eq!(
+            int("Annual pass: £28.00", "annual pass price"),
+            Some(json!(28))
+        );
+        assert_eq!(
+            int("Bottles: 6,200 (14.5% alcohol)", "bottles"),
+            Some(json!(6200))
+        );
+        assert_eq!(int("Alcohol: 14.5%", "alcohol percent"), Some(json!(14.5)));
     }
 
     #[test]

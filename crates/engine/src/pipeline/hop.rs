@@ -15,7 +15,8 @@
 //!    one ("the city of the firm that designed the tower"; a description that only mentions
 //!    one, "the year the manufacturer was founded", is followed when the field came back
 //!    null). When the question itself is about the related entity ("When was the company that
-//!    makes the Tamsel K4 founded?"), every field is followed. A field that asks for the
+//!    makes the Tamsel K4 founded?"), every other field is followed too, but filled only when
+//!    the first reading found nothing: it may be about the thing asked. A field that asks for the
 //!    related entity itself (`manufacturer`, `maker_name`) is not a hop.
 //! 2. **The bridge** ([`find_bridge`]): proper names that the sources read state in that
 //!    relation to the entity asked about: in prose ("made by X", "X manufactures the …",
@@ -298,11 +299,17 @@ pub fn hop_fields(request: &Request, schema: &Value) -> Vec<HopField> {
             Some((relation, noun, fact)) => Some((relation, noun, fact, false)),
             None => {
                 let fact = words.join(" ");
-                let strict = relation_in_text(description, true).or_else(|| asked.clone());
-                match strict {
+                // A field whose own description asks through a relation is followed; one
+                // followed only because the question is about a related entity may be about
+                // the thing asked itself (the length of "the cable the company made"), so
+                // the hop fills it only when the first reading found nothing.
+                match relation_in_text(description, true) {
                     Some((relation, noun)) => Some((Some(relation), noun, fact, false)),
-                    None => relation_in_text(description, false)
-                        .map(|(relation, noun)| (Some(relation), noun, fact, true)),
+                    None => match asked.clone() {
+                        Some((relation, noun)) => Some((Some(relation), noun, fact, true)),
+                        None => relation_in_text(description, false)
+                            .map(|(relation, noun)| (Some(relation), noun, fact, true)),
+                    },
                 }
             }
         };
