@@ -250,6 +250,42 @@ pub fn find_value_where(
                         }
                     }
                     found.retain(|c| c.end > c.start);
+                    // "Chief Scientist Ada Rusk": the title is not part of the name.
+                    for c in &mut found {
+                        loop {
+                            let text = &passage[c.start..c.end];
+                            let Some((first, rest)) = text.split_once(' ') else {
+                                break;
+                            };
+                            if !ROLE_WORDS.contains(&first.to_lowercase().as_str()) || is_role(rest)
+                            {
+                                break;
+                            }
+                            c.start = c.end - rest.len();
+                            c.value = json!(rest);
+                        }
+                    }
+                    // "Professor of Soft Robotics", "Chief Scientist": a role, not a name.
+                    found.retain(|c| !is_role(&passage[c.start..c.end]));
+                    // A person is not the place before which "in" or "at" stands: "founded in
+                    // Sondhaven in 1979 by Ilse Veltmark".
+                    if has(&keys, PERSON_WORDS) {
+                        found.retain(|c| !after_place_word(&passage[..c.start]));
+                    }
+                    // An address keeps its house number: "14 Lanternwharf Road".
+                    if has(&keys, &["address", "street"]) {
+                        for c in &mut found {
+                            let before = passage[..c.start].trim_end_matches(' ');
+                            let digits = before.len()
+                                - before
+                                    .trim_end_matches(|ch: char| ch.is_ascii_digit())
+                                    .len();
+                            if digits > 0 && before.len() < c.start {
+                                c.start = before.len() - digits;
+                                c.value = json!(&passage[c.start..c.end]);
+                            }
+                        }
+                    }
                 }
                 found
             }
@@ -294,6 +330,12 @@ pub fn find_value_where(
         });
         if !about_time {
             candidates.retain(|c| !is_duration(passage, c));
+        } else if !keys.iter().any(|k| k == "year" || k == "years") {
+            // A duration in months or days is not a year: "2023" in a menu.
+            candidates.retain(|c| {
+                !(c.end - c.start == 4
+                    && c.value.as_i64().is_some_and(|y| (1800..=2100).contains(&y)))
+            });
         }
     }
     // A field that names its unit ("voltage_kv", "area_ha", "price_eur") takes a number
@@ -315,16 +357,20 @@ pub fn find_value_where(
         let about_share = keys
             .iter()
             .any(|k| SHARE_WORDS.iter().any(|m| stem_eq(k, m)));
+        // "+99 41 555 0150" is a telephone number, all of it.
+        let phones = phone_spans(passage);
         candidates.retain(|c| {
             let before = passage[..c.start].trim_end();
             let after = passage[c.end..].trim_start();
             let priced = before.ends_with(['$', '€', '£', '¥']);
             let percent = after.starts_with('%') || after.starts_with("per cent");
-            (about_money || !priced) && (about_share || !percent)
+            let phone = phones.iter().any(|&(s, e)| s <= c.start && c.end <= e);
+            (about_money || !priced) && (about_share || !percent) && !phone
         });
     }
     // Where the field's words occur, found once per passage rather than once per candidate.
     let keyword_at = keyword_spans(passage, &keys);
+    let person_field = has(&keys, PERSON_WORDS);
     let best = candidates
         .into_iter()
         .filter(|c| accept(c.start, c.end))
@@ -346,6 +392,14 @@ pub fn find_value_where(
             let before = &passage[..c.start];
             if before.matches('(').count() > before.matches(')').count() {
                 distance += 4;
+            }
+            // "founded ... by Edda Harrow": the agent of the field's act is the person.
+            if person_field
+                && matches!(c.value, Value::String(_))
+                && before.trim_end().to_lowercase().ends_with(" by")
+                && distance <= PLAIN_DISTANCE * 2
+            {
+                distance = distance.min(1);
             }
             // "up from about 31,000", "an earlier report put it at 240": a figure the
             // passage itself says is superseded is not the current one.
@@ -547,6 +601,34 @@ const SHARE_WORDS: &[&str] = &[
     "cut",
     "return",
 ];
+
+/// Byte spans of telephone numbers: a `+` and then at least seven digits in groups
+/// separated by spaces, dashes, dots or brackets.
+fn phone_spans(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    for (start, _) in text.match_indices('+') {
+        let mut end = start + 1;
+        let mut digits = 0;
+        while end < bytes.len() {
+            let b = bytes[end];
+            if b.is_ascii_digit() {
+                digits += 1;
+            } else if !matches!(b, b' ' | b'-' | b'.' | b'(' | b')')
+                || !bytes
+                    .get(end + 1)
+                    .is_some_and(|n| n.is_ascii_digit() || *n == b'(')
+            {
+                break;
+            }
+            end += 1;
+        }
+        if digits >= 7 {
+            out.push((start, end));
+        }
+    }
+    out
+}
 
 /// Units of time.
 const DURATIONS: &[&str] = &[
@@ -1259,6 +1341,113 @@ pub fn sentence_at(passage: &str, at: usize) -> &str {
         .into_iter()
         .find(|&(s, e)| s <= at && at < e)
         .map_or(passage, |(s, e)| &passage[s..e])
+}
+
+/// Words of fields that ask for a person.
+const PERSON_WORDS: &[&str] = &[
+    "founder",
+    "founders",
+    "ceo",
+    "chairman",
+    "chair",
+    "cfo",
+    "cto",
+    "director",
+    "manager",
+    "doctor",
+    "architect",
+    "predecessor",
+    "successor",
+    "president",
+    "author",
+    "leader",
+    "chief",
+    "executive",
+    "mayor",
+    "coach",
+    "person",
+    "who",
+    "consultant",
+    "surgeon",
+    "lead",
+    "owner",
+    "owners",
+    "head",
+    "principal",
+    "curator",
+    "captain",
+    "editor",
+    "dean",
+];
+
+/// Words of job titles: a capitalised run made only of them, or of one of them followed by
+/// "of", is a role.
+const ROLE_WORDS: &[&str] = &[
+    "professor",
+    "director",
+    "chief",
+    "scientist",
+    "officer",
+    "executive",
+    "head",
+    "president",
+    "chairman",
+    "chairwoman",
+    "chair",
+    "manager",
+    "engineer",
+    "co-founder",
+    "founder",
+    "member",
+    "editor",
+    "dean",
+    "lecturer",
+    "researcher",
+    "fellow",
+    "secretary",
+    "treasurer",
+    "consultant",
+    "vice",
+    "deputy",
+    "senior",
+    "junior",
+    "assistant",
+    "associate",
+    "managing",
+    "general",
+    "technical",
+    "financial",
+    "operating",
+    "minister",
+    "mayor",
+    "doctor",
+];
+
+/// Whether any of `keys` is a form of one of `words`.
+fn has(keys: &[String], words: &[&str]) -> bool {
+    keys.iter().any(|k| words.iter().any(|w| stem_eq(k, w)))
+}
+
+/// Whether a capitalised run is a role ("Chief Scientist", "Professor of Soft Robotics").
+fn is_role(name: &str) -> bool {
+    let words: Vec<String> = name.split_whitespace().map(|w| w.to_lowercase()).collect();
+    let role = |w: &String| ROLE_WORDS.contains(&w.as_str());
+    !words.is_empty()
+        && (words.iter().all(role) || (role(&words[0]) && words.get(1).is_some_and(|w| w == "of")))
+}
+
+/// Whether the text before a name ends with a word that puts a place after it.
+fn after_place_word(before: &str) -> bool {
+    let last = before
+        .trim_end()
+        .rsplit(|c: char| !c.is_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_lowercase();
+    matches!(
+        last.as_str(),
+        "in" | "at" | "near" | "from" | "into" | "across" | "outside"
+    )
 }
 
 /// Whether a string field with these words (name and description) wants a proper name.
@@ -2016,6 +2205,48 @@ mod tests {
             Some(json!(6200))
         );
         assert_eq!(int("Alcohol: 14.5%", "alcohol percent"), Some(json!(14.5)));
+    }
+
+    #[test]
+    fn persons_roles_places_and_addresses() {
+        let name = |p: &str, k: &str| find_value(&FieldType::String, p, k).map(|f| f.value);
+        assert_eq!(
+            name(
+                "Kettle Co was founded in 1911 in Brastmoor by Edda Harrow.",
+                "founder"
+            ),
+            Some(json!("Edda Harrow"))
+        );
+        assert_eq!(
+            name(
+                "Director of the Institute; Professor of Soft Robotics",
+                "predecessor"
+            ),
+            None
+        );
+        assert_eq!(
+            name("Its director, Chief Scientist Ada Rusk, spoke.", "director"),
+            Some(json!("Ada Rusk"))
+        );
+        assert_eq!(
+            name(
+                "Our headquarters are at 14 Lanternwharf Road, Quellmoor.",
+                "headquarters address"
+            ),
+            Some(json!("14 Lanternwharf Road"))
+        );
+        let int = |p: &str, k: &str| find_value(&FieldType::Integer, p, k).map(|f| f.value);
+        assert_eq!(
+            int("Customers: call +99 41 555 0150", "customer countries"),
+            None
+        );
+        assert_eq!(
+            int(
+                "News 2023 | Graduate programme",
+                "graduate programme months"
+            ),
+            None
+        );
     }
 
     #[test]
