@@ -269,7 +269,7 @@ pub fn find_value_where(
                     found.retain(|c| !is_role(&passage[c.start..c.end]));
                     // A person is not the place before which "in" or "at" stands: "founded in
                     // Sondhaven in 1979 by Ilse Veltmark".
-                    if has(&keys, PERSON_WORDS) {
+                    if has(&keys, PERSON_WORDS) || has(&keys, MAKER_WORDS) {
                         found.retain(|c| !after_place_word(&passage[..c.start]));
                     }
                     // An address keeps its house number: "14 Lanternwharf Road".
@@ -370,7 +370,7 @@ pub fn find_value_where(
     }
     // Where the field's words occur, found once per passage rather than once per candidate.
     let keyword_at = keyword_spans(passage, &keys);
-    let person_field = has(&keys, PERSON_WORDS);
+    let person_field = has(&keys, PERSON_WORDS) || has(&keys, MAKER_WORDS);
     let best = candidates
         .into_iter()
         .filter(|c| accept(c.start, c.end))
@@ -933,6 +933,11 @@ const MONTHS: [&str; 12] = [
     "december",
 ];
 
+/// Whether `word` names a month ("March", "mar").
+pub fn is_month(word: &str) -> bool {
+    month_number(word).is_some()
+}
+
 fn month_number(word: &str) -> Option<u32> {
     let w = word.to_lowercase();
     if w.len() < 3 {
@@ -1378,6 +1383,24 @@ const PERSON_WORDS: &[&str] = &[
     "captain",
     "editor",
     "dean",
+];
+
+/// Words of fields that ask who made, built or runs something: "made by X", not "in X".
+const MAKER_WORDS: &[&str] = &[
+    "manufacturer",
+    "maker",
+    "builder",
+    "designer",
+    "developer",
+    "publisher",
+    "operator",
+    "organiser",
+    "organizer",
+    "contractor",
+    "producer",
+    "supplier",
+    "architect",
+    "creator",
 ];
 
 /// Words of job titles: a capitalised run made only of them, or of one of them followed by

@@ -45,7 +45,7 @@ const GENERIC_WORDS: &[&str] = &[
 const QUALIFIER_WORDS: &[&str] = &[
     "year", "years", "date", "day", "month", "when", "per", "max", "min", "maximum", "minimum",
     "previous", "last", "latest", "first", "new", "old", "since", "on", "at", "in", "is", "has",
-    "of", "the", "by", "yearly",
+    "of", "the", "by", "yearly", "yyyy", "mm", "dd", "yy", "iso", "8601", "format",
 ];
 
 /// Words that open a question or a request rather than name its subject.
@@ -452,7 +452,15 @@ fn fill_field(
         let pages = corpus.rank(&format!("{0} {0} {1}", field.keywords, request.objective));
         return publication_date(corpus, &pages[..pages.len().min(depth)], field, &field_type);
     }
-    let specific = corpus.specific_keywords(&field.keywords, &entity);
+    let mut specific = corpus.specific_keywords(&field.keywords, &entity);
+    // A field whose only words are the entity's ("date" of "the Great Gale") is stated next
+    // to the entity's name: "the Great Gale of 14 January 1881".
+    if tokens(&specific)
+        .iter()
+        .all(|w| QUALIFIER_WORDS.contains(&w.as_str()) || GENERIC_WORDS.contains(&w.as_str()))
+    {
+        specific = format!("{specific} {}", entity.join(" "));
+    }
     // Numbers are everywhere on a page: a passage must name one of the field's own words
     // to give one. A name or place is rarer, and its description's words suffice ("where
     // the river rises").
@@ -955,9 +963,13 @@ fn names_another(sentence: &str, entity: &[String]) -> bool {
         if shared == entity.len() {
             return false;
         }
-        let own = words
-            .iter()
-            .any(|w| !entity.iter().any(|e| crate::typed::stem_eq(w, e)));
+        // Its own words are words: a date after the name ("the Great Flood of 3 March
+        // 1902") names no other entity.
+        let own = words.iter().any(|w| {
+            w.chars().all(char::is_alphabetic)
+                && !crate::typed::is_month(w)
+                && !entity.iter().any(|e| crate::typed::stem_eq(w, e))
+        });
         another |= shared > 0 && own;
     }
     another
@@ -1635,6 +1647,25 @@ mod tests {
         assert_eq!(s.content["employees"], json!(640));
         assert_eq!(s.basis[0]["confidence"], "medium");
         assert_eq!(s.basis[0]["citations"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_field_named_only_by_its_kind_is_read_beside_the_entity() {
+        let sources = [source(
+            "http://a.example/museum",
+            "Storm Wing opens",
+            &["The first gallery tells the story of the Great Flood of 3 March 1902, in which the mill was lost."],
+        )];
+        let schema = json!({"type": "object", "properties": {
+            "date": {"type": "string", "description": "Date of the flood (YYYY-MM-DD)"}
+        }});
+        let s = json_output(
+            &request(json!({"event": "Great Flood of Harrow"})),
+            &schema,
+            &sources,
+            1,
+        );
+        assert_eq!(s.content["date"], json!("1902-03-03"));
     }
 
     #[test]
