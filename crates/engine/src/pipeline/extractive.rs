@@ -48,6 +48,38 @@ const QUALIFIER_WORDS: &[&str] = &[
     "of", "the", "by", "yearly", "yyyy", "mm", "dd", "yy", "iso", "8601", "format",
 ];
 
+/// Words pages write for what a field's words name: each entry's first word is the field's,
+/// the rest its synonyms and forms a stem does not reach.
+const SYNONYMS: &[&[&str]] = &[
+    &["attendance", "spectators", "attended", "attendees"],
+    &["deaths", "died", "dead", "killed"],
+    &["died", "deaths", "dead"],
+    &["length", "long"],
+    &["height", "tall", "high"],
+    &["width", "wide"],
+    &["depth", "deep"],
+    &["weight", "weighs", "heavy"],
+    &["members", "member"],
+    &["birthplace", "born"],
+];
+
+/// `keywords` with the synonyms of its words appended.
+fn with_synonyms(keywords: &str) -> String {
+    let words = tokens(keywords);
+    let mut out = keywords.to_owned();
+    for entry in SYNONYMS {
+        if words.iter().any(|w| w == entry[0]) {
+            for synonym in &entry[1..] {
+                if !words.iter().any(|w| w == synonym) {
+                    out.push(' ');
+                    out.push_str(synonym);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Words that open a question or a request rather than name its subject.
 const QUESTION_WORDS: &[&str] = &[
     "what",
@@ -439,6 +471,11 @@ fn fill_field(
     cross_check: bool,
 ) -> Option<Fill> {
     let field_type = FieldType::of(&field.schema);
+    // The words pages use for what the field's words name ("spectators" for attendance).
+    let field = &Field {
+        keywords: with_synonyms(&field.keywords),
+        ..field.clone()
+    };
     let query = format!("{} {}", field.keywords, request.objective);
     let entity = entity_words(request);
     let ranked: Vec<At> = corpus
@@ -466,7 +503,7 @@ fn fill_field(
     // the river rises").
     let coverage_words = match field_type {
         FieldType::Integer | FieldType::Number | FieldType::Boolean => {
-            super::request::field_words(&field.name)
+            with_synonyms(&super::request::field_words(&field.name))
         }
         _ => field.keywords.clone(),
     };
@@ -1666,6 +1703,27 @@ mod tests {
             1,
         );
         assert_eq!(s.content["date"], json!("1902-03-03"));
+    }
+
+    #[test]
+    fn fields_are_read_under_the_words_pages_use() {
+        let sources = [source(
+            "http://a.example/fest",
+            "Harrow Folk Festival",
+            &["The Harrow Folk Festival ended with a record: 61,000 spectators over four days. In 1881, 37 fishermen died in the gale."],
+        )];
+        let schema = json!({"type": "object", "properties": {
+            "attendance": {"type": "integer", "description": "Total attendance"},
+            "deaths": {"type": "integer", "description": "Fishermen who died"}
+        }});
+        let s = json_output(
+            &request(json!({"festival": "Harrow Folk Festival"})),
+            &schema,
+            &sources,
+            1,
+        );
+        assert_eq!(s.content["attendance"], json!(61000));
+        assert_eq!(s.content["deaths"], json!(37));
     }
 
     #[test]
