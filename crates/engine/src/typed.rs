@@ -1599,7 +1599,15 @@ impl StringKind {
                     let (start, end) = words[i];
                     let first = &text[start..end];
                     let capital = first.chars().next().is_some_and(char::is_uppercase);
-                    if !capital || NOT_NAMES.contains(&first) {
+                    // "The" inside a sentence, before a capitalised word, belongs to the
+                    // name: "headliners are The Marrow Sisters".
+                    let the_name = first == "The"
+                        && !opens_at(text, start)
+                        && words.get(i + 1).is_some_and(|&(s, e)| {
+                            text[s..e].chars().next().is_some_and(char::is_uppercase)
+                                && text[end..s].chars().all(|c| c == ' ')
+                        });
+                    if !capital || (NOT_NAMES.contains(&first) && !the_name) {
                         i += 1;
                         continue;
                     }
@@ -2228,6 +2236,22 @@ mod tests {
             Some(json!(6200))
         );
         assert_eq!(int("Alcohol: 14.5%", "alcohol percent"), Some(json!(14.5)));
+    }
+
+    #[test]
+    fn the_inside_a_sentence_belongs_to_a_name() {
+        let names = |p: &str| {
+            StringKind::Name
+                .candidates(p)
+                .into_iter()
+                .map(|c| p[c.start..c.end].to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names("The headliners are The Marrow Sisters and Callum Dray."),
+            ["The Marrow Sisters", "Callum Dray"]
+        );
+        assert_eq!(names("The Marrow Sisters played."), ["Marrow Sisters"]);
     }
 
     #[test]
