@@ -230,7 +230,15 @@ pub fn find_value_where(
             }
         }
         FieldType::Month => months(passage),
-        FieldType::Boolean => booleans(passage),
+        // Explicit yes and no first; a statement answers where the passage has neither.
+        FieldType::Boolean => {
+            let explicit = booleans(passage);
+            if explicit.is_empty() {
+                statements(passage, &keys)
+            } else {
+                explicit
+            }
+        }
         FieldType::Enum(options) => enum_members(passage, options),
         FieldType::Array(item) => return list(passage, item, keywords, &keys, &avoid),
         FieldType::String | FieldType::Other => match string_kind(keywords) {
@@ -1133,6 +1141,87 @@ fn booleans(text: &str) -> Vec<Candidate> {
             })
         })
         .collect()
+}
+
+/// Words of a yes/no question that say nothing of what is asked.
+const QUESTION_FILLER: &[&str] = &[
+    "whether", "is", "are", "does", "do", "has", "have", "can", "it", "its",
+];
+
+/// Words that turn a statement into its denial.
+const NEGATIONS: &[&str] = &[
+    "not", "no", "never", "without", "none", "cannot", "nor", "isn't", "aren't", "doesn't",
+    "don't", "wasn't", "weren't", "won't",
+];
+
+/// Pairs of words where a statement of one answers a question about the other with "no".
+const ANTONYMS: &[(&str, &str)] = &[
+    ("required", "optional"),
+    ("open", "closed"),
+    ("free", "paid"),
+    ("allowed", "forbidden"),
+    ("allowed", "prohibited"),
+    ("available", "unavailable"),
+    ("public", "private"),
+    ("included", "excluded"),
+];
+
+/// Yes/no answers stated as statements: a sentence that names the question's words states
+/// it ("Entry is free" for `free_entry`: yes; "not listed on any stock exchange" for
+/// `is_publicly_listed`: no; "GPU: optional" for `gpu_required`: no). At least two of the
+/// question's words (one when it has one) must be named; the candidate stands on the first.
+fn statements(text: &str, keys: &[String]) -> Vec<Candidate> {
+    let keys: Vec<&String> = keys
+        .iter()
+        .filter(|k| !QUESTION_FILLER.contains(&k.as_str()))
+        .collect();
+    if keys.is_empty() {
+        return Vec::new();
+    }
+    let needed = if keys.len() == 1 { 1 } else { 2 };
+    let mut out = Vec::new();
+    for (s, e) in sentences(text) {
+        let sentence = &text[s..e];
+        let spans = word_spans(sentence, |c| c.is_alphanumeric() || c == '\'');
+        let words: Vec<(usize, String)> = spans
+            .iter()
+            .map(|&(a, b)| (a, sentence[a..b].to_lowercase()))
+            .collect();
+        let named: Vec<&(usize, String)> = words
+            .iter()
+            .filter(|(_, w)| keys.iter().any(|k| stem_eq(w, k)))
+            .collect();
+        let distinct = keys
+            .iter()
+            .filter(|k| words.iter().any(|(_, w)| stem_eq(w, k)))
+            .count();
+        let antonym = words.iter().find(|(_, w)| {
+            ANTONYMS.iter().any(|(a, b)| {
+                keys.iter().any(|k| stem_eq(k, a)) && w == b
+                    || keys.iter().any(|k| stem_eq(k, b)) && w == a
+            })
+        });
+        let Some(&(at, _)) = named.first().copied().or(antonym) else {
+            continue;
+        };
+        if distinct + usize::from(antonym.is_some()) < needed {
+            continue;
+        }
+        let negated = words
+            .iter()
+            .any(|(_, w)| NEGATIONS.contains(&w.as_str()) || w.ends_with("n't"));
+        let start = s + at;
+        let end = start
+            + sentence[at..]
+                .find(|c: char| !c.is_alphanumeric())
+                .unwrap_or(sentence.len() - at);
+        out.push(Candidate {
+            value: json!(!negated && antonym.is_none()),
+            start,
+            end,
+        });
+    }
+    out
 }
 
 fn enum_members(text: &str, options: &[String]) -> Vec<Candidate> {
@@ -2294,6 +2383,37 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn yes_and_no_stated_as_statements() {
+        let yes_no = |p: &str, k: &str| find_value(&FieldType::Boolean, p, k).map(|f| f.value);
+        assert_eq!(
+            yes_no(
+                "Entry is free on Sundays.",
+                "free entry whether entry free charge"
+            ),
+            Some(json!(true))
+        );
+        assert_eq!(
+            yes_no(
+                "It is not listed on any stock exchange.",
+                "publicly listed stock exchange"
+            ),
+            Some(json!(false))
+        );
+        assert_eq!(
+            yes_no("GPU: optional. RAM: 8 GB.", "gpu required"),
+            Some(json!(false))
+        );
+        assert_eq!(
+            yes_no(
+                "The mill is still owned by the Harrow family.",
+                "family owned"
+            ),
+            Some(json!(true))
+        );
+        assert_eq!(yes_no("The weather was fine.", "family owned"), None);
     }
 
     #[test]
