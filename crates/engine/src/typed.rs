@@ -379,6 +379,11 @@ pub fn find_value_where(
     // Where the field's words occur, found once per passage rather than once per candidate.
     let keyword_at = keyword_spans(passage, &keys);
     let person_field = has(&keys, PERSON_WORDS) || has(&keys, MAKER_WORDS);
+    let wants_end = matches!(field_type, FieldType::Date | FieldType::Month)
+        && has(
+            &keys,
+            &["end", "last", "until", "closing", "finish", "ends", "final"],
+        );
     let best = candidates
         .into_iter()
         .filter(|c| accept(c.start, c.end))
@@ -416,7 +421,17 @@ pub fn find_value_where(
             }
             (distance, c)
         })
-        .min_by_key(|(d, c)| (*d, c.start))?;
+        // Ties go to the first candidate, or for a field about an end ("last day") to the
+        // last: of "11 to 13 October", 11 is the first day and 13 the last.
+        .fold(
+            None,
+            |best: Option<(usize, Candidate)>, (d, c)| match best {
+                Some((bd, bc)) if bd < d || (bd == d && !(wants_end && c.start >= bc.start)) => {
+                    Some((bd, bc))
+                }
+                _ => Some((d, c)),
+            },
+        )?;
     let (distance, candidate) = best;
     // Names are everywhere in a page: one counts only next to the field's words.
     let is_name = matches!(field_type, FieldType::String | FieldType::Other)
@@ -1001,7 +1016,7 @@ fn year_of(word: &str) -> Option<i32> {
 /// and day-first numeric dates `5.3.2021` and `5/3/2021` (month-first `3/25/2021` when the
 /// day-first reading is impossible).
 fn dates(text: &str) -> Vec<Candidate> {
-    let mut out = Vec::new();
+    let mut out = date_ranges(text);
     let words = date_words(text);
     let mut i = 0;
     while i < words.len() {
@@ -1070,6 +1085,104 @@ fn dates(text: &str) -> Vec<Candidate> {
                 });
                 i += 3 + of;
                 continue;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Both ends of a range of days written with one month or year: "11 to 13 October 2024",
+/// "11–13 October 2024", "Thursday 24 July to Sunday 27 July 2025". Each end spans the
+/// whole range (they are as near the field's words), the first day first.
+fn date_ranges(text: &str) -> Vec<Candidate> {
+    const WEEKDAYS: &[&str] = &[
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    let words: Vec<(usize, usize, &str)> = date_words(text)
+        .into_iter()
+        .filter(|(_, _, w)| {
+            let w = w.to_lowercase();
+            !WEEKDAYS.contains(&w.as_str()) && !matches!(w.as_str(), "to" | "until" | "through")
+        })
+        .collect();
+    // The weekdays and connectives were left out of `words`: "Thursday 24 July to Sunday
+    // 27 July" joins "July" and "27" by "to".
+    let joins = |a: usize, b: usize| {
+        let between: Vec<String> = text[words[a].1..words[b].0]
+            .to_lowercase()
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|w| !w.is_empty() && !WEEKDAYS.contains(w))
+            .map(str::to_owned)
+            .collect();
+        matches!(
+            between
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice(),
+            ["to"] | ["–"] | ["—"] | ["-"] | ["until"] | ["through"] | ["and"]
+        )
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 3 < words.len() {
+        let d1 = day_of_month(words[i].2);
+        // "11 to 13 October 2024"
+        if let (Some(d1), true, Some(d2), Some(m), Some(y)) = (
+            d1,
+            joins(i, i + 1),
+            day_of_month(words[i + 1].2),
+            month_number(words[i + 2].2),
+            year_of(words[i + 3].2),
+        ) {
+            if let (Some(a), Some(b)) = (
+                NaiveDate::from_ymd_opt(y, m, d1),
+                NaiveDate::from_ymd_opt(y, m, d2),
+            ) {
+                let span = (words[i].0, words[i + 3].1);
+                for date in [a, b] {
+                    out.push(Candidate {
+                        value: json!(date.to_string()),
+                        start: span.0,
+                        end: span.1,
+                    });
+                }
+                i += 4;
+                continue;
+            }
+        }
+        // "24 July to 27 July 2025"
+        if i + 4 < words.len() {
+            if let (Some(d1), Some(m1), true, Some(d2), Some(m2), Some(y)) = (
+                d1,
+                month_number(words[i + 1].2),
+                joins(i + 1, i + 2),
+                day_of_month(words[i + 2].2),
+                month_number(words[i + 3].2),
+                year_of(words[i + 4].2),
+            ) {
+                if let (Some(a), Some(b)) = (
+                    NaiveDate::from_ymd_opt(y, m1, d1),
+                    NaiveDate::from_ymd_opt(y, m2, d2),
+                ) {
+                    let span = (words[i].0, words[i + 4].1);
+                    for date in [a, b] {
+                        out.push(Candidate {
+                            value: json!(date.to_string()),
+                            start: span.0,
+                            end: span.1,
+                        });
+                    }
+                    i += 5;
+                    continue;
+                }
             }
         }
         i += 1;
@@ -2414,6 +2527,21 @@ mod tests {
             Some(json!(true))
         );
         assert_eq!(yes_no("The weather was fine.", "family owned"), None);
+    }
+
+    #[test]
+    fn ranges_of_days_give_their_first_and_last_day() {
+        let date = |p: &str, k: &str| find_value(&FieldType::Date, p, k).map(|f| f.value);
+        let p = "The fair runs from 11 to 13 October 2024 on the quay.";
+        assert_eq!(date(p, "first day fair"), Some(json!("2024-10-11")));
+        assert_eq!(date(p, "last day fair"), Some(json!("2024-10-13")));
+        let p = "It takes place from Thursday 24 July to Sunday 27 July 2025.";
+        assert_eq!(date(p, "start date"), Some(json!("2025-07-24")));
+        assert_eq!(date(p, "end date"), Some(json!("2025-07-27")));
+        assert_eq!(
+            date("Held 11–13 October 2024.", "last day"),
+            Some(json!("2024-10-13"))
+        );
     }
 
     #[test]
