@@ -1735,6 +1735,18 @@ mod tests {
         dir: std::path::PathBuf,
     }
 
+    impl World {
+        /// A hop over this world's providers with `processor`'s budget.
+        fn run<'a>(&'a self, processor: &str, progress: &'a Recorded) -> HopRun<'a> {
+            HopRun {
+                providers: &self.providers,
+                tenant: "t",
+                budget: budget::lookup(processor).unwrap(),
+                progress,
+            }
+        }
+    }
+
     impl Drop for World {
         fn drop(&mut self) {
             let _ = std::fs::remove_dir_all(&self.dir);
@@ -1806,12 +1818,7 @@ mod tests {
             &[(MAKER_URL, "About Corvane Appliances", MAKER_TEXT)],
         );
         let progress = Recorded::default();
-        let run = HopRun {
-            providers: &w.providers,
-            tenant: "t",
-            budget: budget::lookup("core").unwrap(),
-            progress: &progress,
-        };
+        let run = w.run("core", &progress);
         let req = request(json!({"product": "Tamsel K4"}), maker_schema());
         let mut synthesis = first_reading(Value::Null);
         let read = follow(
@@ -1862,12 +1869,7 @@ mod tests {
             &[(MAKER_URL, "About Corvane Appliances", MAKER_TEXT)],
         );
         let progress = Recorded::default();
-        let run = HopRun {
-            providers: &w.providers,
-            tenant: "t",
-            budget: budget::lookup("pro").unwrap(),
-            progress: &progress,
-        };
+        let run = w.run("pro", &progress);
         let req = request(json!({"product": "Tamsel K4"}), maker_schema());
         let mut synthesis = first_reading(json!(2019));
         follow(
@@ -1898,12 +1900,7 @@ mod tests {
             &[(MAKER_URL, "About Corvane Appliances", MAKER_TEXT)],
         );
         let progress = Recorded::default();
-        let run = HopRun {
-            providers: &w.providers,
-            tenant: "t",
-            budget: budget::lookup("core").unwrap(),
-            progress: &progress,
-        };
+        let run = w.run("core", &progress);
         // The first page names no maker: the field stays null.
         let req = request(json!({"product": "Tamsel K4"}), maker_schema());
         let mut synthesis = first_reading(Value::Null);
@@ -1944,12 +1941,7 @@ mod tests {
             )],
         );
         let progress = Recorded::default();
-        let run = HopRun {
-            providers: &w.providers,
-            tenant: "t",
-            budget: budget::lookup("core").unwrap(),
-            progress: &progress,
-        };
+        let run = w.run("core", &progress);
         let req = request(json!({"product": "Tamsel K4"}), maker_schema());
         let mut synthesis = first_reading(Value::Null);
         follow(
@@ -1976,12 +1968,7 @@ mod tests {
             &[(MAKER_URL, "About Corvane Appliances", MAKER_TEXT)],
         );
         let progress = Recorded::default();
-        let run = HopRun {
-            providers: &w.providers,
-            tenant: "t",
-            budget: budget::lookup("core-fast").unwrap(),
-            progress: &progress,
-        };
+        let run = w.run("core-fast", &progress);
         let schema = json!({"type": "object", "properties": {
             "founded_year": {"type": ["integer", "null"], "description": "Year founded"}
         }});
@@ -2009,12 +1996,7 @@ mod tests {
             &[(MAKER_URL, "About Corvane Appliances", MAKER_TEXT)],
         );
         let progress = Recorded::default();
-        let run = HopRun {
-            providers: &w.providers,
-            tenant: "t",
-            budget: budget::lookup("lite").unwrap(),
-            progress: &progress,
-        };
+        let run = w.run("lite", &progress);
         let req = request(json!({"product": "Tamsel K4"}), maker_schema());
         let mut synthesis = first_reading(Value::Null);
         assert!(follow(
