@@ -816,26 +816,6 @@ fn a_fact_box_opening_the_article_is_kept_as_a_table() {
 }
 
 #[test]
-fn line_breaks_in_table_cells_separate_their_items() {
-    let html = "<html><body><main><h1>Harrow Kettleworks</h1><p>Harrow Kettleworks is a maker of copper kettles in the valley, with a long history of craft.</p>\
-        <table><tr><th>Founders</th><td><a href='/e'>Edda Harrow</a><br>Jon Pell<br/>Ada Rusk</td></tr>\
-        <tr><th>Products</th><td>Copperline, Tinbell</td></tr><tr><th>Staff</th><td>640</td></tr></table>\
-        <p>The company still makes every kettle by hand in its riverside works today.</p></main></body></html>";
-    let e = extract_html(html, "https://x.example/harrow");
-    assert!(
-        e.markdown
-            .contains("Edda Harrow](https://x.example/e); Jon Pell; Ada Rusk |"),
-        "{}",
-        e.markdown
-    );
-    assert!(
-        e.text.contains("Edda Harrow; Jon Pell; Ada Rusk"),
-        "{}",
-        e.text
-    );
-}
-
-#[test]
 fn tab_separated_rows_read_back_as_a_table() {
     // The local index keeps a page as `markdown_to_text` wrote it: table rows as
     // tab-separated cells. Read back, each row must still pair its label with its value.

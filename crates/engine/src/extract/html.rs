@@ -1597,7 +1597,7 @@ fn post_scan(r: &Readability) -> PostScan {
                     {
                         big_block_cell = true;
                     }
-                    cells.push((cell_html_with_breaks(&cell.inner_html()), th, span));
+                    cells.push((cell.inner_html().to_string(), th, span));
                 }
                 grid.push((in_thead, cells));
             }
@@ -1997,33 +1997,6 @@ fn is_text_block(node: &dom_query::NodeRef) -> bool {
         && !node
             .descendants_it()
             .any(|d| BLOCKS.iter().any(|t| d.has_name(t)))
-}
-
-/// A table cell's HTML with its line breaks as "; ": a markdown table row holds one line,
-/// and "Ysolde Farrand<br>Teodric Vane" flattened to "Ysolde Farrand Teodric Vane" reads as
-/// one name.
-fn cell_html_with_breaks(inner: &str) -> String {
-    let mut out = String::with_capacity(inner.len());
-    let mut rest = inner;
-    while let Some(at) = rest.find('<') {
-        out.push_str(&rest[..at]);
-        let tag_end = rest[at..].find('>').map_or(rest.len(), |e| at + e + 1);
-        let tag = rest[at..tag_end].to_ascii_lowercase();
-        let is_break = tag.starts_with("<br")
-            && tag[3..].starts_with(|c: char| c == '>' || c == '/' || c.is_whitespace());
-        if is_break {
-            let before = out.trim_end();
-            if !before.is_empty() && !before.ends_with([';', ',']) {
-                out.truncate(before.len());
-                out.push_str("; ");
-            }
-        } else {
-            out.push_str(&rest[at..tag_end]);
-        }
-        rest = &rest[tag_end..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Rows a table of labels needs (fewer is a layout fragment, not a fact box).
