@@ -7,6 +7,7 @@
 //! pairs each value with the label that names it, so the synthesis can match a field's words
 //! against the label and read the value from the cell alone.
 
+use crate::extract::markdown::is_table_delimiter;
 use crate::rank::{stem, tokens};
 
 /// One value with the words that name it.
@@ -59,7 +60,7 @@ pub fn facts(passage: &str) -> Vec<Fact> {
         offset += line.len();
         let text = line.trim_end_matches(['\n', '\r']);
         if text.trim_start().starts_with('|') {
-            if !is_delimiter(text) {
+            if !is_table_delimiter(text.trim()) {
                 rows.push(cells(text, start));
             }
             continue;
@@ -73,10 +74,27 @@ pub fn facts(passage: &str) -> Vec<Fact> {
     out
 }
 
-/// Whether a table line is the header's delimiter row (`| --- | :-: |`).
-fn is_delimiter(line: &str) -> bool {
-    line.chars()
-        .all(|c| matches!(c, '|' | '-' | ':' | ' ' | '\t'))
+/// The cells of a markdown table row (`| a | b \\| c |`), trimmed and unescaped, or `None`
+/// for a line that is no table row.
+pub fn row_cells(line: &str) -> Option<Vec<String>> {
+    let line = line.trim();
+    if !line.starts_with('|') {
+        return None;
+    }
+    let mut spans = cells(line, 0);
+    // A row written without its closing pipe still has a last cell.
+    let last_end = spans.last().map_or(1, |&(_, e)| e);
+    let rest = line[last_end..].trim().trim_start_matches('|').trim();
+    if !rest.is_empty() {
+        let at = line.len() - rest.len();
+        spans.push((at, line.len()));
+    }
+    Some(
+        spans
+            .iter()
+            .map(|&(s, e)| line[s..e].replace("\\|", "|"))
+            .collect(),
+    )
 }
 
 /// Byte spans of a table row's cells (trimmed), `line_start` being the line's offset.
@@ -299,6 +317,19 @@ mod tests {
                 ("Opening hours".into(), "Wednesday to Sunday".into()),
             ]
         );
+    }
+
+    #[test]
+    fn row_cells_unescape_and_take_an_unclosed_last_cell() {
+        assert_eq!(
+            row_cells("| Manufacturer | A \\| B |"),
+            Some(vec!["Manufacturer".to_string(), "A | B".to_string()])
+        );
+        assert_eq!(
+            row_cells("| a | b"),
+            Some(vec!["a".to_string(), "b".to_string()])
+        );
+        assert_eq!(row_cells("no table"), None);
     }
 
     #[test]

@@ -702,7 +702,7 @@ pub(super) fn first_line_title(text: &str) -> Option<String> {
 }
 
 /// Whether a line is a table delimiter row (`| --- | :-: |`).
-pub(super) fn is_table_delimiter(line: &str) -> bool {
+pub(crate) fn is_table_delimiter(line: &str) -> bool {
     let t = line.trim();
     t.starts_with('|') && t.contains('-') && t.chars().all(|c| matches!(c, '|' | '-' | ':' | ' '))
 }

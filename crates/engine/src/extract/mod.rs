@@ -103,7 +103,7 @@
 
 mod authors;
 mod html;
-mod markdown;
+pub(crate) mod markdown;
 mod meta;
 mod passage;
 mod pdf;

@@ -701,26 +701,9 @@ pub struct Bridge {
     pub others: Vec<String>,
 }
 
-/// The sentence of `text` around byte range `start..end`.
-fn sentence_around(text: &str, start: usize, end: usize) -> String {
-    let ends = [". ", "! ", "? ", ".\n", "\n"];
-    let from = ends
-        .iter()
-        .filter_map(|e| text[..start].rfind(e).map(|i| i + e.len()))
-        .max()
-        .unwrap_or(0);
-    let to = ends
-        .iter()
-        .filter_map(|e| text[end..].find(e))
-        .min()
-        .map_or(text.len(), |i| end + i + 1);
-    text[from..to.min(text.len())].trim().to_owned()
-}
-
-/// Every statement of a relation in `text` (one passage): the name, its relation, the byte
-/// range of the statement (for its sentence), and whether the entity is named right after
-/// it (active and appositive forms require it).
-fn prose_mentions(text: &str, entity: &Entity) -> Vec<(String, Relation, usize, usize)> {
+/// Every statement of a relation in `text` (one passage): the name, its relation, and where
+/// the statement starts (for its sentence).
+fn prose_mentions(text: &str, entity: &Entity) -> Vec<(String, Relation, usize)> {
     let toks = tokenize(text);
     let lower: Vec<String> = toks.iter().map(Tok::lower).collect();
     let span = |a: usize, b: usize| clean_name(&text[toks[a].start..toks[b].end]);
@@ -743,7 +726,7 @@ fn prose_mentions(text: &str, entity: &Entity) -> Vec<(String, Relation, usize, 
             if relation.passive().contains(&w) && lower.get(k + 1).is_some_and(|b| b == "by") {
                 if let Some((a, b)) = name_after_role(&toks, &lower, k + 2) {
                     if let Some(name) = span(a, b) {
-                        out.push((name, relation, toks[k].start, toks[b].end));
+                        out.push((name, relation, toks[k].start));
                     }
                 }
             }
@@ -751,7 +734,7 @@ fn prose_mentions(text: &str, entity: &Entity) -> Vec<(String, Relation, usize, 
             if relation.active().contains(&w) && entity_after(k + 1) {
                 if let Some((a, b)) = name_before(&toks, k) {
                     if let Some(name) = span(a, b) {
-                        out.push((name, relation, toks[a].start, toks[k].end));
+                        out.push((name, relation, toks[a].start));
                     }
                 }
             }
@@ -768,7 +751,7 @@ fn prose_mentions(text: &str, entity: &Entity) -> Vec<(String, Relation, usize, 
             }
             if let Some((a, b)) = name_after(&toks, p, true) {
                 if let Some(name) = span(a, b) {
-                    out.push((name, relation, toks[k].start, toks[b].end));
+                    out.push((name, relation, toks[k].start));
                 }
             }
             // "X, the manufacturer of the Tamsel K4"
@@ -783,7 +766,7 @@ fn prose_mentions(text: &str, entity: &Entity) -> Vec<(String, Relation, usize, 
                 }
                 if let Some((a, b)) = name_before(&toks, q) {
                     if let Some(name) = span(a, b) {
-                        out.push((name, relation, toks[a].start, toks[after].end));
+                        out.push((name, relation, toks[a].start));
                     }
                 }
             }
@@ -792,7 +775,7 @@ fn prose_mentions(text: &str, entity: &Entity) -> Vec<(String, Relation, usize, 
         if matches!(w, "subsidiary" | "division") && lower.get(k + 1).is_some_and(|o| o == "of") {
             if let Some((a, b)) = name_after_role(&toks, &lower, k + 2) {
                 if let Some(name) = span(a, b) {
-                    out.push((name, Relation::Owner, toks[k].start, toks[b].end));
+                    out.push((name, Relation::Owner, toks[k].start));
                 }
             }
         }
@@ -829,31 +812,6 @@ fn cell_name(cell: &str) -> &str {
     cell.split([',', '(', ';', '[']).next().unwrap_or(cell)
 }
 
-/// The cells of a markdown table row (`| a | b |`), or `None` for other lines.
-fn cells(line: &str) -> Option<Vec<String>> {
-    let line = line.trim();
-    let inner = line.strip_prefix('|')?;
-    let inner = inner.strip_suffix('|').unwrap_or(inner);
-    let mut out = Vec::new();
-    let mut cell = String::new();
-    let mut escaped = false;
-    for c in inner.chars() {
-        if escaped {
-            cell.push(c);
-            escaped = false;
-        } else if c == '\\' {
-            escaped = true;
-        } else if c == '|' {
-            out.push(cell.trim().to_owned());
-            cell.clear();
-        } else {
-            cell.push(c);
-        }
-    }
-    out.push(cell.trim().to_owned());
-    Some(out)
-}
-
 /// Relations stated in the markdown tables of `text`: a two-cell row "Manufacturer | X", or
 /// a column headed "Manufacturer" (in a table of three or more columns) in a row naming the
 /// entity. Gives the name, relation and row (with its header for a column).
@@ -862,11 +820,8 @@ fn table_mentions(text: &str, entity: &Entity) -> Vec<(String, Relation, String)
     let mut block: Vec<(&str, Vec<String>)> = Vec::new();
     let lines: Vec<&str> = text.lines().chain(std::iter::once("")).collect();
     for line in lines {
-        if let Some(row) = cells(line) {
-            let delimiter = row
-                .iter()
-                .all(|c| !c.is_empty() && c.chars().all(|ch| matches!(ch, '-' | ':' | ' ')));
-            if !delimiter {
+        if let Some(row) = crate::facts::row_cells(line) {
+            if !crate::extract::markdown::is_table_delimiter(line.trim()) {
                 block.push((line.trim(), row));
             }
             continue;
@@ -936,8 +891,10 @@ pub fn mentions(sources: &[Source], entity: &Entity) -> Vec<Mention> {
                     0
                 }
             };
-            for (name, relation, start, end) in prose_mentions(&passage.text, entity) {
-                let excerpt = sentence_around(&passage.text, start, end);
+            for (name, relation, start) in prose_mentions(&passage.text, entity) {
+                let excerpt = crate::typed::sentence_at(&passage.text, start)
+                    .trim()
+                    .to_owned();
                 out.push(Mention {
                     strength: strength(&excerpt, &name),
                     name,
