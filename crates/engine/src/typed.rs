@@ -329,21 +329,13 @@ pub fn find_value_where(
     }
     // "took six days", "an 18-month programme": a duration answers only a field about one.
     if matches!(field_type, FieldType::Integer | FieldType::Number) {
-        let about_time = keys.iter().any(|k| {
-            DURATIONS.iter().any(|d| stem_eq(k, d))
-                || matches!(
-                    k.as_str(),
-                    "duration" | "long" | "time" | "length" | "age" | "old"
-                )
-        });
+        let about_time = has(&keys, DURATIONS)
+            || has(&keys, &["duration", "long", "time", "length", "age", "old"]);
         if !about_time {
             candidates.retain(|c| !is_duration(passage, c));
         } else if !keys.iter().any(|k| k == "year" || k == "years") {
             // A duration in months or days is not a year: "2023" in a menu.
-            candidates.retain(|c| {
-                !(c.end - c.start == 4
-                    && c.value.as_i64().is_some_and(|y| (1800..=2100).contains(&y)))
-            });
+            candidates.retain(|c| !looks_like_year(c));
         }
     }
     // A field that names its unit ("voltage_kv", "area_ha", "price_eur") takes a number
@@ -358,13 +350,8 @@ pub fn find_value_where(
         }
         // And the other way: "£28.00" is not a count of visitors, nor "14.5%" a number of
         // bottles, unless the field is about money or a share.
-        let about_money = money
-            || keys
-                .iter()
-                .any(|k| MONEY_WORDS.iter().any(|m| stem_eq(k, m)));
-        let about_share = keys
-            .iter()
-            .any(|k| SHARE_WORDS.iter().any(|m| stem_eq(k, m)));
+        let about_money = money || has(&keys, MONEY_WORDS);
+        let about_share = has(&keys, SHARE_WORDS);
         // "+99 41 555 0150" is a telephone number, all of it.
         let phones = phone_spans(passage);
         candidates.retain(|c| {
@@ -1005,8 +992,8 @@ fn day_of_month(word: &str) -> Option<u32> {
         .filter(|d| (1..=31).contains(d))
 }
 
-/// A four-digit year.
-fn year_of(word: &str) -> Option<i32> {
+/// A four-digit year (1000 to 2999).
+pub fn year_of(word: &str) -> Option<i32> {
     word.parse::<i32>()
         .ok()
         .filter(|y| (1000..=2999).contains(y) && word.len() == 4)
@@ -1649,8 +1636,9 @@ const ROLE_WORDS: &[&str] = &[
 ];
 
 /// Whether any of `keys` is a form of one of `words`.
-fn has(keys: &[String], words: &[&str]) -> bool {
-    keys.iter().any(|k| words.iter().any(|w| stem_eq(k, w)))
+fn has<S: AsRef<str>>(keys: &[S], words: &[&str]) -> bool {
+    keys.iter()
+        .any(|k| words.iter().any(|w| stem_eq(k.as_ref(), w)))
 }
 
 /// Whether a capitalised run is a role ("Chief Scientist", "Professor of Soft Robotics").
@@ -1686,18 +1674,17 @@ fn string_kind(keywords: &str) -> Option<StringKind> {
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .collect();
-    let has = |words: &[&str]| keys.iter().any(|k| words.iter().any(|w| stem_eq(k, w)));
-    if has(&["email", "mail"]) {
+    if has(&keys, &["email", "mail"]) {
         Some(StringKind::Email)
-    } else if has(&["version"]) {
+    } else if has(&keys, &["version"]) {
         Some(StringKind::Version)
-    } else if has(&["ticker", "symbol"]) {
+    } else if has(&keys, &["ticker", "symbol"]) {
         Some(StringKind::Ticker)
-    } else if has(&["url", "website", "homepage", "link"]) {
+    } else if has(&keys, &["url", "website", "homepage", "link"]) {
         Some(StringKind::Url)
-    } else if has(PROSE_WORDS) {
+    } else if has(&keys, PROSE_WORDS) {
         None
-    } else if has(PHRASE_WORDS) && !has(NAME_WORDS) {
+    } else if has(&keys, PHRASE_WORDS) && !has(&keys, NAME_WORDS) {
         Some(StringKind::Phrase)
     } else {
         Some(StringKind::Name)

@@ -407,12 +407,13 @@ pub fn json_output(
     rounds: u32,
 ) -> Synthesis {
     let corpus = Corpus::new(sources);
+    let subject = Subject::of(&corpus, request);
     // More rounds read deeper into the ranking, and cross-check what they find.
     let depth = PASSAGES_PER_ROUND * rounds.max(1) as usize;
     let mut content = Map::new();
     let mut basis = Vec::new();
     for field in fields(schema) {
-        let filled = fill_field(&corpus, request, &field, depth, rounds >= 2);
+        let filled = fill_field(&corpus, request, &subject, &field, depth, rounds >= 2);
         match filled {
             Some(fill) => {
                 basis.push(json!({
@@ -454,6 +455,39 @@ pub fn json_output(
     }
 }
 
+/// What the question is about: the entity's words, and the pages most about it (those
+/// naming as many of its words as any page read, at least half of them; a page about
+/// "Corrow Rovers FC" names two of the three words of "Corrow Royal Rovers"). Found once
+/// per answer, for every field.
+struct Subject {
+    words: Vec<String>,
+    /// Per source, how many of the words it names.
+    named: Vec<usize>,
+    /// The most any source names, when that is at least half of the words.
+    most: Option<usize>,
+}
+
+impl Subject {
+    fn of(corpus: &Corpus<'_>, request: &Request) -> Subject {
+        let words = entity_words(request);
+        let named: Vec<usize> = (0..corpus.sources.len())
+            .map(|s| corpus.entity_words_named(s, &words))
+            .collect();
+        let most = named
+            .iter()
+            .copied()
+            .max()
+            .filter(|&m| m > 0 && m * 2 >= words.len());
+        Subject { words, named, most }
+    }
+
+    /// Whether the passage at `at` is on a page most about the subject (any page, when no
+    /// page read is about it).
+    fn on_topic(&self, at: At) -> bool {
+        self.most.is_none_or(|m| self.named[at.source] == m)
+    }
+}
+
 struct Fill {
     value: Value,
     citations: Vec<Value>,
@@ -466,6 +500,7 @@ struct Fill {
 fn fill_field(
     corpus: &Corpus<'_>,
     request: &Request,
+    subject: &Subject,
     field: &Field,
     depth: usize,
     cross_check: bool,
@@ -477,9 +512,9 @@ fn fill_field(
         ..field.clone()
     };
     let query = format!("{} {}", field.keywords, request.objective);
-    let entity = entity_words(request);
+    let entity = &subject.words;
     let ranked: Vec<At> = corpus
-        .rank_about(&query, &entity)
+        .rank_about(&query, entity)
         .into_iter()
         .take(depth)
         .collect();
@@ -489,7 +524,7 @@ fn fill_field(
         let pages = corpus.rank(&format!("{0} {0} {1}", field.keywords, request.objective));
         return publication_date(corpus, &pages[..pages.len().min(depth)], field, &field_type);
     }
-    let mut specific = corpus.specific_keywords(&field.keywords, &entity);
+    let mut specific = corpus.specific_keywords(&field.keywords, entity);
     // A field whose only words are the entity's ("date" of "the Great Gale") is stated next
     // to the entity's name: "the Great Gale of 14 January 1881".
     if tokens(&specific)
@@ -517,21 +552,14 @@ fn fill_field(
         &field_type,
         &specific,
         &field.keywords,
+        entity,
         request,
     );
     let from_facts: Vec<(usize, At, Found)> = from_facts
         .into_iter()
-        .filter(|(_, at, _)| corpus.covers(*at, &coverage_words, &entity))
+        .filter(|(_, at, _)| corpus.covers(*at, &coverage_words, entity))
         .collect();
-    // Only the pages most about the entity answer for it: those naming as many of its
-    // words as any page read (at least half of them). A page about "Corrow Rovers FC"
-    // names two of the three words of "Corrow Royal Rovers".
-    let named: Vec<usize> = (0..corpus.sources.len())
-        .map(|s| corpus.entity_words_named(s, &entity))
-        .collect();
-    let most = named.iter().copied().max().unwrap_or(0);
-    let any_about = most * 2 >= entity.len() && most > 0;
-    let on_topic = |at: &At| !any_about || named[at.source] == most;
+    let on_topic = |at: &At| subject.on_topic(*at);
     let from_facts: Vec<(usize, At, Found)> = from_facts
         .into_iter()
         .filter(|(_, at, _)| on_topic(at))
@@ -554,9 +582,9 @@ fn fill_field(
                         &request.objective,
                         |start, end| {
                             let sentence = crate::typed::sentence_at(text, start);
-                            !names_another(sentence, &entity)
-                                && !of_another(sentence, &specific, &entity)
-                                && !is_the_entity(&text[start..end], &entity)
+                            !names_another(sentence, entity)
+                                && !of_another(sentence, &specific, entity)
+                                && !is_the_entity(&text[start..end], entity)
                         },
                     )
                     .map(|f| (rank, at, f))
@@ -564,13 +592,12 @@ fn fill_field(
                 // An enum's members are specific enough to count anywhere in a passage that
                 // names what was asked about ("It is a privately held company").
                 .filter(|(_, at, f)| {
-                    f.plain
-                        || matches!(field_type, FieldType::Enum(_)) && corpus.names(*at, &entity)
+                    f.plain || matches!(field_type, FieldType::Enum(_)) && corpus.names(*at, entity)
                 })
                 .filter(|(_, at, _)| {
                     // An enum's members name what it asks; its name need not be written.
                     matches!(field_type, FieldType::Enum(_))
-                        || corpus.covers(*at, &coverage_words, &entity)
+                        || corpus.covers(*at, &coverage_words, entity)
                 })
                 .filter(|(_, at, _)| on_topic(at))
                 .collect::<Vec<_>>()
@@ -580,7 +607,7 @@ fn fill_field(
     let (rank, at, chosen) = if cross_check {
         let pool: Vec<(usize, At, Found)> = found
             .iter()
-            .filter(|(_, at, _)| corpus.names(*at, &entity))
+            .filter(|(_, at, _)| corpus.names(*at, entity))
             .cloned()
             .collect();
         cross_checked(corpus, &pool, &field.keywords).or_else(|| found.first().cloned())?
@@ -718,6 +745,7 @@ fn read_facts(
     field_type: &FieldType,
     specific: &str,
     field_keywords: &str,
+    entity: &[String],
     request: &Request,
 ) -> Vec<(usize, At, Found)> {
     // The field's numbers count here: `revenue_2022` is the cell under "2022".
@@ -727,7 +755,6 @@ fn read_facts(
             .into_iter()
             .filter(|w| w.chars().all(|c| c.is_ascii_digit())),
     );
-    let entity = entity_words(request);
     let field_years: Vec<String> = tokens(field_keywords)
         .into_iter()
         .filter(|w| is_year(w))
@@ -738,7 +765,7 @@ fn read_facts(
         for fact in facts(text) {
             // A comparison table's column, or a row of a table of several entities, is
             // chosen by the entity's name in its label.
-            let hits = (fact.label_hits(&keys), fact.label_hits(&entity));
+            let hits = (fact.label_hits(&keys), fact.label_hits(entity));
             if hits.0 == 0 {
                 continue;
             }
@@ -776,10 +803,7 @@ fn read_facts(
 
 /// Whether a token is a year (four digits, 1000 to 2999).
 fn is_year(word: &str) -> bool {
-    word.len() == 4
-        && word
-            .parse::<u32>()
-            .is_ok_and(|y| (1000..=2999).contains(&y))
+    crate::typed::year_of(word).is_some()
 }
 
 /// Words of string fields that ask for a place: from an address, the place, not the street.
