@@ -1441,6 +1441,14 @@ mod tests {
             "a label states it and other sources agree: {employees}"
         );
         assert_eq!(employees["citations"].as_array().unwrap().len(), 2);
+        // The basis names the pages that agree (the README promises it).
+        let reasoning = employees["reasoning"].as_str().unwrap();
+        assert!(
+            reasoning.contains("Also stated by:")
+                && reasoning.contains("http://b.example/news")
+                && reasoning.contains("http://d.example/profile"),
+            "{reasoning}"
+        );
         assert!(employees["citations"][0]["excerpts"][0]
             .as_str()
             .unwrap()
