@@ -30,6 +30,15 @@ impl Fact {
             .trim()
     }
 
+    /// Whether the label writes one of `keys` as such (or as its plural), not only a word
+    /// sharing its stem.
+    pub fn label_writes(&self, keys: &[String]) -> bool {
+        let label = tokens(&self.label);
+        let singular = |w: &str| w.trim_end_matches('s').to_owned();
+        keys.iter()
+            .any(|k| label.iter().any(|w| singular(w) == singular(k)))
+    }
+
     /// How well the label names `keys` (field words): two points for each key the label
     /// writes as such (or as its plural), one for a key that only shares its stem, so that
     /// "Founders" beats "Founded" for a `founders` field.

@@ -362,6 +362,8 @@ pub fn find_value_where(
             let phone = phones.iter().any(|&(s, e)| s <= c.start && c.end <= e);
             (about_money || !priced) && (about_share || !percent) && !phone
         });
+        // "160 nurses and doctors" counts both: it is not the number of nurses.
+        candidates.retain(|c| !counts_more_than(&passage[c.end..], &keys));
     }
     // Where the field's words occur, found once per passage rather than once per candidate.
     let keyword_at = keyword_spans(passage, &keys);
@@ -443,6 +445,37 @@ pub fn find_value_where(
         evidence: passage[candidate.start..candidate.end].to_owned(),
         plain: distance <= PLAIN_DISTANCE || enum_about_entity,
     })
+}
+
+/// Whether the words after a number count the field's thing together with another: "160
+/// nurses and doctors" (but not "160 nurses and 40 doctors", nor "nurses and midwives"
+/// when both are the field's words).
+fn counts_more_than(after: &str, keys: &[String]) -> bool {
+    let words: Vec<&str> = after
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .take(4)
+        .collect();
+    let is_key = |w: &str| {
+        let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+        keys.iter().any(|k| stem_eq(k, w))
+    };
+    const DETERMINERS: &[&str] = &["a", "an", "the", "their", "its", "his", "her", "all"];
+    match words.as_slice() {
+        [noun, joint, other, rest @ ..] => {
+            let bare = other.trim_end_matches(|c: char| !c.is_alphanumeric());
+            // "seven arches and reinforced the piers": a verb after "and" starts a clause.
+            let clause = bare.ends_with("ed")
+                || DETERMINERS.contains(&bare)
+                || rest.first().is_some_and(|w| DETERMINERS.contains(w));
+            is_key(noun)
+                && matches!(*joint, "and" | "or" | "&")
+                && bare.chars().next().is_some_and(char::is_alphabetic)
+                && !is_key(bare)
+                && !clause
+        }
+        _ => false,
+    }
 }
 
 /// Units a field's words may name, with the ways pages write them after (or, for
@@ -1641,12 +1674,17 @@ fn has<S: AsRef<str>>(keys: &[S], words: &[&str]) -> bool {
         .any(|k| words.iter().any(|w| stem_eq(k.as_ref(), w)))
 }
 
-/// Whether a capitalised run is a role ("Chief Scientist", "Professor of Soft Robotics").
-fn is_role(name: &str) -> bool {
+/// Whether a capitalised run is a role ("Chief Scientist", "Professor of Soft Robotics",
+/// "Chief Technology Officer").
+pub fn is_role(name: &str) -> bool {
     let words: Vec<String> = name.split_whitespace().map(|w| w.to_lowercase()).collect();
     let role = |w: &String| ROLE_WORDS.contains(&w.as_str());
+    // "Chief Technology Officer": a title begins and ends with role words.
+    let first_and_last = words.len() >= 2 && role(&words[0]) && role(&words[words.len() - 1]);
     !words.is_empty()
-        && (words.iter().all(role) || (role(&words[0]) && words.get(1).is_some_and(|w| w == "of")))
+        && (words.iter().all(role)
+            || first_and_last
+            || (role(&words[0]) && words.get(1).is_some_and(|w| w == "of")))
 }
 
 /// Whether the text before a name ends with a word that puts a place after it.
@@ -2084,6 +2122,48 @@ fn list(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn titles_are_roles_not_names() {
+        for role in [
+            "Chief Technology Officer",
+            "Chief Scientist",
+            "Head of Research",
+        ] {
+            assert!(super::is_role(role), "{role}");
+        }
+        for name in ["Anselm Rooke", "Chief Rooke Smith"] {
+            assert!(!super::is_role(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_count_of_two_kinds_is_not_a_count_of_one() {
+        let integer = super::FieldType::Integer;
+        let value = |passage: &str| {
+            super::find_value(&integer, passage, "nurses number nurses").map(|f| f.value)
+        };
+        assert_eq!(
+            value("The ward employs 160 nurses and doctors."),
+            None,
+            "160 is nurses and doctors together"
+        );
+        assert_eq!(
+            value("The ward employs 160 nurses and 40 doctors."),
+            Some(serde_json::json!(160))
+        );
+        assert_eq!(
+            value("The ward employs 160 nurses and the board wants more."),
+            Some(serde_json::json!(160))
+        );
+        // A verb after "and" starts another clause: the count stands.
+        let arches = super::find_value(
+            &integer,
+            "Crews repointed all 7 arches and reinforced the piers.",
+            "arches number arches",
+        );
+        assert_eq!(arches.map(|f| f.value), Some(serde_json::json!(7)));
+    }
+
     #[test]
     fn booleans_after_multibyte_characters() {
         // Each panicked: the word's offset counted the separator as one byte.

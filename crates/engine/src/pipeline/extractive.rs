@@ -61,6 +61,10 @@ const SYNONYMS: &[&[&str]] = &[
     &["weight", "weighs", "heavy"],
     &["members", "member"],
     &["birthplace", "born"],
+    &["ceo", "chief", "executive"],
+    &["cfo", "chief", "financial"],
+    &["cto", "chief", "technology"],
+    &["coo", "chief", "operating"],
 ];
 
 /// `keywords` with the synonyms of its words appended.
@@ -513,11 +517,8 @@ fn fill_field(
     };
     let query = format!("{} {}", field.keywords, request.objective);
     let entity = &subject.words;
-    let ranked: Vec<At> = corpus
-        .rank_about(&query, entity)
-        .into_iter()
-        .take(depth)
-        .collect();
+    let all_ranked: Vec<At> = corpus.rank_about(&query, entity);
+    let ranked: Vec<At> = all_ranked.iter().copied().take(depth).collect();
     if asks_publication_date(field, &field_type) {
         // Which page is meant is said by the field's description ("the press release on the
         // nine-month results"), more than by the entity every page read is about.
@@ -548,7 +549,8 @@ fn fill_field(
     // is left null instead.
     let from_facts = read_facts(
         corpus,
-        &ranked,
+        &all_ranked,
+        depth,
         &field_type,
         &specific,
         &field.keywords,
@@ -585,6 +587,7 @@ fn fill_field(
                             !names_another(sentence, entity)
                                 && !of_another(sentence, &specific, entity)
                                 && !is_the_entity(&text[start..end], entity)
+                                && !current_row_for_earlier(text, start, &field.keywords)
                         },
                     )
                     .map(|f| (rank, at, f))
@@ -738,10 +741,15 @@ fn cross_checked(
 }
 
 /// Values stated under a label that names the field (table cells, `Label: value` lines)
-/// in the ranked passages, best label match first, then by rank.
+/// in the ranked passages, best label match first, then by rank. A label is precise enough
+/// to be read past the `depth` best passages (a leadership table ranked low for a question
+/// worded around the company), but there it must write one of the field's words as such,
+/// not only share a stem ("Office" is no `chief executive officer`).
+#[allow(clippy::too_many_arguments)]
 fn read_facts(
     corpus: &Corpus<'_>,
     ranked: &[At],
+    depth: usize,
     field_type: &FieldType,
     specific: &str,
     field_keywords: &str,
@@ -759,6 +767,7 @@ fn read_facts(
         .into_iter()
         .filter(|w| is_year(w))
         .collect();
+    let earlier_words = earlier_words(field_keywords);
     let mut out: Vec<((usize, usize), usize, At, Found)> = Vec::new();
     for (rank, &at) in ranked.iter().enumerate() {
         let text = corpus.text(at);
@@ -766,7 +775,14 @@ fn read_facts(
             // A comparison table's column, or a row of a table of several entities, is
             // chosen by the entity's name in its label.
             let hits = (fact.label_hits(&keys), fact.label_hits(entity));
-            if hits.0 == 0 {
+            if hits.0 == 0 || (rank >= depth && !fact.label_writes(&keys)) {
+                continue;
+            }
+            // A "Mayor" row gives the current mayor, not the `previous_mayor`.
+            if earlier_words
+                .iter()
+                .any(|w| !tokens(&fact.label).contains(w))
+            {
                 continue;
             }
             // "Population (2023 census)" does not answer `population_2018`.
@@ -799,6 +815,32 @@ fn read_facts(
     }
     out.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     out.into_iter().map(|(_, r, at, f)| (r, at, f)).collect()
+}
+
+/// The words of a field asking for an earlier value than the one a page currently states
+/// (`previous_mayor`, `former_name`).
+fn earlier_words(field_keywords: &str) -> Vec<String> {
+    tokens(field_keywords)
+        .into_iter()
+        .filter(|w| matches!(w.as_str(), "previous" | "former" | "prior" | "original"))
+        .collect()
+}
+
+/// Whether byte `at` of `passage` is in a table row that does not say it gives an earlier
+/// value, for a field that asks for one: an infobox's "| Mayor | Idris Vane |" is the
+/// current mayor, whoever the `previous_mayor` was.
+fn current_row_for_earlier(passage: &str, at: usize, field_keywords: &str) -> bool {
+    let earlier = earlier_words(field_keywords);
+    if earlier.is_empty() {
+        return false;
+    }
+    let start = passage[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = passage[at..].find('\n').map_or(passage.len(), |i| at + i);
+    let line = &passage[start..end];
+    line.trim_start().starts_with('|') && {
+        let words = tokens(line);
+        earlier.iter().any(|w| !words.contains(w))
+    }
 }
 
 /// Whether a token is a year (four digits, 1000 to 2999).
@@ -853,7 +895,10 @@ fn read_cell(
             .map(|p| p.trim().trim_end_matches('.'))
             .filter(|p| !p.is_empty())
             .filter_map(|p| match item.as_ref() {
-                FieldType::String | FieldType::Other => Some(json!(p)),
+                // A list of names or things is not a count: "Stages in fleet | 14".
+                FieldType::String | FieldType::Other => {
+                    p.chars().any(char::is_alphabetic).then(|| json!(p))
+                }
                 other => find_value_avoiding(other, p, "", "").map(|f| f.value),
             })
             .collect();
@@ -889,8 +934,18 @@ fn read_cell(
         {
             Some(f.value)
         }
-        // A field that wants a name takes one, never "1962" from a "Founded" row.
-        (FieldType::String | FieldType::Other, _) if wants_name(keywords) => None,
+        // A field that wants a name takes one, never "1962" from a "Founded" row: a cell
+        // that is or begins with a name ("Wenna Tull" in a row labelled by its role, "Odile
+        // Prenn (Independent)") gives it.
+        (FieldType::String | FieldType::Other, _) if wants_name(keywords) => {
+            crate::typed::proper_names(plain)
+                .into_iter()
+                .find(|name| {
+                    (plain.starts_with(name) || name.len() * 2 >= plain.len())
+                        && !crate::typed::is_role(name)
+                })
+                .map(|name| json!(name))
+        }
         (FieldType::String | FieldType::Other, _) => (plain.chars().count() <= 80
             && !avoid.to_lowercase().contains(&plain.to_lowercase()))
         .then(|| json!(plain)),
@@ -1378,6 +1433,141 @@ mod tests {
 
     fn request(input: Value) -> Request {
         Request::from_stored(&json!({"input": input}))
+    }
+
+    #[test]
+    fn a_table_row_ranked_low_is_read_when_its_label_names_the_field() {
+        // The company's own pages outrank its leadership page (whose title does not name
+        // it) for every passage; the table's row still states the CFO, under a label that
+        // writes the role.
+        let news: Vec<String> = (0..12)
+            .map(|i| format!("Harrowgate Mills reported financial results for quarter {i}."))
+            .collect();
+        let news: Vec<&str> = news.iter().map(String::as_str).collect();
+        let sources = [
+            source("http://a.example/news", "Harrowgate Mills", &news),
+            source(
+                "http://a.example/leadership",
+                "Leadership",
+                &[
+                    "Harrowgate Mills is run by a small team.",
+                    "| Name | Role | Since |\n| --- | --- | --- |\n| Odo Brisk | Chief Executive Officer | 2015 |\n| Wenna Tull | Chief Financial Officer | 2019 |",
+                    "Office: Hall C, room 214, Tuesdays 14:00",
+                ],
+            ),
+        ];
+        let schema = json!({"type": "object", "properties": {
+            "cfo": {"type": "string", "description": "Full name of the CFO"},
+            "ceo": {"type": "string", "description": "Name of the chief executive officer"},
+        }});
+        let s = json_output(
+            &request(json!(
+                "Who is the chief financial officer of Harrowgate Mills?"
+            )),
+            &schema,
+            &sources,
+            1,
+        );
+        assert_eq!(s.content["cfo"], json!("Wenna Tull"), "{:?}", s.basis);
+        // "Office" shares a stem with "officer", and its line is no answer.
+        assert_eq!(s.content["ceo"], json!("Odo Brisk"), "{:?}", s.basis);
+    }
+
+    #[test]
+    fn an_infobox_row_answers_for_its_own_page_and_the_current_value() {
+        // The neighbour's page names the town too, is newer, and its infobox has a "Mayor"
+        // row; the town's own row begins with the name; neither row says who was mayor
+        // before: a sentence does.
+        let mut neighbour = source(
+            "http://wiki.example/Drellby",
+            "Drellby",
+            &[
+                "Drellby is a market town on the Ouse, upstream of Harnwick.",
+                "| Mayor | Pell Anstey |\n| --- | --- |\n| Area | 31 km2 |",
+            ],
+        );
+        neighbour.published = chrono::NaiveDate::from_ymd_opt(2024, 5, 1);
+        let mut town = source(
+            "http://wiki.example/Harnwick",
+            "Harnwick",
+            &[
+                "| Mayor | Idris Vane (Independent) |\n| --- | --- |\n| Area | 12 km2 |",
+                "Harnwick is a town on the Ouse. Its council moved to the old mill in 2019.",
+                "Idris Vane succeeded Tamsin Hale as mayor in 2021.",
+            ],
+        );
+        town.published = chrono::NaiveDate::from_ymd_opt(2020, 1, 1);
+        let sources = [neighbour, town];
+        let schema = json!({"type": "object", "properties": {
+            "mayor": {"type": "string", "description": "Name of the current mayor"},
+            "previous_mayor": {"type": "string", "description": "Name of the previous mayor"},
+        }});
+        let s = json_output(
+            &request(json!("Who is the mayor of Harnwick?")),
+            &schema,
+            &sources,
+            2,
+        );
+        assert_eq!(s.content["mayor"], json!("Idris Vane"), "{:?}", s.basis);
+        assert_eq!(
+            s.content["previous_mayor"],
+            json!("Tamsin Hale"),
+            "{:?}",
+            s.basis
+        );
+    }
+
+    #[test]
+    fn a_cell_that_begins_with_a_name_gives_the_name() {
+        let mut neighbour = source(
+            "http://wiki.example/Drellby",
+            "Drellby",
+            &[
+                "| Mayor | Pell Anstey |\n| --- | --- |\n| Area | 31 km2 |",
+                "Drellby is a market town on the Ouse, upstream of Harnwick.",
+            ],
+        );
+        neighbour.published = chrono::NaiveDate::from_ymd_opt(2024, 5, 1);
+        let mut town = source(
+            "http://wiki.example/Harnwick",
+            "Harnwick",
+            &[
+                "Harnwick is a town on the Ouse.",
+                "| Mayor | Idris Vane (Independent) |\n| --- | --- |\n| Area | 12 km2 |",
+            ],
+        );
+        town.published = chrono::NaiveDate::from_ymd_opt(2020, 1, 1);
+        let schema = json!({"type": "object", "properties": {
+            "mayor": {"type": "string", "description": "Name of the current mayor"},
+        }});
+        for rounds in [1, 2] {
+            let s = json_output(
+                &request(json!({"town": "Harnwick"})),
+                &schema,
+                &[neighbour.clone(), town.clone()],
+                rounds,
+            );
+            assert_eq!(s.content["mayor"], json!("Idris Vane"), "{:?}", s.basis);
+        }
+    }
+
+    #[test]
+    fn a_list_field_takes_no_bare_number_from_a_cell() {
+        let sources = [source(
+            "http://a.example/kessel-fair",
+            "Kessel Fair 2025",
+            &["| Stages in fleet | 14 |\n| --- | --- |\n| Opened | 1990 |"],
+        )];
+        let schema = json!({"type": "object", "properties": {
+            "stages": {"type": "array", "items": {"type": "string"}, "description": "Names of the stages"},
+        }});
+        let s = json_output(
+            &request(json!({"event": "Kessel Fair 2025"})),
+            &schema,
+            &sources,
+            1,
+        );
+        assert_eq!(s.content["stages"], Value::Null, "{:?}", s.basis);
     }
 
     #[test]
