@@ -6,7 +6,9 @@
 //! field that no page states next to the objective's words is still searched for. A text
 //! output's description makes one more query, and a previous interaction adds its objective
 //! joined with this one (a follow-up such as "and its revenue?" names nothing by itself).
-//! Duplicates are dropped and the list is cut to the processor's query budget.
+//! Duplicates are dropped and the list is cut to the processor's query budget. When that
+//! budget cannot hold one query per field (`lite` makes one search), a query naming every
+//! field comes first.
 
 use super::fallback::without_fallback;
 use super::request::{field_words, objective_text, OutputSpec, Request};
@@ -92,7 +94,16 @@ pub fn queries(
     }
     match &request.output {
         OutputSpec::Json(schema) => {
-            for field in fields(schema) {
+            let fields = fields(schema);
+            // Too few searches for one per field: the first names every field, so that a
+            // single search finds the page that states them (a museum's visit page for its
+            // prices and opening days), not only the pages most about the entity, which the
+            // next search still looks for.
+            if out.len() + fields.len() > budget.max(1) && fields.len() > 1 {
+                let names: Vec<String> = fields.iter().map(|f| field_words(&f.name)).collect();
+                out.insert(0, format!("{} {}", request.objective, names.join(" ")));
+            }
+            for field in fields {
                 out.push(format!("{} {}", request.objective, field.keywords));
             }
         }
@@ -141,6 +152,31 @@ mod tests {
         assert_eq!(q[2], "Zorblax Robotics ceo name");
         assert_eq!(queries(&r, None, 2).len(), 2);
         assert_eq!(queries(&r, None, 0).len(), 1, "at least the objective");
+    }
+
+    #[test]
+    fn with_fewer_searches_than_fields_the_first_names_every_field() {
+        let r = request(json!({
+            "input": {"museum": "Carne Maritime Museum"},
+            "task_spec": {"output_schema": {"json_schema": {"type": "object", "properties": {
+                "adult_ticket_gbp": {"type": "number", "description": "Adult admission price"},
+                "dogs_allowed": {"type": "boolean"},
+                "winter_opening_days": {"type": "string"}
+            }}}}
+        }));
+        assert_eq!(
+            queries(&r, None, 1),
+            ["Carne Maritime Museum adult ticket gbp dogs allowed winter opening days"]
+        );
+        assert_eq!(
+            queries(&r, None, 2)[1],
+            "Carne Maritime Museum",
+            "the entity alone is still searched for"
+        );
+        // With a search per field, each field has its own.
+        let all = queries(&r, None, 4);
+        assert_eq!(all[0], "Carne Maritime Museum");
+        assert_eq!(all.len(), 4);
     }
 
     #[test]
