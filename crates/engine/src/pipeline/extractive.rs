@@ -61,6 +61,7 @@ const SYNONYMS: &[&[&str]] = &[
     &["weight", "weighs", "heavy"],
     &["members", "member"],
     &["birthplace", "born"],
+    &["birth", "born"],
     &["ceo", "chief", "executive"],
     &["cfo", "chief", "financial"],
     &["cto", "chief", "technology"],
@@ -907,14 +908,18 @@ fn read_cell(
     if matches!(field_type, FieldType::String | FieldType::Other)
         && words.iter().any(|w| PLACE_WORDS.contains(&w.as_str()))
     {
-        // "Quellside Business Park, Brastmoor": the part that is a place, not an address.
-        let place = plain.split([',', ';']).map(str::trim).find(|part| {
-            !part.is_empty()
-                && !part.chars().any(|c| c.is_ascii_digit())
-                && !tokens(part)
-                    .iter()
-                    .any(|w| ADDRESS_WORDS.contains(&w.as_str()))
-        });
+        // "Quellside Business Park, Brastmoor": the part that is a place, not an address;
+        // of a "Born" cell's "17 August 1979 Tarrowfield", the place after the date.
+        let place = plain
+            .split([',', ';'])
+            .map(|part| without_leading_date(part.trim()))
+            .find(|part| {
+                !part.is_empty()
+                    && !part.chars().any(|c| c.is_ascii_digit())
+                    && !tokens(part)
+                        .iter()
+                        .any(|w| ADDRESS_WORDS.contains(&w.as_str()))
+            });
         return place.map(|p| json!(p));
     }
     // A name far from the field's words in a long cell still counts: the label names it.
@@ -951,6 +956,24 @@ fn read_cell(
         .then(|| json!(plain)),
         (_, found) => found.map(|f| f.value),
     }
+}
+
+/// `text` without the date it begins with: "17 August 1979 Tarrowfield" gives
+/// "Tarrowfield"; a text that begins with no date is returned whole.
+fn without_leading_date(text: &str) -> &str {
+    let mut rest = text.trim_start();
+    while let Some(word) = rest.split_whitespace().next() {
+        let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
+        let number = bare.trim_end_matches(|c: char| c.is_alphabetic());
+        let date_word = !bare.is_empty()
+            && (crate::typed::is_month(&bare.to_lowercase())
+                || (!number.is_empty() && number.chars().all(|c| c.is_ascii_digit())));
+        if !date_word {
+            break;
+        }
+        rest = rest[word.len()..].trim_start();
+    }
+    rest
 }
 
 /// Whether the field asks when a page was published: a date or month field whose words say
@@ -1549,6 +1572,39 @@ mod tests {
             );
             assert_eq!(s.content["mayor"], json!("Idris Vane"), "{:?}", s.basis);
         }
+    }
+
+    #[test]
+    fn a_born_row_gives_the_date_and_the_place_after_it() {
+        let sources = [source(
+            "http://wiki.example/Ilsa_Marrow",
+            "Ilsa Marrow",
+            &["| Born | 3 March 1961 Wendlebury, Orrshire |\n| --- | --- |\n| Occupation | Potter |"],
+        )];
+        let schema = json!({"type": "object", "properties": {
+            "birth_date": {"type": "string", "description": "Date of birth (YYYY-MM-DD)"},
+            "birthplace": {"type": "string", "description": "Town of birth"},
+        }});
+        let s = json_output(
+            &request(json!({"person": "Ilsa Marrow"})),
+            &schema,
+            &sources,
+            1,
+        );
+        assert_eq!(
+            s.content["birth_date"],
+            json!("1961-03-03"),
+            "{:?}",
+            s.basis
+        );
+        assert_eq!(
+            s.content["birthplace"],
+            json!("Wendlebury"),
+            "{:?}",
+            s.basis
+        );
+        assert_eq!(without_leading_date("Wendlebury"), "Wendlebury");
+        assert_eq!(without_leading_date("17th May 1990 Oxley"), "Oxley");
     }
 
     #[test]
