@@ -205,39 +205,27 @@ impl<'a> Corpus<'a> {
         }
     }
 
-    /// Ranks passages for `query`, those on pages whose title names more of `entity` first,
-    /// then those naming more of it: a fact about another town, on a page that ranks well for
-    /// the field's words, is not the answer.
-    fn rank_about(&self, query: &str, entity: &[String]) -> Vec<At> {
-        let ranked: Vec<(usize, At)> = {
-            let texts: Vec<&str> = self.ranked_text.iter().map(String::as_str).collect();
-            rank(query, &texts)
-                .into_iter()
-                .map(|(i, _)| (i, self.at[i]))
-                .collect()
-        };
-        if entity.is_empty() {
-            return ranked.into_iter().map(|(_, at)| at).collect();
-        }
-        // A page whose title names the entity is about it; then passages that name it.
-        let mut scored: Vec<((usize, usize), usize, At)> = ranked
+    /// Ranks passages for `query`, those on pages about the subject first (see [`Subject`]):
+    /// a fact about another town, on a page that ranks well for the field's words, is not
+    /// the answer. Among them, a passage need not repeat the entity's name: a company's
+    /// careers page says "we". A one-word name ("Quellmoor") is named in passing by pages
+    /// about its neighbours, so there the pages whose title names it come first.
+    fn rank_about(&self, query: &str, subject: &Subject) -> Vec<At> {
+        let texts: Vec<&str> = self.ranked_text.iter().map(String::as_str).collect();
+        let one_word = subject.words.len() == 1;
+        let mut scored: Vec<((bool, bool), usize, At)> = rank(query, &texts)
             .into_iter()
             .enumerate()
-            .map(|(order, (i, at))| {
-                let title: Vec<String> =
-                    tokens(self.sources[at.source].title.as_deref().unwrap_or(""))
-                        .iter()
-                        .map(|w| stem(w))
-                        .collect();
-                let in_title = entity.iter().filter(|w| title.contains(&stem(w))).count();
-                let named = entity
-                    .iter()
-                    .filter(|w| self.stems[i].contains(&stem(w)))
-                    .count();
-                ((in_title, named), order, at)
+            .map(|(order, (i, _))| {
+                let at = self.at[i];
+                let titled = one_word && {
+                    let title = tokens(self.sources[at.source].title.as_deref().unwrap_or(""));
+                    title.iter().any(|t| stem(t) == stem(&subject.words[0]))
+                };
+                ((!subject.on_topic(at), one_word && !titled), order, at)
             })
             .collect();
-        scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        scored.sort_by_key(|(key, order, _)| (*key, *order));
         scored.into_iter().map(|(_, _, at)| at).collect()
     }
 
@@ -325,6 +313,44 @@ impl<'a> Corpus<'a> {
                         .any(|(at, stems)| at.source == source && stems.contains(&w))
             })
             .count()
+    }
+
+    /// Whether `source` (its title or a passage) names `word`.
+    fn source_names(&self, source: usize, word: &str) -> bool {
+        self.entity_words_named(source, std::slice::from_ref(&word.to_owned())) > 0
+    }
+
+    /// Whether some page read writes `word` (lower case) in lower case.
+    fn writes_lower_case(&self, word: &str) -> bool {
+        self.sources.iter().any(|source| {
+            source.passages.iter().any(|p| {
+                p.text
+                    .split(|c: char| !c.is_alphanumeric())
+                    .any(|t| t == word)
+            })
+        })
+    }
+
+    /// Whether a passage of `source` names a near namesake of `entity`: a name sharing some
+    /// of its words and having words of its own ("Corrow Rovers FC"), or sharing two or more
+    /// but not all ("Corrow Rovers" for "Corrow Royal Rovers").
+    fn names_a_namesake(&self, source: usize, entity: &[String]) -> bool {
+        entity.len() >= 2
+            && self.sources[source].passages.iter().any(|p| {
+                crate::typed::proper_names(&p.text).into_iter().any(|name| {
+                    let words = tokens(name);
+                    let shared = entity
+                        .iter()
+                        .filter(|e| words.iter().any(|w| crate::typed::stem_eq(w, e)))
+                        .count();
+                    let own = words.iter().any(|w| {
+                        w.chars().all(char::is_alphabetic)
+                            && !crate::typed::is_month(w)
+                            && !entity.iter().any(|e| crate::typed::stem_eq(w, e))
+                    });
+                    shared > 0 && shared < entity.len() && (own || shared >= 2)
+                })
+            })
     }
 
     /// Whether the passage at `at`, or its page's title, names a word of `entity` (always
@@ -470,6 +496,9 @@ struct Subject {
     named: Vec<usize>,
     /// The most any source names, when that is at least half of the words.
     most: Option<usize>,
+    /// Per source, whether it names every word of the name that is not a common word, and
+    /// no near namesake.
+    about_by_proper_words: Vec<bool>,
 }
 
 impl Subject {
@@ -483,13 +512,33 @@ impl Subject {
             .copied()
             .max()
             .filter(|&m| m > 0 && m * 2 >= words.len());
-        Subject { words, named, most }
+        // Words of the name that pages also write in lower case ("robotics" of "Zorblax
+        // Robotics", "a robotics company") are common words: a page may leave them out
+        // and still be about the entity, unless it names a near namesake.
+        let common: Vec<bool> = words.iter().map(|w| corpus.writes_lower_case(w)).collect();
+        let about_by_proper_words = (0..corpus.sources.len())
+            .map(|s| {
+                most.is_some_and(|m| named[s] < m && named[s] > 0)
+                    && words
+                        .iter()
+                        .zip(&common)
+                        .all(|(w, &c)| c || corpus.source_names(s, w))
+                    && !corpus.names_a_namesake(s, &words)
+            })
+            .collect();
+        Subject {
+            words,
+            named,
+            most,
+            about_by_proper_words,
+        }
     }
 
     /// Whether the passage at `at` is on a page most about the subject (any page, when no
     /// page read is about it).
     fn on_topic(&self, at: At) -> bool {
-        self.most.is_none_or(|m| self.named[at.source] == m)
+        self.most
+            .is_none_or(|m| self.named[at.source] == m || self.about_by_proper_words[at.source])
     }
 }
 
@@ -518,7 +567,7 @@ fn fill_field(
     };
     let query = format!("{} {}", field.keywords, request.objective);
     let entity = &subject.words;
-    let all_ranked: Vec<At> = corpus.rank_about(&query, entity);
+    let all_ranked: Vec<At> = corpus.rank_about(&query, subject);
     let ranked: Vec<At> = all_ranked.iter().copied().take(depth).collect();
     if asks_publication_date(field, &field_type) {
         // Which page is meant is said by the field's description ("the press release on the
@@ -1605,6 +1654,75 @@ mod tests {
         );
         assert_eq!(without_leading_date("Wendlebury"), "Wendlebury");
         assert_eq!(without_leading_date("17th May 1990 Oxley"), "Oxley");
+    }
+
+    #[test]
+    fn the_entitys_own_pages_count_without_repeating_its_full_name() {
+        // The encyclopaedia names "Harrowgate Mills" in every passage; the company's own
+        // careers page says "Harrowgate" once and "we" after, and is where the figures are.
+        // "mills" is a common word (written in lower case), so leaving it out does not make
+        // the careers page about something else; a namesake's page still does not count.
+        let wiki: Vec<String> = (0..12)
+            .map(|i| format!("Harrowgate Mills, fact {i}: Harrowgate Mills runs three mills and has open days."))
+            .collect();
+        let wiki: Vec<&str> = wiki.iter().map(String::as_str).collect();
+        let sources = [
+            source(
+                "http://wiki.example/Harrowgate_Mills",
+                "Harrowgate Mills",
+                &wiki,
+            ),
+            source(
+                "http://harrowgate.example/careers",
+                "Careers",
+                &[
+                    "Work at Harrowgate.",
+                    "We currently have 86 open positions in weaving and sales.",
+                ],
+            ),
+            source(
+                "http://harrowgate-looms.example/jobs",
+                "Jobs",
+                &["Harrowgate Looms has 12 open positions."],
+            ),
+        ];
+        let schema = json!({"type": "object", "properties": {
+            "open_positions": {"type": "integer", "description": "Number of open positions"},
+        }});
+        let s = json_output(
+            &request(json!({"company": "Harrowgate Mills"})),
+            &schema,
+            &sources,
+            1,
+        );
+        assert_eq!(s.content["open_positions"], json!(86), "{:?}", s.basis);
+    }
+
+    #[test]
+    fn a_one_word_name_is_answered_from_the_page_titled_with_it() {
+        // The neighbour's page mentions Harnwick and ranks as well for "population".
+        let sources = [
+            source(
+                "http://wiki.example/Drellby",
+                "Drellby",
+                &["Drellby, upstream of Harnwick, has a population of 9,100 by the population register."],
+            ),
+            source(
+                "http://wiki.example/Harnwick",
+                "Harnwick",
+                &["Harnwick is a market town on the river Ouse with an old bridge, a church and a mill; it has a population of 14,800."],
+            ),
+        ];
+        let schema = json!({"type": "object", "properties": {
+            "population": {"type": "integer", "description": "Population"},
+        }});
+        let s = json_output(
+            &request(json!("What is the population of Harnwick?")),
+            &schema,
+            &sources,
+            2,
+        );
+        assert_eq!(s.content["population"], json!(14800), "{:?}", s.basis);
     }
 
     #[test]
