@@ -275,6 +275,11 @@ pub fn find_value_where(
                     }
                     // "Professor of Soft Robotics", "Chief Scientist": a role, not a name.
                     found.retain(|c| !is_role(&passage[c.start..c.end]));
+                    // A founder, a chief executive or a mayor is a person, not "Veltmark
+                    // Medical" or "Domaine Vardel".
+                    if has(&keys, STRICT_PERSON_WORDS) {
+                        found.retain(|c| !is_organisation(&passage[c.start..c.end]));
+                    }
                     // A person is not the place before which "in" or "at" stands: "founded in
                     // Sondhaven in 1979 by Ilse Veltmark".
                     if has(&keys, PERSON_WORDS) || has(&keys, MAKER_WORDS) {
@@ -1607,6 +1612,98 @@ const PERSON_WORDS: &[&str] = &[
     "dean",
 ];
 
+/// Words of fields that ask for a person and never for an organisation (an owner or an
+/// architect may be a firm; a founder or a mayor is not).
+pub(crate) const STRICT_PERSON_WORDS: &[&str] = &[
+    "founder",
+    "founders",
+    "ceo",
+    "chairman",
+    "chairwoman",
+    "cfo",
+    "cto",
+    "mayor",
+    "coach",
+    "doctor",
+    "surgeon",
+    "curator",
+    "captain",
+    "dean",
+    "president",
+    "predecessor",
+    "successor",
+];
+
+/// Words that make a name an organisation's: its legal form or what it is.
+const ORGANISATION_WORDS: &[&str] = &[
+    "ltd",
+    "limited",
+    "inc",
+    "gmbh",
+    "ag",
+    "sa",
+    "sas",
+    "sarl",
+    "plc",
+    "llc",
+    "bv",
+    "nv",
+    "co",
+    "company",
+    "corporation",
+    "corp",
+    "group",
+    "holdings",
+    "medical",
+    "domaine",
+    "château",
+    "chateau",
+    "museum",
+    "hospital",
+    "university",
+    "institute",
+    "college",
+    "school",
+    "festival",
+    "club",
+    "fc",
+    "arena",
+    "stadium",
+    "bank",
+    "capital",
+    "partners",
+    "architects",
+    "studio",
+    "studios",
+    "records",
+    "foundation",
+    "trust",
+    "council",
+    "society",
+    "association",
+    "cooperative",
+    "coopérative",
+    "winery",
+    "vineyards",
+    "brewery",
+    "works",
+    "industries",
+    "systems",
+    "technologies",
+    "robotics",
+    "press",
+    "media",
+    "gazette",
+    "times",
+    "news",
+];
+
+/// Whether `name` names an organisation ("Veltmark Medical", "Oddny Vale Architects").
+pub fn is_organisation(name: &str) -> bool {
+    name.split(|c: char| !c.is_alphanumeric())
+        .any(|w| ORGANISATION_WORDS.contains(&w.to_lowercase().as_str()))
+}
+
 /// Words of fields that ask who made, built or runs something: "made by X", not "in X".
 const MAKER_WORDS: &[&str] = &[
     "manufacturer",
@@ -2122,6 +2219,28 @@ fn list(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_founder_is_a_person_not_a_firm() {
+        let string = super::FieldType::String;
+        let founder = |passage: &str| {
+            super::find_value(&string, passage, "founder founder company").map(|f| f.value)
+        };
+        assert_eq!(
+            founder("The scanner's founder company Orrin Medical was set up in 1979."),
+            None
+        );
+        assert_eq!(
+            founder("Orrin Medical's founder Ilse Marr set it up in 1979."),
+            Some(serde_json::json!("Ilse Marr"))
+        );
+        // An owner may be a firm.
+        let owner = super::find_value(&string, "Its owner is Orrin Medical.", "owner");
+        assert_eq!(
+            owner.map(|f| f.value),
+            Some(serde_json::json!("Orrin Medical"))
+        );
+    }
+
     #[test]
     fn titles_are_roles_not_names() {
         for role in [

@@ -974,6 +974,10 @@ fn read_cell(
                 .find(|name| {
                     (plain.starts_with(name) || name.len() * 2 >= plain.len())
                         && !crate::typed::is_role(name)
+                        && !(tokens(keywords)
+                            .iter()
+                            .any(|w| crate::typed::STRICT_PERSON_WORDS.contains(&w.as_str()))
+                            && crate::typed::is_organisation(name))
                 })
                 .map(|name| json!(name))
         }
