@@ -378,6 +378,26 @@ pub fn find_value_where(
             &keys,
             &["end", "last", "until", "closing", "finish", "ends", "final"],
         );
+    // "from Friday 11 October to Sunday 13 October 2024" is the event's first and last day
+    // whatever the field calls them: a range of dates states both ends.
+    let wants_start = matches!(field_type, FieldType::Date | FieldType::Month)
+        && has(
+            &keys,
+            &["start", "first", "begin", "begins", "starts", "opening"],
+        );
+    let range_spans: Vec<(usize, usize)> = if wants_start || wants_end {
+        candidates
+            .iter()
+            .filter(|c| {
+                candidates
+                    .iter()
+                    .any(|o| o.start == c.start && o.end == c.end && o.value != c.value)
+            })
+            .map(|c| (c.start, c.end))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let best = candidates
         .into_iter()
         .filter(|c| accept(c.start, c.end))
@@ -394,6 +414,9 @@ pub fn find_value_where(
         })
         .map(|c| {
             let mut distance = keyword_distance(passage, c.start, c.end, &keyword_at);
+            if range_spans.contains(&(c.start, c.end)) {
+                distance = distance.min(PLAIN_DISTANCE);
+            }
             // A value in brackets is an aside or a conversion: "8 GB (16 GB recommended)",
             // "212 m (696 ft)". The value outside wins when both are as near.
             let before = &passage[..c.start];

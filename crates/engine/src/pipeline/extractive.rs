@@ -587,6 +587,13 @@ fn fill_field(
     // Numbers are everywhere on a page: a passage must name one of the field's own words
     // to give one. A name or place is rarer, and its description's words suffice ("where
     // the river rises").
+    let asks_day_of_range = matches!(field_type, FieldType::Date)
+        && tokens(&field.keywords).iter().any(|w| {
+            matches!(
+                w.as_str(),
+                "start" | "first" | "begin" | "begins" | "starts" | "end" | "last" | "ends"
+            )
+        });
     let coverage_words = match field_type {
         FieldType::Integer | FieldType::Number | FieldType::Boolean => {
             with_synonyms(&super::request::field_words(&field.name))
@@ -647,9 +654,13 @@ fn fill_field(
                 .filter(|(_, at, f)| {
                     f.plain || matches!(field_type, FieldType::Enum(_)) && corpus.names(*at, entity)
                 })
-                .filter(|(_, at, _)| {
+                .filter(|(_, at, f)| {
                     // An enum's members name what it asks; its name need not be written.
+                    // Nor does a range of dates for a first or last day: "from Friday 11
+                    // October to Sunday 13 October 2024" states both.
                     matches!(field_type, FieldType::Enum(_))
+                        || (asks_day_of_range
+                            && crate::typed::find_all(&field_type, &f.evidence).len() >= 2)
                         || corpus.covers(*at, &coverage_words, entity)
                 })
                 .filter(|(_, at, _)| on_topic(at))
@@ -1704,6 +1715,32 @@ mod tests {
             2,
         );
         assert_eq!(s.content["population"], json!(14800), "{:?}", s.basis);
+    }
+
+    #[test]
+    fn a_range_of_dates_gives_the_first_and_the_last_day() {
+        let sources = [source(
+            "http://kessel.example/fair",
+            "Kessel Fair",
+            &["The Kessel Fair returns to the harbour from Friday 4 April to Sunday 6 April 2025. Entry is free."],
+        )];
+        let schema = json!({"type": "object", "properties": {
+            "start_date": {"type": "string", "description": "First day of the fair (YYYY-MM-DD)"},
+            "end_date": {"type": "string", "description": "Last day of the fair (YYYY-MM-DD)"},
+        }});
+        let s = json_output(
+            &request(json!({"event": "Kessel Fair 2025"})),
+            &schema,
+            &sources,
+            1,
+        );
+        assert_eq!(
+            s.content["start_date"],
+            json!("2025-04-04"),
+            "{:?}",
+            s.basis
+        );
+        assert_eq!(s.content["end_date"], json!("2025-04-06"), "{:?}", s.basis);
     }
 
     #[test]
