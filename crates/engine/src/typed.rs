@@ -196,7 +196,7 @@ pub fn find_value_where(
     let avoid = avoid.to_lowercase();
     let candidates = match field_type {
         FieldType::Number => numbers(passage, false, false),
-        FieldType::Integer if keys.iter().any(|k| k == "year") => {
+        FieldType::Integer if asks_for_a_year(keywords) => {
             // A field about a year takes a four-digit year when the passage has one.
             let all = numbers(passage, true, true);
             let years: Vec<Candidate> = all
@@ -504,6 +504,20 @@ fn counts_more_than(after: &str, keys: &[String]) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether a field's words ask for a year ("founded year", "Year the hospital opened"),
+/// not for a rate per year ("scans per year", "Attendances per year it is designed for").
+fn asks_for_a_year(keywords: &str) -> bool {
+    let words: Vec<String> = keywords
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    words.iter().enumerate().any(|(i, w)| {
+        w == "year"
+            && !(i > 0 && matches!(words[i - 1].as_str(), "per" | "a" | "each" | "every" | "an"))
+    })
 }
 
 /// Units a field's words may name, with the ways pages write them after (or, for
@@ -2262,6 +2276,23 @@ mod tests {
             owner.map(|f| f.value),
             Some(serde_json::json!("Orrin Medical"))
         );
+    }
+
+    #[test]
+    fn a_rate_per_year_is_a_count_not_a_year() {
+        let integer = super::FieldType::Integer;
+        let found = super::find_value(
+            &integer,
+            "Opened in 2019, the scanner carries out about 6,500 scans a year.",
+            "scans per year scans per year",
+        );
+        assert_eq!(found.map(|f| f.value), Some(serde_json::json!(6500)));
+        let opened = super::find_value(
+            &integer,
+            "Opened in 2019, the scanner carries out about 6,500 scans a year.",
+            "opened year year scanner opened",
+        );
+        assert_eq!(opened.map(|f| f.value), Some(serde_json::json!(2019)));
     }
 
     #[test]
