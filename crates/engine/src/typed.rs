@@ -278,6 +278,10 @@ pub fn find_value_where(
                     // A founder, a chief executive or a mayor is a person, not "Veltmark
                     // Medical" or "Domaine Vardel".
                     if has(&keys, STRICT_PERSON_WORDS) {
+                        found.retain(|c| could_be_a_person(&passage[c.start..c.end]));
+                    }
+                    // A town or a village is not a firm: "Domaine Vardel" is no village.
+                    if has(&keys, &["city", "town", "village", "municipality", "place"]) {
                         found.retain(|c| !is_organisation(&passage[c.start..c.end]));
                     }
                     // A person is not the place before which "in" or "at" stands: "founded in
@@ -1735,6 +1739,18 @@ const ORGANISATION_WORDS: &[&str] = &[
     "news",
 ];
 
+/// Whether `name` can be a person's full name: two or more words, none an organisation's
+/// word, none a lone letter without a full stop ("Series C", "Fringe" and "Veltmark
+/// Medical" are not; "Anselm Rooke" and "J. R. Hale" are).
+pub fn could_be_a_person(name: &str) -> bool {
+    let words: Vec<&str> = name.split_whitespace().collect();
+    words.len() >= 2
+        && !is_organisation(name)
+        && !words
+            .iter()
+            .any(|w| w.chars().count() == 1 && w.chars().all(char::is_alphabetic))
+}
+
 /// Whether `name` names an organisation ("Veltmark Medical", "Oddny Vale Architects").
 pub fn is_organisation(name: &str) -> bool {
     name.split(|c: char| !c.is_alphanumeric())
@@ -2270,6 +2286,14 @@ mod tests {
             founder("Orrin Medical's founder Ilse Marr set it up in 1979."),
             Some(serde_json::json!("Ilse Marr"))
         );
+        // Nor a funding round or a single word.
+        assert_eq!(
+            founder("Its founder company raised a Series C round."),
+            None,
+            "\"Series C\" is no person"
+        );
+        assert!(super::could_be_a_person("J. R. Hale"));
+        assert!(!super::could_be_a_person("Fringe"));
         // An owner may be a firm.
         let owner = super::find_value(&string, "Its owner is Orrin Medical.", "owner");
         assert_eq!(

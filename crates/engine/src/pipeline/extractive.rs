@@ -985,10 +985,10 @@ fn read_cell(
                 .find(|name| {
                     (plain.starts_with(name) || name.len() * 2 >= plain.len())
                         && !crate::typed::is_role(name)
-                        && !(tokens(keywords)
+                        && (!tokens(keywords)
                             .iter()
                             .any(|w| crate::typed::STRICT_PERSON_WORDS.contains(&w.as_str()))
-                            && crate::typed::is_organisation(name))
+                            || crate::typed::could_be_a_person(name))
                 })
                 .map(|name| json!(name))
         }
