@@ -667,6 +667,11 @@ fn fill_field(
                 .collect::<Vec<_>>()
         })
         .collect();
+    // What the field's description names must be what the passage is about.
+    let found: Vec<(usize, At, Found)> = found
+        .into_iter()
+        .filter(|(_, at, _)| states_what_is_described(corpus, *at, field, entity))
+        .collect();
     // A cross-check may prefer a later figure to the best-ranked one; only quantities are
     // superseded so (a name, a date or a list is not "as of" a year).
     let numeric = matches!(field_type, FieldType::Integer | FieldType::Number);
@@ -732,6 +737,52 @@ fn fill_field(
         reasoning,
         confidence,
     })
+}
+
+/// Words of a field asking for a record rather than a figure: a passage giving the figure
+/// must say it is one ("a record 61,000", "the highest").
+const RECORD_WORDS: &[&str] = &["record", "highest", "all-time", "peak", "ever"];
+
+/// Whether the passage at `at` can state the field as its description puts it: it names
+/// every name the description gives besides the entity's ("employees of the subsidiary
+/// Veyloran Marine" is not answered by the parent company's workforce), and for a field
+/// asking for a record ("All-time record attendance"), it speaks of one.
+fn states_what_is_described(corpus: &Corpus<'_>, at: At, field: &Field, entity: &[String]) -> bool {
+    let description = field
+        .schema
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let text = format!(
+        "{} {}",
+        corpus.sources[at.source].title.as_deref().unwrap_or(""),
+        corpus.text(at)
+    );
+    let words = tokens(&text);
+    let says = |w: &str| words.iter().any(|p| crate::typed::stem_eq(p, w));
+    // Names after the description's first word (which is capitalised as a sentence's).
+    let rest = description
+        .split_once(char::is_whitespace)
+        .map_or("", |(_, rest)| rest);
+    // "YYYY-MM-DD" and "ISO 8601" are layouts, not names.
+    let names_ok = crate::typed::proper_names(rest)
+        .into_iter()
+        .filter(|name| name.chars().any(char::is_lowercase))
+        .all(|name| {
+            let name_words = tokens(name);
+            name_words
+                .iter()
+                .all(|w| entity.iter().any(|e| crate::typed::stem_eq(e, w)))
+                || name_words.iter().all(|w| says(w))
+        });
+    let asks_record = tokens(&format!("{} {description}", field.name.replace('_', " ")))
+        .iter()
+        .any(|w| RECORD_WORDS.contains(&w.as_str()));
+    let record_ok = !asks_record
+        || RECORD_WORDS
+            .iter()
+            .any(|w| says(w) || text.contains("all-time"));
+    names_ok && record_ok
 }
 
 /// The statement a cross-check keeps when the sources disagree: the best-ranked one,
@@ -1741,6 +1792,49 @@ mod tests {
             s.basis
         );
         assert_eq!(s.content["end_date"], json!("2025-04-06"), "{:?}", s.basis);
+    }
+
+    #[test]
+    fn a_field_described_as_a_record_or_of_another_name_needs_a_passage_saying_so() {
+        let schema = json!({"type": "object", "properties": {
+            "record_attendance": {"type": "integer", "description": "All-time record attendance at the ground"},
+            "subsidiary_employees": {"type": "integer", "description": "Number of employees of the subsidiary Drell Marine"},
+        }});
+        let input = json!({"company": "Harrow Park"});
+        let plain = [source(
+            "http://a.example/harrow-park",
+            "Harrow Park",
+            &["Harrow Park reopened in May: 12,600 spectators attended the first match, and the club's 400 employees were there too."],
+        )];
+        let s = json_output(&request(input.clone()), &schema, &plain, 1);
+        assert_eq!(s.content["record_attendance"], Value::Null, "{:?}", s.basis);
+        assert_eq!(
+            s.content["subsidiary_employees"],
+            Value::Null,
+            "{:?}",
+            s.basis
+        );
+        let stated = [source(
+            "http://a.example/harrow-park",
+            "Harrow Park",
+            &[
+                "Harrow Park drew a record attendance of 14,000 spectators in 1961.",
+                "Its subsidiary Drell Marine has 35 employees.",
+            ],
+        )];
+        let s = json_output(&request(input), &schema, &stated, 1);
+        assert_eq!(
+            s.content["record_attendance"],
+            json!(14000),
+            "{:?}",
+            s.basis
+        );
+        assert_eq!(
+            s.content["subsidiary_employees"],
+            json!(35),
+            "{:?}",
+            s.basis
+        );
     }
 
     #[test]
