@@ -619,9 +619,11 @@ fn fill_field(
         .filter(|(_, at, _)| corpus.covers(*at, &coverage_words, entity))
         .collect();
     let on_topic = |at: &At| subject.on_topic(*at);
+    // What the field's description names must be what the statement is about.
+    let described = |at: &At, f: &Found| states_what_is_described(corpus, *at, f, field, entity);
     let from_facts: Vec<(usize, At, Found)> = from_facts
         .into_iter()
-        .filter(|(_, at, _)| on_topic(at))
+        .filter(|(_, at, f)| on_topic(at) && described(at, f))
         .collect();
     // Label statements first (their label names the field), then sentences; all of them
     // count for agreement, disagreement and the cross-check.
@@ -663,14 +665,9 @@ fn fill_field(
                             && crate::typed::find_all(&field_type, &f.evidence).len() >= 2)
                         || corpus.covers(*at, &coverage_words, entity)
                 })
-                .filter(|(_, at, _)| on_topic(at))
+                .filter(|(_, at, f)| on_topic(at) && described(at, f))
                 .collect::<Vec<_>>()
         })
-        .collect();
-    // What the field's description names must be what the passage is about.
-    let found: Vec<(usize, At, Found)> = found
-        .into_iter()
-        .filter(|(_, at, _)| states_what_is_described(corpus, *at, field, entity))
         .collect();
     // A cross-check may prefer a later figure to the best-ranked one; only quantities are
     // superseded so (a name, a date or a list is not "as of" a year).
@@ -743,28 +740,31 @@ fn fill_field(
 /// must say it is one ("a record 61,000", "the highest").
 const RECORD_WORDS: &[&str] = &["record", "highest", "all-time", "peak", "ever"];
 
-/// Whether the passage at `at` can state the field as its description puts it: it names
-/// every name the description gives besides the entity's ("employees of the subsidiary
-/// Veyloran Marine" is not answered by the parent company's workforce), and for a field
-/// asking for a record ("All-time record attendance"), it speaks of one.
-fn states_what_is_described(corpus: &Corpus<'_>, at: At, field: &Field, entity: &[String]) -> bool {
+/// Whether the statement `found` at `at` can state the field as its description puts it:
+/// its passage names every name the description gives besides the entity's ("employees of
+/// the subsidiary Veyloran Marine" is not answered by the parent company's workforce), and
+/// for a field asking for a record ("All-time record attendance"), its own sentence or
+/// table row speaks of one.
+fn states_what_is_described(
+    corpus: &Corpus<'_>,
+    at: At,
+    found: &Found,
+    field: &Field,
+    entity: &[String],
+) -> bool {
     let description = field
         .schema
         .get("description")
         .and_then(Value::as_str)
         .unwrap_or("");
-    let text = format!(
-        "{} {}",
-        corpus.sources[at.source].title.as_deref().unwrap_or(""),
-        corpus.text(at)
-    );
-    let words = tokens(&text);
+    let passage = corpus.text(at);
+    let words = tokens(&format!("{} {passage}", source_title(corpus, at)));
     let says = |w: &str| words.iter().any(|p| crate::typed::stem_eq(p, w));
-    // Names after the description's first word (which is capitalised as a sentence's).
+    // Names after the description's first word (which is capitalised as a sentence's);
+    // "YYYY-MM-DD" and "ISO 8601" are layouts, not names.
     let rest = description
         .split_once(char::is_whitespace)
         .map_or("", |(_, rest)| rest);
-    // "YYYY-MM-DD" and "ISO 8601" are layouts, not names.
     let names_ok = crate::typed::proper_names(rest)
         .into_iter()
         .filter(|name| name.chars().any(char::is_lowercase))
@@ -777,12 +777,32 @@ fn states_what_is_described(corpus: &Corpus<'_>, at: At, field: &Field, entity: 
         });
     let asks_record = tokens(&format!("{} {description}", field.name.replace('_', " ")))
         .iter()
-        .any(|w| RECORD_WORDS.contains(&w.as_str()));
-    let record_ok = !asks_record
-        || RECORD_WORDS
-            .iter()
-            .any(|w| says(w) || text.contains("all-time"));
+        .any(|w| RECORD_WORDS.contains(&w.as_str()))
+        || description.to_lowercase().contains("all-time");
+    let record_ok = !asks_record || {
+        let at_value = passage.find(&found.evidence).unwrap_or(0);
+        let line_start = passage[..at_value].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = passage[at_value..]
+            .find('\n')
+            .map_or(passage.len(), |i| at_value + i);
+        let line = &passage[line_start..line_end];
+        let context = if line.trim_start().starts_with('|') {
+            line
+        } else {
+            crate::typed::sentence_at(passage, at_value)
+        };
+        let lower = context.to_lowercase();
+        lower.contains("all-time")
+            || tokens(context)
+                .iter()
+                .any(|w| RECORD_WORDS.contains(&w.as_str()))
+    };
     names_ok && record_ok
+}
+
+/// The title of the page holding the passage at `at` ("" when it has none).
+fn source_title<'c>(corpus: &'c Corpus<'_>, at: At) -> &'c str {
+    corpus.sources[at.source].title.as_deref().unwrap_or("")
 }
 
 /// The statement a cross-check keeps when the sources disagree: the best-ranked one,
@@ -1822,7 +1842,7 @@ mod tests {
                 "Its subsidiary Drell Marine has 35 employees.",
             ],
         )];
-        let s = json_output(&request(input), &schema, &stated, 1);
+        let s = json_output(&request(input.clone()), &schema, &stated, 1);
         assert_eq!(
             s.content["record_attendance"],
             json!(14000),
@@ -1832,6 +1852,24 @@ mod tests {
         assert_eq!(
             s.content["subsidiary_employees"],
             json!(35),
+            "{:?}",
+            s.basis
+        );
+        // Rows that give an attendance but no record are passed over, and the statements
+        // left are weighed without them (this panicked once: the rows were counted as
+        // label statements after they had been dropped).
+        let rows = [source(
+            "http://a.example/harrow-park",
+            "Harrow Park",
+            &[
+                "| Attendance (2023) | 9,000 |\n| --- | --- |\n| Attendance (2024) | 9,500 |",
+                "Harrow Park drew a record attendance of 14,000 spectators in 1961.",
+            ],
+        )];
+        let s = json_output(&request(input), &schema, &rows, 2);
+        assert_eq!(
+            s.content["record_attendance"],
+            json!(14000),
             "{:?}",
             s.basis
         );
