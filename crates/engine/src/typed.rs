@@ -194,6 +194,11 @@ pub fn find_value_where(
 ) -> Option<Found> {
     let keys = tokens(keywords);
     let avoid = avoid.to_lowercase();
+    let wants_ordinal = matches!(field_type, FieldType::Integer)
+        && has(
+            &keys,
+            &["edition", "rank", "ranking", "position", "anniversary"],
+        );
     let candidates = match field_type {
         FieldType::Number => numbers(passage, false, false),
         FieldType::Integer if asks_for_a_year(keywords) => {
@@ -217,6 +222,10 @@ pub fn find_value_where(
         FieldType::Integer => {
             let mut all = numbers(passage, true, false);
             all.extend(number_words(passage));
+            // "The 51st Ardith Folk Festival": an edition or a rank is written as an ordinal.
+            if wants_ordinal {
+                all.extend(ordinals(passage));
+            }
             all
         }
         // Where a passage states only the month, that is what it states: "2021-06", not a
@@ -374,6 +383,9 @@ pub fn find_value_where(
         // "160 nurses and doctors" counts both: it is not the number of nurses.
         candidates.retain(|c| !counts_more_than(&passage[c.end..], &keys));
     }
+    // A field asking for an earlier figure: `previous_record`, "Attendance the year before".
+    let asks_earlier = matches!(field_type, FieldType::Integer | FieldType::Number)
+        && has(&keys, &["previous", "former", "prior", "earlier", "before"]);
     // Where the field's words occur, found once per passage rather than once per candidate.
     let keyword_at = keyword_spans(passage, &keys);
     let person_field = has(&keys, PERSON_WORDS) || has(&keys, MAKER_WORDS);
@@ -418,6 +430,12 @@ pub fn find_value_where(
         })
         .map(|c| {
             let mut distance = keyword_distance(passage, c.start, c.end, &keyword_at);
+            // An ordinal states an edition or a rank by itself: "the 51st festival".
+            if wants_ordinal
+                && passage[c.start..c.end].ends_with(|ch: char| ch.is_ascii_alphabetic())
+            {
+                distance = distance.min(PLAIN_DISTANCE);
+            }
             if range_spans.contains(&(c.start, c.end)) {
                 distance = distance.min(PLAIN_DISTANCE);
             }
@@ -436,9 +454,16 @@ pub fn find_value_where(
                 distance = distance.min(1);
             }
             // "up from about 31,000", "an earlier report put it at 240": a figure the
-            // passage itself says is superseded is not the current one.
+            // passage itself says is superseded is not the current one, and is the one a
+            // field asking for the earlier figure wants.
             if superseded_before(before) {
-                distance += PLAIN_DISTANCE + 1;
+                if asks_earlier {
+                    distance = distance.min(1);
+                } else {
+                    distance += PLAIN_DISTANCE + 1;
+                }
+            } else if asks_earlier {
+                distance += 2;
             }
             (distance, c)
         })
@@ -510,8 +535,34 @@ fn counts_more_than(after: &str, keys: &[String]) -> bool {
     }
 }
 
+/// Ordinal numbers written with digits ("51st", "2nd", "103rd", "4th").
+fn ordinals(text: &str) -> Vec<Candidate> {
+    word_spans(text, char::is_alphanumeric)
+        .into_iter()
+        .filter_map(|(start, end)| {
+            let word = &text[start..end];
+            let digits = word.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+            let suffix = word[digits.len()..].to_ascii_lowercase();
+            let n: i64 = digits.parse().ok()?;
+            let right = match (n % 100, n % 10) {
+                (11..=13, _) => "th",
+                (_, 1) => "st",
+                (_, 2) => "nd",
+                (_, 3) => "rd",
+                _ => "th",
+            };
+            (suffix == right && !next_to_month(text, start, end)).then(|| Candidate {
+                value: json!(n),
+                start,
+                end,
+            })
+        })
+        .collect()
+}
+
 /// Whether a field's words ask for a year ("founded year", "Year the hospital opened"),
-/// not for a rate per year ("scans per year", "Attendances per year it is designed for").
+/// not for a rate per year ("scans per year", "Attendances per year it is designed for") nor
+/// for a figure of another year ("previous year attendance", "Attendance the year before").
 fn asks_for_a_year(keywords: &str) -> bool {
     let words: Vec<String> = keywords
         .split(|c: char| !c.is_alphanumeric())
@@ -520,7 +571,26 @@ fn asks_for_a_year(keywords: &str) -> bool {
         .collect();
     words.iter().enumerate().any(|(i, w)| {
         w == "year"
-            && !(i > 0 && matches!(words[i - 1].as_str(), "per" | "a" | "each" | "every" | "an"))
+            && !(i > 0
+                && matches!(
+                    words[i - 1].as_str(),
+                    "per"
+                        | "a"
+                        | "each"
+                        | "every"
+                        | "an"
+                        | "the"
+                        | "previous"
+                        | "last"
+                        | "next"
+                        | "this"
+                        | "that"
+                        | "same"
+                        | "prior"
+                ))
+            && !words
+                .get(i + 1)
+                .is_some_and(|next| matches!(next.as_str(), "before" | "earlier" | "ago"))
     })
 }
 
@@ -2317,6 +2387,28 @@ mod tests {
             "opened year year scanner opened",
         );
         assert_eq!(opened.map(|f| f.value), Some(serde_json::json!(2019)));
+    }
+
+    #[test]
+    fn an_earlier_figure_and_an_edition() {
+        let integer = super::FieldType::Integer;
+        let text = "The fair drew 61,000 spectators, up from 55,000 last year.";
+        let value = |keys: &str| super::find_value(&integer, text, keys).map(|f| f.value);
+        assert_eq!(
+            value("attendance spectators"),
+            Some(serde_json::json!(61000))
+        );
+        assert_eq!(
+            value("previous year attendance attendance year before spectators"),
+            Some(serde_json::json!(55000)),
+            "the year before is asked for, not a year"
+        );
+        let edition = super::find_value(
+            &integer,
+            "The 51st Kessel Fair opens on the 3rd of May.",
+            "edition edition number",
+        );
+        assert_eq!(edition.map(|f| f.value), Some(serde_json::json!(51)));
     }
 
     #[test]
