@@ -6,7 +6,9 @@
 //! `extract::meta` (dates of pages, PDFs and URLs), `extract::html` (whole pages with odd
 //! `<meta>`, JSON-LD and `<time>` values), `extract::markdown` and `extract::passage`
 //! (markdown normalisation and passages), `extract::pdf` (PDF documents and their
-//! information dictionary) and `typed` (typed values read from passages).
+//! information dictionary), `typed` (typed values read from passages) and
+//! `pipeline::extractive` (whole answers: passages, tables and label lines read against
+//! field names and descriptions).
 //!
 //! `cargo test -p parallax-engine fuzz` runs a short pass ([`DEFAULT_CASES`] cases per
 //! target, a few seconds); `PARALLAX_FUZZ_CASES=100000 cargo test --release -p
