@@ -1828,7 +1828,7 @@ pub fn is_organisation(name: &str) -> bool {
 }
 
 /// Words of fields that ask who made, built or runs something: "made by X", not "in X".
-const MAKER_WORDS: &[&str] = &[
+pub(crate) const MAKER_WORDS: &[&str] = &[
     "manufacturer",
     "maker",
     "builder",

@@ -587,6 +587,20 @@ fn fill_field(
     // Numbers are everywhere on a page: a passage must name one of the field's own words
     // to give one. A name or place is rarer, and its description's words suffice ("where
     // the river rises").
+    // A founder or a chief executive named in a sentence that does not name the entity, on
+    // a page whose title does not either, is someone else's: "The board's chief executive,
+    // Rosalind Achterberg" in a hospital's news, asked about the scanner's maker.
+    // (A field about a related entity, `maker_founder`, is about someone else by design.)
+    let person_field = matches!(field_type, FieldType::String | FieldType::Other) && {
+        let words = tokens(&field.keywords);
+        words
+            .iter()
+            .any(|w| crate::typed::STRICT_PERSON_WORDS.contains(&w.as_str()))
+            && !words
+                .iter()
+                .any(|w| crate::typed::MAKER_WORDS.contains(&w.as_str()))
+    };
+    let title_names_entity = |at: At| names_entity_word(source_title(corpus, at), entity);
     let asks_day_of_range = matches!(field_type, FieldType::Date)
         && tokens(&field.keywords).iter().any(|w| {
             matches!(
@@ -647,6 +661,9 @@ fn fill_field(
                                 && !of_another(sentence, &specific, entity)
                                 && !is_the_entity(&text[start..end], entity)
                                 && !current_row_for_earlier(text, start, &field.keywords)
+                                && (!person_field
+                                    || title_names_entity(at)
+                                    || names_entity_word(sentence, entity))
                         },
                     )
                     .map(|f| (rank, at, f))
@@ -798,6 +815,16 @@ fn states_what_is_described(
                 .any(|w| RECORD_WORDS.contains(&w.as_str()))
     };
     names_ok && record_ok
+}
+
+/// Whether `text` names a word of `entity` (any, when the question names nothing).
+fn names_entity_word(text: &str, entity: &[String]) -> bool {
+    entity.is_empty() || {
+        let words = tokens(text);
+        entity
+            .iter()
+            .any(|e| words.iter().any(|w| crate::typed::stem_eq(w, e)))
+    }
 }
 
 /// The title of the page holding the passage at `at` ("" when it has none).
@@ -1873,6 +1900,36 @@ mod tests {
             "{:?}",
             s.basis
         );
+    }
+
+    #[test]
+    fn a_chief_executive_named_away_from_the_entity_is_someone_elses() {
+        let schema = json!({"type": "object", "properties": {
+            "ceo": {"type": "string", "description": "Name of the current chief executive"},
+        }});
+        let input = json!({"company": "Orrin Medical"});
+        let news = source(
+            "http://news.example/ward",
+            "New ward opens at St Hild's",
+            &[
+                "The scanner was made by Orrin Medical.",
+                "The board's chief executive, Ada Voss, opened the ward.",
+            ],
+        );
+        let s = json_output(
+            &request(input.clone()),
+            &schema,
+            std::slice::from_ref(&news),
+            1,
+        );
+        assert_eq!(s.content["ceo"], Value::Null, "{:?}", s.basis);
+        let own = source(
+            "http://orrin.example/about",
+            "About Orrin Medical",
+            &["The company is led by chief executive Bram Olde."],
+        );
+        let s = json_output(&request(input), &schema, &[news, own], 1);
+        assert_eq!(s.content["ceo"], json!("Bram Olde"), "{:?}", s.basis);
     }
 
     #[test]
