@@ -267,8 +267,9 @@ pub struct HopField {
     /// The name of the field as the bridge's fact ("founded_year").
     pub fact_name: String,
     /// Followed only when the first synthesis left it null: its description merely mentions
-    /// a related entity ("the year the manufacturer was founded"), which is weaker evidence
-    /// than a field name or a question asking through a relation.
+    /// a related entity ("the year the manufacturer was founded"), or the question asks
+    /// through a relation that the description does not name, which is weaker evidence than
+    /// a field name, or than a question and a description naming the same relation.
     pub only_if_null: bool,
 }
 
@@ -286,15 +287,40 @@ pub fn hop_fields(request: &Request, schema: &Value) -> Vec<HopField> {
             .split_whitespace()
             .map(str::to_owned)
             .collect();
-        if asks_for_the_bridge(&words) {
-            continue;
-        }
-        let by_name = relation_in_name(&words);
         let description = field
             .schema
             .get("description")
             .and_then(Value::as_str)
             .unwrap_or("");
+        if asks_for_the_bridge(&words) {
+            // `founder` described as "Founder of the stage builder" asks for the builder's
+            // founder: a relation of the related entity, read on its pages.
+            let others: String = description
+                .split_whitespace()
+                .filter(|w| {
+                    let w = w.to_lowercase();
+                    !words.iter().any(|own| is_noun(&w, own) || is_noun(own, &w))
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+            if let Some((relation, noun)) = relation_in_text(&others, false).filter(|(r, _)| {
+                !words
+                    .iter()
+                    .any(|w| r.nouns().iter().any(|n| is_noun(w, n)))
+            }) {
+                let fact = words.join(" ");
+                out.push(HopField {
+                    name: field.name.clone(),
+                    relation: Some(relation),
+                    noun,
+                    fact_name: fact.replace(' ', "_"),
+                    fact,
+                    only_if_null: false,
+                });
+            }
+            continue;
+        }
+        let by_name = relation_in_name(&words);
         let hop = match by_name {
             Some((relation, noun, fact)) => Some((relation, noun, fact, false)),
             None => {
@@ -306,6 +332,15 @@ pub fn hop_fields(request: &Request, schema: &Value) -> Vec<HopField> {
                 match relation_in_text(description, true) {
                     Some((relation, noun)) => Some((Some(relation), noun, fact, false)),
                     None => match asked.clone() {
+                        // The question asks through a relation and the description names
+                        // it too ("Founding year of the stage builder"): the field is about
+                        // the related entity, whatever the first reading found.
+                        Some((relation, noun))
+                            if relation_in_text(description, false)
+                                .is_some_and(|(r, _)| r == relation) =>
+                        {
+                            Some((Some(relation), noun, fact, false))
+                        }
                         Some((relation, noun)) => Some((Some(relation), noun, fact, true)),
                         None => relation_in_text(description, false)
                             .map(|(relation, noun)| (Some(relation), noun, fact, true)),
@@ -440,7 +475,9 @@ fn relation_in_text(text: &str, strict: bool) -> Option<(Relation, String)> {
             let followed_by_of = words.get(i + len).is_some_and(|w| w == "of");
             let before = |n: usize| i.checked_sub(n).map(|at| words[at].as_str());
             let possessive = before(1) == Some("s");
-            let determined = matches!(before(1), Some("the" | "its" | "their" | "s"));
+            // "the builder", and "the stage builder" (one word between).
+            let determined = matches!(before(1), Some("the" | "its" | "their" | "s"))
+                || matches!(before(2), Some("the" | "its" | "their"));
             let negated = [before(1), before(2)]
                 .iter()
                 .any(|w| matches!(w, Some("not" | "no" | "nor")));
@@ -1672,6 +1709,33 @@ mod tests {
         // A question about the entity itself follows nothing.
         let plain = request(json!("When was the Tamsel K4 launched?"), schema.clone());
         assert!(hop_fields(&plain, &schema).is_empty());
+    }
+
+    #[test]
+    fn descriptions_naming_the_related_entity_are_followed_whatever_was_read_first() {
+        // The question asks through the builder, and each description names it ("the
+        // stage builder"): the fields are the builder's, even where the first reading found
+        // a value (a founding year of the festival itself). "Founder of the stage builder"
+        // asks for the builder's founder, not for the bridge.
+        let schema = json!({"type": "object", "properties": {
+            "founded_year": {"type": "integer", "description": "Founding year of the stage builder"},
+            "founder": {"type": "string", "description": "Founder of the stage builder"},
+            "crew": {"type": "integer", "description": "Crew on site"}
+        }});
+        let asked = request(
+            json!("In what year was the company that built the Kessel Fair's main stage founded, and who founded it?"),
+            schema.clone(),
+        );
+        let hops = hop_fields(&asked, &schema);
+        let followed: Vec<(&str, bool)> = hops
+            .iter()
+            .map(|h| (h.name.as_str(), h.only_if_null))
+            .collect();
+        assert_eq!(
+            followed,
+            [("founded_year", false), ("founder", false), ("crew", true)]
+        );
+        assert!(hops.iter().all(|h| h.relation == Some(Relation::Builder)));
     }
 
     // --- the hop with a search provider: a local index in a temporary directory ---
