@@ -657,7 +657,7 @@ fn fill_field(
                         &request.objective,
                         |start, end| {
                             let sentence = crate::typed::sentence_at(text, start);
-                            !names_another(sentence, entity)
+                            !names_another(sentence, entity, &text[start..end])
                                 && !of_another(sentence, &specific, entity)
                                 && !is_the_entity(&text[start..end], entity)
                                 && !current_row_for_earlier(text, start, &field.keywords)
@@ -1227,12 +1227,17 @@ fn entity_words(request: &Request) -> Vec<String> {
 /// Whether `sentence` is about a near namesake of the entity asked about: it names
 /// something that shares some of the entity's words but not all, and has words of its own
 /// ("Corrow Rovers FC" when "Corrow Royal Rovers" was asked), and never the entity itself.
-fn names_another(sentence: &str, entity: &[String]) -> bool {
+fn names_another(sentence: &str, entity: &[String], value: &str) -> bool {
     if entity.len() < 2 {
         return false;
     }
     let mut another = false;
-    for name in crate::typed::proper_names(sentence) {
+    // The value itself is no namesake: "founded in 1979 by Ilse Veltmark", asked about
+    // Veltmark Medical.
+    for name in crate::typed::proper_names(sentence)
+        .into_iter()
+        .filter(|name| *name != value.trim())
+    {
         let words = tokens(name);
         let shared = entity
             .iter()
@@ -1930,6 +1935,33 @@ mod tests {
         );
         let s = json_output(&request(input), &schema, &[news, own], 1);
         assert_eq!(s.content["ceo"], json!("Bram Olde"), "{:?}", s.basis);
+    }
+
+    #[test]
+    fn a_founder_who_gave_the_company_its_name_is_no_namesake() {
+        let sources = [source(
+            "http://veltmark.example/history",
+            "History of Veltmark Medical",
+            &[
+                "Veltmark Medical makes scanners.",
+                "The company was founded in 1979 by Ilse Veltmark, a physicist.",
+            ],
+        )];
+        let schema = json!({"type": "object", "properties": {
+            "founder": {"type": "string", "description": "Founder of the company"},
+        }});
+        let s = json_output(
+            &request(json!({"company": "Veltmark Medical"})),
+            &schema,
+            &sources,
+            1,
+        );
+        assert_eq!(
+            s.content["founder"],
+            json!("Ilse Veltmark"),
+            "{:?}",
+            s.basis
+        );
     }
 
     #[test]

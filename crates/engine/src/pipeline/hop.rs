@@ -368,13 +368,27 @@ pub fn hop_fields(request: &Request, schema: &Value) -> Vec<HopField> {
 }
 
 /// Whether a field's words ask for the related entity itself (`manufacturer`, `maker_name`,
-/// `made_by`): the first synthesis reads that; no hop.
+/// `made_by`): the first synthesis reads that; no hop. A name with two relations
+/// (`maker_founder`) asks for the second through the first.
 fn asks_for_the_bridge(words: &[String]) -> bool {
     let rest: Vec<&String> = words
         .iter()
         .filter(|w| !GENERIC_FIELD_WORDS.contains(&w.as_str()) && w.as_str() != "by")
         .collect();
-    !rest.is_empty()
+    // `maker_founder` names two relations: the founder of the maker, read through it.
+    let relations = RELATIONS
+        .iter()
+        .filter(|r| {
+            rest.iter().any(|w| {
+                r.nouns()
+                    .iter()
+                    .flat_map(|n| n.split(' '))
+                    .any(|n| is_noun(w, n))
+            })
+        })
+        .count();
+    relations < 2
+        && !rest.is_empty()
         && rest.iter().all(|w| {
             RELATIONS.iter().any(|r| {
                 r.nouns()
