@@ -1752,6 +1752,24 @@ mod tests {
         assert!(hops.iter().all(|h| h.relation == Some(Relation::Builder)));
     }
 
+    #[test]
+    fn a_name_with_two_relations_asks_for_the_second_through_the_first() {
+        let schema = json!({"type": "object", "properties": {
+            "maker_founder": {"type": "string", "description": "Founder of the maker"},
+            "manufacturer": {"type": "string"}
+        }});
+        let asked = request(json!({"product": "Orrin 3T"}), schema.clone());
+        let hops = hop_fields(&asked, &schema);
+        assert_eq!(
+            hops.len(),
+            1,
+            "the manufacturer itself is read without a hop"
+        );
+        assert_eq!(hops[0].name, "maker_founder");
+        assert_eq!(hops[0].relation, Some(Relation::Maker));
+        assert_eq!(hops[0].fact, "founder");
+    }
+
     // --- the hop with a search provider: a local index in a temporary directory ---
 
     #[derive(Default)]
