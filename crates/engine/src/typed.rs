@@ -445,10 +445,11 @@ pub fn find_value_where(
             if before.matches('(').count() > before.matches(')').count() {
                 distance += 4;
             }
-            // "founded ... by Edda Harrow": the agent of the field's act is the person.
+            // "founded ... by Edda Harrow", "by the physicist Ilse Veltmark": the agent of
+            // the field's act is the person.
             if person_field
                 && matches!(c.value, Value::String(_))
-                && before.trim_end().to_lowercase().ends_with(" by")
+                && after_by(before)
                 && distance <= PLAIN_DISTANCE * 2
             {
                 distance = distance.min(1);
@@ -1908,6 +1909,20 @@ pub fn is_role(name: &str) -> bool {
 }
 
 /// Whether the text before a name ends with a word that puts a place after it.
+/// Whether `before` ends with "by", or with "by" and up to three lower-case words ("by the
+/// physicist", "by a local engineer"): what follows is the agent.
+fn after_by(before: &str) -> bool {
+    let words: Vec<&str> = before.split_whitespace().rev().take(4).collect();
+    words
+        .iter()
+        .position(|w| w.eq_ignore_ascii_case("by"))
+        .is_some_and(|at| {
+            words[..at]
+                .iter()
+                .all(|w| w.chars().all(|c| c.is_lowercase()))
+        })
+}
+
 fn after_place_word(before: &str) -> bool {
     let last = before
         .trim_end()
@@ -2354,6 +2369,11 @@ mod tests {
         );
         assert_eq!(
             founder("Orrin Medical's founder Ilse Marr set it up in 1979."),
+            Some(serde_json::json!("Ilse Marr"))
+        );
+        // The agent after "by" and a word or two of what they were.
+        assert_eq!(
+            founder("The firm was founded in Sondhaven in 1979 by the physicist Ilse Marr."),
             Some(serde_json::json!("Ilse Marr"))
         );
         // Nor a funding round or a single word.
