@@ -62,6 +62,9 @@ const SYNONYMS: &[&[&str]] = &[
     &["members", "member"],
     &["birthplace", "born"],
     &["birth", "born"],
+    &["village", "address", "location"],
+    &["town", "address", "location"],
+    &["city", "address", "location"],
     &["ceo", "chief", "executive"],
     &["cfo", "chief", "financial"],
     &["cto", "chief", "technology"],
@@ -994,11 +997,65 @@ const PLACE_WORDS: &[&str] = &[
     "location",
 ];
 
-/// Words of an address part that is not a town: "Quellside Business Park", "14 Mill Road".
+/// Words of an address part that is not a town: "Quellside Business Park", "14 Mill Road"
+/// (a street word may also end a word: "Sjögatan", "Hauptstraße").
 const ADDRESS_WORDS: &[&str] = &[
-    "road", "street", "st", "avenue", "lane", "way", "park", "quay", "square", "building", "floor",
-    "suite", "unit", "box", "plaza", "estate", "centre", "center", "house",
+    "road",
+    "street",
+    "st",
+    "avenue",
+    "lane",
+    "way",
+    "park",
+    "quay",
+    "square",
+    "building",
+    "floor",
+    "suite",
+    "unit",
+    "box",
+    "plaza",
+    "estate",
+    "centre",
+    "center",
+    "house",
+    "boulevard",
+    "route",
+    // Street words of other languages: "3 chemin des Pierres", "Sjögatan 7", "Via Roma 1".
+    "chemin",
+    "rue",
+    "allée",
+    "allee",
+    "impasse",
+    "strasse",
+    "straße",
+    "gasse",
+    "weg",
+    "platz",
+    "via",
+    "viale",
+    "piazza",
+    "calle",
+    "avenida",
+    "plaza",
+    "rua",
+    "straat",
+    "plein",
+    "gatan",
+    "gata",
+    "vej",
+    "katu",
 ];
+
+/// Whether `word` (lower case) is a street word, alone or ending a compound.
+fn is_address_word(word: &str) -> bool {
+    ADDRESS_WORDS.contains(&word)
+        || [
+            "gatan", "straße", "strasse", "gasse", "straat", "platz", "katu",
+        ]
+        .iter()
+        .any(|suffix| word.len() > suffix.len() + 2 && word.ends_with(suffix))
+}
 
 /// The value of a field's type in one cell: the whole cell is the statement, so the first
 /// candidate of the type is it. A string field without a kind takes the cell's text when it
@@ -1051,9 +1108,7 @@ fn read_cell(
             .find(|part| {
                 !part.is_empty()
                     && !part.chars().any(|c| c.is_ascii_digit())
-                    && !tokens(part)
-                        .iter()
-                        .any(|w| ADDRESS_WORDS.contains(&w.as_str()))
+                    && !tokens(part).iter().any(|w| is_address_word(w))
             });
         return place.map(|p| json!(p));
     }
@@ -1962,6 +2017,37 @@ mod tests {
             "{:?}",
             s.basis
         );
+    }
+
+    #[test]
+    fn a_village_is_read_from_an_address_row_without_its_street() {
+        for (address, village) in [
+            ("3 chemin des Pierres, Sarnac", "Sarnac"),
+            ("Kvarngatan 7, Ostvik", "Ostvik"),
+            ("14 Mill Road, Drellby", "Drellby"),
+        ] {
+            let row = format!("| Address | {address} |\n| --- | --- |\n| Founded | 1884 |");
+            let sources = [source(
+                "http://estate.example/",
+                "Domaine Arlo",
+                &[row.as_str()],
+            )];
+            let schema = json!({"type": "object", "properties": {
+                "village": {"type": "string", "description": "Village where the estate is"},
+            }});
+            let s = json_output(
+                &request(json!({"estate": "Domaine Arlo"})),
+                &schema,
+                &sources,
+                1,
+            );
+            assert_eq!(
+                s.content["village"],
+                json!(village),
+                "{address}: {:?}",
+                s.basis
+            );
+        }
     }
 
     #[test]
