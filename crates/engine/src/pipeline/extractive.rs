@@ -1657,6 +1657,13 @@ mod tests {
         Request::from_stored(&json!({"input": input}))
     }
 
+    /// A one-passage source published on `date` (year, month, day).
+    fn dated(url: &str, title: &str, date: (i32, u32, u32), text: &str) -> Source {
+        let mut s = source(url, title, &[text]);
+        s.published = chrono::NaiveDate::from_ymd_opt(date.0, date.1, date.2);
+        s
+    }
+
     #[test]
     fn a_table_row_ranked_low_is_read_when_its_label_names_the_field() {
         // The company's own pages outrank its leadership page (whose title does not name
@@ -2206,20 +2213,17 @@ mod tests {
 
     #[test]
     fn a_cross_check_prefers_the_later_report() {
-        let dated = |url: &str, date: (i32, u32, u32), text: &str| {
-            let mut s = source(url, "Harwick Looms", &[text]);
-            s.published = chrono::NaiveDate::from_ymd_opt(date.0, date.1, date.2);
-            s
-        };
         // Each figure says its own year; the page dates are the other way round.
         let sources = [
             dated(
                 "http://a.example/profile",
+                "Harwick Looms",
                 (2025, 3, 1),
                 "| Employees | 240 (2021) |\n| --- | --- |\n| Founded | 1902 |",
             ),
             dated(
                 "http://b.example/factsheet",
+                "Harwick Looms",
                 (2022, 5, 2),
                 "| Employees | 310 (2024) |\n| --- | --- |\n| Mills | 2 |",
             ),
@@ -2241,19 +2245,16 @@ mod tests {
 
     #[test]
     fn a_page_date_or_another_facts_year_does_not_date_a_figure() {
-        let dated = |url: &str, date: (i32, u32, u32), text: &str| {
-            let mut s = source(url, "Harwick Looms", &[text]);
-            s.published = chrono::NaiveDate::from_ymd_opt(date.0, date.1, date.2);
-            s
-        };
         let sources = [
             dated(
                 "http://a.example/about",
+                "Harwick Looms",
                 (2020, 3, 1),
                 "Founded in 1902, Harwick Looms has 310 employees.",
             ),
             dated(
                 "http://b.example/news",
+                "Harwick Looms",
                 (2024, 5, 2),
                 "Harwick Looms, a weaver that employs 240 people at its mill, will open a shop in town next spring.",
             ),
