@@ -11,7 +11,7 @@
 use super::plan::{fields, Field};
 use super::request::Request;
 use super::{Source, Synthesis};
-use crate::facts::facts;
+use crate::facts::{facts, Fact};
 use crate::rank::{rank, stem, tokens};
 use crate::typed::{find_value_avoiding, find_value_where, wants_name, FieldType, Found};
 use chrono::Datelike;
@@ -176,6 +176,9 @@ struct Corpus<'a> {
     ranked_text: Vec<String>,
     /// The stems of each passage's words, for document frequencies.
     stems: Vec<std::collections::HashSet<String>>,
+    /// Each passage's label → value facts (per source, per passage), read when first asked
+    /// for and then shared by every field.
+    facts: Vec<Vec<std::cell::OnceCell<Vec<Fact>>>>,
 }
 
 impl<'a> Corpus<'a> {
@@ -200,12 +203,28 @@ impl<'a> Corpus<'a> {
             .iter()
             .map(|t| tokens(t).iter().map(|w| stem(w)).collect())
             .collect();
+        let facts = sources
+            .iter()
+            .map(|source| {
+                source
+                    .passages
+                    .iter()
+                    .map(|_| std::cell::OnceCell::new())
+                    .collect()
+            })
+            .collect();
         Corpus {
             sources,
             at,
             ranked_text,
             stems,
+            facts,
         }
+    }
+
+    /// The facts of the passage at `at` (see [`crate::facts`]).
+    fn facts(&self, at: At) -> &[Fact] {
+        self.facts[at.source][at.passage].get_or_init(|| facts(self.text(at)))
     }
 
     /// Ranks passages for `query`, those on pages about the subject first (see [`Subject`]):
@@ -910,7 +929,7 @@ fn read_facts(
     let mut out: Vec<((usize, usize), usize, At, Found)> = Vec::new();
     for (rank, &at) in ranked.iter().enumerate() {
         let text = corpus.text(at);
-        for fact in facts(text) {
+        for fact in corpus.facts(at) {
             // A comparison table's column, or a row of a table of several entities, is
             // chosen by the entity's name in its label.
             let hits = (fact.label_hits(&keys), fact.label_hits(entity));
