@@ -286,7 +286,7 @@ pub fn find_value_where(
                     found.retain(|c| !is_role(&passage[c.start..c.end]));
                     // A founder, a chief executive or a mayor is a person, not "Veltmark
                     // Medical" or "Domaine Vardel".
-                    if has(&keys, STRICT_PERSON_WORDS) {
+                    if asks_for_a_person(keywords) {
                         found.retain(|c| could_be_a_person(&passage[c.start..c.end]));
                     }
                     // A town or a village is not a firm: "Domaine Vardel" is no village.
@@ -384,24 +384,16 @@ pub fn find_value_where(
         candidates.retain(|c| !counts_more_than(&passage[c.end..], &keys));
     }
     // A field asking for an earlier figure: `previous_record`, "Attendance the year before".
-    let asks_earlier = matches!(field_type, FieldType::Integer | FieldType::Number)
-        && has(&keys, &["previous", "former", "prior", "earlier", "before"]);
+    let asks_earlier =
+        matches!(field_type, FieldType::Integer | FieldType::Number) && has(&keys, EARLIER_WORDS);
     // Where the field's words occur, found once per passage rather than once per candidate.
     let keyword_at = keyword_spans(passage, &keys);
     let person_field = has(&keys, PERSON_WORDS) || has(&keys, MAKER_WORDS);
-    let wants_end = matches!(field_type, FieldType::Date | FieldType::Month)
-        && has(
-            &keys,
-            &["end", "last", "until", "closing", "finish", "ends", "final"],
-        );
+    let wants_end =
+        matches!(field_type, FieldType::Date | FieldType::Month) && has(&keys, END_WORDS);
     // "from Friday 11 October to Sunday 13 October 2024" is the event's first and last day
     // whatever the field calls them: a range of dates states both ends.
-    let wants_start = matches!(field_type, FieldType::Date | FieldType::Month)
-        && has(
-            &keys,
-            &["start", "first", "begin", "begins", "starts", "opening"],
-        );
-    let range_spans: Vec<(usize, usize)> = if wants_start || wants_end {
+    let range_spans: Vec<(usize, usize)> = if asks_for_an_end_of_a_range(field_type, keywords) {
         candidates
             .iter()
             .filter(|c| {
@@ -1724,9 +1716,40 @@ const PERSON_WORDS: &[&str] = &[
     "dean",
 ];
 
-/// Words of fields that ask for a person and never for an organisation (an owner or an
-/// architect may be a firm; a founder or a mayor is not).
-pub(crate) const STRICT_PERSON_WORDS: &[&str] = &[
+/// Words of a field asking for an earlier value than the one a page states now
+/// (`previous_mayor`, `former_name`, "Attendance the year before").
+pub const EARLIER_WORDS: &[&str] = &[
+    "previous", "former", "prior", "earlier", "original", "before",
+];
+
+/// Words of a date field asking for the first day of something.
+const START_WORDS: &[&str] = &["start", "first", "begin", "begins", "starts", "opening"];
+
+/// Words of a date field asking for the last day of something.
+const END_WORDS: &[&str] = &["end", "last", "until", "closing", "finish", "ends", "final"];
+
+/// Whether a date field asks for the first or the last day of something (`start_date`,
+/// "Last day of the festival"): a range of dates states both.
+pub fn asks_for_an_end_of_a_range(field_type: &FieldType, keywords: &str) -> bool {
+    let keys = tokens(keywords);
+    matches!(field_type, FieldType::Date | FieldType::Month)
+        && (has(&keys, START_WORDS) || has(&keys, END_WORDS))
+}
+
+/// Whether a field always asks for a person, never for an organisation (a founder, a chief
+/// executive, a mayor; an owner or an architect may be a firm).
+pub fn asks_for_a_person(keywords: &str) -> bool {
+    has(&tokens(keywords), STRICT_PERSON_WORDS)
+}
+
+/// Whether a field asks about a related entity that makes, builds or runs the one asked
+/// about (`maker_founder`, `operator_city`).
+pub fn asks_about_a_maker(keywords: &str) -> bool {
+    has(&tokens(keywords), MAKER_WORDS)
+}
+
+/// Words of fields that ask for a person and never for an organisation.
+const STRICT_PERSON_WORDS: &[&str] = &[
     "founder",
     "founders",
     "ceo",
@@ -1829,7 +1852,7 @@ pub fn is_organisation(name: &str) -> bool {
 }
 
 /// Words of fields that ask who made, built or runs something: "made by X", not "in X".
-pub(crate) const MAKER_WORDS: &[&str] = &[
+const MAKER_WORDS: &[&str] = &[
     "manufacturer",
     "maker",
     "builder",

@@ -613,23 +613,11 @@ fn fill_field(
     // a page whose title does not either, is someone else's: "The board's chief executive,
     // Rosalind Achterberg" in a hospital's news, asked about the scanner's maker.
     // (A field about a related entity, `maker_founder`, is about someone else by design.)
-    let person_field = matches!(field_type, FieldType::String | FieldType::Other) && {
-        let words = tokens(&field.keywords);
-        words
-            .iter()
-            .any(|w| crate::typed::STRICT_PERSON_WORDS.contains(&w.as_str()))
-            && !words
-                .iter()
-                .any(|w| crate::typed::MAKER_WORDS.contains(&w.as_str()))
-    };
+    let person_field = matches!(field_type, FieldType::String | FieldType::Other)
+        && crate::typed::asks_for_a_person(&field.keywords)
+        && !crate::typed::asks_about_a_maker(&field.keywords);
     let title_names_entity = |at: At| names_entity_word(source_title(corpus, at), entity);
-    let asks_day_of_range = matches!(field_type, FieldType::Date)
-        && tokens(&field.keywords).iter().any(|w| {
-            matches!(
-                w.as_str(),
-                "start" | "first" | "begin" | "begins" | "starts" | "end" | "last" | "ends"
-            )
-        });
+    let asks_day_of_range = crate::typed::asks_for_an_end_of_a_range(&field_type, &field.keywords);
     let coverage_words = match field_type {
         FieldType::Integer | FieldType::Number | FieldType::Boolean => {
             with_synonyms(&super::request::field_words(&field.name))
@@ -980,7 +968,7 @@ fn read_facts(
 fn earlier_words(field_keywords: &str) -> Vec<String> {
     tokens(field_keywords)
         .into_iter()
-        .filter(|w| matches!(w.as_str(), "previous" | "former" | "prior" | "original"))
+        .filter(|w| crate::typed::EARLIER_WORDS.contains(&w.as_str()))
         .collect()
 }
 
@@ -1157,9 +1145,7 @@ fn read_cell(
                 .find(|name| {
                     (plain.starts_with(name) || name.len() * 2 >= plain.len())
                         && !crate::typed::is_role(name)
-                        && (!tokens(keywords)
-                            .iter()
-                            .any(|w| crate::typed::STRICT_PERSON_WORDS.contains(&w.as_str()))
+                        && (!crate::typed::asks_for_a_person(keywords)
                             || crate::typed::could_be_a_person(name))
                 })
                 .map(|name| json!(name))
