@@ -1641,21 +1641,9 @@ pub fn text_output(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::SourcePassage;
 
     fn source(url: &str, title: &str, passages: &[&str]) -> Source {
-        Source {
-            url: url.into(),
-            title: Some(title.into()),
-            published: None,
-            passages: passages
-                .iter()
-                .map(|p| SourcePassage {
-                    text: (*p).into(),
-                    heading: None,
-                })
-                .collect(),
-        }
+        Source::of_passages(url, title, passages)
     }
 
     fn request(input: Value) -> Request {

@@ -1423,7 +1423,7 @@ fn apply(
 mod tests {
     use super::*;
     use crate::fetch::{FetchCache, Fetcher, FetcherConfig, DEFAULT_CACHE_BYTES};
-    use crate::pipeline::{ResearchProcessor, SourcePassage};
+    use crate::pipeline::ResearchProcessor;
     use crate::search::{IndexedPage, Indexer, LocalIndex};
     use crate::web::page::ExtractedCache;
     use crate::{budget, Processor, SourceStats, Task};
@@ -1433,18 +1433,7 @@ mod tests {
     // Every name here is invented for these tests.
 
     fn source(url: &str, title: &str, passages: &[&str]) -> Source {
-        Source {
-            url: url.into(),
-            title: Some(title.into()),
-            published: None,
-            passages: passages
-                .iter()
-                .map(|p| SourcePassage {
-                    text: (*p).into(),
-                    heading: None,
-                })
-                .collect(),
-        }
+        Source::of_passages(url, title, passages)
     }
 
     fn request(input: Value, schema: Value) -> Request {

@@ -48,6 +48,25 @@ pub struct Source {
     pub passages: Vec<SourcePassage>,
 }
 
+#[cfg(test)]
+impl Source {
+    /// A source for tests: a titled page of passages without headings or a date.
+    pub(crate) fn of_passages(url: &str, title: &str, passages: &[&str]) -> Source {
+        Source {
+            url: url.into(),
+            title: Some(title.into()),
+            published: None,
+            passages: passages
+                .iter()
+                .map(|p| SourcePassage {
+                    text: (*p).into(),
+                    heading: None,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// A passage of a source, with the heading it stands under.
 #[derive(Debug, Clone)]
 pub struct SourcePassage {
