@@ -234,17 +234,23 @@ impl<'a> Corpus<'a> {
     /// about its neighbours, so there the pages whose title names it come first.
     fn rank_about(&self, query: &str, subject: &Subject) -> Vec<At> {
         let texts: Vec<&str> = self.ranked_text.iter().map(String::as_str).collect();
-        let one_word = subject.words.len() == 1;
+        // Per source, whether a one-word name is missing from its title.
+        let untitled: Vec<bool> = self
+            .sources
+            .iter()
+            .map(|source| match subject.words.as_slice() {
+                [word] => !tokens(source.title.as_deref().unwrap_or(""))
+                    .iter()
+                    .any(|t| stem(t) == stem(word)),
+                _ => false,
+            })
+            .collect();
         let mut scored: Vec<((bool, bool), usize, At)> = rank(query, &texts)
             .into_iter()
             .enumerate()
             .map(|(order, (i, _))| {
                 let at = self.at[i];
-                let titled = one_word && {
-                    let title = tokens(self.sources[at.source].title.as_deref().unwrap_or(""));
-                    title.iter().any(|t| stem(t) == stem(&subject.words[0]))
-                };
-                ((!subject.on_topic(at), one_word && !titled), order, at)
+                ((!subject.on_topic(at), untitled[at.source]), order, at)
             })
             .collect();
         scored.sort_by_key(|(key, order, _)| (*key, *order));
