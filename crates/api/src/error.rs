@@ -3,6 +3,7 @@
 //! Every non-2xx answer carries it. `ref_id` is a fresh UUID that the server also logs beside
 //! the cause, so a user can quote it and an operator can find what happened.
 
+use crate::run::{RunStatus, TaskRun};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -75,6 +76,27 @@ impl ApiError {
 
     pub fn run_not_found() -> Self {
         Self::new(404, "Run id not found")
+    }
+
+    /// `GET …/result` of a run that ended without output (failed or cancelled), as the hosted
+    /// API answers it: 404, with the run's own error in the message and the detail.
+    pub fn run_ended_without_output(run: &TaskRun) -> Self {
+        let detail = json!({
+            "run_id": run.run_id,
+            "status": run.status.as_str(),
+            "error": run.error,
+        });
+        let message = match &run.error {
+            Some(error) => format!("Run failed: {} (ref_id {})", error.message, error.ref_id),
+            None => format!("Run {} without output", run.status.as_str()),
+        };
+        Self::new(404, message).with_detail(detail)
+    }
+
+    /// `GET …/result` whose wait ended while the run is still active.
+    pub fn run_still_active(run_id: &str, status: RunStatus) -> Self {
+        Self::new(408, "Request timed out; run still active")
+            .with_detail(json!({ "run_id": run_id, "status": status.as_str() }))
     }
 
     pub fn invalid_processor(name: &str) -> Self {

@@ -1,14 +1,148 @@
-//! The events of every stream, as they go on the wire: `task_run.state` (`TaskRunEvent` of
-//! the spec), `task_group_status`, and the type name each event is framed with.
+//! The events of every stream, as they go on the wire and as they are recorded:
+//! `task_run.state` (`TaskRunEvent` of the spec), `task_run.progress_msg.*`,
+//! `task_run.progress_stats`, `task_group_status`, the `error` event that ends a failed
+//! stream, and the type name each event is framed with.
 //!
-//! The store records events in its own form; this module renders them. A run's stream and a
-//! group's streams render `task_run.state` through one function, so they cannot drift:
-//! `event_id` is always present (`null` on a run's own stream, which has no cursor in the
-//! spec; a decimal string on a group's), and `input`/`output` appear only when given.
+//! Every event's JSON is written here and nowhere else. The store records a run's events in
+//! the form this module gives it ([`task_run_state_record`], [`progress_message_json`],
+//! [`progress_stats_json`]) and a group's log as [`GroupEventKind`] plus a document; the
+//! server renders what the store returns through this module. A run's stream and a group's
+//! streams render `task_run.state` through one function, so they cannot drift: `event_id` is
+//! always present (`null` on a run's own stream, which has no cursor in the spec; a decimal
+//! string on a group's), and `input`/`output` appear only when given.
 
-use crate::run::RunStatus;
-use serde::Deserialize;
+use crate::error::ApiError;
+use crate::run::{RunStatus, TaskRun};
+use crate::time::rfc3339;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+
+/// The kinds of progress message of the spec (`task_run.progress_msg.*`): exactly the five
+/// its `TaskRunProgressMessageEvent` allows, since a client validating events refuses others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    Plan,
+    Search,
+    Result,
+    ToolCall,
+    ExecStatus,
+}
+
+impl MessageKind {
+    /// The event type as the spec spells it.
+    pub fn event_type(self) -> &'static str {
+        match self {
+            MessageKind::Plan => "task_run.progress_msg.plan",
+            MessageKind::Search => "task_run.progress_msg.search",
+            MessageKind::Result => "task_run.progress_msg.result",
+            MessageKind::ToolCall => "task_run.progress_msg.tool_call",
+            MessageKind::ExecStatus => "task_run.progress_msg.exec_status",
+        }
+    }
+}
+
+/// Source counts for `task_run.progress_stats`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SourceStats {
+    pub num_sources_considered: u64,
+    pub num_sources_read: u64,
+    pub sources_read_sample: Vec<String>,
+}
+
+/// A `task_run.progress_msg.*` event, as recorded and sent; `at` in microseconds.
+pub fn progress_message_json(kind: MessageKind, message: &str, at: i64) -> String {
+    #[derive(Serialize)]
+    struct ProgressMessage<'a> {
+        r#type: &'static str,
+        message: &'a str,
+        timestamp: String,
+    }
+    serde_json::to_string(&ProgressMessage {
+        r#type: kind.event_type(),
+        message,
+        timestamp: rfc3339(at),
+    })
+    .expect("a progress message always serialises")
+}
+
+/// A `task_run.progress_stats` event, as recorded and sent; `progress_meter` is clamped to
+/// 0–100.
+pub fn progress_stats_json(stats: &SourceStats, progress_meter: f64) -> String {
+    #[derive(Serialize)]
+    struct ProgressStats<'a> {
+        r#type: &'static str,
+        progress_meter: f64,
+        source_stats: &'a SourceStats,
+    }
+    serde_json::to_string(&ProgressStats {
+        r#type: "task_run.progress_stats",
+        progress_meter: progress_meter.clamp(0.0, 100.0),
+        source_stats: stats,
+    })
+    .expect("progress stats always serialise")
+}
+
+/// The `task_run.state` event a run's log records with each status change: a snapshot of
+/// the run, without the stream's `event_id` (see [`task_run_state_json`], which sends it).
+pub fn task_run_state_record(run: &TaskRun) -> String {
+    #[derive(Serialize)]
+    struct StateRecord<'a> {
+        r#type: &'static str,
+        run: &'a TaskRun,
+    }
+    serde_json::to_string(&StateRecord {
+        r#type: "task_run.state",
+        run,
+    })
+    .expect("a TaskRun always serialises")
+}
+
+/// What a task group's log records, with the document each kind carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupEventKind {
+    /// The group's status (`TaskGroupStatus`), on each add and when the group goes idle.
+    Status,
+    /// A run of the group ended: the run (`TaskRun`) as it ended.
+    RunEnded,
+}
+
+impl GroupEventKind {
+    /// The kind as the log stores it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupEventKind::Status => "status",
+            GroupEventKind::RunEnded => "run",
+        }
+    }
+
+    /// The kind the log stored as `text`.
+    pub fn parse(text: &str) -> Option<GroupEventKind> {
+        match text {
+            "status" => Some(GroupEventKind::Status),
+            "run" => Some(GroupEventKind::RunEnded),
+            _ => None,
+        }
+    }
+}
+
+/// A recorded group event as the group's stream sends it, at cursor `seq`.
+pub fn group_event_json(seq: i64, kind: GroupEventKind, document: &str) -> String {
+    match kind {
+        GroupEventKind::Status => task_group_status_json(seq, document),
+        GroupEventKind::RunEnded => task_run_state_json(Some(seq), document, None, None),
+    }
+}
+
+/// The data of the `error` event that ends a stream whose store read failed (`ErrorEvent` of
+/// the spec), under `ref_id`. The cause is the server's to log, never sent.
+pub fn stream_failed_json(ref_id: &str) -> String {
+    let body = ApiError::new(
+        500,
+        "Internal error: the event stream failed; reconnect to resume from the last event id",
+    )
+    .body(ref_id);
+    serde_json::to_string(&body).expect("an error body always serialises")
+}
 
 /// A `task_run.state` event. `run` is the run's JSON; `event_id` is the group stream's
 /// cursor (`None` renders `null`); `input` and `output` are included when given.
@@ -117,6 +251,42 @@ mod tests {
         assert_eq!(
             task_run_state_json(None, r#"{"run_id":"r"}"#, None, Some(r#"{"type":"text"}"#)),
             r#"{"type":"task_run.state","event_id":null,"run":{"run_id":"r"},"output":{"type":"text"}}"#
+        );
+    }
+
+    #[test]
+    fn recorded_events_are_spelled_like_the_spec() {
+        assert_eq!(
+            progress_message_json(MessageKind::Plan, "Planning", 1_745_439_708_037_943),
+            r#"{"type":"task_run.progress_msg.plan","message":"Planning","timestamp":"2025-04-23T20:21:48.037943Z"}"#
+        );
+        let stats = SourceStats {
+            num_sources_considered: 3,
+            num_sources_read: 2,
+            sources_read_sample: vec!["https://a.example/".into()],
+        };
+        assert_eq!(
+            progress_stats_json(&stats, 140.0),
+            r#"{"type":"task_run.progress_stats","progress_meter":100.0,"source_stats":{"num_sources_considered":3,"num_sources_read":2,"sources_read_sample":["https://a.example/"]}}"#
+        );
+        let body: serde_json::Value = serde_json::from_str(&stream_failed_json("r1")).unwrap();
+        assert_eq!(body["type"], "error");
+        assert_eq!(body["error"]["ref_id"], "r1");
+    }
+
+    #[test]
+    fn group_events_render_by_kind() {
+        for kind in [GroupEventKind::Status, GroupEventKind::RunEnded] {
+            assert_eq!(GroupEventKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(GroupEventKind::parse("other"), None);
+        assert_eq!(
+            group_event_json(2, GroupEventKind::RunEnded, r#"{"run_id":"r"}"#),
+            r#"{"type":"task_run.state","event_id":"2","run":{"run_id":"r"}}"#
+        );
+        assert_eq!(
+            group_event_json(3, GroupEventKind::Status, "{}"),
+            r#"{"type":"task_group_status","event_id":"3","status":{}}"#
         );
     }
 

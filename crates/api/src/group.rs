@@ -76,6 +76,11 @@ impl GroupStatus {
         self.counts.active() > 0
     }
 
+    /// The status as responses and events show it.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a GroupStatus always serialises")
+    }
+
     /// A sentence a person reads in a dashboard: how far along the group is.
     pub fn message(&self) -> String {
         let total = self.num_task_runs();

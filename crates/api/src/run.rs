@@ -80,6 +80,19 @@ pub struct TaskRun {
     pub modified_at: i64,
 }
 
+impl TaskRun {
+    /// The run as every response and event shows it.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a TaskRun always serialises")
+    }
+}
+
+/// The body of `GET …/result` (`TaskRunResult` of the spec): the run and its output object,
+/// which is stored as the JSON text the engine wrote and sent as it is.
+pub fn task_run_result_json(run: &TaskRun, output: &str) -> String {
+    format!(r#"{{"run":{},"output":{}}}"#, run.to_json(), output)
+}
+
 impl Serialize for TaskRun {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut s = serializer.serialize_struct("TaskRun", 11)?;

@@ -61,37 +61,8 @@ pub struct PreviousInteraction {
     pub output: Option<Value>,
 }
 
-/// The kinds of progress message of the spec (`task_run.progress_msg.*`): exactly the five
-/// its `TaskRunProgressMessageEvent` allows, since a client validating events refuses others.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MessageKind {
-    Plan,
-    Search,
-    Result,
-    ToolCall,
-    ExecStatus,
-}
-
-impl MessageKind {
-    /// The event type as the spec spells it.
-    pub fn event_type(self) -> &'static str {
-        match self {
-            MessageKind::Plan => "task_run.progress_msg.plan",
-            MessageKind::Search => "task_run.progress_msg.search",
-            MessageKind::Result => "task_run.progress_msg.result",
-            MessageKind::ToolCall => "task_run.progress_msg.tool_call",
-            MessageKind::ExecStatus => "task_run.progress_msg.exec_status",
-        }
-    }
-}
-
-/// Source counts for `task_run.progress_stats`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SourceStats {
-    pub num_sources_considered: u64,
-    pub num_sources_read: u64,
-    pub sources_read_sample: Vec<String>,
-}
+// The progress events' vocabulary is part of the wire contract, so `parallax_api` owns it.
+pub use parallax_api::events::{MessageKind, SourceStats};
 
 /// Where a processor reports progress. Reporting never fails the run: a sink that cannot
 /// record an event logs it and goes on.

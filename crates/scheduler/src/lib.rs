@@ -21,12 +21,12 @@ pub mod webhooks;
 use async_trait::async_trait;
 use futures::FutureExt;
 use parallax_api::error::ErrorObject;
-use parallax_api::time::{now_micros, rfc3339};
+use parallax_api::events;
+use parallax_api::time::now_micros;
 use parallax_engine::{
     budget, MessageKind, PreviousInteraction, Processor, ProgressSink, SourceStats, Task,
 };
 use parallax_store::{ClaimedRun, Notice, RunOutcome, Store};
-use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -216,13 +216,13 @@ struct StoreSink {
 }
 
 impl StoreSink {
-    async fn record(&self, data: serde_json::Value) {
+    async fn record(&self, data: String) {
         if !self.enabled {
             return;
         }
         if let Err(e) = self
             .store
-            .append_event(&self.worker, &self.run_id, &data.to_string())
+            .append_event(&self.worker, &self.run_id, &data)
             .await
         {
             tracing::warn!(run_id = %self.run_id, error = %e, "could not record a progress event");
@@ -233,25 +233,13 @@ impl StoreSink {
 #[async_trait]
 impl ProgressSink for StoreSink {
     async fn message(&self, kind: MessageKind, text: &str) {
-        self.record(json!({
-            "type": kind.event_type(),
-            "message": text,
-            "timestamp": rfc3339(now_micros()),
-        }))
-        .await;
+        self.record(events::progress_message_json(kind, text, now_micros()))
+            .await;
     }
 
     async fn stats(&self, stats: &SourceStats, progress_meter: f64) {
-        self.record(json!({
-            "type": "task_run.progress_stats",
-            "progress_meter": progress_meter.clamp(0.0, 100.0),
-            "source_stats": {
-                "num_sources_considered": stats.num_sources_considered,
-                "num_sources_read": stats.num_sources_read,
-                "sources_read_sample": stats.sources_read_sample,
-            },
-        }))
-        .await;
+        self.record(events::progress_stats_json(stats, progress_meter))
+            .await;
     }
 }
 

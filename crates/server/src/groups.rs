@@ -9,7 +9,7 @@
 
 use crate::runs::{
     check_previous_interaction, check_run_id, client_read_timeout, error_event, is_known_processor,
-    json_body, json_response, query_pairs, run_json, run_to_create, timeout_param,
+    json_body, json_response, query_pairs, run_to_create, timeout_param,
 };
 use crate::sse::{self, SseEvent};
 use crate::{AppState, HttpError, Tenant};
@@ -18,10 +18,12 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use parallax_api::events::event_type;
+use parallax_api::events::{self, event_type};
 use parallax_api::group::{parse_add_runs, parse_create_group, parse_cursor, GROUP_PREFIX};
 use parallax_api::{ids, time::now_micros, ApiError, FieldError, RunStatus};
-use parallax_store::{EventRecord, GroupRunsQuery, GroupToCreate, Notice, Store};
+use parallax_store::{
+    GroupEventRecord, GroupRunRecord, GroupRunsQuery, GroupToCreate, Notice, Store,
+};
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -146,7 +148,7 @@ pub async fn retrieve_run(
     check_run_id(&run_id)?;
     match state.store.get_run(&tenant, &run_id).await? {
         Some(run) if run.taskgroup_id.as_deref() == Some(group_id.as_str()) => {
-            Ok(json_response(StatusCode::OK, run_json(&run)))
+            Ok(json_response(StatusCode::OK, run.to_json()))
         }
         _ => Err(ApiError::run_not_found().into()),
     }
@@ -191,12 +193,27 @@ fn status_param(pairs: &[(String, String)]) -> Result<Option<RunStatus>, ApiErro
     }
 }
 
-/// A group stream's event: its position is the cursor, and its type names it.
-fn record_event(record: EventRecord) -> SseEvent {
+/// An event of the group's log as its stream sends it: its cursor is the id.
+fn log_event(record: GroupEventRecord) -> SseEvent {
+    let data = events::group_event_json(record.seq, record.kind, &record.document);
     SseEvent {
         id: Some(record.seq.to_string()),
-        event: event_type(&record.data),
-        data: record.data,
+        event: event_type(&data),
+        data,
+    }
+}
+
+/// A run as the runs stream lists it: a `task_run.state` event whose id is its position.
+fn run_listing(record: GroupRunRecord) -> SseEvent {
+    SseEvent {
+        id: Some(record.position.to_string()),
+        event: Some("task_run.state".into()),
+        data: events::task_run_state_json(
+            Some(record.position),
+            &record.run.to_json(),
+            record.input.as_deref(),
+            record.output.as_deref(),
+        ),
     }
 }
 
@@ -206,7 +223,7 @@ struct GroupEventCursor {
     tenant: String,
     group: String,
     after: i64,
-    buffered: VecDeque<EventRecord>,
+    buffered: VecDeque<GroupEventRecord>,
     notices: broadcast::Receiver<Notice>,
     shutdown: tokio::sync::watch::Receiver<bool>,
     deadline: tokio::time::Instant,
@@ -220,7 +237,7 @@ impl GroupEventCursor {
         loop {
             if let Some(record) = self.buffered.pop_front() {
                 self.after = record.seq;
-                return Some(record_event(record));
+                return Some(log_event(record));
             }
             if self.finished {
                 return None;
@@ -314,7 +331,7 @@ struct GroupRunsCursor {
     tenant: String,
     group: String,
     query: GroupRunsQuery,
-    buffered: VecDeque<EventRecord>,
+    buffered: VecDeque<GroupRunRecord>,
     exhausted: bool,
 }
 
@@ -322,8 +339,8 @@ impl GroupRunsCursor {
     async fn next(&mut self) -> Option<SseEvent> {
         loop {
             if let Some(record) = self.buffered.pop_front() {
-                self.query.after = record.seq;
-                return Some(record_event(record));
+                self.query.after = record.position;
+                return Some(run_listing(record));
             }
             if self.exhausted {
                 return None;

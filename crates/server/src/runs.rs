@@ -8,11 +8,13 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use parallax_api::create::{parse_create_run, NewRun};
-use parallax_api::events::{read_recorded_run_event, task_run_state_json, RecordedRunEvent};
+use parallax_api::events::{
+    read_recorded_run_event, stream_failed_json, task_run_state_json, RecordedRunEvent,
+};
+use parallax_api::run::task_run_result_json;
 use parallax_api::{ids, time::now_micros, ApiError, FieldError, RunStatus, TaskRun};
 use parallax_engine::budget;
 use parallax_store::{CreateOutcome, EventRecord, Idempotency, Notice, RunToCreate, Store};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -34,10 +36,6 @@ pub(crate) fn json_response(status: StatusCode, body: impl Into<axum::body::Body
         body.into(),
     )
         .into_response()
-}
-
-pub(crate) fn run_json(run: &TaskRun) -> String {
-    serde_json::to_string(run).expect("a TaskRun always serialises")
 }
 
 /// `POST /v1/tasks/runs`.
@@ -75,7 +73,7 @@ pub async fn create(
     match state.store.create_run(&tenant, run, idempotency).await? {
         CreateOutcome::Created(task_run) => {
             state.inputs.insert(&tenant, &task_run.run_id, input_doc);
-            Ok(json_response(StatusCode::ACCEPTED, run_json(&task_run)))
+            Ok(json_response(StatusCode::ACCEPTED, task_run.to_json()))
         }
         CreateOutcome::Replayed(response) => Ok(json_response(StatusCode::ACCEPTED, response)),
         CreateOutcome::KeyConflict => Err(ApiError::new(
@@ -205,7 +203,7 @@ pub async fn retrieve(
 ) -> Result<Response, HttpError> {
     check_run_id(&run_id)?;
     match state.store.get_run(&tenant, &run_id).await? {
-        Some(run) => Ok(json_response(StatusCode::OK, run_json(&run))),
+        Some(run) => Ok(json_response(StatusCode::OK, run.to_json())),
         None => Err(ApiError::run_not_found().into()),
     }
 }
@@ -266,23 +264,10 @@ fn answer_before(wait: Duration, read_timeout: Option<Duration>) -> Duration {
 /// does. It carries the run's own error, and is answered under that error's `ref_id`, under
 /// which the failure was logged when it happened.
 fn ended_without_output(run: &TaskRun) -> HttpError {
-    let detail = json!({
-        "run_id": run.run_id,
-        "status": run.status.as_str(),
-        "error": run.error,
-    });
+    let error = ApiError::run_ended_without_output(run);
     match &run.error {
-        Some(error) => HttpError::logged(
-            ApiError::new(
-                404,
-                format!("Run failed: {} (ref_id {})", error.message, error.ref_id),
-            )
-            .with_detail(detail),
-            error.ref_id.clone(),
-        ),
-        None => ApiError::new(404, format!("Run {} without output", run.status.as_str()))
-            .with_detail(detail)
-            .into(),
+        Some(cause) => HttpError::logged(error, cause.ref_id.clone()),
+        None => error.into(),
     }
 }
 
@@ -366,16 +351,14 @@ pub async fn result(
         };
         match (run.status, output) {
             (RunStatus::Completed, Some(output)) => {
-                let body = format!(r#"{{"run":{},"output":{}}}"#, run_json(&run), output);
+                let body = task_run_result_json(&run, &output);
                 return Ok(json_response(StatusCode::OK, body));
             }
             (status, _) if status.is_terminal() => return Err(ended_without_output(&run)),
             _ => {}
         }
         if !wait_for_run(&mut notices, &run_id, deadline, &mut shutdown).await? {
-            return Err(ApiError::new(408, "Request timed out; run still active")
-                .with_detail(json!({ "run_id": run_id, "status": run.status.as_str() }))
-                .into());
+            return Err(ApiError::run_still_active(&run_id, run.status).into());
         }
     }
 }
@@ -520,15 +503,10 @@ impl EventCursor {
 pub(crate) fn error_event(cause: &str) -> SseEvent {
     let ref_id = uuid::Uuid::new_v4().to_string();
     tracing::error!(%ref_id, error = %cause, "event stream failed");
-    let body = ApiError::new(
-        500,
-        "Internal error: the event stream failed; reconnect to resume from the last event id",
-    )
-    .body(&ref_id);
     SseEvent {
         id: None,
         event: Some("error".into()),
-        data: serde_json::to_string(&body).expect("an error body always serialises"),
+        data: stream_failed_json(&ref_id),
     }
 }
 

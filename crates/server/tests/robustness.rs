@@ -18,8 +18,8 @@ use parallax_store::postgres::PgStore;
 use parallax_store::sqlite::SqliteStore;
 use parallax_store::{
     AddedRuns, ClaimedRun, CreateOutcome, Delivery, DeliveryOutcome, EventRecord, GroupEvents,
-    GroupRunsQuery, GroupToCreate, Health, Idempotency, KeyHash, Notice, Result, RunOutcome,
-    RunToCreate, Store, TenantId,
+    GroupRunRecord, GroupRunsQuery, GroupToCreate, Health, Idempotency, KeyHash, Notice, Result,
+    RunOutcome, RunToCreate, Store, TenantId,
 };
 use serde_json::Value;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -415,7 +415,7 @@ impl Store for Counting {
         tenant: &str,
         taskgroup_id: &str,
         query: GroupRunsQuery,
-    ) -> Result<Option<Vec<EventRecord>>> {
+    ) -> Result<Option<Vec<GroupRunRecord>>> {
         self.inner
             .group_runs_after(tenant, taskgroup_id, query)
             .await

@@ -16,9 +16,55 @@
 //! and a single run (or a small group) queued behind a 10,000-run group starts at the next
 //! free slot.
 //!
-//! Both backends read, per lane, its running count and its next queued runs (at most the
-//! claim's limit each, through partial indexes on queued runs), call [`pick`], and claim
-//! exactly the runs it returns.
+//! Both backends read, per lane, its running count ([`RUNNING_BY_LANE`]) and its next queued
+//! runs (at most the claim's limit each, through partial indexes on queued runs), build the
+//! queues with [`tenant_queues`], call [`pick`], and claim exactly the runs it returns.
+
+use std::collections::{BTreeMap, HashMap};
+
+/// The running count of every lane, in SQL both backends run: rows of
+/// `tenant_id, taskgroup_id, count`.
+pub(crate) const RUNNING_BY_LANE: &str = "SELECT tenant_id, taskgroup_id, COUNT(*) FROM runs
+    WHERE status = 'running' GROUP BY tenant_id, taskgroup_id";
+
+/// A lane: a tenant, and its task group (`None` for its runs outside any group).
+pub(crate) type LaneKey = (String, Option<String>);
+
+/// A queued run a claim may take, as read from its lane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct QueuedRun {
+    pub lane: LaneKey,
+    pub run_id: String,
+    pub created_at: i64,
+}
+
+/// Every tenant's queue from the running count of each lane and the queued runs read, each
+/// lane's in the order they are to run. Lanes are ordered by tenant, then the runs outside
+/// groups, then groups by id, so both backends break ties the same way.
+pub(crate) fn tenant_queues(
+    running: HashMap<LaneKey, usize>,
+    queued: impl IntoIterator<Item = QueuedRun>,
+) -> Vec<TenantQueue> {
+    let mut lanes: BTreeMap<LaneKey, Lane> = BTreeMap::new();
+    for run in queued {
+        let lane = lanes.entry(run.lane.clone()).or_insert_with(|| Lane {
+            running: running.get(&run.lane).copied().unwrap_or(0),
+            queued: Vec::new(),
+        });
+        lane.queued.push((run.run_id, run.created_at));
+    }
+    let mut tenants: BTreeMap<String, TenantQueue> = BTreeMap::new();
+    for ((tenant, _), n) in &running {
+        tenants.entry(tenant.clone()).or_default().running += n;
+    }
+    for ((tenant, _), lane) in lanes {
+        tenants.entry(tenant).or_default().lanes.push(lane);
+    }
+    tenants
+        .into_values()
+        .filter(|t| !t.lanes.is_empty())
+        .collect()
+}
 
 /// One lane: a task group of a tenant, or the tenant's runs outside any group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +195,45 @@ mod tests {
         };
         let b = queue(0, "b", &[10]);
         assert_eq!(pick(vec![a, b], 4), vec!["g1", "b10", "h4", "g2"]);
+    }
+
+    #[test]
+    fn queues_are_built_by_tenant_then_lane() {
+        let key = |t: &str, g: Option<&str>| (t.to_owned(), g.map(str::to_owned));
+        let run = |t: &str, g: Option<&str>, id: &str, at: i64| QueuedRun {
+            lane: key(t, g),
+            run_id: id.into(),
+            created_at: at,
+        };
+        let running = HashMap::from([(key("a", Some("g2")), 2), (key("b", None), 1)]);
+        let queues = tenant_queues(
+            running,
+            [
+                run("a", Some("g2"), "r1", 5),
+                run("a", None, "r2", 7),
+                run("a", Some("g1"), "r3", 6),
+                run("a", Some("g2"), "r4", 8),
+            ],
+        );
+        // b runs one but has nothing queued: it has no queue to pick from.
+        assert_eq!(
+            queues,
+            vec![TenantQueue {
+                running: 2,
+                lanes: vec![
+                    lane(0, "r", &[]).with(&[("r2", 7)]),
+                    lane(0, "r", &[]).with(&[("r3", 6)]),
+                    lane(2, "r", &[]).with(&[("r1", 5), ("r4", 8)]),
+                ],
+            }]
+        );
+    }
+
+    impl Lane {
+        fn with(mut self, runs: &[(&str, i64)]) -> Lane {
+            self.queued = runs.iter().map(|(id, at)| (id.to_string(), *at)).collect();
+            self
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@
 
 use async_trait::async_trait;
 use parallax_api::error::ErrorObject;
+use parallax_api::events::GroupEventKind;
 use parallax_api::group::{GroupStatus, StatusCounts, TaskGroup};
 use parallax_api::{RunStatus, TaskRun};
 use std::sync::Arc;
@@ -28,11 +29,10 @@ use tokio::sync::broadcast;
 #[cfg(any(test, feature = "failpoints"))]
 pub mod failpoints;
 mod fair;
+mod migrations;
 pub mod postgres;
+mod rows;
 pub mod sqlite;
-mod state_event;
-
-pub use state_event::state_event_json;
 
 /// Result of store operations.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -144,11 +144,21 @@ pub struct AddedRuns {
     pub run_cursor: Option<i64>,
 }
 
+/// One event of a group's log, as recorded: what kind, and the document it carries (see
+/// [`GroupEventKind`]). `parallax_api::events::group_event_json` renders it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupEventRecord {
+    /// The event's cursor in the group's log.
+    pub seq: i64,
+    pub kind: GroupEventKind,
+    pub document: String,
+}
+
 /// A page of a group's event log, read in one snapshot with the group's status.
 #[derive(Debug, Clone)]
 pub struct GroupEvents {
-    /// Events after the cursor, oldest first, as the stream sends them (`event_id` inside).
-    pub events: Vec<EventRecord>,
+    /// Events after the cursor, oldest first.
+    pub events: Vec<GroupEventRecord>,
     pub status: GroupStatus,
     /// The id of the group's last event (0 when it has none).
     pub last_event_id: i64,
@@ -166,17 +176,22 @@ pub struct GroupRunsQuery {
     pub limit: usize,
 }
 
-/// Kinds of recorded group events (`group_events.kind`).
-pub(crate) const GROUP_EVENT_STATUS: &str = "status";
-pub(crate) const GROUP_EVENT_RUN: &str = "run";
+/// One run of a group as the runs stream lists it.
+#[derive(Debug, Clone)]
+pub struct GroupRunRecord {
+    /// The run's position in its group: the runs stream's cursor.
+    pub position: i64,
+    pub run: TaskRun,
+    /// The input document, when the query asked for inputs.
+    pub input: Option<String>,
+    /// The output object, when the query asked for outputs and the run completed.
+    pub output: Option<String>,
+}
 
-/// The stream JSON of a recorded group event.
-pub(crate) fn group_event_json(kind: &str, seq: i64, data: &str) -> String {
-    if kind == GROUP_EVENT_STATUS {
-        parallax_api::events::task_group_status_json(seq, data)
-    } else {
-        parallax_api::events::task_run_state_json(Some(seq), data, None, None)
-    }
+/// The [`GroupEventKind`] a group event row stored as `kind`.
+pub(crate) fn group_event_kind(kind: &str) -> Result<GroupEventKind> {
+    GroupEventKind::parse(kind)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown group event kind {kind:?}")))
 }
 
 /// What makes a [`GroupStatus`], in the order both backends read it, in any statement on
@@ -218,47 +233,6 @@ pub(crate) fn group_status(values: [i64; 6]) -> GroupStatus {
     }
 }
 
-/// JSON of a group status, as events record it.
-pub(crate) fn status_json(status: &GroupStatus) -> String {
-    serde_json::to_string(status).expect("a GroupStatus always serialises")
-}
-
-/// Migration 4, the same on both backends: task groups, their event log, each run's
-/// position in its group, and the queue indexes fair claiming reads per lane.
-pub(crate) const GROUPS_MIGRATION: &str = r#"
-CREATE TABLE task_groups (
-    taskgroup_id      TEXT PRIMARY KEY,
-    tenant_id         TEXT NOT NULL REFERENCES tenants(tenant_id),
-    metadata          TEXT,
-    created_at        BIGINT NOT NULL,
-    modified_at       BIGINT NOT NULL,
-    event_seq         BIGINT NOT NULL DEFAULT 0,
-    run_seq           BIGINT NOT NULL DEFAULT 0,
-    n_pending         BIGINT NOT NULL DEFAULT 0,
-    n_completed       BIGINT NOT NULL DEFAULT 0,
-    n_failed          BIGINT NOT NULL DEFAULT 0,
-    n_cancelled       BIGINT NOT NULL DEFAULT 0
-);
-CREATE INDEX task_groups_pending ON task_groups (tenant_id) WHERE n_pending > 0;
-CREATE TABLE group_events (
-    taskgroup_id TEXT NOT NULL REFERENCES task_groups(taskgroup_id),
-    seq          BIGINT NOT NULL,
-    kind         TEXT NOT NULL,
-    data         TEXT NOT NULL,
-    created_at   BIGINT NOT NULL,
-    PRIMARY KEY (taskgroup_id, seq)
-);
-ALTER TABLE runs ADD COLUMN group_pos BIGINT;
-CREATE UNIQUE INDEX runs_by_group ON runs (taskgroup_id, group_pos) WHERE taskgroup_id IS NOT NULL;
-DROP INDEX runs_queued_by_tenant;
-CREATE INDEX runs_queued_solo ON runs (tenant_id, created_at)
-    WHERE status = 'queued' AND taskgroup_id IS NULL;
-CREATE INDEX runs_queued_by_group ON runs (taskgroup_id, group_pos)
-    WHERE status = 'queued' AND taskgroup_id IS NOT NULL;
-CREATE INDEX runs_running_by_group ON runs (taskgroup_id)
-    WHERE status = 'running' AND taskgroup_id IS NOT NULL;
-"#;
-
 /// A webhook delivery claimed for an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
@@ -286,9 +260,6 @@ pub enum DeliveryOutcome {
     /// No more attempts.
     GaveUp { error: String },
 }
-
-/// Columns of a delivery row as claimed, in the order both backends return them.
-pub(crate) const DELIVERY_COLUMNS: &str = "delivery_id, tenant_id, url, body, attempts, created_at";
 
 /// How an outcome updates a delivery: (state, next_attempt_at, last_error).
 pub(crate) fn delivery_update(
@@ -549,14 +520,14 @@ pub trait Store: Send + Sync + 'static {
         after: i64,
         limit: usize,
     ) -> Result<Option<GroupEvents>>;
-    /// A group's runs after position `query.after`, in the order added, as the runs stream
-    /// sends them (`event_id` = position). `None` if there is no such group of `tenant`.
+    /// A group's runs after position `query.after`, in the order added, at most
+    /// `query.limit`. `None` if there is no such group of `tenant`.
     async fn group_runs_after(
         &self,
         tenant: &str,
         taskgroup_id: &str,
         query: GroupRunsQuery,
-    ) -> Result<Option<Vec<EventRecord>>>;
+    ) -> Result<Option<Vec<GroupRunRecord>>>;
 
     /// Committed changes, as they happen.
     fn subscribe(&self) -> broadcast::Receiver<Notice>;

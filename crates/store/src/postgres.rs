@@ -112,21 +112,23 @@
 
 #[cfg(any(test, feature = "failpoints"))]
 use crate::failpoints::{Failpoint, Failpoints};
-use crate::fair::{self, Lane, TenantQueue};
+use crate::fair;
+use crate::migrations;
+use crate::rows::{
+    self, CLAIM_COLUMNS, DELIVERY_COLUMNS, GROUP_EVENT_COLUMNS, GROUP_RUN_COLUMNS, RUN_COLUMNS,
+};
 use crate::{
-    delivery_update, group_event_json, group_status, merged_warnings_sql, panic_message,
-    state_event_json, status_json, AddedRuns, ClaimedRun, CreateOutcome, Delivery, DeliveryOutcome,
-    EventRecord, GroupEvents, GroupRunsQuery, GroupToCreate, Health, Idempotency, KeyHash, Notice,
-    OutcomeColumns, Result, RunOutcome, RunToCreate, Store, StoreError, TenantId, DELIVERY_COLUMNS,
-    GROUPS_MIGRATION, GROUP_EVENT_RUN, GROUP_EVENT_STATUS, GROUP_STATUS_COLUMNS, NOTICE_CAPACITY,
+    delivery_update, merged_warnings_sql, panic_message, AddedRuns, ClaimedRun, CreateOutcome,
+    Delivery, DeliveryOutcome, EventRecord, GroupEvents, GroupRunRecord, GroupRunsQuery,
+    GroupToCreate, Health, Idempotency, KeyHash, Notice, OutcomeColumns, Result, RunOutcome,
+    RunToCreate, Store, StoreError, TenantId, GROUP_STATUS_COLUMNS, NOTICE_CAPACITY,
 };
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use futures::{FutureExt, StreamExt};
-use parallax_api::error::ErrorObject;
-use parallax_api::group::{GroupStatus, TaskGroup};
+use parallax_api::events::{task_run_state_record, GroupEventKind};
+use parallax_api::group::TaskGroup;
 use parallax_api::{ids, time::now_micros, webhook, RunStatus, TaskRun};
-use serde_json::value::RawValue;
 use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -157,96 +159,6 @@ const FINISH_WRITER: &str = "PostgreSQL run-ending writer";
 
 /// The database's clock in microseconds since the epoch, as used for leases.
 const DB_NOW: &str = "(EXTRACT(EPOCH FROM statement_timestamp()) * 1000000)::BIGINT";
-
-/// Versioned migrations, applied in order, each once.
-const MIGRATIONS: &[(i64, &str)] = &[
-    (
-    1,
-    r#"
-CREATE TABLE tenants (
-    tenant_id  TEXT PRIMARY KEY,
-    created_at BIGINT NOT NULL
-);
-CREATE TABLE api_keys (
-    key_hash   BYTEA PRIMARY KEY,
-    tenant_id  TEXT NOT NULL REFERENCES tenants(tenant_id),
-    label      TEXT NOT NULL,
-    created_at BIGINT NOT NULL
-);
-CREATE TABLE runs (
-    run_id                  TEXT PRIMARY KEY,
-    tenant_id               TEXT NOT NULL REFERENCES tenants(tenant_id),
-    processor               TEXT NOT NULL,
-    status                  TEXT NOT NULL,
-    metadata                TEXT,
-    input_doc               TEXT NOT NULL,
-    enable_events           BOOLEAN NOT NULL,
-    previous_interaction_id TEXT,
-    output                  TEXT,
-    error                   TEXT,
-    warnings                TEXT,
-    taskgroup_id            TEXT,
-    created_at              BIGINT NOT NULL,
-    modified_at             BIGINT NOT NULL,
-    lease_owner             TEXT,
-    lease_expires_at        BIGINT,
-    attempts                BIGINT NOT NULL DEFAULT 0
-);
-CREATE INDEX runs_queued ON runs (created_at) WHERE status = 'queued';
-CREATE INDEX runs_leased ON runs (lease_expires_at) WHERE status = 'running';
-CREATE TABLE run_events (
-    run_id     TEXT NOT NULL REFERENCES runs(run_id),
-    seq        BIGINT NOT NULL,
-    data       TEXT NOT NULL,
-    created_at BIGINT NOT NULL,
-    PRIMARY KEY (run_id, seq)
-);
-CREATE TABLE idempotency_keys (
-    tenant_id  TEXT NOT NULL,
-    key        TEXT NOT NULL,
-    body_hash  BYTEA NOT NULL,
-    run_id     TEXT NOT NULL,
-    response   TEXT NOT NULL,
-    created_at BIGINT NOT NULL,
-    PRIMARY KEY (tenant_id, key)
-);
-"#,
-    ),
-    (
-        2,
-        // Fair claiming reads each tenant's oldest queued runs.
-        "CREATE INDEX runs_queued_by_tenant ON runs (tenant_id, created_at) WHERE status = 'queued';",
-    ),
-    (
-        3,
-        // Webhooks: each tenant's signing secret, each run's webhook URL, and the outbox of
-        // deliveries, written in the same transaction as the run's terminal state.
-        r#"
-ALTER TABLE tenants ADD COLUMN webhook_secret TEXT;
-ALTER TABLE runs ADD COLUMN webhook_url TEXT;
-CREATE TABLE webhook_deliveries (
-    delivery_id      TEXT PRIMARY KEY,
-    tenant_id        TEXT NOT NULL REFERENCES tenants(tenant_id),
-    run_id           TEXT NOT NULL,
-    url              TEXT NOT NULL,
-    body             TEXT NOT NULL,
-    state            TEXT NOT NULL,
-    attempts         BIGINT NOT NULL DEFAULT 0,
-    next_attempt_at  BIGINT NOT NULL,
-    lease_owner      TEXT,
-    lease_expires_at BIGINT,
-    last_error       TEXT,
-    created_at       BIGINT NOT NULL
-);
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
-"#,
-    ),
-    (4, GROUPS_MIGRATION),
-];
-
-/// Columns that make a [`TaskRun`], in the order [`task_run_from_row`] reads them.
-const RUN_COLUMNS: &str =
-    "run_id, status, processor, metadata, error, warnings, taskgroup_id, created_at, modified_at";
 
 /// The PostgreSQL store. Cheap to share behind an `Arc`; dropping it stops its listener.
 pub struct PgStore {
@@ -579,53 +491,17 @@ async fn migrate(client: &mut deadpool_postgres::Client, schema: Option<&str>) -
         )
         .await?
         .try_get(0)?;
-    let newest = MIGRATIONS.last().map_or(0, |m| m.0);
-    if current > newest {
-        return Err(StoreError::Migration(format!(
-            "the database is at schema version {current}, newer than this binary knows ({newest}); run a newer parallax"
-        )));
-    }
-    for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
-        tx.batch_execute(sql).await?;
+    for (version, sql) in migrations::pending(&migrations::POSTGRES, current)? {
+        tx.batch_execute(&sql).await?;
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
-            &[version, &now_micros()],
+            &[&version, &now_micros()],
         )
         .await?;
         tracing::info!(version, "applied PostgreSQL schema migration");
     }
     tx.commit().await?;
     Ok(())
-}
-
-fn task_run_from_row(row: &Row, at: usize) -> Result<TaskRun> {
-    let status: String = row.try_get(at + 1)?;
-    let metadata: Option<String> = row.try_get(at + 3)?;
-    let error: Option<String> = row.try_get(at + 4)?;
-    let warnings: Option<String> = row.try_get(at + 5)?;
-    let corrupt =
-        |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("{what}: {e}"));
-    Ok(TaskRun {
-        run_id: row.try_get(at)?,
-        status: RunStatus::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown run status {status:?}")))?,
-        processor: row.try_get(at + 2)?,
-        metadata: metadata
-            .map(RawValue::from_string)
-            .transpose()
-            .map_err(|e| corrupt("metadata", &e))?,
-        error: error
-            .map(|e| serde_json::from_str::<ErrorObject>(&e))
-            .transpose()
-            .map_err(|e| corrupt("error", &e))?,
-        warnings: warnings
-            .map(|w| serde_json::from_str(&w))
-            .transpose()
-            .map_err(|e| corrupt("warnings", &e))?,
-        taskgroup_id: row.try_get(at + 6)?,
-        created_at: row.try_get(at + 7)?,
-        modified_at: row.try_get(at + 8)?,
-    })
 }
 
 fn micros(duration: Duration) -> i64 {
@@ -715,13 +591,13 @@ async fn record_group_runs_ended(
         )
         .await?;
     let last: i64 = row.try_get(0)?;
-    let status = status_from_row(&row, 1)?;
-    let mut events: Vec<(i64, &str, String)> = runs
+    let status = rows::status(&row, 1)?;
+    let mut events: Vec<(i64, GroupEventKind, String)> = runs
         .iter()
         .zip(last - n + 1..)
         .map(|(run, seq)| {
-            let json = serde_json::to_string(run).expect("a TaskRun always serialises");
-            (seq, GROUP_EVENT_RUN, json)
+            let json = run.to_json();
+            (seq, GroupEventKind::RunEnded, json)
         })
         .collect();
     if !status.is_active() {
@@ -733,7 +609,7 @@ async fn record_group_runs_ended(
             )
             .await?
             .try_get(0)?;
-        events.push((seq, GROUP_EVENT_STATUS, status_json(&status)));
+        events.push((seq, GroupEventKind::Status, status.to_json()));
     }
     insert_group_events(tx, group, &events, now).await
 }
@@ -801,7 +677,7 @@ async fn finish_runs(
         .await?;
     let mut ended: HashMap<String, (TaskRun, String, Option<String>)> = HashMap::new();
     for row in &rows {
-        let run = task_run_from_row(row, 0)?;
+        let run = rows::task_run(row, 0)?;
         ended.insert(run.run_id.clone(), (run, row.try_get(9)?, row.try_get(10)?));
     }
     // In the order the workers asked: that is the order their groups' events get.
@@ -809,7 +685,7 @@ async fn finish_runs(
         run_ids.iter().filter_map(|id| ended.get(*id)).collect();
     let events: Vec<(&str, String)> = in_order
         .iter()
-        .map(|(run, _, _)| (run.run_id.as_str(), state_event_json(run)))
+        .map(|(run, _, _)| (run.run_id.as_str(), task_run_state_record(run)))
         .collect();
     insert_events(&tx, &events, now).await?;
 
@@ -879,7 +755,7 @@ async fn finish_runs(
 async fn insert_group_events(
     tx: &deadpool_postgres::Transaction<'_>,
     group: &str,
-    events: &[(i64, &str, String)],
+    events: &[(i64, GroupEventKind, String)],
     now: i64,
 ) -> Result<()> {
     let stmt = tx
@@ -890,7 +766,7 @@ async fn insert_group_events(
         )
         .await?;
     let seqs: Vec<i64> = events.iter().map(|e| e.0).collect();
-    let kinds: Vec<&str> = events.iter().map(|e| e.1).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e.1.as_str()).collect();
     let data: Vec<&str> = events.iter().map(|e| e.2.as_str()).collect();
     tx.execute(&stmt, &[&group, &seqs, &kinds, &data, &now])
         .await?;
@@ -908,27 +784,11 @@ async fn load_group(
              WHERE taskgroup_id = $1 AND tenant_id = $2"
         ))
         .await?;
-    let Some(row) = client.query_opt(&stmt, &[&group, &tenant]).await? else {
-        return Ok(None);
-    };
-    let metadata: Option<String> = row.try_get(1)?;
-    Ok(Some(TaskGroup {
-        taskgroup_id: row.try_get(0)?,
-        metadata: metadata
-            .map(RawValue::from_string)
-            .transpose()
-            .map_err(|e| StoreError::Corrupt(format!("group metadata: {e}")))?,
-        created_at: row.try_get(2)?,
-        status: status_from_row(&row, 3)?,
-    }))
-}
-
-fn status_from_row(row: &Row, at: usize) -> Result<GroupStatus> {
-    let mut values = [0i64; 6];
-    for (i, value) in values.iter_mut().enumerate() {
-        *value = row.try_get(at + i)?;
-    }
-    Ok(group_status(values))
+    client
+        .query_opt(&stmt, &[&group, &tenant])
+        .await?
+        .map(|row| rows::task_group(&row))
+        .transpose()
 }
 
 /// A new run to insert, queued: its tenant, its `queued` state event, and the group it joins
@@ -1499,11 +1359,11 @@ async fn record_requeued(
 ) -> Result<Vec<String>> {
     let runs = rows
         .iter()
-        .map(|r| task_run_from_row(r, 0))
+        .map(|r| rows::task_run(r, 0))
         .collect::<Result<Vec<_>>>()?;
     let events: Vec<(&str, String)> = runs
         .iter()
-        .map(|run| (run.run_id.as_str(), state_event_json(run)))
+        .map(|run| (run.run_id.as_str(), task_run_state_record(run)))
         .collect();
     insert_events(tx, &events, now).await?;
     let mut payloads: Vec<String> = runs.iter().map(|r| run_payload(&r.run_id)).collect();
@@ -1571,16 +1431,11 @@ impl Store for PgStore {
         idempotency: Option<Idempotency>,
     ) -> Result<CreateOutcome> {
         let task_run = run.queued_run(None)?;
-        let response = match &idempotency {
-            Some(_) => Some(
-                serde_json::to_string(&task_run).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            ),
-            None => None,
-        };
+        let response = idempotency.as_ref().map(|_| task_run.to_json());
         let (reply, answer) = oneshot::channel();
         let job = CreateJob {
             tenant: tenant.to_owned(),
-            event: state_event_json(&task_run),
+            event: task_run_state_record(&task_run),
             run,
             idempotency,
             task_run,
@@ -1615,7 +1470,7 @@ impl Store for PgStore {
         client
             .query_opt(&stmt, &[&run_id, &tenant])
             .await?
-            .map(|row| task_run_from_row(&row, 0))
+            .map(|row| rows::task_run(&row, 0))
             .transpose()
     }
 
@@ -1645,7 +1500,7 @@ impl Store for PgStore {
         client
             .query_opt(&stmt, &[&run_id, &tenant])
             .await?
-            .map(|row| Ok((task_run_from_row(&row, 0)?, row.try_get(9)?)))
+            .map(|row| Ok((rows::task_run(&row, 0)?, row.try_get(9)?)))
             .transpose()
     }
 
@@ -1667,12 +1522,7 @@ impl Store for PgStore {
             .query(&stmt, &[&run_id, &tenant, &after, &to_i64(limit)])
             .await?
             .iter()
-            .map(|row| {
-                Ok(EventRecord {
-                    seq: row.try_get(0)?,
-                    data: row.try_get(1)?,
-                })
-            })
+            .map(rows::event_record)
             .collect()
     }
 
@@ -1690,20 +1540,11 @@ impl Store for PgStore {
         let now = now_micros();
         // Running counts are read from every node's runs; the queued candidates are locked
         // (skipping those another node is claiming), so the runs picked are this claim's.
-        let running: HashMap<(String, Option<String>), usize> = tx
-            .query(
-                "SELECT tenant_id, taskgroup_id, COUNT(*) FROM runs WHERE status = 'running'
-                 GROUP BY tenant_id, taskgroup_id",
-                &[],
-            )
+        let running = tx
+            .query(fair::RUNNING_BY_LANE, &[])
             .await?
             .iter()
-            .map(|row| {
-                Ok((
-                    (row.try_get(0)?, row.try_get(1)?),
-                    row.try_get::<_, i64>(2)? as usize,
-                ))
-            })
+            .map(rows::lane_running)
             .collect::<Result<_>>()?;
         // Each lane's next runs: a tenant's runs outside groups, then each group with queued
         // runs (its counter says so without touching the runs).
@@ -1729,24 +1570,11 @@ impl Store for PgStore {
                 &[&to_i64(limit)],
             )
             .await?;
-        let mut lanes: std::collections::BTreeMap<(String, Option<String>), Lane> =
-            Default::default();
-        for row in &candidates {
-            let key: (String, Option<String>) = (row.try_get(0)?, row.try_get(1)?);
-            let lane = lanes.entry(key.clone()).or_insert_with(|| Lane {
-                running: running.get(&key).copied().unwrap_or(0),
-                queued: Vec::new(),
-            });
-            lane.queued.push((row.try_get(2)?, row.try_get(3)?));
-        }
-        let mut tenants: std::collections::BTreeMap<String, TenantQueue> = Default::default();
-        for ((tenant, _), n) in &running {
-            tenants.entry(tenant.clone()).or_default().running += n;
-        }
-        for ((tenant, _), lane) in lanes {
-            tenants.entry(tenant).or_default().lanes.push(lane);
-        }
-        let picked = fair::pick(tenants.into_values().collect(), limit);
+        let queued = candidates
+            .iter()
+            .map(rows::queued_run)
+            .collect::<Result<Vec<_>>>()?;
+        let picked = fair::pick(fair::tenant_queues(running, queued), limit);
         if picked.is_empty() {
             tx.rollback().await?;
             return Ok(Vec::new());
@@ -1756,8 +1584,7 @@ impl Store for PgStore {
                 "UPDATE runs SET status = 'running', lease_owner = $1,
                     lease_expires_at = {DB_NOW} + $2, attempts = attempts + 1, modified_at = $4
                  WHERE run_id = ANY($3) AND status = 'queued'
-                 RETURNING {RUN_COLUMNS}, tenant_id, input_doc, enable_events,
-                    previous_interaction_id, attempts"
+                 RETURNING {RUN_COLUMNS}, {CLAIM_COLUMNS}"
             ))
             .await?;
         let rows = tx
@@ -1769,26 +1596,12 @@ impl Store for PgStore {
         }
         let mut claimed = rows
             .iter()
-            .map(|row| {
-                let run = task_run_from_row(row, 0)?;
-                Ok((
-                    ClaimedRun {
-                        tenant: row.try_get(9)?,
-                        run_id: run.run_id.clone(),
-                        processor: run.processor.clone(),
-                        input_doc: row.try_get(10)?,
-                        enable_events: row.try_get(11)?,
-                        previous_interaction_id: row.try_get(12)?,
-                        attempt: row.try_get(13)?,
-                    },
-                    run,
-                ))
-            })
-            .collect::<Result<Vec<(ClaimedRun, TaskRun)>>>()?;
-        claimed.sort_by(|(_, a), (_, b)| (a.created_at, &a.run_id).cmp(&(b.created_at, &b.run_id)));
+            .map(rows::claimed_run)
+            .collect::<Result<Vec<_>>>()?;
+        rows::sort_claimed(&mut claimed);
         let events: Vec<(&str, String)> = claimed
             .iter()
-            .map(|(_, run)| (run.run_id.as_str(), state_event_json(run)))
+            .map(|(_, run)| (run.run_id.as_str(), task_run_state_record(run)))
             .collect();
         insert_events(&tx, &events, now).await?;
         let payloads: Vec<String> = claimed
@@ -2097,13 +1910,13 @@ impl Store for PgStore {
         };
         let first_pos: i64 = row.try_get(0)?;
         let event_cursor: i64 = row.try_get(1)?;
-        let status = status_from_row(&row, 2)?;
+        let status = rows::status(&row, 2)?;
         let created = runs
             .iter()
             .map(|run| run.queued_run(Some(taskgroup_id)))
             .collect::<Result<Vec<_>>>()?;
         if n > 0 {
-            let events: Vec<String> = created.iter().map(state_event_json).collect();
+            let events: Vec<String> = created.iter().map(task_run_state_record).collect();
             let rows: Vec<QueuedRunRow> = runs
                 .iter()
                 .zip(&events)
@@ -2119,7 +1932,7 @@ impl Store for PgStore {
             insert_group_events(
                 &tx,
                 taskgroup_id,
-                &[(event_cursor + 1, GROUP_EVENT_STATUS, status_json(&status))],
+                &[(event_cursor + 1, GroupEventKind::Status, status.to_json())],
                 now,
             )
             .await?;
@@ -2166,26 +1979,18 @@ impl Store for PgStore {
             return Ok(None);
         };
         let last_event_id: i64 = row.try_get(0)?;
-        let status = status_from_row(&row, 1)?;
+        let status = rows::status(&row, 1)?;
         let stmt = tx
-            .prepare_cached(
-                "SELECT seq, kind, data FROM group_events WHERE taskgroup_id = $1 AND seq > $2
-                 ORDER BY seq LIMIT $3",
-            )
+            .prepare_cached(&format!(
+                "SELECT {GROUP_EVENT_COLUMNS} FROM group_events WHERE taskgroup_id = $1 AND seq > $2
+                 ORDER BY seq LIMIT $3"
+            ))
             .await?;
         let events = tx
             .query(&stmt, &[&taskgroup_id, &after, &to_i64(limit)])
             .await?
             .iter()
-            .map(|row| {
-                let seq: i64 = row.try_get(0)?;
-                let kind: &str = row.try_get(1)?;
-                let data: &str = row.try_get(2)?;
-                Ok(EventRecord {
-                    seq,
-                    data: group_event_json(kind, seq, data),
-                })
-            })
+            .map(rows::group_event)
             .collect::<Result<Vec<_>>>()?;
         tx.commit().await?;
         Ok(Some(GroupEvents {
@@ -2200,7 +2005,7 @@ impl Store for PgStore {
         tenant: &str,
         taskgroup_id: &str,
         query: GroupRunsQuery,
-    ) -> Result<Option<Vec<EventRecord>>> {
+    ) -> Result<Option<Vec<GroupRunRecord>>> {
         let client = self.client().await?;
         let exists = client
             .query_opt(
@@ -2213,7 +2018,7 @@ impl Store for PgStore {
         }
         let stmt = client
             .prepare_cached(&format!(
-                "SELECT {RUN_COLUMNS}, group_pos, input_doc, output FROM runs
+                "SELECT {RUN_COLUMNS}, {GROUP_RUN_COLUMNS} FROM runs
                  WHERE taskgroup_id = $1 AND group_pos > $2 AND ($3::TEXT IS NULL OR status = $3)
                  ORDER BY group_pos LIMIT $4"
             ))
@@ -2225,25 +2030,10 @@ impl Store for PgStore {
                 &[&taskgroup_id, &query.after, &status, &to_i64(query.limit)],
             )
             .await?;
-        let mut records = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let run = task_run_from_row(row, 0)?;
-            let pos: i64 = row.try_get(9)?;
-            let input: &str = row.try_get(10)?;
-            let output: Option<&str> = row.try_get(11)?;
-            let output =
-                output.filter(|_| query.include_output && run.status == RunStatus::Completed);
-            let run_json = serde_json::to_string(&run).expect("a TaskRun always serialises");
-            records.push(EventRecord {
-                seq: pos,
-                data: parallax_api::events::task_run_state_json(
-                    Some(pos),
-                    &run_json,
-                    query.include_input.then_some(input),
-                    output,
-                ),
-            });
-        }
+        let records = rows
+            .iter()
+            .map(|row| rows::group_run(row, query.include_input, query.include_output))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Some(records))
     }
 
@@ -2361,7 +2151,7 @@ mod tests {
         let (reply, answer) = oneshot::channel();
         let job = CreateJob {
             tenant: tenant.into(),
-            event: state_event_json(&task_run),
+            event: task_run_state_record(&task_run),
             response: idempotency
                 .as_ref()
                 .map(|_| serde_json::to_string(&task_run).unwrap()),
@@ -2404,7 +2194,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(row.get::<_, String>(0), schema);
-        assert_eq!(row.get::<_, i64>(1), MIGRATIONS.len() as i64);
+        assert_eq!(row.get::<_, i64>(1), migrations::MIGRATIONS.len() as i64);
         let tenants: i64 = client
             .query_one(
                 &format!(
@@ -2444,7 +2234,7 @@ mod tests {
             .await
             .unwrap()
             .get(0);
-        assert_eq!(versions, MIGRATIONS.len() as i64);
+        assert_eq!(versions, migrations::MIGRATIONS.len() as i64);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

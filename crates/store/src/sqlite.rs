@@ -16,21 +16,23 @@
 
 #[cfg(any(test, feature = "failpoints"))]
 use crate::failpoints::{Failpoint, Failpoints};
-use crate::fair::{self, Lane, TenantQueue};
+use crate::fair::{self, QueuedRun, TenantQueue};
+use crate::migrations;
+use crate::rows::{
+    self, Columns as _, CLAIM_COLUMNS, DELIVERY_COLUMNS, GROUP_EVENT_COLUMNS, GROUP_RUN_COLUMNS,
+    RUN_COLUMNS,
+};
 use crate::{
-    delivery_update, ended_column, group_event_json, group_status, merged_warnings_sql,
-    panic_message, state_event_json, status_json, AddedRuns, ClaimedRun, CreateOutcome, Delivery,
-    DeliveryOutcome, EventRecord, GroupEvents, GroupRunsQuery, GroupToCreate, Health, Idempotency,
-    KeyHash, Notice, OutcomeColumns, Result, RunOutcome, RunToCreate, Store, StoreError, TenantId,
-    DELIVERY_COLUMNS, GROUPS_MIGRATION, GROUP_EVENT_RUN, GROUP_EVENT_STATUS, GROUP_STATUS_COLUMNS,
-    NOTICE_CAPACITY,
+    delivery_update, ended_column, merged_warnings_sql, panic_message, AddedRuns, ClaimedRun,
+    CreateOutcome, Delivery, DeliveryOutcome, EventRecord, GroupEvents, GroupRunRecord,
+    GroupRunsQuery, GroupToCreate, Health, Idempotency, KeyHash, Notice, OutcomeColumns, Result,
+    RunOutcome, RunToCreate, Store, StoreError, TenantId, GROUP_STATUS_COLUMNS, NOTICE_CAPACITY,
 };
 use async_trait::async_trait;
-use parallax_api::error::ErrorObject;
+use parallax_api::events::{task_run_state_record, GroupEventKind};
 use parallax_api::group::{GroupStatus, TaskGroup};
 use parallax_api::{ids, time::now_micros, webhook, RunStatus, TaskRun};
-use rusqlite::{params, Connection, OptionalExtension, Row};
-use serde_json::value::RawValue;
+use rusqlite::{params, CachedStatement, Connection, OptionalExtension, Row};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
@@ -45,96 +47,6 @@ const READERS: usize = 8;
 const QUEUE: usize = 16_384;
 /// What [`StoreError::Stopped`] and [`Store::health`] call the writer thread.
 const WRITER: &str = "SQLite writer thread";
-
-/// Versioned migrations, applied in order, each once.
-const MIGRATIONS: &[(i64, &str)] = &[
-    (
-    1,
-    r#"
-CREATE TABLE tenants (
-    tenant_id  TEXT PRIMARY KEY,
-    created_at INTEGER NOT NULL
-);
-CREATE TABLE api_keys (
-    key_hash   BLOB PRIMARY KEY,
-    tenant_id  TEXT NOT NULL REFERENCES tenants(tenant_id),
-    label      TEXT NOT NULL,
-    created_at INTEGER NOT NULL
-);
-CREATE TABLE runs (
-    run_id                  TEXT PRIMARY KEY,
-    tenant_id               TEXT NOT NULL REFERENCES tenants(tenant_id),
-    processor               TEXT NOT NULL,
-    status                  TEXT NOT NULL,
-    metadata                TEXT,
-    input_doc               TEXT NOT NULL,
-    enable_events           INTEGER NOT NULL,
-    previous_interaction_id TEXT,
-    output                  TEXT,
-    error                   TEXT,
-    warnings                TEXT,
-    taskgroup_id            TEXT,
-    created_at              INTEGER NOT NULL,
-    modified_at             INTEGER NOT NULL,
-    lease_owner             TEXT,
-    lease_expires_at        INTEGER,
-    attempts                INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX runs_queued ON runs (created_at) WHERE status = 'queued';
-CREATE INDEX runs_leased ON runs (lease_expires_at) WHERE status = 'running';
-CREATE TABLE run_events (
-    run_id     TEXT NOT NULL REFERENCES runs(run_id),
-    seq        INTEGER NOT NULL,
-    data       TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    PRIMARY KEY (run_id, seq)
-) WITHOUT ROWID;
-CREATE TABLE idempotency_keys (
-    tenant_id  TEXT NOT NULL,
-    key        TEXT NOT NULL,
-    body_hash  BLOB NOT NULL,
-    run_id     TEXT NOT NULL,
-    response   TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    PRIMARY KEY (tenant_id, key)
-);
-"#,
-    ),
-    (
-        2,
-        // Fair claiming reads each tenant's oldest queued runs.
-        "CREATE INDEX runs_queued_by_tenant ON runs (tenant_id, created_at) WHERE status = 'queued';",
-    ),
-    (
-        3,
-        // Webhooks: each tenant's signing secret, each run's webhook URL, and the outbox of
-        // deliveries, written in the same transaction as the run's terminal state.
-        r#"
-ALTER TABLE tenants ADD COLUMN webhook_secret TEXT;
-ALTER TABLE runs ADD COLUMN webhook_url TEXT;
-CREATE TABLE webhook_deliveries (
-    delivery_id      TEXT PRIMARY KEY,
-    tenant_id        TEXT NOT NULL REFERENCES tenants(tenant_id),
-    run_id           TEXT NOT NULL,
-    url              TEXT NOT NULL,
-    body             TEXT NOT NULL,
-    state            TEXT NOT NULL,
-    attempts         INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at  INTEGER NOT NULL,
-    lease_owner      TEXT,
-    lease_expires_at INTEGER,
-    last_error       TEXT,
-    created_at       INTEGER NOT NULL
-);
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
-"#,
-    ),
-    (4, GROUPS_MIGRATION),
-];
-
-/// Columns that make a [`TaskRun`], in the order [`task_run_from_row`] reads them.
-const RUN_COLUMNS: &str =
-    "run_id, status, processor, metadata, error, warnings, taskgroup_id, created_at, modified_at";
 
 /// The SQLite store. Cheap to share behind an `Arc`.
 pub struct SqliteStore {
@@ -332,14 +244,8 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         [],
         |r| r.get(0),
     )?;
-    let newest = MIGRATIONS.last().map_or(0, |m| m.0);
-    if current > newest {
-        return Err(StoreError::Migration(format!(
-            "the database is at schema version {current}, newer than this binary knows ({newest}); run a newer parallax"
-        )));
-    }
-    for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
-        tx.execute_batch(sql)?;
+    for (version, sql) in migrations::pending(&migrations::SQLITE, current)? {
+        tx.execute_batch(&sql)?;
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
             params![version, now_micros()],
@@ -434,48 +340,13 @@ fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Resu
     conn.execute_batch("COMMIT")
 }
 
-fn task_run_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<TaskRun> {
-    let status: String = row.get(at + 1)?;
-    let metadata: Option<String> = row.get(at + 3)?;
-    let error: Option<String> = row.get(at + 4)?;
-    let warnings: Option<String> = row.get(at + 5)?;
-    let corrupt = |what: &str| {
-        rusqlite::Error::FromSqlConversionFailure(
-            at,
-            rusqlite::types::Type::Text,
-            format!("corrupt {what}").into(),
-        )
-    };
-    Ok(TaskRun {
-        run_id: row.get(at)?,
-        status: RunStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
-        processor: row.get(at + 2)?,
-        metadata: metadata
-            .map(RawValue::from_string)
-            .transpose()
-            .map_err(|_| corrupt("metadata"))?,
-        error: error
-            .map(|e| serde_json::from_str::<ErrorObject>(&e))
-            .transpose()
-            .map_err(|_| corrupt("error"))?,
-        warnings: warnings
-            .map(|w| serde_json::from_str(&w))
-            .transpose()
-            .map_err(|_| corrupt("warnings"))?,
-        taskgroup_id: row.get(at + 6)?,
-        created_at: row.get(at + 7)?,
-        modified_at: row.get(at + 8)?,
-    })
-}
-
 fn load_run(conn: &Connection, tenant: Option<&str>, run_id: &str) -> Result<Option<TaskRun>> {
     let sql = format!(
         "SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?1 AND (?2 IS NULL OR tenant_id = ?2)"
     );
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row(params![run_id, tenant], |r| task_run_from_row(r, 0))
-        .optional()?)
+    first_row(conn.prepare_cached(&sql)?, params![run_id, tenant], |r| {
+        rows::task_run(r, 0)
+    })
 }
 
 fn insert_event(conn: &Connection, run_id: &str, data: &str, now: i64) -> Result<i64> {
@@ -521,7 +392,7 @@ fn insert_queued_run(
     insert_event(
         conn,
         &run.run_id,
-        &state_event_json(&task_run),
+        &task_run_state_record(&task_run),
         run.created_at,
     )?;
     Ok(task_run)
@@ -540,10 +411,10 @@ fn requeue_where(
     );
     let runs: Vec<TaskRun> = conn
         .prepare(&sql)?
-        .query_map(args, |r| task_run_from_row(r, 0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .query_and_then(args, |r| rows::task_run(r, 0))?
+        .collect::<Result<_>>()?;
     for run in &runs {
-        insert_event(conn, &run.run_id, &state_event_json(run), now)?;
+        insert_event(conn, &run.run_id, &task_run_state_record(run), now)?;
     }
     Ok(runs.into_iter().map(|r| r.run_id).collect())
 }
@@ -558,13 +429,18 @@ fn record_group_run_ended(conn: &Connection, group: &str, run: &TaskRun, now: i6
          WHERE taskgroup_id = ?2 RETURNING event_seq, {GROUP_STATUS_COLUMNS}",
         ended = ended_column(run.status)?
     );
-    let (seq, status) = conn
-        .prepare_cached(&sql)?
-        .query_row(params![now, group], |r| {
-            Ok((r.get::<_, i64>(0)?, status_from_row(r, 1)?))
-        })?;
-    let run_json = serde_json::to_string(run).expect("a TaskRun always serialises");
-    insert_group_event(conn, group, seq, GROUP_EVENT_RUN, &run_json, now)?;
+    let (seq, status) = first_row(conn.prepare_cached(&sql)?, params![now, group], |r| {
+        Ok::<_, StoreError>((r.int(0)?, rows::status(r, 1)?))
+    })?
+    .ok_or(StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))?;
+    insert_group_event(
+        conn,
+        group,
+        seq,
+        GroupEventKind::RunEnded,
+        &run.to_json(),
+        now,
+    )?;
     if !status.is_active() {
         append_status_event(conn, group, &status, now)?;
     }
@@ -587,8 +463,8 @@ fn append_status_event(
         conn,
         group,
         seq,
-        GROUP_EVENT_STATUS,
-        &status_json(status),
+        GroupEventKind::Status,
+        &status.to_json(),
         now,
     )?;
     Ok(seq)
@@ -598,23 +474,15 @@ fn insert_group_event(
     conn: &Connection,
     group: &str,
     seq: i64,
-    kind: &str,
+    kind: GroupEventKind,
     data: &str,
     now: i64,
 ) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO group_events (taskgroup_id, seq, kind, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![group, seq, kind, data, now])?;
+    .execute(params![group, seq, kind.as_str(), data, now])?;
     Ok(())
-}
-
-fn status_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<GroupStatus> {
-    let mut values = [0i64; 6];
-    for (i, value) in values.iter_mut().enumerate() {
-        *value = row.get(at + i)?;
-    }
-    Ok(group_status(values))
 }
 
 fn load_group(conn: &Connection, tenant: &str, group: &str) -> Result<Option<TaskGroup>> {
@@ -622,29 +490,18 @@ fn load_group(conn: &Connection, tenant: &str, group: &str) -> Result<Option<Tas
         "SELECT taskgroup_id, metadata, created_at, {GROUP_STATUS_COLUMNS} FROM task_groups
          WHERE taskgroup_id = ?1 AND tenant_id = ?2"
     );
-    let row = conn
-        .prepare_cached(&sql)?
-        .query_row(params![group, tenant], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, i64>(2)?,
-                status_from_row(r, 3)?,
-            ))
-        })
-        .optional()?;
-    row.map(|(taskgroup_id, metadata, created_at, status)| {
-        Ok(TaskGroup {
-            taskgroup_id,
-            metadata: metadata
-                .map(RawValue::from_string)
-                .transpose()
-                .map_err(|e| StoreError::Corrupt(format!("group metadata: {e}")))?,
-            created_at,
-            status,
-        })
+    first_row(conn.prepare_cached(&sql)?, params![group, tenant], |r| {
+        rows::task_group(r)
     })
-    .transpose()
+}
+
+/// The first row `stmt` finds, read with `read`; `None` if it finds none.
+fn first_row<T>(
+    mut stmt: CachedStatement<'_>,
+    params: impl rusqlite::Params,
+    read: impl FnOnce(&Row<'_>) -> Result<T>,
+) -> Result<Option<T>> {
+    stmt.query(params)?.next()?.map(read).transpose()
 }
 
 fn lease_end(lease: Duration, now: i64) -> i64 {
@@ -754,8 +611,7 @@ impl Store for SqliteStore {
                 }
                 let task_run = insert_queued_run(conn, &tenant, &run, None)?;
                 if let Some(idem) = &idempotency {
-                    let response = serde_json::to_string(&task_run)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    let response = task_run.to_json();
                     conn.prepare_cached(
                         "INSERT INTO idempotency_keys (tenant_id, key, body_hash, run_id, response, created_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -806,12 +662,9 @@ impl Store for SqliteStore {
             let sql = format!(
                 "SELECT {RUN_COLUMNS}, output FROM runs WHERE run_id = ?1 AND tenant_id = ?2"
             );
-            Ok(conn
-                .prepare_cached(&sql)?
-                .query_row(params![run_id, tenant], |r| {
-                    Ok((task_run_from_row(r, 0)?, r.get::<_, Option<String>>(9)?))
-                })
-                .optional()?)
+            first_row(conn.prepare_cached(&sql)?, params![run_id, tenant], |r| {
+                Ok((rows::task_run(r, 0)?, r.opt_text(9)?))
+            })
         })
         .await
     }
@@ -829,13 +682,11 @@ impl Store for SqliteStore {
                 "SELECT e.seq, e.data FROM run_events e JOIN runs r ON r.run_id = e.run_id
                  WHERE e.run_id = ?1 AND r.tenant_id = ?2 AND e.seq > ?3 ORDER BY e.seq LIMIT ?4",
             )?;
-            let rows = stmt.query_map(params![run_id, tenant, after, limit as i64], |r| {
-                Ok(EventRecord {
-                    seq: r.get(0)?,
-                    data: r.get(1)?,
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            let records = stmt
+                .query_and_then(params![run_id, tenant, after, limit as i64], |r| {
+                    rows::event_record(r)
+                })?;
+            records.collect()
         })
         .await
     }
@@ -855,36 +706,21 @@ impl Store for SqliteStore {
                     "UPDATE runs SET status = 'running', lease_owner = ?1, lease_expires_at = ?2,
                         attempts = attempts + 1, modified_at = ?3
                      WHERE run_id = ?4 AND status = 'queued'
-                     RETURNING {RUN_COLUMNS}, tenant_id, input_doc, enable_events, previous_interaction_id, attempts"
+                     RETURNING {RUN_COLUMNS}, {CLAIM_COLUMNS}"
                 );
                 let mut stmt = conn.prepare_cached(&sql)?;
                 let mut claimed: Vec<(ClaimedRun, TaskRun)> = Vec::with_capacity(picked.len());
                 for run_id in &picked {
-                let rows = stmt.query_map(
-                    params![worker, lease_end(lease, now), now, run_id],
-                    |r| {
-                        let run = task_run_from_row(r, 0)?;
-                        Ok((
-                            ClaimedRun {
-                                tenant: r.get(9)?,
-                                run_id: run.run_id.clone(),
-                                processor: run.processor.clone(),
-                                input_doc: r.get(10)?,
-                                enable_events: r.get(11)?,
-                                previous_interaction_id: r.get(12)?,
-                                attempt: r.get(13)?,
-                            },
-                            run,
-                        ))
-                    },
-                )?;
-                for row in rows {
-                    claimed.push(row?);
+                    for row in stmt.query_and_then(
+                        params![worker, lease_end(lease, now), now, run_id],
+                        |r| rows::claimed_run(r),
+                    )? {
+                        claimed.push(row?);
+                    }
                 }
-                }
-                claimed.sort_by_key(|(_, run)| run.created_at);
+                rows::sort_claimed(&mut claimed);
                 for (_, run) in &claimed {
-                    insert_event(conn, &run.run_id, &state_event_json(run), now)?;
+                    insert_event(conn, &run.run_id, &task_run_state_record(run), now)?;
                 }
                 Ok(claimed.into_iter().map(|(c, _)| c).collect::<Vec<_>>())
             })
@@ -958,22 +794,15 @@ impl Store for SqliteStore {
                      RETURNING {RUN_COLUMNS}, tenant_id, webhook_url",
                     merged_warnings_sql("?4")
                 );
-                let run = conn
-                    .prepare_cached(&sql)?
-                    .query_row(
+                let run = first_row(
+conn.prepare_cached(&sql)?,
+
                         params![status, output, error, warnings, now, id, worker],
-                        |r| {
-                            Ok((
-                                task_run_from_row(r, 0)?,
-                                r.get::<_, String>(9)?,
-                                r.get::<_, Option<String>>(10)?,
-                            ))
-                        },
-                    )
-                    .optional()?;
+                        |r| Ok((rows::task_run(r, 0)?, r.text(9)?, r.opt_text(10)?)),
+                    )?;
                 match run {
                     Some((run, tenant, webhook_url)) => {
-                        insert_event(conn, &id, &state_event_json(&run), now)?;
+                        insert_event(conn, &id, &task_run_state_record(&run), now)?;
                         if let Some(group) = &run.taskgroup_id {
                             record_group_run_ended(conn, group, &run, now)?;
                         }
@@ -1080,21 +909,12 @@ impl Store for SqliteStore {
                  RETURNING {DELIVERY_COLUMNS}"
             );
             let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map(
-                params![worker, lease_end(lease, now), now, limit as i64],
-                |r| {
-                    Ok(Delivery {
-                        delivery_id: r.get(0)?,
-                        tenant: r.get(1)?,
-                        url: r.get(2)?,
-                        body: r.get(3)?,
-                        attempt: r.get(4)?,
-                        created_at: r.get(5)?,
-                        secret: String::new(),
-                    })
-                },
-            )?;
-            let mut claimed: Vec<Delivery> = rows.collect::<rusqlite::Result<_>>()?;
+            let mut claimed: Vec<Delivery> = stmt
+                .query_and_then(
+                    params![worker, lease_end(lease, now), now, limit as i64],
+                    |r| rows::delivery(r),
+                )?
+                .collect::<Result<_>>()?;
             drop(stmt);
             for delivery in &mut claimed {
                 delivery.secret = ensure_secret(conn, &delivery.tenant)?
@@ -1171,16 +991,11 @@ impl Store for SqliteStore {
                      WHERE taskgroup_id = ?3 AND tenant_id = ?4
                      RETURNING run_seq - ?1, event_seq - (?1 > 0), {GROUP_STATUS_COLUMNS}"
                 );
-                let Some((first_pos, event_cursor, status)) = conn
-                    .prepare_cached(&sql)?
-                    .query_row(params![n, now, group, tenant], |r| {
-                        Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, i64>(1)?,
-                            status_from_row(r, 2)?,
-                        ))
-                    })
-                    .optional()?
+                let Some((first_pos, event_cursor, status)) = first_row(
+                    conn.prepare_cached(&sql)?,
+                    params![n, now, group, tenant],
+                    |r| Ok((r.int(0)?, r.int(1)?, rows::status(r, 2)?)),
+                )?
                 else {
                     return Ok(None);
                 };
@@ -1199,8 +1014,8 @@ impl Store for SqliteStore {
                         conn,
                         &group,
                         event_cursor + 1,
-                        GROUP_EVENT_STATUS,
-                        &status_json(&status),
+                        GroupEventKind::Status,
+                        &status.to_json(),
                         now,
                     )?;
                 }
@@ -1237,30 +1052,23 @@ impl Store for SqliteStore {
                 "SELECT event_seq, {GROUP_STATUS_COLUMNS} FROM task_groups
                  WHERE taskgroup_id = ?1 AND tenant_id = ?2"
             );
-            let Some((last_event_id, status)) = tx
-                .prepare_cached(&sql)?
-                .query_row(params![group, tenant], |r| {
-                    Ok((r.get::<_, i64>(0)?, status_from_row(r, 1)?))
-                })
-                .optional()?
+            let Some((last_event_id, status)) =
+                first_row(tx.prepare_cached(&sql)?, params![group, tenant], |r| {
+                    Ok((r.int(0)?, rows::status(r, 1)?))
+                })?
             else {
                 return Ok(None);
             };
-            let mut stmt = tx.prepare_cached(
-                "SELECT seq, kind, data FROM group_events WHERE taskgroup_id = ?1 AND seq > ?2
-                 ORDER BY seq LIMIT ?3",
-            )?;
+            let sql = format!(
+                "SELECT {GROUP_EVENT_COLUMNS} FROM group_events WHERE taskgroup_id = ?1 AND seq > ?2
+                 ORDER BY seq LIMIT ?3"
+            );
+            let mut stmt = tx.prepare_cached(&sql)?;
             let events = stmt
-                .query_map(params![group, after, limit as i64], |r| {
-                    let seq: i64 = r.get(0)?;
-                    let kind: String = r.get(1)?;
-                    let data: String = r.get(2)?;
-                    Ok(EventRecord {
-                        seq,
-                        data: group_event_json(&kind, seq, &data),
-                    })
+                .query_and_then(params![group, after, limit as i64], |r| {
+                    rows::group_event(r)
                 })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+                .collect::<Result<Vec<_>>>()?;
             drop(stmt);
             tx.finish()?;
             Ok(Some(GroupEvents {
@@ -1277,7 +1085,7 @@ impl Store for SqliteStore {
         tenant: &str,
         taskgroup_id: &str,
         query: GroupRunsQuery,
-    ) -> Result<Option<Vec<EventRecord>>> {
+    ) -> Result<Option<Vec<GroupRunRecord>>> {
         let (tenant, group) = (tenant.to_owned(), taskgroup_id.to_owned());
         self.read(move |conn| {
             let exists = conn
@@ -1290,44 +1098,23 @@ impl Store for SqliteStore {
                 return Ok(None);
             }
             let sql = format!(
-                "SELECT {RUN_COLUMNS}, group_pos, input_doc, output FROM runs
+                "SELECT {RUN_COLUMNS}, {GROUP_RUN_COLUMNS} FROM runs
                  WHERE taskgroup_id = ?1 AND taskgroup_id IS NOT NULL AND group_pos > ?2
                    AND (?3 IS NULL OR status = ?3)
                  ORDER BY group_pos LIMIT ?4"
             );
             let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map(
-                params![
-                    group,
-                    query.after,
-                    query.status.map(RunStatus::as_str),
-                    query.limit as i64
-                ],
-                |r| {
-                    Ok((
-                        task_run_from_row(r, 0)?,
-                        r.get::<_, i64>(9)?,
-                        r.get::<_, String>(10)?,
-                        r.get::<_, Option<String>>(11)?,
-                    ))
-                },
-            )?;
-            let mut records = Vec::new();
-            for row in rows {
-                let (run, pos, input, output) = row?;
-                let run_json = serde_json::to_string(&run).expect("a TaskRun always serialises");
-                let output =
-                    output.filter(|_| query.include_output && run.status == RunStatus::Completed);
-                records.push(EventRecord {
-                    seq: pos,
-                    data: parallax_api::events::task_run_state_json(
-                        Some(pos),
-                        &run_json,
-                        query.include_input.then_some(input.as_str()),
-                        output.as_deref(),
-                    ),
-                });
-            }
+            let records = stmt
+                .query_and_then(
+                    params![
+                        group,
+                        query.after,
+                        query.status.map(RunStatus::as_str),
+                        query.limit as i64
+                    ],
+                    |r| rows::group_run(r, query.include_input, query.include_output),
+                )?
+                .collect::<Result<Vec<_>>>()?;
             Ok(Some(records))
         })
         .await
@@ -1350,73 +1137,41 @@ impl Store for SqliteStore {
 
 /// Every tenant with queued runs, by lane (see the `fair` module): each lane's running count
 /// and its next `limit` queued runs.
-fn tenant_queues(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<TenantQueue>> {
-    use std::collections::{BTreeMap, HashMap};
-    let mut running: HashMap<(String, Option<String>), usize> = HashMap::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT tenant_id, taskgroup_id, COUNT(*) FROM runs WHERE status = 'running'
-         GROUP BY tenant_id, taskgroup_id",
-    )?;
-    for row in stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, Option<String>>(1)?,
-            r.get::<_, i64>(2)?,
-        ))
-    })? {
-        let (tenant, group, n) = row?;
-        running.insert((tenant, group), n as usize);
-    }
-    let mut tenants: BTreeMap<String, TenantQueue> = BTreeMap::new();
-    for ((tenant, _), n) in &running {
-        tenants.entry(tenant.clone()).or_default().running += n;
-    }
-    let mut lane = |tenant: String, group: Option<String>, queued: Vec<(String, i64)>| {
-        if queued.is_empty() {
-            return;
-        }
-        let lane_running = running.get(&(tenant.clone(), group)).copied().unwrap_or(0);
-        tenants.entry(tenant).or_default().lanes.push(Lane {
-            running: lane_running,
-            queued,
-        });
-    };
-    let all_tenants: Vec<String> = conn
+fn tenant_queues(conn: &Connection, limit: usize) -> Result<Vec<TenantQueue>> {
+    let running = conn
+        .prepare_cached(fair::RUNNING_BY_LANE)?
+        .query_and_then([], |r| rows::lane_running(r))?
+        .collect::<Result<_>>()?;
+    let mut queued: Vec<QueuedRun> = Vec::new();
+    let tenants: Vec<String> = conn
         .prepare_cached("SELECT tenant_id FROM tenants")?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let mut solo = conn.prepare_cached(
-        "SELECT run_id, created_at FROM runs
+        "SELECT tenant_id, NULL, run_id, created_at FROM runs
          WHERE status = 'queued' AND taskgroup_id IS NULL AND tenant_id = ?1
          ORDER BY created_at LIMIT ?2",
     )?;
-    for tenant in all_tenants {
-        let queued = solo
-            .query_map(params![tenant, limit as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        lane(tenant, None, queued);
+    for tenant in tenants {
+        for run in solo.query_and_then(params![tenant, limit as i64], |r| rows::queued_run(r))? {
+            queued.push(run?);
+        }
     }
-    let groups: Vec<(String, String)> = conn
-        .prepare_cached("SELECT taskgroup_id, tenant_id FROM task_groups WHERE n_pending > 0")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+    let groups: Vec<String> = conn
+        .prepare_cached("SELECT taskgroup_id FROM task_groups WHERE n_pending > 0")?
+        .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let mut in_group = conn.prepare_cached(
-        "SELECT run_id, created_at FROM runs
+        "SELECT tenant_id, taskgroup_id, run_id, created_at FROM runs
          WHERE status = 'queued' AND taskgroup_id = ?1 AND taskgroup_id IS NOT NULL
          ORDER BY group_pos LIMIT ?2",
     )?;
-    for (group, tenant) in groups {
-        let queued = in_group
-            .query_map(params![group, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        lane(tenant, Some(group), queued);
+    for group in groups {
+        for run in in_group.query_and_then(params![group, limit as i64], |r| rows::queued_run(r))? {
+            queued.push(run?);
+        }
     }
-    Ok(tenants
-        .into_values()
-        .filter(|t| !t.lanes.is_empty())
-        .collect())
+    Ok(fair::tenant_queues(running, queued))
 }
 
 /// The tenant's webhook secret, created on first use; `None` if there is no such tenant.

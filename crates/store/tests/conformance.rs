@@ -614,8 +614,7 @@ async fn counts_add_up(store: &dyn Store, tenant: &str, group: &str) -> [i64; 7]
         .unwrap();
     let mut actual = [0i64; 7];
     for record in &listed {
-        let event: serde_json::Value = serde_json::from_str(&record.data).unwrap();
-        let status = RunStatus::parse(event["run"]["status"].as_str().unwrap()).unwrap();
+        let status = record.run.status;
         actual[RunStatus::ALL.iter().position(|s| *s == status).unwrap()] += 1;
     }
     assert_eq!(
@@ -626,11 +625,13 @@ async fn counts_add_up(store: &dyn Store, tenant: &str, group: &str) -> [i64; 7]
     status.counts.0
 }
 
-fn group_events(records: &[parallax_store::EventRecord]) -> Vec<serde_json::Value> {
+/// A group's events as its stream sends them.
+fn group_events(records: &[parallax_store::GroupEventRecord]) -> Vec<serde_json::Value> {
     records
         .iter()
         .map(|r| {
-            let event: serde_json::Value = serde_json::from_str(&r.data).unwrap();
+            let json = parallax_api::events::group_event_json(r.seq, r.kind, &r.document);
+            let event: serde_json::Value = serde_json::from_str(&json).unwrap();
             assert_eq!(event["event_id"], r.seq.to_string());
             event
         })
@@ -812,10 +813,13 @@ pub async fn groups_count_and_log_every_change(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(completed.len(), 2);
     for record in &completed {
-        let event: serde_json::Value = serde_json::from_str(&record.data).unwrap();
-        assert_eq!(event["run"]["status"], "completed");
-        assert_eq!(event["output"]["type"], "text");
-        assert_eq!(event["input"]["processor"], "base");
+        assert_eq!(record.run.status, RunStatus::Completed);
+        let output: serde_json::Value =
+            serde_json::from_str(record.output.as_deref().unwrap()).unwrap();
+        assert_eq!(output["type"], "text");
+        let input: serde_json::Value =
+            serde_json::from_str(record.input.as_deref().unwrap()).unwrap();
+        assert_eq!(input["processor"], "base");
     }
     let tail = store
         .group_runs_after(
@@ -835,14 +839,16 @@ pub async fn groups_count_and_log_every_change(store: Arc<dyn Store>) {
     let tail_ids: Vec<String> = tail
         .iter()
         .map(|r| {
-            let event: serde_json::Value = serde_json::from_str(&r.data).unwrap();
-            assert!(event.get("input").is_none());
-            event["run"]["run_id"].as_str().unwrap().to_owned()
+            assert!(r.input.is_none());
+            r.run.run_id.clone()
         })
         .collect();
     let second_ids: Vec<String> = second.runs.iter().map(|r| r.run_id.clone()).collect();
     assert_eq!(tail_ids, second_ids);
-    assert_eq!(tail.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![4, 5]);
+    assert_eq!(
+        tail.iter().map(|r| r.position).collect::<Vec<_>>(),
+        vec![4, 5]
+    );
 }
 
 pub async fn group_adds_are_all_or_nothing(store: Arc<dyn Store>) {
@@ -1192,8 +1198,8 @@ pub async fn creation_warnings_last_past_the_end(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .unwrap();
-    let first: serde_json::Value = serde_json::from_str(&listed[0].data).unwrap();
-    assert_eq!(first["run"]["warnings"], spec);
+    let first: serde_json::Value = serde_json::from_str(&listed[0].run.to_json()).unwrap();
+    assert_eq!(first["warnings"], spec);
 }
 
 /// The suite on one backend, in module `$module`: the PostgreSQL one's name carries the

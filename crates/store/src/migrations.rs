@@ -1,0 +1,217 @@
+//! The schema, written once for both backends: versioned migrations, applied in order, each
+//! once, recorded in `schema_migrations`.
+//!
+//! The two dialects agree on everything the schema needs but four spellings, which a
+//! [`Dialect`] fills in: the 64-bit integer type, the byte-string type, the boolean type, and
+//! SQLite's `WITHOUT ROWID` for the event log (its primary key is the table). Each backend
+//! runs [`pending`] inside its own migration transaction.
+
+use crate::{Result, StoreError};
+
+/// How one backend spells the types the schema uses.
+pub(crate) struct Dialect {
+    /// A 64-bit integer column (microseconds, counts, positions).
+    pub int: &'static str,
+    /// A byte-string column (key hashes).
+    pub bytes: &'static str,
+    /// A boolean column.
+    pub flag: &'static str,
+    /// What follows a table whose primary key should be its storage order.
+    pub clustered: &'static str,
+}
+
+/// SQLite's spellings.
+pub(crate) const SQLITE: Dialect = Dialect {
+    int: "INTEGER",
+    bytes: "BLOB",
+    flag: "INTEGER",
+    clustered: " WITHOUT ROWID",
+};
+
+/// PostgreSQL's spellings.
+pub(crate) const POSTGRES: Dialect = Dialect {
+    int: "BIGINT",
+    bytes: "BYTEA",
+    flag: "BOOLEAN",
+    clustered: "",
+};
+
+/// The migrations, by version, with `{INT}`, `{BYTES}`, `{FLAG}` and `{CLUSTERED}` for the
+/// dialect's spellings.
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
+CREATE TABLE tenants (
+    tenant_id  TEXT PRIMARY KEY,
+    created_at {INT} NOT NULL
+);
+CREATE TABLE api_keys (
+    key_hash   {BYTES} PRIMARY KEY,
+    tenant_id  TEXT NOT NULL REFERENCES tenants(tenant_id),
+    label      TEXT NOT NULL,
+    created_at {INT} NOT NULL
+);
+CREATE TABLE runs (
+    run_id                  TEXT PRIMARY KEY,
+    tenant_id               TEXT NOT NULL REFERENCES tenants(tenant_id),
+    processor               TEXT NOT NULL,
+    status                  TEXT NOT NULL,
+    metadata                TEXT,
+    input_doc               TEXT NOT NULL,
+    enable_events           {FLAG} NOT NULL,
+    previous_interaction_id TEXT,
+    output                  TEXT,
+    error                   TEXT,
+    warnings                TEXT,
+    taskgroup_id            TEXT,
+    created_at              {INT} NOT NULL,
+    modified_at             {INT} NOT NULL,
+    lease_owner             TEXT,
+    lease_expires_at        {INT},
+    attempts                {INT} NOT NULL DEFAULT 0
+);
+CREATE INDEX runs_queued ON runs (created_at) WHERE status = 'queued';
+CREATE INDEX runs_leased ON runs (lease_expires_at) WHERE status = 'running';
+CREATE TABLE run_events (
+    run_id     TEXT NOT NULL REFERENCES runs(run_id),
+    seq        {INT} NOT NULL,
+    data       TEXT NOT NULL,
+    created_at {INT} NOT NULL,
+    PRIMARY KEY (run_id, seq)
+){CLUSTERED};
+CREATE TABLE idempotency_keys (
+    tenant_id  TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    body_hash  {BYTES} NOT NULL,
+    run_id     TEXT NOT NULL,
+    response   TEXT NOT NULL,
+    created_at {INT} NOT NULL,
+    PRIMARY KEY (tenant_id, key)
+);
+"#,
+    ),
+    (
+        2,
+        // Fair claiming reads each tenant's oldest queued runs.
+        "CREATE INDEX runs_queued_by_tenant ON runs (tenant_id, created_at) WHERE status = 'queued';",
+    ),
+    (
+        3,
+        // Webhooks: each tenant's signing secret, each run's webhook URL, and the outbox of
+        // deliveries, written in the same transaction as the run's terminal state.
+        r#"
+ALTER TABLE tenants ADD COLUMN webhook_secret TEXT;
+ALTER TABLE runs ADD COLUMN webhook_url TEXT;
+CREATE TABLE webhook_deliveries (
+    delivery_id      TEXT PRIMARY KEY,
+    tenant_id        TEXT NOT NULL REFERENCES tenants(tenant_id),
+    run_id           TEXT NOT NULL,
+    url              TEXT NOT NULL,
+    body             TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    attempts         {INT} NOT NULL DEFAULT 0,
+    next_attempt_at  {INT} NOT NULL,
+    lease_owner      TEXT,
+    lease_expires_at {INT},
+    last_error       TEXT,
+    created_at       {INT} NOT NULL
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+"#,
+    ),
+    (
+        4,
+        // Task groups, their event log, each run's position in its group, and the queue
+        // indexes fair claiming reads per lane. Written with BIGINT on both backends from the
+        // start (SQLite gives BIGINT the same integer affinity as INTEGER).
+        r#"
+CREATE TABLE task_groups (
+    taskgroup_id      TEXT PRIMARY KEY,
+    tenant_id         TEXT NOT NULL REFERENCES tenants(tenant_id),
+    metadata          TEXT,
+    created_at        BIGINT NOT NULL,
+    modified_at       BIGINT NOT NULL,
+    event_seq         BIGINT NOT NULL DEFAULT 0,
+    run_seq           BIGINT NOT NULL DEFAULT 0,
+    n_pending         BIGINT NOT NULL DEFAULT 0,
+    n_completed       BIGINT NOT NULL DEFAULT 0,
+    n_failed          BIGINT NOT NULL DEFAULT 0,
+    n_cancelled       BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX task_groups_pending ON task_groups (tenant_id) WHERE n_pending > 0;
+CREATE TABLE group_events (
+    taskgroup_id TEXT NOT NULL REFERENCES task_groups(taskgroup_id),
+    seq          BIGINT NOT NULL,
+    kind         TEXT NOT NULL,
+    data         TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    PRIMARY KEY (taskgroup_id, seq)
+);
+ALTER TABLE runs ADD COLUMN group_pos BIGINT;
+CREATE UNIQUE INDEX runs_by_group ON runs (taskgroup_id, group_pos) WHERE taskgroup_id IS NOT NULL;
+DROP INDEX runs_queued_by_tenant;
+CREATE INDEX runs_queued_solo ON runs (tenant_id, created_at)
+    WHERE status = 'queued' AND taskgroup_id IS NULL;
+CREATE INDEX runs_queued_by_group ON runs (taskgroup_id, group_pos)
+    WHERE status = 'queued' AND taskgroup_id IS NOT NULL;
+CREATE INDEX runs_running_by_group ON runs (taskgroup_id)
+    WHERE status = 'running' AND taskgroup_id IS NOT NULL;
+"#,
+    ),
+];
+
+/// The migrations a database at schema version `current` still needs, in order, in
+/// `dialect`. A database newer than this binary is refused: it may hold what this binary
+/// would misread.
+pub(crate) fn pending(dialect: &Dialect, current: i64) -> Result<Vec<(i64, String)>> {
+    let newest = MIGRATIONS.last().map_or(0, |m| m.0);
+    if current > newest {
+        return Err(StoreError::Migration(format!(
+            "the database is at schema version {current}, newer than this binary knows ({newest}); run a newer parallax"
+        )));
+    }
+    Ok(MIGRATIONS
+        .iter()
+        .filter(|(version, _)| *version > current)
+        .map(|(version, sql)| {
+            let sql = sql
+                .replace("{INT}", dialect.int)
+                .replace("{BYTES}", dialect.bytes)
+                .replace("{FLAG}", dialect.flag)
+                .replace("{CLUSTERED}", dialect.clustered);
+            (*version, sql)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_placeholder_is_filled_in_both_dialects() {
+        for dialect in [&SQLITE, &POSTGRES] {
+            let all = pending(dialect, 0).unwrap();
+            assert_eq!(
+                all.iter().map(|m| m.0).collect::<Vec<_>>(),
+                vec![1, 2, 3, 4]
+            );
+            assert!(all.iter().all(|(_, sql)| !sql.contains('{')));
+        }
+        let sqlite = &pending(&SQLITE, 0).unwrap()[0].1;
+        assert!(sqlite.contains("key_hash   BLOB PRIMARY KEY"));
+        assert!(sqlite.contains(") WITHOUT ROWID;"));
+        let postgres = &pending(&POSTGRES, 0).unwrap()[0].1;
+        assert!(postgres.contains("enable_events           BOOLEAN NOT NULL"));
+        assert!(postgres.contains("PRIMARY KEY (run_id, seq)\n);"));
+    }
+
+    #[test]
+    fn only_what_is_missing_and_never_a_downgrade() {
+        assert_eq!(pending(&SQLITE, 3).unwrap().len(), 1);
+        assert!(pending(&POSTGRES, 4).unwrap().is_empty());
+        let err = pending(&SQLITE, 5).unwrap_err().to_string();
+        assert!(err.contains("newer than this binary"), "{err}");
+    }
+}
