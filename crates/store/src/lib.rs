@@ -30,6 +30,7 @@ use tokio::sync::broadcast;
 pub mod failpoints;
 mod fair;
 mod migrations;
+mod notices;
 pub mod postgres;
 mod rows;
 pub mod sqlite;

@@ -18,6 +18,7 @@
 use crate::failpoints::{Failpoint, Failpoints};
 use crate::fair::{self, QueuedRun, TenantQueue};
 use crate::migrations;
+use crate::notices::{self, announce};
 use crate::rows::{
     self, Columns as _, CLAIM_COLUMNS, DELIVERY_COLUMNS, GROUP_EVENT_COLUMNS, GROUP_RUN_COLUMNS,
     RUN_COLUMNS,
@@ -202,10 +203,6 @@ impl SqliteStore {
             }
             Err(_) => StoreError::Closed,
         })?
-    }
-
-    fn notify_run(&self, run_id: &str) {
-        let _ = self.notices.send(Notice::Run(Arc::from(run_id)));
     }
 }
 
@@ -504,6 +501,21 @@ fn first_row<T>(
     stmt.query(params)?.next()?.map(read).transpose()
 }
 
+/// Creates a tenant owning one API key (by its hash); returns the tenant id.
+fn insert_tenant_with_key(conn: &Connection, key_hash: &KeyHash, label: &str) -> Result<TenantId> {
+    let tenant = ids::new_id("tenant_");
+    let now = now_micros();
+    conn.execute(
+        "INSERT INTO tenants (tenant_id, created_at) VALUES (?1, ?2)",
+        params![tenant, now],
+    )?;
+    conn.execute(
+        "INSERT INTO api_keys (key_hash, tenant_id, label, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![&key_hash[..], tenant, label, now],
+    )?;
+    Ok(tenant)
+}
+
 fn lease_end(lease: Duration, now: i64) -> i64 {
     now + i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2)
 }
@@ -512,20 +524,8 @@ fn lease_end(lease: Duration, now: i64) -> i64 {
 impl Store for SqliteStore {
     async fn create_tenant_with_key(&self, key_hash: KeyHash, label: &str) -> Result<TenantId> {
         let label = label.to_owned();
-        self.write(move |conn| {
-            let tenant = ids::new_id("tenant_");
-            let now = now_micros();
-            conn.execute(
-                "INSERT INTO tenants (tenant_id, created_at) VALUES (?1, ?2)",
-                params![tenant, now],
-            )?;
-            conn.execute(
-                "INSERT INTO api_keys (key_hash, tenant_id, label, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![&key_hash[..], tenant, label, now],
-            )?;
-            Ok(tenant)
-        })
-        .await
+        self.write(move |conn| insert_tenant_with_key(conn, &key_hash, &label))
+            .await
     }
 
     async fn ensure_key(&self, key_hash: KeyHash, label: &str) -> Result<TenantId> {
@@ -538,20 +538,10 @@ impl Store for SqliteStore {
                     |r| r.get(0),
                 )
                 .optional()?;
-            if let Some(tenant) = existing {
-                return Ok(tenant);
+            match existing {
+                Some(tenant) => Ok(tenant),
+                None => insert_tenant_with_key(conn, &key_hash, &label),
             }
-            let tenant = ids::new_id("tenant_");
-            let now = now_micros();
-            conn.execute(
-                "INSERT INTO tenants (tenant_id, created_at) VALUES (?1, ?2)",
-                params![tenant, now],
-            )?;
-            conn.execute(
-                "INSERT INTO api_keys (key_hash, tenant_id, label, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![&key_hash[..], tenant, label, now],
-            )?;
-            Ok(tenant)
         })
         .await
     }
@@ -628,10 +618,7 @@ impl Store for SqliteStore {
                 Ok(CreateOutcome::Created(task_run))
             })
             .await?;
-        if let CreateOutcome::Created(run) = &outcome {
-            self.notify_run(&run.run_id);
-            let _ = self.notices.send(Notice::Queued);
-        }
+        announce(&self.notices, notices::created(&outcome));
         Ok(outcome)
     }
 
@@ -725,9 +712,7 @@ impl Store for SqliteStore {
                 Ok(claimed.into_iter().map(|(c, _)| c).collect::<Vec<_>>())
             })
             .await?;
-        for run in &claimed {
-            self.notify_run(&run.run_id);
-        }
+        announce(&self.notices, notices::claimed(&claimed));
         Ok(claimed)
     }
 
@@ -770,9 +755,7 @@ impl Store for SqliteStore {
                 }
             })
             .await?;
-        if seq.is_some() {
-            self.notify_run(run_id);
-        }
+        announce(&self.notices, notices::appended(run_id, seq.is_some()));
         Ok(seq)
     }
 
@@ -827,14 +810,9 @@ conn.prepare_cached(&sql)?,
                 }
             })
             .await?;
-        let Some(group) = finished else {
-            return Ok(false);
-        };
-        self.notify_run(run_id);
-        if let Some(group) = group {
-            let _ = self.notices.send(Notice::Group(Arc::from(group.as_str())));
-        }
-        Ok(true)
+        let ended = finished.as_ref().map(Option::as_deref);
+        announce(&self.notices, notices::finished(run_id, ended));
+        Ok(finished.is_some())
     }
 
     async fn release_runs(&self, worker: &str, run_ids: &[String]) -> Result<usize> {
@@ -855,12 +833,7 @@ conn.prepare_cached(&sql)?,
                 Ok(count)
             })
             .await?;
-        for id in run_ids {
-            self.notify_run(id);
-        }
-        if released > 0 {
-            let _ = self.notices.send(Notice::Queued);
-        }
+        announce(&self.notices, notices::requeued(run_ids, released));
         Ok(released)
     }
 
@@ -871,12 +844,7 @@ conn.prepare_cached(&sql)?,
                 requeue_where(conn, "lease_expires_at < ?1", params![now], now)
             })
             .await?;
-        for id in &requeued {
-            self.notify_run(id);
-        }
-        if !requeued.is_empty() {
-            let _ = self.notices.send(Notice::Queued);
-        }
+        announce(&self.notices, notices::requeued(&requeued, requeued.len()));
         Ok(requeued.len())
     }
 
@@ -1027,13 +995,10 @@ conn.prepare_cached(&sql)?,
                 }))
             })
             .await?;
-        if let Some(added) = &added {
-            // One notice per add, not per run: nobody waits on a run just created.
-            if !added.runs.is_empty() {
-                let _ = self.notices.send(Notice::Group(Arc::from(taskgroup_id)));
-                let _ = self.notices.send(Notice::Queued);
-            }
-        }
+        announce(
+            &self.notices,
+            notices::group_added(taskgroup_id, added.as_ref()),
+        );
         Ok(added)
     }
 
