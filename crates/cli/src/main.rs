@@ -3,7 +3,9 @@
 //! - `parallax serve`: the API on its embedded defaults (SQLite in `./parallax-data`), or on
 //!   PostgreSQL with `--database-url`;
 //! - `parallax keys create|list`: API keys, each its own tenant;
-//! - `parallax migrate`: bring the database schema up to date and exit.
+//! - `parallax migrate`: bring the database schema up to date and exit;
+//! - `parallax index add`: add files, folders, sitemaps or URLs to the local search index
+//!   (under the data directory; stop the server first).
 //!
 //! Every flag can also be set in the environment (`PARALLAX_*`) or in `parallax.toml`
 //! ([`config_file`]); a flag wins over the environment, which wins over the file.

@@ -7,7 +7,16 @@
 //! - [`postgres::PgStore`], for many nodes on one database: runs are claimed with
 //!   `FOR UPDATE SKIP LOCKED`, and changes reach other nodes through `LISTEN/NOTIFY`.
 //!
-//! Every method that touches a run takes the tenant, so a query can never cross tenants.
+//! Every method a client's request reaches takes the tenant, so such a query can never cross
+//! tenants. The worker methods (claiming, heartbeats, progress events, ending and releasing
+//! runs, webhook deliveries) take the worker's id instead: they act only on runs the worker
+//! holds a lease on, whoever's they are, and the runs they hand out carry their tenant.
+//!
+//! The two backends share everything that is not SQL: the schema (`migrations`), the
+//! decoding of rows (`rows`), fair claiming (`fair`), and what each write announces
+//! (`notices`). Wire JSON is not the store's: it records and returns typed values and the
+//! documents `parallax_api` renders.
+//!
 //! A write returns only after its transaction committed; [`Notice`]s announce committed
 //! changes to waiters in this process (and, on PostgreSQL, in every process).
 //! `tests/conformance.rs` runs one suite against both backends.
