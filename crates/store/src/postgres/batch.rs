@@ -153,3 +153,15 @@ pub(super) async fn commit_caught<W: BatchedWrite>(
 pub(super) fn discard(client: deadpool_postgres::Client) {
     drop(deadpool_postgres::Object::take(client));
 }
+
+/// A failed `COMMIT` of a batch: refused by the server (the batch is retried one write at a
+/// time), or lost with the connection, when nobody knows whether it committed.
+pub(super) fn commit_error(e: tokio_postgres::Error) -> StoreError {
+    match e.as_db_error() {
+        Some(_) => StoreError::Postgres(e),
+        None => StoreError::CommitFailed(format!(
+            "the outcome of the commit is unknown: {}",
+            error_text(&e)
+        )),
+    }
+}

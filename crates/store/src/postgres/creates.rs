@@ -263,13 +263,7 @@ pub(super) async fn insert_creates(
         "failpoint: a batch of creates panics before its commit"
     );
     // An error without a server answer leaves the commit's outcome unknown.
-    tx.commit().await.map_err(|e| match e.as_db_error() {
-        Some(_) => StoreError::Postgres(e),
-        None => StoreError::CommitFailed(format!(
-            "the outcome of the commit is unknown: {}",
-            error_text(&e)
-        )),
-    })?;
+    tx.commit().await.map_err(commit_error)?;
 
     let mut created = new_runs.into_iter();
     outcomes

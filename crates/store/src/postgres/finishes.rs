@@ -182,13 +182,7 @@ pub(super) async fn finish_runs(
         .collect();
     payloads.extend(groups.keys().map(|g| group_payload(g)));
     notify(&tx, &payloads).await?;
-    tx.commit().await.map_err(|e| match e.as_db_error() {
-        Some(_) => StoreError::Postgres(e),
-        None => StoreError::CommitFailed(format!(
-            "the outcome of the commit is unknown: {}",
-            error_text(&e)
-        )),
-    })?;
+    tx.commit().await.map_err(commit_error)?;
     Ok(jobs
         .iter()
         .map(|job| {

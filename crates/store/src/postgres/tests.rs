@@ -37,6 +37,13 @@ async fn test_url() -> String {
     test_database::connect().await.0
 }
 
+/// A store on a schema of its own, created for this test.
+async fn fresh_store() -> PgStore {
+    PgStore::connect_with_schema(&test_url().await, &fresh_schema())
+        .await
+        .unwrap()
+}
+
 async fn tenant(store: &PgStore) -> String {
     let mut hash = [0u8; 32];
     hash[..16].copy_from_slice(&uuid::Uuid::new_v4().into_bytes());
@@ -361,10 +368,7 @@ async fn needs_postgres_concurrent_claimers_never_share_a_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn needs_postgres_one_batch_with_repeated_keys() {
-    let url = test_url().await;
-    let store = PgStore::connect_with_schema(&url, &fresh_schema())
-        .await
-        .unwrap();
+    let store = fresh_store().await;
     let (t1, t2) = (tenant(&store).await, tenant(&store).await);
     let idem = |key: &str, hash: u8| {
         Some(Idempotency {
@@ -428,12 +432,7 @@ async fn needs_postgres_one_batch_with_repeated_keys() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn needs_postgres_concurrent_repeats_of_one_key() {
-    let url = test_url().await;
-    let a = Arc::new(
-        PgStore::connect_with_schema(&url, &fresh_schema())
-            .await
-            .unwrap(),
-    );
+    let a = Arc::new(fresh_store().await);
     let t = tenant(&a).await;
     let mut tasks = Vec::new();
     for i in 0..64u8 {
@@ -476,10 +475,7 @@ async fn needs_postgres_concurrent_repeats_of_one_key() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn needs_postgres_a_rejected_create_fails_alone() {
-    let url = test_url().await;
-    let store = PgStore::connect_with_schema(&url, &fresh_schema())
-        .await
-        .unwrap();
+    let store = fresh_store().await;
     let t = tenant(&store).await;
     let (good1, a1) = job(&t, None);
     let (bad, a2) = job("tenant_that_does_not_exist", None);
@@ -496,10 +492,7 @@ async fn needs_postgres_a_rejected_create_fails_alone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn needs_postgres_a_panicking_create_fails_alone() {
-    let url = test_url().await;
-    let store = PgStore::connect_with_schema(&url, &fresh_schema())
-        .await
-        .unwrap();
+    let store = fresh_store().await;
     let t = tenant(&store).await;
     // In one batch: the middle create panics (after the batch's inserts, before COMMIT).
     let (good1, a1) = job(&t, None);
@@ -542,10 +535,7 @@ async fn needs_postgres_a_panicking_create_fails_alone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn needs_postgres_a_stopped_create_writer_is_reported_and_answers_at_once() {
-    let url = test_url().await;
-    let store = PgStore::connect_with_schema(&url, &fresh_schema())
-        .await
-        .unwrap();
+    let store = fresh_store().await;
     let t = tenant(&store).await;
     assert!(store.health().is_ok(), "{:?}", store.health());
     store.failpoints().plan(Failpoint::WriterStops);
@@ -586,10 +576,7 @@ async fn needs_postgres_a_stopped_create_writer_is_reported_and_answers_at_once(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn needs_postgres_a_listener_that_is_gone_shows_in_health() {
-    let url = test_url().await;
-    let store = PgStore::connect_with_schema(&url, &fresh_schema())
-        .await
-        .unwrap();
+    let store = fresh_store().await;
     assert!(store.health().is_ok(), "{:?}", store.health());
     store.listener.abort();
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -609,10 +596,7 @@ async fn needs_postgres_a_listener_that_is_gone_shows_in_health() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn needs_postgres_json_text_comes_back_as_stored() {
-    let url = test_url().await;
-    let store = PgStore::connect_with_schema(&url, &fresh_schema())
-        .await
-        .unwrap();
+    let store = fresh_store().await;
     let t = tenant(&store).await;
     let run = new_run();
     let (doc, meta) = (run.input_doc.clone(), run.metadata.clone());
@@ -627,12 +611,7 @@ async fn needs_postgres_json_text_comes_back_as_stored() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "a measurement: run by hand"]
 async fn needs_postgres_create_throughput() {
-    let url = test_url().await;
-    let store = Arc::new(
-        PgStore::connect_with_schema(&url, &fresh_schema())
-            .await
-            .unwrap(),
-    );
+    let store = Arc::new(fresh_store().await);
     let t = tenant(&store).await;
     const CALLERS: usize = 64;
     const PER_CALLER: usize = 200;
