@@ -41,35 +41,28 @@ pub(crate) trait Columns {
     fn flag(&self, at: usize) -> Result<bool>;
 }
 
-impl Columns for rusqlite::Row<'_> {
-    fn text(&self, at: usize) -> Result<String> {
-        Ok(self.get(at)?)
-    }
-    fn opt_text(&self, at: usize) -> Result<Option<String>> {
-        Ok(self.get(at)?)
-    }
-    fn int(&self, at: usize) -> Result<i64> {
-        Ok(self.get(at)?)
-    }
-    fn flag(&self, at: usize) -> Result<bool> {
-        Ok(self.get(at)?)
-    }
+/// Implements [`Columns`] for a backend's row type through its typed getter.
+macro_rules! columns_through {
+    ($row:ty, $get:ident) => {
+        impl Columns for $row {
+            fn text(&self, at: usize) -> Result<String> {
+                Ok(self.$get(at)?)
+            }
+            fn opt_text(&self, at: usize) -> Result<Option<String>> {
+                Ok(self.$get(at)?)
+            }
+            fn int(&self, at: usize) -> Result<i64> {
+                Ok(self.$get(at)?)
+            }
+            fn flag(&self, at: usize) -> Result<bool> {
+                Ok(self.$get(at)?)
+            }
+        }
+    };
 }
 
-impl Columns for tokio_postgres::Row {
-    fn text(&self, at: usize) -> Result<String> {
-        Ok(self.try_get(at)?)
-    }
-    fn opt_text(&self, at: usize) -> Result<Option<String>> {
-        Ok(self.try_get(at)?)
-    }
-    fn int(&self, at: usize) -> Result<i64> {
-        Ok(self.try_get(at)?)
-    }
-    fn flag(&self, at: usize) -> Result<bool> {
-        Ok(self.try_get(at)?)
-    }
-}
+columns_through!(rusqlite::Row<'_>, get);
+columns_through!(tokio_postgres::Row, try_get);
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))

@@ -310,21 +310,14 @@ impl PgStore {
             .collect()
     }
 
-    /// The row one read finds, if any, read by `read`.
+    /// The row one read finds, if any (reads here are by key: at most one), read by `read`.
     async fn read_row<T>(
         &self,
         sql: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-        read: impl FnOnce(&Row) -> Result<T>,
+        read: impl Fn(&Row) -> Result<T>,
     ) -> Result<Option<T>> {
-        let client = self.client().await?;
-        let stmt = client.prepare_cached(sql).await?;
-        client
-            .query_opt(&stmt, params)
-            .await?
-            .as_ref()
-            .map(read)
-            .transpose()
+        Ok(self.read_rows(sql, params, read).await?.into_iter().next())
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Client> {
