@@ -2,11 +2,12 @@
 //! candidate rendered with its link-dense blocks pruned, and the lead prose readability
 //! left out of its answer.
 
+use dom_query::NodeRef;
 use dom_smoothie::Readability;
 use url::Url;
 
 use super::links::{absolutize_hrefs, collect_links};
-use super::measure::{linked_chars, words_of};
+use super::measure::{chars_of, linked_chars, text_chars, words_of};
 use super::scan::{Fallback, ROOT_MARK};
 use crate::extract::markdown::collapse_ws;
 use crate::extract::Link;
@@ -43,7 +44,7 @@ pub(super) fn render_fallback(
         if block.parent().is_none() {
             continue;
         }
-        let total = text_chars!(block);
+        let total = text_chars(&block);
         if total == 0 {
             if !block
                 .descendants_it()
@@ -61,7 +62,7 @@ pub(super) fn render_fallback(
         for d in block.descendants_it() {
             if d.has_name("a") {
                 links += 1;
-                link_chars += text_chars!(d);
+                link_chars += text_chars(&d);
             }
         }
         if links >= 2 && link_chars * 10 > total * 6 {
@@ -83,15 +84,15 @@ pub(super) fn render_fallback(
 }
 
 /// The shortest block of prose [`leading_prose`] brings back, in non-whitespace characters.
-pub(super) const LEAD_MIN_CHARS: usize = 80;
+const LEAD_MIN_CHARS: usize = 80;
 
 /// At most this many leading blocks are brought back: a standfirst is one or two
 /// paragraphs, and more would mean the kept content starts far down the container.
-pub(super) const LEAD_MAX_BLOCKS: usize = 3;
+const LEAD_MAX_BLOCKS: usize = 3;
 
 /// The fewest characters of a block that is not prose whose presence in readability's answer
 /// ends the lead (see [`leading_prose`]): shorter texts match anywhere.
-pub(super) const LEAD_PROBE_MIN_CHARS: usize = 25;
+const LEAD_PROBE_MIN_CHARS: usize = 25;
 
 /// The prose that opens the semantic container (`article`, `main`, `articleBody`) marked in
 /// the copy `b` before the first block readability kept, as HTML to put before its answer;
@@ -185,10 +186,7 @@ pub(super) fn leading_prose(
 /// An `<article>` before `root` and outside it that holds an `<h1>`: CMS templates that set
 /// the headline and its standfirst in an article of their own, above the body's. Its prose
 /// opens the content as much as that at the top of `root` does.
-pub(super) fn headline_article<'a>(
-    b: &'a Readability,
-    root: &dom_query::NodeRef<'a>,
-) -> Option<dom_query::NodeRef<'a>> {
+pub(super) fn headline_article<'a>(b: &'a Readability, root: &NodeRef<'a>) -> Option<NodeRef<'a>> {
     for n in b.doc.root().descendants_it() {
         if n.id == root.id {
             return None;
@@ -212,7 +210,7 @@ pub(super) struct Lead {
 
 /// Whether an element is a block of text in its own right: a paragraph, a heading below
 /// the headline, or a `div`/`span` with text and no block inside.
-pub(super) fn is_text_block(node: &dom_query::NodeRef) -> bool {
+fn is_text_block(node: &NodeRef) -> bool {
     const LEAVES: &[&str] = &["p", "h2", "h3", "h4", "h5", "h6"];
     const BLOCKS: &[&str] = &[
         "p",
@@ -242,11 +240,11 @@ pub(super) fn is_text_block(node: &dom_query::NodeRef) -> bool {
 }
 
 /// Rows a table of labels needs (fewer is a layout fragment, not a fact box).
-pub(super) const LABEL_TABLE_MIN_ROWS: usize = 3;
+const LABEL_TABLE_MIN_ROWS: usize = 3;
 
 /// Whether `node` is a table of labels and values: two columns, at least
 /// [`LABEL_TABLE_MIN_ROWS`] rows, short cells, no links making up most of its text.
-pub(super) fn is_label_table(node: &dom_query::NodeRef) -> bool {
+fn is_label_table(node: &NodeRef) -> bool {
     if !node.has_name("table") {
         return false;
     }
@@ -259,7 +257,7 @@ pub(super) fn is_label_table(node: &dom_query::NodeRef) -> bool {
             == 2
     });
     let text = node.text();
-    let chars = text.chars().filter(|c| !c.is_whitespace()).count();
+    let chars = chars_of(&text);
     rows.len() >= LABEL_TABLE_MIN_ROWS
         && two_columns
         && chars <= 1500
@@ -268,8 +266,8 @@ pub(super) fn is_label_table(node: &dom_query::NodeRef) -> bool {
 
 /// Whether a text block reads as a lead: a sentence-length text outside captions, lists,
 /// tables and forms, with few of its characters in links.
-pub(super) fn is_lead_prose(node: &dom_query::NodeRef, text: &str) -> bool {
-    let chars = text.chars().filter(|c| !c.is_whitespace()).count();
+fn is_lead_prose(node: &NodeRef, text: &str) -> bool {
+    let chars = chars_of(text);
     if chars < LEAD_MIN_CHARS {
         return false;
     }

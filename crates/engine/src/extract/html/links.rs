@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use dom_query::NodeRef;
 use url::Url;
 
 use crate::extract::markdown::collapse_ws;
@@ -10,7 +11,7 @@ use crate::extract::Link;
 
 /// Makes the `href` of each anchor absolute against `base`, in the tree (collect the
 /// anchors first: the tree cannot change while it is walked).
-pub(super) fn absolutize_hrefs(anchors: &[dom_query::NodeRef], base: &Url) {
+pub(super) fn absolutize_hrefs(anchors: &[NodeRef], base: &Url) {
     for a in anchors {
         if let Some(abs) = a.attr("href").and_then(|h| absolutize(base, &h)) {
             a.set_attr("href", &abs);
@@ -18,7 +19,7 @@ pub(super) fn absolutize_hrefs(anchors: &[dom_query::NodeRef], base: &Url) {
     }
 }
 
-pub(super) fn absolutize(base: &Url, href: &str) -> Option<String> {
+fn absolutize(base: &Url, href: &str) -> Option<String> {
     let h = href.trim();
     if h.is_empty() || h.starts_with('#') || h.to_ascii_lowercase().starts_with("javascript:") {
         return None;

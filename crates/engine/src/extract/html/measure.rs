@@ -2,37 +2,40 @@
 //! siblings before them) and their words, counted so that scripts written without spaces
 //! weigh like the others.
 
-/// Non-whitespace characters of a node's text.
-macro_rules! text_chars {
-    ($node:expr) => {
-        $node.text().chars().filter(|c| !c.is_whitespace()).count()
-    };
+use dom_query::NodeRef;
+
+/// Non-whitespace characters of a text.
+pub(super) fn chars_of(text: &str) -> usize {
+    text.chars().filter(|c| !c.is_whitespace()).count()
 }
 
-/// Non-whitespace characters of a node's text inside its links (see [`text_chars!`]).
-pub(super) fn linked_chars(node: &dom_query::NodeRef) -> usize {
+/// Non-whitespace characters of a node's text.
+pub(super) fn text_chars(node: &NodeRef) -> usize {
+    chars_of(&node.text())
+}
+
+/// Non-whitespace characters of a node's text inside its links (see [`text_chars`]).
+pub(super) fn linked_chars(node: &NodeRef) -> usize {
     node.descendants_it()
         .filter(|d| d.has_name("a"))
-        .map(|a| text_chars!(a))
+        .map(|a| text_chars(&a))
         .sum()
 }
 
 /// Non-whitespace characters of the siblings before a node.
-macro_rules! text_before {
-    ($node:expr) => {{
-        let mut before = 0;
-        let mut prev = $node.prev_sibling();
-        while let Some(p) = prev {
-            before += text_chars!(p);
-            prev = p.prev_sibling();
-        }
-        before
-    }};
+pub(super) fn text_before(node: &NodeRef) -> usize {
+    let mut before = 0;
+    let mut prev = node.prev_sibling();
+    while let Some(p) = prev {
+        before += text_chars(&p);
+        prev = p.prev_sibling();
+    }
+    before
 }
 
 /// Whether a character belongs to a script written without spaces between words (Chinese,
 /// Japanese kana, Thai, Lao, Burmese, Khmer).
-pub(super) fn unspaced_script(c: char) -> bool {
+fn unspaced_script(c: char) -> bool {
     matches!(c as u32,
         0x0E00..=0x0EFF
         | 0x1000..=0x109F
@@ -63,7 +66,7 @@ pub(super) fn words_of(s: &str) -> usize {
 }
 
 /// The words of a node's text outside its links (see [`words_of`]).
-pub(super) fn unlinked_words(node: &dom_query::NodeRef) -> usize {
+pub(super) fn unlinked_words(node: &NodeRef) -> usize {
     let linked: usize = node
         .descendants_it()
         .filter(|d| d.has_name("a"))

@@ -1,10 +1,6 @@
 //! The HTML pipeline: parse once, read metadata, remove boilerplate, let readability pick
 //! the main content, check it against a structural fallback, convert to markdown.
 //!
-//! The DOM types of `dom_query` are reached through [`Readability::doc`] (the crate is not
-//! a direct dependency), so the tree walks below live in functions over a `Readability`
-//! and in macros rather than in helpers over node types.
-//!
 //! This module owns the order of the steps ([`extract`]) and the guards around them (pages
 //! nested too deeply, pages whose text is only in `<noscript>`, the bare text of a page the
 //! DOM pipeline cannot read); the steps themselves live in its submodules:
@@ -24,16 +20,11 @@ use super::markdown::{collapse_ws, drop_leading_dateline, html_to_markdown, mark
 use super::meta;
 use super::{authors, Extracted};
 
-// Before the modules that use their macros (macros are in scope in textual order).
-#[macro_use]
-mod measure;
-
-#[macro_use]
-mod names;
-
 mod boilerplate;
 mod content;
 mod links;
+mod measure;
+mod names;
 mod scan;
 
 #[cfg(test)]

@@ -6,9 +6,10 @@
 use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
+use dom_query::NodeRef;
 
 /// Substrings of a lower-cased class or id token that name boilerplate unambiguously.
-pub(super) const BOILERPLATE_SUBSTRINGS: &[&str] = &[
+const BOILERPLATE_SUBSTRINGS: &[&str] = &[
     "cookie",
     "consent",
     "gdpr",
@@ -84,11 +85,11 @@ pub(super) const BOILERPLATE_SUBSTRINGS: &[&str] = &[
 /// Substrings of a class or id that name photo galleries. They go with the images, which
 /// are left out, but the same names also wrap the running text of a photo story, so an
 /// element that holds prose stays (its captions, named as such, still go).
-pub(super) const GALLERY_SUBSTRINGS: &[&str] = &["gallery", "slideshow"];
+const GALLERY_SUBSTRINGS: &[&str] = &["gallery", "slideshow"];
 
 /// Whole words of class or id tokens that name navigation: links to elsewhere. An element
 /// so named that holds prose (`id="toc-section-2"` on a section of the article) stays.
-pub(super) const NAVIGATION_WORDS: &[&str] = &[
+const NAVIGATION_WORDS: &[&str] = &[
     "breadcrumbs",
     "nav",
     "navbar",
@@ -101,7 +102,7 @@ pub(super) const NAVIGATION_WORDS: &[&str] = &[
 ];
 
 /// Whole words (class/id tokens split at `-`, `_`, `:`) that name boilerplate.
-pub(super) const BOILERPLATE_WORDS: &[&str] = &[
+const BOILERPLATE_WORDS: &[&str] = &[
     "comment",
     "comments",
     "respond",
@@ -140,12 +141,12 @@ pub(super) const BOILERPLATE_WORDS: &[&str] = &[
 
 /// Whole words of class or id tokens that name a media player: its title, duration and
 /// credits go with the video, which is left out. Only short elements are removed.
-pub(super) const MEDIA_WORDS: &[&str] = &["video", "player", "audio", "podcast"];
+const MEDIA_WORDS: &[&str] = &["video", "player", "audio", "podcast"];
 
 /// Class and id substrings of teasers: a headline, maybe a line of text, all one link to
 /// another page. Only elements whose text is mostly link text are removed, since some
 /// sites call an article's lead its teaser.
-pub(super) const TEASER_SUBSTRINGS: &[&str] = &[
+const TEASER_SUBSTRINGS: &[&str] = &[
     "teaser",
     "tile",
     "card",
@@ -155,7 +156,7 @@ pub(super) const TEASER_SUBSTRINGS: &[&str] = &[
 
 /// Class and id substrings of an image's container, whose text besides the image is its
 /// caption or credit.
-pub(super) const PICTURE_SUBSTRINGS: &[&str] = &[
+const PICTURE_SUBSTRINGS: &[&str] = &[
     "image", "img", "photo", "foto", "picture", "bild", "visual", "figure",
 ];
 
@@ -228,8 +229,8 @@ impl Substrings {
     }
 }
 
-pub(super) static BOILERPLATE: Substrings = Substrings::new(BOILERPLATE_SUBSTRINGS);
-pub(super) static GALLERIES: Substrings = Substrings::new(GALLERY_SUBSTRINGS);
+static BOILERPLATE: Substrings = Substrings::new(BOILERPLATE_SUBSTRINGS);
+static GALLERIES: Substrings = Substrings::new(GALLERY_SUBSTRINGS);
 pub(super) static TEASERS: Substrings = Substrings::new(TEASER_SUBSTRINGS);
 pub(super) static PICTURES: Substrings = Substrings::new(PICTURE_SUBSTRINGS);
 pub(super) static DATES: Substrings = Substrings::new(DATE_HINTS);
@@ -253,7 +254,7 @@ pub(super) const POST_BODY_CLASSES: &[&str] = &[
 
 /// Class and id substrings of bylines and post metadata lines (author, date, reading
 /// time), removed once the date has been read from them.
-pub(super) const BYLINE_SUBSTRINGS: &[&str] = &[
+const BYLINE_SUBSTRINGS: &[&str] = &[
     "byline",
     "dateline",
     "entry-meta",
@@ -286,7 +287,7 @@ pub(super) fn is_meta_name(value: &str) -> bool {
 /// Class and id substrings of author boxes (a portrait and a paragraph about the author
 /// under a post): removed in the byline step, whatever their length, since a byline named
 /// `author-info` may state the date that is read there first.
-pub(super) const AUTHOR_BOX_SUBSTRINGS: &[&str] = &[
+const AUTHOR_BOX_SUBSTRINGS: &[&str] = &[
     "author-info",
     "authorinfo",
     "author-bio",
@@ -298,7 +299,7 @@ pub(super) const AUTHOR_BOX_SUBSTRINGS: &[&str] = &[
 ];
 
 /// Class and id substrings of elements that may state the publish date in their text.
-pub(super) const DATE_HINTS: &[&str] = &[
+const DATE_HINTS: &[&str] = &[
     "date",
     "publish",
     "posted",
@@ -399,13 +400,11 @@ impl<'a> Attrs<'a> {
     }
 }
 
-/// Runs `$f(attrs)` on the attributes of an element node; `None` for other nodes.
-macro_rules! with_attrs {
-    ($node:expr, |$tag:ident, $a:ident| $body:expr) => {
-        $node.element_ref().map(|el| {
-            let $tag: &str = &el.name.local;
-            let $a = Attrs::read(el.attrs.iter().map(|at| (&*at.name.local, &*at.value)));
-            $body
-        })
-    };
+/// Runs `f` on the tag name and the attributes of an element node; `None` for other nodes.
+/// (The attributes borrow from the element, which is borrowed only for the call.)
+pub(super) fn with_attrs<T>(node: &NodeRef, f: impl FnOnce(&str, &Attrs) -> T) -> Option<T> {
+    node.element_ref().map(|el| {
+        let a = Attrs::read(el.attrs.iter().map(|at| (&*at.name.local, &*at.value)));
+        f(&el.name.local, &a)
+    })
 }
