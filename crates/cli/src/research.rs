@@ -5,7 +5,6 @@ use crate::bounds;
 use anyhow::{bail, Context};
 use clap::Args;
 use futures::StreamExt;
-use parallax_engine::extract;
 use parallax_engine::fetch::{
     ContentKind, FetchCache, Fetcher, FetcherConfig, DEFAULT_CACHE_BYTES,
 };
@@ -15,7 +14,7 @@ use parallax_engine::search::{
     pages_from_path, parse_sitemap, IndexedPage, Indexer, LocalIndex, SearchProvider,
     SearxngProvider, WikipediaProvider,
 };
-use parallax_engine::web::page::ExtractedCache;
+use parallax_engine::web::page::{extract_page, ExtractedCache, ReadError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -217,32 +216,33 @@ pub async fn index_add(args: IndexAddArgs, data_dir: &Path) -> anyhow::Result<()
                     continue;
                 }
             };
+            // A sitemap (plain text holding one, or an XML type) lists more pages to read.
             let text = page.text.as_deref().unwrap_or_default();
-            let extracted = match &page.content_type {
-                ContentKind::Html => extract::extract_html(text, &page.url),
-                ContentKind::Pdf => match extract::extract_pdf(&page.body, &page.url) {
-                    Ok(extracted) => extracted,
-                    Err(e) => {
-                        eprintln!("parallax: skipped {url}: {e}");
-                        failed += 1;
-                        continue;
-                    }
-                },
-                ContentKind::Text if text.contains("<urlset") || text.contains("<sitemapindex") => {
-                    let sitemap = parse_sitemap(text);
-                    pending.extend(sitemap.pages);
-                    pending.extend(sitemap.sitemaps);
-                    continue;
-                }
-                ContentKind::Text => extract::extract_text(text, &page.url),
-                ContentKind::Other(mime) if mime.contains("xml") => {
-                    let sitemap = parse_sitemap(text);
-                    pending.extend(sitemap.pages);
-                    pending.extend(sitemap.sitemaps);
-                    continue;
-                }
-                ContentKind::Other(mime) => {
+            let sitemap = match &page.content_type {
+                ContentKind::Text => text.contains("<urlset") || text.contains("<sitemapindex"),
+                ContentKind::Other(mime) => mime.contains("xml"),
+                ContentKind::Html | ContentKind::Pdf => false,
+            };
+            if sitemap {
+                let sitemap = parse_sitemap(text);
+                pending.extend(sitemap.pages);
+                pending.extend(sitemap.sitemaps);
+                continue;
+            }
+            let extracted = match extract_page(&page) {
+                Ok(extracted) => extracted,
+                Err(ReadError::Unsupported { mime }) => {
                     eprintln!("parallax: skipped {url}: cannot index {mime}");
+                    failed += 1;
+                    continue;
+                }
+                Err(ReadError::Unreadable(why)) => {
+                    eprintln!("parallax: skipped {url}: {why}");
+                    failed += 1;
+                    continue;
+                }
+                Err(e) => {
+                    eprintln!("parallax: skipped {url}: {e}");
                     failed += 1;
                     continue;
                 }

@@ -4,12 +4,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
-use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
-use super::text::{
-    collapse_whitespace, decode_entities, non_empty, parse_loose_date, truncate_chars,
-};
+use super::text::{decode_entities, non_empty, truncate_chars};
 use super::{IndexedPage, SearchError};
 
 /// Longest title kept for a text file (its first line), in characters.
@@ -18,11 +15,11 @@ const MAX_TITLE_CHARS: usize = 200;
 /// Reads the pages under `path`: the file itself, or every indexable file of a folder and its
 /// subfolders, in path order.
 ///
-/// - `.html`/`.htm`: title from `<title>` (else the first `<h1>`), text = the body's text
-///   without scripts, styles and similar, one line per block; the publish date from
-///   `article:published_time`/`date`/`DC.date`/`datePublished` meta tags when present. (A
-///   deliberately simple extraction; the pipeline's main-content extraction is
-///   `crate::extract`.)
+/// - `.html`/`.htm`: read as the Extract API reads a fetched page, by
+///   [`crate::extract::extract_html`]: text = the main content as plain text (navigation,
+///   headers, footers, sidebars and other boilerplate left out), title = the one the
+///   extractor chooses (cut to 200 characters), publish date = the one the page states (head
+///   metadata, body, or a date in the file's path).
 /// - `.txt`/`.md`: title = the first non-empty line (for Markdown without `#` marks, after
 ///   any front matter), text = the whole file.
 ///
@@ -111,7 +108,7 @@ fn read_page(path: &Path, kind: Kind) -> Result<Option<IndexedPage>, SearchError
     let bytes = fs::read(path).map_err(io_err)?;
     let content = String::from_utf8_lossy(&bytes);
     let (title, text, published) = match kind {
-        Kind::Html => html_page(&content),
+        Kind::Html => html_page(&content, &url),
         Kind::Text => (first_line_title(&content), content.trim().to_string(), None),
         Kind::Markdown => (
             first_line_title(skip_front_matter(&content)),
@@ -155,108 +152,12 @@ fn skip_front_matter(content: &str) -> &str {
     trimmed
 }
 
-/// Title, text and publish date of an HTML document.
-fn html_page(html: &str) -> (Option<String>, String, Option<chrono::NaiveDate>) {
-    let doc = Html::parse_document(html);
-    let first_text = |selector: &str| {
-        let selector = Selector::parse(selector).ok()?;
-        doc.select(&selector)
-            .map(|e| collapse_whitespace(&e.text().collect::<String>()))
-            .find(|t| !t.is_empty())
-    };
-    let title = first_text("title")
-        .or_else(|| first_text("h1"))
-        .map(|t| truncate_chars(&t, MAX_TITLE_CHARS));
-    let published = Selector::parse(
-        "meta[property='article:published_time'], meta[name='date'], meta[name='DC.date'], \
-         meta[name='dc.date'], meta[itemprop='datePublished'], meta[name='pubdate']",
-    )
-    .ok()
-    .and_then(|selector| {
-        doc.select(&selector)
-            .filter_map(|m| m.value().attr("content"))
-            .find_map(parse_loose_date)
-    });
-    let mut text = String::new();
-    let root = Selector::parse("body")
-        .ok()
-        .and_then(|body| doc.select(&body).next())
-        .unwrap_or_else(|| doc.root_element());
-    append_text(root, &mut text);
-    let text = text
-        .lines()
-        .map(collapse_whitespace)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n");
-    (title, text, published)
-}
-
-/// Elements whose content is not text a reader sees.
-const SKIPPED: &[&str] = &[
-    "script", "style", "noscript", "template", "head", "svg", "iframe", "object", "canvas",
-];
-
-/// Elements after which a new line starts.
-const BLOCKS: &[&str] = &[
-    "p",
-    "div",
-    "br",
-    "li",
-    "ul",
-    "ol",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "tr",
-    "table",
-    "section",
-    "article",
-    "header",
-    "footer",
-    "nav",
-    "aside",
-    "main",
-    "blockquote",
-    "pre",
-    "dt",
-    "dd",
-    "dl",
-    "figure",
-    "figcaption",
-    "hr",
-    "address",
-    "form",
-    "fieldset",
-    "details",
-    "summary",
-];
-
-fn append_text(element: ElementRef<'_>, out: &mut String) {
-    for child in element.children() {
-        if let Some(text) = child.value().as_text() {
-            out.push_str(text);
-        } else if let Some(child) = ElementRef::wrap(child) {
-            let name = child.value().name();
-            if SKIPPED.contains(&name) {
-                continue;
-            }
-            let block = BLOCKS.contains(&name);
-            // Inline elements add nothing: `a<b>b</b>` reads "ab", as a browser shows it.
-            if block {
-                out.push('\n');
-            }
-            append_text(child, out);
-            if block {
-                out.push('\n');
-            } else if matches!(name, "td" | "th") {
-                out.push(' ');
-            }
-        }
-    }
+/// Title, text and publish date of an HTML document at `url`, by the one extractor (the
+/// Extract API's): its main content only, as plain text.
+fn html_page(html: &str, url: &str) -> (Option<String>, String, Option<chrono::NaiveDate>) {
+    let extracted = crate::extract::extract_html(html, url);
+    let title = extracted.title.map(|t| truncate_chars(&t, MAX_TITLE_CHARS));
+    (title, extracted.text, extracted.published)
 }
 
 /// The URLs a sitemap lists, split by what they point to.
@@ -374,4 +275,69 @@ fn loc_url(raw: &str) -> Option<String> {
     let text = text.trim();
     let url = Url::parse(text).ok()?;
     matches!(url.scheme(), "http" | "https").then(|| text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page of the usual shape: a site menu, an article, a footer.
+    const PAGE: &str = r#"<!doctype html><html><head>
+<title>New tide tables for Brastmoor | Harbour News</title>
+<meta property="article:published_time" content="2023-05-06T08:00:00Z"></head>
+<body>
+<nav><ul><li><a href="/">Front page</a></li><li><a href="/sport">Sport results</a></li>
+<li><a href="/weather">Weather today</a></li></ul></nav>
+<article><h1>New tide tables for Brastmoor</h1>
+<p>The harbour master of Brastmoor published the new tide tables on Saturday, with the
+spring tides expected to reach four metres at the north quay.</p>
+<p>Fishing boats are asked to leave the inner basin two hours before high water, since the
+lock gates will close early during the highest tides of the year.</p>
+<p>The tables are posted at the harbour office and at the lifeboat station, and copies can
+be collected free of charge from the town library.</p>
+</article>
+<footer><p>Copyright 2023 Harbour News. All rights reserved.</p>
+<p><a href="/privacy">Privacy policy</a> | <a href="/contact">Contact the newsroom</a></p>
+</footer>
+</body></html>"#;
+
+    #[test]
+    fn an_html_file_is_read_by_the_extractor() {
+        let dir = std::env::temp_dir().join(format!("parallax-ingest-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("tides.html");
+        fs::write(&file, PAGE).unwrap();
+        let pages = pages_from_path(&file);
+        fs::remove_dir_all(&dir).unwrap();
+        let pages = pages.unwrap();
+        let page = &pages[0];
+        // The article's text stays, the menu and the footer go.
+        for kept in [
+            "spring tides expected to reach four metres",
+            "lock gates will close early",
+            "collected free of charge from the town library",
+        ] {
+            assert!(page.text.contains(kept), "{kept:?} lost: {:?}", page.text);
+        }
+        for dropped in [
+            "Front page",
+            "Sport results",
+            "Weather today",
+            "All rights reserved",
+            "Privacy policy",
+            "Contact the newsroom",
+        ] {
+            assert!(
+                !page.text.contains(dropped),
+                "{dropped:?} kept: {:?}",
+                page.text
+            );
+        }
+        // Exactly what the Extract API makes of the page.
+        let extracted = crate::extract::extract_html(PAGE, &page.url);
+        assert_eq!(page.text, extracted.text);
+        assert_eq!(page.title, extracted.title);
+        assert_eq!(page.title.as_deref(), Some("New tide tables for Brastmoor"));
+        assert_eq!(page.published, chrono::NaiveDate::from_ymd_opt(2023, 5, 6));
+    }
 }

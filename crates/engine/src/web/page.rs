@@ -328,24 +328,34 @@ async fn held_copy(
 /// Extracts a fetched page on a blocking thread (it is CPU work: milliseconds per page).
 async fn extract_fetched(page: Arc<FetchedPage>) -> Result<Extracted, ReadError> {
     let joined = tokio::task::spawn_blocking(move || {
-        let url = page.url.as_str();
         let stage = super::timing::Stage::start("extract");
-        let extracted = match &page.content_type {
-            ContentKind::Html => Ok(extract::extract_html(
-                page.text.as_deref().unwrap_or_default(),
-                url,
-            )),
-            ContentKind::Pdf => extract::extract_pdf(&page.body, url)
-                .map_err(|e| ReadError::Unreadable(e.to_string())),
-            ContentKind::Text => Ok(extract::extract_text(
-                page.text.as_deref().unwrap_or_default(),
-                url,
-            )),
-            ContentKind::Other(mime) => Err(ReadError::Unsupported { mime: mime.clone() }),
-        };
+        let extracted = extract_page(&page);
         stage.end(page.body.len());
         extracted
     })
     .await;
     joined.unwrap_or_else(|e| Err(ReadError::Unreadable(format!("extraction stopped: {e}"))))
+}
+
+/// Extracts a fetched page by its content type: HTML with [`extract::extract_html`], a PDF
+/// with [`extract::extract_pdf`] (an unreadable one is [`ReadError::Unreadable`]), plain
+/// text with [`extract::extract_text`]; other types are [`ReadError::Unsupported`]. The one
+/// dispatch of every reader of fetched pages (task runs, Extract, Search, `parallax index
+/// add`). CPU-bound work (milliseconds): async callers run it on a blocking thread.
+pub fn extract_page(page: &FetchedPage) -> Result<Extracted, ReadError> {
+    let url = page.url.as_str();
+    match &page.content_type {
+        ContentKind::Html => Ok(extract::extract_html(
+            page.text.as_deref().unwrap_or_default(),
+            url,
+        )),
+        ContentKind::Pdf => {
+            extract::extract_pdf(&page.body, url).map_err(|e| ReadError::Unreadable(e.to_string()))
+        }
+        ContentKind::Text => Ok(extract::extract_text(
+            page.text.as_deref().unwrap_or_default(),
+            url,
+        )),
+        ContentKind::Other(mime) => Err(ReadError::Unsupported { mime: mime.clone() }),
+    }
 }
