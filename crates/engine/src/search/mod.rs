@@ -20,7 +20,8 @@
 //! tolerating the failure of some of them (it fails only when all of them do).
 //!
 //! Ingest helpers for `parallax index add`: [`pages_from_path`] turns a file or a folder
-//! (recursively: `.html`/`.htm`, `.txt`, `.md`) into [`IndexedPage`]s, and
+//! (recursively: `.html`/`.htm`, read by the one main-content extractor as the Extract API
+//! reads them; `.txt`, `.md` as they are) into [`IndexedPage`]s, and
 //! [`urls_from_sitemap`] / [`parse_sitemap`] read the `<loc>` entries of a sitemap or a
 //! sitemap index, so that the caller can fetch them with the fetcher and add the pages.
 //!
