@@ -15,7 +15,7 @@
 //! sentences, and lists); `spans` holds where words, sentences and keywords stand.
 
 use crate::rank::tokens;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 mod choices;
 mod dates;
@@ -34,8 +34,7 @@ use choices::{booleans, enum_members, statements};
 use dates::{dates, months};
 pub use dates::{is_month, year_of};
 use names::{
-    after_by, after_place_word, string_kind, trim_leading_keywords, StringKind, END_WORDS,
-    MAKER_WORDS, PERSON_WORDS, ROLE_WORDS,
+    after_by, name_candidates, string_kind, StringKind, END_WORDS, MAKER_WORDS, PERSON_WORDS,
 };
 pub use names::{
     asks_about_a_maker, asks_for_a_person, asks_for_an_end_of_a_range, could_be_a_person,
@@ -43,8 +42,9 @@ pub use names::{
 };
 pub use numbers::is_unit_word;
 use numbers::{
-    asks_for_a_year, counts_more_than, has_unit, is_duration, number_words, numbers, ordinals,
-    phone_spans, superseded_before, unit_spellings, DURATIONS, MONEY_WORDS, SHARE_WORDS,
+    asks_for_a_year, drop_counts_of_more_than_the_field, drop_unasked_durations,
+    drop_unasked_prices_shares_and_phones, drop_unasked_years, keep_the_fields_unit, number_words,
+    numbers, ordinals, superseded_before, years,
 };
 pub use sentences::{best_sentence, sentences_naming};
 use sentences::{list, sentence};
@@ -223,6 +223,13 @@ pub fn find_value_avoiding(
 
 /// [`find_value_avoiding`] among the candidates whose byte span `accept` accepts (the
 /// synthesis leaves out sentences about another entity).
+///
+/// The reading goes in steps, always in this order: the candidates of the field's type
+/// ([`read_candidates`]); for a number, the figures the field does not ask for left out
+/// ([`drop_unasked_years`], [`drop_unasked_durations`], [`keep_the_fields_unit`],
+/// [`drop_unasked_prices_shares_and_phones`], [`drop_counts_of_more_than_the_field`]); the
+/// candidate nearest the field's words ([`nearest`]); and whether it is plainly stated
+/// ([`found_value`]).
 pub fn find_value_where(
     field_type: &FieldType,
     passage: &str,
@@ -232,31 +239,70 @@ pub fn find_value_where(
 ) -> Option<Found> {
     let keys = tokens(keywords);
     let avoid = avoid.to_lowercase();
-    let wants_ordinal = matches!(field_type, FieldType::Integer)
+    let wants_ordinal = wants_ordinal(field_type, &keys);
+    let mut candidates =
+        match read_candidates(field_type, passage, keywords, &keys, &avoid, wants_ordinal) {
+            Reading::Candidates(candidates) => candidates,
+            Reading::Whole(found) => return found,
+        };
+    if is_numeric(field_type) {
+        drop_unasked_years(&mut candidates, &keys);
+        drop_unasked_durations(&mut candidates, passage, &keys);
+        keep_the_fields_unit(&mut candidates, passage, &keys);
+        drop_unasked_prices_shares_and_phones(&mut candidates, passage, &keys);
+        drop_counts_of_more_than_the_field(&mut candidates, passage, &keys);
+    }
+    let scoring = Scoring::new(
+        field_type,
+        passage,
+        keywords,
+        &keys,
+        wants_ordinal,
+        &candidates,
+    );
+    let (distance, candidate) = nearest(candidates, passage, &avoid, &accept, &scoring)?;
+    found_value(field_type, passage, keywords, &avoid, distance, candidate)
+}
+
+/// Whether a field takes a number (an integer or any number).
+fn is_numeric(field_type: &FieldType) -> bool {
+    matches!(field_type, FieldType::Integer | FieldType::Number)
+}
+
+/// Whether an integer field asks for an edition or a rank, which pages write as an ordinal
+/// ("The 51st Ardith Folk Festival").
+fn wants_ordinal(field_type: &FieldType, keys: &[String]) -> bool {
+    matches!(field_type, FieldType::Integer)
         && has(
-            &keys,
+            keys,
             &["edition", "rank", "ranking", "position", "anniversary"],
-        );
-    let candidates = match field_type {
+        )
+}
+
+/// What a passage gives a field: candidates to choose among, or, for a list or a string of
+/// no recognisable shape, the value read from the passage as a whole.
+enum Reading {
+    Candidates(Vec<Candidate>),
+    Whole(Option<Found>),
+}
+
+/// Step 1, the candidates: every value of the field's type that the passage states, read the
+/// way the type needs (a year for a field about one, ordinals for an edition, the month where
+/// a passage states no full date, a statement where it says neither yes nor no, names
+/// without their titles).
+fn read_candidates(
+    field_type: &FieldType,
+    passage: &str,
+    keywords: &str,
+    keys: &[String],
+    avoid: &str,
+    wants_ordinal: bool,
+) -> Reading {
+    Reading::Candidates(match field_type {
         FieldType::Number => numbers(passage, false, false),
-        FieldType::Integer if asks_for_a_year(keywords) => {
-            // A field about a year takes a four-digit year when the passage has one.
-            let all = numbers(passage, true, true);
-            let years: Vec<Candidate> = all
-                .iter()
-                .filter(|c| {
-                    c.value.as_i64().is_some_and(|y| (1000..=2999).contains(&y))
-                        && c.end - c.start == 4
-                })
-                .map(|c| Candidate {
-                    value: c.value.clone(),
-                    start: c.start,
-                    end: c.end,
-                })
-                .collect();
-            // Without a year, a count or a day is not the answer to "which year".
-            years
-        }
+        // A field about a year takes a four-digit year when the passage has one; without a
+        // year, a count or a day is not the answer to "which year".
+        FieldType::Integer if asks_for_a_year(keywords) => years(passage),
         FieldType::Integer => {
             let mut all = numbers(passage, true, false);
             all.extend(number_words(passage));
@@ -281,235 +327,168 @@ pub fn find_value_where(
         FieldType::Boolean => {
             let explicit = booleans(passage);
             if explicit.is_empty() {
-                statements(passage, &keys)
+                statements(passage, keys)
             } else {
                 explicit
             }
         }
         FieldType::Enum(options) => enum_members(passage, options),
-        FieldType::Array(item) => return list(passage, item, keywords, &keys, &avoid),
+        FieldType::Array(item) => {
+            return Reading::Whole(list(passage, item, keywords, keys, avoid));
+        }
         FieldType::String | FieldType::Other => match string_kind(keywords) {
-            Some(kind) => {
-                let mut found = kind.candidates(passage);
-                if kind == StringKind::Name {
-                    // "Mayor Ludo Ferrish": the title that names the field is not the name.
-                    for c in &mut found {
-                        trim_leading_keywords(passage, c, &keys);
-                        // "Odile Prenn of Quellmoor", asked about Quellmoor: the name ends at "of".
-                        let text = &passage[c.start..c.end];
-                        if let Some(at) = text.rfind(" of ") {
-                            if !avoid.is_empty() && avoid.contains(&text[at + 4..].to_lowercase()) {
-                                c.end = c.start + at;
-                                c.value = json!(&passage[c.start..c.end]);
-                            }
-                        }
-                    }
-                    found.retain(|c| c.end > c.start);
-                    // "Chief Scientist Ada Rusk": the title is not part of the name.
-                    for c in &mut found {
-                        loop {
-                            let text = &passage[c.start..c.end];
-                            let Some((first, rest)) = text.split_once(' ') else {
-                                break;
-                            };
-                            if !ROLE_WORDS.contains(&first.to_lowercase().as_str()) || is_role(rest)
-                            {
-                                break;
-                            }
-                            c.start = c.end - rest.len();
-                            c.value = json!(rest);
-                        }
-                    }
-                    // "Professor of Soft Robotics", "Chief Scientist": a role, not a name.
-                    found.retain(|c| !is_role(&passage[c.start..c.end]));
-                    // A founder, a chief executive or a mayor is a person, not "Veltmark
-                    // Medical" or "Domaine Vardel".
-                    if asks_for_a_person(keywords) {
-                        found.retain(|c| could_be_a_person(&passage[c.start..c.end]));
-                    }
-                    // A town or a village is not a firm: "Domaine Vardel" is no village.
-                    if has(&keys, &["city", "town", "village", "municipality", "place"]) {
-                        found.retain(|c| !is_organisation(&passage[c.start..c.end]));
-                    }
-                    // A person is not the place before which "in" or "at" stands: "founded in
-                    // Sondhaven in 1979 by Ilse Veltmark".
-                    if has(&keys, PERSON_WORDS) || has(&keys, MAKER_WORDS) {
-                        found.retain(|c| !after_place_word(&passage[..c.start]));
-                    }
-                    // An address keeps its house number: "14 Lanternwharf Road".
-                    if has(&keys, &["address", "street"]) {
-                        for c in &mut found {
-                            let before = passage[..c.start].trim_end_matches(' ');
-                            let digits = before.len()
-                                - before
-                                    .trim_end_matches(|ch: char| ch.is_ascii_digit())
-                                    .len();
-                            if digits > 0 && before.len() < c.start {
-                                c.start = before.len() - digits;
-                                c.value = json!(&passage[c.start..c.end]);
-                            }
-                        }
-                    }
-                }
-                found
-            }
-            None => return sentence(passage, &keys),
+            Some(StringKind::Name) => name_candidates(passage, keywords, keys, avoid),
+            Some(kind) => kind.candidates(passage),
+            None => return Reading::Whole(sentence(passage, keys)),
         },
-    };
-    // A year is rarely the count or amount asked for: "Population (2023 census) 48,250".
-    const YEAR_WORDS: &[&str] = &[
-        "year",
-        "years",
-        "founded",
-        "established",
-        "born",
-        "since",
-        "built",
-        "opened",
-        "launched",
-        "incorporated",
-        "introduced",
-        "released",
-        "founding",
-    ];
-    let wants_year = keys.iter().any(|k| YEAR_WORDS.contains(&k.as_str()));
-    let looks_like_year = |c: &Candidate| {
-        c.end - c.start == 4 && c.value.as_i64().is_some_and(|y| (1800..=2100).contains(&y))
-    };
-    let mut candidates = candidates;
-    if matches!(field_type, FieldType::Integer | FieldType::Number)
-        && !wants_year
-        && candidates.iter().any(|c| !looks_like_year(c))
-    {
-        candidates.retain(|c| !looks_like_year(c));
-    }
-    // "took six days", "an 18-month programme": a duration answers only a field about one.
-    if matches!(field_type, FieldType::Integer | FieldType::Number) {
-        let about_time = has(&keys, DURATIONS)
-            || has(&keys, &["duration", "long", "time", "length", "age", "old"]);
-        if !about_time {
-            candidates.retain(|c| !is_duration(passage, c));
-        } else if !keys.iter().any(|k| k == "year" || k == "years") {
-            // A duration in months or days is not a year: "2023" in a menu.
-            candidates.retain(|c| !looks_like_year(c));
+    })
+}
+
+/// How near each candidate stands to the field's words, and what moves it nearer or
+/// farther: what is found once per passage for the scoring of every candidate.
+struct Scoring {
+    /// Where the field's words occur ([`keyword_spans`]).
+    keyword_at: Vec<(usize, usize)>,
+    wants_ordinal: bool,
+    /// The spans of ranges of dates, which state both ends.
+    range_spans: Vec<(usize, usize)>,
+    /// The field asks for a person, or for who made something.
+    person_field: bool,
+    /// The field asks for an earlier figure: `previous_record`, "Attendance the year before".
+    asks_earlier: bool,
+    /// The field asks for an end ("last day"): ties go to the last candidate.
+    wants_end: bool,
+}
+
+impl Scoring {
+    fn new(
+        field_type: &FieldType,
+        passage: &str,
+        keywords: &str,
+        keys: &[String],
+        wants_ordinal: bool,
+        candidates: &[Candidate],
+    ) -> Scoring {
+        // "from Friday 11 October to Sunday 13 October 2024" is the event's first and last
+        // day whatever the field calls them: a range of dates states both ends.
+        let range_spans = if asks_for_an_end_of_a_range(field_type, keywords) {
+            candidates
+                .iter()
+                .filter(|c| {
+                    candidates
+                        .iter()
+                        .any(|o| o.start == c.start && o.end == c.end && o.value != c.value)
+                })
+                .map(|c| (c.start, c.end))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Scoring {
+            keyword_at: keyword_spans(passage, keys),
+            wants_ordinal,
+            range_spans,
+            person_field: has(keys, PERSON_WORDS) || has(keys, MAKER_WORDS),
+            asks_earlier: is_numeric(field_type) && has(keys, EARLIER_WORDS),
+            wants_end: matches!(field_type, FieldType::Date | FieldType::Month)
+                && has(keys, END_WORDS),
         }
     }
-    // A field that names its unit ("voltage_kv", "area_ha", "price_eur") takes a number
-    // written with that unit when the passage has one: "220 kV", not the "19" of a
-    // neighbouring figure.
-    if matches!(field_type, FieldType::Integer | FieldType::Number) {
-        let units = unit_spellings(&keys);
-        // An amount of money is written with its currency: a bare "2024" beside it is a year.
-        let money = units.iter().any(|(_, before)| !before.is_empty());
-        if money || (!units.is_empty() && candidates.iter().any(|c| has_unit(passage, c, &units))) {
-            candidates.retain(|c| has_unit(passage, c, &units));
+
+    /// The candidate's [`keyword_distance`], adjusted for what the passage says around it.
+    fn distance(&self, passage: &str, c: &Candidate) -> usize {
+        let mut distance = keyword_distance(passage, c.start, c.end, &self.keyword_at);
+        // An ordinal states an edition or a rank by itself: "the 51st festival".
+        if self.wants_ordinal
+            && passage[c.start..c.end].ends_with(|ch: char| ch.is_ascii_alphabetic())
+        {
+            distance = distance.min(PLAIN_DISTANCE);
         }
-        // And the other way: "£28.00" is not a count of visitors, nor "14.5%" a number of
-        // bottles, unless the field is about money or a share.
-        let about_money = money || has(&keys, MONEY_WORDS);
-        let about_share = has(&keys, SHARE_WORDS);
-        // "+99 41 555 0150" is a telephone number, all of it.
-        let phones = phone_spans(passage);
-        candidates.retain(|c| {
-            let before = passage[..c.start].trim_end();
-            let after = passage[c.end..].trim_start();
-            let priced = before.ends_with(['$', '€', '£', '¥']);
-            let percent = after.starts_with('%') || after.starts_with("per cent");
-            let phone = phones.iter().any(|&(s, e)| s <= c.start && c.end <= e);
-            (about_money || !priced) && (about_share || !percent) && !phone
-        });
-        // "160 nurses and doctors" counts both: it is not the number of nurses.
-        candidates.retain(|c| !counts_more_than(&passage[c.end..], &keys));
+        if self.range_spans.contains(&(c.start, c.end)) {
+            distance = distance.min(PLAIN_DISTANCE);
+        }
+        // A value in brackets is an aside or a conversion: "8 GB (16 GB recommended)",
+        // "212 m (696 ft)". The value outside wins when both are as near.
+        let before = &passage[..c.start];
+        if before.matches('(').count() > before.matches(')').count() {
+            distance += 4;
+        }
+        // "founded ... by Edda Harrow", "by the physicist Ilse Veltmark": the agent of
+        // the field's act is the person.
+        if self.person_field
+            && matches!(c.value, Value::String(_))
+            && after_by(before)
+            && distance <= PLAIN_DISTANCE * 2
+        {
+            distance = distance.min(1);
+        }
+        // "up from about 31,000", "an earlier report put it at 240": a figure the
+        // passage itself says is superseded is not the current one, and is the one a
+        // field asking for the earlier figure wants.
+        if superseded_before(before) {
+            if self.asks_earlier {
+                distance = distance.min(1);
+            } else {
+                distance += PLAIN_DISTANCE + 1;
+            }
+        } else if self.asks_earlier {
+            distance += 2;
+        }
+        distance
     }
-    // A field asking for an earlier figure: `previous_record`, "Attendance the year before".
-    let asks_earlier =
-        matches!(field_type, FieldType::Integer | FieldType::Number) && has(&keys, EARLIER_WORDS);
-    // Where the field's words occur, found once per passage rather than once per candidate.
-    let keyword_at = keyword_spans(passage, &keys);
-    let person_field = has(&keys, PERSON_WORDS) || has(&keys, MAKER_WORDS);
-    let wants_end =
-        matches!(field_type, FieldType::Date | FieldType::Month) && has(&keys, END_WORDS);
-    // "from Friday 11 October to Sunday 13 October 2024" is the event's first and last day
-    // whatever the field calls them: a range of dates states both ends.
-    let range_spans: Vec<(usize, usize)> = if asks_for_an_end_of_a_range(field_type, keywords) {
-        candidates
-            .iter()
-            .filter(|c| {
-                candidates
-                    .iter()
-                    .any(|o| o.start == c.start && o.end == c.end && o.value != c.value)
-            })
-            .map(|c| (c.start, c.end))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let best = candidates
+}
+
+/// Whether the question itself states the candidate (its entity, its year): a value the
+/// question gives is not the answer.
+fn stated_by_the_question(passage: &str, c: &Candidate, avoid: &str) -> bool {
+    let text = passage[c.start..c.end].to_lowercase();
+    match c.value.as_str() {
+        Some(v) => avoid.contains(&v.to_lowercase()),
+        None => avoid
+            .split(|ch: char| !(ch.is_alphanumeric() || ch == ',' || ch == '.'))
+            .any(|w| w.trim_matches(['.', ',']) == text),
+    }
+}
+
+/// Step 3, the choice: of the candidates `accept` accepts and the question does not state,
+/// the one nearest the field's words, with its distance. Ties go to the first candidate,
+/// or for a field about an end ("last day") to the last: of "11 to 13 October", 11 is the
+/// first day and 13 the last.
+fn nearest(
+    candidates: Vec<Candidate>,
+    passage: &str,
+    avoid: &str,
+    accept: &impl Fn(usize, usize) -> bool,
+    scoring: &Scoring,
+) -> Option<(usize, Candidate)> {
+    candidates
         .into_iter()
         .filter(|c| accept(c.start, c.end))
-        .filter(|c| {
-            // A value the question itself states (its entity, its year) is not the answer.
-            let text = passage[c.start..c.end].to_lowercase();
-            let stated = match c.value.as_str() {
-                Some(v) => avoid.contains(&v.to_lowercase()),
-                None => avoid
-                    .split(|ch: char| !(ch.is_alphanumeric() || ch == ',' || ch == '.'))
-                    .any(|w| w.trim_matches(['.', ',']) == text),
-            };
-            avoid.is_empty() || !stated
-        })
-        .map(|c| {
-            let mut distance = keyword_distance(passage, c.start, c.end, &keyword_at);
-            // An ordinal states an edition or a rank by itself: "the 51st festival".
-            if wants_ordinal
-                && passage[c.start..c.end].ends_with(|ch: char| ch.is_ascii_alphabetic())
-            {
-                distance = distance.min(PLAIN_DISTANCE);
-            }
-            if range_spans.contains(&(c.start, c.end)) {
-                distance = distance.min(PLAIN_DISTANCE);
-            }
-            // A value in brackets is an aside or a conversion: "8 GB (16 GB recommended)",
-            // "212 m (696 ft)". The value outside wins when both are as near.
-            let before = &passage[..c.start];
-            if before.matches('(').count() > before.matches(')').count() {
-                distance += 4;
-            }
-            // "founded ... by Edda Harrow", "by the physicist Ilse Veltmark": the agent of
-            // the field's act is the person.
-            if person_field
-                && matches!(c.value, Value::String(_))
-                && after_by(before)
-                && distance <= PLAIN_DISTANCE * 2
-            {
-                distance = distance.min(1);
-            }
-            // "up from about 31,000", "an earlier report put it at 240": a figure the
-            // passage itself says is superseded is not the current one, and is the one a
-            // field asking for the earlier figure wants.
-            if superseded_before(before) {
-                if asks_earlier {
-                    distance = distance.min(1);
-                } else {
-                    distance += PLAIN_DISTANCE + 1;
-                }
-            } else if asks_earlier {
-                distance += 2;
-            }
-            (distance, c)
-        })
-        // Ties go to the first candidate, or for a field about an end ("last day") to the
-        // last: of "11 to 13 October", 11 is the first day and 13 the last.
+        .filter(|c| avoid.is_empty() || !stated_by_the_question(passage, c, avoid))
+        .map(|c| (scoring.distance(passage, &c), c))
         .fold(
             None,
             |best: Option<(usize, Candidate)>, (d, c)| match best {
-                Some((bd, bc)) if bd < d || (bd == d && !(wants_end && c.start >= bc.start)) => {
+                Some((bd, bc))
+                    if bd < d || (bd == d && !(scoring.wants_end && c.start >= bc.start)) =>
+                {
                     Some((bd, bc))
                 }
                 _ => Some((d, c)),
             },
-        )?;
-    let (distance, candidate) = best;
+        )
+}
+
+/// Step 4, the value: the chosen candidate with its evidence, plain when it stands near the
+/// field's words; a name far from them is no value at all.
+fn found_value(
+    field_type: &FieldType,
+    passage: &str,
+    keywords: &str,
+    avoid: &str,
+    distance: usize,
+    candidate: Candidate,
+) -> Option<Found> {
     // Names are everywhere in a page: one counts only next to the field's words.
     let is_name = matches!(field_type, FieldType::String | FieldType::Other)
         && string_kind(keywords) == Some(StringKind::Name);
@@ -524,7 +503,7 @@ pub fn find_value_where(
             .find(|&(s, e)| s <= candidate.start && candidate.end <= e)
             .unwrap_or((0, passage.len()));
         let sentence = tokens(&passage[sentence_span.0..sentence_span.1]);
-        tokens(&avoid)
+        tokens(avoid)
             .iter()
             .any(|w| w.len() >= 4 && sentence.contains(w))
     };

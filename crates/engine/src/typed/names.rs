@@ -649,3 +649,98 @@ pub(super) fn trim_leading_keywords(passage: &str, candidate: &mut Candidate, ke
         }
     }
 }
+
+/// The name candidates of a passage for a field asking for a name, cleaned step by step:
+/// the field's own words and titles taken off, roles left out, and only what can be the
+/// name the field asks for kept.
+pub(super) fn name_candidates(
+    passage: &str,
+    keywords: &str,
+    keys: &[String],
+    avoid: &str,
+) -> Vec<Candidate> {
+    let mut found = StringKind::Name.candidates(passage);
+    drop_field_words_before_names(passage, &mut found, keys, avoid);
+    found.retain(|c| c.end > c.start);
+    drop_titles_before_names(passage, &mut found);
+    keep_what_can_be_the_name(passage, &mut found, keywords, keys);
+    keep_house_numbers(passage, &mut found, keys);
+    found
+}
+
+/// "Mayor Ludo Ferrish": the title that names the field is not the name. And "Odile Prenn of
+/// Quellmoor", asked about Quellmoor: the name ends at "of".
+fn drop_field_words_before_names(
+    passage: &str,
+    found: &mut [Candidate],
+    keys: &[String],
+    avoid: &str,
+) {
+    for c in found {
+        trim_leading_keywords(passage, c, keys);
+        let text = &passage[c.start..c.end];
+        if let Some(at) = text.rfind(" of ") {
+            if !avoid.is_empty() && avoid.contains(&text[at + 4..].to_lowercase()) {
+                c.end = c.start + at;
+                c.value = json!(&passage[c.start..c.end]);
+            }
+        }
+    }
+}
+
+/// "Chief Scientist Ada Rusk": the title is not part of the name.
+fn drop_titles_before_names(passage: &str, found: &mut [Candidate]) {
+    for c in found {
+        loop {
+            let text = &passage[c.start..c.end];
+            let Some((first, rest)) = text.split_once(' ') else {
+                break;
+            };
+            if !ROLE_WORDS.contains(&first.to_lowercase().as_str()) || is_role(rest) {
+                break;
+            }
+            c.start = c.end - rest.len();
+            c.value = json!(rest);
+        }
+    }
+}
+
+/// Leaves out the names that cannot be the one asked for: a role ("Professor of Soft
+/// Robotics"); for a person, a firm ("Veltmark Medical", "Domaine Vardel") or the place
+/// before which "in" or "at" stands ("founded in Sondhaven in 1979 by Ilse Veltmark"); for a
+/// town or a village, a firm.
+fn keep_what_can_be_the_name(
+    passage: &str,
+    found: &mut Vec<Candidate>,
+    keywords: &str,
+    keys: &[String],
+) {
+    found.retain(|c| !is_role(&passage[c.start..c.end]));
+    if asks_for_a_person(keywords) {
+        found.retain(|c| could_be_a_person(&passage[c.start..c.end]));
+    }
+    if has(keys, &["city", "town", "village", "municipality", "place"]) {
+        found.retain(|c| !is_organisation(&passage[c.start..c.end]));
+    }
+    if has(keys, PERSON_WORDS) || has(keys, MAKER_WORDS) {
+        found.retain(|c| !after_place_word(&passage[..c.start]));
+    }
+}
+
+/// An address keeps its house number: "14 Lanternwharf Road".
+fn keep_house_numbers(passage: &str, found: &mut [Candidate], keys: &[String]) {
+    if !has(keys, &["address", "street"]) {
+        return;
+    }
+    for c in found {
+        let before = passage[..c.start].trim_end_matches(' ');
+        let digits = before.len()
+            - before
+                .trim_end_matches(|ch: char| ch.is_ascii_digit())
+                .len();
+        if digits > 0 && before.len() < c.start {
+            c.start = before.len() - digits;
+            c.value = json!(&passage[c.start..c.end]);
+        }
+    }
+}

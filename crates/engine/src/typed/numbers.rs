@@ -3,7 +3,7 @@
 //! a share, a duration or a telephone number beside it.
 
 use super::dates::month_number;
-use super::spans::{stem_eq, word_spans};
+use super::spans::{has, stem_eq, word_spans};
 use super::Candidate;
 use serde_json::json;
 
@@ -481,4 +481,116 @@ pub(super) fn numbers(text: &str, integers_only: bool, keep_date_parts: bool) ->
         });
     }
     out
+}
+
+/// The four-digit years (1000 to 2999) of a passage: what a field about a year takes.
+pub(super) fn years(passage: &str) -> Vec<Candidate> {
+    numbers(passage, true, true)
+        .iter()
+        .filter(|c| {
+            c.value.as_i64().is_some_and(|y| (1000..=2999).contains(&y)) && c.end - c.start == 4
+        })
+        .map(|c| Candidate {
+            value: c.value.clone(),
+            start: c.start,
+            end: c.end,
+        })
+        .collect()
+}
+
+/// Words of fields that ask about a year (a founding, an opening, a release).
+const YEAR_WORDS: &[&str] = &[
+    "year",
+    "years",
+    "founded",
+    "established",
+    "born",
+    "since",
+    "built",
+    "opened",
+    "launched",
+    "incorporated",
+    "introduced",
+    "released",
+    "founding",
+];
+
+/// Whether a candidate looks like a year: four digits, 1800 to 2100.
+fn looks_like_year(c: &Candidate) -> bool {
+    c.end - c.start == 4 && c.value.as_i64().is_some_and(|y| (1800..=2100).contains(&y))
+}
+
+/// A year is rarely the count or amount asked for ("Population (2023 census) 48,250"): years
+/// go, unless the field asks about a year or the passage has no other figure.
+pub(super) fn drop_unasked_years(candidates: &mut Vec<Candidate>, keys: &[String]) {
+    let wants_year = keys.iter().any(|k| YEAR_WORDS.contains(&k.as_str()));
+    if !wants_year && candidates.iter().any(|c| !looks_like_year(c)) {
+        candidates.retain(|c| !looks_like_year(c));
+    }
+}
+
+/// "took six days", "an 18-month programme": a duration answers only a field about one, and
+/// a field about a duration in months or days takes no year ("2023" in a menu).
+pub(super) fn drop_unasked_durations(
+    candidates: &mut Vec<Candidate>,
+    passage: &str,
+    keys: &[String],
+) {
+    let about_time =
+        has(keys, DURATIONS) || has(keys, &["duration", "long", "time", "length", "age", "old"]);
+    if !about_time {
+        candidates.retain(|c| !is_duration(passage, c));
+    } else if !keys.iter().any(|k| k == "year" || k == "years") {
+        candidates.retain(|c| !looks_like_year(c));
+    }
+}
+
+/// Whether one of the units a field names is a currency written before the amount: an
+/// amount of money is written with it.
+fn names_a_currency(units: &[(&[&str], &[&str])]) -> bool {
+    units.iter().any(|(_, before)| !before.is_empty())
+}
+
+/// A field that names its unit ("voltage_kv", "area_ha", "price_eur") takes a number written
+/// with that unit when the passage has one: "220 kV", not the "19" of a neighbouring figure.
+/// An amount of money always takes its currency: a bare "2024" beside it is a year.
+pub(super) fn keep_the_fields_unit(
+    candidates: &mut Vec<Candidate>,
+    passage: &str,
+    keys: &[String],
+) {
+    let units = unit_spellings(keys);
+    let money = names_a_currency(&units);
+    if money || (!units.is_empty() && candidates.iter().any(|c| has_unit(passage, c, &units))) {
+        candidates.retain(|c| has_unit(passage, c, &units));
+    }
+}
+
+/// "£28.00" is not a count of visitors, nor "14.5%" a number of bottles, unless the field is
+/// about money or a share; and "+99 41 555 0150" is a telephone number, all of it.
+pub(super) fn drop_unasked_prices_shares_and_phones(
+    candidates: &mut Vec<Candidate>,
+    passage: &str,
+    keys: &[String],
+) {
+    let about_money = names_a_currency(&unit_spellings(keys)) || has(keys, MONEY_WORDS);
+    let about_share = has(keys, SHARE_WORDS);
+    let phones = phone_spans(passage);
+    candidates.retain(|c| {
+        let before = passage[..c.start].trim_end();
+        let after = passage[c.end..].trim_start();
+        let priced = before.ends_with(['$', '€', '£', '¥']);
+        let percent = after.starts_with('%') || after.starts_with("per cent");
+        let phone = phones.iter().any(|&(s, e)| s <= c.start && c.end <= e);
+        (about_money || !priced) && (about_share || !percent) && !phone
+    });
+}
+
+/// "160 nurses and doctors" counts both: it is not the number of nurses.
+pub(super) fn drop_counts_of_more_than_the_field(
+    candidates: &mut Vec<Candidate>,
+    passage: &str,
+    keys: &[String],
+) {
+    candidates.retain(|c| !counts_more_than(&passage[c.end..], keys));
 }

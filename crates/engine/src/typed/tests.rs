@@ -225,6 +225,7 @@ fn stem_eq_matches_the_lower_casing_definition() {
 }
 
 use super::*;
+use serde_json::json;
 
 #[test]
 fn reads_types_from_schemas() {
