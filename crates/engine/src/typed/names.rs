@@ -2,9 +2,9 @@
 //! candidates of each kind, and the word lists that tell a person from an organisation, a
 //! role or a place.
 
-use super::dates::MONTHS;
 use super::spans::{has, stem_eq, word_spans};
 use super::{Candidate, FieldType};
+use crate::dates::ENGLISH_MONTHS;
 use crate::rank::tokens;
 use serde_json::json;
 
@@ -599,7 +599,7 @@ impl StringKind {
                     // "November 2022" is a date, not a name.
                     let span = &text[start..span_end];
                     let dated = span.chars().any(|c| c.is_ascii_digit())
-                        && MONTHS.contains(&first.to_lowercase().as_str());
+                        && ENGLISH_MONTHS.contains(&first.to_lowercase().as_str());
                     // "Four days, five stages": a lone capitalised word opening a sentence,
                     // a line or a cell is a name only if the text capitalises it elsewhere.
                     let common_word = last == i

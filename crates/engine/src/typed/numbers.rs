@@ -2,9 +2,9 @@
 //! written as words, ordinals, and the rules that tell a field's figure from a year, a price,
 //! a share, a duration or a telephone number beside it.
 
-use super::dates::month_number;
 use super::spans::{has, stem_eq, word_spans};
 use super::Candidate;
+use crate::dates::{month_number, Languages};
 use serde_json::json;
 
 /// Whether the words after a number count the field's thing together with another: "160
@@ -390,7 +390,8 @@ pub(super) fn next_to_month(text: &str, start: usize, end: usize) -> bool {
         .split(|c: char| !c.is_alphanumeric())
         .next()
         .unwrap_or("");
-    month_number(before).is_some() || month_number(after).is_some()
+    month_number(before, Languages::English).is_some()
+        || month_number(after, Languages::English).is_some()
 }
 
 /// Numbers written in the text: `1,234.5`, `3.1 trillion`, `42%` (as 42), `-7`.
