@@ -83,10 +83,7 @@ pub(crate) fn strip_tags(s: &str) -> String {
     decode_entities(&out)
 }
 
-/// Collapses every run of whitespace to one space and trims the ends.
-pub(crate) fn collapse_whitespace(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
+pub(crate) use crate::extract::markdown::collapse_whitespace;
 
 /// The first `max` characters of `s` (whole characters, never a split code point), with an
 /// ellipsis when something was cut.

@@ -3,6 +3,7 @@
 use super::names::{string_kind, StringKind};
 use super::spans::{sentences, stem_eq};
 use super::{find_value, FieldType, Found};
+use crate::extract::markdown::collapse_whitespace;
 use crate::rank::tokens;
 use serde_json::{json, Value};
 
@@ -13,12 +14,11 @@ pub fn sentences_naming(passage: &str, keywords: &str) -> Vec<(String, usize)> {
     sentences(passage)
         .into_iter()
         .map(|(s, e)| {
-            let text = passage[s..e]
-                .trim()
-                .trim_start_matches(['-', '*', '#', ' '])
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ");
+            let text = collapse_whitespace(
+                passage[s..e]
+                    .trim()
+                    .trim_start_matches(['-', '*', '#', ' ']),
+            );
             let words = tokens(&text);
             let hits = keys
                 .iter()
@@ -55,7 +55,7 @@ pub(super) fn sentence(passage: &str, keys: &[String]) -> Option<Found> {
         .trim_start_matches(['-', '*', '#', ' '])
         .trim();
     // Hard-wrapped lines read as one sentence.
-    let value = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let value = collapse_whitespace(text);
     (!text.is_empty()).then(|| Found {
         value: json!(value),
         evidence: text.to_owned(),
