@@ -667,14 +667,7 @@ fn date_ranges_in(text: &str) -> Vec<WrittenDate> {
                 NaiveDate::from_ymd_opt(y, m, d1),
                 NaiveDate::from_ymd_opt(y, m, d2),
             ) {
-                let span = (words[i].0, words[i + 3].1);
-                for date in [a, b] {
-                    out.push(WrittenDate {
-                        value: date.to_string(),
-                        start: span.0,
-                        end: span.1,
-                    });
-                }
+                out.extend(both_ends([a, b], (words[i].0, words[i + 3].1)));
                 i += 4;
                 continue;
             }
@@ -693,14 +686,7 @@ fn date_ranges_in(text: &str) -> Vec<WrittenDate> {
                     NaiveDate::from_ymd_opt(y, m1, d1),
                     NaiveDate::from_ymd_opt(y, m2, d2),
                 ) {
-                    let span = (words[i].0, words[i + 4].1);
-                    for date in [a, b] {
-                        out.push(WrittenDate {
-                            value: date.to_string(),
-                            start: span.0,
-                            end: span.1,
-                        });
-                    }
+                    out.extend(both_ends([a, b], (words[i].0, words[i + 4].1)));
                     i += 5;
                     continue;
                 }
@@ -709,6 +695,16 @@ fn date_ranges_in(text: &str) -> Vec<WrittenDate> {
         i += 1;
     }
     out
+}
+
+/// Both ends of a range of days, each spanning the whole range (both are as near the
+/// field's words), the first day first.
+fn both_ends(ends: [NaiveDate; 2], (start, end): (usize, usize)) -> [WrittenDate; 2] {
+    ends.map(|date| WrittenDate {
+        value: date.to_string(),
+        start,
+        end,
+    })
 }
 
 /// Months of a year, as `YYYY-MM`: the month of every full date, `April 2016`, `2016-04`.

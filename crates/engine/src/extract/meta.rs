@@ -1,6 +1,7 @@
 //! Page metadata: the title, the publish date and the authors' names that the `<head>` and
-//! JSON-LD state, read from the parsed page, and the date parser they share with PDFs and
-//! URLs. Authors stated only in the body are read by [`super::authors`].
+//! JSON-LD state, read from the parsed page, and the dates of URLs. Dates are read from text by
+//! the engine's one date reader (`crate::dates`, here [`parse_date`]). Authors stated only in
+//! the body are read by [`super::authors`].
 
 use chrono::NaiveDate;
 use dom_query::NodeRef;
@@ -575,7 +576,7 @@ pub(super) fn date_from_lines(lines: &[&str]) -> Option<NaiveDate> {
 /// the time zone), `YYYY/MM/DD`, `YYYYMMDD`, PDF dates (`D:YYYYMMDD…`), RFC 2822, and
 /// texts like "March 5, 2024", "5 March 2024", "Published on Tue, 5 Mar 2024 10:00"; an
 /// unambiguous `DD/MM/YYYY` or `MM/DD/YYYY`. Years outside 1900–2100 are refused. The
-/// engine's one date reader at [`Strictness::Page`].
+/// engine's one date reader (`crate::dates`) at `Strictness::Page`.
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
     read_date(s, Strictness::Page)
 }
