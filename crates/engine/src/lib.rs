@@ -20,6 +20,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 pub mod budget;
+mod dates;
 pub mod extract;
 pub mod facts;
 pub mod fetch;

@@ -49,6 +49,7 @@
 //! The API key is sent as `Authorization: Bearer …`, marked sensitive, never logged, and
 //! redacted from [`LlmConfig`]'s `Debug`.
 
+use crate::extract::markdown::collapse_whitespace;
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
@@ -881,7 +882,7 @@ fn error_excerpt(parsed: Option<&Value>, text: &str) -> String {
 
 /// `text` with whitespace collapsed, cut to [`BODY_EXCERPT_CHARS`] characters.
 fn excerpt(text: &str) -> String {
-    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let collapsed = collapse_whitespace(text);
     if collapsed.chars().count() <= BODY_EXCERPT_CHARS {
         collapsed
     } else {

@@ -566,7 +566,7 @@ fn compact_table_row(line: &str) -> String {
         return out;
     }
     // The converter writes a pipe inside a cell as an HTML entity; markdown has an escape.
-    collapse_spaces(&t.replace("&#124;", "\\|"))
+    collapse_plain_spaces(&t.replace("&#124;", "\\|"))
 }
 
 /// Plain text with each run of tab-separated lines written as a markdown table: the first
@@ -627,7 +627,7 @@ pub(super) fn normalize_plain(text: &str) -> String {
     for raw in text.split('\n') {
         let mut cleaned = String::with_capacity(raw.len());
         clean_line(raw, &mut cleaned);
-        let collapsed = collapse_spaces(&cleaned);
+        let collapsed = collapse_plain_spaces(&cleaned);
         lines.push(collapsed);
     }
     let mut out = String::with_capacity(text.len());
@@ -660,7 +660,10 @@ pub(super) fn normalize_plain(text: &str) -> String {
     out
 }
 
-fn collapse_spaces(s: &str) -> String {
+/// Collapses each run of plain spaces (U+0020) to one, keeping every other character: line
+/// ends, tabs and the spaces at either end stay (unlike [`collapse_whitespace`]), for text
+/// whose lines and table cells must keep their shape.
+fn collapse_plain_spaces(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut last_space = false;
     for c in s.chars() {
@@ -677,10 +680,25 @@ fn collapse_spaces(s: &str) -> String {
     out
 }
 
-/// Collapses all whitespace runs to single spaces and trims.
+/// Collapses every run of whitespace to one space and trims the ends: the engine's one
+/// whitespace collapser (search snippets and titles, typed values, grounding, LLM error
+/// excerpts; page text through [`collapse_ws`]).
+pub(crate) fn collapse_whitespace(s: &str) -> String {
+    collapse_runs(s, char::is_whitespace)
+}
+
+/// [`collapse_whitespace`] for page text: the invisible characters pages hold between words
+/// (zero-width spaces and joiners, word joiners, byte-order marks, soft hyphens) count as
+/// whitespace too.
 pub(super) fn collapse_ws(s: &str) -> String {
+    collapse_runs(s, |c| c.is_whitespace() || is_invisible(c))
+}
+
+/// The non-empty runs of `s` between characters for which `is_space` holds, joined by one
+/// space.
+fn collapse_runs(s: &str, is_space: impl Fn(char) -> bool) -> String {
     let mut out = String::with_capacity(s.len());
-    for word in s.split(|c: char| c.is_whitespace() || is_invisible(c)) {
+    for word in s.split(is_space) {
         if word.is_empty() {
             continue;
         }

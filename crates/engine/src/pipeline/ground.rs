@@ -7,6 +7,7 @@
 //! against the date, and strings as case-folded text with whitespace collapsed. Booleans
 //! and enum members are judgements rather than quotations and are not checked.
 
+use crate::extract::markdown::collapse_whitespace;
 use crate::typed::{find_all, FieldType};
 use serde_json::Value;
 
@@ -50,10 +51,7 @@ pub fn stated_elements(items: &[Value], item: &FieldType, texts: &[&str]) -> Vec
 }
 
 fn normalise(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    collapse_whitespace(s).to_lowercase()
 }
 
 fn text_stated(s: &str, texts: &[&str]) -> bool {

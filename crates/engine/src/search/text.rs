@@ -1,7 +1,8 @@
 //! Small text helpers shared by the providers: entity decoding, tag stripping, whitespace,
 //! truncation and lenient date parsing.
 
-use chrono::{DateTime, NaiveDate};
+use crate::dates::{read_date, Strictness};
+use chrono::NaiveDate;
 
 /// Decodes the character references of HTML/XML text: the common named ones and every
 /// numeric one. Unknown references are kept as written.
@@ -82,10 +83,7 @@ pub(crate) fn strip_tags(s: &str) -> String {
     decode_entities(&out)
 }
 
-/// Collapses every run of whitespace to one space and trims the ends.
-pub(crate) fn collapse_whitespace(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
+pub(crate) use crate::extract::markdown::collapse_whitespace;
 
 /// The first `max` characters of `s` (whole characters, never a split code point), with an
 /// ellipsis when something was cut.
@@ -108,23 +106,9 @@ pub(crate) fn non_empty(s: &str) -> Option<String> {
 
 /// Reads a date from the forms search engines and pages use: ISO 8601 dates and date-times
 /// (with or without a zone, `T` or space separated) and RFC 2822. `None` when unreadable.
+/// The engine's one date reader at [`Strictness::Stamp`].
 pub(crate) fn parse_loose_date(s: &str) -> Option<NaiveDate> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    if let Some(prefix) = s.get(..10) {
-        if let Ok(date) = NaiveDate::parse_from_str(prefix, "%Y-%m-%d") {
-            let rest = &s[10..];
-            if rest.is_empty() || rest.starts_with(['T', 't', ' ']) {
-                return Some(date);
-            }
-        }
-    }
-    if let Ok(dt) = DateTime::parse_from_rfc2822(s) {
-        return Some(dt.date_naive());
-    }
-    None
+    read_date(s, Strictness::Stamp)
 }
 
 #[cfg(test)]
