@@ -182,15 +182,7 @@ pub fn extract_html(html: &str, url: &str) -> Extracted {
                 url,
                 "HTML extraction failed; falling back to the page's bare text"
             );
-            let text = html::bare_text(html);
-            Extracted {
-                title: None,
-                published: meta::date_from_url(url),
-                authors: Vec::new(),
-                markdown: text.clone(),
-                text,
-                links: Vec::new(),
-            }
+            html::bare_page(html, url)
         }
     }
 }

@@ -125,15 +125,7 @@ fn extract_parsed(html: &str, url: &str) -> Extracted {
     if estimated_depth(html) > MAX_SOURCE_DEPTH {
         // Parsing itself is quadratic in the nesting depth: do not even build the tree.
         tracing::debug!(url, "page nested too deeply; returning its bare text");
-        let text = bare_text(html);
-        return Extracted {
-            title: None,
-            published: meta::date_from_url(url),
-            authors: Vec::new(),
-            markdown: text.clone(),
-            text,
-            links: Vec::new(),
-        };
+        return bare_page(html, url);
     }
     let mut r = Readability::from(html);
     r.doc_url = doc_url;
@@ -388,6 +380,20 @@ fn tree_depth(r: &Readability) -> usize {
 
 /// The text of a page with its tags stripped (scripts and styles dropped, a few entities
 /// decoded, whitespace collapsed): the last resort when the DOM pipeline fails.
+/// The page as its bare text, when it cannot be parsed (or safely walked): no title, no
+/// authors, a date only from the URL.
+pub(super) fn bare_page(html: &str, url: &str) -> Extracted {
+    let text = bare_text(html);
+    Extracted {
+        title: None,
+        published: meta::date_from_url(url),
+        authors: Vec::new(),
+        markdown: text.clone(),
+        text,
+        links: Vec::new(),
+    }
+}
+
 pub(super) fn bare_text(html: &str) -> String {
     let lower = html.to_ascii_lowercase();
     let b = html.as_bytes();
