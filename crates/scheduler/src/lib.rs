@@ -26,7 +26,7 @@ use parallax_api::time::now_micros;
 use parallax_engine::{
     budget, MessageKind, PreviousInteraction, Processor, ProgressSink, SourceStats, Task,
 };
-use parallax_store::{ClaimedRun, Notice, RunOutcome, Store};
+use parallax_store::{ClaimedRun, Lease, Notice, RunOutcome, Store};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,6 +46,16 @@ pub struct Config {
     pub poll_interval: Duration,
     /// An operator's cap on any run's time, applied when below the processor's own limit.
     pub max_run_time: Option<Duration>,
+}
+
+impl Config {
+    /// This worker's lease on what it claims.
+    fn lease(&self) -> Lease<'_> {
+        Lease {
+            worker: &self.worker_id,
+            ttl: self.lease,
+        }
+    }
 }
 
 impl Default for Config {
@@ -120,10 +130,7 @@ async fn run_loop(
         let due = free >= batch || deferred_until.is_none_or(|t| tokio::time::Instant::now() >= t);
         if look_for_work && free > 0 && due {
             deferred_until = None;
-            match store
-                .claim_runs(&config.worker_id, free, config.lease)
-                .await
-            {
+            match store.claim_runs(config.lease(), free).await {
                 Ok(claimed) => {
                     // A full claim means more may be waiting.
                     look_for_work = claimed.len() == free;
@@ -182,7 +189,7 @@ async fn run_loop(
             }
             _ = heartbeat.tick(), if !active.is_empty() => {
                 let ids: Vec<String> = active.keys().cloned().collect();
-                match store.heartbeat(&config.worker_id, &ids, config.lease).await {
+                match store.heartbeat(config.lease(), &ids).await {
                     Ok(lost) => for id in lost {
                         tracing::warn!(run_id = %id, "lease lost; abandoning the run");
                         if let Some(handle) = active.remove(&id) {

@@ -21,7 +21,7 @@
 use parallax_api::time::now_micros;
 use parallax_api::webhook;
 use parallax_engine::fetch::{FetchError, FetchErrorKind, Fetcher};
-use parallax_store::{Delivery, DeliveryOutcome, Store};
+use parallax_store::{Delivery, DeliveryAttempt, DeliveryOutcome, Lease, Store};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -113,7 +113,13 @@ async fn deliver_loop(
             return;
         }
         match store
-            .claim_deliveries(&config.worker_id, config.concurrency, lease)
+            .claim_deliveries(
+                Lease {
+                    worker: &config.worker_id,
+                    ttl: lease,
+                },
+                config.concurrency,
+            )
             .await
         {
             Ok(batch) if !batch.is_empty() => {
@@ -183,7 +189,13 @@ async fn attempt(store: &dyn Store, fetcher: &Fetcher, config: &WebhookConfig, d
         }
     };
     if let Err(error) = store
-        .delivery_attempted(&config.worker_id, &d.delivery_id, outcome)
+        .delivery_attempted(
+            &config.worker_id,
+            DeliveryAttempt {
+                delivery_id: d.delivery_id.clone(),
+                outcome,
+            },
+        )
         .await
     {
         // The lease will lapse and the delivery be attempted again.

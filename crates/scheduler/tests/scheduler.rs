@@ -6,7 +6,7 @@ use parallax_engine::scripted::ScriptedProcessor;
 use parallax_engine::{Output, Processor, ProgressSink, RunFailure, Task};
 use parallax_scheduler::{Config, Scheduler};
 use parallax_store::sqlite::SqliteStore;
-use parallax_store::{CreateOutcome, RunToCreate, Store};
+use parallax_store::{CreateOutcome, Page, RunToCreate, Store};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,6 +21,7 @@ async fn store() -> (Arc<dyn Store>, String, std::path::PathBuf) {
 async fn create(store: &dyn Store, tenant: &str, processor: &str, body_extra: &str) -> String {
     let run_id = ids::new_run_id();
     let run = RunToCreate {
+        idempotency: None,
         input_doc: format!(r#"{{"processor":"{processor}","input":"hello"{body_extra}}}"#),
         run_id: run_id.clone(),
         processor: processor.into(),
@@ -32,7 +33,7 @@ async fn create(store: &dyn Store, tenant: &str, processor: &str, body_extra: &s
         warnings: None,
     };
     assert!(matches!(
-        store.create_run(tenant, run, None).await.unwrap(),
+        store.create_run(tenant, run).await.unwrap(),
         CreateOutcome::Created(_)
     ));
     run_id
@@ -72,7 +73,14 @@ async fn runs_complete_with_events_and_output() {
     let output: serde_json::Value = serde_json::from_str(&output.unwrap()).unwrap();
     assert_eq!(output["content"], "echo: hello");
     let types: Vec<String> = store
-        .events_after(&tenant, &id, 0, 100)
+        .events_after(
+            &tenant,
+            Page {
+                of: &id,
+                after: 0,
+                limit: 100,
+            },
+        )
         .await
         .unwrap()
         .iter()

@@ -22,7 +22,7 @@ use parallax_api::events::{self, event_type};
 use parallax_api::group::{parse_add_runs, parse_create_group, parse_cursor, GROUP_PREFIX};
 use parallax_api::{ids, time::now_micros, ApiError, FieldError, RunStatus};
 use parallax_store::{
-    GroupEventRecord, GroupRunRecord, GroupRunsQuery, GroupToCreate, Notice, Store,
+    GroupEventRecord, GroupRunRecord, GroupRunsQuery, GroupToCreate, Notice, Page, RunsToAdd, Store,
 };
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -123,7 +123,11 @@ pub async fn add_runs(
         .iter()
         .map(|r| (r.run_id.clone(), Bytes::from(r.input_doc.clone())))
         .collect();
-    let Some(added) = state.store.add_group_runs(&tenant, &group_id, runs).await? else {
+    let add = RunsToAdd {
+        taskgroup_id: group_id,
+        runs,
+    };
+    let Some(added) = state.store.add_group_runs(&tenant, add).await? else {
         return Err(ApiError::group_not_found().into());
     };
     for (run_id, doc) in docs {
@@ -244,7 +248,14 @@ impl GroupEventCursor {
             }
             match self
                 .store
-                .group_events_after(&self.tenant, &self.group, self.after, PAGE)
+                .group_events_after(
+                    &self.tenant,
+                    Page {
+                        of: &self.group,
+                        after: self.after,
+                        limit: PAGE,
+                    },
+                )
                 .await
             {
                 Ok(Some(page)) if !page.events.is_empty() => {
@@ -329,7 +340,6 @@ pub async fn events(
 struct GroupRunsCursor {
     store: Arc<dyn Store>,
     tenant: String,
-    group: String,
     query: GroupRunsQuery,
     buffered: VecDeque<GroupRunRecord>,
     exhausted: bool,
@@ -347,7 +357,7 @@ impl GroupRunsCursor {
             }
             match self
                 .store
-                .group_runs_after(&self.tenant, &self.group, self.query.clone())
+                .group_runs_after(&self.tenant, self.query.clone())
                 .await
             {
                 Ok(Some(page)) => {
@@ -375,6 +385,7 @@ pub async fn runs(
 ) -> Result<Response, HttpError> {
     let pairs = query_pairs(query.as_deref());
     let query = GroupRunsQuery {
+        taskgroup_id: group_id.clone(),
         after: cursor_param(&pairs)?,
         status: status_param(&pairs)?,
         include_input: bool_param(&pairs, "include_input")?,
@@ -388,7 +399,6 @@ pub async fn runs(
     let cursor = GroupRunsCursor {
         store: state.store.clone(),
         tenant,
-        group: group_id,
         query,
         buffered: VecDeque::new(),
         exhausted: false,

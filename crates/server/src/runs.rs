@@ -14,7 +14,7 @@ use parallax_api::events::{
 use parallax_api::run::task_run_result_json;
 use parallax_api::{ids, time::now_micros, ApiError, FieldError, RunStatus, TaskRun};
 use parallax_engine::budget;
-use parallax_store::{CreateOutcome, EventRecord, Idempotency, Notice, RunToCreate, Store};
+use parallax_store::{CreateOutcome, EventRecord, Idempotency, Notice, Page, RunToCreate, Store};
 use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -68,9 +68,12 @@ pub async fn create(
             })
         }
     };
-    let run = run_to_create(new, now_micros());
+    let run = RunToCreate {
+        idempotency,
+        ..run_to_create(new, now_micros())
+    };
     let input_doc = Bytes::from(run.input_doc.clone());
-    match state.store.create_run(&tenant, run, idempotency).await? {
+    match state.store.create_run(&tenant, run).await? {
         CreateOutcome::Created(task_run) => {
             state.inputs.insert(&tenant, &task_run.run_id, input_doc);
             Ok(json_response(StatusCode::ACCEPTED, task_run.to_json()))
@@ -126,6 +129,7 @@ pub(crate) fn run_to_create(new: NewRun, created_at: i64) -> RunToCreate {
         webhook_url: new.webhook_url,
         warnings: (!new.warnings.is_empty())
             .then(|| serde_json::Value::from(new.warnings).to_string()),
+        idempotency: None,
     }
 }
 
@@ -485,7 +489,14 @@ impl EventCursor {
     async fn fill(&mut self) -> Result<bool, SseEvent> {
         match self
             .store
-            .events_after(&self.tenant, &self.run_id, self.after, EVENT_PAGE)
+            .events_after(
+                &self.tenant,
+                Page {
+                    of: &self.run_id,
+                    after: self.after,
+                    limit: EVENT_PAGE,
+                },
+            )
             .await
         {
             Ok(page) => {

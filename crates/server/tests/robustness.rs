@@ -17,9 +17,9 @@ use parallax_store::failpoints::Failpoint;
 use parallax_store::postgres::PgStore;
 use parallax_store::sqlite::SqliteStore;
 use parallax_store::{
-    AddedRuns, ClaimedRun, CreateOutcome, Delivery, DeliveryOutcome, EventRecord, GroupEvents,
-    GroupRunRecord, GroupRunsQuery, GroupToCreate, Health, Idempotency, KeyHash, Notice, Result,
-    RunOutcome, RunToCreate, Store, TenantId,
+    AddedRuns, ClaimedRun, CreateOutcome, Delivery, DeliveryAttempt, EventRecord, GroupEvents,
+    GroupRunRecord, GroupRunsQuery, GroupToCreate, Health, KeyHash, Lease, Notice, Page, Result,
+    RunOutcome, RunToCreate, RunsToAdd, Store, TenantId,
 };
 use serde_json::Value;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -306,13 +306,8 @@ impl Store for Counting {
     async fn ensure_key(&self, key_hash: KeyHash, label: &str) -> Result<TenantId> {
         self.inner.ensure_key(key_hash, label).await
     }
-    async fn create_run(
-        &self,
-        tenant: &str,
-        run: RunToCreate,
-        idempotency: Option<Idempotency>,
-    ) -> Result<CreateOutcome> {
-        self.inner.create_run(tenant, run, idempotency).await
+    async fn create_run(&self, tenant: &str, run: RunToCreate) -> Result<CreateOutcome> {
+        self.inner.create_run(tenant, run).await
     }
     async fn get_run(&self, tenant: &str, run_id: &str) -> Result<Option<TaskRun>> {
         self.inner.get_run(tenant, run_id).await
@@ -327,30 +322,14 @@ impl Store for Counting {
     ) -> Result<Option<(TaskRun, Option<String>)>> {
         self.inner.get_result(tenant, run_id).await
     }
-    async fn events_after(
-        &self,
-        tenant: &str,
-        run_id: &str,
-        after: i64,
-        limit: usize,
-    ) -> Result<Vec<EventRecord>> {
-        self.inner.events_after(tenant, run_id, after, limit).await
+    async fn events_after(&self, tenant: &str, page: Page<'_>) -> Result<Vec<EventRecord>> {
+        self.inner.events_after(tenant, page).await
     }
-    async fn claim_runs(
-        &self,
-        worker: &str,
-        limit: usize,
-        lease: Duration,
-    ) -> Result<Vec<ClaimedRun>> {
-        self.inner.claim_runs(worker, limit, lease).await
+    async fn claim_runs(&self, lease: Lease<'_>, limit: usize) -> Result<Vec<ClaimedRun>> {
+        self.inner.claim_runs(lease, limit).await
     }
-    async fn heartbeat(
-        &self,
-        worker: &str,
-        run_ids: &[String],
-        lease: Duration,
-    ) -> Result<Vec<String>> {
-        self.inner.heartbeat(worker, run_ids, lease).await
+    async fn heartbeat(&self, lease: Lease<'_>, run_ids: &[String]) -> Result<Vec<String>> {
+        self.inner.heartbeat(lease, run_ids).await
     }
     async fn append_event(&self, worker: &str, run_id: &str, data: &str) -> Result<Option<i64>> {
         self.inner.append_event(worker, run_id, data).await
@@ -367,23 +346,11 @@ impl Store for Counting {
     async fn webhook_secret(&self, tenant: &str) -> Result<String> {
         self.inner.webhook_secret(tenant).await
     }
-    async fn claim_deliveries(
-        &self,
-        worker: &str,
-        limit: usize,
-        lease: Duration,
-    ) -> Result<Vec<Delivery>> {
-        self.inner.claim_deliveries(worker, limit, lease).await
+    async fn claim_deliveries(&self, lease: Lease<'_>, limit: usize) -> Result<Vec<Delivery>> {
+        self.inner.claim_deliveries(lease, limit).await
     }
-    async fn delivery_attempted(
-        &self,
-        worker: &str,
-        delivery_id: &str,
-        outcome: DeliveryOutcome,
-    ) -> Result<()> {
-        self.inner
-            .delivery_attempted(worker, delivery_id, outcome)
-            .await
+    async fn delivery_attempted(&self, worker: &str, attempt: DeliveryAttempt) -> Result<()> {
+        self.inner.delivery_attempted(worker, attempt).await
     }
     async fn create_group(&self, tenant: &str, group: GroupToCreate) -> Result<TaskGroup> {
         self.inner.create_group(tenant, group).await
@@ -391,34 +358,22 @@ impl Store for Counting {
     async fn get_group(&self, tenant: &str, taskgroup_id: &str) -> Result<Option<TaskGroup>> {
         self.inner.get_group(tenant, taskgroup_id).await
     }
-    async fn add_group_runs(
-        &self,
-        tenant: &str,
-        taskgroup_id: &str,
-        runs: Vec<RunToCreate>,
-    ) -> Result<Option<AddedRuns>> {
-        self.inner.add_group_runs(tenant, taskgroup_id, runs).await
+    async fn add_group_runs(&self, tenant: &str, add: RunsToAdd) -> Result<Option<AddedRuns>> {
+        self.inner.add_group_runs(tenant, add).await
     }
     async fn group_events_after(
         &self,
         tenant: &str,
-        taskgroup_id: &str,
-        after: i64,
-        limit: usize,
+        page: Page<'_>,
     ) -> Result<Option<GroupEvents>> {
-        self.inner
-            .group_events_after(tenant, taskgroup_id, after, limit)
-            .await
+        self.inner.group_events_after(tenant, page).await
     }
     async fn group_runs_after(
         &self,
         tenant: &str,
-        taskgroup_id: &str,
         query: GroupRunsQuery,
     ) -> Result<Option<Vec<GroupRunRecord>>> {
-        self.inner
-            .group_runs_after(tenant, taskgroup_id, query)
-            .await
+        self.inner.group_runs_after(tenant, query).await
     }
     fn subscribe(&self) -> broadcast::Receiver<Notice> {
         self.inner.subscribe()

@@ -100,8 +100,10 @@ pub struct RunToCreate {
     /// when the run ends.
     pub webhook_url: Option<String>,
     /// The run's `Warning` objects from its creation on, as a JSON array (`None` for none,
-    /// never an empty array: see [`merged_warnings_sql`]).
+    /// never an empty array: see `merged_warnings_sql`).
     pub warnings: Option<String>,
+    /// The request's `Idempotency-Key`, if it had one (runs added to a group have none).
+    pub idempotency: Option<Idempotency>,
 }
 
 impl RunToCreate {
@@ -129,6 +131,31 @@ impl RunToCreate {
             modified_at: self.created_at,
         })
     }
+}
+
+/// Runs to add to a task group, in order.
+#[derive(Debug, Clone)]
+pub struct RunsToAdd {
+    pub taskgroup_id: String,
+    pub runs: Vec<RunToCreate>,
+}
+
+/// A worker's hold on what it claims (runs, webhook deliveries): it alone works on them
+/// until `ttl` passes without a renewal, after which they may be claimed again.
+#[derive(Debug, Clone, Copy)]
+pub struct Lease<'a> {
+    pub worker: &'a str,
+    pub ttl: Duration,
+}
+
+/// A page of a log (a run's events, a group's events) after a cursor.
+#[derive(Debug, Clone, Copy)]
+pub struct Page<'a> {
+    /// The run or the group whose log it is.
+    pub of: &'a str,
+    /// The cursor of the last event the reader has (0: from the first).
+    pub after: i64,
+    pub limit: usize,
 }
 
 /// A task group to commit.
@@ -177,6 +204,7 @@ pub struct GroupEvents {
 /// Which of a group's runs the runs stream lists.
 #[derive(Debug, Clone)]
 pub struct GroupRunsQuery {
+    pub taskgroup_id: String,
     /// Position of the last run the client has (0: from the first).
     pub after: i64,
     /// Only runs in this status now.
@@ -258,6 +286,13 @@ pub struct Delivery {
     pub created_at: i64,
     /// The tenant's signing secret.
     pub secret: String,
+}
+
+/// How an attempt of a delivery ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryAttempt {
+    pub delivery_id: String,
+    pub outcome: DeliveryOutcome,
 }
 
 /// How an attempt ended.
@@ -437,12 +472,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Commits a new run with its `queued` state event, or replays/refuses an idempotent
     /// repeat. With a key, the created run's JSON is stored as the answer to replay.
-    async fn create_run(
-        &self,
-        tenant: &str,
-        run: RunToCreate,
-        idempotency: Option<Idempotency>,
-    ) -> Result<CreateOutcome>;
+    async fn create_run(&self, tenant: &str, run: RunToCreate) -> Result<CreateOutcome>;
     /// The run, if it exists and belongs to `tenant`.
     async fn get_run(&self, tenant: &str, run_id: &str) -> Result<Option<TaskRun>>;
     /// The input document, as sent.
@@ -453,31 +483,17 @@ pub trait Store: Send + Sync + 'static {
         tenant: &str,
         run_id: &str,
     ) -> Result<Option<(TaskRun, Option<String>)>>;
-    /// Events of a run after cursor `after`, oldest first, at most `limit`.
-    async fn events_after(
-        &self,
-        tenant: &str,
-        run_id: &str,
-        after: i64,
-        limit: usize,
-    ) -> Result<Vec<EventRecord>>;
+    /// Events of the run `page.of` after cursor `page.after`, oldest first, at most
+    /// `page.limit`.
+    async fn events_after(&self, tenant: &str, page: Page<'_>) -> Result<Vec<EventRecord>>;
 
-    /// Claims up to `limit` queued runs for `worker`, shared fairly among tenants (see the
-    /// `fair` module: the tenant with the fewest runs in progress first, oldest first within
-    /// a tenant), marks them running with a lease, and records their `running` state events.
-    async fn claim_runs(
-        &self,
-        worker: &str,
-        limit: usize,
-        lease: Duration,
-    ) -> Result<Vec<ClaimedRun>>;
-    /// Extends the lease of runs still held by `worker`; returns those it no longer holds.
-    async fn heartbeat(
-        &self,
-        worker: &str,
-        run_ids: &[String],
-        lease: Duration,
-    ) -> Result<Vec<String>>;
+    /// Claims up to `limit` queued runs for `lease.worker`, shared fairly among tenants (see
+    /// the `fair` module: the tenant with the fewest runs in progress first, oldest first
+    /// within a tenant), marks them running under the lease, and records their `running`
+    /// state events.
+    async fn claim_runs(&self, lease: Lease<'_>, limit: usize) -> Result<Vec<ClaimedRun>>;
+    /// Renews the lease on runs `lease.worker` still holds; returns those it no longer holds.
+    async fn heartbeat(&self, lease: Lease<'_>, run_ids: &[String]) -> Result<Vec<String>>;
     /// Appends a progress event to a run held by `worker`. Returns its cursor, or `None` if
     /// the worker lost the run.
     async fn append_event(&self, worker: &str, run_id: &str, data: &str) -> Result<Option<i64>>;
@@ -494,19 +510,9 @@ pub trait Store: Send + Sync + 'static {
     /// Claims up to `limit` webhook deliveries that are due (and not held by a live lease),
     /// counting the attempt. A worker that dies mid-attempt loses the lease and the delivery
     /// is attempted again: delivery is at least once.
-    async fn claim_deliveries(
-        &self,
-        worker: &str,
-        limit: usize,
-        lease: Duration,
-    ) -> Result<Vec<Delivery>>;
+    async fn claim_deliveries(&self, lease: Lease<'_>, limit: usize) -> Result<Vec<Delivery>>;
     /// Records how an attempt of a delivery held by `worker` ended.
-    async fn delivery_attempted(
-        &self,
-        worker: &str,
-        delivery_id: &str,
-        outcome: DeliveryOutcome,
-    ) -> Result<()>;
+    async fn delivery_attempted(&self, worker: &str, attempt: DeliveryAttempt) -> Result<()>;
 
     /// Creates an empty task group.
     async fn create_group(&self, tenant: &str, group: GroupToCreate) -> Result<TaskGroup>;
@@ -515,27 +521,17 @@ pub trait Store: Send + Sync + 'static {
     /// Adds runs to a group in one transaction — all of them or none — with their `queued`
     /// state events and one `task_group_status` event. `None` if there is no such group of
     /// `tenant` (nothing is written).
-    async fn add_group_runs(
-        &self,
-        tenant: &str,
-        taskgroup_id: &str,
-        runs: Vec<RunToCreate>,
-    ) -> Result<Option<AddedRuns>>;
-    /// Events of a group's log after cursor `after`, at most `limit`, with the group's status
-    /// from the same snapshot. `None` if there is no such group of `tenant`.
-    async fn group_events_after(
-        &self,
-        tenant: &str,
-        taskgroup_id: &str,
-        after: i64,
-        limit: usize,
-    ) -> Result<Option<GroupEvents>>;
-    /// A group's runs after position `query.after`, in the order added, at most
-    /// `query.limit`. `None` if there is no such group of `tenant`.
+    async fn add_group_runs(&self, tenant: &str, add: RunsToAdd) -> Result<Option<AddedRuns>>;
+    /// Events of the log of group `page.of` after cursor `page.after`, at most `page.limit`,
+    /// with the group's status from the same snapshot. `None` if there is no such group of
+    /// `tenant`.
+    async fn group_events_after(&self, tenant: &str, page: Page<'_>)
+        -> Result<Option<GroupEvents>>;
+    /// The runs of group `query.taskgroup_id` after position `query.after`, in the order
+    /// added, at most `query.limit`. `None` if there is no such group of `tenant`.
     async fn group_runs_after(
         &self,
         tenant: &str,
-        taskgroup_id: &str,
         query: GroupRunsQuery,
     ) -> Result<Option<Vec<GroupRunRecord>>>;
 

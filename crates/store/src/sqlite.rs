@@ -25,9 +25,10 @@ use crate::rows::{
 };
 use crate::{
     delivery_update, ended_column, merged_warnings_sql, panic_message, AddedRuns, ClaimedRun,
-    CreateOutcome, Delivery, DeliveryOutcome, EventRecord, GroupEvents, GroupRunRecord,
-    GroupRunsQuery, GroupToCreate, Health, Idempotency, KeyHash, Notice, OutcomeColumns, Result,
-    RunOutcome, RunToCreate, Store, StoreError, TenantId, GROUP_STATUS_COLUMNS, NOTICE_CAPACITY,
+    CreateOutcome, Delivery, DeliveryAttempt, EventRecord, GroupEvents, GroupRunRecord,
+    GroupRunsQuery, GroupToCreate, Health, KeyHash, Lease, Notice, OutcomeColumns, Page, Result,
+    RunOutcome, RunToCreate, RunsToAdd, Store, StoreError, TenantId, GROUP_STATUS_COLUMNS,
+    NOTICE_CAPACITY,
 };
 use async_trait::async_trait;
 use parallax_api::events::{task_run_state_record, GroupEventKind};
@@ -575,16 +576,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_run(
-        &self,
-        tenant: &str,
-        run: RunToCreate,
-        idempotency: Option<Idempotency>,
-    ) -> Result<CreateOutcome> {
+    async fn create_run(&self, tenant: &str, run: RunToCreate) -> Result<CreateOutcome> {
         let tenant = tenant.to_owned();
         let outcome = self
             .write(move |conn| {
-                if let Some(idem) = &idempotency {
+                if let Some(idem) = &run.idempotency {
                     let previous: Option<(Vec<u8>, String)> = conn
                         .prepare_cached(
                             "SELECT body_hash, response FROM idempotency_keys WHERE tenant_id = ?1 AND key = ?2",
@@ -600,7 +596,7 @@ impl Store for SqliteStore {
                     }
                 }
                 let task_run = insert_queued_run(conn, &tenant, &run, None)?;
-                if let Some(idem) = &idempotency {
+                if let Some(idem) = &run.idempotency {
                     let response = task_run.to_json();
                     conn.prepare_cached(
                         "INSERT INTO idempotency_keys (tenant_id, key, body_hash, run_id, response, created_at)
@@ -656,14 +652,9 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn events_after(
-        &self,
-        tenant: &str,
-        run_id: &str,
-        after: i64,
-        limit: usize,
-    ) -> Result<Vec<EventRecord>> {
-        let (tenant, run_id) = (tenant.to_owned(), run_id.to_owned());
+    async fn events_after(&self, tenant: &str, page: Page<'_>) -> Result<Vec<EventRecord>> {
+        let (tenant, run_id) = (tenant.to_owned(), page.of.to_owned());
+        let (after, limit) = (page.after, page.limit);
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT e.seq, e.data FROM run_events e JOIN runs r ON r.run_id = e.run_id
@@ -678,13 +669,8 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn claim_runs(
-        &self,
-        worker: &str,
-        limit: usize,
-        lease: Duration,
-    ) -> Result<Vec<ClaimedRun>> {
-        let worker = worker.to_owned();
+    async fn claim_runs(&self, lease: Lease<'_>, limit: usize) -> Result<Vec<ClaimedRun>> {
+        let (worker, ttl) = (lease.worker.to_owned(), lease.ttl);
         let claimed = self
             .write(move |conn| {
                 let now = now_micros();
@@ -698,10 +684,11 @@ impl Store for SqliteStore {
                 let mut stmt = conn.prepare_cached(&sql)?;
                 let mut claimed: Vec<(ClaimedRun, TaskRun)> = Vec::with_capacity(picked.len());
                 for run_id in &picked {
-                    for row in stmt.query_and_then(
-                        params![worker, lease_end(lease, now), now, run_id],
-                        |r| rows::claimed_run(r),
-                    )? {
+                    for row in stmt
+                        .query_and_then(params![worker, lease_end(ttl, now), now, run_id], |r| {
+                            rows::claimed_run(r)
+                        })?
+                    {
                         claimed.push(row?);
                     }
                 }
@@ -716,13 +703,8 @@ impl Store for SqliteStore {
         Ok(claimed)
     }
 
-    async fn heartbeat(
-        &self,
-        worker: &str,
-        run_ids: &[String],
-        lease: Duration,
-    ) -> Result<Vec<String>> {
-        let (worker, run_ids) = (worker.to_owned(), run_ids.to_vec());
+    async fn heartbeat(&self, lease: Lease<'_>, run_ids: &[String]) -> Result<Vec<String>> {
+        let (worker, ttl, run_ids) = (lease.worker.to_owned(), lease.ttl, run_ids.to_vec());
         self.write(move |conn| {
             let now = now_micros();
             let mut stmt = conn.prepare_cached(
@@ -730,7 +712,7 @@ impl Store for SqliteStore {
             )?;
             let mut lost = Vec::new();
             for run_id in run_ids {
-                if stmt.execute(params![lease_end(lease, now), run_id, worker])? == 0 {
+                if stmt.execute(params![lease_end(ttl, now), run_id, worker])? == 0 {
                     lost.push(run_id);
                 }
             }
@@ -857,13 +839,8 @@ conn.prepare_cached(&sql)?,
         .await
     }
 
-    async fn claim_deliveries(
-        &self,
-        worker: &str,
-        limit: usize,
-        lease: Duration,
-    ) -> Result<Vec<Delivery>> {
-        let worker = worker.to_owned();
+    async fn claim_deliveries(&self, lease: Lease<'_>, limit: usize) -> Result<Vec<Delivery>> {
+        let (worker, ttl) = (lease.worker.to_owned(), lease.ttl);
         self.write(move |conn| {
             let now = now_micros();
             let sql = format!(
@@ -879,7 +856,7 @@ conn.prepare_cached(&sql)?,
             let mut stmt = conn.prepare_cached(&sql)?;
             let mut claimed: Vec<Delivery> = stmt
                 .query_and_then(
-                    params![worker, lease_end(lease, now), now, limit as i64],
+                    params![worker, lease_end(ttl, now), now, limit as i64],
                     |r| rows::delivery(r),
                 )?
                 .collect::<Result<_>>()?;
@@ -894,15 +871,10 @@ conn.prepare_cached(&sql)?,
         .await
     }
 
-    async fn delivery_attempted(
-        &self,
-        worker: &str,
-        delivery_id: &str,
-        outcome: DeliveryOutcome,
-    ) -> Result<()> {
-        let (worker, id) = (worker.to_owned(), delivery_id.to_owned());
+    async fn delivery_attempted(&self, worker: &str, attempt: DeliveryAttempt) -> Result<()> {
+        let (worker, id) = (worker.to_owned(), attempt.delivery_id);
         self.write(move |conn| {
-            let (state, next, error) = delivery_update(&outcome);
+            let (state, next, error) = delivery_update(&attempt.outcome);
             conn.prepare_cached(
                 "UPDATE webhook_deliveries SET state = ?1,
                     next_attempt_at = COALESCE(?2, next_attempt_at), last_error = ?3,
@@ -940,13 +912,9 @@ conn.prepare_cached(&sql)?,
             .await
     }
 
-    async fn add_group_runs(
-        &self,
-        tenant: &str,
-        taskgroup_id: &str,
-        runs: Vec<RunToCreate>,
-    ) -> Result<Option<AddedRuns>> {
-        let (tenant, group) = (tenant.to_owned(), taskgroup_id.to_owned());
+    async fn add_group_runs(&self, tenant: &str, add: RunsToAdd) -> Result<Option<AddedRuns>> {
+        let RunsToAdd { taskgroup_id, runs } = add;
+        let (tenant, group) = (tenant.to_owned(), taskgroup_id.clone());
         let added = self
             .write(move |conn| {
                 let now = now_micros();
@@ -997,7 +965,7 @@ conn.prepare_cached(&sql)?,
             .await?;
         announce(
             &self.notices,
-            notices::group_added(taskgroup_id, added.as_ref()),
+            notices::group_added(&taskgroup_id, added.as_ref()),
         );
         Ok(added)
     }
@@ -1005,11 +973,10 @@ conn.prepare_cached(&sql)?,
     async fn group_events_after(
         &self,
         tenant: &str,
-        taskgroup_id: &str,
-        after: i64,
-        limit: usize,
+        page: Page<'_>,
     ) -> Result<Option<GroupEvents>> {
-        let (tenant, group) = (tenant.to_owned(), taskgroup_id.to_owned());
+        let (tenant, group) = (tenant.to_owned(), page.of.to_owned());
+        let (after, limit) = (page.after, page.limit);
         self.read(move |conn| {
             // One snapshot: the status and last cursor agree with the events read.
             let tx = conn.unchecked_transaction()?;
@@ -1048,10 +1015,9 @@ conn.prepare_cached(&sql)?,
     async fn group_runs_after(
         &self,
         tenant: &str,
-        taskgroup_id: &str,
         query: GroupRunsQuery,
     ) -> Result<Option<Vec<GroupRunRecord>>> {
-        let (tenant, group) = (tenant.to_owned(), taskgroup_id.to_owned());
+        let (tenant, group) = (tenant.to_owned(), query.taskgroup_id.clone());
         self.read(move |conn| {
             let exists = conn
                 .prepare_cached(
@@ -1164,6 +1130,7 @@ mod tests {
     fn new_run() -> RunToCreate {
         let run_id = ids::new_run_id();
         RunToCreate {
+            idempotency: None,
             input_doc: format!(r#"{{"processor":"lite","input":"{run_id}"}}"#),
             run_id,
             processor: "lite".into(),
@@ -1199,8 +1166,7 @@ mod tests {
         let runs: Vec<RunToCreate> = (0..8).map(|_| new_run()).collect();
         let ids: Vec<String> = runs.iter().map(|r| r.run_id.clone()).collect();
         let outcomes =
-            futures::future::join_all(runs.into_iter().map(|r| store.create_run(&tenant, r, None)))
-                .await;
+            futures::future::join_all(runs.into_iter().map(|r| store.create_run(&tenant, r))).await;
         let mut outcomes = outcomes.into_iter();
         match outcomes.next().unwrap() {
             Err(StoreError::Panicked(message)) => {
@@ -1230,7 +1196,7 @@ mod tests {
         let later = new_run();
         let later_id = later.run_id.clone();
         assert!(matches!(
-            store.create_run(&tenant, later, None).await,
+            store.create_run(&tenant, later).await,
             Ok(CreateOutcome::Created(_))
         ));
         assert_eq!(rows_of(&dir, &later_id), (1, 1));
@@ -1244,7 +1210,7 @@ mod tests {
         assert!(store.health().is_ok());
 
         store.failpoints().plan(Failpoint::WriterStops);
-        let first = store.create_run(&tenant, new_run(), None).await;
+        let first = store.create_run(&tenant, new_run()).await;
         assert!(matches!(first, Err(StoreError::Stopped(_))), "{first:?}");
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while store.health().is_ok() {
@@ -1261,12 +1227,10 @@ mod tests {
         );
 
         // Later writes fail at once instead of waiting for a writer that will never answer.
-        let later = tokio::time::timeout(
-            Duration::from_secs(5),
-            store.create_run(&tenant, new_run(), None),
-        )
-        .await
-        .expect("a write to a stopped writer must not hang");
+        let later =
+            tokio::time::timeout(Duration::from_secs(5), store.create_run(&tenant, new_run()))
+                .await
+                .expect("a write to a stopped writer must not hang");
         assert!(matches!(later, Err(StoreError::Stopped(_))), "{later:?}");
         // Reads still work.
         assert!(store.api_key_tenant([2; 32]).await.unwrap().is_some());

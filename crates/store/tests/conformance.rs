@@ -6,8 +6,8 @@
 use parallax_api::error::ErrorObject;
 use parallax_api::{ids, time::now_micros, RunStatus};
 use parallax_store::{
-    CreateOutcome, DeliveryOutcome, GroupRunsQuery, GroupToCreate, Idempotency, Notice, RunOutcome,
-    RunToCreate, Store,
+    CreateOutcome, DeliveryAttempt, DeliveryOutcome, GroupRunsQuery, GroupToCreate, Idempotency,
+    Lease, Notice, Page, RunOutcome, RunToCreate, RunsToAdd, Store,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +17,7 @@ mod backends;
 fn new_run(processor: &str) -> RunToCreate {
     let run_id = ids::new_run_id();
     RunToCreate {
+        idempotency: None,
         input_doc: format!(r#"{{"processor":"{processor}","input":"{run_id}"}}"#),
         run_id,
         processor: processor.into(),
@@ -46,7 +47,13 @@ fn created(outcome: CreateOutcome) -> parallax_api::TaskRun {
 async fn claim_until(store: &dyn Store, worker: &str, run_id: &str) -> parallax_store::ClaimedRun {
     for _ in 0..200 {
         let claimed = store
-            .claim_runs(worker, 64, Duration::from_secs(30))
+            .claim_runs(
+                Lease {
+                    worker,
+                    ttl: Duration::from_secs(30),
+                },
+                64,
+            )
             .await
             .unwrap();
         if let Some(run) = claimed.into_iter().find(|c| c.run_id == run_id) {
@@ -83,7 +90,7 @@ pub async fn create_read_and_isolate(store: Arc<dyn Store>) {
     let (t1, t2) = (tenant(&*store).await, tenant(&*store).await);
     let run = new_run("core");
     let doc = run.input_doc.clone();
-    let task_run = created(store.create_run(&t1, run, None).await.unwrap());
+    let task_run = created(store.create_run(&t1, run).await.unwrap());
     assert_eq!(task_run.status, RunStatus::Queued);
 
     let got = store.get_run(&t1, &task_run.run_id).await.unwrap().unwrap();
@@ -117,13 +124,27 @@ pub async fn create_read_and_isolate(store: Arc<dyn Store>) {
         .unwrap()
         .is_none());
     assert!(store
-        .events_after(&t2, &task_run.run_id, 0, 100)
+        .events_after(
+            &t2,
+            Page {
+                of: &task_run.run_id,
+                after: 0,
+                limit: 100
+            }
+        )
         .await
         .unwrap()
         .is_empty());
 
     let events = store
-        .events_after(&t1, &task_run.run_id, 0, 100)
+        .events_after(
+            &t1,
+            Page {
+                of: &task_run.run_id,
+                after: 0,
+                limit: 100,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(events.len(), 1);
@@ -139,12 +160,24 @@ pub async fn idempotency(store: Arc<dyn Store>) {
     };
     let first = created(
         store
-            .create_run(&t, new_run("core"), Some(idem(1)))
+            .create_run(
+                &t,
+                RunToCreate {
+                    idempotency: Some(idem(1)),
+                    ..new_run("core")
+                },
+            )
             .await
             .unwrap(),
     );
     match store
-        .create_run(&t, new_run("core"), Some(idem(1)))
+        .create_run(
+            &t,
+            RunToCreate {
+                idempotency: Some(idem(1)),
+                ..new_run("core")
+            },
+        )
         .await
         .unwrap()
     {
@@ -155,7 +188,13 @@ pub async fn idempotency(store: Arc<dyn Store>) {
     }
     assert!(matches!(
         store
-            .create_run(&t, new_run("core"), Some(idem(2)))
+            .create_run(
+                &t,
+                RunToCreate {
+                    idempotency: Some(idem(2)),
+                    ..new_run("core")
+                }
+            )
             .await
             .unwrap(),
         CreateOutcome::KeyConflict
@@ -164,7 +203,13 @@ pub async fn idempotency(store: Arc<dyn Store>) {
     let other = tenant(&*store).await;
     created(
         store
-            .create_run(&other, new_run("core"), Some(idem(2)))
+            .create_run(
+                &other,
+                RunToCreate {
+                    idempotency: Some(idem(2)),
+                    ..new_run("core")
+                },
+            )
             .await
             .unwrap(),
     );
@@ -173,7 +218,7 @@ pub async fn idempotency(store: Arc<dyn Store>) {
 pub async fn lifecycle(store: Arc<dyn Store>) {
     let t = tenant(&*store).await;
     let mut notices = store.subscribe();
-    let run = created(store.create_run(&t, new_run("lite"), None).await.unwrap());
+    let run = created(store.create_run(&t, new_run("lite")).await.unwrap());
     let worker = format!("w-{}", ids::new_id(""));
     let claimed = claim_until(&*store, &worker, &run.run_id).await;
     assert_eq!(claimed.tenant, t);
@@ -210,9 +255,11 @@ pub async fn lifecycle(store: Arc<dyn Store>) {
     assert_eq!(
         store
             .heartbeat(
-                &worker,
-                std::slice::from_ref(&run.run_id),
-                Duration::from_secs(30)
+                Lease {
+                    worker: &worker,
+                    ttl: Duration::from_secs(30)
+                },
+                std::slice::from_ref(&run.run_id)
             )
             .await
             .unwrap(),
@@ -221,9 +268,11 @@ pub async fn lifecycle(store: Arc<dyn Store>) {
     assert_eq!(
         store
             .heartbeat(
-                "intruder",
-                std::slice::from_ref(&run.run_id),
-                Duration::from_secs(30)
+                Lease {
+                    worker: "intruder",
+                    ttl: Duration::from_secs(30)
+                },
+                std::slice::from_ref(&run.run_id)
             )
             .await
             .unwrap(),
@@ -257,17 +306,47 @@ pub async fn lifecycle(store: Arc<dyn Store>) {
     assert!(done.modified_at >= done.created_at);
     assert_eq!(stored, Some(output));
 
-    let events = store.events_after(&t, &run.run_id, 0, 100).await.unwrap();
+    let events = store
+        .events_after(
+            &t,
+            Page {
+                of: &run.run_id,
+                after: 0,
+                limit: 100,
+            },
+        )
+        .await
+        .unwrap();
     let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, [1, 2, 3, 4]);
     assert!(events[1].data.contains(r#""status":"running""#));
     assert!(events[3].data.contains(r#""status":"completed""#));
     assert_eq!(
-        store.events_after(&t, &run.run_id, 2, 100).await.unwrap(),
+        store
+            .events_after(
+                &t,
+                Page {
+                    of: &run.run_id,
+                    after: 2,
+                    limit: 100
+                }
+            )
+            .await
+            .unwrap(),
         events[2..].to_vec()
     );
     assert_eq!(
-        store.events_after(&t, &run.run_id, 0, 2).await.unwrap(),
+        store
+            .events_after(
+                &t,
+                Page {
+                    of: &run.run_id,
+                    after: 0,
+                    limit: 2
+                }
+            )
+            .await
+            .unwrap(),
         events[..2].to_vec()
     );
 
@@ -284,7 +363,7 @@ pub async fn lifecycle(store: Arc<dyn Store>) {
 pub async fn failure_and_release(store: Arc<dyn Store>) {
     let t = tenant(&*store).await;
     let worker = format!("w-{}", ids::new_id(""));
-    let failing = created(store.create_run(&t, new_run("base"), None).await.unwrap());
+    let failing = created(store.create_run(&t, new_run("base")).await.unwrap());
     claim_until(&*store, &worker, &failing.run_id).await;
     let error = ErrorObject {
         ref_id: "r".into(),
@@ -305,7 +384,7 @@ pub async fn failure_and_release(store: Arc<dyn Store>) {
     assert_eq!(failed.status, RunStatus::Failed);
     assert_eq!(failed.error, Some(error));
 
-    let released = created(store.create_run(&t, new_run("base"), None).await.unwrap());
+    let released = created(store.create_run(&t, new_run("base")).await.unwrap());
     claim_until(&*store, &worker, &released.run_id).await;
     assert_eq!(
         store
@@ -329,12 +408,18 @@ pub async fn failure_and_release(store: Arc<dyn Store>) {
 
 pub async fn expired_leases_are_requeued(store: Arc<dyn Store>) {
     let t = tenant(&*store).await;
-    let run = created(store.create_run(&t, new_run("base"), None).await.unwrap());
+    let run = created(store.create_run(&t, new_run("base")).await.unwrap());
     let dead = format!("dead-{}", ids::new_id(""));
     let mut found = false;
     for _ in 0..200 {
         let claimed = store
-            .claim_runs(&dead, 64, Duration::from_millis(1))
+            .claim_runs(
+                Lease {
+                    worker: &dead,
+                    ttl: Duration::from_millis(1),
+                },
+                64,
+            )
             .await
             .unwrap();
         // Leave runs of other suites alone: give them back.
@@ -374,7 +459,7 @@ pub async fn concurrent_creates_all_commit(store: Arc<dyn Store>) {
     for _ in 0..200 {
         let (store, t) = (store.clone(), t.clone());
         tasks.push(tokio::spawn(async move {
-            created(store.create_run(&t, new_run("core"), None).await.unwrap()).run_id
+            created(store.create_run(&t, new_run("core")).await.unwrap()).run_id
         }));
     }
     for task in tasks {
@@ -388,19 +473,22 @@ pub async fn claims_are_shared_fairly_among_tenants(store: Arc<dyn Store>) {
     let small = tenant(&*store).await;
     let mut batch = Vec::new();
     for _ in 0..40 {
-        batch.push(created(store.create_run(&big, new_run("base"), None).await.unwrap()).run_id);
+        batch.push(created(store.create_run(&big, new_run("base")).await.unwrap()).run_id);
     }
-    let single = created(
-        store
-            .create_run(&small, new_run("base"), None)
-            .await
-            .unwrap(),
-    )
-    .run_id;
+    let single = created(store.create_run(&small, new_run("base")).await.unwrap()).run_id;
     let lease = Duration::from_secs(30);
 
     // Two free slots: one for each tenant, though the big tenant's 40 runs are all older.
-    let first = store.claim_runs("w1", 2, lease).await.unwrap();
+    let first = store
+        .claim_runs(
+            Lease {
+                worker: "w1",
+                ttl: lease,
+            },
+            2,
+        )
+        .await
+        .unwrap();
     let ids: Vec<&str> = first.iter().map(|c| c.run_id.as_str()).collect();
     assert_eq!(ids.len(), 2);
     assert!(ids.contains(&single.as_str()), "{ids:?}");
@@ -417,27 +505,48 @@ pub async fn claims_are_shared_fairly_among_tenants(store: Arc<dyn Store>) {
 
     // The big tenant holds 1 slot and the small one 1; a new small run is queued while the
     // big tenant has 39 waiting: the next free slot goes to whoever has fewer in progress.
-    let second = created(
-        store
-            .create_run(&small, new_run("base"), None)
-            .await
-            .unwrap(),
-    )
-    .run_id;
-    let next = store.claim_runs("w2", 1, lease).await.unwrap();
+    let second = created(store.create_run(&small, new_run("base")).await.unwrap()).run_id;
+    let next = store
+        .claim_runs(
+            Lease {
+                worker: "w2",
+                ttl: lease,
+            },
+            1,
+        )
+        .await
+        .unwrap();
     assert_eq!(next.len(), 1);
     assert_eq!(
         next[0].run_id, batch[1],
         "a tie goes to the oldest queued run"
     );
-    let next = store.claim_runs("w2", 1, lease).await.unwrap();
+    let next = store
+        .claim_runs(
+            Lease {
+                worker: "w2",
+                ttl: lease,
+            },
+            1,
+        )
+        .await
+        .unwrap();
     assert_eq!(
         next[0].run_id, second,
         "the small tenant now has fewer runs in progress"
     );
 
     // Alone in the queue, a tenant gets every slot, oldest first.
-    let rest = store.claim_runs("w3", 64, lease).await.unwrap();
+    let rest = store
+        .claim_runs(
+            Lease {
+                worker: "w3",
+                ttl: lease,
+            },
+            64,
+        )
+        .await
+        .unwrap();
     let rest: Vec<String> = rest.into_iter().map(|c| c.run_id).collect();
     assert_eq!(rest, batch[2..].to_vec());
 }
@@ -451,13 +560,23 @@ pub async fn webhook_deliveries_are_an_outbox(store: Arc<dyn Store>) {
     assert_ne!(store.webhook_secret(&other).await.unwrap(), secret);
 
     let lease = Duration::from_secs(30);
-    let plain = created(store.create_run(&t, new_run("base"), None).await.unwrap());
+    let plain = created(store.create_run(&t, new_run("base")).await.unwrap());
     let hooked = RunToCreate {
+        idempotency: None,
         webhook_url: Some("https://hooks.example.com/p".into()),
         ..new_run("base")
     };
-    let hooked = created(store.create_run(&t, hooked, None).await.unwrap());
-    let claimed = store.claim_runs("w", 64, lease).await.unwrap();
+    let hooked = created(store.create_run(&t, hooked).await.unwrap());
+    let claimed = store
+        .claim_runs(
+            Lease {
+                worker: "w",
+                ttl: lease,
+            },
+            64,
+        )
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 2);
     for run in [&plain, &hooked] {
         assert!(store
@@ -467,7 +586,16 @@ pub async fn webhook_deliveries_are_an_outbox(store: Arc<dyn Store>) {
     }
 
     // One delivery, for the run with a webhook, written with its terminal state.
-    let claimed = store.claim_deliveries("d1", 10, lease).await.unwrap();
+    let claimed = store
+        .claim_deliveries(
+            Lease {
+                worker: "d1",
+                ttl: lease,
+            },
+            10,
+        )
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1, "{claimed:?}");
     let d = &claimed[0];
     assert!(d.delivery_id.starts_with("whmsg_"));
@@ -484,27 +612,50 @@ pub async fn webhook_deliveries_are_an_outbox(store: Arc<dyn Store>) {
 
     // Leased: nobody else gets it meanwhile; another worker cannot record an outcome.
     assert!(store
-        .claim_deliveries("d2", 10, lease)
+        .claim_deliveries(
+            Lease {
+                worker: "d2",
+                ttl: lease
+            },
+            10
+        )
         .await
         .unwrap()
         .is_empty());
     store
-        .delivery_attempted("d2", &d.delivery_id, DeliveryOutcome::Delivered)
+        .delivery_attempted(
+            "d2",
+            DeliveryAttempt {
+                delivery_id: d.delivery_id.to_string(),
+                outcome: DeliveryOutcome::Delivered,
+            },
+        )
         .await
         .unwrap();
     // A failed attempt comes back when due, same id, same body, the attempt counted.
     store
         .delivery_attempted(
             "d1",
-            &d.delivery_id,
-            DeliveryOutcome::Retry {
-                at: now_micros() - 1,
-                error: "HTTP 500".into(),
+            DeliveryAttempt {
+                delivery_id: d.delivery_id.to_string(),
+                outcome: DeliveryOutcome::Retry {
+                    at: now_micros() - 1,
+                    error: "HTTP 500".into(),
+                },
             },
         )
         .await
         .unwrap();
-    let again = store.claim_deliveries("d2", 10, lease).await.unwrap();
+    let again = store
+        .claim_deliveries(
+            Lease {
+                worker: "d2",
+                ttl: lease,
+            },
+            10,
+        )
+        .await
+        .unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(
         (again[0].delivery_id.as_str(), again[0].attempt),
@@ -515,16 +666,24 @@ pub async fn webhook_deliveries_are_an_outbox(store: Arc<dyn Store>) {
     store
         .delivery_attempted(
             "d2",
-            &d.delivery_id,
-            DeliveryOutcome::Retry {
-                at: now_micros() + 60_000_000,
-                error: "timeout".into(),
+            DeliveryAttempt {
+                delivery_id: d.delivery_id.to_string(),
+                outcome: DeliveryOutcome::Retry {
+                    at: now_micros() + 60_000_000,
+                    error: "timeout".into(),
+                },
             },
         )
         .await
         .unwrap();
     assert!(store
-        .claim_deliveries("d3", 10, lease)
+        .claim_deliveries(
+            Lease {
+                worker: "d3",
+                ttl: lease
+            },
+            10
+        )
         .await
         .unwrap()
         .is_empty());
@@ -536,10 +695,10 @@ pub async fn webhook_deliveries_are_an_outbox(store: Arc<dyn Store>) {
             .create_run(
                 &t2,
                 RunToCreate {
+                    idempotency: None,
                     webhook_url: Some("https://hooks.example.com/q".into()),
                     ..new_run("base")
                 },
-                None,
             )
             .await
             .unwrap(),
@@ -550,22 +709,49 @@ pub async fn webhook_deliveries_are_an_outbox(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let dead = store
-        .claim_deliveries("dead", 10, Duration::from_millis(1))
+        .claim_deliveries(
+            Lease {
+                worker: "dead",
+                ttl: Duration::from_millis(1),
+            },
+            10,
+        )
         .await
         .unwrap();
     assert_eq!(dead.len(), 1);
     tokio::time::sleep(Duration::from_millis(10)).await;
-    let revived = store.claim_deliveries("alive", 10, lease).await.unwrap();
+    let revived = store
+        .claim_deliveries(
+            Lease {
+                worker: "alive",
+                ttl: lease,
+            },
+            10,
+        )
+        .await
+        .unwrap();
     assert_eq!(revived.len(), 1);
     assert_eq!(revived[0].delivery_id, dead[0].delivery_id);
     assert_eq!(revived[0].attempt, 2);
     store
-        .delivery_attempted("alive", &revived[0].delivery_id, DeliveryOutcome::Delivered)
+        .delivery_attempted(
+            "alive",
+            DeliveryAttempt {
+                delivery_id: revived[0].delivery_id.to_string(),
+                outcome: DeliveryOutcome::Delivered,
+            },
+        )
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(5)).await;
     assert!(store
-        .claim_deliveries("late", 10, lease)
+        .claim_deliveries(
+            Lease {
+                worker: "late",
+                ttl: lease
+            },
+            10
+        )
         .await
         .unwrap()
         .is_empty());
@@ -600,8 +786,8 @@ async fn counts_add_up(store: &dyn Store, tenant: &str, group: &str) -> [i64; 7]
     let listed = store
         .group_runs_after(
             tenant,
-            group,
             GroupRunsQuery {
+                taskgroup_id: group.to_string(),
                 after: 0,
                 status: None,
                 include_input: false,
@@ -647,18 +833,37 @@ pub async fn groups_count_and_log_every_change(store: Arc<dyn Store>) {
     // Another tenant sees nothing and can add nothing.
     assert!(store.get_group(&other, &group).await.unwrap().is_none());
     assert!(store
-        .add_group_runs(&other, &group, vec![new_run("base")])
+        .add_group_runs(
+            &other,
+            RunsToAdd {
+                taskgroup_id: group.to_string(),
+                runs: vec![new_run("base")]
+            }
+        )
         .await
         .unwrap()
         .is_none());
     assert!(store
-        .group_events_after(&other, &group, 0, 10)
+        .group_events_after(
+            &other,
+            Page {
+                of: &group,
+                after: 0,
+                limit: 10
+            }
+        )
         .await
         .unwrap()
         .is_none());
 
     let first = store
-        .add_group_runs(&t, &group, (0..3).map(|_| new_run("base")).collect())
+        .add_group_runs(
+            &t,
+            RunsToAdd {
+                taskgroup_id: group.to_string(),
+                runs: (0..3).map(|_| new_run("base")).collect(),
+            },
+        )
         .await
         .unwrap()
         .unwrap();
@@ -666,7 +871,13 @@ pub async fn groups_count_and_log_every_change(store: Arc<dyn Store>) {
     assert_eq!(first.status.num_task_runs(), 3);
     assert!(first.status.is_active());
     let second = store
-        .add_group_runs(&t, &group, (0..2).map(|_| new_run("base")).collect())
+        .add_group_runs(
+            &t,
+            RunsToAdd {
+                taskgroup_id: group.to_string(),
+                runs: (0..2).map(|_| new_run("base")).collect(),
+            },
+        )
         .await
         .unwrap()
         .unwrap();
@@ -684,7 +895,18 @@ pub async fn groups_count_and_log_every_change(store: Arc<dyn Store>) {
 
     let mut claimed = Vec::new();
     for _ in 0..20 {
-        claimed.extend(store.claim_runs("w", 64, lease).await.unwrap());
+        claimed.extend(
+            store
+                .claim_runs(
+                    Lease {
+                        worker: "w",
+                        ttl: lease,
+                    },
+                    64,
+                )
+                .await
+                .unwrap(),
+        );
         if claimed.len() == 5 {
             break;
         }
@@ -735,7 +957,14 @@ pub async fn groups_count_and_log_every_change(store: Arc<dyn Store>) {
         [0, 0, 1, 2, 1, 0, 1]
     );
     let page = store
-        .group_events_after(&t, &group, 0, 100)
+        .group_events_after(
+            &t,
+            Page {
+                of: &group,
+                after: 0,
+                limit: 100,
+            },
+        )
         .await
         .unwrap()
         .unwrap();
@@ -763,7 +992,14 @@ pub async fn groups_count_and_log_every_change(store: Arc<dyn Store>) {
         .await
         .unwrap());
     let page = store
-        .group_events_after(&t, &group, 6, 100)
+        .group_events_after(
+            &t,
+            Page {
+                of: &group,
+                after: 6,
+                limit: 100,
+            },
+        )
         .await
         .unwrap()
         .unwrap();
@@ -780,13 +1016,27 @@ pub async fn groups_count_and_log_every_change(store: Arc<dyn Store>) {
     assert_eq!(page.last_event_id, 8);
     // Replays are identical; pages respect the limit.
     let replay = store
-        .group_events_after(&t, &group, 6, 100)
+        .group_events_after(
+            &t,
+            Page {
+                of: &group,
+                after: 6,
+                limit: 100,
+            },
+        )
         .await
         .unwrap()
         .unwrap();
     assert_eq!(replay.events, page.events);
     let short = store
-        .group_events_after(&t, &group, 2, 3)
+        .group_events_after(
+            &t,
+            Page {
+                of: &group,
+                after: 2,
+                limit: 3,
+            },
+        )
         .await
         .unwrap()
         .unwrap();
@@ -799,8 +1049,8 @@ pub async fn groups_count_and_log_every_change(store: Arc<dyn Store>) {
     let completed = store
         .group_runs_after(
             &t,
-            &group,
             GroupRunsQuery {
+                taskgroup_id: group.to_string(),
                 after: 0,
                 status: Some(RunStatus::Completed),
                 include_input: true,
@@ -824,8 +1074,8 @@ pub async fn groups_count_and_log_every_change(store: Arc<dyn Store>) {
     let tail = store
         .group_runs_after(
             &t,
-            &group,
             GroupRunsQuery {
+                taskgroup_id: group.to_string(),
                 after: second.run_cursor.unwrap(),
                 status: None,
                 include_input: false,
@@ -855,7 +1105,13 @@ pub async fn group_adds_are_all_or_nothing(store: Arc<dyn Store>) {
     let t = tenant(&*store).await;
     let group = new_group(&*store, &t).await;
     store
-        .add_group_runs(&t, &group, vec![new_run("base")])
+        .add_group_runs(
+            &t,
+            RunsToAdd {
+                taskgroup_id: group.to_string(),
+                runs: vec![new_run("base")],
+            },
+        )
         .await
         .unwrap()
         .unwrap();
@@ -864,7 +1120,13 @@ pub async fn group_adds_are_all_or_nothing(store: Arc<dyn Store>) {
     let mut runs: Vec<RunToCreate> = (0..3).map(|_| new_run("base")).collect();
     runs[2].run_id = runs[0].run_id.clone();
     assert!(store
-        .add_group_runs(&t, &group, runs.clone())
+        .add_group_runs(
+            &t,
+            RunsToAdd {
+                taskgroup_id: group.to_string(),
+                runs: runs.clone()
+            }
+        )
         .await
         .is_err());
     assert_eq!(
@@ -873,21 +1135,40 @@ pub async fn group_adds_are_all_or_nothing(store: Arc<dyn Store>) {
     );
     assert!(store.get_run(&t, &runs[1].run_id).await.unwrap().is_none());
     let page = store
-        .group_events_after(&t, &group, 0, 100)
+        .group_events_after(
+            &t,
+            Page {
+                of: &group,
+                after: 0,
+                limit: 100,
+            },
+        )
         .await
         .unwrap()
         .unwrap();
     assert_eq!(page.last_event_id, 1);
     // The group still works, its cursors unchanged by the failed add.
     let next = store
-        .add_group_runs(&t, &group, vec![new_run("base")])
+        .add_group_runs(
+            &t,
+            RunsToAdd {
+                taskgroup_id: group.to_string(),
+                runs: vec![new_run("base")],
+            },
+        )
         .await
         .unwrap()
         .unwrap();
     assert_eq!((next.event_cursor, next.run_cursor), (Some(1), Some(1)));
     // An empty add changes nothing.
     let empty = store
-        .add_group_runs(&t, &group, vec![])
+        .add_group_runs(
+            &t,
+            RunsToAdd {
+                taskgroup_id: group.to_string(),
+                runs: vec![],
+            },
+        )
         .await
         .unwrap()
         .unwrap();
@@ -901,26 +1182,53 @@ pub async fn claims_are_shared_among_groups(store: Arc<dyn Store>) {
     let lease = Duration::from_secs(30);
     let big = new_group(&*store, &t).await;
     store
-        .add_group_runs(&t, &big, (0..40).map(|_| new_run("base")).collect())
+        .add_group_runs(
+            &t,
+            RunsToAdd {
+                taskgroup_id: big.to_string(),
+                runs: (0..40).map(|_| new_run("base")).collect(),
+            },
+        )
         .await
         .unwrap()
         .unwrap();
     // The big group holds two workers.
-    let first = store.claim_runs("w", 2, lease).await.unwrap();
+    let first = store
+        .claim_runs(
+            Lease {
+                worker: "w",
+                ttl: lease,
+            },
+            2,
+        )
+        .await
+        .unwrap();
     assert_eq!(first.len(), 2);
     // Then a small group and a lone run arrive, behind 38 queued runs of the big group.
     let small = new_group(&*store, &t).await;
     let small_run = store
-        .add_group_runs(&t, &small, vec![new_run("base")])
+        .add_group_runs(
+            &t,
+            RunsToAdd {
+                taskgroup_id: small.to_string(),
+                runs: vec![new_run("base")],
+            },
+        )
         .await
         .unwrap()
         .unwrap()
         .runs
         .remove(0);
-    let solo = created(store.create_run(&t, new_run("base"), None).await.unwrap());
+    let solo = created(store.create_run(&t, new_run("base")).await.unwrap());
     // The next two slots go to them, not to the big group.
     let next: Vec<String> = store
-        .claim_runs("w", 2, lease)
+        .claim_runs(
+            Lease {
+                worker: "w",
+                ttl: lease,
+            },
+            2,
+        )
         .await
         .unwrap()
         .into_iter()
@@ -933,17 +1241,43 @@ pub async fn claims_are_shared_among_groups(store: Arc<dyn Store>) {
     let t2 = tenant(&*store).await;
     let theirs = new_group(&*store, &t2).await;
     let their_run = store
-        .add_group_runs(&t2, &theirs, vec![new_run("base"), new_run("base")])
+        .add_group_runs(
+            &t2,
+            RunsToAdd {
+                taskgroup_id: theirs.to_string(),
+                runs: vec![new_run("base"), new_run("base")],
+            },
+        )
         .await
         .unwrap()
         .unwrap()
         .runs;
-    let next = store.claim_runs("w", 1, lease).await.unwrap();
+    let next = store
+        .claim_runs(
+            Lease {
+                worker: "w",
+                ttl: lease,
+            },
+            1,
+        )
+        .await
+        .unwrap();
     assert_eq!(next[0].run_id, their_run[0].run_id);
     // Runs within a group are taken in the order they were added.
     let mut rest = Vec::new();
     for _ in 0..10 {
-        rest.extend(store.claim_runs("w", 64, lease).await.unwrap());
+        rest.extend(
+            store
+                .claim_runs(
+                    Lease {
+                        worker: "w",
+                        ttl: lease,
+                    },
+                    64,
+                )
+                .await
+                .unwrap(),
+        );
     }
     let big_order: Vec<&String> = rest
         .iter()
@@ -961,7 +1295,13 @@ pub async fn concurrent_endings_of_a_group_are_all_logged(store: Arc<dyn Store>)
     let t = tenant(&*store).await;
     let group = new_group(&*store, &t).await;
     let added = store
-        .add_group_runs(&t, &group, (0..60).map(|_| new_run("base")).collect())
+        .add_group_runs(
+            &t,
+            RunsToAdd {
+                taskgroup_id: group.to_string(),
+                runs: (0..60).map(|_| new_run("base")).collect(),
+            },
+        )
         .await
         .unwrap()
         .unwrap();
@@ -969,7 +1309,13 @@ pub async fn concurrent_endings_of_a_group_are_all_logged(store: Arc<dyn Store>)
     for _ in 0..20 {
         claimed.extend(
             store
-                .claim_runs("w", 64, Duration::from_secs(30))
+                .claim_runs(
+                    Lease {
+                        worker: "w",
+                        ttl: Duration::from_secs(30),
+                    },
+                    64,
+                )
                 .await
                 .unwrap(),
         );
@@ -1008,7 +1354,14 @@ pub async fn concurrent_endings_of_a_group_are_all_logged(store: Arc<dyn Store>)
         [0, 0, 0, 40, 0, 0, 20]
     );
     let page = store
-        .group_events_after(&t, &group, 0, 1000)
+        .group_events_after(
+            &t,
+            Page {
+                of: &group,
+                after: 0,
+                limit: 1000,
+            },
+        )
         .await
         .unwrap()
         .unwrap();
@@ -1045,7 +1398,17 @@ fn warnings_of(run: &parallax_api::TaskRun) -> serde_json::Value {
 
 /// The run object of a run's last recorded event.
 async fn last_event_run(store: &dyn Store, tenant: &str, run_id: &str) -> serde_json::Value {
-    let events = store.events_after(tenant, run_id, 0, 100).await.unwrap();
+    let events = store
+        .events_after(
+            tenant,
+            Page {
+                of: run_id,
+                after: 0,
+                limit: 100,
+            },
+        )
+        .await
+        .unwrap();
     let last: serde_json::Value = serde_json::from_str(&events.last().unwrap().data).unwrap();
     last["run"].clone()
 }
@@ -1058,6 +1421,7 @@ pub async fn creation_warnings_last_past_the_end(store: Arc<dyn Store>) {
     ]);
     let engine = serde_json::json!([{"type": "warning", "message": "No source states \"ceo\"", "detail": {"field": "ceo"}}]);
     let warned = |run: RunToCreate| RunToCreate {
+        idempotency: None,
         warnings: Some(spec.to_string()),
         ..run
     };
@@ -1069,13 +1433,25 @@ pub async fn creation_warnings_last_past_the_end(store: Arc<dyn Store>) {
     };
     let completed = created(
         store
-            .create_run(&t, warned(new_run("base")), Some(key.clone()))
+            .create_run(
+                &t,
+                RunToCreate {
+                    idempotency: Some(key.clone()),
+                    ..warned(new_run("base"))
+                },
+            )
             .await
             .unwrap(),
     );
     assert_eq!(warnings_of(&completed), spec);
     match store
-        .create_run(&t, warned(new_run("base")), Some(key))
+        .create_run(
+            &t,
+            RunToCreate {
+                idempotency: Some(key),
+                ..warned(new_run("base"))
+            },
+        )
         .await
         .unwrap()
     {
@@ -1121,24 +1497,20 @@ pub async fn creation_warnings_last_past_the_end(store: Arc<dyn Store>) {
     );
 
     // Ended without the engine's: the creation's stay, whatever the ending.
-    let failed = created(
-        store
-            .create_run(&t, warned(new_run("base")), None)
-            .await
-            .unwrap(),
-    );
-    let quiet = created(
-        store
-            .create_run(&t, warned(new_run("base")), None)
-            .await
-            .unwrap(),
-    );
-    let plain = created(store.create_run(&t, new_run("base"), None).await.unwrap());
+    let failed = created(store.create_run(&t, warned(new_run("base"))).await.unwrap());
+    let quiet = created(store.create_run(&t, warned(new_run("base"))).await.unwrap());
+    let plain = created(store.create_run(&t, new_run("base")).await.unwrap());
     assert_eq!(plain.warnings, None);
     let mut waiting = vec![&failed.run_id, &quiet.run_id, &plain.run_id];
     for _ in 0..200 {
         let claimed = store
-            .claim_runs("w", 64, Duration::from_secs(30))
+            .claim_runs(
+                Lease {
+                    worker: "w",
+                    ttl: Duration::from_secs(30),
+                },
+                64,
+            )
             .await
             .unwrap();
         waiting.retain(|id| !claimed.iter().any(|c| &c.run_id == *id));
@@ -1177,7 +1549,13 @@ pub async fn creation_warnings_last_past_the_end(store: Arc<dyn Store>) {
     // Runs added to a group carry theirs in the add's answer and in the runs stream.
     let group = new_group(&*store, &t).await;
     let added = store
-        .add_group_runs(&t, &group, vec![warned(new_run("base")), new_run("base")])
+        .add_group_runs(
+            &t,
+            RunsToAdd {
+                taskgroup_id: group.to_string(),
+                runs: vec![warned(new_run("base")), new_run("base")],
+            },
+        )
         .await
         .unwrap()
         .unwrap();
@@ -1186,8 +1564,8 @@ pub async fn creation_warnings_last_past_the_end(store: Arc<dyn Store>) {
     let listed = store
         .group_runs_after(
             &t,
-            &group,
             GroupRunsQuery {
+                taskgroup_id: group.to_string(),
                 after: 0,
                 status: None,
                 include_input: false,

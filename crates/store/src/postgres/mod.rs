@@ -121,9 +121,10 @@ use crate::rows::{
 };
 use crate::{
     delivery_update, merged_warnings_sql, panic_message, AddedRuns, ClaimedRun, CreateOutcome,
-    Delivery, DeliveryOutcome, EventRecord, GroupEvents, GroupRunRecord, GroupRunsQuery,
-    GroupToCreate, Health, Idempotency, KeyHash, Notice, OutcomeColumns, Result, RunOutcome,
-    RunToCreate, Store, StoreError, TenantId, GROUP_STATUS_COLUMNS, NOTICE_CAPACITY,
+    Delivery, DeliveryAttempt, EventRecord, GroupEvents, GroupRunRecord, GroupRunsQuery,
+    GroupToCreate, Health, Idempotency, KeyHash, Lease, Notice, OutcomeColumns, Page, Result,
+    RunOutcome, RunToCreate, RunsToAdd, Store, StoreError, TenantId, GROUP_STATUS_COLUMNS,
+    NOTICE_CAPACITY,
 };
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
@@ -513,13 +514,9 @@ impl Store for PgStore {
             .await
     }
 
-    async fn create_run(
-        &self,
-        tenant: &str,
-        run: RunToCreate,
-        idempotency: Option<Idempotency>,
-    ) -> Result<CreateOutcome> {
+    async fn create_run(&self, tenant: &str, run: RunToCreate) -> Result<CreateOutcome> {
         let task_run = run.queued_run(None)?;
+        let idempotency = run.idempotency.clone();
         let response = idempotency.as_ref().map(|_| task_run.to_json());
         let (reply, answer) = oneshot::channel();
         let job = CreateJob {
@@ -571,13 +568,8 @@ impl Store for PgStore {
         .await
     }
 
-    async fn events_after(
-        &self,
-        tenant: &str,
-        run_id: &str,
-        after: i64,
-        limit: usize,
-    ) -> Result<Vec<EventRecord>> {
+    async fn events_after(&self, tenant: &str, page: Page<'_>) -> Result<Vec<EventRecord>> {
+        let (run_id, after, limit) = (page.of, page.after, page.limit);
         self.read_rows(
             "SELECT e.seq, e.data FROM run_events e JOIN runs r ON r.run_id = e.run_id
              WHERE e.run_id = $1 AND r.tenant_id = $2 AND e.seq > $3 ORDER BY e.seq LIMIT $4",
@@ -587,12 +579,8 @@ impl Store for PgStore {
         .await
     }
 
-    async fn claim_runs(
-        &self,
-        worker: &str,
-        limit: usize,
-        lease: Duration,
-    ) -> Result<Vec<ClaimedRun>> {
+    async fn claim_runs(&self, lease: Lease<'_>, limit: usize) -> Result<Vec<ClaimedRun>> {
+        let worker = lease.worker;
         if limit == 0 {
             return Ok(Vec::new());
         }
@@ -649,7 +637,7 @@ impl Store for PgStore {
             ))
             .await?;
         let rows = tx
-            .query(&stmt, &[&worker, &micros(lease), &picked, &now])
+            .query(&stmt, &[&worker, &micros(lease.ttl), &picked, &now])
             .await?;
         if rows.is_empty() {
             tx.rollback().await?;
@@ -676,12 +664,8 @@ impl Store for PgStore {
         Ok(claimed)
     }
 
-    async fn heartbeat(
-        &self,
-        worker: &str,
-        run_ids: &[String],
-        lease: Duration,
-    ) -> Result<Vec<String>> {
+    async fn heartbeat(&self, lease: Lease<'_>, run_ids: &[String]) -> Result<Vec<String>> {
+        let worker = lease.worker;
         if run_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -694,7 +678,7 @@ impl Store for PgStore {
             ))
             .await?;
         let held: HashSet<String> = client
-            .query(&stmt, &[&micros(lease), &run_ids, &worker])
+            .query(&stmt, &[&micros(lease.ttl), &run_ids, &worker])
             .await?
             .iter()
             .map(|row| row.try_get(0))
@@ -829,12 +813,8 @@ impl Store for PgStore {
             .ok_or_else(|| StoreError::Corrupt(format!("no tenant {tenant}")))
     }
 
-    async fn claim_deliveries(
-        &self,
-        worker: &str,
-        limit: usize,
-        lease: Duration,
-    ) -> Result<Vec<Delivery>> {
+    async fn claim_deliveries(&self, lease: Lease<'_>, limit: usize) -> Result<Vec<Delivery>> {
+        let worker = lease.worker;
         let now = now_micros();
         let rows = {
             let mut client = self.client().await?;
@@ -854,7 +834,7 @@ impl Store for PgStore {
                          FROM due WHERE delivery_id = due.due_id
                          RETURNING {DELIVERY_COLUMNS}"
                     ),
-                    &[&worker, &micros(lease), &now, &to_i64(limit)],
+                    &[&worker, &micros(lease.ttl), &now, &to_i64(limit)],
                 )
                 .await?;
             tx.commit().await?;
@@ -887,13 +867,9 @@ impl Store for PgStore {
         Ok(claimed)
     }
 
-    async fn delivery_attempted(
-        &self,
-        worker: &str,
-        delivery_id: &str,
-        outcome: DeliveryOutcome,
-    ) -> Result<()> {
-        let (state, next, error) = delivery_update(&outcome);
+    async fn delivery_attempted(&self, worker: &str, attempt: DeliveryAttempt) -> Result<()> {
+        let (state, next, error) = delivery_update(&attempt.outcome);
+        let delivery_id = attempt.delivery_id.as_str();
         self.client()
             .await?
             .execute(
@@ -926,12 +902,8 @@ impl Store for PgStore {
         load_group(&client, tenant, taskgroup_id).await
     }
 
-    async fn add_group_runs(
-        &self,
-        tenant: &str,
-        taskgroup_id: &str,
-        runs: Vec<RunToCreate>,
-    ) -> Result<Option<AddedRuns>> {
+    async fn add_group_runs(&self, tenant: &str, add: RunsToAdd) -> Result<Option<AddedRuns>> {
+        let (taskgroup_id, runs) = (add.taskgroup_id.as_str(), &add.runs);
         let now = now_micros();
         let n = to_i64(runs.len());
         let some = i64::from(n > 0);
@@ -1002,10 +974,9 @@ impl Store for PgStore {
     async fn group_events_after(
         &self,
         tenant: &str,
-        taskgroup_id: &str,
-        after: i64,
-        limit: usize,
+        page: Page<'_>,
     ) -> Result<Option<GroupEvents>> {
+        let (taskgroup_id, after, limit) = (page.of, page.after, page.limit);
         let mut client = self.client().await?;
         // One snapshot: the status and last cursor agree with the events read.
         let tx = client
@@ -1049,9 +1020,9 @@ impl Store for PgStore {
     async fn group_runs_after(
         &self,
         tenant: &str,
-        taskgroup_id: &str,
         query: GroupRunsQuery,
     ) -> Result<Option<Vec<GroupRunRecord>>> {
+        let taskgroup_id = query.taskgroup_id.as_str();
         let client = self.client().await?;
         let exists = client
             .query_opt(

@@ -53,6 +53,7 @@ async fn tenant(store: &PgStore) -> String {
 fn new_run() -> RunToCreate {
     let run_id = ids::new_run_id();
     RunToCreate {
+        idempotency: None,
         input_doc: format!(r#"{{"processor":"base","input":"{run_id}","z":1,"a":2}}"#),
         run_id,
         processor: "base".into(),
@@ -196,7 +197,7 @@ async fn needs_postgres_notices_cross_nodes() {
     let t = tenant(&a).await;
 
     // A create on A reaches B, which did nothing itself.
-    let run = match a.create_run(&t, new_run(), None).await.unwrap() {
+    let run = match a.create_run(&t, new_run()).await.unwrap() {
         CreateOutcome::Created(run) => run,
         other => panic!("{other:?}"),
     };
@@ -212,7 +213,13 @@ async fn needs_postgres_notices_cross_nodes() {
     let mut claimed = Vec::new();
     for _ in 0..50 {
         claimed = b
-            .claim_runs(worker, 10, Duration::from_secs(30))
+            .claim_runs(
+                Lease {
+                    worker,
+                    ttl: Duration::from_secs(30),
+                },
+                10,
+            )
             .await
             .unwrap();
         if !claimed.is_empty() {
@@ -282,7 +289,7 @@ async fn needs_postgres_the_listener_reconnects() {
     let t = tenant(&a).await;
     let mut heard = false;
     for _ in 0..20 {
-        let run = match a.create_run(&t, new_run(), None).await.unwrap() {
+        let run = match a.create_run(&t, new_run()).await.unwrap() {
             CreateOutcome::Created(run) => run,
             other => panic!("{other:?}"),
         };
@@ -313,7 +320,7 @@ async fn needs_postgres_concurrent_claimers_never_share_a_run() {
     for _ in 0..RUNS {
         let (a, t) = (a.clone(), t.clone());
         creating.push(tokio::spawn(async move {
-            a.create_run(&t, new_run(), None).await.unwrap()
+            a.create_run(&t, new_run()).await.unwrap()
         }));
     }
     for c in creating {
@@ -330,7 +337,13 @@ async fn needs_postgres_concurrent_claimers_never_share_a_run() {
             let mut mine = Vec::new();
             loop {
                 let claimed = store
-                    .claim_runs(&worker, 7, Duration::from_secs(30))
+                    .claim_runs(
+                        Lease {
+                            worker: &worker,
+                            ttl: Duration::from_secs(30),
+                        },
+                        7,
+                    )
                     .await
                     .unwrap();
                 if claimed.is_empty() {
@@ -356,7 +369,14 @@ async fn needs_postgres_concurrent_claimers_never_share_a_run() {
     // Each claimed run has exactly queued + running events, cursors 1 and 2.
     for id in all.iter().take(20) {
         let seqs: Vec<i64> = a
-            .events_after(&t, id, 0, 10)
+            .events_after(
+                &t,
+                Page {
+                    of: id,
+                    after: 0,
+                    limit: 10,
+                },
+            )
             .await
             .unwrap()
             .into_iter()
@@ -444,7 +464,15 @@ async fn needs_postgres_concurrent_repeats_of_one_key() {
             };
             (
                 i % 2,
-                a.create_run(&t, new_run(), Some(idem)).await.unwrap(),
+                a.create_run(
+                    &t,
+                    RunToCreate {
+                        idempotency: Some(idem),
+                        ..new_run()
+                    },
+                )
+                .await
+                .unwrap(),
             )
         }));
     }
@@ -518,7 +546,14 @@ async fn needs_postgres_a_panicking_create_fails_alone() {
         "nothing of it stays"
     );
     assert!(store
-        .events_after(&t, &ids[1], 0, 10)
+        .events_after(
+            &t,
+            Page {
+                of: &ids[1],
+                after: 0,
+                limit: 10
+            }
+        )
         .await
         .unwrap()
         .is_empty());
@@ -526,9 +561,9 @@ async fn needs_postgres_a_panicking_create_fails_alone() {
 
     // Through the store: the planned panic fails that create, and the writer goes on.
     store.failpoints().plan(Failpoint::WritePanics);
-    let failed = store.create_run(&t, new_run(), None).await;
+    let failed = store.create_run(&t, new_run()).await;
     assert!(matches!(failed, Err(StoreError::Panicked(_))), "{failed:?}");
-    let later = store.create_run(&t, new_run(), None).await;
+    let later = store.create_run(&t, new_run()).await;
     assert!(matches!(later, Ok(CreateOutcome::Created(_))), "{later:?}");
     assert!(store.health().is_ok(), "{:?}", store.health());
 }
@@ -539,7 +574,7 @@ async fn needs_postgres_a_stopped_create_writer_is_reported_and_answers_at_once(
     let t = tenant(&store).await;
     assert!(store.health().is_ok(), "{:?}", store.health());
     store.failpoints().plan(Failpoint::WriterStops);
-    let first = store.create_run(&t, new_run(), None).await;
+    let first = store.create_run(&t, new_run()).await;
     assert!(matches!(first, Err(StoreError::Stopped(_))), "{first:?}");
     // The job's answer is dropped while the writer unwinds, a moment before its queue.
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -553,12 +588,9 @@ async fn needs_postgres_a_stopped_create_writer_is_reported_and_answers_at_once(
     let health = store.health();
     assert_eq!(health.down.len(), 1, "{health:?}");
     assert!(health.down[0].contains("create writer"), "{health:?}");
-    let later = tokio::time::timeout(
-        Duration::from_secs(5),
-        store.create_run(&t, new_run(), None),
-    )
-    .await
-    .expect("a create to a stopped writer must not hang");
+    let later = tokio::time::timeout(Duration::from_secs(5), store.create_run(&t, new_run()))
+        .await
+        .expect("a create to a stopped writer must not hang");
     assert!(matches!(later, Err(StoreError::Stopped(_))), "{later:?}");
     // What does not go through that writer still works.
     let group = store
@@ -601,7 +633,7 @@ async fn needs_postgres_json_text_comes_back_as_stored() {
     let run = new_run();
     let (doc, meta) = (run.input_doc.clone(), run.metadata.clone());
     let id = run.run_id.clone();
-    store.create_run(&t, run, None).await.unwrap();
+    store.create_run(&t, run).await.unwrap();
     assert_eq!(store.get_input(&t, &id).await.unwrap(), Some(doc));
     let got = store.get_run(&t, &id).await.unwrap().unwrap();
     assert_eq!(got.metadata.map(|m| m.get().to_string()), meta);
@@ -621,7 +653,7 @@ async fn needs_postgres_create_throughput() {
         let (store, t) = (store.clone(), t.clone());
         callers.push(tokio::spawn(async move {
             for _ in 0..PER_CALLER {
-                store.create_run(&t, new_run(), None).await.unwrap();
+                store.create_run(&t, new_run()).await.unwrap();
             }
         }));
     }
