@@ -165,3 +165,19 @@ pub(super) fn commit_error(e: tokio_postgres::Error) -> StoreError {
         )),
     }
 }
+
+/// Hands `job` to the batch writer called `writer` through its `queue` and waits for the
+/// `answer`. The writer answers every job, panicking or not: a closed queue or a reply never
+/// sent means the writer itself is gone.
+pub(super) async fn through_writer<J, T>(
+    queue: &mpsc::Sender<J>,
+    job: J,
+    answer: oneshot::Receiver<Result<T>>,
+    writer: &'static str,
+) -> Result<T> {
+    queue
+        .send(job)
+        .await
+        .map_err(|_| StoreError::Stopped(writer))?;
+    answer.await.map_err(|_| StoreError::Stopped(writer))?
+}

@@ -530,15 +530,7 @@ impl Store for PgStore {
             #[cfg(any(test, feature = "failpoints"))]
             panics: self.failpoints.take(Failpoint::WritePanics),
         };
-        // The writer answers every job, panicking or not: a closed queue or a reply never
-        // sent means the writer itself is gone.
-        self.creates
-            .send(job)
-            .await
-            .map_err(|_| StoreError::Stopped(CREATE_WRITER))?;
-        let outcome = answer
-            .await
-            .map_err(|_| StoreError::Stopped(CREATE_WRITER))??;
+        let outcome = through_writer(&self.creates, job, answer, CREATE_WRITER).await?;
         announce(&self.notices, notices::created(&outcome));
         Ok(outcome)
     }
@@ -729,13 +721,7 @@ impl Store for PgStore {
             columns: outcome.into_columns()?,
             reply,
         };
-        self.finishes
-            .send(job)
-            .await
-            .map_err(|_| StoreError::Stopped(FINISH_WRITER))?;
-        let finished = answer
-            .await
-            .map_err(|_| StoreError::Stopped(FINISH_WRITER))??;
+        let finished = through_writer(&self.finishes, job, answer, FINISH_WRITER).await?;
         let ended = finished.as_ref().map(Option::as_deref);
         announce(&self.notices, notices::finished(run_id, ended));
         Ok(finished.is_some())
