@@ -10,12 +10,15 @@
 //! - the **listener**, one dedicated connection that `LISTEN`s on [`CHANNEL`] and republishes
 //!   what other nodes commit into the same [`broadcast`] channel as local notices.
 //!
-//! The schema mirrors the SQLite backend (`sqlite.rs`): the same tables and columns, with
-//! `BYTEA` for hashes, `BIGINT` microseconds for times, and `TEXT` — not `JSONB` — for JSON
-//! documents, so that input documents, metadata and outputs come back byte for byte as stored
-//! (`JSONB` would reorder keys and reformat numbers). Migrations are versioned in
-//! `schema_migrations` and applied under `pg_advisory_xact_lock`, so nodes that start together
-//! migrate exactly once. A database newer than this binary is refused.
+//! The schema is the SQLite backend's, written once (`crate::migrations`): the same tables and
+//! columns, with `BYTEA` for hashes, `BIGINT` microseconds for times, and `TEXT` — not `JSONB` —
+//! for JSON documents, so that input documents, metadata and outputs come back byte for byte as
+//! stored (`JSONB` would reorder keys and reformat numbers). Migrations are versioned in
+//! `schema_migrations` and applied under `pg_advisory_xact_lock` (`migrate`), so nodes that
+//! start together migrate exactly once. A database newer than this binary is refused.
+//!
+//! The mechanisms below each have a file: `connect` (URLs, options, schemas), `migrate`,
+//! `batch` (the batch writers' loop), `creates` and `finishes` (the two writers), `listener`.
 //!
 //! # Choosing a schema
 //!

@@ -1,5 +1,5 @@
 //! The PostgreSQL test database: one set of rules for every Rust test that needs it, the
-//! conformance suite (`tests/backends`) and the unit tests of `src/postgres.rs` (which
+//! conformance suite (`tests/backends`) and the unit tests of `src/postgres/` (which
 //! include this file by path, so the library exports no test helpers).
 //!
 //! - **Where**: `PARALLAX_TEST_DATABASE_URL`, default [`DEFAULT_URL`].
