@@ -51,10 +51,7 @@ pub struct Config {
 impl Config {
     /// This worker's lease on what it claims.
     fn lease(&self) -> Lease<'_> {
-        Lease {
-            worker: &self.worker_id,
-            ttl: self.lease,
-        }
+        Lease::new(&self.worker_id, self.lease)
     }
 }
 

@@ -113,13 +113,7 @@ async fn deliver_loop(
             return;
         }
         match store
-            .claim_deliveries(
-                Lease {
-                    worker: &config.worker_id,
-                    ttl: lease,
-                },
-                config.concurrency,
-            )
+            .claim_deliveries(Lease::new(&config.worker_id, lease), config.concurrency)
             .await
         {
             Ok(batch) if !batch.is_empty() => {

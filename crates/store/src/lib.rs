@@ -148,6 +148,13 @@ pub struct Lease<'a> {
     pub ttl: Duration,
 }
 
+impl<'a> Lease<'a> {
+    /// `worker`'s lease, held for `ttl` without a renewal.
+    pub fn new(worker: &'a str, ttl: Duration) -> Self {
+        Lease { worker, ttl }
+    }
+}
+
 /// A page of a log (a run's events, a group's events) after a cursor.
 #[derive(Debug, Clone, Copy)]
 pub struct Page<'a> {

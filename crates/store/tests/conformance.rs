@@ -47,13 +47,7 @@ fn created(outcome: CreateOutcome) -> parallax_api::TaskRun {
 async fn claim_until(store: &dyn Store, worker: &str, run_id: &str) -> parallax_store::ClaimedRun {
     for _ in 0..200 {
         let claimed = store
-            .claim_runs(
-                Lease {
-                    worker,
-                    ttl: Duration::from_secs(30),
-                },
-                64,
-            )
+            .claim_runs(Lease::new(worker, Duration::from_secs(30)), 64)
             .await
             .unwrap();
         if let Some(run) = claimed.into_iter().find(|c| c.run_id == run_id) {
@@ -255,10 +249,7 @@ pub async fn lifecycle(store: Arc<dyn Store>) {
     assert_eq!(
         store
             .heartbeat(
-                Lease {
-                    worker: &worker,
-                    ttl: Duration::from_secs(30)
-                },
+                Lease::new(&worker, Duration::from_secs(30)),
                 std::slice::from_ref(&run.run_id)
             )
             .await
@@ -268,10 +259,7 @@ pub async fn lifecycle(store: Arc<dyn Store>) {
     assert_eq!(
         store
             .heartbeat(
-                Lease {
-                    worker: "intruder",
-                    ttl: Duration::from_secs(30)
-                },
+                Lease::new("intruder", Duration::from_secs(30)),
                 std::slice::from_ref(&run.run_id)
             )
             .await
@@ -413,13 +401,7 @@ pub async fn expired_leases_are_requeued(store: Arc<dyn Store>) {
     let mut found = false;
     for _ in 0..200 {
         let claimed = store
-            .claim_runs(
-                Lease {
-                    worker: &dead,
-                    ttl: Duration::from_millis(1),
-                },
-                64,
-            )
+            .claim_runs(Lease::new(&dead, Duration::from_millis(1)), 64)
             .await
             .unwrap();
         // Leave runs of other suites alone: give them back.
@@ -479,16 +461,7 @@ pub async fn claims_are_shared_fairly_among_tenants(store: Arc<dyn Store>) {
     let lease = Duration::from_secs(30);
 
     // Two free slots: one for each tenant, though the big tenant's 40 runs are all older.
-    let first = store
-        .claim_runs(
-            Lease {
-                worker: "w1",
-                ttl: lease,
-            },
-            2,
-        )
-        .await
-        .unwrap();
+    let first = store.claim_runs(Lease::new("w1", lease), 2).await.unwrap();
     let ids: Vec<&str> = first.iter().map(|c| c.run_id.as_str()).collect();
     assert_eq!(ids.len(), 2);
     assert!(ids.contains(&single.as_str()), "{ids:?}");
@@ -506,47 +479,20 @@ pub async fn claims_are_shared_fairly_among_tenants(store: Arc<dyn Store>) {
     // The big tenant holds 1 slot and the small one 1; a new small run is queued while the
     // big tenant has 39 waiting: the next free slot goes to whoever has fewer in progress.
     let second = created(store.create_run(&small, new_run("base")).await.unwrap()).run_id;
-    let next = store
-        .claim_runs(
-            Lease {
-                worker: "w2",
-                ttl: lease,
-            },
-            1,
-        )
-        .await
-        .unwrap();
+    let next = store.claim_runs(Lease::new("w2", lease), 1).await.unwrap();
     assert_eq!(next.len(), 1);
     assert_eq!(
         next[0].run_id, batch[1],
         "a tie goes to the oldest queued run"
     );
-    let next = store
-        .claim_runs(
-            Lease {
-                worker: "w2",
-                ttl: lease,
-            },
-            1,
-        )
-        .await
-        .unwrap();
+    let next = store.claim_runs(Lease::new("w2", lease), 1).await.unwrap();
     assert_eq!(
         next[0].run_id, second,
         "the small tenant now has fewer runs in progress"
     );
 
     // Alone in the queue, a tenant gets every slot, oldest first.
-    let rest = store
-        .claim_runs(
-            Lease {
-                worker: "w3",
-                ttl: lease,
-            },
-            64,
-        )
-        .await
-        .unwrap();
+    let rest = store.claim_runs(Lease::new("w3", lease), 64).await.unwrap();
     let rest: Vec<String> = rest.into_iter().map(|c| c.run_id).collect();
     assert_eq!(rest, batch[2..].to_vec());
 }
@@ -567,16 +513,7 @@ pub async fn webhook_deliveries_are_an_outbox(store: Arc<dyn Store>) {
         ..new_run("base")
     };
     let hooked = created(store.create_run(&t, hooked).await.unwrap());
-    let claimed = store
-        .claim_runs(
-            Lease {
-                worker: "w",
-                ttl: lease,
-            },
-            64,
-        )
-        .await
-        .unwrap();
+    let claimed = store.claim_runs(Lease::new("w", lease), 64).await.unwrap();
     assert_eq!(claimed.len(), 2);
     for run in [&plain, &hooked] {
         assert!(store
@@ -587,13 +524,7 @@ pub async fn webhook_deliveries_are_an_outbox(store: Arc<dyn Store>) {
 
     // One delivery, for the run with a webhook, written with its terminal state.
     let claimed = store
-        .claim_deliveries(
-            Lease {
-                worker: "d1",
-                ttl: lease,
-            },
-            10,
-        )
+        .claim_deliveries(Lease::new("d1", lease), 10)
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1, "{claimed:?}");
@@ -612,13 +543,7 @@ pub async fn webhook_deliveries_are_an_outbox(store: Arc<dyn Store>) {
 
     // Leased: nobody else gets it meanwhile; another worker cannot record an outcome.
     assert!(store
-        .claim_deliveries(
-            Lease {
-                worker: "d2",
-                ttl: lease
-            },
-            10
-        )
+        .claim_deliveries(Lease::new("d2", lease), 10)
         .await
         .unwrap()
         .is_empty());
@@ -647,13 +572,7 @@ pub async fn webhook_deliveries_are_an_outbox(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let again = store
-        .claim_deliveries(
-            Lease {
-                worker: "d2",
-                ttl: lease,
-            },
-            10,
-        )
+        .claim_deliveries(Lease::new("d2", lease), 10)
         .await
         .unwrap();
     assert_eq!(again.len(), 1);
@@ -677,13 +596,7 @@ pub async fn webhook_deliveries_are_an_outbox(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(store
-        .claim_deliveries(
-            Lease {
-                worker: "d3",
-                ttl: lease
-            },
-            10
-        )
+        .claim_deliveries(Lease::new("d3", lease), 10)
         .await
         .unwrap()
         .is_empty());
@@ -709,25 +622,13 @@ pub async fn webhook_deliveries_are_an_outbox(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let dead = store
-        .claim_deliveries(
-            Lease {
-                worker: "dead",
-                ttl: Duration::from_millis(1),
-            },
-            10,
-        )
+        .claim_deliveries(Lease::new("dead", Duration::from_millis(1)), 10)
         .await
         .unwrap();
     assert_eq!(dead.len(), 1);
     tokio::time::sleep(Duration::from_millis(10)).await;
     let revived = store
-        .claim_deliveries(
-            Lease {
-                worker: "alive",
-                ttl: lease,
-            },
-            10,
-        )
+        .claim_deliveries(Lease::new("alive", lease), 10)
         .await
         .unwrap();
     assert_eq!(revived.len(), 1);
@@ -745,13 +646,7 @@ pub async fn webhook_deliveries_are_an_outbox(store: Arc<dyn Store>) {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(5)).await;
     assert!(store
-        .claim_deliveries(
-            Lease {
-                worker: "late",
-                ttl: lease
-            },
-            10
-        )
+        .claim_deliveries(Lease::new("late", lease), 10)
         .await
         .unwrap()
         .is_empty());
@@ -895,18 +790,7 @@ pub async fn groups_count_and_log_every_change(store: Arc<dyn Store>) {
 
     let mut claimed = Vec::new();
     for _ in 0..20 {
-        claimed.extend(
-            store
-                .claim_runs(
-                    Lease {
-                        worker: "w",
-                        ttl: lease,
-                    },
-                    64,
-                )
-                .await
-                .unwrap(),
-        );
+        claimed.extend(store.claim_runs(Lease::new("w", lease), 64).await.unwrap());
         if claimed.len() == 5 {
             break;
         }
@@ -1193,16 +1077,7 @@ pub async fn claims_are_shared_among_groups(store: Arc<dyn Store>) {
         .unwrap()
         .unwrap();
     // The big group holds two workers.
-    let first = store
-        .claim_runs(
-            Lease {
-                worker: "w",
-                ttl: lease,
-            },
-            2,
-        )
-        .await
-        .unwrap();
+    let first = store.claim_runs(Lease::new("w", lease), 2).await.unwrap();
     assert_eq!(first.len(), 2);
     // Then a small group and a lone run arrive, behind 38 queued runs of the big group.
     let small = new_group(&*store, &t).await;
@@ -1222,13 +1097,7 @@ pub async fn claims_are_shared_among_groups(store: Arc<dyn Store>) {
     let solo = created(store.create_run(&t, new_run("base")).await.unwrap());
     // The next two slots go to them, not to the big group.
     let next: Vec<String> = store
-        .claim_runs(
-            Lease {
-                worker: "w",
-                ttl: lease,
-            },
-            2,
-        )
+        .claim_runs(Lease::new("w", lease), 2)
         .await
         .unwrap()
         .into_iter()
@@ -1252,32 +1121,12 @@ pub async fn claims_are_shared_among_groups(store: Arc<dyn Store>) {
         .unwrap()
         .unwrap()
         .runs;
-    let next = store
-        .claim_runs(
-            Lease {
-                worker: "w",
-                ttl: lease,
-            },
-            1,
-        )
-        .await
-        .unwrap();
+    let next = store.claim_runs(Lease::new("w", lease), 1).await.unwrap();
     assert_eq!(next[0].run_id, their_run[0].run_id);
     // Runs within a group are taken in the order they were added.
     let mut rest = Vec::new();
     for _ in 0..10 {
-        rest.extend(
-            store
-                .claim_runs(
-                    Lease {
-                        worker: "w",
-                        ttl: lease,
-                    },
-                    64,
-                )
-                .await
-                .unwrap(),
-        );
+        rest.extend(store.claim_runs(Lease::new("w", lease), 64).await.unwrap());
     }
     let big_order: Vec<&String> = rest
         .iter()
@@ -1309,13 +1158,7 @@ pub async fn concurrent_endings_of_a_group_are_all_logged(store: Arc<dyn Store>)
     for _ in 0..20 {
         claimed.extend(
             store
-                .claim_runs(
-                    Lease {
-                        worker: "w",
-                        ttl: Duration::from_secs(30),
-                    },
-                    64,
-                )
+                .claim_runs(Lease::new("w", Duration::from_secs(30)), 64)
                 .await
                 .unwrap(),
         );
@@ -1504,13 +1347,7 @@ pub async fn creation_warnings_last_past_the_end(store: Arc<dyn Store>) {
     let mut waiting = vec![&failed.run_id, &quiet.run_id, &plain.run_id];
     for _ in 0..200 {
         let claimed = store
-            .claim_runs(
-                Lease {
-                    worker: "w",
-                    ttl: Duration::from_secs(30),
-                },
-                64,
-            )
+            .claim_runs(Lease::new("w", Duration::from_secs(30)), 64)
             .await
             .unwrap();
         waiting.retain(|id| !claimed.iter().any(|c| &c.run_id == *id));

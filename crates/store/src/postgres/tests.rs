@@ -213,13 +213,7 @@ async fn needs_postgres_notices_cross_nodes() {
     let mut claimed = Vec::new();
     for _ in 0..50 {
         claimed = b
-            .claim_runs(
-                Lease {
-                    worker,
-                    ttl: Duration::from_secs(30),
-                },
-                10,
-            )
+            .claim_runs(Lease::new(worker, Duration::from_secs(30)), 10)
             .await
             .unwrap();
         if !claimed.is_empty() {
@@ -337,13 +331,7 @@ async fn needs_postgres_concurrent_claimers_never_share_a_run() {
             let mut mine = Vec::new();
             loop {
                 let claimed = store
-                    .claim_runs(
-                        Lease {
-                            worker: &worker,
-                            ttl: Duration::from_secs(30),
-                        },
-                        7,
-                    )
+                    .claim_runs(Lease::new(&worker, Duration::from_secs(30)), 7)
                     .await
                     .unwrap();
                 if claimed.is_empty() {
