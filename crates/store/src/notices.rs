@@ -76,3 +76,32 @@ pub(crate) fn group_added(group: &str, added: Option<&AddedRuns>) -> Vec<Notice>
         _ => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_that_changed_nothing_announces_nothing() {
+        assert!(appended("r", false).is_empty());
+        assert!(finished("r", None).is_empty());
+        assert!(group_added("g", None).is_empty());
+        assert!(created(&CreateOutcome::KeyConflict).is_empty());
+        // A release wakes the runs' waiters, but workers only if a run went back.
+        assert_eq!(requeued(&["r"], 0), vec![run("r")]);
+    }
+
+    #[test]
+    fn each_write_wakes_who_waits_on_it() {
+        assert_eq!(appended("r", true), vec![run("r")]);
+        assert_eq!(
+            finished("r", Some(Some("g"))),
+            vec![run("r"), Notice::Group(Arc::from("g"))]
+        );
+        assert_eq!(finished("r", Some(None)), vec![run("r")]);
+        assert_eq!(
+            requeued(&["a", "b"], 1),
+            vec![run("a"), run("b"), Notice::Queued]
+        );
+    }
+}

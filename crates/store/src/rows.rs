@@ -208,3 +208,40 @@ pub(crate) fn delivery(row: &impl Columns) -> Result<Delivery> {
         secret: String::new(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claimed(run_id: &str, created_at: i64) -> (ClaimedRun, TaskRun) {
+        let run = TaskRun {
+            run_id: run_id.into(),
+            status: RunStatus::Running,
+            processor: "lite".into(),
+            metadata: None,
+            error: None,
+            warnings: None,
+            taskgroup_id: None,
+            created_at,
+            modified_at: created_at,
+        };
+        let claim = ClaimedRun {
+            tenant: "t".into(),
+            run_id: run_id.into(),
+            processor: "lite".into(),
+            input_doc: "{}".into(),
+            enable_events: false,
+            previous_interaction_id: None,
+            attempt: 1,
+        };
+        (claim, run)
+    }
+
+    #[test]
+    fn a_claim_is_ordered_by_age_then_id_on_both_backends() {
+        let mut runs = vec![claimed("b", 5), claimed("c", 1), claimed("a", 5)];
+        sort_claimed(&mut runs);
+        let order: Vec<&str> = runs.iter().map(|(c, _)| c.run_id.as_str()).collect();
+        assert_eq!(order, vec!["c", "a", "b"]);
+    }
+}
