@@ -115,6 +115,14 @@ impl GroupEventKind {
         }
     }
 
+    /// The `type` (and SSE event name) of this kind's event on the group's stream.
+    pub fn event_type(self) -> &'static str {
+        match self {
+            GroupEventKind::Status => "task_group_status",
+            GroupEventKind::RunEnded => "task_run.state",
+        }
+    }
+
     /// The kind the log stored as `text`.
     pub fn parse(text: &str) -> Option<GroupEventKind> {
         match text {
@@ -280,6 +288,10 @@ mod tests {
             assert_eq!(GroupEventKind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(GroupEventKind::parse("other"), None);
+        for (seq, kind) in [(1, GroupEventKind::Status), (2, GroupEventKind::RunEnded)] {
+            let json = group_event_json(seq, kind, "{}");
+            assert_eq!(event_type(&json).as_deref(), Some(kind.event_type()));
+        }
         assert_eq!(
             group_event_json(2, GroupEventKind::RunEnded, r#"{"run_id":"r"}"#),
             r#"{"type":"task_run.state","event_id":"2","run":{"run_id":"r"}}"#

@@ -18,7 +18,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use parallax_api::events::{self, event_type};
+use parallax_api::events;
 use parallax_api::group::{parse_add_runs, parse_create_group, parse_cursor, GROUP_PREFIX};
 use parallax_api::{ids, time::now_micros, ApiError, FieldError, RunStatus};
 use parallax_store::{
@@ -199,11 +199,10 @@ fn status_param(pairs: &[(String, String)]) -> Result<Option<RunStatus>, ApiErro
 
 /// An event of the group's log as its stream sends it: its cursor is the id.
 fn log_event(record: GroupEventRecord) -> SseEvent {
-    let data = events::group_event_json(record.seq, record.kind, &record.document);
     SseEvent {
         id: Some(record.seq.to_string()),
-        event: event_type(&data),
-        data,
+        event: Some(record.kind.event_type().into()),
+        data: events::group_event_json(record.seq, record.kind, &record.document),
     }
 }
 
