@@ -634,7 +634,7 @@ fn check_string_list(value: Option<&Value>, pointer: &str, errors: &mut Vec<Fiel
     }
 }
 
-fn is_http_url(url: &str) -> bool {
+pub(crate) fn is_http_url(url: &str) -> bool {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"));

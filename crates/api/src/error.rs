@@ -115,6 +115,27 @@ impl ApiError {
         Self::new(404, "TaskGroup not found")
     }
 
+    pub fn findall_not_found() -> Self {
+        Self::new(404, "FindAll run not found")
+    }
+
+    /// Cancelling a FindAll run that already ended.
+    pub fn findall_already_ended() -> Self {
+        Self::new(409, "Cannot cancel a terminated FindAll run").never_retry()
+    }
+
+    /// Extending a FindAll run that ended other than at its match limit.
+    pub fn findall_not_extendable(status: &str, reason: Option<&str>) -> Self {
+        Self::new(
+            409,
+            format!(
+                "Cannot extend this FindAll run: it is {status}{}; only an active run or one that stopped at its match limit can be extended",
+                reason.map(|r| format!(" ({r})")).unwrap_or_default()
+            ),
+        )
+        .never_retry()
+    }
+
     /// A 422 naming every field that failed; `detail.pointer`/`detail.reason` are the first.
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let first = errors

@@ -10,6 +10,7 @@
 pub mod create;
 pub mod error;
 pub mod events;
+pub mod findall;
 pub mod group;
 pub mod ids;
 pub mod output_schema;
