@@ -27,8 +27,13 @@
 //! feature (tests only, never in a release build) injects those failures; see [`failpoints`].
 
 use async_trait::async_trait;
+use findall::{
+    ChangeOutcome, ClaimedFindAll, FindAllChange, FindAllEvents, FindAllOp, FindAllReply,
+    FindAllToCreate, FindAllView, FindAllWork, WorkAck,
+};
 use parallax_api::error::ErrorObject;
 use parallax_api::events::GroupEventKind;
+use parallax_api::findall::{Candidate, FindAllRun};
 use parallax_api::group::{GroupStatus, StatusCounts, TaskGroup};
 use parallax_api::{RunStatus, TaskRun};
 use std::sync::Arc;
@@ -38,6 +43,7 @@ use tokio::sync::broadcast;
 #[cfg(any(test, feature = "failpoints"))]
 pub mod failpoints;
 mod fair;
+pub mod findall;
 mod migrations;
 mod notices;
 pub mod postgres;
@@ -435,6 +441,8 @@ pub enum Notice {
     Queued,
     /// New events in this task group's log.
     Group(Arc<str>),
+    /// New events (and maybe a new status) for this FindAll run.
+    FindAll(Arc<str>),
 }
 
 /// Whether the pieces of a store that work in the background are running.
@@ -458,6 +466,11 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".into())
+}
+
+/// A reply of the wrong kind for its op: a bug in `findall::ops`.
+fn unexpected(reply: FindAllReply) -> StoreError {
+    StoreError::Corrupt(format!("a FindAll op answered {reply:?}"))
 }
 
 /// Capacity of the notice channel. A receiver that falls this far behind is told it lagged
@@ -541,6 +554,154 @@ pub trait Store: Send + Sync + 'static {
         tenant: &str,
         query: GroupRunsQuery,
     ) -> Result<Option<Vec<GroupRunRecord>>>;
+
+    /// Carries out one FindAll operation in one transaction (see [`findall`]): the one
+    /// FindAll method each backend implements; the `*_findall` methods below wrap it.
+    async fn findall(&self, op: FindAllOp) -> Result<FindAllReply>;
+
+    /// Commits a new FindAll run, queued, with its schema and status events.
+    async fn create_findall(&self, tenant: &str, run: FindAllToCreate) -> Result<FindAllRun> {
+        let op = FindAllOp::Create {
+            tenant: tenant.into(),
+            run: Box::new(run),
+        };
+        match self.findall(op).await? {
+            FindAllReply::Created(run) => Ok(run),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// The FindAll run with its schema, if it exists and belongs to `tenant`.
+    async fn get_findall(&self, tenant: &str, findall_id: &str) -> Result<Option<FindAllView>> {
+        let op = FindAllOp::Get {
+            tenant: tenant.into(),
+            findall_id: findall_id.into(),
+        };
+        match self.findall(op).await? {
+            FindAllReply::View(view) => Ok(view),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// The run's candidates in the order generated; `None` if there is no such run of
+    /// `tenant`.
+    async fn findall_candidates(
+        &self,
+        tenant: &str,
+        findall_id: &str,
+    ) -> Result<Option<Vec<Candidate>>> {
+        let op = FindAllOp::Candidates {
+            tenant: tenant.into(),
+            findall_id: findall_id.into(),
+        };
+        match self.findall(op).await? {
+            FindAllReply::Candidates(c) => Ok(c),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Events of the log of FindAll run `page.of` after `page.after`, with the run from the
+    /// same snapshot; `None` if there is no such run of `tenant`.
+    async fn findall_events_after(
+        &self,
+        tenant: &str,
+        page: Page<'_>,
+    ) -> Result<Option<FindAllEvents>> {
+        let op = FindAllOp::EventsAfter {
+            tenant: tenant.into(),
+            findall_id: page.of.into(),
+            after: page.after,
+            limit: page.limit,
+        };
+        match self.findall(op).await? {
+            FindAllReply::Events(e) => Ok(e),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Cancels, extends or enriches a FindAll run of `tenant`.
+    async fn change_findall(
+        &self,
+        tenant: &str,
+        findall_id: &str,
+        change: FindAllChange,
+    ) -> Result<ChangeOutcome> {
+        let op = FindAllOp::Change {
+            tenant: tenant.into(),
+            findall_id: findall_id.into(),
+            change,
+        };
+        match self.findall(op).await? {
+            FindAllReply::Changed(outcome) => Ok(outcome),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Claims up to `limit` queued FindAll runs for `lease.worker` (the tenant with the
+    /// fewest in progress first, then the oldest), with their candidates as recorded.
+    async fn claim_findall(&self, lease: Lease<'_>, limit: usize) -> Result<Vec<ClaimedFindAll>> {
+        let op = FindAllOp::Claim {
+            worker: lease.worker.into(),
+            ttl: lease.ttl,
+            limit,
+        };
+        match self.findall(op).await? {
+            FindAllReply::Claimed(runs) => Ok(runs),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Renews the lease on FindAll runs still held; returns those no longer held.
+    async fn heartbeat_findall(&self, lease: Lease<'_>, ids: &[String]) -> Result<Vec<String>> {
+        let op = FindAllOp::Heartbeat {
+            worker: lease.worker.into(),
+            ttl: lease.ttl,
+            ids: ids.to_vec(),
+        };
+        match self.findall(op).await? {
+            FindAllReply::Ids(lost) => Ok(lost),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// A worker's write to a FindAll run it holds; `None` when it no longer holds it
+    /// (cancelled, or the lease lost): the worker stops.
+    async fn findall_work(
+        &self,
+        worker: &str,
+        findall_id: &str,
+        work: FindAllWork,
+    ) -> Result<Option<WorkAck>> {
+        let op = FindAllOp::Work {
+            worker: worker.into(),
+            findall_id: findall_id.into(),
+            work,
+        };
+        match self.findall(op).await? {
+            FindAllReply::Work(ack) => Ok(ack),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Puts FindAll runs held by `worker` back in the queue (graceful shutdown).
+    async fn release_findall(&self, worker: &str, ids: &[String]) -> Result<usize> {
+        let op = FindAllOp::Release {
+            worker: worker.into(),
+            ids: ids.to_vec(),
+        };
+        match self.findall(op).await? {
+            FindAllReply::Ids(ids) => Ok(ids.len()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Puts back in the queue every running FindAll run whose lease expired.
+    async fn requeue_expired_findall(&self) -> Result<usize> {
+        match self.findall(FindAllOp::Requeue { all: false }).await? {
+            FindAllReply::Ids(ids) => Ok(ids.len()),
+            other => Err(unexpected(other)),
+        }
+    }
 
     /// Committed changes, as they happen.
     fn subscribe(&self) -> broadcast::Receiver<Notice>;

@@ -159,6 +159,64 @@ CREATE INDEX runs_running_by_group ON runs (taskgroup_id)
     WHERE status = 'running' AND taskgroup_id IS NOT NULL;
 "#,
     ),
+    (
+        5,
+        // FindAll: runs (claimed with a lease like task runs), their candidates (one per
+        // normalised name, in the order generated) and their event logs.
+        r#"
+CREATE TABLE findall_runs (
+    findall_id         TEXT PRIMARY KEY,
+    tenant_id          TEXT NOT NULL REFERENCES tenants(tenant_id),
+    status             TEXT NOT NULL,
+    generator          TEXT NOT NULL,
+    schema_doc         TEXT NOT NULL,
+    exclude_doc        TEXT,
+    metadata           TEXT,
+    match_limit        BIGINT NOT NULL,
+    termination_reason TEXT,
+    n_generated        BIGINT NOT NULL DEFAULT 0,
+    n_matched          BIGINT NOT NULL DEFAULT 0,
+    generation_done    BIGINT NOT NULL DEFAULT 0,
+    webhook_url        TEXT,
+    webhook_events     TEXT,
+    event_seq          BIGINT NOT NULL DEFAULT 0,
+    candidate_seq      BIGINT NOT NULL DEFAULT 0,
+    lease_owner        TEXT,
+    lease_expires_at   BIGINT,
+    attempts           BIGINT NOT NULL DEFAULT 0,
+    created_at         BIGINT NOT NULL,
+    modified_at        BIGINT NOT NULL
+);
+CREATE INDEX findall_runs_queued ON findall_runs (created_at) WHERE status = 'queued';
+CREATE INDEX findall_runs_running ON findall_runs (tenant_id) WHERE status = 'running';
+CREATE TABLE findall_candidates (
+    findall_id   TEXT NOT NULL REFERENCES findall_runs(findall_id),
+    position     BIGINT NOT NULL,
+    candidate_id TEXT NOT NULL,
+    dedup_key    TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    url          TEXT NOT NULL,
+    description  TEXT,
+    match_status TEXT NOT NULL,
+    output       TEXT,
+    basis        TEXT,
+    enriched     BIGINT NOT NULL DEFAULT 0,
+    created_at   BIGINT NOT NULL,
+    modified_at  BIGINT NOT NULL,
+    PRIMARY KEY (findall_id, position)
+);
+CREATE UNIQUE INDEX findall_candidates_by_key ON findall_candidates (findall_id, dedup_key);
+CREATE UNIQUE INDEX findall_candidates_by_id ON findall_candidates (findall_id, candidate_id);
+CREATE TABLE findall_events (
+    findall_id TEXT NOT NULL REFERENCES findall_runs(findall_id),
+    seq        BIGINT NOT NULL,
+    kind       TEXT NOT NULL,
+    data       TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (findall_id, seq)
+);
+"#,
+    ),
 ];
 
 /// The migrations a database at schema version `current` still needs, in order, in
@@ -195,7 +253,7 @@ mod tests {
             let all = pending(dialect, 0).unwrap();
             assert_eq!(
                 all.iter().map(|m| m.0).collect::<Vec<_>>(),
-                vec![1, 2, 3, 4]
+                vec![1, 2, 3, 4, 5]
             );
             assert!(all.iter().all(|(_, sql)| !sql.contains('{')));
         }
@@ -209,9 +267,9 @@ mod tests {
 
     #[test]
     fn only_what_is_missing_and_never_a_downgrade() {
-        assert_eq!(pending(&SQLITE, 3).unwrap().len(), 1);
-        assert!(pending(&POSTGRES, 4).unwrap().is_empty());
-        let err = pending(&SQLITE, 5).unwrap_err().to_string();
+        assert_eq!(pending(&SQLITE, 4).unwrap().len(), 1);
+        assert!(pending(&POSTGRES, 5).unwrap().is_empty());
+        let err = pending(&SQLITE, 6).unwrap_err().to_string();
         assert!(err.contains("newer than this binary"), "{err}");
     }
 }

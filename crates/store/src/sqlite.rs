@@ -17,6 +17,7 @@
 #[cfg(any(test, feature = "failpoints"))]
 use crate::failpoints::{Failpoint, Failpoints};
 use crate::fair::{self, QueuedRun, TenantQueue};
+use crate::findall::{self, adapters::SqliteTx, FindAllOp, FindAllReply};
 use crate::migrations;
 use crate::notices::{self, announce};
 use crate::rows::{
@@ -212,6 +213,11 @@ fn requeue_orphans(conn: &mut Connection) -> Result<()> {
     let now = now_micros();
     let tx = conn.transaction()?;
     let orphans = requeue_where(&tx, "status = 'running'", params![], now)?;
+    futures::executor::block_on(findall::ops::execute(
+        &mut SqliteTx(&tx),
+        FindAllOp::Requeue { all: true },
+        now,
+    ))?;
     tx.commit()?;
     if !orphans.is_empty() {
         tracing::info!(
@@ -1049,6 +1055,24 @@ conn.prepare_cached(&sql)?,
             Ok(Some(records))
         })
         .await
+    }
+
+    async fn findall(&self, op: FindAllOp) -> Result<FindAllReply> {
+        let op_is_read = op.is_read();
+        let execute = move |conn: &Connection| {
+            futures::executor::block_on(findall::ops::execute(
+                &mut SqliteTx(conn),
+                op,
+                now_micros(),
+            ))
+        };
+        let (reply, notices) = if op_is_read {
+            self.read(execute).await?
+        } else {
+            self.write(execute).await?
+        };
+        announce(&self.notices, notices);
+        Ok(reply)
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Notice> {

@@ -90,6 +90,10 @@ pub(super) fn republish(notices: &broadcast::Sender<Notice>, message: AsyncMessa
                     payload.strip_prefix("group:").filter(|id| !id.is_empty())
                 {
                     Notice::Group(Arc::from(group))
+                } else if let Some(id) =
+                    payload.strip_prefix("findall:").filter(|id| !id.is_empty())
+                {
+                    Notice::FindAll(Arc::from(id))
                 } else {
                     return;
                 }

@@ -116,6 +116,7 @@
 #[cfg(any(test, feature = "failpoints"))]
 use crate::failpoints::{Failpoint, Failpoints};
 use crate::fair;
+use crate::findall::{self, adapters::PgTx, FindAllOp, FindAllReply};
 use crate::migrations;
 use crate::notices::{self, announce};
 use crate::rows::{
@@ -396,6 +397,16 @@ fn run_payload(run_id: &str) -> String {
 
 fn group_payload(group: &str) -> String {
     format!("group:{group}")
+}
+
+/// The `NOTIFY` payload that other nodes' listeners turn back into `notice`.
+fn notice_payload(notice: &Notice) -> String {
+    match notice {
+        Notice::Run(id) => run_payload(id),
+        Notice::Group(id) => group_payload(id),
+        Notice::FindAll(id) => format!("findall:{id}"),
+        Notice::Queued => "queued".into(),
+    }
 }
 
 async fn load_group(
@@ -1041,6 +1052,22 @@ impl Store for PgStore {
             .map(|row| rows::group_run(row, query.include_input, query.include_output))
             .collect::<Result<Vec<_>>>()?;
         Ok(Some(records))
+    }
+
+    async fn findall(&self, op: FindAllOp) -> Result<FindAllReply> {
+        let now = now_micros();
+        let mut client = self.client().await?;
+        if op.is_read() {
+            let (reply, _) = findall::ops::execute(&mut PgTx(&**client), op, now).await?;
+            return Ok(reply);
+        }
+        let tx = client.transaction().await?;
+        let (reply, notices) = findall::ops::execute(&mut PgTx(&*tx), op, now).await?;
+        let payloads: Vec<String> = notices.iter().map(notice_payload).collect();
+        notify(&tx, &payloads).await?;
+        tx.commit().await.map_err(commit_error)?;
+        announce(&self.notices, notices);
+        Ok(reply)
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Notice> {
