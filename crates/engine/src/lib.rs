@@ -24,6 +24,7 @@ mod dates;
 pub mod extract;
 pub mod facts;
 pub mod fetch;
+pub mod findall;
 #[cfg(test)]
 mod fuzz;
 pub mod llm;

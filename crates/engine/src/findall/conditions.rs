@@ -1,0 +1,666 @@
+//! Judging a match condition from what pages state about a candidate, without an LLM.
+//!
+//! A condition's description is read into a [`Test`]: its key terms (content words, minus
+//! words that only frame the condition), the proper nouns it names (a place, a certification),
+//! and a comparison when it asks for one ("founded after 2015", "more than 50 employees").
+//! A statement about the candidate *supports* the condition when it carries enough of the key
+//! terms and every proper noun, and (for a comparison) gives a number that satisfies it; it
+//! *contradicts* it when it carries the terms with a negation ("not accepting new patients"),
+//! gives a number that fails the comparison, or places the candidate somewhere else. No
+//! statement either way is unknown, which is not a match.
+
+use super::text::{singular, Statement};
+use crate::rank::{stem, tokens};
+
+/// How a comparison compares.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Op {
+    Greater,
+    AtLeast,
+    Less,
+    AtMost,
+}
+
+/// A comparison a condition asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    pub op: Op,
+    pub value: f64,
+    /// Whether the number is a year (then only years in statements count).
+    pub year: bool,
+}
+
+impl Comparison {
+    fn holds(&self, n: f64) -> bool {
+        match self.op {
+            Op::Greater => n > self.value,
+            Op::AtLeast => n >= self.value,
+            Op::Less => n < self.value,
+            Op::AtMost => n <= self.value,
+        }
+    }
+}
+
+/// A condition as the judge reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Test {
+    /// Stems of the key terms.
+    pub terms: Vec<String>,
+    /// Proper nouns the condition names, lower case (all must appear).
+    pub anchors: Vec<String>,
+    pub comparison: Option<Comparison>,
+    /// Whether the condition asks where the candidate is ("located in X").
+    pub location: bool,
+    /// Whether the condition itself is negative ("does not charge fees").
+    pub negative: bool,
+}
+
+/// Words that frame a condition rather than say what it asks.
+const FRAMING: &[&str] = &[
+    "must",
+    "should",
+    "shall",
+    "be",
+    "been",
+    "being",
+    "entity",
+    "candidate",
+    "organisation",
+    "organization",
+    "has",
+    "have",
+    "had",
+    "which",
+    "any",
+    "currently",
+    "current",
+    "evidence",
+    "look",
+    "consider",
+    "considered",
+    "requirement",
+    "satisfied",
+    "found",
+    "mention",
+    "mentions",
+    "specifically",
+    "explicitly",
+    "clearly",
+    "stated",
+    "states",
+    "state",
+    "page",
+    "website",
+    "official",
+    "source",
+    "sources",
+    "their",
+    "they",
+    "it",
+    "its",
+    "one",
+    "least",
+    "more",
+    "than",
+    "after",
+    "before",
+    "since",
+    "over",
+    "under",
+    "fewer",
+    "less",
+    "greater",
+    "at",
+    "year",
+    "years",
+    "not",
+    "no",
+    "does",
+    "do",
+    "did",
+    "located",
+    "based",
+    "situated",
+    "headquartered",
+    "headquarters",
+    "town",
+    "city",
+    "village",
+    "area",
+    "region",
+    "country",
+    "also",
+    "only",
+    "either",
+    "whether",
+    "yes",
+    "true",
+    "must",
+    "can",
+    "could",
+    "would",
+    "will",
+    "check",
+    "condition",
+    "criteria",
+    "criterion",
+    "qualifies",
+    "qualify",
+    "etc",
+    "e",
+    "g",
+    "i",
+    "if",
+    "then",
+    "so",
+    "such",
+    "some",
+    "all",
+    "each",
+    "every",
+    "there",
+    "here",
+    "about",
+];
+
+/// Terms that mean the same for the judge: a statement's word in a group counts as any
+/// other of it.
+const SYNONYMS: &[&[&str]] = &[
+    &[
+        "founde", "establ", "opened", "open", "launch", "starte", "incorp", "set", "begun",
+        "began", "creat", "formed",
+    ],
+    &[
+        "employ", "staff", "worker", "people", "team", "headco", "person",
+    ],
+    &["accept", "taking", "take", "welcom", "open"],
+    &["patien", "client", "member", "custom"],
+    &["certif", "accred", "certif", "regist", "licens"],
+    &[
+        "offer", "provid", "suppor", "featur", "includ", "sell", "make", "build", "produc",
+        "manufa",
+    ],
+    &["revenu", "turnov", "sales"],
+    &["locate", "based", "headqu", "situat"],
+];
+
+const NEGATIONS: &[&str] = &[
+    "not",
+    "no",
+    "never",
+    "none",
+    "without",
+    "n't",
+    "isn't",
+    "aren't",
+    "doesn't",
+    "don't",
+    "didn't",
+    "wasn't",
+    "weren't",
+    "cannot",
+    "can't",
+    "unable",
+    "stopped",
+    "ceased",
+    "closed",
+    "paused",
+    "suspended",
+    "longer",
+    "neither",
+    "nor",
+];
+
+fn synonyms_of(term: &str) -> Vec<&'static str> {
+    SYNONYMS
+        .iter()
+        .filter(|group| group.contains(&term))
+        .flat_map(|group| group.iter().copied())
+        .collect()
+}
+
+/// The first sentence of a description: what it asks (the rest is usually advice on where
+/// to look).
+fn first_sentence(description: &str) -> &str {
+    let d = description.trim();
+    match d.find(". ") {
+        Some(i) if i > 10 => &d[..i],
+        _ => d,
+    }
+}
+
+/// Numbers written in a text, with whether each is a plausible year.
+fn numbers(text: &str) -> Vec<(f64, bool)> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() && (i == 0 || !chars[i - 1].is_alphanumeric()) {
+            let mut j = i;
+            let mut digits = String::new();
+            while j < chars.len()
+                && (chars[j].is_ascii_digit()
+                    || (matches!(chars[j], ',' | '.')
+                        && chars.get(j + 1).is_some_and(char::is_ascii_digit)))
+            {
+                if chars[j] != ',' {
+                    digits.push(chars[j]);
+                }
+                j += 1;
+            }
+            if let Ok(n) = digits.parse::<f64>() {
+                let year = !digits.contains('.')
+                    && digits.len() == 4
+                    && (1500.0..=2100.0).contains(&n)
+                    && !text[..].chars().skip(i).take(j - i).any(|c| c == ',');
+                out.push((n, year));
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Reads a condition into a [`Test`]; `entity_words` are the entity type's words, which say
+/// nothing about a condition.
+pub fn read_condition(name: &str, description: &str, entity_words: &[String]) -> Test {
+    let sentence = first_sentence(description);
+    let lower = sentence.to_lowercase();
+    let comparison = comparison(&lower);
+    let location = [
+        "located in",
+        "based in",
+        "headquartered in",
+        "situated in",
+        "within",
+        " in the town",
+        " in the city",
+    ]
+    .iter()
+    .any(|p| lower.contains(p));
+    let negative = lower.contains("does not")
+        || lower.contains("do not")
+        || lower.contains(" no ")
+        || lower.starts_with("no ")
+        || lower.contains(" not ");
+    // Proper nouns: capitalised words not at the sentence's start, and not framing words.
+    let mut anchors = Vec::new();
+    for (i, word) in sentence.split_whitespace().enumerate() {
+        let w = word.trim_matches(|c: char| !c.is_alphanumeric());
+        let capital = w.chars().next().is_some_and(char::is_uppercase);
+        let lw = w.to_lowercase();
+        if i > 0
+            && capital
+            && w.len() > 1
+            && !FRAMING.contains(&lw.as_str())
+            && !entity_words.contains(&singular(&lw))
+        {
+            anchors.push(lw);
+        }
+    }
+    let mut terms: Vec<String> = tokens(sentence)
+        .into_iter()
+        .filter(|t| {
+            !FRAMING.contains(&t.as_str())
+                && !t.chars().all(|c| c.is_ascii_digit())
+                && !entity_words.contains(&singular(t))
+                && !anchors.contains(t)
+        })
+        .map(|t| stem(&t))
+        .collect();
+    if terms.is_empty() && anchors.is_empty() {
+        // The description was all framing: the condition's name says what it asks.
+        terms = tokens(&name.replace('_', " "))
+            .into_iter()
+            .filter(|t| !FRAMING.contains(&t.as_str()) && t != "check")
+            .map(|t| stem(&t))
+            .collect();
+    }
+    terms.sort();
+    terms.dedup();
+    Test {
+        terms,
+        anchors,
+        comparison,
+        location,
+        negative,
+    }
+}
+
+fn comparison(lower: &str) -> Option<Comparison> {
+    let patterns: &[(&str, Op)] = &[
+        ("more than", Op::Greater),
+        ("greater than", Op::Greater),
+        ("over", Op::Greater),
+        ("above", Op::Greater),
+        ("exceeding", Op::Greater),
+        ("after", Op::Greater),
+        ("later than", Op::Greater),
+        ("at least", Op::AtLeast),
+        ("or more", Op::AtLeast),
+        ("no fewer than", Op::AtLeast),
+        ("since", Op::AtLeast),
+        ("in or after", Op::AtLeast),
+        ("fewer than", Op::Less),
+        ("less than", Op::Less),
+        ("under", Op::Less),
+        ("below", Op::Less),
+        ("before", Op::Less),
+        ("earlier than", Op::Less),
+        ("prior to", Op::Less),
+        ("at most", Op::AtMost),
+        ("no more than", Op::AtMost),
+        ("or fewer", Op::AtMost),
+        ("or earlier", Op::AtMost),
+        ("or later", Op::AtLeast),
+    ];
+    let nums = numbers(lower);
+    let (value, year) = *nums.first()?;
+    // The pattern closest before the number (or right after it: "50 or more").
+    let number_at = lower.find(|c: char| c.is_ascii_digit())?;
+    let mut best: Option<(usize, Op)> = None;
+    for (pattern, op) in patterns {
+        let mut from = 0;
+        while let Some(found) = lower[from..].find(pattern) {
+            let at = from + found;
+            let before = at < number_at && number_at - (at + pattern.len()) <= 3;
+            let after = at > number_at && at - number_at <= 12;
+            if (before || after) && best.is_none_or(|(d, _)| at.abs_diff(number_at) < d) {
+                best = Some((at.abs_diff(number_at), *op));
+            }
+            from = at + pattern.len();
+        }
+    }
+    best.map(|(_, op)| Comparison { op, value, year })
+}
+
+/// How one statement bears on a condition.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Bearing {
+    Supports,
+    Contradicts,
+}
+
+/// What a statement says about a condition, with how strongly (share of the key terms it
+/// carries, 0–1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    pub bearing: Bearing,
+    pub strength: f32,
+    /// The value the statement gives: the number compared, or the statement itself.
+    pub value: String,
+}
+
+fn word_stems(text: &str) -> Vec<String> {
+    tokens(text).iter().map(|t| stem(t)).collect()
+}
+
+fn has_term(stems: &[String], term: &str) -> bool {
+    if stems.iter().any(|s| s == term) {
+        return true;
+    }
+    synonyms_of(term)
+        .iter()
+        .any(|syn| stems.iter().any(|s| s == syn))
+}
+
+fn negated(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    lower
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .any(|w| NEGATIONS.contains(&w))
+        || lower.contains("n't")
+}
+
+/// The place a statement puts its subject in ("located in Nettlebury", "Town: Nettlebury").
+fn stated_place(statement: &Statement) -> Option<String> {
+    for (key, value) in &statement.cells {
+        let k = key.to_lowercase();
+        if [
+            "town",
+            "city",
+            "location",
+            "based in",
+            "village",
+            "municipality",
+            "place",
+        ]
+        .iter()
+        .any(|p| k.contains(p))
+        {
+            return Some(value.to_lowercase());
+        }
+    }
+    let lower = statement.text.to_lowercase();
+    for cue in [
+        "located in ",
+        "based in ",
+        "headquartered in ",
+        "situated in ",
+        "town: ",
+        "city: ",
+        "location: ",
+    ] {
+        if let Some(at) = lower.find(cue) {
+            let rest = &statement.text[at + cue.len()..];
+            let place: String = rest
+                .split([',', '.', ';', '('])
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_lowercase();
+            if !place.is_empty() {
+                return Some(place);
+            }
+        }
+    }
+    None
+}
+
+/// How `statement` (about the candidate) bears on `test`, if at all.
+pub fn read_statement(test: &Test, statement: &Statement) -> Option<Reading> {
+    let text = &statement.text;
+    let lower = text.to_lowercase();
+    let stems = word_stems(text);
+    let anchors_present = test.anchors.iter().all(|a| lower.contains(a.as_str()));
+    let matched = test.terms.iter().filter(|t| has_term(&stems, t)).count();
+    let coverage = if test.terms.is_empty() {
+        1.0
+    } else {
+        matched as f32 / test.terms.len() as f32
+    };
+
+    if let Some(cmp) = &test.comparison {
+        // The quantity must be named in the statement (a founding year, a headcount).
+        if !test.terms.is_empty() && matched == 0 {
+            return None;
+        }
+        let numbers: Vec<f64> = numbers(text)
+            .into_iter()
+            .filter(|(_, year)| *year == cmp.year)
+            .map(|(n, _)| n)
+            .collect();
+        let n = *numbers.first()?;
+        let holds = cmp.holds(n) != test.negative;
+        return Some(Reading {
+            bearing: if holds {
+                Bearing::Supports
+            } else {
+                Bearing::Contradicts
+            },
+            strength: coverage.max(0.5),
+            value: format_number(n),
+        });
+    }
+
+    if test.location && !test.anchors.is_empty() {
+        if let Some(place) = stated_place(statement) {
+            let here = test.anchors.iter().all(|a| place.contains(a.as_str()));
+            return Some(Reading {
+                bearing: if here {
+                    Bearing::Supports
+                } else {
+                    Bearing::Contradicts
+                },
+                strength: 1.0,
+                value: statement_value(text),
+            });
+        }
+        if !anchors_present {
+            return None;
+        }
+        // The place named, but not as where the candidate is: weak support unless negated.
+        return Some(Reading {
+            bearing: if negated(text) {
+                Bearing::Contradicts
+            } else {
+                Bearing::Supports
+            },
+            strength: 0.5,
+            value: statement_value(text),
+        });
+    }
+
+    if !anchors_present || (test.terms.is_empty() && test.anchors.is_empty()) {
+        return None;
+    }
+    let needed = if test.terms.len() <= 2 {
+        test.terms.len() as f32 / test.terms.len().max(1) as f32
+    } else {
+        0.6
+    };
+    if coverage < needed || (matched == 0 && !test.terms.is_empty()) {
+        return None;
+    }
+    // A table cell answering yes or no carries the answer without a negation word.
+    let cell_answer = statement
+        .cells
+        .iter()
+        .find(|(k, _)| {
+            let ks = word_stems(k);
+            test.terms.iter().filter(|t| has_term(&ks, t)).count() * 2 >= test.terms.len()
+        })
+        .map(|(_, v)| v.to_lowercase());
+    let says_no = match cell_answer.as_deref() {
+        Some(v) if v.starts_with("no") || v == "✗" || v == "-" || v == "n" => true,
+        Some(v) if v.starts_with("yes") || v == "✓" || v == "y" => false,
+        _ => negated(text),
+    };
+    let holds = says_no == test.negative;
+    Some(Reading {
+        bearing: if holds {
+            Bearing::Supports
+        } else {
+            Bearing::Contradicts
+        },
+        strength: coverage,
+        value: statement_value(text),
+    })
+}
+
+fn format_number(n: f64) -> String {
+    if n.fract() == 0.0 {
+        format!("{}", n as i64)
+    } else {
+        n.to_string()
+    }
+}
+
+fn statement_value(text: &str) -> String {
+    let t = text.trim();
+    if t.chars().count() <= 240 {
+        t.to_string()
+    } else {
+        let cut: String = t.chars().take(237).collect();
+        format!("{cut}...")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(text: &str) -> Statement {
+        Statement {
+            text: text.into(),
+            cells: Vec::new(),
+        }
+    }
+
+    fn words(t: &str) -> Vec<String> {
+        super::super::text::type_words(t)
+    }
+
+    #[test]
+    fn comparisons_are_read_with_their_numbers() {
+        let t = read_condition("founded", "Company founded after 2015", &words("companies"));
+        assert_eq!(
+            t.comparison,
+            Some(Comparison {
+                op: Op::Greater,
+                value: 2015.0,
+                year: true
+            })
+        );
+        let yes = read_statement(&t, &s("Kestrel was founded in 2018 by two engineers.")).unwrap();
+        assert_eq!(yes.bearing, Bearing::Supports);
+        assert_eq!(yes.value, "2018");
+        let no = read_statement(&t, &s("The firm was established in 2014.")).unwrap();
+        assert_eq!(no.bearing, Bearing::Contradicts);
+        assert!(read_statement(&t, &s("It moved offices in 2019.")).is_none());
+
+        let staff = read_condition("size", "Has more than 50 employees", &words("companies"));
+        let small = read_statement(&staff, &s("The company employs 45 people.")).unwrap();
+        assert_eq!(small.bearing, Bearing::Contradicts);
+        let big = read_statement(&staff, &s("A staff of 1,200 works there.")).unwrap();
+        assert_eq!(big.bearing, Bearing::Supports);
+    }
+
+    #[test]
+    fn negations_and_table_answers_contradict() {
+        let t = read_condition(
+            "new_patients",
+            "The clinic accepts new patients",
+            &words("dental clinics"),
+        );
+        let yes = read_statement(&t, &s("We are currently accepting new patients.")).unwrap();
+        assert_eq!(yes.bearing, Bearing::Supports);
+        let no = read_statement(&t, &s("We are not accepting new patients at this time.")).unwrap();
+        assert_eq!(no.bearing, Bearing::Contradicts);
+        let row = Statement {
+            text: "Clinic: Yarrow; Accepting new patients: No".into(),
+            cells: vec![
+                ("Clinic".into(), "Yarrow".into()),
+                ("Accepting new patients".into(), "No".into()),
+            ],
+        };
+        assert_eq!(
+            read_statement(&t, &row).unwrap().bearing,
+            Bearing::Contradicts
+        );
+    }
+
+    #[test]
+    fn places_must_be_the_one_asked() {
+        let t = read_condition(
+            "in_town",
+            "Located in Harrowfield",
+            &words("dental clinics"),
+        );
+        assert!(t.location);
+        assert_eq!(t.anchors, ["harrowfield"]);
+        let here = read_statement(
+            &t,
+            &s("The practice is located in Harrowfield, on Mill Road."),
+        );
+        assert_eq!(here.unwrap().bearing, Bearing::Supports);
+        let elsewhere = read_statement(
+            &t,
+            &s("The practice is located in Nettlebury, ten minutes from Harrowfield."),
+        );
+        assert_eq!(elsewhere.unwrap().bearing, Bearing::Contradicts);
+        assert!(read_statement(&t, &s("Open on Saturdays.")).is_none());
+    }
+}

@@ -1,0 +1,748 @@
+//! FindAll: finding every entity of a type that meets a set of conditions.
+//!
+//! Two steps, each called by the scheduler's FindAll worker through [`Finder`]:
+//!
+//! 1. **Generate** ([`Finder::generate`]): search every configured provider with queries
+//!    planned from the objective, the entity type and the conditions; read the best pages
+//!    (fetched when they can be, so their links are known; else the local index's copy);
+//!    take candidates from pages that are one entity's own page (the title names it), from
+//!    list items and table rows that name entities (linking to their own pages where they
+//!    do), and from names in prose that carry an organisation word or a word of the entity
+//!    type. Candidates are deduplicated by [`text::name_key`] and by their own page's URL,
+//!    and `exclude_list` entries never become candidates. [`Breadth`] says how many queries
+//!    and pages each generator spends.
+//! 2. **Evaluate** ([`Finder::evaluate`]): read the candidate's own page (or the page that
+//!    named it), then search for it by name; keep the statements about it (every statement
+//!    of its own page, the sentences and rows that name it elsewhere) and judge each
+//!    condition from them ([`conditions`]). A candidate matches only when every condition is
+//!    supported; unknown is not a match. Each condition gets a basis: the statements that
+//!    decided it, with their pages, reasoning and a confidence.
+//!
+//! [`suggest_schema`] turns an objective into a suggested [`FindAllSchema`] (ingest).
+
+pub mod conditions;
+pub mod text;
+
+use crate::fetch::CacheOptions;
+use crate::pipeline::{read, Providers};
+use crate::policy::SourcePolicy;
+use crate::web::page::{read_page, IndexUse, PageRead, ReadOptions};
+use async_trait::async_trait;
+use conditions::{read_condition, read_statement, Bearing, Reading, Test};
+use futures::StreamExt;
+use parallax_api::findall::{
+    Candidate, Excluded, FindAllSchema, Generator, MatchCondition, MatchStatus,
+};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use text::{name_key, statements, type_words, url_key, Statement};
+
+/// How broadly a generator looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Breadth {
+    /// Search queries issued to generate candidates.
+    pub queries: usize,
+    /// Results taken per query.
+    pub per_query: usize,
+    /// Pages read to generate candidates.
+    pub pages: usize,
+    /// Most candidates generated.
+    pub max_candidates: usize,
+    /// Pages read per candidate besides its own (found by searching its name).
+    pub evaluation_pages: usize,
+}
+
+/// The breadth of each generator: `preview` is a quick look (about ten candidates), then
+/// `base` < `core` < `pro` in queries issued and pages read.
+pub fn breadth(generator: Generator) -> Breadth {
+    match generator {
+        Generator::Preview => Breadth {
+            queries: 2,
+            per_query: 10,
+            pages: 6,
+            max_candidates: 10,
+            evaluation_pages: 1,
+        },
+        Generator::Base => Breadth {
+            queries: 3,
+            per_query: 20,
+            pages: 15,
+            max_candidates: 300,
+            evaluation_pages: 2,
+        },
+        Generator::Core => Breadth {
+            queries: 6,
+            per_query: 40,
+            pages: 40,
+            max_candidates: 1500,
+            evaluation_pages: 3,
+        },
+        Generator::Pro => Breadth {
+            queries: 10,
+            per_query: 100,
+            pages: 150,
+            max_candidates: 5000,
+            evaluation_pages: 4,
+        },
+    }
+}
+
+/// A candidate found by generation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// Its run-unique key ([`text::name_key`]).
+    pub key: String,
+    pub name: String,
+    /// Its own page when one is known, else the page that named it.
+    pub url: String,
+    pub description: Option<String>,
+}
+
+/// A candidate's evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub status: MatchStatus,
+    /// Condition name → `{value, type: "match_condition", is_matched}`.
+    pub output: Map<String, Value>,
+    /// One `FieldBasis` per condition.
+    pub basis: Vec<Value>,
+}
+
+/// What the FindAll worker needs from the engine.
+#[async_trait]
+pub trait Finder: Send + Sync + 'static {
+    /// Candidates for `schema`, best first, at most the generator's
+    /// [`Breadth::max_candidates`], none of them excluded.
+    async fn generate(
+        &self,
+        tenant: &str,
+        schema: &FindAllSchema,
+        generator: Generator,
+        exclude: &[Excluded],
+    ) -> Vec<Found>;
+    /// Judges `candidate` against every condition of `schema`.
+    async fn evaluate(
+        &self,
+        tenant: &str,
+        schema: &FindAllSchema,
+        generator: Generator,
+        candidate: &Candidate,
+    ) -> Verdict;
+}
+
+/// The FindAll pipeline over the research providers.
+pub struct FindAllPipeline {
+    providers: Providers,
+}
+
+impl FindAllPipeline {
+    pub fn new(providers: Providers) -> Self {
+        FindAllPipeline { providers }
+    }
+
+    /// Reads a page, fetching it when possible (its links matter here) and falling back to
+    /// the local index's copy.
+    async fn read(&self, tenant: &str, url: &str) -> Option<PageRead> {
+        let options = ReadOptions {
+            cache: CacheOptions {
+                max_age: self.providers.cache_max_age,
+                timeout: None,
+                stale_fallback: true,
+            },
+            index: IndexUse::Fallback,
+            fetch: true,
+        };
+        match read_page(&self.providers, tenant, url, &options).await {
+            Ok(page) => Some(page),
+            Err(_) => {
+                // Not fetchable (a file added with `index add`, a host that went away): the
+                // index's copy, when the tenant may see one.
+                let held = ReadOptions {
+                    index: IndexUse::Prefer { max_age: None },
+                    fetch: false,
+                    ..options
+                };
+                read_page(&self.providers, tenant, url, &held).await.ok()
+            }
+        }
+    }
+
+    async fn search(&self, tenant: &str, queries: &[String], per_query: usize) -> Vec<String> {
+        read::search(
+            &self.providers,
+            tenant,
+            queries,
+            &SourcePolicy::default(),
+            per_query,
+            false,
+        )
+        .await
+        .urls
+        .into_iter()
+        .map(|c| c.url)
+        .collect()
+    }
+}
+
+/// Search queries for generation: the objective, the entity type alone and with each
+/// condition, and list-finding forms.
+pub fn generation_queries(schema: &FindAllSchema, n: usize) -> Vec<String> {
+    let mut queries = vec![schema.objective.clone(), schema.entity_type.clone()];
+    for c in &schema.match_conditions {
+        let first = c.description.split(". ").next().unwrap_or(&c.description);
+        queries.push(format!("{} {}", schema.entity_type, first));
+    }
+    queries.push(format!("list of {}", schema.entity_type));
+    queries.push(format!("{} directory", schema.entity_type));
+    let mut seen = std::collections::HashSet::new();
+    queries.retain(|q| seen.insert(q.to_lowercase()));
+    queries.truncate(n.max(1));
+    queries
+}
+
+/// How strongly a generation source vouches for a candidate: its own page, then a list
+/// linking to its page, a list naming it, and prose naming it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Vouch {
+    Prose,
+    Listed,
+    ListedWithPage,
+    OwnPage,
+}
+
+/// The entity a page is about, when it is one entity's own page: its title names one thing
+/// (not a list, not a headline) and the page speaks of the entity type.
+fn own_page_entity(page: &PageRead, entity_type: &str) -> Option<(String, String)> {
+    let title = page.title.as_deref()?;
+    let mut name = text::title_name(title);
+    for prefix in ["About ", "Welcome to ", "Home - ", "Contact "] {
+        if let Some(rest) = name.strip_prefix(prefix) {
+            name = rest.to_string();
+        }
+    }
+    if !text::looks_like_name(&name) || text::is_list_title(title, entity_type) {
+        return None;
+    }
+    let lower = page.extracted.text.to_lowercase();
+    let words = type_words(entity_type);
+    let speaks_of_type = words.iter().any(|w| lower.contains(w.as_str()));
+    if !speaks_of_type {
+        return None;
+    }
+    let description = statements(&page.extracted.markdown)
+        .into_iter()
+        .map(|s| s.text)
+        .find(|t| t.split_whitespace().count() >= 6)
+        .unwrap_or_default();
+    Some((name, description))
+}
+
+/// Gathers candidates in order of first appearance; a stronger source for a name already
+/// found replaces its URL and description.
+#[derive(Default)]
+struct Gathered {
+    found: Vec<(Found, Vouch)>,
+    by_key: HashMap<String, usize>,
+    by_url: HashMap<String, usize>,
+    excluded_keys: std::collections::HashSet<String>,
+    excluded_urls: std::collections::HashSet<String>,
+}
+
+impl Gathered {
+    fn new(exclude: &[Excluded]) -> Self {
+        Gathered {
+            excluded_keys: exclude.iter().map(|e| name_key(&e.name)).collect(),
+            excluded_urls: exclude.iter().map(|e| url_key(&e.url)).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn add(&mut self, name: &str, url: &str, description: &str, vouch: Vouch) {
+        let key = name_key(name);
+        let own_url = matches!(vouch, Vouch::OwnPage | Vouch::ListedWithPage).then(|| url_key(url));
+        if key.is_empty()
+            || self.excluded_keys.contains(&key)
+            || own_url
+                .as_ref()
+                .is_some_and(|u| self.excluded_urls.contains(u))
+        {
+            return;
+        }
+        let existing = self
+            .by_key
+            .get(&key)
+            .or_else(|| own_url.as_ref().and_then(|u| self.by_url.get(u)))
+            .copied();
+        let description = (!description.trim().is_empty()).then(|| description.trim().to_string());
+        match existing {
+            Some(i) => {
+                let (found, old) = &mut self.found[i];
+                if vouch > *old {
+                    found.url = url.to_string();
+                    if description.is_some() {
+                        found.description = description;
+                    }
+                    *old = vouch;
+                }
+                self.by_key.insert(key, i);
+                if let Some(u) = own_url {
+                    self.by_url.insert(u, i);
+                }
+            }
+            None => {
+                let i = self.found.len();
+                self.found.push((
+                    Found {
+                        key: key.clone(),
+                        name: name.trim().to_string(),
+                        url: url.to_string(),
+                        description,
+                    },
+                    vouch,
+                ));
+                self.by_key.insert(key, i);
+                if let Some(u) = own_url {
+                    self.by_url.insert(u, i);
+                }
+            }
+        }
+    }
+
+    /// The candidates, those vouched for by a list or their own page first (prose names are
+    /// weaker), each group in order of appearance.
+    fn into_found(self, max: usize) -> Vec<Found> {
+        let mut found: Vec<(usize, Found, Vouch)> = self
+            .found
+            .into_iter()
+            .enumerate()
+            .map(|(i, (f, v))| (i, f, v))
+            .collect();
+        found.sort_by_key(|(i, _, v)| (*v == Vouch::Prose, *i));
+        found.into_iter().take(max).map(|(_, f, _)| f).collect()
+    }
+}
+
+/// The statements of `page` about the candidate: all of them on its own page, else those
+/// that name it.
+fn statements_about(page: &PageRead, candidate: &Candidate) -> (bool, Vec<Statement>) {
+    let key = name_key(&candidate.name);
+    let own = page
+        .title
+        .as_deref()
+        .map(|t| name_key(&text::title_name(t)))
+        .is_some_and(|t| !t.is_empty() && (t == key || t.contains(&key) || key.contains(&t)))
+        || url_key(&page.url) == url_key(&candidate.url) && {
+            // The candidate's recorded page is its own only when no list names others there.
+            text::mentions(&page.extracted.markdown, "")
+                .iter()
+                .filter(|m| m.listed)
+                .count()
+                < 2
+        };
+    let all = statements(&page.extracted.markdown);
+    if own {
+        return (true, all);
+    }
+    let name = candidate.name.to_lowercase();
+    let about = all
+        .into_iter()
+        .filter(|s| {
+            let lower = s.text.to_lowercase();
+            lower.contains(&name) || name_key(&lower).contains(&key)
+        })
+        .collect();
+    (false, about)
+}
+
+/// A statement read against a condition, with where it was found.
+struct Evidence<'a> {
+    reading: Reading,
+    own: bool,
+    url: &'a str,
+    title: Option<&'a str>,
+    text: &'a str,
+}
+
+fn decide<'a>(
+    test: &Test,
+    sources: &'a [(String, Option<String>, bool, Vec<Statement>)],
+) -> (Option<Bearing>, Vec<Evidence<'a>>) {
+    let mut evidence: Vec<Evidence<'_>> = Vec::new();
+    for (url, title, own, statements) in sources {
+        for s in statements {
+            if let Some(reading) = read_statement(test, s) {
+                evidence.push(Evidence {
+                    reading,
+                    own: *own,
+                    url,
+                    title: title.as_deref(),
+                    text: &s.text,
+                });
+            }
+        }
+    }
+    // Strongest first; the candidate's own page before other pages; a contradiction before
+    // a support of the same strength (a hard "not" outweighs a passing mention).
+    evidence.sort_by(|a, b| {
+        let score = |e: &Evidence<'_>| e.reading.strength + if e.own { 0.25 } else { 0.0 };
+        score(b).total_cmp(&score(a)).then(
+            (a.reading.bearing == Bearing::Supports).cmp(&(b.reading.bearing == Bearing::Supports)),
+        )
+    });
+    let bearing = evidence.first().map(|e| e.reading.bearing);
+    (bearing, evidence)
+}
+
+fn condition_basis(
+    condition: &MatchCondition,
+    bearing: Option<Bearing>,
+    evidence: &[Evidence<'_>],
+) -> (Value, Value) {
+    let deciding: Vec<&Evidence<'_>> = evidence
+        .iter()
+        .filter(|e| Some(e.reading.bearing) == bearing)
+        .take(2)
+        .collect();
+    let met = bearing == Some(Bearing::Supports);
+    let value = match deciding.first() {
+        Some(e) => Value::String(e.reading.value.clone()),
+        None => Value::String("Not stated in the pages read".into()),
+    };
+    let mut citations: Vec<Value> = Vec::new();
+    for e in &deciding {
+        match citations
+            .iter_mut()
+            .find(|c| c["url"].as_str() == Some(e.url))
+        {
+            Some(c) => c["excerpts"]
+                .as_array_mut()
+                .expect("excerpts is an array")
+                .push(Value::String(e.text.to_string())),
+            None => citations.push(json!({
+                "url": e.url,
+                "title": e.title,
+                "excerpts": [e.text],
+            })),
+        }
+    }
+    let (confidence, reasoning) = match deciding.first() {
+        None => (
+            "low",
+            format!(
+                "No page read states whether this holds ({}); unknown is not a match.",
+                condition.description
+            ),
+        ),
+        Some(e) => {
+            let strong = e.reading.strength >= 0.99 && e.own;
+            let whose = if e.own {
+                "its own page"
+            } else {
+                "a page naming it"
+            };
+            let what = if met {
+                "states that it holds"
+            } else {
+                "states the contrary"
+            };
+            (
+                if strong { "high" } else { "medium" },
+                format!(
+                    "{} {what}: \"{}\". Read without an LLM: key terms and values of the condition matched in the statement.",
+                    if e.own { "The candidate's own page" } else { "A page naming the candidate" },
+                    e.reading.value
+                )
+                .replace("its own page", whose),
+            )
+        }
+    };
+    (
+        json!({"value": value, "type": "match_condition", "is_matched": met}),
+        json!({
+            "field": condition.name,
+            "citations": citations,
+            "reasoning": reasoning,
+            "confidence": confidence,
+        }),
+    )
+}
+
+#[async_trait]
+impl Finder for FindAllPipeline {
+    async fn generate(
+        &self,
+        tenant: &str,
+        schema: &FindAllSchema,
+        generator: Generator,
+        exclude: &[Excluded],
+    ) -> Vec<Found> {
+        let b = breadth(generator);
+        let queries = generation_queries(schema, b.queries);
+        let urls: Vec<String> = self
+            .search(tenant, &queries, b.per_query)
+            .await
+            .into_iter()
+            .take(b.pages)
+            .collect();
+        let reads: Vec<_> = urls.iter().map(|u| self.read(tenant, u)).collect();
+        let mut pages = futures::stream::iter(reads).buffered(8);
+        let mut gathered = Gathered::new(exclude);
+        while let Some(page) = pages.next().await {
+            let Some(page) = page else { continue };
+            if let Some((name, description)) = own_page_entity(&page, &schema.entity_type) {
+                gathered.add(&name, &page.url, &description, Vouch::OwnPage);
+            }
+            for m in text::mentions(&page.extracted.markdown, &schema.entity_type) {
+                let (url, vouch) = match (&m.url, m.listed) {
+                    (Some(u), _) if url_key(u) != url_key(&page.url) => {
+                        (u.clone(), Vouch::ListedWithPage)
+                    }
+                    (_, true) => (page.url.clone(), Vouch::Listed),
+                    (_, false) => (page.url.clone(), Vouch::Prose),
+                };
+                gathered.add(&m.name, &url, &m.description, vouch);
+            }
+        }
+        gathered.into_found(b.max_candidates)
+    }
+
+    async fn evaluate(
+        &self,
+        tenant: &str,
+        schema: &FindAllSchema,
+        generator: Generator,
+        candidate: &Candidate,
+    ) -> Verdict {
+        let b = breadth(generator);
+        let words = type_words(&schema.entity_type);
+        let mut sources: Vec<(String, Option<String>, bool, Vec<Statement>)> = Vec::new();
+        let mut read_urls = std::collections::HashSet::new();
+        if let Some(page) = self.read(tenant, &candidate.url).await {
+            read_urls.insert(url_key(&page.url));
+            let (own, about) = statements_about(&page, candidate);
+            sources.push((page.url.clone(), page.title.clone(), own, about));
+        }
+        let queries = vec![
+            format!("\"{}\"", candidate.name),
+            format!("{} {}", candidate.name, schema.entity_type),
+        ];
+        let more: Vec<String> = self
+            .search(tenant, &queries, 8)
+            .await
+            .into_iter()
+            .filter(|u| !read_urls.contains(&url_key(u)))
+            .take(b.evaluation_pages * 2)
+            .collect();
+        let mut read_more = 0;
+        for url in more {
+            if read_more >= b.evaluation_pages {
+                break;
+            }
+            let Some(page) = self.read(tenant, &url).await else {
+                continue;
+            };
+            if !read_urls.insert(url_key(&page.url)) {
+                continue;
+            }
+            let (own, about) = statements_about(&page, candidate);
+            if !about.is_empty() {
+                read_more += 1;
+                sources.push((page.url.clone(), page.title.clone(), own, about));
+            }
+        }
+        let mut output = Map::new();
+        let mut basis = Vec::new();
+        let mut all_met = true;
+        for condition in &schema.match_conditions {
+            let test = read_condition(&condition.name, &condition.description, &words);
+            let (bearing, evidence) = decide(&test, &sources);
+            all_met &= bearing == Some(Bearing::Supports);
+            let (out, field_basis) = condition_basis(condition, bearing, &evidence);
+            output.insert(condition.name.clone(), out);
+            basis.push(field_basis);
+        }
+        let said_anything = sources.iter().any(|(_, _, _, s)| !s.is_empty());
+        let status = if all_met {
+            MatchStatus::Matched
+        } else if !said_anything {
+            // Nothing read says anything of it: not an entity the pages know.
+            MatchStatus::Discarded
+        } else {
+            MatchStatus::Unmatched
+        };
+        Verdict {
+            status,
+            output,
+            basis,
+        }
+    }
+}
+
+/// A suggested schema for an objective ("Find all dental clinics in Harrowfield that accept
+/// new patients"): the entity type, a location condition for "in X", and one condition per
+/// clause after "that"/"which"/"who"/"with", joined by "and" or commas. Generator `core`, no
+/// match limit.
+pub fn suggest_schema(objective: &str) -> FindAllSchema {
+    let text = objective.trim().trim_end_matches(['.', '?', '!']);
+    let lower = text.to_lowercase();
+    let mut start = 0;
+    for lead in [
+        "find me all ",
+        "find all ",
+        "find every ",
+        "list all ",
+        "list every ",
+        "identify all ",
+        "get all ",
+        "show me all ",
+        "show all ",
+        "search for all ",
+        "all ",
+        "find ",
+        "list ",
+    ] {
+        if lower.starts_with(lead) {
+            start = lead.len();
+            break;
+        }
+    }
+    let body = &text[start..];
+    let body_lower = body.to_lowercase();
+    let split_at = [" that ", " which ", " who ", " with ", " where ", " whose "]
+        .iter()
+        .filter_map(|c| body_lower.find(c).map(|i| (i, c.len())))
+        .min();
+    let (head, tail) = match split_at {
+        Some((i, len)) => (&body[..i], &body[i + len..]),
+        None => (body, ""),
+    };
+    let head_lower = head.to_lowercase();
+    let mut clauses: Vec<(String, String)> = Vec::new();
+    let mut entity_type = head.trim().to_string();
+    for cue in [" located in ", " based in ", " headquartered in ", " in "] {
+        if let Some(i) = head_lower.find(cue) {
+            entity_type = head[..i].trim().to_string();
+            let place = head[i + cue.len()..].trim();
+            clauses.push((
+                format!("located in {place}"),
+                format!("The entity is located in {place}."),
+            ));
+            break;
+        }
+    }
+    if !tail.trim().is_empty() {
+        for clause in tail
+            .split(", and ")
+            .flat_map(|c| c.split(" and "))
+            .flat_map(|c| c.split(", "))
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            clauses.push((clause.to_string(), format!("The entity {clause}.")));
+        }
+    }
+    if clauses.is_empty() {
+        clauses.push((
+            "matches objective".into(),
+            format!("The entity satisfies the objective: {text}."),
+        ));
+    }
+    if entity_type.is_empty() {
+        entity_type = "entities".into();
+    }
+    let mut conditions: Vec<MatchCondition> = Vec::new();
+    for (label, description) in clauses {
+        let slug: Vec<String> = label
+            .to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .take(4)
+            .map(str::to_string)
+            .collect();
+        let mut name = format!("{}_check", slug.join("_"));
+        let mut n = 2;
+        while conditions.iter().any(|c| c.name == name) {
+            name = format!("{}_{n}_check", slug.join("_"));
+            n += 1;
+        }
+        conditions.push(MatchCondition { name, description });
+    }
+    FindAllSchema {
+        objective: objective.trim().to_string(),
+        entity_type,
+        match_conditions: conditions,
+        enrichments: None,
+        generator: Some(Generator::Core),
+        match_limit: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objectives_become_schemas() {
+        let s = suggest_schema("Find all dental clinics in Harrowfield that accept new patients and were founded after 2015");
+        assert_eq!(s.entity_type, "dental clinics");
+        let names: Vec<&str> = s.match_conditions.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "located_in_harrowfield_check",
+                "accept_new_patients_check",
+                "were_founded_after_2015_check"
+            ]
+        );
+        let plain = suggest_schema("robotics startups");
+        assert_eq!(plain.entity_type, "robotics startups");
+        assert_eq!(plain.match_conditions.len(), 1);
+    }
+
+    #[test]
+    fn generation_keeps_one_candidate_per_entity_and_honours_exclusions() {
+        let mut g = Gathered::new(&[Excluded {
+            name: "Gone Dental".into(),
+            url: "http://x.example/nothing".into(),
+        }]);
+        g.add(
+            "Brightsmile Dental",
+            "http://d.example/list",
+            "",
+            Vouch::Listed,
+        );
+        g.add(
+            "Brightsmile Dental Ltd",
+            "http://d.example/bright",
+            "family",
+            Vouch::OwnPage,
+        );
+        g.add("Gone Dental", "http://d.example/gone", "", Vouch::OwnPage);
+        g.add(
+            "Ferncliff Dental",
+            "http://news.example/a",
+            "opened",
+            Vouch::Prose,
+        );
+        g.add(
+            "Oakview Care",
+            "http://d.example/oak/",
+            "",
+            Vouch::ListedWithPage,
+        );
+        g.add(
+            "Oakview Dental Care",
+            "https://d.example/oak",
+            "",
+            Vouch::OwnPage,
+        );
+        let found = g.into_found(10);
+        let names: Vec<&str> = found.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["Brightsmile Dental", "Oakview Care", "Ferncliff Dental"]
+        );
+        assert_eq!(found[0].url, "http://d.example/bright");
+        assert_eq!(found[0].description.as_deref(), Some("family"));
+    }
+}
