@@ -121,6 +121,11 @@ struct ServeArgs {
     #[arg(long, env = "PARALLAX_CONCURRENCY", default_value_t = 16,
           value_parser = bounds::whole::<usize>(1, 4096, "runs"), allow_hyphen_values = true)]
     concurrency: usize,
+    /// Most FindAll runs this process works on at once (1 to 256), in slots of their own:
+    /// long FindAll runs never take the slots of task runs.
+    #[arg(long, env = "PARALLAX_FINDALL_CONCURRENCY", default_value_t = 4,
+          value_parser = bounds::whole::<usize>(1, 256, "runs"), allow_hyphen_values = true)]
+    findall_concurrency: usize,
     /// Seconds a claimed run stays ours without a heartbeat (1 to 86400); after a crash,
     /// other nodes queue our runs again after this long.
     #[arg(long, env = "PARALLAX_LEASE_SECONDS", default_value_t = 30,
@@ -305,6 +310,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
     );
 
+    let finder: Arc<dyn parallax_engine::findall::Finder> = Arc::new(
+        parallax_engine::findall::FindAllPipeline::new(providers.clone()),
+    );
+    let findall = parallax_scheduler::findall::FindAllScheduler::start(
+        store.clone(),
+        finder.clone(),
+        processor(&args, &providers),
+        parallax_scheduler::findall::FindAllConfig {
+            concurrency: args.findall_concurrency,
+            lease: Duration::from_secs(args.lease_seconds),
+            ..Default::default()
+        },
+    );
+
     let deliverer = Deliverer::start(
         store.clone(),
         args.research.fetch.fetcher()?,
@@ -323,6 +342,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_body_bytes: args.max_body_bytes,
         },
         web: Some(WebApi::new(providers)),
+        finder: Some(finder),
         shutdown,
     });
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -343,6 +363,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         })
         .await?;
     scheduler.shutdown().await;
+    findall.shutdown().await;
     deliverer.shutdown().await;
     tracing::info!("stopped");
     Ok(())

@@ -16,6 +16,7 @@
 //! A run that outlives its processor's time limit (or the operator's `max_run_time`) fails
 //! with an error saying so; it never hangs.
 
+pub mod findall;
 pub mod webhooks;
 
 use async_trait::async_trait;
@@ -174,7 +175,7 @@ async fn run_loop(
                     look_for_work = true;
                     deferred_until = None;
                 }
-                Ok(Notice::Run(_) | Notice::Group(_)) => {}
+                Ok(Notice::Run(_) | Notice::Group(_) | Notice::FindAll(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => break,
             },
             _ = poll.tick() => {

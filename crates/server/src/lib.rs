@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 mod auth;
 mod error;
+mod findall;
 mod groups;
 mod health;
 mod input_cache;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Search and Extract; `None` answers them with 501.
     pub web: Option<parallax_engine::web::WebApi>,
+    /// FindAll's generation step, for the synchronous entity search; `None` answers it 501.
+    pub finder: Option<Arc<dyn parallax_engine::findall::Finder>>,
     /// Becomes true when the server shuts down: long-polls and event streams end then, so
     /// graceful shutdown does not wait on them.
     pub shutdown: watch::Receiver<bool>,
@@ -91,6 +94,40 @@ pub fn router(state: Arc<AppState>) -> Router {
             .route(
                 &format!("{prefix}/tasks/groups/{{taskgroup_id}}/runs/{{run_id}}"),
                 get(groups::retrieve_run),
+            )
+            .route(&format!("{prefix}/findall/runs"), post(findall::create))
+            .route(
+                &format!("{prefix}/findall/runs/{{findall_id}}"),
+                get(findall::retrieve),
+            )
+            .route(
+                &format!("{prefix}/findall/runs/{{findall_id}}/result"),
+                get(findall::result),
+            )
+            .route(
+                &format!("{prefix}/findall/runs/{{findall_id}}/schema"),
+                get(findall::schema),
+            )
+            .route(
+                &format!("{prefix}/findall/runs/{{findall_id}}/events"),
+                get(findall::events),
+            )
+            .route(
+                &format!("{prefix}/findall/runs/{{findall_id}}/cancel"),
+                post(findall::cancel),
+            )
+            .route(
+                &format!("{prefix}/findall/runs/{{findall_id}}/extend"),
+                post(findall::extend),
+            )
+            .route(
+                &format!("{prefix}/findall/runs/{{findall_id}}/enrich"),
+                post(findall::enrich),
+            )
+            .route(&format!("{prefix}/findall/ingest"), post(findall::ingest))
+            .route(
+                &format!("{prefix}/findall/entity-search"),
+                post(findall::entity_search),
             );
     }
     router = router

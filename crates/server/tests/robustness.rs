@@ -83,6 +83,7 @@ async fn serve(store: Arc<dyn Store>) -> String {
         inputs: InputCache::new(1 << 20),
         limits: Limits::default(),
         web: None,
+        finder: None,
         shutdown,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -374,6 +375,12 @@ impl Store for Counting {
         query: GroupRunsQuery,
     ) -> Result<Option<Vec<GroupRunRecord>>> {
         self.inner.group_runs_after(tenant, query).await
+    }
+    async fn findall(
+        &self,
+        op: parallax_store::findall::FindAllOp,
+    ) -> Result<parallax_store::findall::FindAllReply> {
+        self.inner.findall(op).await
     }
     fn subscribe(&self) -> broadcast::Receiver<Notice> {
         self.inner.subscribe()
