@@ -128,3 +128,67 @@ def sitemap_locs(web=WEB):
     with open(os.path.join(web, "sitemap.xml"), encoding="utf-8") as f:
         text = re.sub(r"(?s)<!--.*?-->", " ", f.read())
     return [re.sub(r"^https?://FIXTURE_HOST/", "", m.strip()) for m in re.findall(r"(?s)<loc>(.*?)</loc>", text)]
+
+
+def commit():
+    """The checked-out commit, marked when the tree has uncommitted changes (the held-out log,
+    appended to by the runs themselves, does not count)."""
+    import subprocess
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                              text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)bench/findall/HELD-OUT-LOG.md", ":(exclude)bench/eval/HELD-OUT-LOG.md"],
+                               cwd=REPO, capture_output=True, text=True).stdout.strip()
+        return head + (" (with uncommitted changes)" if dirty else "") if head else "?"
+    except OSError:
+        return "?"
+
+
+class Stack:
+    """The corpus served on a loopback port, indexed into a fresh data directory, and
+    `parallax serve` on it (bench/eval/run.py's machinery). Use as a context manager; it stops
+    the servers and removes the data directory (unless keep) on exit."""
+
+    def __init__(self, binary, web, keep=False, log=print, prefix="parallax-findall-"):
+        import secrets
+        import tempfile
+        self.keep, self.log = keep, log
+        self.fixture, self.port, _ = evalrun.start_fixture_server([web])
+        self.data_dir = tempfile.mkdtemp(prefix=prefix)
+        self.server = None
+        try:
+            log("corpus on http://127.0.0.1:%d/ ; data dir %s" % (self.port, self.data_dir))
+            self.index = evalrun.index_add(binary, self.data_dir, "http://127.0.0.1:%d/sitemap.xml" % self.port)
+            log("indexed %(indexed)d page(s), %(skipped)d skipped, in %(seconds).1f s" % self.index)
+            key = "px_findall_" + secrets.token_hex(12)
+            self.server = evalrun.ParallaxServer(binary, self.data_dir, key)
+            log("parallax serving on %s (pid %d)" % (self.server.base, self.server.proc.pid))
+            self.api = evalrun.Api(self.server.host, self.server.port, key)
+        except BaseException:
+            self.close()
+            raise
+
+    def findall_served(self):
+        """(True, None) when the server answers POST /v1beta/findall/runs with something other
+        than 404 (an empty body must be refused with 422), else (False, what it answered)."""
+        status, body = self.api.request("POST", "/v1beta/findall/runs", {})
+        return status != 404, (status, str(body)[:200])
+
+    def close(self):
+        if self.server is not None:
+            self.server.stop()
+        self.fixture.shutdown()
+        self.fixture.server_close()
+        if self.keep:
+            self.log("kept the data directory %s" % self.data_dir)
+        else:
+            import shutil
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
