@@ -28,6 +28,9 @@ pub struct Comparison {
     pub value: f64,
     /// Whether the number is a year (then only years in statements count).
     pub year: bool,
+    /// The unit written after the number ("kg", "km"), when it is a unit of measure: then
+    /// only numbers in that unit count.
+    pub unit: Option<String>,
 }
 
 impl Comparison {
@@ -53,6 +56,9 @@ pub struct Test {
     pub location: bool,
     /// Whether the condition itself is negative ("does not charge fees").
     pub negative: bool,
+    /// Stems of alternatives the condition spells out in parentheses ("animal welfare
+    /// (rescue or care of animals)"): any one of them stands for the key terms.
+    pub alternatives: Vec<String>,
 }
 
 /// Words that frame a condition rather than say what it asks.
@@ -229,8 +235,26 @@ fn first_sentence(description: &str) -> &str {
     }
 }
 
-/// Numbers written in a text, with whether each is a plausible year.
-fn numbers(text: &str) -> Vec<(f64, bool)> {
+/// Units of measure: a number followed by one of these is a quantity in it.
+const UNITS: &[&str] = &[
+    "kg", "g", "t", "lb", "lbs", "km", "m", "cm", "mm", "mi", "miles", "wh", "kwh", "w", "kw",
+    "mw", "mph", "l", "ml", "hp", "nm", "v", "mah", "gb", "tb", "mb", "%", "percent", "eur", "usd",
+    "gbp", "hours", "h", "min", "minutes", "seats", "beds", "rooms", "floors", "storeys",
+    "stories", "years", "km/h", "m2", "sq",
+];
+
+/// A number written in a text.
+#[derive(Debug, Clone, PartialEq)]
+struct Number {
+    value: f64,
+    /// Whether it is a plausible year (four digits, 1500–2100, no separators).
+    year: bool,
+    /// The unit of measure right after it, lower case.
+    unit: Option<String>,
+}
+
+/// Numbers written in a text, in order.
+fn numbers(text: &str) -> Vec<Number> {
     let mut out = Vec::new();
     let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
@@ -238,22 +262,37 @@ fn numbers(text: &str) -> Vec<(f64, bool)> {
         if chars[i].is_ascii_digit() && (i == 0 || !chars[i - 1].is_alphanumeric()) {
             let mut j = i;
             let mut digits = String::new();
+            let mut separated = false;
             while j < chars.len()
                 && (chars[j].is_ascii_digit()
                     || (matches!(chars[j], ',' | '.')
                         && chars.get(j + 1).is_some_and(char::is_ascii_digit)))
             {
-                if chars[j] != ',' {
+                if chars[j] == ',' {
+                    separated = true;
+                } else {
                     digits.push(chars[j]);
                 }
                 j += 1;
             }
-            if let Ok(n) = digits.parse::<f64>() {
+            // The word after it (or a unit glued to it: "20kg"), for its unit.
+            let mut k = j;
+            while k < chars.len() && chars[k] == ' ' {
+                k += 1;
+            }
+            let word: String = chars[k..]
+                .iter()
+                .take_while(|c| c.is_alphanumeric() || matches!(**c, '%' | '/'))
+                .collect::<String>()
+                .to_lowercase();
+            let unit = UNITS.contains(&word.as_str()).then_some(word);
+            if let Ok(value) = digits.parse::<f64>() {
                 let year = !digits.contains('.')
+                    && !separated
                     && digits.len() == 4
-                    && (1500.0..=2100.0).contains(&n)
-                    && !text[..].chars().skip(i).take(j - i).any(|c| c == ',');
-                out.push((n, year));
+                    && (1500.0..=2100.0).contains(&value)
+                    && unit.is_none();
+                out.push(Number { value, year, unit });
             }
             i = j;
         } else {
@@ -263,31 +302,69 @@ fn numbers(text: &str) -> Vec<(f64, bool)> {
     out
 }
 
+/// The main clause of a description and what it says in parentheses.
+fn split_parentheses(sentence: &str) -> (String, Vec<String>) {
+    let mut main = String::new();
+    let mut inside = Vec::new();
+    let mut depth = 0;
+    let mut current = String::new();
+    for c in sentence.chars() {
+        match c {
+            '(' => {
+                depth += 1;
+                current.clear();
+            }
+            ')' if depth > 0 => {
+                depth -= 1;
+                inside.push(current.trim().to_string());
+                current.clear();
+            }
+            _ if depth > 0 => current.push(c),
+            _ => main.push(c),
+        }
+    }
+    (main, inside)
+}
+
+/// Drops the condition's grammatical subject ("The clinic is …", "The bike's range …"):
+/// it names the candidate, not what is asked of it.
+fn without_subject(main: &str) -> String {
+    let words: Vec<&str> = main.split_whitespace().collect();
+    match words.first().map(|w| w.to_lowercase()) {
+        Some(w)
+            if ["the", "a", "an", "this", "its", "their"].contains(&w.as_str())
+                && words.len() > 2 =>
+        {
+            words[2..].join(" ")
+        }
+        _ => main.to_string(),
+    }
+}
+
 /// Reads a condition into a [`Test`]; `entity_words` are the entity type's words, which say
 /// nothing about a condition.
 pub fn read_condition(name: &str, description: &str, entity_words: &[String]) -> Test {
     let sentence = first_sentence(description);
-    let lower = sentence.to_lowercase();
+    let (main, parentheses) = split_parentheses(sentence);
+    let lower = main.to_lowercase();
     let comparison = comparison(&lower);
-    let location = [
-        "located in",
-        "based in",
-        "headquartered in",
-        "situated in",
-        "within",
-        " in the town",
-        " in the city",
+    let negative = [
+        "does not ",
+        "do not ",
+        "doesn't ",
+        "don't ",
+        "is not ",
+        "are not ",
+        "has no ",
+        "have no ",
+        "without ",
+        "never ",
     ]
     .iter()
     .any(|p| lower.contains(p));
-    let negative = lower.contains("does not")
-        || lower.contains("do not")
-        || lower.contains(" no ")
-        || lower.starts_with("no ")
-        || lower.contains(" not ");
     // Proper nouns: capitalised words not at the sentence's start, and not framing words.
     let mut anchors = Vec::new();
-    for (i, word) in sentence.split_whitespace().enumerate() {
+    for (i, word) in main.split_whitespace().enumerate() {
         let w = word.trim_matches(|c: char| !c.is_alphanumeric());
         let capital = w.chars().next().is_some_and(char::is_uppercase);
         let lw = w.to_lowercase();
@@ -300,16 +377,34 @@ pub fn read_condition(name: &str, description: &str, entity_words: &[String]) ->
             anchors.push(lw);
         }
     }
-    let mut terms: Vec<String> = tokens(sentence)
-        .into_iter()
-        .filter(|t| {
-            !FRAMING.contains(&t.as_str())
-                && !t.chars().all(|c| c.is_ascii_digit())
-                && !entity_words.contains(&singular(t))
-                && !anchors.contains(t)
-        })
-        .map(|t| stem(&t))
-        .collect();
+    // Where the candidate is: "located in X", "based in X", or any "in X" naming a place.
+    let location = [
+        "located in",
+        "based in",
+        "headquartered in",
+        "situated in",
+        "within",
+    ]
+    .iter()
+    .any(|p| lower.contains(p))
+        || anchors.first().is_some_and(|a| {
+            lower.contains(&format!(" in {a}")) || lower.contains(&format!(" in the town of {a}"))
+        });
+    let content = |text: &str| -> Vec<String> {
+        tokens(text)
+            .into_iter()
+            .filter(|t| {
+                t.chars().count() > 1
+                    && !FRAMING.contains(&t.as_str())
+                    && !t.chars().all(|c| c.is_ascii_digit())
+                    && !UNITS.contains(&t.as_str())
+                    && !entity_words.contains(&singular(t))
+                    && !anchors.contains(t)
+            })
+            .map(|t| stem(&t))
+            .collect()
+    };
+    let mut terms = content(&without_subject(&main));
     if terms.is_empty() && anchors.is_empty() {
         // The description was all framing: the condition's name says what it asks.
         terms = tokens(&name.replace('_', " "))
@@ -320,12 +415,29 @@ pub fn read_condition(name: &str, description: &str, entity_words: &[String]) ->
     }
     terms.sort();
     terms.dedup();
+    // "(rescue or care of animals)": alternatives, unless the parentheses only clarify a
+    // limit ("(2016 or later)") or say what does not count ("(not in a neighbouring village)").
+    let mut alternatives: Vec<String> = parentheses
+        .iter()
+        .filter(|p| {
+            let pl = p.to_lowercase();
+            pl.contains(" or ")
+                && !pl.chars().any(|c| c.is_ascii_digit())
+                && !["not ", "n't", "no ", "never", "except"]
+                    .iter()
+                    .any(|n| pl.contains(n))
+        })
+        .flat_map(|p| content(p))
+        .collect();
+    alternatives.sort();
+    alternatives.dedup();
     Test {
         terms,
         anchors,
         comparison,
         location,
         negative,
+        alternatives,
     }
 }
 
@@ -357,7 +469,8 @@ fn comparison(lower: &str) -> Option<Comparison> {
         ("or later", Op::AtLeast),
     ];
     let nums = numbers(lower);
-    let (value, year) = *nums.first()?;
+    let first = nums.first()?;
+    let (value, year, unit) = (first.value, first.year, first.unit.clone());
     // The pattern closest before the number (or right after it: "50 or more").
     let number_at = lower.find(|c: char| c.is_ascii_digit())?;
     let mut best: Option<(usize, Op)> = None;
@@ -373,7 +486,12 @@ fn comparison(lower: &str) -> Option<Comparison> {
             from = at + pattern.len();
         }
     }
-    best.map(|(_, op)| Comparison { op, value, year })
+    best.map(|(_, op)| Comparison {
+        op,
+        value,
+        year,
+        unit,
+    })
 }
 
 /// How one statement bears on a condition.
@@ -434,6 +552,17 @@ fn stated_place(statement: &Statement) -> Option<String> {
         }
     }
     let lower = statement.text.to_lowercase();
+    // "Orvane-based Verity Autonomics".
+    if let Some(at) = lower.find("-based") {
+        let place: String = lower[..at]
+            .rsplit(|c: char| !c.is_alphanumeric() && c != '\'')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        if !place.is_empty() {
+            return Some(place);
+        }
+    }
     for cue in [
         "located in ",
         "based in ",
@@ -459,6 +588,31 @@ fn stated_place(statement: &Statement) -> Option<String> {
     None
 }
 
+/// Whether every mention of a place in `lower` places something relative to it ("six miles
+/// downstream from Pellow", "near Pellow"): that is not being in it.
+fn anchors_only_relative(lower: &str, anchors: &[String]) -> bool {
+    const RELATIVE: &[&str] = &[
+        "from", "near", "outside", "beyond", "towards", "toward", "past", "across",
+    ];
+    anchors.iter().all(|anchor| {
+        let mut found_free = false;
+        let mut from = 0;
+        while let Some(at) = lower[from..].find(anchor.as_str()) {
+            let start = from + at;
+            let before = lower[..start]
+                .split_whitespace()
+                .last()
+                .unwrap_or("")
+                .trim_matches(|c: char| !c.is_alphanumeric());
+            if !RELATIVE.contains(&before) {
+                found_free = true;
+            }
+            from = start + anchor.len();
+        }
+        !found_free
+    })
+}
+
 /// How `statement` (about the candidate) bears on `test`, if at all.
 pub fn read_statement(test: &Test, statement: &Statement) -> Option<Reading> {
     let text = &statement.text;
@@ -466,33 +620,15 @@ pub fn read_statement(test: &Test, statement: &Statement) -> Option<Reading> {
     let stems = word_stems(text);
     let anchors_present = test.anchors.iter().all(|a| lower.contains(a.as_str()));
     let matched = test.terms.iter().filter(|t| has_term(&stems, t)).count();
-    let coverage = if test.terms.is_empty() {
+    let mut coverage = if test.terms.is_empty() {
         1.0
     } else {
         matched as f32 / test.terms.len() as f32
     };
+    let alternative = test.alternatives.iter().any(|t| has_term(&stems, t));
 
     if let Some(cmp) = &test.comparison {
-        // The quantity must be named in the statement (a founding year, a headcount).
-        if !test.terms.is_empty() && matched == 0 {
-            return None;
-        }
-        let numbers: Vec<f64> = numbers(text)
-            .into_iter()
-            .filter(|(_, year)| *year == cmp.year)
-            .map(|(n, _)| n)
-            .collect();
-        let n = *numbers.first()?;
-        let holds = cmp.holds(n) != test.negative;
-        return Some(Reading {
-            bearing: if holds {
-                Bearing::Supports
-            } else {
-                Bearing::Contradicts
-            },
-            strength: coverage.max(0.5),
-            value: format_number(n),
-        });
+        return compare(test, cmp, statement, matched, coverage);
     }
 
     if test.location && !test.anchors.is_empty() {
@@ -508,7 +644,7 @@ pub fn read_statement(test: &Test, statement: &Statement) -> Option<Reading> {
                 value: statement_value(text),
             });
         }
-        if !anchors_present {
+        if !anchors_present || anchors_only_relative(&lower, &test.anchors) {
             return None;
         }
         // The place named, but not as where the candidate is: weak support unless negated.
@@ -526,12 +662,11 @@ pub fn read_statement(test: &Test, statement: &Statement) -> Option<Reading> {
     if !anchors_present || (test.terms.is_empty() && test.anchors.is_empty()) {
         return None;
     }
-    let needed = if test.terms.len() <= 2 {
-        test.terms.len() as f32 / test.terms.len().max(1) as f32
-    } else {
-        0.6
-    };
-    if coverage < needed || (matched == 0 && !test.terms.is_empty()) {
+    let needed = if test.terms.len() <= 2 { 1.0 } else { 0.6 };
+    if coverage < needed && alternative {
+        // The condition's own examples stand for its terms, with less certainty.
+        coverage = 0.6;
+    } else if coverage < needed || (matched == 0 && !test.terms.is_empty()) {
         return None;
     }
     // A table cell answering yes or no carries the answer without a negation word.
@@ -557,6 +692,54 @@ pub fn read_statement(test: &Test, statement: &Statement) -> Option<Reading> {
         },
         strength: coverage,
         value: statement_value(text),
+    })
+}
+
+/// A comparison read from a statement: the number it gives for the quantity (from the table
+/// cell the quantity heads, or from the text, in the condition's unit when it has one).
+fn compare(
+    test: &Test,
+    cmp: &Comparison,
+    statement: &Statement,
+    matched: usize,
+    coverage: f32,
+) -> Option<Reading> {
+    let fits = |n: &Number| n.year == cmp.year && (cmp.unit.is_none() || n.unit == cmp.unit);
+    let from_cell = statement.cells.iter().find_map(|(k, v)| {
+        let ks = word_stems(k);
+        if test.terms.iter().any(|t| has_term(&ks, t)) {
+            numbers(v)
+                .into_iter()
+                .find(|n| fits(n) || (n.unit.is_none() && n.year == cmp.year))
+        } else {
+            None
+        }
+    });
+    let (number, strength) = match from_cell {
+        Some(n) => (n, 1.0),
+        None => {
+            // The quantity must be named in the statement (a founding year, a headcount),
+            // unless the number carries the condition's unit ("weighs 19 kg").
+            let named = test.terms.is_empty() || matched > 0;
+            if !named && cmp.unit.is_none() {
+                return None;
+            }
+            let n = numbers(&statement.text).into_iter().find(|n| fits(n))?;
+            (n, if named { coverage.max(0.5) } else { 0.4 })
+        }
+    };
+    let holds = cmp.holds(number.value) != test.negative;
+    Some(Reading {
+        bearing: if holds {
+            Bearing::Supports
+        } else {
+            Bearing::Contradicts
+        },
+        strength,
+        value: match &number.unit {
+            Some(u) => format!("{} {u}", format_number(number.value)),
+            None => format_number(number.value),
+        },
     })
 }
 
@@ -601,7 +784,8 @@ mod tests {
             Some(Comparison {
                 op: Op::Greater,
                 value: 2015.0,
-                year: true
+                year: true,
+                unit: None,
             })
         );
         let yes = read_statement(&t, &s("Kestrel was founded in 2018 by two engineers.")).unwrap();
@@ -616,6 +800,85 @@ mod tests {
         assert_eq!(small.bearing, Bearing::Contradicts);
         let big = read_statement(&staff, &s("A staff of 1,200 works there.")).unwrap();
         assert_eq!(big.bearing, Bearing::Supports);
+    }
+
+    #[test]
+    fn units_pick_the_quantity_asked() {
+        let t = read_condition(
+            "light",
+            "The bike weighs less than 20 kg",
+            &words("products"),
+        );
+        assert_eq!(t.comparison.as_ref().unwrap().unit.as_deref(), Some("kg"));
+        let s1 = s("The Wren weighs 19.2 kg with its battery, and Wren claims a range of 85 km.");
+        let r = read_statement(&t, &s1).unwrap();
+        assert_eq!(
+            (r.bearing, r.value.as_str()),
+            (Bearing::Supports, "19.2 kg")
+        );
+        let range = read_condition(
+            "far",
+            "The bike's range is more than 80 km",
+            &words("products"),
+        );
+        let r = read_statement(&range, &s1).unwrap();
+        assert_eq!((r.bearing, r.value.as_str()), (Bearing::Supports, "85 km"));
+        let row = Statement {
+            text: "Model: Trail E1; Weight: 18.5 kg; Range: 95 km".into(),
+            cells: vec![
+                ("Model".into(), "Trail E1".into()),
+                ("Weight".into(), "18.5 kg".into()),
+                ("Range".into(), "95 km".into()),
+            ],
+        };
+        assert_eq!(read_statement(&range, &row).unwrap().value, "95 km");
+        // A battery's 500 Wh is not a weight.
+        assert!(read_statement(&t, &s("It has a 500 Wh battery.")).is_none());
+    }
+
+    #[test]
+    fn parentheses_give_alternatives_or_limits_never_negations() {
+        let t = read_condition(
+            "welfare",
+            "The charity works for animal welfare (rescue or care of animals)",
+            &words("charities"),
+        );
+        assert!(!t.negative);
+        let r = read_statement(
+            &t,
+            &s("The Trust rescues and rehabilitates sick hedgehogs."),
+        )
+        .unwrap();
+        assert_eq!(r.bearing, Bearing::Supports);
+        let place = read_condition(
+            "town",
+            "The clinic is located in the town of Quillmere (not in a neighbouring village)",
+            &words("dental clinics"),
+        );
+        assert!(!place.negative && place.alternatives.is_empty());
+        let people = read_condition(
+            "medal",
+            "The architect has won the Corran Medal (being shortlisted does not count)",
+            &words("people"),
+        );
+        assert!(!people.negative);
+        let won = read_statement(
+            &people,
+            &s("She won the Corran Medal in 2019 for the library."),
+        )
+        .unwrap();
+        assert_eq!(won.bearing, Bearing::Supports);
+        assert!(read_statement(
+            &people,
+            &s("She was shortlisted for the Corran Medal in 2023.")
+        )
+        .is_none());
+        let practises = read_condition(
+            "here",
+            "The architect practises in Sellick",
+            &words("people"),
+        );
+        assert!(practises.location);
     }
 
     #[test]

@@ -326,32 +326,127 @@ impl Gathered {
 /// that name it.
 fn statements_about(page: &PageRead, candidate: &Candidate) -> (bool, Vec<Statement>) {
     let key = name_key(&candidate.name);
-    let own = page
-        .title
-        .as_deref()
-        .map(|t| name_key(&text::title_name(t)))
-        .is_some_and(|t| !t.is_empty() && (t == key || t.contains(&key) || key.contains(&t)))
-        || url_key(&page.url) == url_key(&candidate.url) && {
-            // The candidate's recorded page is its own only when no list names others there.
-            text::mentions(&page.extracted.markdown, "")
-                .iter()
-                .filter(|m| m.listed)
-                .count()
-                < 2
-        };
+    // Its own page: a part of the title names it ("Trail E1 - Brackenridge Cycles" for
+    // "Brackenridge Trail E1").
+    let own = page.title.as_deref().is_some_and(|title| {
+        title
+            .split(['|', '–', '—', '-', ':', '·'])
+            .map(name_key)
+            .filter(|t| t.len() >= 4)
+            .any(|t| t == key || key.contains(&t) || t.contains(&key))
+    });
     let all = statements(&page.extracted.markdown);
     if own {
-        return (true, all);
+        // Every statement of its own page, but a table row naming another entity (in a
+        // name column) is about that one.
+        let rows_of_others = |s: &Statement| {
+            s.cells.iter().any(|(k, v)| {
+                let k = k.to_lowercase();
+                text::NAME_HEADERS.iter().any(|h| k.contains(h))
+                    && name_key(v) != key
+                    && !name_key(v).contains(&key)
+            })
+        };
+        return (
+            true,
+            all.into_iter().filter(|s| !rows_of_others(s)).collect(),
+        );
     }
     let name = candidate.name.to_lowercase();
-    let about = all
-        .into_iter()
-        .filter(|s| {
-            let lower = s.text.to_lowercase();
-            lower.contains(&name) || name_key(&lower).contains(&key)
-        })
-        .collect();
+    let names_it = |text: &str| {
+        let lower = text.to_lowercase();
+        lower.contains(&name) || name_key(&lower).contains(&key)
+    };
+    // A page that names a person in full goes on to call them by their surname ("Priya
+    // Lanchester won …  Lanchester founded …").
+    let words: Vec<&str> = candidate.name.split_whitespace().collect();
+    let surname = (2..=3).contains(&words.len())
+        && words
+            .iter()
+            .all(|w| w.chars().all(|c| c.is_alphabetic() || c == '-'))
+        && all.iter().any(|s| names_it(&s.text));
+    let short = words
+        .last()
+        .copied()
+        .filter(|w| surname && w.chars().count() >= 4);
+    let mut about = Vec::new();
+    // How many statements after one naming the candidate may still be about it, when they
+    // refer back to it ("The group was registered …", "It employs …").
+    let mut following = 0;
+    for s in all {
+        if names_it(&s.text) || short.is_some_and(|w| called_alone(&s.text, w)) {
+            about.push(s);
+            following = 2;
+        } else if following > 0 && s.cells.is_empty() && refers_back(&s.text, &candidate.name) {
+            about.push(s);
+            following -= 1;
+        } else {
+            following = 0;
+        }
+    }
     (false, about)
+}
+
+/// Whether a sentence opens by referring back to the entity the one before named: a
+/// pronoun, or "the" with a word of its name or a word naming a kind of organisation.
+fn refers_back(sentence: &str, name: &str) -> bool {
+    let mut words = sentence.split_whitespace();
+    let first = words.next().unwrap_or("");
+    if ["It", "Its", "She", "He", "Her", "His", "They", "Their"].contains(&first) {
+        return true;
+    }
+    if first != "The" {
+        return false;
+    }
+    let second = words
+        .next()
+        .unwrap_or("")
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase();
+    let own_words: Vec<String> = name.split_whitespace().map(|w| w.to_lowercase()).collect();
+    own_words.contains(&second)
+        || [
+            "group",
+            "company",
+            "firm",
+            "charity",
+            "organisation",
+            "organization",
+            "business",
+            "practice",
+            "clinic",
+            "studio",
+            "startup",
+            "team",
+            "trust",
+            "club",
+            "society",
+        ]
+        .contains(&second.as_str())
+}
+
+/// Whether `text` calls someone by `surname` alone: the word, not part of a longer name
+/// ("Lanchester & Moor" does not call Ruth Moor).
+fn called_alone(text: &str, surname: &str) -> bool {
+    let tokens: Vec<&str> = text
+        .split_whitespace()
+        .map(|t| t.trim_matches(|c: char| !c.is_alphanumeric() && c != '-'))
+        .collect();
+    tokens.iter().enumerate().any(|(i, t)| {
+        *t == surname
+            && (i == 0 || {
+                let prev = tokens[i - 1];
+                let capital = prev.chars().next().is_some_and(char::is_uppercase);
+                !(capital || prev == "&" || prev.is_empty() || prev == "and")
+                    || matches!(
+                        prev,
+                        "The" | "A" | "In" | "At" | "On" | "But" | "And" | "When"
+                    )
+            })
+            && tokens.get(i + 1).is_none_or(|next| {
+                !next.chars().next().is_some_and(char::is_uppercase) || *next == "&"
+            })
+    })
 }
 
 /// A statement read against a condition, with where it was found.
@@ -487,12 +582,18 @@ impl Finder for FindAllPipeline {
         let reads: Vec<_> = urls.iter().map(|u| self.read(tenant, u)).collect();
         let mut pages = futures::stream::iter(reads).buffered(8);
         let mut gathered = Gathered::new(exclude);
+        let people = text::is_people(&schema.entity_type);
         while let Some(page) = pages.next().await {
             let Some(page) = page else { continue };
             if let Some((name, description)) = own_page_entity(&page, &schema.entity_type) {
-                gathered.add(&name, &page.url, &description, Vouch::OwnPage);
+                if !(people && text::is_organisation_name(&name)) {
+                    gathered.add(&name, &page.url, &description, Vouch::OwnPage);
+                }
             }
             for m in text::mentions(&page.extracted.markdown, &schema.entity_type) {
+                if people && text::is_organisation_name(&m.name) {
+                    continue;
+                }
                 let (url, vouch) = match (&m.url, m.listed) {
                     (Some(u), _) if url_key(u) != url_key(&page.url) => {
                         (u.clone(), Vouch::ListedWithPage)

@@ -163,6 +163,36 @@ fn is_abbreviation(before: &[char]) -> bool {
     ) || (word.chars().count() == 1 && word.chars().all(char::is_uppercase))
 }
 
+/// Whether a table's first row is a key and its value rather than column headers: two
+/// cells, the first not a naming header ("Founded | 2017", "Headquarters | Orvane").
+fn is_key_value_header(cells: &[String]) -> bool {
+    cells.len() == 2 && {
+        let first = plain(&cells[0]).to_lowercase();
+        !NAME_HEADERS.iter().any(|h| first.contains(h))
+            && !cells[1].trim().is_empty()
+            && !looks_like_column_header(&plain(&cells[1]))
+    }
+}
+
+/// Whether a header cell reads as a column's name ("Town", "Founded", "Employees") rather
+/// than a value: one or two words, no digits.
+fn looks_like_column_header(cell: &str) -> bool {
+    let words = cell.split_whitespace().count();
+    (1..=3).contains(&words)
+        && !cell.chars().any(|c| c.is_ascii_digit())
+        && cell.chars().next().is_some_and(char::is_uppercase)
+        && !cell.contains(',')
+}
+
+/// A key-value row as a statement: `key: value`, with the pair as its cell.
+fn key_value_row(cells: &[String]) -> Statement {
+    let (k, v) = (plain(&cells[0]), plain(&cells[1]));
+    Statement {
+        text: format!("{k}: {v}"),
+        cells: vec![(k, v)],
+    }
+}
+
 /// Everything a page's markdown states, in order.
 pub fn statements(markdown: &str) -> Vec<Statement> {
     let mut out = Vec::new();
@@ -185,7 +215,13 @@ pub fn statements(markdown: &str) -> Vec<Statement> {
                 continue;
             }
             match &header {
+                None if is_key_value_header(&cells) => {
+                    // An infobox-like table: its first row is a pair like the others.
+                    header = Some(vec![String::new(), String::new()]);
+                    out.push(key_value_row(&cells));
+                }
                 None => header = Some(cells.iter().map(|c| plain(c)).collect()),
+                Some(h) if h.iter().all(String::is_empty) => out.push(key_value_row(&cells)),
                 Some(h) => {
                     let pairs: Vec<(String, String)> = h
                         .iter()
@@ -314,6 +350,183 @@ const ORG_WORDS: &[&str] = &[
     "health",
     "care",
     "medical",
+];
+
+/// Whether an entity type is of people ("architects", "founders", "people").
+pub fn is_people(entity_type: &str) -> bool {
+    type_words(entity_type)
+        .iter()
+        .any(|t| PEOPLE_WORDS.contains(&t.as_str()))
+}
+
+/// Whether a name is an organisation's (it holds an organisation word or an ampersand).
+pub fn is_organisation_name(name: &str) -> bool {
+    name.contains('&')
+        || name
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| ORG_WORDS.contains(&w.to_lowercase().as_str()))
+}
+
+/// Table headers whose column names the entity each row is about.
+pub const NAME_HEADERS: &[&str] = &[
+    "name",
+    "practice",
+    "clinic",
+    "company",
+    "business",
+    "organisation",
+    "organization",
+    "charity",
+    "firm",
+    "winner",
+    "model",
+    "product",
+    "brand",
+    "member",
+    "entity",
+    "venue",
+    "school",
+    "hospital",
+    "hotel",
+    "restaurant",
+    "brewery",
+    "shop",
+    "store",
+    "startup",
+];
+
+/// Words that open a sentence and are not part of the name after them.
+const SENTENCE_OPENERS: &[&str] = &[
+    "The",
+    "A",
+    "An",
+    "Meanwhile",
+    "In",
+    "At",
+    "On",
+    "Since",
+    "When",
+    "After",
+    "Before",
+];
+
+/// Words before a name that say it is an organisation's ("the firm Verity Autonomics").
+const ORG_CUES: &[&str] = &[
+    "firm",
+    "startup",
+    "company",
+    "maker",
+    "brand",
+    "charity",
+    "practice",
+    "manufacturer",
+];
+
+/// Words of entity types that are people: names of people in prose are then candidates.
+const PEOPLE_WORDS: &[&str] = &[
+    "people",
+    "person",
+    "individual",
+    "founder",
+    "ceo",
+    "executive",
+    "architect",
+    "author",
+    "writer",
+    "artist",
+    "scientist",
+    "researcher",
+    "doctor",
+    "physician",
+    "chef",
+    "player",
+    "athlete",
+    "leader",
+    "politician",
+    "mayor",
+    "designer",
+    "engineer",
+    "investor",
+    "professor",
+    "lawyer",
+    "journalist",
+    "musician",
+    "composer",
+    "director",
+    "actor",
+];
+
+/// Last words of capitalised phrases that are places, works or prizes, not people.
+const NOT_PERSON_WORDS: &[&str] = &[
+    "medal",
+    "prize",
+    "award",
+    "street",
+    "road",
+    "lane",
+    "quay",
+    "yard",
+    "library",
+    "hall",
+    "centre",
+    "center",
+    "park",
+    "square",
+    "bridge",
+    "river",
+    "house",
+    "flats",
+    "baths",
+    "terminal",
+    "station",
+    "church",
+    "tower",
+    "museum",
+    "hill",
+    "hills",
+    "valley",
+    "bay",
+    "island",
+    "council",
+    "county",
+    "region",
+    "district",
+    "herald",
+    "post",
+    "times",
+    "news",
+    "journal",
+    "magazine",
+    "gazette",
+    "review",
+    "festival",
+    "week",
+    "weekend",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "guild",
+    "association",
+    "society",
+    "committee",
+    "board",
+    "cluster",
 ];
 
 /// Words that are never an entity's name on their own (navigation, sections, generic nouns).
@@ -450,6 +663,10 @@ pub fn looks_like_name(text: &str) -> bool {
     if !(first.is_uppercase() || first.is_ascii_digit()) {
         return false;
     }
+    // A year, a figure or a date is not a name.
+    if !t.chars().any(char::is_alphabetic) {
+        return false;
+    }
     let connectors = [
         "of", "and", "&", "the", "de", "du", "la", "le", "van", "von", "der", "den", "for", "on",
         "in", "at", "-", "–", "y", "e", "di", "da",
@@ -557,6 +774,8 @@ pub fn mentions(markdown: &str, entity_type: &str) -> Vec<Mention> {
         block.clear();
     };
     let mut header_seen = false;
+    let mut key_values = false;
+    let mut table_rows: Vec<Vec<String>> = Vec::new();
     for line in markdown.lines() {
         let trimmed = line.trim();
         if let Some(cells) = table_cells(trimmed) {
@@ -564,27 +783,24 @@ pub fn mentions(markdown: &str, entity_type: &str) -> Vec<Mention> {
                 continue;
             }
             if !header_seen {
+                flush(&mut block, &mut out);
                 header_seen = true;
+                table_rows.clear();
+                key_values = cells.len() == 2 && {
+                    let first = plain(&cells[0]).to_lowercase();
+                    !NAME_HEADERS.iter().any(|h| first.contains(h))
+                        && !types.iter().any(|t| first.contains(t.as_str()))
+                };
                 continue;
             }
-            let Some(first) = cells.first() else { continue };
-            let (name, url) = match leading_link(first) {
-                Some((text, url)) => (text, Some(url)),
-                None => (plain(first), None),
-            };
-            if looks_like_name(&name) {
-                block.push(Mention {
-                    name,
-                    url,
-                    description: cells[1..]
-                        .iter()
-                        .map(|c| plain(c))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                    listed: true,
-                });
+            // A two-column table of keys and values (an infobox) lists no entities.
+            if !key_values {
+                table_rows.push(cells);
             }
             continue;
+        }
+        if header_seen {
+            take_table(&mut table_rows, &mut out);
         }
         header_seen = false;
         if let Some(item) = list_item(trimmed) {
@@ -607,7 +823,13 @@ pub fn mentions(markdown: &str, entity_type: &str) -> Vec<Mention> {
                     )
                 }
             };
-            if looks_like_name(&name) {
+            let label = url.is_none()
+                && rest.starts_with(": ")
+                && name.split_whitespace().count() <= 2
+                && !name
+                    .split_whitespace()
+                    .any(|w| ORG_WORDS.contains(&w.to_lowercase().as_str()));
+            if looks_like_name(&name) && !label {
                 let description = rest
                     .trim_start_matches([' ', '–', '—', '-', ':', ',', '('])
                     .trim()
@@ -640,13 +862,53 @@ pub fn mentions(markdown: &str, entity_type: &str) -> Vec<Mention> {
             }
         }
     }
+    take_table(&mut table_rows, &mut out);
     flush(&mut block, &mut out);
     out
+}
+
+/// The entities of a table's rows: the first column whose cells are mostly names (a year or
+/// a number column is not), each row's other cells as its description.
+fn take_table(rows: &mut Vec<Vec<String>>, out: &mut Vec<Mention>) {
+    let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let cell_name = |cell: &str| match leading_link(cell) {
+        Some((text, url)) => (text, Some(url)),
+        None => (plain(cell), None),
+    };
+    let column = (0..width).find(|&col| {
+        let names = rows
+            .iter()
+            .filter(|r| r.get(col).is_some_and(|c| looks_like_name(&cell_name(c).0)))
+            .count();
+        names * 3 >= rows.len() * 2 && names >= 2
+    });
+    if let Some(col) = column {
+        for row in rows.iter() {
+            let Some(cell) = row.get(col) else { continue };
+            let (name, url) = cell_name(cell);
+            if looks_like_name(&name) {
+                out.push(Mention {
+                    name,
+                    url,
+                    description: row
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| *i != col)
+                        .map(|(_, c)| plain(c))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    listed: true,
+                });
+            }
+        }
+    }
+    rows.clear();
 }
 
 /// Capitalised names in a sentence that hold an organisation word or a word of the entity
 /// type ("Ferncliff Dental Practice"), not at the sentence's start alone.
 fn prose_names(sentence: &str, types: &[String]) -> Vec<String> {
+    let people = types.iter().any(|t| PEOPLE_WORDS.contains(&t.as_str()));
     let words: Vec<&str> = sentence.split_whitespace().collect();
     let clean = |w: &str| {
         w.trim_matches(|c: char| !c.is_alphanumeric() && c != '&' && c != '\'')
@@ -684,31 +946,64 @@ fn prose_names(sentence: &str, types: &[String]) -> Vec<String> {
                 break;
             }
         }
+        // "Orvane-based Verity Autonomics": the place is not part of the name, and says a
+        // name follows.
+        let based = run
+            .first()
+            .is_some_and(|w| w.to_lowercase().ends_with("-based"));
+        if based {
+            run.remove(0);
+        }
+        // Sentence-initial words ("The", "Meanwhile") are not part of a name.
+        while run.len() > 1 && SENTENCE_OPENERS.contains(&run[0].as_str()) {
+            run.remove(0);
+        }
         if run.len() >= 2 && run.len() <= 6 {
             let lower: Vec<String> = run.iter().map(|w| w.to_lowercase()).collect();
             let organised = lower.iter().any(|w| {
                 ORG_WORDS.contains(&w.as_str()) || types.iter().any(|t| *t == singular(w))
             });
-            // Sentence-initial words ("The", "Meanwhile") are not part of a name.
-            let mut name_words = run.clone();
-            while name_words.len() > 2
-                && [
-                    "The",
-                    "A",
-                    "An",
-                    "Meanwhile",
-                    "In",
-                    "At",
-                    "On",
-                    "Since",
-                    "When",
-                ]
-                .contains(&name_words[0].as_str())
-            {
-                name_words.remove(0);
-            }
-            if organised && !ORG_WORDS.contains(&lower[0].as_str()) {
-                out.push(name_words.join(" "));
+            let before = i
+                .checked_sub(1)
+                .map(|k| clean(words[k]).to_lowercase())
+                .unwrap_or_default();
+            let after: String = words[j.min(words.len())..]
+                .iter()
+                .take(3)
+                .map(|w| w.to_lowercase())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let ended_by_comma = words[j - 1].ends_with(',');
+            // Context that says "a name of an organisation": "firm X", "X, founded in …".
+            // "X, the cat rescue charity …": an apposition naming the kind.
+            let apposition: Vec<String> = words[j.min(words.len())..]
+                .iter()
+                .take(5)
+                .map(|w| singular(&clean(w).to_lowercase()))
+                .collect();
+            let cued = based
+                || types.iter().any(|t| *t == singular(&before))
+                || ORG_CUES.contains(&before.as_str())
+                || (ended_by_comma && after.starts_with("founded"))
+                || (ended_by_comma
+                    && apposition
+                        .iter()
+                        .any(|w| types.contains(w) || ORG_CUES.contains(&w.as_str())))
+                || after.starts_with("was founded")
+                || after.starts_with("(founded");
+            let person = people
+                && run.len() <= 3
+                && !lower.iter().any(|w| {
+                    ORG_WORDS.contains(&w.as_str()) || NOT_PERSON_WORDS.contains(&w.as_str())
+                })
+                && run.iter().all(|w| {
+                    w.chars()
+                        .all(|c| c.is_alphabetic() || c == '-' || c == '\'')
+                });
+            let organisation = (organised && !ORG_WORDS.contains(&lower[0].as_str())) || cued;
+            // Looking for people, an organisation's name is not a candidate.
+            if (organisation && !people) || person {
+                out.push(run.join(" "));
             }
         }
         i = j.max(i + 1);
@@ -752,6 +1047,29 @@ mod tests {
             |s| s.text == "Clinic: Yarrow Smiles; Town: Nettlebury; Accepting new patients: No"
         ));
         assert!(s.iter().any(|s| s.text.starts_with("Meanwhile Ferncliff")));
+    }
+
+    #[test]
+    fn infobox_tables_are_pairs_and_name_no_entities() {
+        let md = "| Founded | 2017 |\n| --- | --- |\n| Headquarters | Foundry Quay, Orvane |\n| Employees | 120 |";
+        let texts: Vec<String> = statements(md).into_iter().map(|s| s.text).collect();
+        assert_eq!(
+            texts,
+            [
+                "Founded: 2017",
+                "Headquarters: Foundry Quay, Orvane",
+                "Employees: 120"
+            ]
+        );
+        assert!(mentions(md, "companies").is_empty());
+        // A two-column directory keeps its header and its names.
+        let directory =
+            "| Clinic | Town |\n| --- | --- |\n| Oak Dental | Quillmere |\n| Elm Dental | Brink |";
+        assert_eq!(mentions(directory, "dental clinics").len(), 2);
+        assert_eq!(
+            statements(directory)[0].text,
+            "Clinic: Oak Dental; Town: Quillmere"
+        );
     }
 
     #[test]
