@@ -509,10 +509,13 @@ pub async fn a_dead_workers_run_is_resumed_and_a_cancel_stops_the_worker(store: 
         .is_none());
     assert_eq!(
         store
-            .heartbeat_findall(Lease::new("dead", Duration::from_secs(30)), &[id.clone()])
+            .heartbeat_findall(
+                Lease::new("dead", Duration::from_secs(30)),
+                std::slice::from_ref(&id)
+            )
             .await
             .unwrap(),
-        [id.clone()]
+        vec![id.clone()]
     );
 
     let run = claim(&*store, "live", Duration::from_secs(30)).await;
@@ -524,7 +527,10 @@ pub async fn a_dead_workers_run_is_resumed_and_a_cancel_stops_the_worker(store: 
         MatchStatus::Matched
     );
     assert!(store
-        .heartbeat_findall(Lease::new("live", Duration::from_secs(30)), &[id.clone()])
+        .heartbeat_findall(
+            Lease::new("live", Duration::from_secs(30)),
+            std::slice::from_ref(&id)
+        )
         .await
         .unwrap()
         .is_empty());
@@ -550,14 +556,20 @@ pub async fn a_dead_workers_run_is_resumed_and_a_cancel_stops_the_worker(store: 
         .is_none());
     assert_eq!(
         store
-            .heartbeat_findall(Lease::new("live", Duration::from_secs(30)), &[id.clone()])
+            .heartbeat_findall(
+                Lease::new("live", Duration::from_secs(30)),
+                std::slice::from_ref(&id)
+            )
             .await
             .unwrap(),
-        [id.clone()]
+        vec![id.clone()]
     );
     // Releasing a run that is not running changes nothing.
     assert_eq!(
-        store.release_findall("live", &[id.clone()]).await.unwrap(),
+        store
+            .release_findall("live", std::slice::from_ref(&id))
+            .await
+            .unwrap(),
         0
     );
     assert_eq!(
@@ -580,7 +592,13 @@ pub async fn a_release_queues_the_run_for_another_worker(store: Arc<dyn Store>) 
         .await
         .unwrap()
         .is_empty());
-    assert_eq!(store.release_findall("w1", &[id.clone()]).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .release_findall("w1", std::slice::from_ref(&id))
+            .await
+            .unwrap(),
+        1
+    );
     let run = claim(&*store, "w2", Duration::from_secs(30)).await;
     assert_eq!(run.findall_id, id);
 }
