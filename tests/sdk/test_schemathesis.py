@@ -34,7 +34,7 @@ HOOKS_DIR = REPO / "tests" / "schemathesis"
 ST = Path(sys.executable).parent / "st"
 
 # Served path families; everything else in the spec answers 404 today.
-SERVED = ("/tasks/runs", "/tasks/groups", "/search", "/extract")
+SERVED = ("/tasks/runs", "/tasks/groups", "/search", "/extract", "/findall")
 SEED = os.environ.get("PARALLAX_SCHEMATHESIS_SEED", "20261206")
 EXAMPLES = os.environ.get("PARALLAX_SCHEMATHESIS_EXAMPLES", "30")
 

@@ -21,6 +21,7 @@
 //! [`suggest_schema`] turns an objective into a suggested [`FindAllSchema`] (ingest).
 
 pub mod conditions;
+pub mod llm_judge;
 pub mod text;
 
 use crate::fetch::CacheOptions;
@@ -79,8 +80,8 @@ pub fn breadth(generator: Generator) -> Breadth {
         },
         Generator::Pro => Breadth {
             queries: 10,
-            per_query: 100,
-            pages: 150,
+            per_query: 200,
+            pages: 400,
             max_candidates: 5000,
             evaluation_pages: 4,
         },
@@ -651,6 +652,11 @@ impl Finder for FindAllPipeline {
                 sources.push((page.url.clone(), page.title.clone(), own, about));
             }
         }
+        if let Some(llm) = &self.providers.llm {
+            if let Some(verdict) = judge_with_llm(llm, schema, candidate, &sources).await {
+                return verdict;
+            }
+        }
         let mut output = Map::new();
         let mut basis = Vec::new();
         let mut all_met = true;
@@ -677,6 +683,93 @@ impl Finder for FindAllPipeline {
             basis,
         }
     }
+}
+
+/// A verdict from the LLM, from the statements about the candidate most relevant to the
+/// conditions; `None` when the model could not answer.
+async fn judge_with_llm(
+    llm: &crate::llm::LlmClient,
+    schema: &FindAllSchema,
+    candidate: &Candidate,
+    sources: &[(String, Option<String>, bool, Vec<Statement>)],
+) -> Option<Verdict> {
+    let all: Vec<llm_judge::Shown<'_>> = sources
+        .iter()
+        .flat_map(|(url, title, own, statements)| {
+            statements.iter().map(move |s| llm_judge::Shown {
+                url,
+                title: title.as_deref(),
+                text: &s.text,
+                own: *own,
+            })
+        })
+        .collect();
+    let query: String = schema
+        .match_conditions
+        .iter()
+        .map(|c| c.description.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let texts: Vec<&str> = all.iter().map(|s| s.text).collect();
+    let mut order: Vec<usize> = crate::rank::rank(&query, &texts)
+        .into_iter()
+        .map(|(i, _)| i)
+        .collect();
+    for i in 0..all.len() {
+        if !order.contains(&i) {
+            order.push(i);
+        }
+    }
+    order.truncate(llm_judge::MAX_SHOWN);
+    order.sort_unstable();
+    let mut all: Vec<Option<llm_judge::Shown<'_>>> = all.into_iter().map(Some).collect();
+    let shown: Vec<llm_judge::Shown<'_>> = order.iter().filter_map(|&i| all[i].take()).collect();
+    let judged = llm_judge::judge(llm, schema, candidate, &shown).await?;
+    let mut output = Map::new();
+    let mut basis = Vec::new();
+    let mut all_met = true;
+    for (condition, j) in schema.match_conditions.iter().zip(judged) {
+        let met = j.met == Some(true);
+        all_met &= met;
+        let mut citations: Vec<Value> = Vec::new();
+        for &i in &j.cited {
+            let s = &shown[i];
+            match citations.iter_mut().find(|c| c["url"].as_str() == Some(s.url)) {
+                Some(c) => c["excerpts"]
+                    .as_array_mut()
+                    .expect("excerpts is an array")
+                    .push(Value::String(s.text.to_string())),
+                None => citations.push(json!({"url": s.url, "title": s.title, "excerpts": [s.text]})),
+            }
+        }
+        let value = if j.met.is_none() {
+            "Not stated in the pages read".to_string()
+        } else {
+            j.value.clone()
+        };
+        output.insert(
+            condition.name.clone(),
+            json!({"value": value, "type": "match_condition", "is_matched": met}),
+        );
+        basis.push(json!({
+            "field": condition.name,
+            "citations": citations,
+            "reasoning": if j.reasoning.is_empty() { "Judged by the LLM from the statements cited.".to_string() } else { j.reasoning },
+            "confidence": if j.met.is_none() { "low" } else { "medium" },
+        }));
+    }
+    let said_anything = sources.iter().any(|(_, _, _, s)| !s.is_empty());
+    Some(Verdict {
+        status: if all_met {
+            MatchStatus::Matched
+        } else if !said_anything {
+            MatchStatus::Discarded
+        } else {
+            MatchStatus::Unmatched
+        },
+        output,
+        basis,
+    })
 }
 
 /// A suggested schema for an objective ("Find all dental clinics in Harrowfield that accept
