@@ -112,8 +112,10 @@ NEW_PATIENTS = {"name": "accepting_new_patients", "description": "The dental cli
 FOUNDED = {"name": "founded_after_2010", "description": "The dental clinic was founded after 2010."}
 OBJECTIVE3 = "Find all dental clinics in Harrowfield that are accepting new patients and were founded after 2010"
 OBJECTIVE2 = "Find all dental clinics in Harrowfield that are accepting new patients"
+OBJECTIVE1 = "Find all dental clinics that are accepting new patients"
 CONDITIONS3 = [IN_TOWN, NEW_PATIENTS, FOUNDED]
 CONDITIONS2 = [IN_TOWN, NEW_PATIENTS]
+CONDITIONS1 = [NEW_PATIENTS]
 
 
 def truth(conditions: list) -> tuple:
@@ -121,7 +123,11 @@ def truth(conditions: list) -> tuple:
     names = {c["name"] for c in conditions}
     yes, no = set(), set()
     for name, (_, town, founded, accepting) in WORLD.items():
-        ok = town == "Harrowfield" and accepting and ("founded_after_2010" not in names or founded > 2010)
+        ok = (
+            (IN_TOWN["name"] not in names or town == "Harrowfield")
+            and (NEW_PATIENTS["name"] not in names or accepting)
+            and (FOUNDED["name"] not in names or founded > 2010)
+        )
         (yes if ok else no).add(name)
     return yes, no
 
@@ -384,8 +390,8 @@ def check_run(run, fid: Optional[str] = None) -> None:
 
 def check_result(web: FindAllWeb, res, conditions: list) -> dict:
     """The result snapshot of an ended run: ids, metrics, distinct names, matched ⇔ every
-    condition met, a basis entry per condition, citations of fixture pages that state their
-    excerpts. Returns {candidate name: candidate}."""
+    condition met, a basis entry per condition, citations of fixture pages (that they state
+    their excerpts is `check_excerpts`). Returns {candidate name: candidate}."""
     check_run(res.run)
     assert not res.run.status.is_active, res.run.status
     cands = res.candidates
@@ -430,9 +436,21 @@ def check_result(web: FindAllWeb, res, conditions: list) -> dict:
             for cit in b.citations or []:
                 rel = web.rel(cit.url)
                 assert rel in FA_PAGES, f"{c.name}/{b.field}: citation of a URL outside the fixture web: {cit.url}"
-                for e in cit.excerpts or []:
-                    assert excerpt_in(e, rel), f"{c.name}/{b.field}: {rel} does not state the excerpt {e!r}"
+                assert cit.excerpts and all(e.strip() for e in cit.excerpts), (c.name, b.field, cit)
     return {c.name: c for c in cands}
+
+
+def check_excerpts(web: FindAllWeb, res) -> None:
+    """Every excerpt a candidate's basis cites is text of the cited page (all of them listed)."""
+    wrong = []
+    for c in res.candidates:
+        for b in c.basis or []:
+            for cit in b.citations or []:
+                rel = web.rel(cit.url)
+                for e in cit.excerpts or []:
+                    if rel not in FA_PAGES or not excerpt_in(e, rel):
+                        wrong.append(f"{c.name}/{b.field}: {rel or cit.url} does not state {e!r}")
+    assert not wrong, "excerpts that are not page text:\n" + "\n".join(sorted(set(wrong)))
 
 
 def check_world(web: FindAllWeb, by_name: dict, conditions: list) -> None:
@@ -598,9 +616,19 @@ def test_create_retrieve_result_schema(fsrv, fweb):
     res = client.beta.findall.result(fid)
     assert res.run.findall_id == fid and res.run.status.status == "completed"
     assert res.run.status.metrics == final.status.metrics, (res.run.status.metrics, final.status.metrics)
-    by_name = check_result(fweb, res, CONDITIONS3)
-    check_world(fweb, by_name, CONDITIONS3)
+    check_result(fweb, res, CONDITIONS3)
     _FINISHED[id(fsrv)] = fid  # later tests read this run
+
+
+def test_pipeline_finds_the_true_matches(fsqlite, fweb):
+    """Recall and precision on the fixture world (the standard run: three conditions)."""
+    _, res = finished_run(fsqlite, fweb)
+    check_world(fweb, check_result(fweb, res, CONDITIONS3), CONDITIONS3)
+
+
+def test_pipeline_citations_state_their_excerpts(fsqlite, fweb):
+    _, res = finished_run(fsqlite, fweb)
+    check_excerpts(fweb, res)
 
 
 def test_v1_spelling_and_raw_wire(fsrv):
@@ -651,11 +679,10 @@ def test_exclude_list_by_name_and_url(fsqlite, fweb):
         if e.type.startswith("findall.candidate."):
             assert norm(e.data.name) not in {norm("Copperbeech Family Dentistry"), norm("Larkspur Smile Studio")}, e
             assert e.data.url != larkspur, e
-    # The rest of the world is still found.
-    yes, _ = truth(CONDITIONS3)
-    matched = {norm(n) for n, c in by_name.items() if c.match_status == "matched"}
-    missing = sorted(n for n in yes - {"Copperbeech Family Dentistry", "Larkspur Smile Studio"} if norm(n) not in matched)
-    assert not missing, missing
+    # The rest of the world is still a candidate.
+    rest = set(WORLD) - {"Copperbeech Family Dentistry", "Larkspur Smile Studio"}
+    missing = sorted(n for n in rest if norm(n) not in names)
+    assert not missing, f"clinics no longer candidates: {missing}"
 
 
 # --------------------------------------------------------------------------------------
@@ -705,10 +732,15 @@ def test_events_full_log_and_resume(fsrv, fweb):
     with pytest.raises(parallel.UnprocessableEntityError) as ei:
         client.beta.findall.events(fid, last_event_id="not-an-id")
     assert_error(ei.value, 422)
-    # ...and so is a heartbeat id with no heartbeat number: the stream never sends one.
+
+
+def test_events_refuse_a_malformed_heartbeat_cursor(fsqlite, fweb):
+    """A heartbeat id is `<k>-hb-<n>`: one without its number is no id the stream sent."""
+    fid, _ = finished_run(fsqlite, fweb)
+    http = fsqlite.http()
     for bad in ("3-hb-", "3-hb-x"):
         resp = http.get(f"/v1beta/findall/runs/{fid}/events", params={"last_event_id": bad})
-        assert resp.status_code == 422, f"last_event_id={bad!r}: {resp.status_code}"
+        assert_error(resp, 422)
 
 
 def test_events_timeout_bounds_a_live_stream(stalled, stalling):
@@ -825,15 +857,17 @@ def test_cancel_keeps_matched_candidates(fsrv, fweb):
 
 def test_extend_after_match_limit_met(fsrv, fweb):
     client = fsrv.client()
-    yes, no = truth(CONDITIONS2)
-    assert len(yes) > 5  # the world has more matches than the first limit
-    run = create(client, CONDITIONS2, OBJECTIVE2, match_limit=5)
+    # One condition, which 9 clinics of the world meet: more than the first limit, fewer than
+    # the extended one.
+    yes, no = truth(CONDITIONS1)
+    assert 5 < len(yes) < 10
+    run = create(client, CONDITIONS1, OBJECTIVE1, match_limit=5)
     fid = run.findall_id
     first = wait_ended(client, fid)
     assert first.status.status == "completed" and first.status.termination_reason == "match_limit_met", first.status
     assert first.status.metrics.matched_candidates_count == 5, first.status.metrics
     res1 = client.beta.findall.result(fid)
-    check_result(fweb, res1, CONDITIONS2)
+    check_result(fweb, res1, CONDITIONS1)
     decided = {c.candidate_id: c for c in res1.candidates if c.match_status != "generated"}
     n1 = int(res1.last_event_id)
 
@@ -845,15 +879,15 @@ def test_extend_after_match_limit_met(fsrv, fweb):
     assert client.beta.findall.schema(fid).match_limit == 5
 
     schema = client.beta.findall.extend(fid, additional_match_limit=5)
-    assert schema.match_limit == 10 and schema.objective == OBJECTIVE2, schema
-    assert [c.model_dump() for c in schema.match_conditions] == CONDITIONS2
+    assert schema.match_limit == 10 and schema.objective == OBJECTIVE1, schema
+    assert [c.model_dump() for c in schema.match_conditions] == CONDITIONS1
     assert client.beta.findall.schema(fid).match_limit == 10
-    # 8 true matches under a limit of 10: it runs again until the candidates run out.
+    # Fewer matches than 10 in the world: it runs again until the candidates run out.
     final = wait_ended(client, fid, pred=lambda r: r.status.termination_reason != "match_limit_met")
     assert final.status.status == "completed" and final.status.termination_reason == "candidates_exhausted", final.status
+    assert final.status.metrics.matched_candidates_count > 5, final.status.metrics
     res = client.beta.findall.result(fid)
-    by_name = check_result(fweb, res, CONDITIONS2)
-    check_world(fweb, by_name, CONDITIONS2)
+    check_result(fweb, res, CONDITIONS1)
     by_id = {c.candidate_id: c for c in res.candidates}
     for cid, c in decided.items():
         assert cid in by_id, f"{c.name} ({cid}) is gone after the extend"
@@ -1082,13 +1116,18 @@ def test_webhook_on_the_end(fsrv, fweb):
         assert hit.method == "POST" and hit.path == "/findall", hit
         assert signature_ok(hit, secret), hit.headers
         body = hit.json
-        assert set(body) == {"type", "timestamp", "data"}, body
+        # {type, timestamp, data}, and the log's event id if the delivery carries it
+        assert {"type", "timestamp", "data"} <= set(body) <= {"type", "timestamp", "data", "event_id"}, body
         assert body["type"] == "findall.status", body
         rfc3339(body["timestamp"])
         data = FindAllRun.model_validate(body["data"])
         assert data.findall_id == fid and data.status.status == final.status.status, data
         assert data.status.is_active is False and data.status.termination_reason == final.status.termination_reason
         assert data.metadata == {"hook": "end"}
+        if "event_id" in body:
+            log = {e.event_id: e for e in real(events(client, fid))}
+            assert log[body["event_id"]].type == "findall.status", body["event_id"]
+            assert log[body["event_id"]].data.to_dict(mode="json") == body["data"]
     finally:
         rcv.close()
 
@@ -1098,7 +1137,7 @@ def test_webhook_with_candidate_event_types(fsqlite, fweb):
     try:
         secret = secret_of(fsqlite, fsqlite.key)
         client = fsqlite.client()
-        hook = {"url": rcv.url("/fa"), "event_types": ["findall.candidate.matched"]}
+        hook = {"url": rcv.url("/fa"), "event_types": ["findall.status", "findall.candidate.matched"]}
         run = create(client, webhook=hook)
         fid = run.findall_id
         wait_ended(client, fid)
@@ -1155,7 +1194,8 @@ def test_sigkill_mid_run(server_factory, parallax_bin, fweb, backend):
         full = events(client, fid)
         check_log(full, res)  # ids 1..n without a gap, one decision per candidate, metrics
         assert dumped(real(full))[: len(real(before))] == dumped(real(before)), "the log changed across the kill"
-        check_world(fweb, by_name, CONDITIONS3)
+        missing = sorted(n for n in WORLD if norm(n) not in {norm(k) for k in by_name})
+        assert not missing, f"clinics never generated across the kill: {missing}"
     except BaseException:
         print(srv.log_tail())
         raise
