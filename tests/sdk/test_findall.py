@@ -174,9 +174,10 @@ def excerpt_in(excerpt: str, rel: str) -> bool:
 
 
 class StallingSearch:
-    """A SearXNG stand-in on loopback that holds every query while `held` (then answers with
-    no results): a server whose only provider it is has a FindAll run that is provably still
-    active (its generation waits on the search) for as long as the test wants."""
+    """A SearXNG stand-in on loopback that holds every query while `open` is clear (then
+    answers with no results): a server whose only provider it is has a FindAll run that is
+    provably still active, its generation waiting on the search, until the server's own search
+    timeout (10 s) gives up on the query; so the tests act at once after the first query."""
 
     def __init__(self):
         self.queries: list = []
@@ -206,7 +207,11 @@ class StallingSearch:
 
             do_POST = do_GET
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Quiet(ThreadingHTTPServer):
+            def handle_error(self, request, client_address):  # the server gave up on a held query
+                pass
+
+        self.httpd = Quiet(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
@@ -766,6 +771,51 @@ def test_events_timeout_bounds_a_live_stream(stalled, stalling):
     assert resp.status_code == 200, resp.text
 
 
+def test_live_stream_sends_heartbeats(fsqlite, fweb):
+    """A quiet live run's stream sends a `findall.status` heartbeat every 10 s: no SSE id line,
+    event id `<last id>-hb-<n>`, the run as it is; the SDK decodes it; resuming from it is
+    resuming from the id it names. The run is kept quiet by fixture pages that answer after
+    12 s (within the server's 15 s fetch timeout). SQLite only: the store plays no part."""
+    srv = fsqlite
+    client = srv.client()
+    fweb.delay = 12.0
+    try:
+        mark = fweb.count()
+        fid = create(client, match_limit=5).findall_id
+        wait_until(lambda: fweb.count() > mark, 30, what="the run to ask for a page")
+        got: dict = {}
+
+        def sdk():
+            got["sdk"] = events(srv.client(), fid, api_timeout=11.5)
+
+        reader = threading.Thread(target=sdk, daemon=True)
+        reader.start()
+        frames = raw_frames(srv, fid, timeout="11.5")
+        reader.join(30)
+        assert "sdk" in got, "the SDK stream did not end"
+        beats = [f for f in frames if HEARTBEAT_ID.match(f.json["event_id"])]
+        assert beats, f"no heartbeat in 11.5 s of a quiet live stream: {frames}"
+        last = max(int(f.json["event_id"]) for f in frames if not HEARTBEAT_ID.match(f.json["event_id"]))
+        for n, f in enumerate(beats, 1):
+            assert f.id is None and f.event == "findall.status", f
+            assert HEARTBEAT_ID.match(f.json["event_id"]).group(1) == str(last), (f.json["event_id"], last)
+            assert spec_violations(f.json, SPEC_EVENTS) == [], f
+            run = FindAllRun.model_validate(f.json["data"])
+            assert run.findall_id == fid and run.status.is_active, run
+        sdk_beats = [e for e in got["sdk"] if HEARTBEAT_ID.match(e.event_id)]
+        assert sdk_beats and all(e.type == "findall.status" and e.data.status.is_active for e in sdk_beats), got["sdk"]
+        check_log(got["sdk"])
+        cursor = beats[0].json["event_id"]
+        resumed = real(events(client, fid, last_event_id=cursor, api_timeout=0.5))
+        plain = real(events(client, fid, last_event_id=str(last), api_timeout=0.5))
+        assert as_wire(resumed[: len(plain)]) == as_wire(plain[: len(resumed)]), (cursor, resumed, plain)
+        assert all(int(e.event_id) > last for e in resumed), resumed
+    finally:
+        fweb.delay = 0.0
+    resp = srv.http().post(f"/v1beta/findall/runs/{fid}/cancel")
+    assert resp.status_code in (200, 409), resp.text
+
+
 # --------------------------------------------------------------------------------------
 # cancel
 # --------------------------------------------------------------------------------------
@@ -832,6 +882,7 @@ def test_cancel_keeps_matched_candidates(fsrv, fweb):
         resp = fsrv.http().post(f"/v1beta/findall/runs/{fid}/cancel")
     finally:
         fweb.delay = 0.0
+    print(f"cancel answered {resp.status_code}")
     if resp.status_code == 200:
         body = FindAllRun.model_validate(resp.json())
         assert body.status.status == "cancelled" and body.status.termination_reason == "user_cancelled", body.status
@@ -1184,7 +1235,9 @@ def test_sigkill_mid_run(server_factory, parallax_bin, fweb, backend):
             if e.type.startswith("findall.candidate."):
                 break
         stream.close()
+        active = client.beta.findall.retrieve(fid).status.is_active
         srv.kill()
+        print(f"SIGKILL landed while the run was {'active' if active else 'already ended'}")
         srv.restart()
         fweb.delay = 0.0
         client = srv.client()
