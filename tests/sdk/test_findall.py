@@ -138,12 +138,22 @@ def norm(name: str) -> str:
 
 class FindAllWeb(FixtureWeb):
     """`tests/fixtures/findall-web/` served from one loopback root (the request log and URL
-    helpers of test_research's FixtureWeb); `delay` seconds before each page's answer slow a
-    run down on purpose."""
+    helpers of test_research's FixtureWeb). `slow(s)` makes each page answer after s seconds,
+    to slow a run down on purpose; `fast()` ends that, waking the pages still held."""
 
     def __init__(self):
         self.delay = 0.0
+        self._wake = threading.Event()
+        self.arrived = 0  # page requests received (the request log has them once answered)
         super().__init__()
+
+    def slow(self, seconds: float) -> None:
+        self._wake.clear()
+        self.delay = seconds
+
+    def fast(self) -> None:
+        self.delay = 0.0
+        self._wake.set()
 
     def answer(self, path: str):
         rel = path.lstrip("/")
@@ -151,8 +161,10 @@ class FindAllWeb(FixtureWeb):
             body = (FA_ROOT / "sitemap.xml").read_text("utf-8").replace("FIXTURE_HOST", self.host)
             return 200, "application/xml", body.encode()
         if rel in FA_PAGES:
+            with self.lock:
+                self.arrived += 1
             if self.delay:
-                time.sleep(self.delay)
+                self._wake.wait(self.delay)
             return 200, "text/html; charset=utf-8", (FA_ROOT / rel).read_bytes()
         return 404, "text/plain; charset=utf-8", b"not found"
 
@@ -778,11 +790,11 @@ def test_live_stream_sends_heartbeats(fsqlite, fweb):
     12 s (within the server's 15 s fetch timeout). SQLite only: the store plays no part."""
     srv = fsqlite
     client = srv.client()
-    fweb.delay = 12.0
+    mark = fweb.arrived
+    fweb.slow(12.0)
+    fid = create(client, match_limit=5).findall_id
     try:
-        mark = fweb.count()
-        fid = create(client, match_limit=5).findall_id
-        wait_until(lambda: fweb.count() > mark, 30, what="the run to ask for a page")
+        wait_until(lambda: fweb.arrived > mark, 30, what="the run to ask for a page")
         got: dict = {}
 
         def sdk():
@@ -811,9 +823,9 @@ def test_live_stream_sends_heartbeats(fsqlite, fweb):
         assert as_wire(resumed[: len(plain)]) == as_wire(plain[: len(resumed)]), (cursor, resumed, plain)
         assert all(int(e.event_id) > last for e in resumed), resumed
     finally:
-        fweb.delay = 0.0
-    resp = srv.http().post(f"/v1beta/findall/runs/{fid}/cancel")
-    assert resp.status_code in (200, 409), resp.text
+        resp = srv.http().post(f"/v1beta/findall/runs/{fid}/cancel")
+        fweb.fast()
+    assert resp.status_code == 200, resp.text
 
 
 # --------------------------------------------------------------------------------------
@@ -866,7 +878,7 @@ def test_cancel_keeps_matched_candidates(fsrv, fweb):
     it has a match. On a machine fast enough to end it first, the cancel is a 409 instead, and
     the rest still holds."""
     client = fsrv.client()
-    fweb.delay = 0.2
+    fweb.slow(0.2)
     try:
         run = create(client, match_limit=50)
         fid = run.findall_id
@@ -881,7 +893,7 @@ def test_cancel_keeps_matched_candidates(fsrv, fweb):
         before = {c.candidate_id: c for c in first.candidates if c.match_status == "matched"}
         resp = fsrv.http().post(f"/v1beta/findall/runs/{fid}/cancel")
     finally:
-        fweb.delay = 0.0
+        fweb.fast()
     print(f"cancel answered {resp.status_code}")
     if resp.status_code == 200:
         body = FindAllRun.model_validate(resp.json())
@@ -1225,7 +1237,7 @@ def test_sigkill_mid_run(server_factory, parallax_bin, fweb, backend):
     srv = indexed_server(server_factory, parallax_bin, fweb, backend, extra_args=["--lease-seconds", "2"])
     try:
         client = srv.client()
-        fweb.delay = 0.15
+        fweb.slow(0.15)
         run = create(client, match_limit=50)
         fid = run.findall_id
         before = []
@@ -1239,7 +1251,7 @@ def test_sigkill_mid_run(server_factory, parallax_bin, fweb, backend):
         srv.kill()
         print(f"SIGKILL landed while the run was {'active' if active else 'already ended'}")
         srv.restart()
-        fweb.delay = 0.0
+        fweb.fast()
         client = srv.client()
         wait_ended(client, fid)
         res = client.beta.findall.result(fid)
@@ -1253,5 +1265,5 @@ def test_sigkill_mid_run(server_factory, parallax_bin, fweb, backend):
         print(srv.log_tail())
         raise
     finally:
-        fweb.delay = 0.0
+        fweb.fast()
         srv.stop()
