@@ -539,9 +539,18 @@ def check_log(evs: list, res=None) -> None:
     twice = {k: v for k, v in decided.items() if len(v) != 1}
     assert not twice, f"candidates decided more than once: {twice}"
     generated: dict = {}
+    run_ids = set()
     for i, e in enumerate(real(evs)):
         if e.type == "findall.candidate.generated":
             generated.setdefault(e.data.candidate_id, []).append(i)
+            assert e.data.match_status == "generated" and e.data.output is None and e.data.basis is None, e
+        elif e.type == "findall.status":
+            check_run(e.data)
+            run_ids.add(e.data.findall_id)
+    assert len(run_ids) <= 1, run_ids
+    for cid, idx in generated.items():
+        first_decision = next((i for i, e in enumerate(real(evs)) if e.type in DECIDED and e.data.candidate_id == cid), None)
+        assert first_decision is None or first_decision > idx[0], f"{cid} decided before it was generated"
     assert all(len(v) == 1 for v in generated.values()), f"candidates generated twice: {generated}"
     if res is not None:
         for c in res.candidates:
@@ -871,6 +880,46 @@ def test_cancel_an_active_run(stalled, stalling):
     check_log(evs, res)
     assert client.beta.findall.retrieve(fid).status.status == "cancelled"
     assert client.beta.findall.schema(fid).match_limit == 50
+
+
+def test_extend_and_enrich_an_active_run(stalled, stalling):
+    """On a run still generating (deterministic, as above): extend raises the limit and the run
+    goes on; enrich appends to the schema; bad bodies are refused; then it is cancelled."""
+    srv = stalled
+    client = srv.client()
+    seen = stalling.count()
+    fid = create(client, match_limit=5).findall_id
+    stalling.wait_query(seen)
+    schema = client.beta.findall.extend(fid, additional_match_limit=7)
+    assert schema.match_limit == 12, schema
+    assert client.beta.findall.retrieve(fid).status.is_active
+    for bad in (0, -1, 989):  # 12 + 989 > 1000
+        with pytest.raises(parallel.UnprocessableEntityError) as ei:
+            client.beta.findall.extend(fid, additional_match_limit=bad)
+        assert_error(ei.value, 422)
+    for body in (
+        {"additional_match_limit": "5"},
+        {},
+        {"additional_match_limit": 2.5},
+    ):
+        assert_error(post(srv, f"/v1beta/findall/runs/{fid}/extend", body), 422)
+    enriched = client.beta.findall.enrich(fid, output_schema=FOUNDED_YEAR, processor="lite")
+    assert len(enriched.enrichments) == 1 and enriched.match_limit == 12, enriched
+    for body in (
+        {"output_schema": {"type": "text"}},
+        {"output_schema": FOUNDED_YEAR, "processor": "no-such-processor"},
+        {"processor": "lite"},
+        {"output_schema": {"type": "json"}},
+    ):
+        assert_error(post(srv, f"/v1beta/findall/runs/{fid}/enrich", body), 422)
+    schema = client.beta.findall.schema(fid)
+    assert schema.match_limit == 12 and schema.enrichments == enriched.enrichments, schema
+    assert srv.http().post(f"/v1beta/findall/runs/{fid}/cancel").status_code == 200
+    stalling.open.set()
+    evs = real(events(client, fid))
+    updates = [e.data for e in evs if e.type == "findall.schema.updated"]
+    assert [u.match_limit for u in updates] == [5, 12, 12], updates
+    assert not updates[1].enrichments and len(updates[2].enrichments) == 1, updates
 
 
 def test_cancel_keeps_matched_candidates(fsrv, fweb):
