@@ -1061,9 +1061,7 @@ def test_enrich_a_finished_run(fsqlite, fweb):
         field = c.output["founded_year"]
         assert field["type"] == "enrichment" and "value" in field, (c.name, field)
         assert "founded_year" in [b.field for b in c.basis], (c.name, c.basis)
-        # (Not checked: that the value is the year. The enrichment is a task run of the
-        # research engine, judged by test_research.py; today its extractive answer to this
-        # string field can be a name from the founding sentence.)
+        # (That the value is the year is test_enrichment_values_are_the_founding_years.)
     for c in res.candidates:
         if c.match_status != "matched" and isinstance(c.output, dict):
             assert "founded_year" not in c.output, f"{c.name} ({c.match_status}) was enriched"
@@ -1078,6 +1076,29 @@ def test_enrich_a_finished_run(fsqlite, fweb):
         if e.type == "findall.candidate.enriched":
             assert e.data.output["founded_year"]["type"] == "enrichment", e
     assert any(e.type == "findall.status" and e.data.status.is_active for e in later), "never running again"
+
+
+def test_enrichment_values_are_the_founding_years(fsqlite, fweb):
+    """Pipeline quality: each matched clinic's page (or, for Foxglove Lane Dental, the news
+    article) says plainly "founded in <year>"; the enrichment's value states that year."""
+    client = fsqlite.client()
+    fid = create(client).findall_id
+    wait_ended(client, fid)
+    client.beta.findall.enrich(fid, output_schema=FOUNDED_YEAR, processor="lite")
+
+    def enriched():
+        r = client.beta.findall.result(fid)
+        done = all("founded_year" in (c.output or {}) for c in r.candidates if c.match_status == "matched")
+        return r if done and not r.run.status.is_active else None
+
+    res = wait_until(enriched, RUN_WAIT, interval=0.2, what="the enrichment to end")
+    wrong = {}
+    for c in res.candidates:
+        if c.match_status == "matched" and c.name in WORLD:
+            value = c.output["founded_year"]["value"]
+            if str(WORLD[c.name][2]) not in json.dumps(value):
+                wrong[c.name] = (WORLD[c.name][2], value)
+    assert not wrong, f"founding years (stated, enriched): {wrong}"
 
 
 # --------------------------------------------------------------------------------------
