@@ -12,21 +12,26 @@ accepting new patients, one founded in 1987). `WORLD` below is the truth the tes
 pipeline to: on this tiny world, every true match is matched and no hard negative is.
 
 - Runs: create → retrieve → end → result (ids, metrics = counts, distinct names, matched ⇔
-  every condition met, a basis entry per condition citing fixture pages that state the
-  excerpt), the schema endpoint, `/v1` spelling, exclude_list (by name, by URL).
+  every condition met, a basis entry per condition citing fixture pages), the schema
+  endpoint, the `/v1` spelling, exclude_list (by name, by URL).
 - Events: the whole log through the SDK and raw (first `findall.schema.updated`, ids 1..n,
-  one terminal event per candidate, a matched event per matched candidate), resumption at
-  every cursor and from a heartbeat id, 422 on a bad cursor, `timeout` bounding a live stream.
+  one decision per candidate after its generation, a matched event per matched candidate),
+  resumption at several cursors and from a heartbeat id, 422 on a bad cursor, `timeout`
+  bounding a live stream, real heartbeats on a quiet one.
 - Cancel (deterministic: a server whose only search provider, a SearXNG stand-in written here,
   holds every query, so the run is provably still active), 409 on a second cancel; cancel of a
   run over the real world keeps its matched candidates.
-- Extend after match_limit_met (no candidate twice, earlier decisions kept), 422/409 refusals;
-  enrich (an enrichment field on every matched candidate, `findall.candidate.enriched`
-  events); ingest; entity-search; 422 on bad input; tenant isolation (404 on every route);
-  a signed `findall.status` webhook; SIGKILL in the middle of a run.
+- Extend after match_limit_met (no candidate twice, earlier decisions kept) and of an active
+  run, 422/409 refusals; enrich of an ended run (an enrichment field on every matched
+  candidate, `findall.candidate.enriched` events) and of an active one; ingest;
+  entity-search; 422 on bad input; tenant isolation (404 on every route); signed webhooks;
+  SIGKILL in the middle of a run.
+- Pipeline quality on the fixture world, in tests of their own so that it hides none of the
+  API checks: every true match matched and no hard negative; cited excerpts are page text;
+  enrichment values are the stated founding years.
 
 Both storage backends where the store matters; SQLite only for ingest, entity-search,
-exclude_list and enrich (pipeline behaviour, not storage).
+exclude_list, enrich, heartbeats and the quality tests (pipeline behaviour, not storage).
 """
 
 from __future__ import annotations
