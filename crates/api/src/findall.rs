@@ -799,9 +799,13 @@ pub fn parse_event_cursor(text: Option<&str>) -> Result<i64, ApiError> {
     let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(0);
     };
-    let number = text.split_once("-hb-").map_or(text, |(n, _)| n);
+    let (number, beat) = match text.split_once("-hb-") {
+        Some((n, beat)) => (n, Some(beat)),
+        None => (text, None),
+    };
+    let beat_ok = beat.is_none_or(|b| !b.is_empty() && b.bytes().all(|c| c.is_ascii_digit()));
     match number.parse::<i64>() {
-        Ok(n) if n >= 0 => Ok(n),
+        Ok(n) if n >= 0 && beat_ok => Ok(n),
         _ => Err(ApiError::validation(vec![FieldError::new(
             "/query/last_event_id",
             "must be an event id this stream sent",
@@ -929,6 +933,8 @@ mod tests {
         );
         assert_eq!(parse_event_cursor(Some("x")).unwrap_err().status, 422);
         assert_eq!(parse_event_cursor(Some("-1")).unwrap_err().status, 422);
+        assert_eq!(parse_event_cursor(Some("3-hb-")).unwrap_err().status, 422);
+        assert_eq!(parse_event_cursor(Some("3-hb-x")).unwrap_err().status, 422);
     }
 
     #[test]

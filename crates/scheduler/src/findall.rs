@@ -302,7 +302,13 @@ async fn work_to_end(
     let mut low_rate = false;
 
     if !generation_done && state.matched < state.match_limit {
-        let found = finder.generate(&tenant, &schema, generator, &exclude).await;
+        let found = match finder.generate(&tenant, &schema, generator, &exclude).await {
+            Ok(found) => found,
+            Err(message) => {
+                state.write(FindAllWork::Fail { message }).await?;
+                return Ok(());
+            }
+        };
         tracing::info!(findall_id = %state.findall_id, candidates = found.len(), "FindAll candidates generated");
         // In batches, so a stream shows candidates as they are recorded and no one
         // transaction grows large.

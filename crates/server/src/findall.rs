@@ -245,7 +245,8 @@ pub async fn entity_search(
     };
     let found = finder
         .generate(&tenant, &schema, Generator::Core, &[])
-        .await;
+        .await
+        .map_err(|why| ApiError::new(503, format!("Service unavailable: {why}")))?;
     let entities: Vec<(String, String, String)> = found
         .into_iter()
         .take(search.match_limit as usize)

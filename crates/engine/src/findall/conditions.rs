@@ -524,12 +524,31 @@ fn has_term(stems: &[String], term: &str) -> bool {
         .any(|syn| stems.iter().any(|s| s == syn))
 }
 
-fn negated(text: &str) -> bool {
+/// Whether a negation bears on the condition's terms in `text`: a negating word among the
+/// few words before a key term ("not accepting new patients", "no longer takes"), not one
+/// elsewhere in the sentence ("accepting new patients; no referral is needed").
+fn negated(text: &str, terms: &[String]) -> bool {
     let lower = text.to_lowercase();
-    lower
+    let words: Vec<&str> = lower
         .split(|c: char| !c.is_alphanumeric() && c != '\'')
-        .any(|w| NEGATIONS.contains(&w))
-        || lower.contains("n't")
+        .filter(|w| !w.is_empty())
+        .collect();
+    let is_negation = |w: &str| NEGATIONS.contains(&w) || w.ends_with("n't");
+    let positions: Vec<usize> = words
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| {
+            let stems = [stem(w)];
+            terms.iter().any(|t| has_term(&stems, t))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if positions.is_empty() {
+        return words.iter().any(|w| is_negation(w));
+    }
+    positions
+        .iter()
+        .any(|&p| words[p.saturating_sub(4)..p].iter().any(|w| is_negation(w)))
 }
 
 /// The place a statement puts its subject in ("located in Nettlebury", "Town: Nettlebury").
@@ -649,7 +668,7 @@ pub fn read_statement(test: &Test, statement: &Statement) -> Option<Reading> {
         }
         // The place named, but not as where the candidate is: weak support unless negated.
         return Some(Reading {
-            bearing: if negated(text) {
+            bearing: if negated(text, &test.terms) {
                 Bearing::Contradicts
             } else {
                 Bearing::Supports
@@ -681,7 +700,7 @@ pub fn read_statement(test: &Test, statement: &Statement) -> Option<Reading> {
     let says_no = match cell_answer.as_deref() {
         Some(v) if v.starts_with("no") || v == "✗" || v == "-" || v == "n" => true,
         Some(v) if v.starts_with("yes") || v == "✓" || v == "y" => false,
-        _ => negated(text),
+        _ => negated(text, &test.terms),
     };
     let holds = says_no == test.negative;
     Some(Reading {
@@ -892,6 +911,16 @@ mod tests {
         assert_eq!(yes.bearing, Bearing::Supports);
         let no = read_statement(&t, &s("We are not accepting new patients at this time.")).unwrap();
         assert_eq!(no.bearing, Bearing::Contradicts);
+        let elsewhere = s("The studio is accepting new patients; no referral is needed.");
+        assert_eq!(
+            read_statement(&t, &elsewhere).unwrap().bearing,
+            Bearing::Supports
+        );
+        let longer = s("The practice is no longer taking new patients.");
+        assert_eq!(
+            read_statement(&t, &longer).unwrap().bearing,
+            Bearing::Contradicts
+        );
         let row = Statement {
             text: "Clinic: Yarrow; Accepting new patients: No".into(),
             cells: vec![

@@ -15,6 +15,8 @@ pub struct Shown<'a> {
     pub url: &'a str,
     pub title: Option<&'a str>,
     pub text: &'a str,
+    /// The statement as the page writes it, for citations.
+    pub excerpt: String,
     pub own: bool,
 }
 
@@ -72,7 +74,11 @@ pub async fn judge(
             "[{}] ({}{}) {}\n",
             i + 1,
             s.url,
-            if s.own { ", the candidate's own page" } else { "" },
+            if s.own {
+                ", the candidate's own page"
+            } else {
+                ""
+            },
             s.text
         ));
     }
@@ -91,7 +97,11 @@ pub async fn judge(
         schema.objective, schema.entity_type, candidate.name, candidate.url
     );
     let (answer, _) = match llm
-        .chat_json(&[Message::system(system), Message::user(user)], &answer_schema(), 1)
+        .chat_json(
+            &[Message::system(system), Message::user(user)],
+            &answer_schema(),
+            1,
+        )
         .await
     {
         Ok(answer) => answer,

@@ -113,14 +113,15 @@ pub struct Verdict {
 #[async_trait]
 pub trait Finder: Send + Sync + 'static {
     /// Candidates for `schema`, best first, at most the generator's
-    /// [`Breadth::max_candidates`], none of them excluded.
+    /// [`Breadth::max_candidates`], none of them excluded. An error when no search could be
+    /// made at all (every provider failed), saying why.
     async fn generate(
         &self,
         tenant: &str,
         schema: &FindAllSchema,
         generator: Generator,
         exclude: &[Excluded],
-    ) -> Vec<Found>;
+    ) -> Result<Vec<Found>, String>;
     /// Judges `candidate` against every condition of `schema`.
     async fn evaluate(
         &self,
@@ -169,7 +170,18 @@ impl FindAllPipeline {
     }
 
     async fn search(&self, tenant: &str, queries: &[String], per_query: usize) -> Vec<String> {
-        read::search(
+        self.search_or_fail(tenant, queries, per_query).await.0
+    }
+
+    /// The pages found, best first, and whether every search failed (nothing found and at
+    /// least one provider reported an error).
+    async fn search_or_fail(
+        &self,
+        tenant: &str,
+        queries: &[String],
+        per_query: usize,
+    ) -> (Vec<String>, Option<String>) {
+        let found = read::search(
             &self.providers,
             tenant,
             queries,
@@ -177,11 +189,16 @@ impl FindAllPipeline {
             per_query,
             false,
         )
-        .await
-        .urls
-        .into_iter()
-        .map(|c| c.url)
-        .collect()
+        .await;
+        let failed = (found.urls.is_empty() && !found.warnings.is_empty()).then(|| {
+            found
+                .warnings
+                .iter()
+                .filter_map(|w| w["message"].as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+        (found.urls.into_iter().map(|c| c.url).collect(), failed)
     }
 }
 
@@ -312,10 +329,16 @@ impl Gathered {
     /// The candidates, those vouched for by a list or their own page first (prose names are
     /// weaker), each group in order of appearance.
     fn into_found(self, max: usize) -> Vec<Found> {
+        // Names excluded after they were first seen (an excluded page read later) go too.
+        let excluded_keys = &self.excluded_keys;
+        let excluded_urls = &self.excluded_urls;
         let mut found: Vec<(usize, Found, Vouch)> = self
             .found
             .into_iter()
             .enumerate()
+            .filter(|(_, (f, _))| {
+                !excluded_keys.contains(&f.key) && !excluded_urls.contains(&url_key(&f.url))
+            })
             .map(|(i, (f, v))| (i, f, v))
             .collect();
         found.sort_by_key(|(i, _, v)| (*v == Vouch::Prose, *i));
@@ -456,7 +479,8 @@ struct Evidence<'a> {
     own: bool,
     url: &'a str,
     title: Option<&'a str>,
-    text: &'a str,
+    /// The statement as the page writes it.
+    excerpt: String,
 }
 
 fn decide<'a>(
@@ -472,7 +496,7 @@ fn decide<'a>(
                     own: *own,
                     url,
                     title: title.as_deref(),
-                    text: &s.text,
+                    excerpt: s.excerpt(),
                 });
             }
         }
@@ -513,11 +537,11 @@ fn condition_basis(
             Some(c) => c["excerpts"]
                 .as_array_mut()
                 .expect("excerpts is an array")
-                .push(Value::String(e.text.to_string())),
+                .push(Value::String(e.excerpt.clone())),
             None => citations.push(json!({
                 "url": e.url,
                 "title": e.title,
-                "excerpts": [e.text],
+                "excerpts": [e.excerpt],
             })),
         }
     }
@@ -571,15 +595,14 @@ impl Finder for FindAllPipeline {
         schema: &FindAllSchema,
         generator: Generator,
         exclude: &[Excluded],
-    ) -> Vec<Found> {
+    ) -> Result<Vec<Found>, String> {
         let b = breadth(generator);
         let queries = generation_queries(schema, b.queries);
-        let urls: Vec<String> = self
-            .search(tenant, &queries, b.per_query)
-            .await
-            .into_iter()
-            .take(b.pages)
-            .collect();
+        let (mut urls, failed) = self.search_or_fail(tenant, &queries, b.per_query).await;
+        if let Some(why) = failed {
+            return Err(format!("every search failed: {why}"));
+        }
+        urls.truncate(b.pages);
         let reads: Vec<_> = urls.iter().map(|u| self.read(tenant, u)).collect();
         let mut pages = futures::stream::iter(reads).buffered(8);
         let mut gathered = Gathered::new(exclude);
@@ -587,7 +610,10 @@ impl Finder for FindAllPipeline {
         while let Some(page) = pages.next().await {
             let Some(page) = page else { continue };
             if let Some((name, description)) = own_page_entity(&page, &schema.entity_type) {
-                if !(people && text::is_organisation_name(&name)) {
+                if gathered.excluded_urls.contains(&url_key(&page.url)) {
+                    // An excluded page's entity is excluded under any name this page gives it.
+                    gathered.excluded_keys.insert(name_key(&name));
+                } else if !(people && text::is_organisation_name(&name)) {
                     gathered.add(&name, &page.url, &description, Vouch::OwnPage);
                 }
             }
@@ -605,7 +631,7 @@ impl Finder for FindAllPipeline {
                 gathered.add(&m.name, &url, &m.description, vouch);
             }
         }
-        gathered.into_found(b.max_candidates)
+        Ok(gathered.into_found(b.max_candidates))
     }
 
     async fn evaluate(
@@ -700,6 +726,7 @@ async fn judge_with_llm(
                 url,
                 title: title.as_deref(),
                 text: &s.text,
+                excerpt: s.excerpt(),
                 own: *own,
             })
         })
@@ -734,12 +761,17 @@ async fn judge_with_llm(
         let mut citations: Vec<Value> = Vec::new();
         for &i in &j.cited {
             let s = &shown[i];
-            match citations.iter_mut().find(|c| c["url"].as_str() == Some(s.url)) {
+            match citations
+                .iter_mut()
+                .find(|c| c["url"].as_str() == Some(s.url))
+            {
                 Some(c) => c["excerpts"]
                     .as_array_mut()
                     .expect("excerpts is an array")
-                    .push(Value::String(s.text.to_string())),
-                None => citations.push(json!({"url": s.url, "title": s.title, "excerpts": [s.text]})),
+                    .push(Value::String(s.excerpt.clone())),
+                None => {
+                    citations.push(json!({"url": s.url, "title": s.title, "excerpts": [s.excerpt]}))
+                }
             }
         }
         let value = if j.met.is_none() {

@@ -12,6 +12,23 @@ pub struct Statement {
     pub cells: Vec<(String, String)>,
 }
 
+impl Statement {
+    /// The statement as the page writes it, for an excerpt: a table row's cells in order
+    /// (a key-value row as its key and value), a sentence as it is.
+    pub fn excerpt(&self) -> String {
+        match self.cells.as_slice() {
+            [] => self.text.clone(),
+            [(k, v)] => format!("{k} {v}").trim().to_string(),
+            cells => cells
+                .iter()
+                .map(|(_, v)| v.as_str())
+                .filter(|v| !v.is_empty())
+                .collect::<Vec<_>>()
+                .join(" "),
+        }
+    }
+}
+
 /// An entity a page lists or names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mention {
@@ -164,24 +181,13 @@ fn is_abbreviation(before: &[char]) -> bool {
 }
 
 /// Whether a table's first row is a key and its value rather than column headers: two
-/// cells, the first not a naming header ("Founded | 2017", "Headquarters | Orvane").
+/// cells, the first not a naming header ("Founded | 2017", "Town | Harrowfield"). A
+/// two-column list of entities names them in its first column ("Clinic | Town").
 fn is_key_value_header(cells: &[String]) -> bool {
     cells.len() == 2 && {
         let first = plain(&cells[0]).to_lowercase();
-        !NAME_HEADERS.iter().any(|h| first.contains(h))
-            && !cells[1].trim().is_empty()
-            && !looks_like_column_header(&plain(&cells[1]))
+        !first.is_empty() && !NAME_HEADERS.iter().any(|h| first.contains(h))
     }
-}
-
-/// Whether a header cell reads as a column's name ("Town", "Founded", "Employees") rather
-/// than a value: one or two words, no digits.
-fn looks_like_column_header(cell: &str) -> bool {
-    let words = cell.split_whitespace().count();
-    (1..=3).contains(&words)
-        && !cell.chars().any(|c| c.is_ascii_digit())
-        && cell.chars().next().is_some_and(char::is_uppercase)
-        && !cell.contains(',')
 }
 
 /// A key-value row as a statement: `key: value`, with the pair as its cell.
@@ -786,10 +792,9 @@ pub fn mentions(markdown: &str, entity_type: &str) -> Vec<Mention> {
                 flush(&mut block, &mut out);
                 header_seen = true;
                 table_rows.clear();
-                key_values = cells.len() == 2 && {
+                key_values = is_key_value_header(&cells) && {
                     let first = plain(&cells[0]).to_lowercase();
-                    !NAME_HEADERS.iter().any(|h| first.contains(h))
-                        && !types.iter().any(|t| first.contains(t.as_str()))
+                    !types.iter().any(|t| first.contains(t.as_str()))
                 };
                 continue;
             }
@@ -1062,6 +1067,9 @@ mod tests {
             ]
         );
         assert!(mentions(md, "companies").is_empty());
+        let town = "| Town | Harrowfield |\n| --- | --- |\n| Founded | 2014 |";
+        let texts: Vec<String> = statements(town).into_iter().map(|s| s.text).collect();
+        assert_eq!(texts, ["Town: Harrowfield", "Founded: 2014"]);
         // A two-column directory keeps its header and its names.
         let directory =
             "| Clinic | Town |\n| --- | --- |\n| Oak Dental | Quillmere |\n| Elm Dental | Brink |";
