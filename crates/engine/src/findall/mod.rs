@@ -352,13 +352,10 @@ fn statements_about(page: &PageRead, candidate: &Candidate) -> (bool, Vec<Statem
     let key = name_key(&candidate.name);
     // Its own page: a part of the title names it ("Trail E1 - Brackenridge Cycles" for
     // "Brackenridge Trail E1").
-    let own = page.title.as_deref().is_some_and(|title| {
-        title
-            .split(['|', '–', '—', '-', ':', '·'])
-            .map(name_key)
-            .filter(|t| t.len() >= 4)
-            .any(|t| t == key || key.contains(&t) || t.contains(&key))
-    });
+    let own = page
+        .title
+        .as_deref()
+        .is_some_and(|title| title_names(title, &key));
     let all = statements(&page.extracted.markdown);
     if own {
         // Every statement of its own page, but a table row naming another entity (in a
@@ -447,6 +444,29 @@ fn refers_back(sentence: &str, name: &str) -> bool {
             "society",
         ]
         .contains(&second.as_str())
+}
+
+/// Whether a page title names the entity of `key`: one of its parts (split at the
+/// separators titles put between a page's subject and its site) is the name, or holds it, or
+/// is a name of at least two words that the name holds ("Trail E1" in "Brackenridge Trail
+/// E1"). Words are compared whole: "Co-operative" does not name every co-operative.
+fn title_names(title: &str, key: &str) -> bool {
+    let words = |k: &str| k.split(' ').filter(|w| !w.is_empty()).count();
+    let holds = |long: &str, short: &str| format!(" {long} ").contains(&format!(" {short} "));
+    let mut parts = vec![title.to_string()];
+    for sep in [" | ", " – ", " — ", " - ", ": ", " · ", " :: "] {
+        parts = parts
+            .iter()
+            .flat_map(|p| p.split(sep).map(str::to_string).collect::<Vec<_>>())
+            .collect();
+    }
+    parts
+        .iter()
+        .map(|p| name_key(p))
+        .filter(|t| !t.is_empty())
+        .any(|t| {
+            t == key || (words(key) >= 2 && holds(&t, key)) || (words(&t) >= 2 && holds(key, &t))
+        })
 }
 
 /// Whether `text` calls someone by `surname` alone: the word, not part of a longer name
@@ -906,6 +926,23 @@ pub fn suggest_schema(objective: &str) -> FindAllSchema {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn titles_name_their_own_entity_only() {
+        assert!(title_names(
+            "Trail E1 - Brackenridge Cycles",
+            "brackenridge trail e1"
+        ));
+        assert!(title_names(
+            "About the Trust - The Harefield Hedgehog Trust",
+            "harefield hedgehog trust"
+        ));
+        assert!(!title_names(
+            "Ashby Honey Co-operative",
+            "ashby beekeepers co operative"
+        ));
+        assert!(!title_names("Oak Dental | Quillmere", "elm dental"));
+    }
 
     #[test]
     fn objectives_become_schemas() {
