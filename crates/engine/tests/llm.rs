@@ -1118,3 +1118,90 @@ async fn values_no_cited_passage_states_are_dropped() {
     assert_eq!(fields, ["founder", "employees", "products", "products.0"]);
     assert_eq!(s.warnings.len(), 2, "{:?}", s.warnings);
 }
+
+/// FindAll's LLM judge keeps a judgement only when it cites a statement it was shown: a "met"
+/// with no citation (or a made-up one) is undecided, so a candidate is never matched on what
+/// no page read says; a model that cannot answer leaves the extractive judge to decide.
+#[tokio::test]
+async fn findall_judgements_count_only_with_a_citation() {
+    use parallax_api::findall::{Candidate, FindAllSchema, MatchCondition, MatchStatus};
+    use parallax_engine::findall::llm_judge::{judge, Shown};
+
+    let answer = json!({"conditions": [
+        {"name": "in_town", "is_matched": true, "value": "Quillmere", "statements": [1], "reasoning": "stated"},
+        {"name": "new_patients", "is_matched": true, "value": "yes", "statements": [], "reasoning": "guess"},
+        {"name": "sedation", "is_matched": false, "value": "no", "statements": [2, 9], "reasoning": "contrary"}
+    ]})
+    .to_string();
+    let (base, script) = serve(vec![Canned::ok(&answer, 10, 10)]).await;
+    let schema = FindAllSchema {
+        objective: "dental clinics".into(),
+        entity_type: "dental clinics".into(),
+        match_conditions: ["in_town", "new_patients", "sedation"]
+            .iter()
+            .map(|n| MatchCondition {
+                name: n.to_string(),
+                description: format!("condition {n}"),
+            })
+            .collect(),
+        enrichments: None,
+        generator: None,
+        match_limit: None,
+    };
+    let candidate = Candidate {
+        candidate_id: Candidate::new_id(),
+        name: "Oak Dental".into(),
+        url: "http://oak.example/".into(),
+        description: None,
+        match_status: MatchStatus::Generated,
+        output: None,
+        basis: None,
+    };
+    let shown = [
+        Shown {
+            url: "http://oak.example/",
+            title: Some("Oak Dental"),
+            text: "Oak Dental is in Quillmere.",
+            excerpt: "Oak Dental is in Quillmere.".into(),
+            own: true,
+        },
+        Shown {
+            url: "http://oak.example/",
+            title: Some("Oak Dental"),
+            text: "We do not offer sedation.",
+            excerpt: "We do not offer sedation.".into(),
+            own: true,
+        },
+    ];
+    let judged = judge(&client(&base), &schema, &candidate, &shown)
+        .await
+        .expect("an answer");
+    assert_eq!(judged[0].met, Some(true));
+    assert_eq!(judged[0].cited, [0]);
+    assert_eq!(
+        judged[1].met, None,
+        "a judgement citing nothing is undecided"
+    );
+    assert_eq!(judged[2].met, Some(false));
+    assert_eq!(
+        judged[2].cited,
+        [1],
+        "a statement it was not shown is dropped"
+    );
+    let prompt = script.received()[0].body["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        prompt.contains(
+            "[1] (http://oak.example/, the candidate's own page) Oak Dental is in Quillmere."
+        ),
+        "{prompt}"
+    );
+
+    // A model that refuses outright: no judgement, the caller judges extractively.
+    let (base, _) = serve(vec![Canned::status(400, r#"{"error":{"message":"bad"}}"#)]).await;
+    assert!(judge(&client(&base), &schema, &candidate, &shown)
+        .await
+        .is_none());
+}
