@@ -12,9 +12,10 @@ Verifies, and exits 1 listing every problem otherwise:
 - negatives are not gold (by normalised name), fail a condition of their query, and are named on
   some page of their world;
 - the sitemap lists every page of the corpus exactly once, and nothing else.
-Prints the split (worlds, queries, pages and gold entities per part).
+Prints the split (worlds, queries, pages and gold entities per part); with --set dev2 (the
+dev-only corpus dev2/web, dev2/queries.json) every world is dev.
 
-    python3 bench/findall/check.py [--queries FILE] [--web DIR]
+    python3 bench/findall/check.py [--set default|dev2] [--queries FILE] [--web DIR]
 """
 import argparse
 import collections
@@ -25,7 +26,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
 
-def check(queries, web):
+def check(queries, web, split=True):
+    """The problems found; `split` False when every world is dev (the dev2 set)."""
     problems = []
     texts = common.Texts(web)
     all_pages = common.pages(web)
@@ -100,23 +102,28 @@ def check(queries, web):
         if common.norm_rel(x) not in known:
             problems.append("sitemap lists %s, which is not a page" % x)
 
-    held = common.held_out_worlds(all_worlds)
-    for part in ("dev", "held-out"):
+    held = common.held_out_worlds(all_worlds) if split else set()
+    for part in ("dev", "held-out") if split else ("dev",):
         ws = [w for w in all_worlds if (w in held) == (part == "held-out")]
         qs = [q for q in queries if q.get("world") in ws]
         print("%-8s %2d worlds, %2d queries (%d with an empty answer), %2d pages, %2d gold entities" % (
             part, len(ws), len(qs), sum(1 for q in qs if not q.get("gold")),
             sum(len(by_world[w]) for w in ws), sum(len(q.get("gold", [])) for q in qs)))
     print("dev worlds: " + ", ".join(w for w in all_worlds if w not in held))
+    if not split:
+        print("no held-out part: every world of this set is dev")
     return problems
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--queries", default=common.QUERIES)
-    ap.add_argument("--web", default=common.WEB)
+    ap.add_argument("--set", choices=sorted(common.SETS), default="default",
+                    help="default: web/ and queries.json (dev and held-out); dev2: dev2/web and dev2/queries.json, all dev")
+    ap.add_argument("--queries", help="default: the set's queries.json")
+    ap.add_argument("--web", help="default: the set's web/")
     a = ap.parse_args()
-    problems = check(common.load_queries(a.queries), a.web)
+    cfg = common.SETS[a.set]
+    problems = check(common.load_queries(a.queries or cfg["queries"]), a.web or cfg["web"], split=cfg["split"])
     for p in problems:
         print("PROBLEM: " + p)
     print("%d problem(s)" % len(problems) if problems else "OK: queries and corpus agree")

@@ -11,6 +11,10 @@ held-out queries appends one line to bench/findall/HELD-OUT-LOG.md. See bench/fi
 
     python3 bench/findall/run.py [--generators preview,base,core,pro] [--part dev|held-out|all]
                                  [--json OUT] [--skip-build] [--binary B] [--keep] [--dry-run]
+                                 [--set default|dev2]
+
+`--set dev2` serves and indexes bench/findall/dev2/web instead, with dev2/queries.json: a dev-only
+corpus in which every world is dev (no held-out part; it never writes HELD-OUT-LOG.md).
 
 Standard library only (plus bench/eval/run.py, loaded by common.py). Exits 0 when the evaluation
 ran (whether or not the targets are met), 2 when it could not be set up.
@@ -322,14 +326,22 @@ def main():
     ap.add_argument("--binary", default=DEFAULT_BINARY, help="parallax binary (default target/release/parallax)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary data directory (serve.log)")
     ap.add_argument("--dry-run", action="store_true", help="serve, index, start the server and check it, but create no run")
-    ap.add_argument("--queries", default=common.QUERIES)
-    ap.add_argument("--web", default=common.WEB)
+    ap.add_argument("--set", choices=sorted(common.SETS), default="default",
+                    help="default: web/ and queries.json (dev and held-out); dev2: dev2/web and dev2/queries.json, every world dev")
+    ap.add_argument("--queries", help="default: the set's queries.json")
+    ap.add_argument("--web", help="default: the set's web/")
     args = ap.parse_args()
 
+    cfg = common.SETS[args.set]
+    split = cfg["split"]
+    args.queries = args.queries or cfg["queries"]
+    args.web = args.web or cfg["web"]
+    if not split and args.part != "dev":
+        raise evalrun.SetupError("--set %s has no held-out part: every world is dev (use --part dev)" % args.set)
     generators = [g for g in args.generators.replace(",", " ").split() if g]
     web = os.path.abspath(args.web)
     all_worlds = common.worlds(web)
-    held = common.held_out_worlds(all_worlds)
+    held = common.held_out_worlds(all_worlds) if split else set()
     queries = common.load_queries(args.queries)
     for q in queries:
         if q["world"] not in all_worlds:
@@ -349,8 +361,8 @@ def main():
         raise evalrun.SetupError("no parallax binary at %s (build it, or drop --skip-build)" % args.binary)
     meta = {"machine": evalrun.machine(), "commit": common.commit(), "binary": args.binary,
             "binary_built": datetime.datetime.fromtimestamp(os.path.getmtime(args.binary)).astimezone().isoformat(timespec="seconds"),
-            "generators": generators, "part": args.part, "match_limit": args.match_limit,
-            "split": {"salt": common.SPLIT_SALT, "dev_worlds": sorted(set(all_worlds) - held)},
+            "set": args.set, "generators": generators, "part": args.part, "match_limit": args.match_limit,
+            "split": {"salt": common.SPLIT_SALT if split else None, "dev_worlds": sorted(set(all_worlds) - held)},
             "started_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
     texts = common.Texts(web)
@@ -360,7 +372,7 @@ def main():
         meta["index"] = stack.index
         if args.dry_run:
             import check
-            problems = check.check(common.load_queries(args.queries), web)
+            problems = check.check(common.load_queries(args.queries), web, split=split)
             print("dry run: %d page(s) indexed, %d skipped; FindAll %s (POST /v1beta/findall/runs {} answered %s); "
                   "checker: %s" % (stack.index["indexed"], stack.index["skipped"], "served" if served else "NOT served",
                                    answer[0], "OK" if not problems else "%d problem(s)" % len(problems)))
@@ -403,7 +415,7 @@ def main():
             meta["panics"] = "%d panic(s), first: %s" % (panics, stack.server.first_panic())
             print("NOTE: the server logged " + meta["panics"])
         checks = print_report(meta, summaries, runs)
-        if "held-out" in runs and runs["held-out"]:
+        if split and "held-out" in runs and runs["held-out"]:
             append_held_out_log(meta, summaries, checks)
         if args.json:
             out = {"meta": meta, "summaries": summaries, "checks": checks,
