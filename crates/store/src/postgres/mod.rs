@@ -1055,13 +1055,15 @@ impl Store for PgStore {
     }
 
     async fn findall(&self, op: FindAllOp) -> Result<FindAllReply> {
-        let now = now_micros();
         let mut client = self.client().await?;
         if op.is_read() {
-            let (reply, _) = findall::ops::execute(&mut PgTx(&**client), op, now).await?;
+            let (reply, _) = findall::ops::execute(&mut PgTx(&**client), op, now_micros()).await?;
             return Ok(reply);
         }
         let tx = client.transaction().await?;
+        // Leases are set and compared on the database's clock, as for task runs, so nodes
+        // with skewed clocks agree on when one expires.
+        let now: i64 = tx.query_one(&format!("SELECT {DB_NOW}"), &[]).await?.get(0);
         let (reply, notices) = findall::ops::execute(&mut PgTx(&*tx), op, now).await?;
         let payloads: Vec<String> = notices.iter().map(notice_payload).collect();
         notify(&tx, &payloads).await?;
