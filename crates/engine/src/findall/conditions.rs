@@ -59,6 +59,15 @@ pub struct Test {
     /// Stems of alternatives the condition spells out in parentheses ("animal welfare
     /// (rescue or care of animals)"): any one of them stands for the key terms.
     pub alternatives: Vec<String>,
+    /// Stems of the condition's own name ("no_audition", "bakes_sourdough"): the words its
+    /// author chose for it. A statement carrying all of them states what it asks.
+    pub name_terms: Vec<String>,
+    /// A figure the condition names outside any comparison ("open 24 hours a day"): a
+    /// statement must give the same figure.
+    pub figure: Option<String>,
+    /// Stems of what the condition rules out ("independent, not a branch of a chain"): a
+    /// statement carrying them, not negated, contradicts it.
+    pub contrary: Vec<String>,
 }
 
 /// Words that frame a condition rather than say what it asks.
@@ -184,10 +193,21 @@ const SYNONYMS: &[&[&str]] = &[
     &["certif", "accred", "certif", "regist", "licens"],
     &[
         "offer", "provid", "suppor", "featur", "includ", "sell", "make", "build", "produc",
-        "manufa",
+        "manufa", "runs", "teach", "hold", "holds", "host", "hosts",
     ],
     &["revenu", "turnov", "sales"],
     &["locate", "based", "headqu", "situat"],
+];
+
+/// Stems of words that state the contrary of a key term without a negation ("closed on
+/// Sundays" against "open on Sundays").
+const ANTONYMS: &[(&str, &[&str])] = &[
+    ("open", &["closed", "closes", "shut"]),
+    ("opened", &["closed"]),
+    ("accept", &["refuse", "declin"]),
+    ("indepe", &["chain", "franch", "subsid"]),
+    ("availa", &["unavai", "sold"]),
+    ("member", &["former", "left"]),
 ];
 
 const NEGATIONS: &[&str] = &[
@@ -220,7 +240,7 @@ const NEGATIONS: &[&str] = &[
 fn synonyms_of(term: &str) -> Vec<&'static str> {
     SYNONYMS
         .iter()
-        .filter(|group| group.contains(&term))
+        .filter(|group| group.iter().any(|w| same_word(term, w)))
         .flat_map(|group| group.iter().copied())
         .collect()
 }
@@ -302,6 +322,53 @@ fn numbers(text: &str) -> Vec<Number> {
     out
 }
 
+/// Days and months: capitalised, but not the names of places or things a condition anchors on.
+const CALENDAR: &[&str] = &[
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "weekend",
+    "weekday",
+];
+
+/// A condition and what it rules out: "independent, not a branch of a chain", "organic
+/// rather than conventional".
+fn split_contrast(main: &str) -> (String, Option<String>) {
+    let lower = main.to_lowercase();
+    for cue in [
+        ", not ",
+        "; not ",
+        " rather than ",
+        " but not ",
+        " as opposed to ",
+        " instead of ",
+    ] {
+        if let Some(at) = lower.find(cue) {
+            return (
+                main[..at].to_string(),
+                Some(main[at + cue.len()..].to_string()),
+            );
+        }
+    }
+    (main.to_string(), None)
+}
+
 /// The main clause of a description and what it says in parentheses.
 fn split_parentheses(sentence: &str) -> (String, Vec<String>) {
     let mut main = String::new();
@@ -346,6 +413,7 @@ fn without_subject(main: &str) -> String {
 pub fn read_condition(name: &str, description: &str, entity_words: &[String]) -> Test {
     let sentence = first_sentence(description);
     let (main, parentheses) = split_parentheses(sentence);
+    let (main, ruled_out) = split_contrast(&main);
     let lower = main.to_lowercase();
     let comparison = comparison(&lower);
     let negative = [
@@ -373,8 +441,9 @@ pub fn read_condition(name: &str, description: &str, entity_words: &[String]) ->
             && w.len() > 1
             && !FRAMING.contains(&lw.as_str())
             && !entity_words.contains(&singular(&lw))
+            && !CALENDAR.contains(&singular(&lw).as_str())
         {
-            anchors.push(lw);
+            anchors.push(singular(&lw));
         }
     }
     // Where the candidate is: "located in X", "based in X", or any "in X" naming a place.
@@ -388,7 +457,15 @@ pub fn read_condition(name: &str, description: &str, entity_words: &[String]) ->
     .iter()
     .any(|p| lower.contains(p))
         || anchors.first().is_some_and(|a| {
-            lower.contains(&format!(" in {a}")) || lower.contains(&format!(" in the town of {a}"))
+            [
+                " in ",
+                " in the ",
+                " in the town of ",
+                " in the city of ",
+                " in the village of ",
+            ]
+            .iter()
+            .any(|p| lower.contains(&format!("{p}{a}")))
         });
     let content = |text: &str| -> Vec<String> {
         tokens(text)
@@ -431,6 +508,36 @@ pub fn read_condition(name: &str, description: &str, entity_words: &[String]) ->
         .collect();
     alternatives.sort();
     alternatives.dedup();
+    let mut name_terms: Vec<String> = tokens(&name.replace(['_', '-'], " "))
+        .into_iter()
+        .filter(|t| {
+            t.chars().count() > 1
+                && !FRAMING.contains(&t.as_str())
+                && !t.chars().all(|c| c.is_ascii_digit())
+                && !UNITS.contains(&t.as_str())
+                && !entity_words.contains(&singular(t))
+                && !["is", "has", "have", "check", "in", "located", "based"].contains(&t.as_str())
+                && !anchors.contains(&singular(t))
+        })
+        .map(|t| stem(&t))
+        .collect();
+    name_terms.sort();
+    name_terms.dedup();
+    let figure = match &comparison {
+        Some(_) => None,
+        None => numbers(&main)
+            .into_iter()
+            .find(|n| !n.year)
+            .map(|n| format_number(n.value)),
+    };
+    let mut contrary: Vec<String> = ruled_out
+        .map(|r| content(&r))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| !terms.contains(t))
+        .collect();
+    contrary.sort();
+    contrary.dedup();
     Test {
         terms,
         anchors,
@@ -438,6 +545,9 @@ pub fn read_condition(name: &str, description: &str, entity_words: &[String]) ->
         location,
         negative,
         alternatives,
+        name_terms,
+        figure,
+        contrary,
     }
 }
 
@@ -515,13 +625,21 @@ fn word_stems(text: &str) -> Vec<String> {
     tokens(text).iter().map(|t| stem(t)).collect()
 }
 
+/// Whether two stems are one word's ("offer" and "offers", "open" and "opened"): equal, or
+/// one the other's start when that start is at least four letters.
+fn same_word(stem: &str, term: &str) -> bool {
+    stem == term
+        || (term.len() >= 4 && stem.starts_with(term))
+        || (stem.len() >= 4 && term.starts_with(stem) && term.len() - stem.len() <= 2)
+}
+
 fn has_term(stems: &[String], term: &str) -> bool {
-    if stems.iter().any(|s| s == term) {
+    if stems.iter().any(|s| same_word(s, term)) {
         return true;
     }
     synonyms_of(term)
         .iter()
-        .any(|syn| stems.iter().any(|s| s == syn))
+        .any(|syn| stems.iter().any(|s| same_word(s, syn)))
 }
 
 /// Whether a negation bears on the condition's terms in `text`: a negating word among the
@@ -582,7 +700,34 @@ fn stated_place(statement: &Statement) -> Option<String> {
             return Some(place);
         }
     }
+    // "relocated to Fenby in 2021": where it is now.
     for cue in [
+        "relocated to ",
+        "moved to ",
+        "now based in ",
+        "now located in ",
+    ] {
+        if let Some(at) = lower.find(cue) {
+            let place: String = statement.text[at + cue.len()..]
+                .split([',', '.', ';', '('])
+                .next()
+                .unwrap_or("")
+                .split(" in ")
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_lowercase();
+            if !place.is_empty() {
+                return Some(place);
+            }
+        }
+    }
+    for cue in [
+        "lies in ",
+        "sits in ",
+        "in the village of ",
+        "in the town of ",
+        "in the city of ",
         "located in ",
         "based in ",
         "headquartered in ",
@@ -609,35 +754,87 @@ fn stated_place(statement: &Statement) -> Option<String> {
 
 /// Whether every mention of a place in `lower` places something relative to it ("six miles
 /// downstream from Pellow", "near Pellow"): that is not being in it.
-fn anchors_only_relative(lower: &str, anchors: &[String]) -> bool {
+fn anchors_only_relative(text: &str, anchors: &[String]) -> bool {
     const RELATIVE: &[&str] = &[
         "from", "near", "outside", "beyond", "towards", "toward", "past", "across",
     ];
+    // ASCII lower case keeps byte offsets, so positions found here index `text` too.
+    let lower = text.to_ascii_lowercase();
     anchors.iter().all(|anchor| {
         let mut found_free = false;
         let mut from = 0;
         while let Some(at) = lower[from..].find(anchor.as_str()) {
             let start = from + at;
-            let before = lower[..start]
+            let end = start + anchor.len();
+            let before: Vec<&str> = lower[..start]
                 .split_whitespace()
-                .last()
-                .unwrap_or("")
-                .trim_matches(|c: char| !c.is_alphanumeric());
-            if !RELATIVE.contains(&before) {
+                .rev()
+                .take(3)
+                .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+                .collect();
+            // "near Pellow", "eight miles west of Brennock", "two miles south of Tessford".
+            let relative = before.first().is_some_and(|w| RELATIVE.contains(w))
+                || before.iter().any(|w| {
+                    [
+                        "miles",
+                        "mile",
+                        "km",
+                        "kilometres",
+                        "kilometers",
+                        "north",
+                        "south",
+                        "east",
+                        "west",
+                    ]
+                    .contains(w)
+                });
+            // "the Vallen Wine Guide": the place's name inside another name, not the place.
+            let next_word = text[end..].trim_start();
+            let inside_name = next_word.chars().next().is_some_and(char::is_uppercase)
+                && !GEOGRAPHY
+                    .iter()
+                    .any(|g| next_word.to_ascii_lowercase().starts_with(g));
+            if !relative && !inside_name {
                 found_free = true;
             }
-            from = start + anchor.len();
+            from = end;
         }
         !found_free
     })
 }
 
+/// Words that continue a place's name as a place ("the Vallen Valley", "Port Elsey Harbour").
+const GEOGRAPHY: &[&str] = &[
+    "valley", "river", "hill", "mountain", "bay", "coast", "county", "district", "region", "city",
+    "town", "village", "harbour", "harbor", "island", "lake", "forest", "range",
+];
+
 /// How `statement` (about the candidate) bears on `test`, if at all.
 pub fn read_statement(test: &Test, statement: &Statement) -> Option<Reading> {
     let text = &statement.text;
+    // A question asks; it states nothing ("Do you sell second-hand books?").
+    if text.trim_end().ends_with('?') {
+        return None;
+    }
     let lower = text.to_lowercase();
-    let stems = word_stems(text);
-    let anchors_present = test.anchors.iter().all(|a| lower.contains(a.as_str()));
+    // The heading a statement stands under is part of what it says ("Opening hours" over
+    // "Sunday 8:00–13:00").
+    let stems = word_stems(&format!("{text} {}", statement.context));
+    // A statement under a heading ("Members of the South Coast Marinas Association") carries
+    // the heading's names.
+    let context = format!("{lower} {}", statement.context.to_lowercase());
+    // Every name the condition gives, or (for three and more, as "the Register of
+    // Accredited Language Schools" written "RALS accredited") two thirds of them.
+    let present = test
+        .anchors
+        .iter()
+        .filter(|a| context.contains(a.as_str()))
+        .count();
+    let anchors_present = if test.anchors.len() <= 2 {
+        present == test.anchors.len()
+    } else {
+        present * 3 >= test.anchors.len() * 2
+    };
     let matched = test.terms.iter().filter(|t| has_term(&stems, t)).count();
     let mut coverage = if test.terms.is_empty() {
         1.0
@@ -663,7 +860,7 @@ pub fn read_statement(test: &Test, statement: &Statement) -> Option<Reading> {
                 value: statement_value(text),
             });
         }
-        if !anchors_present || anchors_only_relative(&lower, &test.anchors) {
+        if !anchors_present || anchors_only_relative(text, &test.anchors) {
             return None;
         }
         // The place named, but not as where the candidate is: weak support unless negated.
@@ -681,8 +878,65 @@ pub fn read_statement(test: &Test, statement: &Statement) -> Option<Reading> {
     if !anchors_present || (test.terms.is_empty() && test.anchors.is_empty()) {
         return None;
     }
+    // A table cell headed by the condition's own words answers it: "Sunday: 8:00–12:30",
+    // "Sourdough: Yes", "Member since: 1994".
+    if let Some(reading) = cell_reading(test, statement) {
+        return Some(reading);
+    }
+    // What the condition rules out, stated: "one of the 48 branches of Chapters, the national
+    // bookshop chain" against "independent, not a branch of a chain".
+    if !test.contrary.is_empty() {
+        let hits = test.contrary.iter().filter(|t| has_term(&stems, t)).count();
+        if hits * 2 >= test.contrary.len().max(1) && hits > 0 && !negated(text, &test.contrary) {
+            return Some(Reading {
+                bearing: if test.negative {
+                    Bearing::Supports
+                } else {
+                    Bearing::Contradicts
+                },
+                strength: 0.9,
+                value: statement_value(text),
+            });
+        }
+    }
+    // A word stating the contrary of a key term: "closed on Sundays".
+    let antonym = test.terms.iter().any(|t| {
+        ANTONYMS
+            .iter()
+            .filter(|(term, _)| term == t)
+            .any(|(_, opposites)| opposites.iter().any(|o| stems.iter().any(|s| s == o)))
+    });
+    let others_present = test
+        .terms
+        .iter()
+        .filter(|t| !ANTONYMS.iter().any(|(a, _)| a == t))
+        .all(|t| has_term(&stems, t));
+    if antonym && others_present && !test.terms.iter().all(|t| has_term(&stems, t)) {
+        return Some(Reading {
+            bearing: if test.negative {
+                Bearing::Supports
+            } else {
+                Bearing::Contradicts
+            },
+            strength: 0.9,
+            value: statement_value(text),
+        });
+    }
+    // A figure the condition names must be the statement's too ("24 hours", not "7am to 10pm").
+    if let Some(figure) = &test.figure {
+        if !numbers(text)
+            .iter()
+            .any(|n| &format_number(n.value) == figure)
+        {
+            return None;
+        }
+    }
     let needed = if test.terms.len() <= 2 { 1.0 } else { 0.6 };
-    if coverage < needed && alternative {
+    let named = !test.name_terms.is_empty() && test.name_terms.iter().all(|t| has_term(&stems, t));
+    if coverage < needed && named {
+        // The words its author named the condition with.
+        coverage = coverage.max(0.8);
+    } else if coverage < needed && alternative {
         // The condition's own examples stand for its terms, with less certainty.
         coverage = 0.6;
     } else if coverage < needed || (matched == 0 && !test.terms.is_empty()) {
@@ -711,6 +965,53 @@ pub fn read_statement(test: &Test, statement: &Statement) -> Option<Reading> {
         },
         strength: coverage,
         value: statement_value(text),
+    })
+}
+
+/// The answer a table cell gives, when its header is made of the condition's words ("New
+/// patients: Yes", "Sunday: 8:00–12:30", "Member since: 1994"): yes, a time, a year or any
+/// other value supports it; no, none, closed or a dash contradicts it.
+fn cell_reading(test: &Test, statement: &Statement) -> Option<Reading> {
+    if test.terms.is_empty() {
+        return None;
+    }
+    const GENERIC_KEYS: &[&str] = &[
+        "since", "status", "date", "name", "type", "yes", "no", "hours",
+    ];
+    let (key, value) = statement.cells.iter().find(|(k, _)| {
+        let ks = word_stems(k);
+        let is_term = |s: &String| {
+            test.terms
+                .iter()
+                .chain(test.name_terms.iter())
+                .any(|t| has_term(std::slice::from_ref(s), t))
+        };
+        ks.iter().any(is_term)
+            && ks
+                .iter()
+                .all(|s| is_term(s) || GENERIC_KEYS.contains(&s.as_str()))
+    })?;
+    let v = value.trim().to_lowercase();
+    if v.is_empty() {
+        return None;
+    }
+    let says_no = v.starts_with("no")
+        || v.starts_with("none")
+        || v.starts_with("closed")
+        || v.starts_with("not ")
+        || matches!(
+            v.as_str(),
+            "✗" | "✘" | "-" | "–" | "—" | "n" | "false" | "0"
+        );
+    let holds = says_no == test.negative;
+    Some(Reading {
+        bearing: if holds {
+            Bearing::Supports
+        } else {
+            Bearing::Contradicts
+        },
+        strength: 0.9,
+        value: format!("{key}: {value}"),
     })
 }
 
@@ -788,6 +1089,7 @@ mod tests {
         Statement {
             text: text.into(),
             cells: Vec::new(),
+            ..Default::default()
         }
     }
 
@@ -849,6 +1151,7 @@ mod tests {
                 ("Weight".into(), "18.5 kg".into()),
                 ("Range".into(), "95 km".into()),
             ],
+            ..Default::default()
         };
         assert_eq!(read_statement(&range, &row).unwrap().value, "95 km");
         // A battery's 500 Wh is not a weight.
@@ -927,6 +1230,7 @@ mod tests {
                 ("Clinic".into(), "Yarrow".into()),
                 ("Accepting new patients".into(), "No".into()),
             ],
+            ..Default::default()
         };
         assert_eq!(
             read_statement(&t, &row).unwrap().bearing,

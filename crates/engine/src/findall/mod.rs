@@ -169,6 +169,32 @@ impl FindAllPipeline {
         }
     }
 
+    /// The `<title>` of the page's fetched copy (the shared cache answers it without a new
+    /// fetch): extraction may title a page by its heading ("About the centre") where the
+    /// document title names its subject ("About the centre - Brightwater Language Centre").
+    async fn document_title(&self, url: &str) -> Option<String> {
+        let options = CacheOptions {
+            max_age: self.providers.cache_max_age,
+            timeout: None,
+            stale_fallback: true,
+        };
+        let cached = self.providers.fetch.fetch_with(url, &options).await.ok()?;
+        let head = &cached.page.body[..cached.page.body.len().min(64 * 1024)];
+        let text = String::from_utf8_lossy(head);
+        let lower = text.to_ascii_lowercase();
+        let open = lower.find("<title")?;
+        let start = open + lower[open..].find('>')? + 1;
+        let end = start + lower[start..].find("</title")?;
+        let title = text[start..end]
+            .replace("&amp;", "&")
+            .replace("&#39;", "'")
+            .replace("&quot;", "\"")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        (!title.is_empty()).then_some(title)
+    }
+
     async fn search(&self, tenant: &str, queries: &[String], per_query: usize) -> Vec<String> {
         self.search_or_fail(tenant, queries, per_query).await.0
     }
@@ -348,15 +374,25 @@ impl Gathered {
 
 /// The statements of `page` about the candidate: all of them on its own page, else those
 /// that name it.
-fn statements_about(page: &PageRead, candidate: &Candidate) -> (bool, Vec<Statement>) {
+fn statements_about(
+    page: &PageRead,
+    document_title: Option<&str>,
+    candidate: &Candidate,
+) -> (bool, Vec<Statement>) {
     let key = name_key(&candidate.name);
     // Its own page: a part of the title names it ("Trail E1 - Brackenridge Cycles" for
     // "Brackenridge Trail E1").
-    let own = page
-        .title
-        .as_deref()
-        .is_some_and(|title| title_names(title, &key));
-    let all = statements(&page.extracted.markdown);
+    let own = [page.title.as_deref(), document_title]
+        .into_iter()
+        .flatten()
+        .any(|title| title_names(title, &key));
+    // Every statement also stands under the page's title ("Member marinas - South Coast
+    // Marinas Association").
+    let mut all = statements(&page.extracted.markdown);
+    let page_title = document_title.or(page.title.as_deref()).unwrap_or("");
+    for s in &mut all {
+        s.context = format!("{} {}", s.context, page_title).trim().to_string();
+    }
     if own {
         // Every statement of its own page, but a table row naming another entity (in a
         // name column) is about that one.
@@ -667,7 +703,8 @@ impl Finder for FindAllPipeline {
         let mut read_urls = std::collections::HashSet::new();
         if let Some(page) = self.read(tenant, &candidate.url).await {
             read_urls.insert(url_key(&page.url));
-            let (own, about) = statements_about(&page, candidate);
+            let title = self.document_title(&page.url).await;
+            let (own, about) = statements_about(&page, title.as_deref(), candidate);
             sources.push((page.url.clone(), page.title.clone(), own, about));
         }
         let queries = vec![
@@ -692,7 +729,8 @@ impl Finder for FindAllPipeline {
             if !read_urls.insert(url_key(&page.url)) {
                 continue;
             }
-            let (own, about) = statements_about(&page, candidate);
+            let title = self.document_title(&page.url).await;
+            let (own, about) = statements_about(&page, title.as_deref(), candidate);
             if !about.is_empty() {
                 read_more += 1;
                 sources.push((page.url.clone(), page.title.clone(), own, about));

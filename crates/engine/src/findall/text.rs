@@ -3,13 +3,15 @@
 //! that say two names are one entity.
 
 /// One thing a page states: a sentence, a list item, or a table row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Statement {
     /// The statement as plain text (links reduced to their text; a table row as
     /// `header: value; header: value`).
     pub text: String,
     /// The row's cells, for a table row: `(header, value)`.
     pub cells: Vec<(String, String)>,
+    /// The heading it stands under, if any.
+    pub context: String,
 }
 
 impl Statement {
@@ -196,12 +198,14 @@ fn key_value_row(cells: &[String]) -> Statement {
     Statement {
         text: format!("{k}: {v}"),
         cells: vec![(k, v)],
+        ..Default::default()
     }
 }
 
 /// Everything a page's markdown states, in order.
 pub fn statements(markdown: &str) -> Vec<Statement> {
     let mut out = Vec::new();
+    let mut headings: Vec<(usize, String)> = Vec::new();
     let mut header: Option<Vec<String>> = None;
     let mut paragraph = String::new();
     let flush = |paragraph: &mut String, out: &mut Vec<Statement>| {
@@ -209,6 +213,7 @@ pub fn statements(markdown: &str) -> Vec<Statement> {
             out.push(Statement {
                 text: s,
                 cells: Vec::new(),
+                ..Default::default()
             });
         }
         paragraph.clear();
@@ -245,7 +250,11 @@ pub fn statements(markdown: &str) -> Vec<Statement> {
                         })
                         .collect::<Vec<_>>()
                         .join("; ");
-                    out.push(Statement { text, cells: pairs });
+                    out.push(Statement {
+                        text,
+                        cells: pairs,
+                        ..Default::default()
+                    });
                 }
             }
             continue;
@@ -256,9 +265,11 @@ pub fn statements(markdown: &str) -> Vec<Statement> {
             if let Some(h) = trimmed.strip_prefix('#') {
                 let h = plain(h.trim_start_matches('#'));
                 if !h.is_empty() {
+                    headings.push((out.len(), h.clone()));
                     out.push(Statement {
                         text: h,
                         cells: Vec::new(),
+                        ..Default::default()
                     });
                 }
             }
@@ -272,6 +283,7 @@ pub fn statements(markdown: &str) -> Vec<Statement> {
                 out.push(Statement {
                     text: s,
                     cells: Vec::new(),
+                    ..Default::default()
                 });
             }
             continue;
@@ -282,6 +294,15 @@ pub fn statements(markdown: &str) -> Vec<Statement> {
         paragraph.push_str(trimmed);
     }
     flush(&mut paragraph, &mut out);
+    // Each statement stands under the last heading before it.
+    let mut next = headings.into_iter().peekable();
+    let mut current = String::new();
+    for (i, statement) in out.iter_mut().enumerate() {
+        while let Some((_, h)) = next.next_if(|(at, _)| *at < i) {
+            current = h;
+        }
+        statement.context = current.clone();
+    }
     out
 }
 
@@ -399,6 +420,12 @@ pub const NAME_HEADERS: &[&str] = &[
     "shop",
     "store",
     "startup",
+];
+
+/// Last words of addresses.
+const STREET_WORDS: &[&str] = &[
+    "street", "st", "road", "rd", "lane", "yard", "row", "quay", "avenue", "ave", "way", "walk",
+    "close", "court", "drive", "terrace", "crescent", "gardens", "parade", "wharf",
 ];
 
 /// Words that open a sentence and are not part of the name after them.
@@ -673,6 +700,22 @@ pub fn looks_like_name(text: &str) -> bool {
     if !t.chars().any(char::is_alphabetic) {
         return false;
     }
+    // An address ("40 Fore Street", "5 Mill Yard") or a street is not an entity's name, nor a
+    // name with a figure run into it ("Gravlin Hut 1,840").
+    let last = words
+        .last()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .unwrap_or_default();
+    if STREET_WORDS.contains(&last.as_str())
+        || (words.len() > 1
+            && last.chars().any(|c| c.is_ascii_digit())
+            && !last.chars().any(char::is_alphabetic))
+    {
+        return false;
+    }
     let connectors = [
         "of", "and", "&", "the", "de", "du", "la", "le", "van", "von", "der", "den", "for", "on",
         "in", "at", "-", "–", "y", "e", "di", "da",
@@ -936,6 +979,10 @@ fn prose_names(sentence: &str, types: &[String]) -> Vec<String> {
         while j < words.len() {
             let w = clean(words[j]);
             if w.is_empty() {
+                break;
+            }
+            // "Inkpot Books (The Inkpot Bookshop …)": a parenthesis starts another name.
+            if j > i && words[j].starts_with('(') {
                 break;
             }
             let joins = ["of", "and", "&", "de", "van", "von"].contains(&w.as_str());
