@@ -657,7 +657,9 @@ fn negated(text: &str, terms: &[String]) -> bool {
         .enumerate()
         .filter(|(_, w)| {
             let stems = [stem(w)];
-            terms.iter().any(|t| has_term(&stems, t))
+            terms
+                .iter()
+                .any(|t| w.starts_with(t.as_str()) || has_term(&stems, t))
         })
         .map(|(i, _)| i)
         .collect();
@@ -681,6 +683,11 @@ fn stated_place(statement: &Statement) -> Option<String> {
             "village",
             "municipality",
             "place",
+            "headquarters",
+            "area",
+            "region",
+            "range",
+            "valley",
         ]
         .iter()
         .any(|p| k.contains(p))
@@ -848,6 +855,26 @@ pub fn read_statement(test: &Test, statement: &Statement) -> Option<Reading> {
     }
 
     if test.location && !test.anchors.is_empty() {
+        // An address holding the place ("40 Fore Street, Ashcombe") puts it there; one
+        // without it ("4 Wharf Street") says nothing of the town.
+        let address = statement
+            .cells
+            .iter()
+            .find(|(k, _)| k.to_lowercase().contains("address"))
+            .map(|(_, v)| v.to_lowercase());
+        if let Some(address) =
+            address.filter(|a| test.anchors.iter().all(|x| a.contains(x.as_str())))
+        {
+            return Some(Reading {
+                bearing: if test.negative {
+                    Bearing::Contradicts
+                } else {
+                    Bearing::Supports
+                },
+                strength: 1.0,
+                value: address,
+            });
+        }
         if let Some(place) = stated_place(statement) {
             let here = test.anchors.iter().all(|a| place.contains(a.as_str()));
             return Some(Reading {
@@ -863,9 +890,10 @@ pub fn read_statement(test: &Test, statement: &Statement) -> Option<Reading> {
         if !anchors_present || anchors_only_relative(text, &test.anchors) {
             return None;
         }
-        // The place named, but not as where the candidate is: weak support unless negated.
+        // The place named, but not as where the candidate is: weak support unless a negation
+        // bears on it ("not in Pellow").
         return Some(Reading {
-            bearing: if negated(text, &test.terms) {
+            bearing: if negated(text, &test.anchors) {
                 Bearing::Contradicts
             } else {
                 Bearing::Supports
@@ -899,19 +927,21 @@ pub fn read_statement(test: &Test, statement: &Statement) -> Option<Reading> {
             });
         }
     }
-    // A word stating the contrary of a key term: "closed on Sundays".
+    // A word stating the contrary of a key term: "closed on Sundays". Read in the statement
+    // itself: a heading that asks "Open in winter?" does not make its answer say "open".
+    let own_stems = word_stems(text);
     let antonym = test.terms.iter().any(|t| {
         ANTONYMS
             .iter()
             .filter(|(term, _)| term == t)
-            .any(|(_, opposites)| opposites.iter().any(|o| stems.iter().any(|s| s == o)))
+            .any(|(_, opposites)| opposites.iter().any(|o| own_stems.iter().any(|s| s == o)))
     });
     let others_present = test
         .terms
         .iter()
         .filter(|t| !ANTONYMS.iter().any(|(a, _)| a == t))
         .all(|t| has_term(&stems, t));
-    if antonym && others_present && !test.terms.iter().all(|t| has_term(&stems, t)) {
+    if antonym && others_present && !test.terms.iter().all(|t| has_term(&own_stems, t)) {
         return Some(Reading {
             bearing: if test.negative {
                 Bearing::Supports

@@ -1054,8 +1054,9 @@ fn prose_names(sentence: &str, types: &[String]) -> Vec<String> {
                 });
             let organisation = (organised && !ORG_WORDS.contains(&lower[0].as_str())) || cued;
             // Looking for people, an organisation's name is not a candidate.
-            if (organisation && !people) || person {
-                out.push(run.join(" "));
+            let name = run.join(" ");
+            if ((organisation && !people) || person) && looks_like_name(&name) {
+                out.push(name);
             }
         }
         i = j.max(i + 1);
