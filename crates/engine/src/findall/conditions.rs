@@ -65,6 +65,9 @@ pub struct Test {
     /// A figure the condition names outside any comparison ("open 24 hours a day"): a
     /// statement must give the same figure.
     pub figure: Option<String>,
+    /// Terms joined by "or" in the condition ("a membership fee or subscription"): either
+    /// side may stand for the other, so coverage counts the better side.
+    pub or_sides: Option<(Vec<String>, Vec<String>)>,
     /// Stems of what the condition rules out ("independent, not a branch of a chain"): a
     /// statement carrying them, not negated, contradicts it.
     pub contrary: Vec<String>,
@@ -415,7 +418,7 @@ pub fn read_condition(name: &str, description: &str, entity_words: &[String]) ->
     let (main, parentheses) = split_parentheses(sentence);
     let (main, ruled_out) = split_contrast(&main);
     let lower = main.to_lowercase();
-    let comparison = comparison(&lower);
+    let comparison = date_comparison(&main).or_else(|| comparison(&lower));
     let negative = [
         "does not ",
         "do not ",
@@ -530,6 +533,12 @@ pub fn read_condition(name: &str, description: &str, entity_words: &[String]) ->
             .find(|n| !n.year)
             .map(|n| format_number(n.value)),
     };
+    // "a membership fee or subscription": the words just before "or" and just after it.
+    let or_sides = lower.find(" or ").map(|at| {
+        let before: Vec<String> = content(&main[..at]).into_iter().rev().take(2).collect();
+        let after: Vec<String> = content(&main[at + 4..]).into_iter().take(2).collect();
+        (before, after)
+    });
     let mut contrary: Vec<String> = ruled_out
         .map(|r| content(&r))
         .unwrap_or_default()
@@ -547,8 +556,46 @@ pub fn read_condition(name: &str, description: &str, entity_words: &[String]) ->
         alternatives,
         name_terms,
         figure,
+        or_sides,
         contrary,
     }
+}
+
+/// A date as a number that orders like the date (20240301).
+fn date_number(iso: &str) -> Option<f64> {
+    let digits: String = iso.chars().filter(char::is_ascii_digit).collect();
+    (digits.len() == 8).then(|| digits.parse().ok()).flatten()
+}
+
+/// A comparison with a full date ("published after 1 March 2024"): unit `date`, the date as
+/// [`date_number`].
+fn date_comparison(main: &str) -> Option<Comparison> {
+    let date = crate::dates::dates_in(main).into_iter().next()?;
+    let value = date_number(&date.value)?;
+    let before = main[..date.start].to_lowercase();
+    let op = if ["after", "later than", "since", "from"]
+        .iter()
+        .any(|p| before.trim_end().ends_with(p))
+    {
+        Op::Greater
+    } else if ["before", "earlier than", "prior to", "until"]
+        .iter()
+        .any(|p| before.trim_end().ends_with(p))
+    {
+        Op::Less
+    } else if before.trim_end().ends_with("on or after") {
+        Op::AtLeast
+    } else if before.trim_end().ends_with("on or before") {
+        Op::AtMost
+    } else {
+        return None;
+    };
+    Some(Comparison {
+        op,
+        value,
+        year: false,
+        unit: Some("date".into()),
+    })
 }
 
 fn comparison(lower: &str) -> Option<Comparison> {
@@ -715,6 +762,15 @@ fn stated_place(statement: &Statement) -> Option<String> {
         "now located in ",
     ] {
         if let Some(at) = lower.find(cue) {
+            // A place's name follows ("moved to Fenby"), not a building ("moved to its
+            // present building").
+            if !statement.text[at + cue.len()..]
+                .chars()
+                .next()
+                .is_some_and(char::is_uppercase)
+            {
+                continue;
+            }
             let place: String = statement.text[at + cue.len()..]
                 .split([',', '.', ';', '('])
                 .next()
@@ -842,11 +898,34 @@ pub fn read_statement(test: &Test, statement: &Statement) -> Option<Reading> {
     } else {
         present * 3 >= test.anchors.len() * 2
     };
-    let matched = test.terms.iter().filter(|t| has_term(&stems, t)).count();
-    let mut coverage = if test.terms.is_empty() {
-        1.0
-    } else {
-        matched as f32 / test.terms.len() as f32
+    let coverage_without = |left_out: &[String]| {
+        let counted: Vec<&String> = test
+            .terms
+            .iter()
+            .filter(|t| !left_out.contains(t))
+            .collect();
+        let hit = counted.iter().filter(|t| has_term(&stems, t)).count();
+        (
+            hit,
+            if counted.is_empty() {
+                1.0
+            } else {
+                hit as f32 / counted.len() as f32
+            },
+        )
+    };
+    // With "X or Y" in the condition, the statement need only carry one side.
+    let (matched, mut coverage) = match &test.or_sides {
+        Some((before, after)) => {
+            let a = coverage_without(after);
+            let b = coverage_without(before);
+            if b.1 > a.1 {
+                b
+            } else {
+                a
+            }
+        }
+        None => coverage_without(&[]),
     };
     let alternative = test.alternatives.iter().any(|t| has_term(&stems, t));
 
@@ -927,6 +1006,19 @@ pub fn read_statement(test: &Test, statement: &Statement) -> Option<Reading> {
             });
         }
     }
+    // "Membership is free" against "does not charge a fee".
+    let about_paying = test.terms.iter().chain(test.name_terms.iter()).any(|t| {
+        ["fee", "fees", "charge", "cost", "price", "subscr", "paymen"]
+            .iter()
+            .any(|p| same_word(t, p))
+    });
+    if test.negative && about_paying && own_words_say_free(text) {
+        return Some(Reading {
+            bearing: Bearing::Supports,
+            strength: 0.8,
+            value: statement_value(text),
+        });
+    }
     // A word stating the contrary of a key term: "closed on Sundays". Read in the statement
     // itself: a heading that asks "Open in winter?" does not make its answer say "open".
     let own_stems = word_stems(text);
@@ -998,6 +1090,58 @@ pub fn read_statement(test: &Test, statement: &Statement) -> Option<Reading> {
     })
 }
 
+/// A date comparison read from a statement: the first full date it writes, in a cell the
+/// condition's words head or in a statement naming the quantity.
+fn compare_dates(
+    test: &Test,
+    cmp: &Comparison,
+    statement: &Statement,
+    matched: usize,
+    coverage: f32,
+) -> Option<Reading> {
+    let from_cell = statement.cells.iter().find_map(|(k, v)| {
+        let ks = word_stems(k);
+        test.terms
+            .iter()
+            .any(|t| has_term(&ks, t))
+            .then(|| crate::dates::dates_in(v).into_iter().next())
+            .flatten()
+    });
+    let (date, strength) = match from_cell {
+        Some(d) => (d, 1.0),
+        None => {
+            if !(test.terms.is_empty() || matched > 0) {
+                return None;
+            }
+            (
+                crate::dates::dates_in(&statement.text).into_iter().next()?,
+                coverage.max(0.5),
+            )
+        }
+    };
+    let n = date_number(&date.value)?;
+    let holds = cmp.holds(n) != test.negative;
+    Some(Reading {
+        bearing: if holds {
+            Bearing::Supports
+        } else {
+            Bearing::Contradicts
+        },
+        strength,
+        value: date.value,
+    })
+}
+
+/// Whether a statement says something costs nothing: "free", "free of charge", "no fee".
+fn own_words_say_free(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    lower
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| w == "free")
+        || lower.contains("no fee")
+        || lower.contains("no charge")
+}
+
 /// The answer a table cell gives, when its header is made of the condition's words ("New
 /// patients: Yes", "Sunday: 8:00–12:30", "Member since: 1994"): yes, a time, a year or any
 /// other value supports it; no, none, closed or a dash contradicts it.
@@ -1054,6 +1198,9 @@ fn compare(
     matched: usize,
     coverage: f32,
 ) -> Option<Reading> {
+    if cmp.unit.as_deref() == Some("date") {
+        return compare_dates(test, cmp, statement, matched, coverage);
+    }
     let fits = |n: &Number| n.year == cmp.year && (cmp.unit.is_none() || n.unit == cmp.unit);
     let from_cell = statement.cells.iter().find_map(|(k, v)| {
         let ks = word_stems(k);
@@ -1231,6 +1378,103 @@ mod tests {
             &words("people"),
         );
         assert!(practises.location);
+    }
+
+    #[test]
+    fn what_pages_write_in_tables_dates_and_plain_words() {
+        let sunday = read_condition(
+            "open_on_sundays",
+            "The bakery is open on Sundays",
+            &words("bakeries"),
+        );
+        let row = |k: &str, v: &str| Statement {
+            text: format!("{k}: {v}"),
+            cells: vec![(k.into(), v.into())],
+            ..Default::default()
+        };
+        assert_eq!(
+            read_statement(&sunday, &row("Sunday", "8:00–12:30"))
+                .unwrap()
+                .bearing,
+            Bearing::Supports
+        );
+        assert_eq!(
+            read_statement(&sunday, &row("Sunday", "Closed"))
+                .unwrap()
+                .bearing,
+            Bearing::Contradicts
+        );
+        assert!(read_statement(&sunday, &row("Day pass", "£12")).is_none());
+        assert_eq!(
+            read_statement(&sunday, &s("Dorley's Bakery remains closed on Sundays."))
+                .unwrap()
+                .bearing,
+            Bearing::Contradicts
+        );
+        assert!(read_statement(&sunday, &s("Are you open on Sundays?")).is_none());
+
+        let released = read_condition(
+            "recent",
+            "The library's latest release was published after 1 March 2024",
+            &words("software libraries"),
+        );
+        let late = row("Released", "2024-09-03");
+        assert_eq!(
+            read_statement(&released, &late).unwrap().bearing,
+            Bearing::Supports
+        );
+        let early = s("Its last release came out on February 28, 2024.");
+        assert_eq!(
+            read_statement(&released, &early).unwrap().bearing,
+            Bearing::Contradicts
+        );
+
+        let fee = read_condition(
+            "no_membership_fee",
+            "The orchestra does not charge its members a membership fee or subscription",
+            &words("orchestras"),
+        );
+        assert!(fee.negative);
+        let hat = s("We do not charge a subscription: we pass a hat round instead.");
+        assert_eq!(
+            read_statement(&fee, &hat).unwrap().bearing,
+            Bearing::Supports
+        );
+        assert_eq!(
+            read_statement(&fee, &s("Membership is free."))
+                .unwrap()
+                .bearing,
+            Bearing::Supports
+        );
+
+        let town = read_condition(
+            "in_lowther",
+            "The bookshop is in Lowther",
+            &words("bookshops"),
+        );
+        let moved = s("After eighteen years in Lowther we relocated to Fenby in 2021.");
+        assert_eq!(
+            read_statement(&town, &moved).unwrap().bearing,
+            Bearing::Contradicts
+        );
+        let building = s("The shop in Lowther moved to its present building in 2019.");
+        assert_eq!(
+            read_statement(&town, &building).unwrap().bearing,
+            Bearing::Supports
+        );
+
+        let independent = read_condition(
+            "independent",
+            "The bookshop is independent, not a branch of a chain",
+            &words("bookshops"),
+        );
+        let chain = s(
+            "Chapters Lowther is one of the 48 branches of Chapters, the national bookshop chain.",
+        );
+        assert_eq!(
+            read_statement(&independent, &chain).unwrap().bearing,
+            Bearing::Contradicts
+        );
     }
 
     #[test]

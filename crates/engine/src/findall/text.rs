@@ -264,13 +264,9 @@ pub fn statements(markdown: &str) -> Vec<Statement> {
             flush(&mut paragraph, &mut out);
             if let Some(h) = trimmed.strip_prefix('#') {
                 let h = plain(h.trim_start_matches('#'));
+                // A heading is the context of what follows, not a statement of its own.
                 if !h.is_empty() {
-                    headings.push((out.len(), h.clone()));
-                    out.push(Statement {
-                        text: h,
-                        cells: Vec::new(),
-                        ..Default::default()
-                    });
+                    headings.push((out.len(), h));
                 }
             }
             continue;
@@ -298,7 +294,7 @@ pub fn statements(markdown: &str) -> Vec<Statement> {
     let mut next = headings.into_iter().peekable();
     let mut current = String::new();
     for (i, statement) in out.iter_mut().enumerate() {
-        while let Some((_, h)) = next.next_if(|(at, _)| *at < i) {
+        while let Some((_, h)) = next.next_if(|(at, _)| *at <= i) {
             current = h;
         }
         statement.context = current.clone();
@@ -420,6 +416,14 @@ pub const NAME_HEADERS: &[&str] = &[
     "shop",
     "store",
     "startup",
+    "package",
+    "library",
+    "crate",
+    "project",
+    "repository",
+    "app",
+    "tool",
+    "space",
 ];
 
 /// Last words of addresses.
@@ -825,6 +829,7 @@ pub fn mentions(markdown: &str, entity_type: &str) -> Vec<Mention> {
     let mut header_seen = false;
     let mut key_values = false;
     let mut table_rows: Vec<Vec<String>> = Vec::new();
+    let mut table_header: Vec<String> = Vec::new();
     for line in markdown.lines() {
         let trimmed = line.trim();
         if let Some(cells) = table_cells(trimmed) {
@@ -835,6 +840,7 @@ pub fn mentions(markdown: &str, entity_type: &str) -> Vec<Mention> {
                 flush(&mut block, &mut out);
                 header_seen = true;
                 table_rows.clear();
+                table_header = cells.iter().map(|c| plain(c).to_lowercase()).collect();
                 key_values = is_key_value_header(&cells) && {
                     let first = plain(&cells[0]).to_lowercase();
                     !types.iter().any(|t| first.contains(t.as_str()))
@@ -848,7 +854,7 @@ pub fn mentions(markdown: &str, entity_type: &str) -> Vec<Mention> {
             continue;
         }
         if header_seen {
-            take_table(&mut table_rows, &mut out);
+            take_table(&table_header, &types, &mut table_rows, &mut out);
         }
         header_seen = false;
         if let Some(item) = list_item(trimmed) {
@@ -910,31 +916,61 @@ pub fn mentions(markdown: &str, entity_type: &str) -> Vec<Mention> {
             }
         }
     }
-    take_table(&mut table_rows, &mut out);
+    take_table(&table_header, &types, &mut table_rows, &mut out);
     flush(&mut block, &mut out);
     out
 }
 
 /// The entities of a table's rows: the first column whose cells are mostly names (a year or
 /// a number column is not), each row's other cells as its description.
-fn take_table(rows: &mut Vec<Vec<String>>, out: &mut Vec<Mention>) {
+fn take_table(
+    header: &[String],
+    types: &[String],
+    rows: &mut Vec<Vec<String>>,
+    out: &mut Vec<Mention>,
+) {
     let width = rows.iter().map(Vec::len).max().unwrap_or(0);
     let cell_name = |cell: &str| match leading_link(cell) {
         Some((text, url)) => (text, Some(url)),
         None => (plain(cell), None),
     };
-    let column = (0..width).find(|&col| {
+    // A column headed "Name", "Package", "Practice" or by the entity type names the rows'
+    // entities, however they are written ("ferro-csv"); else the first column of names.
+    let headed = header.iter().position(|h| {
+        NAME_HEADERS
+            .iter()
+            .any(|n| h.split_whitespace().any(|w| singular(w) == *n))
+            || types
+                .iter()
+                .any(|t| h.split_whitespace().any(|w| singular(w) == *t))
+    });
+    let named_column = (0..width).find(|&col| {
         let names = rows
             .iter()
             .filter(|r| r.get(col).is_some_and(|c| looks_like_name(&cell_name(c).0)))
             .count();
         names * 3 >= rows.len() * 2 && names >= 2
     });
+    let (column, relaxed) = match headed {
+        Some(col) => (Some(col), true),
+        None => (named_column, false),
+    };
+    let acceptable = |name: &str| {
+        if relaxed {
+            let t = name.trim();
+            !t.is_empty()
+                && t.chars().any(char::is_alphabetic)
+                && t.split_whitespace().count() <= 8
+                && t.chars().count() <= 80
+        } else {
+            looks_like_name(name)
+        }
+    };
     if let Some(col) = column {
         for row in rows.iter() {
             let Some(cell) = row.get(col) else { continue };
             let (name, url) = cell_name(cell);
-            if looks_like_name(&name) {
+            if acceptable(&name) {
                 out.push(Mention {
                     name,
                     url,
@@ -1126,6 +1162,20 @@ mod tests {
             statements(directory)[0].text,
             "Clinic: Oak Dental; Town: Quillmere"
         );
+    }
+
+    #[test]
+    fn a_column_headed_by_a_naming_word_names_entities_however_written() {
+        let md = "| Package | Licence | Stars |\n| --- | --- | --- |\n| ferro-csv | MIT OR Apache-2.0 | 1870 |\n| csvette | Apache-2.0 | 987 |";
+        let names: Vec<String> = mentions(md, "software libraries")
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
+        assert_eq!(names, ["ferro-csv", "csvette"]);
+        assert!(!looks_like_name("40 Fore Street"));
+        assert!(!looks_like_name("Gravlin Hut 1,840"));
+        let headed = statements("## Opening hours\n\nSunday 8:00–13:00");
+        assert_eq!(headed[0].context, "Opening hours");
     }
 
     #[test]
