@@ -12,6 +12,7 @@ use crate::runs::{
     timeout_param,
 };
 use crate::sse::{self, SseEvent};
+use crate::wake::{wait_for_notice, Woken};
 use crate::{AppState, HttpError, Tenant};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -80,17 +81,27 @@ pub async fn create(
     Ok(ok(run.to_json()))
 }
 
+/// The tenant's run, or the 404 every FindAll route answers.
+async fn view(
+    state: &AppState,
+    tenant: &str,
+    id: &str,
+) -> Result<parallax_store::findall::FindAllView, HttpError> {
+    check_id(id)?;
+    state
+        .store
+        .get_findall(tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::findall_not_found().into())
+}
+
 /// `GET /v1beta/findall/runs/{findall_id}`.
 pub async fn retrieve(
     State(state): State<Arc<AppState>>,
     Tenant(tenant): Tenant,
     Path(id): Path<String>,
 ) -> Result<Response, HttpError> {
-    check_id(&id)?;
-    match state.store.get_findall(&tenant, &id).await? {
-        Some(view) => Ok(ok(view.run.to_json())),
-        None => Err(ApiError::findall_not_found().into()),
-    }
+    Ok(ok(view(&state, &tenant, &id).await?.run.to_json()))
 }
 
 /// `GET /v1beta/findall/runs/{findall_id}/schema`.
@@ -99,11 +110,7 @@ pub async fn schema(
     Tenant(tenant): Tenant,
     Path(id): Path<String>,
 ) -> Result<Response, HttpError> {
-    check_id(&id)?;
-    match state.store.get_findall(&tenant, &id).await? {
-        Some(view) => Ok(ok(view.schema.to_json())),
-        None => Err(ApiError::findall_not_found().into()),
-    }
+    Ok(ok(view(&state, &tenant, &id).await?.schema.to_json()))
 }
 
 /// `GET /v1beta/findall/runs/{findall_id}/result`: a snapshot, at once, in any state. The
@@ -117,9 +124,7 @@ pub async fn result(
     let Some(candidates) = state.store.findall_candidates(&tenant, &id).await? else {
         return Err(ApiError::findall_not_found().into());
     };
-    let Some(view) = state.store.get_findall(&tenant, &id).await? else {
-        return Err(ApiError::findall_not_found().into());
-    };
+    let view = view(&state, &tenant, &id).await?;
     Ok(ok(findall_result_json(
         &view.run,
         &candidates,
@@ -343,19 +348,12 @@ impl Cursor {
         let until = (tokio::time::Instant::now() + RECHECK)
             .min(self.last_sent + self.heartbeat_every)
             .min(self.deadline);
-        loop {
-            tokio::select! {
-                notice = self.notices.recv() => match notice {
-                    Ok(Notice::FindAll(id)) if *id == *self.id => return true,
-                    Ok(_) => {}
-                    Err(broadcast::error::RecvError::Lagged(_)) => return true,
-                    Err(broadcast::error::RecvError::Closed) => return false,
-                },
-                _ = tokio::time::sleep_until(until) => {
-                    return tokio::time::Instant::now() < self.deadline;
-                }
-                _ = self.shutdown.wait_for(|stop| *stop) => return false,
-            }
+        let run = self.id.as_str();
+        let wanted = |n: &Notice| matches!(n, Notice::FindAll(id) if **id == *run);
+        match wait_for_notice(&mut self.notices, wanted, until, &mut self.shutdown).await {
+            Woken::Notice => true,
+            Woken::Timer => tokio::time::Instant::now() < self.deadline,
+            Woken::Closed | Woken::Shutdown => false,
         }
     }
 }
@@ -384,12 +382,9 @@ pub async fn events(
         });
     let after = parse_event_cursor(cursor_text.as_deref())?;
     let timeout = timeout_param(&pairs, EVENTS_TIMEOUT_DEFAULT)?;
-    check_id(&id)?;
     // Subscribe before the first read, so nothing committed after it goes unnoticed.
     let notices = state.store.subscribe();
-    if state.store.get_findall(&tenant, &id).await?.is_none() {
-        return Err(ApiError::findall_not_found().into());
-    }
+    view(&state, &tenant, &id).await?;
     let read_timeout = client_read_timeout(&headers);
     let now = tokio::time::Instant::now();
     let cursor = Cursor {

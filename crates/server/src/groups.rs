@@ -12,6 +12,7 @@ use crate::runs::{
     json_body, json_response, query_pairs, run_to_create, timeout_param,
 };
 use crate::sse::{self, SseEvent};
+use crate::wake::{wait_for_notice, Woken};
 use crate::{AppState, HttpError, Tenant};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -279,20 +280,13 @@ impl GroupEventCursor {
     /// Waits for a notice about this group, the recheck interval, the deadline or shutdown;
     /// false when the stream should end.
     async fn wait(&mut self) -> bool {
-        let recheck = tokio::time::Instant::now() + RECHECK;
-        loop {
-            tokio::select! {
-                notice = self.notices.recv() => match notice {
-                    Ok(Notice::Group(id)) if *id == *self.group => return true,
-                    Ok(_) => {}
-                    Err(broadcast::error::RecvError::Lagged(_)) => return true,
-                    Err(broadcast::error::RecvError::Closed) => return false,
-                },
-                _ = tokio::time::sleep_until(recheck.min(self.deadline)) => {
-                    return tokio::time::Instant::now() < self.deadline;
-                }
-                _ = self.shutdown.wait_for(|stop| *stop) => return false,
-            }
+        let until = (tokio::time::Instant::now() + RECHECK).min(self.deadline);
+        let group = self.group.as_str();
+        let wanted = |n: &Notice| matches!(n, Notice::Group(id) if **id == *group);
+        match wait_for_notice(&mut self.notices, wanted, until, &mut self.shutdown).await {
+            Woken::Notice => true,
+            Woken::Timer => tokio::time::Instant::now() < self.deadline,
+            Woken::Closed | Woken::Shutdown => false,
         }
     }
 }

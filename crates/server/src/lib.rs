@@ -18,6 +18,7 @@ mod input_cache;
 mod miss_cache;
 mod runs;
 mod sse;
+mod wake;
 mod web;
 
 pub use auth::{hash_key, KeyRing, Tenant, LOOKUPS_IN_FLIGHT, MISS_CAPACITY, MISS_TTL};

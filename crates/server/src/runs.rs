@@ -1,6 +1,7 @@
 //! Task run endpoints: create, retrieve, input, result (long-poll) and events (SSE).
 
 use crate::sse::{self, SseEvent};
+use crate::wake::{wait_for_notice, Woken};
 use crate::{AppState, HttpError, Tenant};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -312,21 +313,18 @@ pub(crate) async fn wait_for_run(
     deadline: tokio::time::Instant,
     shutdown: &mut tokio::sync::watch::Receiver<bool>,
 ) -> Result<bool, HttpError> {
-    loop {
-        tokio::select! {
-            notice = notices.recv() => match notice {
-                Ok(Notice::Run(id)) if &*id == run_id => return Ok(true),
-                Ok(_) => {}
-                Err(broadcast::error::RecvError::Lagged(_)) => return Ok(true),
-                Err(broadcast::error::RecvError::Closed) => {
-                    return Err(ApiError::new(503, "Service unavailable: the server is shutting down").into())
-                }
-            },
-            _ = tokio::time::sleep_until(deadline) => return Ok(false),
-            _ = shutdown.wait_for(|stop| *stop) => {
-                return Err(ApiError::new(503, "Service unavailable: the server is shutting down; retry the request").into())
-            }
+    let wanted = |n: &Notice| matches!(n, Notice::Run(id) if &**id == run_id);
+    match wait_for_notice(notices, wanted, deadline, shutdown).await {
+        Woken::Notice => Ok(true),
+        Woken::Timer => Ok(false),
+        Woken::Closed => {
+            Err(ApiError::new(503, "Service unavailable: the server is shutting down").into())
         }
+        Woken::Shutdown => Err(ApiError::new(
+            503,
+            "Service unavailable: the server is shutting down; retry the request",
+        )
+        .into()),
     }
 }
 
