@@ -65,6 +65,8 @@ pub struct Test {
     /// A figure the condition names outside any comparison ("open 24 hours a day"): a
     /// statement must give the same figure.
     pub figure: Option<String>,
+    /// Whether the condition asks for round-the-clock opening ("open 24 hours a day", "24/7").
+    pub round_the_clock: bool,
     /// Terms joined by "or" in the condition ("a membership fee or subscription"): either
     /// side may stand for the other, so coverage counts the better side.
     pub or_sides: Option<(Vec<String>, Vec<String>)>,
@@ -501,7 +503,9 @@ pub fn read_condition(name: &str, description: &str, entity_words: &[String]) ->
         .iter()
         .filter(|p| {
             let pl = p.to_lowercase();
-            pl.contains(" or ")
+            // A list of alternatives, or a short gloss ("open (staffed) in winter").
+            let gloss = pl.split_whitespace().count() <= 3;
+            (pl.contains(" or ") || gloss)
                 && !pl.chars().any(|c| c.is_ascii_digit())
                 && !["not ", "n't", "no ", "never", "except"]
                     .iter()
@@ -556,6 +560,7 @@ pub fn read_condition(name: &str, description: &str, entity_words: &[String]) ->
         alternatives,
         name_terms,
         figure,
+        round_the_clock: sentence.contains("24/7") || sentence.to_lowercase().contains("24 hours"),
         or_sides,
         contrary,
     }
@@ -1043,6 +1048,30 @@ pub fn read_statement(test: &Test, statement: &Statement) -> Option<Reading> {
             strength: 0.9,
             value: statement_value(text),
         });
+    }
+    // Round the clock, however written: "24/7", "24 hours a day", "around the clock".
+    if test.round_the_clock {
+        let lower_text = text.to_lowercase();
+        if [
+            "24/7",
+            "24 hours",
+            "24-hour",
+            "round the clock",
+            "around the clock",
+        ]
+        .iter()
+        .any(|p| lower_text.contains(p))
+        {
+            return Some(Reading {
+                bearing: if negated(text, &["24".to_string()]) == test.negative {
+                    Bearing::Supports
+                } else {
+                    Bearing::Contradicts
+                },
+                strength: 0.9,
+                value: statement_value(text),
+            });
+        }
     }
     // A figure the condition names must be the statement's too ("24 hours", not "7am to 10pm").
     if let Some(figure) = &test.figure {

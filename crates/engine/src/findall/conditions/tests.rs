@@ -217,6 +217,35 @@ fn what_pages_write_in_tables_dates_and_plain_words() {
 }
 
 #[test]
+fn glosses_and_round_the_clock() {
+    let winter = read_condition(
+        "open_in_winter",
+        "The hut is open (staffed) in winter",
+        &words("huts"),
+    );
+    let staffed = s("A cosy place in the Skarn range that is staffed in winter.");
+    assert_eq!(
+        read_statement(&winter, &staffed).unwrap().bearing,
+        Bearing::Supports
+    );
+    let always = read_condition(
+        "open_24_hours",
+        "The space is open 24 hours a day (24/7 access)",
+        &words("coworking spaces"),
+    );
+    let row = Statement {
+        text: "Hours: 24/7".into(),
+        cells: vec![("Hours".into(), "24/7".into())],
+        ..Default::default()
+    };
+    assert_eq!(
+        read_statement(&always, &row).unwrap().bearing,
+        Bearing::Supports
+    );
+    assert!(read_statement(&always, &s("Open 7am to 10pm every day.")).is_none());
+}
+
+#[test]
 fn negations_and_table_answers_contradict() {
     let t = read_condition(
         "new_patients",
