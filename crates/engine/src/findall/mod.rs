@@ -281,6 +281,18 @@ fn own_page_entity(page: &PageRead, entity_type: &str) -> Option<(String, String
     Some((name, description))
 }
 
+/// The core of a name key, when it has one of at least two words before "of", "for" or
+/// "and": a school's short name and its full one are one entity ("kestwick school" of
+/// "kestwick school of english"), but "bank of england" and "bank of scotland" are not.
+fn name_core(key: &str) -> Option<String> {
+    let words: Vec<&str> = key.split(' ').collect();
+    let cut = words
+        .iter()
+        .position(|w| ["of", "for", "and"].contains(w))
+        .unwrap_or(words.len());
+    (cut >= 2).then(|| words[..cut].join(" "))
+}
+
 /// Gathers candidates in order of first appearance; a stronger source for a name already
 /// found replaces its URL and description.
 #[derive(Default)]
@@ -288,6 +300,8 @@ struct Gathered {
     found: Vec<(Found, Vouch)>,
     by_key: HashMap<String, usize>,
     by_url: HashMap<String, usize>,
+    /// By a name's core ([`name_core`]): "Kestwick School" and "Kestwick School of English".
+    by_core: HashMap<String, usize>,
     excluded_keys: std::collections::HashSet<String>,
     excluded_urls: std::collections::HashSet<String>,
 }
@@ -312,10 +326,12 @@ impl Gathered {
         {
             return;
         }
+        let core = name_core(&key);
         let existing = self
             .by_key
             .get(&key)
             .or_else(|| own_url.as_ref().and_then(|u| self.by_url.get(u)))
+            .or_else(|| core.as_ref().and_then(|c| self.by_core.get(c)))
             .copied();
         let description = (!description.trim().is_empty()).then(|| description.trim().to_string());
         match existing {
@@ -332,6 +348,9 @@ impl Gathered {
                 if let Some(u) = own_url {
                     self.by_url.insert(u, i);
                 }
+                if let Some(c) = core {
+                    self.by_core.entry(c).or_insert(i);
+                }
             }
             None => {
                 let i = self.found.len();
@@ -347,6 +366,9 @@ impl Gathered {
                 self.by_key.insert(key, i);
                 if let Some(u) = own_url {
                     self.by_url.insert(u, i);
+                }
+                if let Some(c) = core {
+                    self.by_core.entry(c).or_insert(i);
                 }
             }
         }
@@ -1037,12 +1059,34 @@ mod tests {
             "",
             Vouch::OwnPage,
         );
+        g.add("Kestwick School", "http://news.example/k", "", Vouch::Prose);
+        g.add(
+            "Kestwick School of English",
+            "http://k.example/",
+            "",
+            Vouch::OwnPage,
+        );
+        g.add("Bank of England", "http://news.example/b", "", Vouch::Prose);
+        g.add(
+            "Bank of Scotland",
+            "http://news.example/b",
+            "",
+            Vouch::Prose,
+        );
         let found = g.into_found(10);
         let names: Vec<&str> = found.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(
             names,
-            ["Brightsmile Dental", "Oakview Care", "Ferncliff Dental"]
+            [
+                "Brightsmile Dental",
+                "Oakview Care",
+                "Kestwick School",
+                "Ferncliff Dental",
+                "Bank of England",
+                "Bank of Scotland"
+            ]
         );
+        assert_eq!(found[2].url, "http://k.example/");
         assert_eq!(found[0].url, "http://d.example/bright");
         assert_eq!(found[0].description.as_deref(), Some("family"));
     }
