@@ -27,7 +27,7 @@ pub mod text;
 use crate::fetch::CacheOptions;
 use crate::pipeline::{read, Providers};
 use crate::policy::SourcePolicy;
-use crate::web::page::{read_page, IndexUse, PageRead, ReadOptions};
+use crate::web::page::{read_page, IndexUse, PageOrigin, PageRead, ReadOptions};
 use async_trait::async_trait;
 use conditions::{read_condition, read_statement, Bearing, Reading, Test};
 use futures::StreamExt;
@@ -142,43 +142,43 @@ impl FindAllPipeline {
         FindAllPipeline { providers }
     }
 
+    /// How FindAll uses the shared fetch cache: the operator's maximum age, and an older copy
+    /// when a live fetch fails.
+    fn cache_options(&self) -> CacheOptions {
+        CacheOptions {
+            max_age: self.providers.cache_max_age,
+            timeout: None,
+            stale_fallback: true,
+        }
+    }
+
     /// Reads a page, fetching it when possible (its links matter here) and falling back to
     /// the local index's copy.
     async fn read(&self, tenant: &str, url: &str) -> Option<PageRead> {
         let options = ReadOptions {
-            cache: CacheOptions {
-                max_age: self.providers.cache_max_age,
-                timeout: None,
-                stale_fallback: true,
-            },
+            cache: self.cache_options(),
             index: IndexUse::Fallback,
             fetch: true,
         };
-        match read_page(&self.providers, tenant, url, &options).await {
-            Ok(page) => Some(page),
-            Err(_) => {
-                // Not fetchable (a file added with `index add`, a host that went away): the
-                // index's copy, when the tenant may see one.
-                let held = ReadOptions {
-                    index: IndexUse::Prefer { max_age: None },
-                    fetch: false,
-                    ..options
-                };
-                read_page(&self.providers, tenant, url, &held).await.ok()
-            }
-        }
+        // On a failed fetch (a file added with `index add`, a host that went away) this
+        // answers the index's copy, when the tenant may see one.
+        read_page(&self.providers, tenant, url, &options).await.ok()
     }
 
     /// The `<title>` of the page's fetched copy (the shared cache answers it without a new
     /// fetch): extraction may title a page by its heading ("About the centre") where the
     /// document title names its subject ("About the centre - Brightwater Language Centre").
-    async fn document_title(&self, url: &str) -> Option<String> {
-        let options = CacheOptions {
-            max_age: self.providers.cache_max_age,
-            timeout: None,
-            stale_fallback: true,
-        };
-        let cached = self.providers.fetch.fetch_with(url, &options).await.ok()?;
+    async fn document_title(&self, page: &PageRead) -> Option<String> {
+        // A copy from the index has no document; asking the cache would fetch anew.
+        if matches!(page.origin, PageOrigin::Index) {
+            return None;
+        }
+        let cached = self
+            .providers
+            .fetch
+            .fetch_with(&page.url, &self.cache_options())
+            .await
+            .ok()?;
         let head = &cached.page.body[..cached.page.body.len().min(64 * 1024)];
         let text = String::from_utf8_lossy(head);
         let lower = text.to_ascii_lowercase();
@@ -193,6 +193,18 @@ impl FindAllPipeline {
             .collect::<Vec<_>>()
             .join(" ");
         (!title.is_empty()).then_some(title)
+    }
+
+    /// What `page` says about `candidate`.
+    async fn about(&self, page: &PageRead, candidate: &Candidate) -> PageStatements {
+        let title = self.document_title(page).await;
+        let (own, statements) = statements_about(page, title.as_deref(), candidate);
+        PageStatements {
+            url: page.url.clone(),
+            title: page.title.clone(),
+            own,
+            statements,
+        }
     }
 
     async fn search(&self, tenant: &str, queries: &[String], per_query: usize) -> Vec<String> {
@@ -551,6 +563,15 @@ fn called_alone(text: &str, surname: &str) -> bool {
     })
 }
 
+/// What one page read says about a candidate.
+struct PageStatements {
+    url: String,
+    title: Option<String>,
+    /// Whether it is the candidate's own page.
+    own: bool,
+    statements: Vec<Statement>,
+}
+
 /// A statement read against a condition, with where it was found.
 struct Evidence<'a> {
     reading: Reading,
@@ -561,19 +582,16 @@ struct Evidence<'a> {
     excerpt: String,
 }
 
-fn decide<'a>(
-    test: &Test,
-    sources: &'a [(String, Option<String>, bool, Vec<Statement>)],
-) -> (Option<Bearing>, Vec<Evidence<'a>>) {
+fn decide<'a>(test: &Test, sources: &'a [PageStatements]) -> (Option<Bearing>, Vec<Evidence<'a>>) {
     let mut evidence: Vec<Evidence<'_>> = Vec::new();
-    for (url, title, own, statements) in sources {
-        for s in statements {
+    for page in sources {
+        for s in &page.statements {
             if let Some(reading) = read_statement(test, s) {
                 evidence.push(Evidence {
                     reading,
-                    own: *own,
-                    url,
-                    title: title.as_deref(),
+                    own: page.own,
+                    url: &page.url,
+                    title: page.title.as_deref(),
                     excerpt: s.excerpt(),
                 });
             }
@@ -721,13 +739,11 @@ impl Finder for FindAllPipeline {
     ) -> Verdict {
         let b = breadth(generator);
         let words = type_words(&schema.entity_type);
-        let mut sources: Vec<(String, Option<String>, bool, Vec<Statement>)> = Vec::new();
+        let mut sources: Vec<PageStatements> = Vec::new();
         let mut read_urls = std::collections::HashSet::new();
         if let Some(page) = self.read(tenant, &candidate.url).await {
             read_urls.insert(url_key(&page.url));
-            let title = self.document_title(&page.url).await;
-            let (own, about) = statements_about(&page, title.as_deref(), candidate);
-            sources.push((page.url.clone(), page.title.clone(), own, about));
+            sources.push(self.about(&page, candidate).await);
         }
         let queries = vec![
             format!("\"{}\"", candidate.name),
@@ -751,11 +767,10 @@ impl Finder for FindAllPipeline {
             if !read_urls.insert(url_key(&page.url)) {
                 continue;
             }
-            let title = self.document_title(&page.url).await;
-            let (own, about) = statements_about(&page, title.as_deref(), candidate);
-            if !about.is_empty() {
+            let about = self.about(&page, candidate).await;
+            if !about.statements.is_empty() {
                 read_more += 1;
-                sources.push((page.url.clone(), page.title.clone(), own, about));
+                sources.push(about);
             }
         }
         if let Some(llm) = &self.providers.llm {
@@ -774,7 +789,7 @@ impl Finder for FindAllPipeline {
             output.insert(condition.name.clone(), out);
             basis.push(field_basis);
         }
-        let said_anything = sources.iter().any(|(_, _, _, s)| !s.is_empty());
+        let said_anything = sources.iter().any(|p| !p.statements.is_empty());
         let status = if all_met {
             MatchStatus::Matched
         } else if !said_anything {
@@ -797,17 +812,17 @@ async fn judge_with_llm(
     llm: &crate::llm::LlmClient,
     schema: &FindAllSchema,
     candidate: &Candidate,
-    sources: &[(String, Option<String>, bool, Vec<Statement>)],
+    sources: &[PageStatements],
 ) -> Option<Verdict> {
     let all: Vec<llm_judge::Shown<'_>> = sources
         .iter()
-        .flat_map(|(url, title, own, statements)| {
-            statements.iter().map(move |s| llm_judge::Shown {
-                url,
-                title: title.as_deref(),
+        .flat_map(|page| {
+            page.statements.iter().map(move |s| llm_judge::Shown {
+                url: &page.url,
+                title: page.title.as_deref(),
                 text: &s.text,
                 excerpt: s.excerpt(),
-                own: *own,
+                own: page.own,
             })
         })
         .collect();
@@ -870,7 +885,7 @@ async fn judge_with_llm(
             "confidence": if j.met.is_none() { "low" } else { "medium" },
         }));
     }
-    let said_anything = sources.iter().any(|(_, _, _, s)| !s.is_empty());
+    let said_anything = sources.iter().any(|p| !p.statements.is_empty());
     Some(Verdict {
         status: if all_met {
             MatchStatus::Matched
