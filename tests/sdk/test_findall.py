@@ -39,6 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import socket
 import threading
 import time
 import uuid
@@ -845,6 +846,42 @@ def test_live_stream_sends_heartbeats(fsqlite, fweb):
 # --------------------------------------------------------------------------------------
 # cancel
 # --------------------------------------------------------------------------------------
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_every_search_failing_fails_the_run(fresh_server):
+    """A server whose only search provider refuses every connection: a FindAll run cannot
+    search at all, so it ends `failed` / `error_occurred` (not `completed` with nothing found);
+    the synchronous entity search answers 503; an ended run refuses cancel and enrich with 409."""
+    url = f"http://127.0.0.1:{_closed_port()}"
+    srv = fresh_server(
+        "sqlite",
+        scripted=False,
+        extra_args=["--allow-private-fetch", "--search", "searxng", "--searxng-url", url],
+    )
+    client = srv.client()
+    run = wait_ended(client, create(client).findall_id)
+    assert (run.status.status, run.status.termination_reason) == ("failed", "error_occurred"), run
+    assert run.status.metrics.generated_candidates_count == 0
+    with srv.http() as http:
+        headers = {"parallel-beta": "findall-2025-09-15"}
+        search = http.post(
+            "/v1beta/findall/entity-search",
+            json={"entity_type": "companies", "objective": "dental clinics in Harrowfield"},
+            headers=headers,
+        )
+        assert_error(search, 503)
+        base = f"/v1beta/findall/runs/{run.findall_id}"
+        assert_error(http.post(f"{base}/cancel", headers=headers), 409, "Cannot cancel a terminated FindAll run")
+        enrich = http.post(f"{base}/enrich", json={"output_schema": FOUNDED_YEAR}, headers=headers)
+        assert_error(enrich, 409)
+        assert "failed" in enrich.json()["error"]["message"]
 
 
 def test_cancel_an_active_run(stalled, stalling):
