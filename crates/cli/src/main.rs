@@ -318,9 +318,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let keys = KeyRing::load(&*store).await?;
 
     let providers = research::providers(&args.research, &args.store.data_dir)?;
+    // One processor for task runs and FindAll's enrichments alike.
+    let processor = processor(&args, &providers);
     let scheduler = Scheduler::start(
         store.clone(),
-        processor(&args, &providers),
+        processor.clone(),
         parallax_scheduler::Config {
             concurrency: args.concurrency,
             lease: Duration::from_secs(args.lease_seconds),
@@ -335,7 +337,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let findall = parallax_scheduler::findall::FindAllScheduler::start(
         store.clone(),
         finder.clone(),
-        processor(&args, &providers),
+        processor,
         parallax_scheduler::findall::FindAllConfig {
             concurrency: args.findall_concurrency,
             lease: Duration::from_secs(args.lease_seconds),
