@@ -48,6 +48,7 @@ mod migrations;
 mod notices;
 pub mod postgres;
 mod rows;
+pub(crate) mod sql;
 pub mod sqlite;
 
 /// Result of store operations.

@@ -2,7 +2,7 @@
 //! both backends.
 //!
 //! Every FindAll operation is a [`FindAllOp`]; [`ops::execute`] carries it out inside one
-//! transaction of either backend through the small [`tx::Tx`] adapter each provides, and
+//! transaction of either backend through the small [`Tx`](crate::sql::Tx) adapter each provides, and
 //! says which [`Notice`]s to send once it committed. The [`Store`](crate::Store) methods
 //! for FindAll are thin wrappers that build an op and read its [`FindAllReply`].
 //!
@@ -14,9 +14,7 @@
 //! candidate still `generated`. So a worker that dies loses at most the evaluations it had not
 //! recorded; the next claim resumes with every candidate as recorded.
 
-pub(crate) mod adapters;
 pub(crate) mod ops;
-pub(crate) mod tx;
 
 use crate::{Notice, Result};
 use parallax_api::findall::{

@@ -1,7 +1,7 @@
 //! Each FindAll operation, once, over either backend's transaction (see the module above).
 
-use super::tx::{Row, Tx};
 use super::*;
+use crate::sql::{Row, Tx};
 use crate::StoreError;
 use parallax_api::findall::{findall_event_json, FindAllStatus, MATCH_LIMIT_MAX};
 use parallax_api::{ids, webhook};

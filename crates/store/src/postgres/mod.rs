@@ -116,13 +116,14 @@
 #[cfg(any(test, feature = "failpoints"))]
 use crate::failpoints::{Failpoint, Failpoints};
 use crate::fair;
-use crate::findall::{self, adapters::PgTx, FindAllOp, FindAllReply};
+use crate::findall::{self, FindAllOp, FindAllReply};
 use crate::migrations;
 use crate::notices::{self, announce};
 use crate::rows::{
     self, Columns as _, CLAIM_COLUMNS, DELIVERY_COLUMNS, GROUP_EVENT_COLUMNS, GROUP_RUN_COLUMNS,
     RUN_COLUMNS,
 };
+use crate::sql::adapters::PgTx;
 use crate::{
     delivery_update, merged_warnings_sql, panic_message, AddedRuns, ClaimedRun, CreateOutcome,
     Delivery, DeliveryAttempt, EventRecord, GroupEvents, GroupRunRecord, GroupRunsQuery,

@@ -1,7 +1,7 @@
 //! Each backend's [`Tx`]: a rusqlite connection (inside the writer's transaction, or a
 //! reader) and a tokio-postgres client or transaction.
 
-use super::tx::{sqlite_placeholders, Cell, Got, Row, Tx};
+use super::{sqlite_placeholders, Cell, Got, Row, Tx};
 use crate::{Result, StoreError};
 use tokio_postgres::types::{ToSql, Type};
 

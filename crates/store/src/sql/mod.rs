@@ -1,9 +1,12 @@
-//! The little of a transaction FindAll's store logic needs: run a statement with parameters,
-//! get its rows back as plain cells. Each backend adapts its own transaction to [`Tx`], so
-//! the logic (`super::ops`) and its SQL are written once.
+//! The little of a transaction the store logic written once for both backends needs (FindAll
+//! in `crate::findall::ops`, monitors in `crate::monitor::ops`): run a statement with
+//! parameters, get its rows back as plain cells. Each backend adapts its own transaction to
+//! [`Tx`] ([`adapters`]), so that logic and its SQL are written once.
 //!
 //! SQL here is written with PostgreSQL's `$1` placeholders; the SQLite adapter turns them
 //! into `?1`, which SQLite binds by number just the same.
+
+pub(crate) mod adapters;
 
 use crate::{Result, StoreError};
 
