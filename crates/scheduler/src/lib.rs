@@ -175,7 +175,7 @@ async fn run_loop(
                     look_for_work = true;
                     deferred_until = None;
                 }
-                Ok(Notice::Run(_) | Notice::Group(_) | Notice::FindAll(_)) => {}
+                Ok(Notice::Run(_) | Notice::Group(_) | Notice::FindAll(_) | Notice::Schedule) => {}
                 Err(broadcast::error::RecvError::Closed) => break,
             },
             _ = poll.tick() => {

@@ -382,6 +382,13 @@ impl Store for Counting {
     ) -> Result<parallax_store::findall::FindAllReply> {
         self.inner.findall(op).await
     }
+
+    async fn monitor(
+        &self,
+        op: parallax_store::monitor::MonitorOp,
+    ) -> Result<parallax_store::monitor::MonitorReply> {
+        self.inner.monitor(op).await
+    }
     fn subscribe(&self) -> broadcast::Receiver<Notice> {
         self.inner.subscribe()
     }

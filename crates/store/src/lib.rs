@@ -31,10 +31,12 @@ use findall::{
     ChangeOutcome, ClaimedFindAll, FindAllChange, FindAllEvents, FindAllOp, FindAllReply,
     FindAllToCreate, FindAllView, FindAllWork, WorkAck,
 };
+use monitor::{ClaimedMonitor, EventQuery, Execution, MonitorOp, MonitorReply, MonitorToCreate};
 use parallax_api::error::ErrorObject;
 use parallax_api::events::GroupEventKind;
 use parallax_api::findall::{Candidate, FindAllRun};
 use parallax_api::group::{GroupStatus, StatusCounts, TaskGroup};
+use parallax_api::monitor::{MonitorEvent, MonitorView};
 use parallax_api::{RunStatus, TaskRun};
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +47,7 @@ pub mod failpoints;
 mod fair;
 pub mod findall;
 mod migrations;
+pub mod monitor;
 mod notices;
 pub mod postgres;
 mod rows;
@@ -444,6 +447,9 @@ pub enum Notice {
     Group(Arc<str>),
     /// New events (and maybe a new status) for this FindAll run.
     FindAll(Arc<str>),
+    /// A monitor's schedule changed (created, re-planned, triggered, given back, or an
+    /// execution ended): the monitor scheduler should look at what is due.
+    Schedule,
 }
 
 /// Whether the pieces of a store that work in the background are running.
@@ -472,6 +478,21 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// A reply of the wrong kind for its op: a bug in `findall::ops`.
 fn unexpected(reply: FindAllReply) -> StoreError {
     StoreError::Corrupt(format!("a FindAll op answered {reply:?}"))
+}
+
+/// A reply of the wrong kind for its op: a bug in `monitor::ops`.
+fn unexpected_monitor(reply: MonitorReply) -> StoreError {
+    StoreError::Corrupt(format!("a monitor op answered {reply:?}"))
+}
+
+/// Reads the reply an op must give, or says which bug gave another.
+macro_rules! monitor_reply {
+    ($store:expr, $op:expr, $variant:ident) => {
+        match $store.monitor($op).await? {
+            MonitorReply::$variant(value) => Ok(value),
+            other => Err(unexpected_monitor(other)),
+        }
+    };
 }
 
 /// Capacity of the notice channel. A receiver that falls this far behind is told it lagged
@@ -559,6 +580,112 @@ pub trait Store: Send + Sync + 'static {
     /// Carries out one FindAll operation in one transaction (see [`findall`]): the one
     /// FindAll method each backend implements; the `*_findall` methods below wrap it.
     async fn findall(&self, op: FindAllOp) -> Result<FindAllReply>;
+
+    /// Carries out one monitor operation in one transaction (see [`monitor`]): the one
+    /// monitor method each backend implements; the `*_monitor*` methods below wrap it.
+    async fn monitor(&self, op: MonitorOp) -> Result<MonitorReply>;
+
+    /// Commits a new monitor, due at once.
+    async fn create_monitor(&self, tenant: &str, monitor: MonitorToCreate) -> Result<MonitorView> {
+        let op = MonitorOp::Create {
+            tenant: tenant.into(),
+            monitor: Box::new(monitor),
+        };
+        monitor_reply!(self, op, Created)
+    }
+
+    /// The monitor, if it exists and belongs to `tenant`.
+    async fn get_monitor(&self, tenant: &str, monitor_id: &str) -> Result<Option<MonitorView>> {
+        let op = MonitorOp::Get {
+            tenant: tenant.into(),
+            monitor_id: monitor_id.into(),
+        };
+        monitor_reply!(self, op, View)
+    }
+
+    /// Cancels a monitor of `tenant` (a cancelled one stays so); `None` if there is none.
+    async fn cancel_monitor(&self, tenant: &str, monitor_id: &str) -> Result<Option<MonitorView>> {
+        let op = MonitorOp::Cancel {
+            tenant: tenant.into(),
+            monitor_id: monitor_id.into(),
+        };
+        monitor_reply!(self, op, View)
+    }
+
+    /// The events of a monitor of `tenant`, newest first; `None` if there is no such monitor.
+    async fn monitor_events(
+        &self,
+        tenant: &str,
+        monitor_id: &str,
+        query: EventQuery,
+    ) -> Result<Option<Vec<MonitorEvent>>> {
+        let op = MonitorOp::Events {
+            tenant: tenant.into(),
+            monitor_id: monitor_id.into(),
+            query,
+        };
+        monitor_reply!(self, op, Events)
+    }
+
+    /// When the next monitor falls due on the monitor clock (`i64::MIN`: a trigger waits).
+    async fn next_monitor_due(&self) -> Result<Option<i64>> {
+        monitor_reply!(self, MonitorOp::NextDue, NextDue)
+    }
+
+    /// Claims up to `limit` monitors whose execution is due at `clock` (or triggered, or
+    /// orphaned by an expired lease) for `lease.worker`.
+    async fn claim_monitors(
+        &self,
+        lease: Lease<'_>,
+        clock: i64,
+        limit: usize,
+    ) -> Result<Vec<ClaimedMonitor>> {
+        let op = MonitorOp::Claim {
+            worker: lease.worker.into(),
+            ttl: lease.ttl,
+            clock,
+            limit,
+        };
+        monitor_reply!(self, op, Claimed)
+    }
+
+    /// Renews the leases `lease.worker` holds on `ids`; returns those it no longer holds
+    /// (lost, or the monitor was cancelled).
+    async fn heartbeat_monitors(&self, lease: Lease<'_>, ids: &[String]) -> Result<Vec<String>> {
+        let op = MonitorOp::Heartbeat {
+            worker: lease.worker.into(),
+            ttl: lease.ttl,
+            ids: ids.to_vec(),
+        };
+        monitor_reply!(self, op, Ids)
+    }
+
+    /// Records how an execution ended; false (nothing written) if the worker no longer held
+    /// the monitor or it was cancelled.
+    async fn finish_monitor(
+        &self,
+        worker: &str,
+        monitor_id: &str,
+        execution: Execution,
+        clock: i64,
+    ) -> Result<bool> {
+        let op = MonitorOp::Finish {
+            worker: worker.into(),
+            monitor_id: monitor_id.into(),
+            execution: Box::new(execution),
+            clock,
+        };
+        monitor_reply!(self, op, Finished)
+    }
+
+    /// Gives unfinished executions back (shutdown): each is run again at once.
+    async fn release_monitors(&self, worker: &str, ids: &[String]) -> Result<Vec<String>> {
+        let op = MonitorOp::Release {
+            worker: worker.into(),
+            ids: ids.to_vec(),
+        };
+        monitor_reply!(self, op, Ids)
+    }
 
     /// Commits a new FindAll run, queued, with its schema and status events.
     async fn create_findall(&self, tenant: &str, run: FindAllToCreate) -> Result<FindAllRun> {

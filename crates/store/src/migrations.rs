@@ -217,6 +217,59 @@ CREATE TABLE findall_events (
 );
 "#,
     ),
+    (
+        6,
+        // Monitors: each with its schedule (due times on the monitor clock, leases on the
+        // store's), its event log and the keys of what its executions saw. The partial
+        // indexes are what keep an idle scheduler's cost flat however many monitors there
+        // are: the next due, the triggered and the orphaned are each one index walk away.
+        r#"
+CREATE TABLE monitors (
+    monitor_id       TEXT PRIMARY KEY,
+    tenant_id        TEXT NOT NULL REFERENCES tenants(tenant_id),
+    kind             TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    config           TEXT NOT NULL,
+    task_request     TEXT,
+    baseline         TEXT,
+    latest_snapshot  TEXT,
+    created_at       BIGINT NOT NULL,
+    last_run_at      BIGINT,
+    anchor_at        BIGINT NOT NULL,
+    period_secs      BIGINT NOT NULL,
+    next_due_at      BIGINT NOT NULL,
+    trigger_pending  BIGINT NOT NULL DEFAULT 0,
+    executions       BIGINT NOT NULL DEFAULT 0,
+    attempts         BIGINT NOT NULL DEFAULT 0,
+    event_seq        BIGINT NOT NULL DEFAULT 0,
+    lease_owner      TEXT,
+    lease_expires_at BIGINT,
+    modified_at      BIGINT NOT NULL
+);
+CREATE INDEX monitors_due ON monitors (next_due_at) WHERE status = 'active' AND lease_owner IS NULL;
+CREATE INDEX monitors_triggered ON monitors (monitor_id) WHERE trigger_pending = 1;
+CREATE INDEX monitors_leased ON monitors (lease_expires_at) WHERE lease_owner IS NOT NULL;
+CREATE INDEX monitors_by_tenant ON monitors (tenant_id, created_at, monitor_id);
+CREATE TABLE monitor_events (
+    monitor_id     TEXT NOT NULL REFERENCES monitors(monitor_id),
+    seq            BIGINT NOT NULL,
+    kind           TEXT NOT NULL,
+    event_id       TEXT NOT NULL,
+    event_group_id TEXT,
+    data           TEXT NOT NULL,
+    created_at     BIGINT NOT NULL,
+    PRIMARY KEY (monitor_id, seq)
+);
+CREATE INDEX monitor_events_by_group ON monitor_events (monitor_id, event_group_id);
+CREATE TABLE monitor_seen (
+    monitor_id TEXT NOT NULL REFERENCES monitors(monitor_id),
+    seen_key   TEXT NOT NULL,
+    data       TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (monitor_id, seen_key)
+);
+"#,
+    ),
 ];
 
 /// The migrations a database at schema version `current` still needs, in order, in
@@ -253,7 +306,7 @@ mod tests {
             let all = pending(dialect, 0).unwrap();
             assert_eq!(
                 all.iter().map(|m| m.0).collect::<Vec<_>>(),
-                vec![1, 2, 3, 4, 5]
+                vec![1, 2, 3, 4, 5, 6]
             );
             assert!(all.iter().all(|(_, sql)| !sql.contains('{')));
         }
@@ -267,9 +320,9 @@ mod tests {
 
     #[test]
     fn only_what_is_missing_and_never_a_downgrade() {
-        assert_eq!(pending(&SQLITE, 4).unwrap().len(), 1);
-        assert!(pending(&POSTGRES, 5).unwrap().is_empty());
-        let err = pending(&SQLITE, 6).unwrap_err().to_string();
+        assert_eq!(pending(&SQLITE, 4).unwrap().len(), 2);
+        assert!(pending(&POSTGRES, 6).unwrap().is_empty());
+        let err = pending(&SQLITE, 7).unwrap_err().to_string();
         assert!(err.contains("newer than this binary"), "{err}");
     }
 }

@@ -19,6 +19,7 @@ use crate::failpoints::{Failpoint, Failpoints};
 use crate::fair::{self, QueuedRun, TenantQueue};
 use crate::findall::{self, FindAllOp, FindAllReply};
 use crate::migrations;
+use crate::monitor::{self, MonitorOp, MonitorReply};
 use crate::notices::{self, announce};
 use crate::rows::{
     self, Columns as _, CLAIM_COLUMNS, DELIVERY_COLUMNS, GROUP_EVENT_COLUMNS, GROUP_RUN_COLUMNS,
@@ -1062,6 +1063,24 @@ conn.prepare_cached(&sql)?,
         let op_is_read = op.is_read();
         let execute = move |conn: &Connection| {
             futures::executor::block_on(findall::ops::execute(
+                &mut SqliteTx(conn),
+                op,
+                now_micros(),
+            ))
+        };
+        let (reply, notices) = if op_is_read {
+            self.read(execute).await?
+        } else {
+            self.write(execute).await?
+        };
+        announce(&self.notices, notices);
+        Ok(reply)
+    }
+
+    async fn monitor(&self, op: MonitorOp) -> Result<MonitorReply> {
+        let op_is_read = op.is_read();
+        let execute = move |conn: &Connection| {
+            futures::executor::block_on(monitor::ops::execute(
                 &mut SqliteTx(conn),
                 op,
                 now_micros(),

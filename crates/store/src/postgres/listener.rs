@@ -66,6 +66,7 @@ pub(super) async fn listen_once(
     *listened = true;
     // Whatever was notified while we were not listening is lost: have idle workers look.
     let _ = notices.send(Notice::Queued);
+    let _ = notices.send(Notice::Schedule);
     if let Some(ready) = ready.take() {
         let _ = ready.send(());
     }
@@ -83,6 +84,7 @@ pub(super) fn republish(notices: &broadcast::Sender<Notice>, message: AsyncMessa
         }
         let notice = match n.payload() {
             "queued" => Notice::Queued,
+            "schedule" => Notice::Schedule,
             payload => {
                 if let Some(run_id) = payload.strip_prefix("run:").filter(|id| !id.is_empty()) {
                     Notice::Run(Arc::from(run_id))

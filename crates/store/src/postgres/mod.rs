@@ -118,6 +118,7 @@ use crate::failpoints::{Failpoint, Failpoints};
 use crate::fair;
 use crate::findall::{self, FindAllOp, FindAllReply};
 use crate::migrations;
+use crate::monitor::{self, MonitorOp, MonitorReply};
 use crate::notices::{self, announce};
 use crate::rows::{
     self, Columns as _, CLAIM_COLUMNS, DELIVERY_COLUMNS, GROUP_EVENT_COLUMNS, GROUP_RUN_COLUMNS,
@@ -407,6 +408,7 @@ fn notice_payload(notice: &Notice) -> String {
         Notice::Group(id) => group_payload(id),
         Notice::FindAll(id) => format!("findall:{id}"),
         Notice::Queued => "queued".into(),
+        Notice::Schedule => "schedule".into(),
     }
 }
 
@@ -1066,6 +1068,24 @@ impl Store for PgStore {
         // with skewed clocks agree on when one expires.
         let now: i64 = tx.query_one(&format!("SELECT {DB_NOW}"), &[]).await?.get(0);
         let (reply, notices) = findall::ops::execute(&mut PgTx(&*tx), op, now).await?;
+        let payloads: Vec<String> = notices.iter().map(notice_payload).collect();
+        notify(&tx, &payloads).await?;
+        tx.commit().await.map_err(commit_error)?;
+        announce(&self.notices, notices);
+        Ok(reply)
+    }
+
+    async fn monitor(&self, op: MonitorOp) -> Result<MonitorReply> {
+        let mut client = self.client().await?;
+        if op.is_read() {
+            let (reply, _) = monitor::ops::execute(&mut PgTx(&**client), op, now_micros()).await?;
+            return Ok(reply);
+        }
+        let tx = client.transaction().await?;
+        // Leases on the database's clock, as for task runs and FindAll runs; schedules on
+        // the monitor clock each op carries.
+        let now: i64 = tx.query_one(&format!("SELECT {DB_NOW}"), &[]).await?.get(0);
+        let (reply, notices) = monitor::ops::execute(&mut PgTx(&*tx), op, now).await?;
         let payloads: Vec<String> = notices.iter().map(notice_payload).collect();
         notify(&tx, &payloads).await?;
         tx.commit().await.map_err(commit_error)?;

@@ -81,6 +81,13 @@ impl Row {
         }
     }
 
+    pub fn opt_int(&self, at: usize) -> Result<Option<i64>> {
+        match self.0.get(at) {
+            Some(Got::Null) => Ok(None),
+            _ => self.int(at).map(Some),
+        }
+    }
+
     pub fn opt_text(&self, at: usize) -> Result<Option<String>> {
         match self.0.get(at) {
             Some(Got::Null) => Ok(None),
