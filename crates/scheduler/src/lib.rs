@@ -17,6 +17,7 @@
 //! with an error saying so; it never hangs.
 
 pub mod findall;
+pub mod monitor;
 pub mod webhooks;
 
 use async_trait::async_trait;

@@ -42,6 +42,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
 
+pub mod clock;
 #[cfg(any(test, feature = "failpoints"))]
 pub mod failpoints;
 mod fair;
