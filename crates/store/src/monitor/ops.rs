@@ -132,21 +132,31 @@ pub(crate) async fn execute<T: Tx>(tx: &mut T, op: MonitorOp, now: i64) -> Execu
             let config = patch.apply(&view.config);
             let mut notices = Vec::new();
             if config.period_secs != view.config.period_secs {
-                // Planned again from the same anchor with the new period.
+                // Planned again from the same anchor with the new period. An execution that
+                // is due already (the first, or one not claimed yet) stays due: its claim
+                // plans the next slot with the new period.
                 let rows = tx
                     .rows(
-                        "SELECT anchor_at FROM monitors WHERE monitor_id = $1",
+                        "SELECT anchor_at, next_due_at FROM monitors WHERE monitor_id = $1",
                         &[monitor_id.as_str().into()],
                     )
                     .await?;
-                let anchor = rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(clock);
+                let (anchor, due) = match rows.first() {
+                    Some(r) => (r.int(0)?, r.int(1)?),
+                    None => (clock, i64::MAX),
+                };
                 let period = config.period_secs * SECOND;
+                let next = if due <= clock {
+                    due
+                } else {
+                    next_due(&monitor_id, anchor, period, clock)
+                };
                 tx.exec(
                     "UPDATE monitors SET period_secs = $2, next_due_at = $3 WHERE monitor_id = $1",
                     &[
                         monitor_id.as_str().into(),
                         config.period_secs.into(),
-                        next_due(&monitor_id, anchor, period, clock).into(),
+                        next.into(),
                     ],
                 )
                 .await?;
