@@ -126,6 +126,16 @@ struct ServeArgs {
     #[arg(long, env = "PARALLAX_FINDALL_CONCURRENCY", default_value_t = 4,
           value_parser = bounds::whole::<usize>(1, 256, "runs"), allow_hyphen_values = true)]
     findall_concurrency: usize,
+    /// Most monitor executions this process runs at once (1 to 256), in slots of their own.
+    #[arg(long, env = "PARALLAX_MONITOR_CONCURRENCY", default_value_t = 4,
+          value_parser = bounds::whole::<usize>(1, 256, "executions"), allow_hyphen_values = true)]
+    monitor_concurrency: usize,
+    /// Moves the monitor clock this many seconds ahead (0 to 31536000): monitors are
+    /// created and fall due as if it were that much later. For drills and tests (a restart
+    /// "a day later"); leave it at 0 in production.
+    #[arg(long, env = "PARALLAX_MONITOR_CLOCK_OFFSET_SECONDS", default_value_t = 0,
+          value_parser = bounds::whole::<u64>(0, 31_536_000, "seconds"), allow_hyphen_values = true)]
+    monitor_clock_offset_seconds: u64,
     /// Seconds a claimed run stays ours without a heartbeat (1 to 86400); after a crash,
     /// other nodes queue our runs again after this long.
     #[arg(long, env = "PARALLAX_LEASE_SECONDS", default_value_t = 30,
@@ -345,6 +355,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
     );
 
+    let monitor_clock: Arc<dyn parallax_store::clock::Clock> = Arc::new(
+        parallax_store::clock::SystemClock::shifted(args.monitor_clock_offset_seconds as i64),
+    );
+
     let deliverer = Deliverer::start(
         store.clone(),
         args.research.fetch.fetcher()?,
@@ -364,6 +378,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         web: Some(WebApi::new(providers)),
         finder: Some(finder),
+        clock: monitor_clock,
         shutdown,
     });
     let listener = tokio::net::TcpListener::bind(args.listen)

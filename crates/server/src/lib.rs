@@ -16,6 +16,7 @@ mod groups;
 mod health;
 mod input_cache;
 mod miss_cache;
+mod monitors;
 mod runs;
 mod sse;
 mod wake;
@@ -50,6 +51,9 @@ pub struct AppState {
     pub web: Option<parallax_engine::web::WebApi>,
     /// FindAll's generation step, for the synchronous entity search; `None` answers it 501.
     pub finder: Option<Arc<dyn parallax_engine::findall::Finder>>,
+    /// The monitor clock: monitors' creation times and schedules (shared with the monitor
+    /// scheduler).
+    pub clock: Arc<dyn parallax_store::clock::Clock>,
     /// Becomes true when the server shuts down: long-polls and event streams end then, so
     /// graceful shutdown does not wait on them.
     pub shutdown: watch::Receiver<bool>,
@@ -59,8 +63,55 @@ pub struct AppState {
 pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.limits.max_body_bytes;
     let mut router = Router::new().route("/healthz", get(health::healthz));
+    router = router
+        .route(
+            "/v1alpha/monitors",
+            post(monitors::alpha_create).get(monitors::alpha_list),
+        )
+        .route(
+            "/v1alpha/monitors/{monitor_id}",
+            get(monitors::alpha_retrieve)
+                .post(monitors::alpha_update)
+                .delete(monitors::alpha_delete),
+        )
+        .route(
+            "/v1alpha/monitors/{monitor_id}/events",
+            get(monitors::alpha_events),
+        )
+        .route(
+            "/v1alpha/monitors/{monitor_id}/event_groups/{event_group_id}",
+            get(monitors::alpha_event_group),
+        )
+        .route(
+            "/v1alpha/monitors/{monitor_id}/simulate_event",
+            post(monitors::alpha_simulate),
+        );
     for prefix in ["/v1", "/v1beta"] {
         router = router
+            .route(
+                &format!("{prefix}/monitors"),
+                post(monitors::create).get(monitors::list),
+            )
+            .route(
+                &format!("{prefix}/monitors/{{monitor_id}}"),
+                get(monitors::retrieve),
+            )
+            .route(
+                &format!("{prefix}/monitors/{{monitor_id}}/update"),
+                post(monitors::update),
+            )
+            .route(
+                &format!("{prefix}/monitors/{{monitor_id}}/cancel"),
+                post(monitors::cancel),
+            )
+            .route(
+                &format!("{prefix}/monitors/{{monitor_id}}/events"),
+                get(monitors::events),
+            )
+            .route(
+                &format!("{prefix}/monitors/{{monitor_id}}/trigger"),
+                post(monitors::trigger),
+            )
             .route(&format!("{prefix}/tasks/runs"), post(runs::create))
             .route(
                 &format!("{prefix}/tasks/runs/{{run_id}}"),

@@ -84,6 +84,7 @@ async fn serve(store: Arc<dyn Store>) -> String {
         limits: Limits::default(),
         web: None,
         finder: None,
+        clock: Arc::new(parallax_store::clock::SystemClock::new()),
         shutdown,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
