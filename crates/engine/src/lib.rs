@@ -28,6 +28,7 @@ pub mod findall;
 #[cfg(test)]
 mod fuzz;
 pub mod llm;
+pub mod monitor;
 pub mod pipeline;
 pub mod policy;
 pub mod rank;
