@@ -116,8 +116,8 @@ pub fn items(sources: &[Source]) -> Vec<Item> {
     out
 }
 
-/// What a query asks an item to name: the stems of its words, without [`MONITOR_WORDS`]
-/// (unless that leaves nothing).
+/// What a query asks an item to name: the stems of its words, without the words that say
+/// what kind of thing is wanted ("latest", "news", …) unless that leaves nothing.
 pub fn query_terms(query: &str) -> BTreeSet<String> {
     let all: Vec<String> = tokens(query);
     let topical: BTreeSet<String> = all

@@ -16,8 +16,8 @@
 //! Snapshot monitors re-run a task with [`fresh_processor`] and report what changed in its
 //! output ([`snapshot_change`]).
 
-mod items;
-mod sketch;
+pub mod items;
+pub mod sketch;
 mod snapshot;
 
 pub use snapshot::snapshot_change;
@@ -94,8 +94,8 @@ impl Watch {
     }
 }
 
-/// A finding remembered so later executions do not report it again (about 180 bytes of
-/// JSON).
+/// A finding remembered so later executions do not report it again: about 150 bytes of
+/// JSON besides the URL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeenKey {
     /// The page's URL, normalised ([`sketch::normalise_url`]).
@@ -514,5 +514,7 @@ pub fn fresh_processor(providers: Providers) -> ResearchProcessor {
     ResearchProcessor::with_freshness(providers, Freshness::Fresh)
 }
 
+#[cfg(test)]
+mod fuzz;
 #[cfg(test)]
 mod tests;

@@ -17,7 +17,7 @@ const SLOTS: usize = 64;
 /// 0.35 is about 0.065, against 0.085 for 32 slots of 8 bits in the same space.
 const BITS: usize = 4;
 const SLOTS_PER_WORD: usize = 32 / BITS;
-/// The words of a sketch: the MinHash slots, then the numbers' filter ([`numbers_filter`]).
+/// The words of a sketch: the MinHash slots, then a Bloom filter of the numbers.
 pub const SKETCH_WORDS: usize = SLOTS / SLOTS_PER_WORD + 1;
 
 /// Words that carry no meaning of a story of their own, beyond [`crate::rank`]'s stopwords
@@ -159,11 +159,11 @@ pub fn content_hash(text: &str) -> String {
 }
 
 /// The features a passage's meaning is compared by: its content words (ranking's stopwords
-/// and [`FILLER`] dropped), lightly stemmed (a plural `s` dropped, then the first five
-/// letters, so "reopens", "reopened" and "reopening" meet). Names (capitalised words) and
-/// numbers count twice, as a second feature each: a story is told in other words by another
-/// page, but of the same people, places and figures; and two stories of one topic differ
-/// most in those.
+/// and fillers such as "will" or "their" dropped), lightly stemmed (a plural `s` dropped,
+/// then the first five letters, so "reopens", "reopened" and "reopening" meet). Names
+/// (capitalised words) and numbers count twice, as a second feature each: a story is told in
+/// other words by another page, but of the same people, places and figures; and two stories
+/// of one topic differ most in those.
 pub fn features(text: &str) -> BTreeSet<String> {
     let plain = crate::extract::markdown_to_text(text);
     let mut out = BTreeSet::new();
@@ -227,12 +227,12 @@ fn other_figures(a: u32, b: u32) -> bool {
 }
 
 /// Whether two items of this execution (whose features are at hand) state the same thing:
-/// no [`other_figures`], and a Jaccard index of at least `threshold`.
+/// no different figures (see `other_figures`) and a Jaccard index of at least `threshold`.
 pub fn same_meaning(a: &BTreeSet<String>, b: &BTreeSet<String>, threshold: f64) -> bool {
     !other_figures(numbers_filter(a), numbers_filter(b)) && jaccard(a, b) >= threshold
 }
 
-/// Whether two stored sketches state the same thing: no [`other_figures`], and an
+/// Whether two stored sketches state the same thing: not stating different figures, and an
 /// estimated Jaccard index of at least `threshold`.
 pub fn same_sketch(a: &[u32], b: &[u32], threshold: f64) -> bool {
     if a.len() != SKETCH_WORDS || b.len() != SKETCH_WORDS {

@@ -16,8 +16,7 @@ use serde_json::{Map, Value};
 /// returned whole (its one field is `output`). When `previous` is not an output of the same
 /// type, every non-null field of `current` is a change.
 pub fn snapshot_change(previous: &Value, current: &Value) -> Option<Value> {
-    let kind = current.get("type").and_then(Value::as_str).unwrap_or("");
-    let same_type = previous.get("type").and_then(Value::as_str) == Some(kind);
+    let same_type = previous.get("type") == current.get("type");
     let before = if same_type {
         previous.get("content").unwrap_or(&Value::Null)
     } else {
