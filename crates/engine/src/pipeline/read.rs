@@ -6,7 +6,8 @@
 //! several at a time, until the processor's source budget is met: from the local index when
 //! it holds the page (no network), otherwise fetched through the shared cache, extracted,
 //! and added to the index so later runs and searches find it. A page that cannot be read is
-//! skipped, and the next candidate takes its place.
+//! skipped, and the next candidate takes its place. Monitors read the same way but fresh
+//! ([`Freshness::Fresh`]): fetched live, a held copy only when the fetch fails.
 
 use super::request::Request;
 use super::{Providers, Source, SourcePassage};
