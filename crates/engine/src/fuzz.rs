@@ -8,7 +8,8 @@
 //! (markdown normalisation and passages), `extract::pdf` (PDF documents and their
 //! information dictionary), `typed` (typed values read from passages) and
 //! `pipeline::extractive` (whole answers: passages, tables and label lines read against
-//! field names and descriptions).
+//! field names and descriptions) and `monitor` (a monitor's items, keys and snapshot
+//! comparisons).
 //!
 //! `cargo test -p parallax-engine fuzz` runs a short pass ([`DEFAULT_CASES`] cases per
 //! target, a few seconds); `PARALLAX_FUZZ_CASES=100000 cargo test --release -p

@@ -7,12 +7,14 @@
 //! [`search`] (the local index, SearXNG, Wikipedia), [`fetch`] (HTTP with cache and SSRF
 //! guard), [`extract`] (HTML and PDF to clean text), [`rank`] (BM25 passages), [`typed`]
 //! (values of a schema's types read from text) and [`llm`] (any OpenAI-compatible API).
+//! Monitors' executions use the same providers through [`monitor`]: what is new since the
+//! last execution (event streams), and what changed in a re-run task's output (snapshots).
 //! Tests may build the crate with the `scripted` feature to get
 //! [`scripted::ScriptedProcessor`], a deterministic stand-in that researches nothing.
 //!
 //! The readers of untrusted text (page and PDF metadata, whole pages, markdown, passages,
 //! typed values) are fuzzed by property tests in a `fuzz` test module beside each parser
-//! (`extract::{meta, html, pdf, markdown, passage}`, `typed`), sharing the strategies of
+//! (`extract::{meta, html, pdf, markdown, passage}`, `typed`, `monitor`), sharing the strategies of
 //! `src/fuzz.rs`: `cargo test -p parallax-engine fuzz` runs them briefly, `bench/fuzz/run`
 //! runs 100,000 cases of each (see `bench/README.md`, "Fuzzing").
 
@@ -28,6 +30,7 @@ pub mod findall;
 #[cfg(test)]
 mod fuzz;
 pub mod llm;
+pub mod monitor;
 pub mod pipeline;
 pub mod policy;
 pub mod rank;

@@ -104,11 +104,25 @@ pub struct Providers {
 /// The processor that researches: see the module documentation.
 pub struct ResearchProcessor {
     providers: Providers,
+    freshness: read::Freshness,
 }
 
 impl ResearchProcessor {
+    /// The processor of task runs: pages held in the index or the fetch cache are used.
     pub fn new(providers: Providers) -> Self {
-        ResearchProcessor { providers }
+        ResearchProcessor {
+            providers,
+            freshness: read::Freshness::Cached,
+        }
+    }
+
+    /// The same pipeline reading every page as `freshness` says (snapshot monitors read
+    /// fresh: see [`crate::monitor::fresh_processor`]).
+    pub fn with_freshness(providers: Providers, freshness: read::Freshness) -> Self {
+        ResearchProcessor {
+            providers,
+            freshness,
+        }
     }
 }
 
@@ -158,12 +172,13 @@ impl Processor for ResearchProcessor {
             )
             .await;
 
-        let read = read::read_sources(
+        let read = read::read_sources_with(
             &self.providers,
             &task.tenant,
             candidates.urls,
             &request,
             budget.sources as usize,
+            self.freshness,
         )
         .await;
         let stats = SourceStats {
@@ -191,6 +206,7 @@ impl Processor for ResearchProcessor {
             tenant: &task.tenant,
             budget,
             progress,
+            freshness: self.freshness,
         };
         let (output, hop_read) = self
             .synthesise(&request, &read.sources, &hop_run, &mut warnings)

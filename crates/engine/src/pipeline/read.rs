@@ -6,7 +6,8 @@
 //! several at a time, until the processor's source budget is met: from the local index when
 //! it holds the page (no network), otherwise fetched through the shared cache, extracted,
 //! and added to the index so later runs and searches find it. A page that cannot be read is
-//! skipped, and the next candidate takes its place.
+//! skipped, and the next candidate takes its place. Monitors read the same way but fresh
+//! ([`Freshness::Fresh`]): fetched live, a held copy only when the fetch fails.
 
 use super::request::Request;
 use super::{Providers, Source, SourcePassage};
@@ -126,7 +127,43 @@ pub struct Read {
     pub failures: usize,
 }
 
-/// Reads candidates in order until `budget` pages are read.
+/// How a run takes the pages it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Freshness {
+    /// A task run: the local index's copy of a page when it holds one, else the fetch cache's
+    /// copy up to the operator's maximum age, else a live fetch.
+    #[default]
+    Cached,
+    /// A monitor's execution: every page fetched live (a page that changed since the last
+    /// execution is read as it is now); a held copy (the fetch cache's, then the index's)
+    /// answers only when the live fetch fails, since an unreachable page has, as far as
+    /// anyone can tell, not changed.
+    Fresh,
+}
+
+impl Freshness {
+    fn options(self, providers: &Providers) -> ReadOptions {
+        match self {
+            Freshness::Cached => ReadOptions {
+                cache: CacheOptions::max_age(providers.cache_max_age),
+                index: IndexUse::Prefer { max_age: None },
+                fetch: true,
+            },
+            Freshness::Fresh => ReadOptions {
+                cache: CacheOptions {
+                    max_age: std::time::Duration::ZERO,
+                    timeout: None,
+                    stale_fallback: true,
+                },
+                index: IndexUse::Fallback,
+                fetch: true,
+            },
+        }
+    }
+}
+
+/// Reads candidates in order until `budget` pages are read, as task runs read them
+/// ([`Freshness::Cached`]).
 pub async fn read_sources(
     providers: &Providers,
     tenant: &str,
@@ -134,11 +171,34 @@ pub async fn read_sources(
     request: &Request,
     budget: usize,
 ) -> Read {
+    read_sources_with(
+        providers,
+        tenant,
+        candidates,
+        request,
+        budget,
+        Freshness::Cached,
+    )
+    .await
+}
+
+/// Reads candidates in order until `budget` pages are read, taking each page as
+/// `freshness` says.
+pub async fn read_sources_with(
+    providers: &Providers,
+    tenant: &str,
+    candidates: Vec<Candidate>,
+    request: &Request,
+    budget: usize,
+    freshness: Freshness,
+) -> Read {
     let mut read = Read::default();
+    let options = freshness.options(providers);
+    let options = &options;
     let mut pages = futures::stream::iter(
         candidates
             .into_iter()
-            .map(|c| read_one(providers, tenant, c)),
+            .map(|c| read_one(providers, tenant, c, options)),
     )
     .buffered(READ_CONCURRENCY);
     while let Some(page) = pages.next().await {
@@ -158,13 +218,13 @@ pub async fn read_sources(
     read
 }
 
-async fn read_one(providers: &Providers, tenant: &str, candidate: Candidate) -> Option<Source> {
-    let options = ReadOptions {
-        cache: CacheOptions::max_age(providers.cache_max_age),
-        index: IndexUse::Prefer { max_age: None },
-        fetch: true,
-    };
-    match read_page(providers, tenant, &candidate.url, &options).await {
+async fn read_one(
+    providers: &Providers,
+    tenant: &str,
+    candidate: Candidate,
+    options: &ReadOptions,
+) -> Option<Source> {
+    match read_page(providers, tenant, &candidate.url, options).await {
         Ok(page) => Some(source_from(
             &page.url,
             page.title.or(candidate.title),

@@ -12,12 +12,14 @@ use crate::{MessageKind, ProgressSink};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 
-/// What a run lends the hop: its providers, tenant, budget and progress.
+/// What a run lends the hop: its providers, tenant, budget, progress and how it reads pages.
 pub struct HopRun<'a> {
     pub providers: &'a Providers,
     pub tenant: &'a str,
     pub budget: Budget,
     pub progress: &'a dyn ProgressSink,
+    /// How the run reads pages: the hop's pages are read the same way as the first ones.
+    pub freshness: read::Freshness,
 }
 
 /// The schema of the bridge's facts: each hop field under its fact's name, its description
@@ -154,8 +156,15 @@ pub async fn follow(
                 .into_iter()
                 .filter(|c| !known.contains(&c.url))
                 .collect();
-            let pages =
-                read::read_sources(run.providers, run.tenant, new, request, allowance).await;
+            let pages = read::read_sources_with(
+                run.providers,
+                run.tenant,
+                new,
+                request,
+                allowance,
+                run.freshness,
+            )
+            .await;
             allowance = allowance.saturating_sub(pages.sources.len());
             for page in pages.sources {
                 if known.insert(page.url.clone()) {

@@ -365,6 +365,7 @@ impl World {
             tenant: "t",
             budget: budget::lookup(processor).unwrap(),
             progress,
+            freshness: crate::pipeline::read::Freshness::Cached,
         }
     }
 }
