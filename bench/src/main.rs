@@ -15,6 +15,10 @@
 //!   `markdown_to_text`, so that `bench/extract/devset.py --api` scores the Extract API's
 //!   `full_content` exactly as it scores `Extracted::text` in process.
 //!
+//! * `monitor-scale` — the monitor scheduler's idle cost (store calls and CPU per simulated
+//!   hour with nothing due) and how late due executions start, for growing monitor counts;
+//!   see `bench/monitors/README.md`.
+//!
 //! `bench/run` drives the first two against the `parallax` server; see `bench/README.md`.
 
 use std::net::SocketAddr;
@@ -33,6 +37,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 mod extract;
+mod monitor_scale;
 
 #[derive(Parser)]
 #[command(
@@ -58,6 +63,8 @@ enum Cmd {
     /// Read JSON lines `{"key", "markdown"}` on stdin; print `{"key", "text"}` for each, the
     /// markdown's plain text as the extractor makes it.
     MdText,
+    /// The monitor scheduler's idle cost and due-time lateness for growing monitor counts.
+    MonitorScale(monitor_scale::MonitorScaleArgs),
 }
 
 #[derive(Parser)]
@@ -129,6 +136,7 @@ fn main() -> Result<()> {
         Cmd::Extract(a) => extract::run(a),
         Cmd::Site(a) => site(a),
         Cmd::MdText => extract::md_text(),
+        Cmd::MonitorScale(a) => monitor_scale::run(a),
     }
 }
 

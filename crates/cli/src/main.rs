@@ -15,6 +15,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 use parallax_engine::pipeline::Providers;
 use parallax_engine::web::WebApi;
 use parallax_engine::Processor;
+use parallax_scheduler::monitor::{MonitorLoopConfig, MonitorScheduler, ResearchExecutor};
 use parallax_scheduler::webhooks::{Deliverer, WebhookConfig};
 use parallax_scheduler::Scheduler;
 use parallax_server::{hash_key, AppState, InputCache, KeyRing, Limits};
@@ -305,6 +306,21 @@ fn processor(args: &ServeArgs, providers: &Providers) -> Arc<dyn Processor> {
     ))
 }
 
+/// What re-executes snapshot monitors' task runs: the research pipeline reading every page
+/// fresh (a monitor exists to see changes), or the scripted processor when runs use it.
+fn snapshot_processor(
+    args: &ServeArgs,
+    providers: &Providers,
+    processor: &Arc<dyn Processor>,
+) -> Arc<dyn Processor> {
+    #[cfg(feature = "scripted")]
+    if args.scripted_processor {
+        return processor.clone();
+    }
+    let _ = (args, processor);
+    Arc::new(parallax_engine::monitor::fresh_processor(providers.clone()))
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = open_store(&args.store, Role::Serve).await?;
     for key in args
@@ -347,7 +363,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let findall = parallax_scheduler::findall::FindAllScheduler::start(
         store.clone(),
         finder.clone(),
-        processor,
+        processor.clone(),
         parallax_scheduler::findall::FindAllConfig {
             concurrency: args.findall_concurrency,
             lease: Duration::from_secs(args.lease_seconds),
@@ -357,6 +373,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let monitor_clock: Arc<dyn parallax_store::clock::Clock> = Arc::new(
         parallax_store::clock::SystemClock::shifted(args.monitor_clock_offset_seconds as i64),
+    );
+    let monitors = MonitorScheduler::start(
+        store.clone(),
+        Arc::new(ResearchExecutor::new(
+            parallax_engine::monitor::Watcher::new(providers.clone()),
+            snapshot_processor(&args, &providers, &processor),
+            monitor_clock.clone(),
+        )),
+        monitor_clock.clone(),
+        MonitorLoopConfig {
+            concurrency: args.monitor_concurrency,
+            lease: Duration::from_secs(args.lease_seconds),
+            ..MonitorLoopConfig::default()
+        },
     );
 
     let deliverer = Deliverer::start(
@@ -400,6 +430,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await?;
     scheduler.shutdown().await;
     findall.shutdown().await;
+    monitors.shutdown().await;
     deliverer.shutdown().await;
     tracing::info!("stopped");
     Ok(())

@@ -17,11 +17,11 @@
 //! run claimed again resumes from what is recorded (generation is not redone once done, a
 //! decided candidate is never evaluated again).
 
-use async_trait::async_trait;
+use crate::Quiet;
 use futures::StreamExt;
 use parallax_api::findall::{Candidate, FindAllSchema, Generator, MatchStatus, TerminationReason};
 use parallax_engine::findall::Finder;
-use parallax_engine::{budget, MessageKind, Processor, ProgressSink, SourceStats, Task};
+use parallax_engine::{budget, Processor, Task};
 use parallax_store::findall::{ClaimedFindAll, FindAllWork, NewCandidate, WorkAck};
 use parallax_store::{Lease, Notice, Store};
 use serde_json::{json, Map, Value};
@@ -424,15 +424,6 @@ async fn work_to_end(
         // The run changed under us (a higher limit, a new enrichment): go on.
         low_rate = false;
     }
-}
-
-/// A sink for enrichment task runs: their progress is not FindAll's to record.
-struct Quiet;
-
-#[async_trait]
-impl ProgressSink for Quiet {
-    async fn message(&self, _: MessageKind, _: &str) {}
-    async fn stats(&self, _: &SourceStats, _: f64) {}
 }
 
 async fn enrich(

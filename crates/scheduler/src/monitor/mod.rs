@@ -22,6 +22,7 @@ use parallax_store::clock::Clock;
 use parallax_store::monitor::{ClaimedMonitor, Execution};
 use parallax_store::{Lease, Notice, Store};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
@@ -65,10 +66,31 @@ impl Default for MonitorLoopConfig {
     }
 }
 
+pub mod research;
+pub use research::ResearchExecutor;
+
+/// What the loop has done since it started: the figures behind its idle cost.
+#[derive(Debug, Default)]
+pub struct MonitorLoopStats {
+    /// Times the loop woke and looked for due work.
+    pub looks: AtomicU64,
+    /// Calls the loop made to the store (each one transaction).
+    pub store_calls: AtomicU64,
+    /// Executions started.
+    pub started: AtomicU64,
+}
+
+impl MonitorLoopStats {
+    fn count(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// The running monitor loop; [`MonitorScheduler::shutdown`] gives claimed executions back.
 pub struct MonitorScheduler {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    stats: Arc<MonitorLoopStats>,
 }
 
 impl MonitorScheduler {
@@ -79,8 +101,21 @@ impl MonitorScheduler {
         config: MonitorLoopConfig,
     ) -> MonitorScheduler {
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(run_loop(store, executor, clock, config, stopped));
-        MonitorScheduler { stop, task }
+        let stats = Arc::new(MonitorLoopStats::default());
+        let task = tokio::spawn(run_loop(
+            store,
+            executor,
+            clock,
+            config,
+            stopped,
+            stats.clone(),
+        ));
+        MonitorScheduler { stop, task, stats }
+    }
+
+    /// What the loop has done so far.
+    pub fn stats(&self) -> &MonitorLoopStats {
+        &self.stats
     }
 
     /// Stops claiming, stops the executions in progress and gives them back; returns when
@@ -97,6 +132,7 @@ async fn run_loop(
     clock: Arc<dyn Clock>,
     config: MonitorLoopConfig,
     mut stopped: watch::Receiver<bool>,
+    stats: Arc<MonitorLoopStats>,
 ) {
     let mut notices = store.subscribe();
     let mut running: JoinSet<String> = JoinSet::new();
@@ -113,6 +149,8 @@ async fn run_loop(
         let free = config.concurrency.saturating_sub(active.len());
         if look && free > 0 {
             look = false;
+            MonitorLoopStats::count(&stats.looks);
+            MonitorLoopStats::count(&stats.store_calls);
             let now = clock.now();
             let mut claimed_all = false;
             match store
@@ -122,8 +160,10 @@ async fn run_loop(
                 Ok(claimed) => {
                     claimed_all = claimed.len() == free;
                     for monitor in claimed {
+                        MonitorLoopStats::count(&stats.started);
                         let id = monitor.monitor_id.clone();
                         let job = execute(
+                            stats.clone(),
                             store.clone(),
                             executor.clone(),
                             clock.clone(),
@@ -147,6 +187,7 @@ async fn run_loop(
                 // There may be more due: look again once a slot frees.
                 look = true;
             } else {
+                MonitorLoopStats::count(&stats.store_calls);
                 match store.next_monitor_due().await {
                     Ok(Some(due)) if due <= now => {
                         // Due, yet not claimed: another node is claiming it right now.
@@ -192,6 +233,7 @@ async fn run_loop(
                     continue;
                 }
                 let ids: Vec<String> = active.keys().cloned().collect();
+                MonitorLoopStats::count(&stats.store_calls);
                 match store.heartbeat_monitors(Lease::new(&config.worker_id, config.lease), &ids).await {
                     Ok(lost) => {
                         for id in lost {
@@ -223,6 +265,7 @@ async fn run_loop(
 }
 
 async fn execute(
+    stats: Arc<MonitorLoopStats>,
     store: Arc<dyn Store>,
     executor: Arc<dyn MonitorExecutor>,
     clock: Arc<dyn Clock>,
@@ -241,6 +284,7 @@ async fn execute(
             ),
         },
     };
+    MonitorLoopStats::count(&stats.store_calls);
     match store
         .finish_monitor(&config.worker_id, &id, execution, clock.now())
         .await
