@@ -8,9 +8,10 @@
 //!    transaction) and the process's CPU time (user + system, `getrusage`), which includes
 //!    the clock stepping itself, the same for every N.
 //! 2. **Due-time latency.** N hourly monitors are created on the real clock with their first
-//!    due time spread over `--spread-secs` seconds a few seconds ahead; a no-op executor
-//!    records when each execution starts. Reported: how late starts were (p50, p99, max) and
-//!    how many were more than a second late.
+//!    due times spread over the coming hour (as N hourly monitors fall due in steady state);
+//!    a no-op executor records when each execution starts. Over the first `--window-secs`
+//!    seconds, every monitor due in them is measured: how late it started (p50, p99, max)
+//!    and how many were more than a second late. No execution may start early.
 //!
 //! The executor does nothing (an execution is a completion), so what is measured is the
 //! scheduler and the store, not research.
@@ -42,9 +43,9 @@ pub struct MonitorScaleArgs {
     /// Simulated seconds per step of the idle hour.
     #[arg(long, default_value_t = 10)]
     step_secs: u64,
-    /// Seconds over which the latency measure's due times are spread.
-    #[arg(long, default_value_t = 20)]
-    spread_secs: u64,
+    /// Seconds of the hour over which due starts are measured.
+    #[arg(long, default_value_t = 60)]
+    window_secs: u64,
     /// Executions the scheduler runs at once.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
@@ -185,8 +186,13 @@ async fn idle_hour(args: &MonitorScaleArgs, n: usize) -> Result<Idle> {
         anyhow::ensure!(Instant::now() < deadline, "first executions did not finish");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Quiet: no look for half a second (the last executions' notices are behind us).
     let stats = scheduler.stats();
+    let mut last = u64::MAX;
+    while stats.looks.load(Ordering::Relaxed) != last {
+        last = stats.looks.load(Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     let (looks, calls, cpu) = (
         stats.looks.load(Ordering::Relaxed),
         stats.store_calls.load(Ordering::Relaxed),
@@ -212,6 +218,8 @@ async fn idle_hour(args: &MonitorScaleArgs, n: usize) -> Result<Idle> {
 }
 
 struct Lateness {
+    /// Executions due in the window (all of them measured).
+    measured: usize,
     p50_ms: f64,
     p99_ms: f64,
     max_ms: f64,
@@ -222,31 +230,32 @@ async fn due_latency(args: &MonitorScaleArgs, n: usize) -> Result<Lateness> {
     let store = open(args, "latency").await?;
     let tenant = tenant(&*store).await?;
     let clock = SystemClock::new();
-    // Due times a few seconds after creation ends, so that every one is planned in advance.
-    let start = clock.now() + 3_000_000 + (n as i64) * 4_000;
-    let spread = args.spread_secs as i64 * 1_000_000;
-    let due_of = move |i: usize| start + spread * i as i64 / n.max(1) as i64;
+    // Hourly monitors whose first due times are spread over the hour, as N hourly monitors
+    // fall due in steady state; measured over the first `window` seconds (the monitors due
+    // in it), with every other monitor in the table. The lead leaves time to create them all.
+    let lead = 5_000_000 + (n as i64) * 4_000;
+    let start = clock.now() + lead;
+    let hour = 3_600_000_000_i64;
+    let due_of = move |i: usize| start + hour * i as i64 / n.max(1) as i64;
     create_monitors(&store, &tenant, "1h", due_of, n).await?;
     anyhow::ensure!(
         clock.now() < start,
         "creating the monitors took past their first due time; raise the lead"
     );
+    let window = args.window_secs as i64 * 1_000_000;
+    let in_window = (0..n).filter(|&i| due_of(i) < start + window).count();
     let executor = Arc::new(Noop::default());
-    let scheduler = MonitorScheduler::start(
-        store.clone(),
-        executor.clone(),
-        Arc::new(clock),
-        config(args),
-    );
-    let deadline = Instant::now() + Duration::from_secs(args.spread_secs + 120);
-    while executor.starts.lock().unwrap().len() < n {
-        anyhow::ensure!(Instant::now() < deadline, "not every monitor started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let scheduler =
+        MonitorScheduler::start(store.clone(), executor.clone(), Arc::new(clock), config(args));
+    let end = Instant::now()
+        + Duration::from_micros((start + window - SystemClock::new().now()).max(0) as u64)
+        + Duration::from_secs(2);
+    while Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     scheduler.shutdown().await;
     let due: std::collections::HashMap<String, i64> = {
-        // The due time of each monitor is its creation time (the first execution).
-        let mut map = std::collections::HashMap::new();
+        // The due time of each monitor's first execution is its creation time.
         let views = match store
             .monitor(parallax_store::monitor::MonitorOp::ListById {
                 tenant: tenant.clone(),
@@ -258,21 +267,27 @@ async fn due_latency(args: &MonitorScaleArgs, n: usize) -> Result<Lateness> {
             parallax_store::monitor::MonitorReply::List(views) => views,
             other => anyhow::bail!("unexpected reply {other:?}"),
         };
-        for v in views {
-            map.insert(v.monitor_id, v.created_at);
-        }
-        map
+        views.into_iter().map(|v| (v.monitor_id, v.created_at)).collect()
     };
-    let mut late: Vec<f64> = executor
-        .starts
-        .lock()
-        .unwrap()
+    let starts = executor.starts.lock().unwrap().clone();
+    let mut late: Vec<f64> = starts
         .iter()
+        .filter(|(id, _)| due[id] < start + window)
         .map(|(id, at)| (at - due[id]) as f64 / 1000.0)
         .collect();
+    anyhow::ensure!(
+        late.len() == in_window,
+        "{} of the {in_window} monitors due in the window started",
+        late.len()
+    );
+    anyhow::ensure!(
+        starts.iter().all(|(_, at)| *at >= start - 1_000),
+        "an execution started before its due time"
+    );
     late.sort_by(f64::total_cmp);
     let pick = |q: f64| late[((late.len() as f64 - 1.0) * q).round() as usize];
     Ok(Lateness {
+        measured: in_window,
         p50_ms: pick(0.5),
         p99_ms: pick(0.99),
         max_ms: *late.last().unwrap_or(&0.0),
@@ -312,7 +327,7 @@ pub fn run(args: MonitorScaleArgs) -> Result<()> {
                 late.p50_ms,
                 late.p99_ms,
                 late.max_ms,
-                late.over_1s
+                format!("{}/{}", late.over_1s, late.measured)
             );
             let (calls, cpu) = (idle.store_calls as f64, idle.cpu);
             let base = *baseline.get_or_insert((calls, cpu));
@@ -323,6 +338,7 @@ pub fn run(args: MonitorScaleArgs) -> Result<()> {
                 "idle_cpu_ms_per_hour": idle.cpu * 1000.0,
                 "store_calls_ratio": calls / base.0.max(1.0),
                 "cpu_ratio": cpu / base.1.max(1e-9),
+                "due_in_window": late.measured,
                 "late_p50_ms": late.p50_ms,
                 "late_p99_ms": late.p99_ms,
                 "late_max_ms": late.max_ms,

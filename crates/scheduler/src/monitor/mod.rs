@@ -211,14 +211,26 @@ async fn run_loop(
                 }
                 look = true;
             }
-            notice = notices.recv() => match notice {
-                Ok(Notice::Schedule) | Err(broadcast::error::RecvError::Lagged(_)) => {
+            notice = notices.recv() => {
+                let mut wake = match notice {
+                    Ok(Notice::Schedule) | Err(broadcast::error::RecvError::Lagged(_)) => true,
+                    Ok(_) => false,
+                    Err(broadcast::error::RecvError::Closed) => break,
+                };
+                // A burst of notices (a thousand executions ending) is one look, not a
+                // thousand.
+                loop {
+                    match notices.try_recv() {
+                        Ok(Notice::Schedule) | Err(broadcast::error::TryRecvError::Lagged(_)) => wake = true,
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
+                }
+                if wake {
                     look = true;
                     not_before = None;
                 }
-                Ok(_) => {}
-                Err(broadcast::error::RecvError::Closed) => break,
-            },
+            }
             _ = async {
                 if let Some(at) = backoff {
                     tokio::time::sleep_until(at).await;

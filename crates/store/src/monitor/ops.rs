@@ -258,14 +258,18 @@ pub(crate) async fn execute<T: Tx>(tx: &mut T, op: MonitorOp, now: i64) -> Execu
             Ok((MonitorReply::Requested(Requested::Done), Vec::new()))
         }
         MonitorOp::NextDue => {
+            // Only the triggered index's own condition in SQL: given more, SQLite's planner
+            // may walk the due index instead, all of it (see `triggered`).
             let triggered = tx
                 .rows(
-                    "SELECT monitor_id FROM monitors
-                     WHERE trigger_pending = 1 AND status = 'active' AND lease_owner IS NULL LIMIT 1",
+                    "SELECT status, lease_owner FROM monitors WHERE trigger_pending = 1",
                     &[],
                 )
                 .await?;
-            if !triggered.is_empty() {
+            let waiting = triggered.iter().any(|r| {
+                r.text(0).is_ok_and(|s| s == "active") && r.opt_text(1).is_ok_and(|l| l.is_none())
+            });
+            if waiting {
                 return Ok((MonitorReply::NextDue(Some(i64::MIN)), Vec::new()));
             }
             let rows = tx
@@ -533,11 +537,13 @@ async fn claim<T: Tx>(
             vec![now.into()],
         ),
         (
+            // Only the triggered index's own condition: with the others in SQL, SQLite's
+            // planner (without statistics) walks the whole due index instead. Rows triggered
+            // while running are few and are skipped below.
             Why::Triggered,
             format!(
-                "SELECT monitor_id FROM monitors
-                 WHERE trigger_pending = 1 AND status = 'active' AND lease_owner IS NULL
-                 LIMIT $1{skip}"
+                "SELECT monitor_id, status, lease_owner FROM monitors
+                 WHERE trigger_pending = 1 LIMIT $1{skip}"
             ),
             Vec::new(),
         ),
@@ -557,8 +563,17 @@ async fn claim<T: Tx>(
         if room == 0 {
             break;
         }
-        params.push((room as i64).into());
+        let extra = if why == Why::Triggered { 64 } else { 0 };
+        params.push(((room + extra) as i64).into());
         for row in tx.rows(&sql, &params).await? {
+            if why == Why::Triggered
+                && (row.text(1)? != "active" || row.opt_text(2)?.is_some())
+            {
+                continue;
+            }
+            if picked.len() >= limit {
+                break;
+            }
             let id = row.text(0)?;
             if !picked.iter().any(|(p, _)| *p == id) {
                 picked.push((id, why));
