@@ -44,7 +44,6 @@ deliveries. SQLite only except the restart.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import re
