@@ -245,8 +245,12 @@ async fn due_latency(args: &MonitorScaleArgs, n: usize) -> Result<Lateness> {
     let window = args.window_secs as i64 * 1_000_000;
     let in_window = (0..n).filter(|&i| due_of(i) < start + window).count();
     let executor = Arc::new(Noop::default());
-    let scheduler =
-        MonitorScheduler::start(store.clone(), executor.clone(), Arc::new(clock), config(args));
+    let scheduler = MonitorScheduler::start(
+        store.clone(),
+        executor.clone(),
+        Arc::new(clock),
+        config(args),
+    );
     let end = Instant::now()
         + Duration::from_micros((start + window - SystemClock::new().now()).max(0) as u64)
         + Duration::from_secs(2);
@@ -267,7 +271,10 @@ async fn due_latency(args: &MonitorScaleArgs, n: usize) -> Result<Lateness> {
             parallax_store::monitor::MonitorReply::List(views) => views,
             other => anyhow::bail!("unexpected reply {other:?}"),
         };
-        views.into_iter().map(|v| (v.monitor_id, v.created_at)).collect()
+        views
+            .into_iter()
+            .map(|v| (v.monitor_id, v.created_at))
+            .collect()
     };
     let starts = executor.starts.lock().unwrap().clone();
     let mut late: Vec<f64> = starts

@@ -1135,9 +1135,8 @@ def test_alpha_simulate_event(msrv):
 
 
 # ======================================================================================
-# (b) EXECUTIONS. Everything below needs the monitor executor (the scheduler wired to the
-# engine's watcher), which lands separately: until it does, no execution happens and these
-# tests fail waiting for one. That is expected; they are not skipped or marked xfail.
+# (b) EXECUTIONS. Everything below runs real executions: the monitor scheduler, the engine's
+# watcher over the loopback site, and (for snapshots) the scripted processor.
 # ======================================================================================
 
 SITE_HOST = "tarnwick-railway.example"

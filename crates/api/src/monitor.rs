@@ -758,6 +758,11 @@ impl MonitorPatch {
             || self.webhook != Patch::Keep
     }
 
+    /// Whether it changes an event_stream monitor's own settings (query, advanced settings).
+    pub fn touches_settings(&self) -> bool {
+        self.query.is_some() || self.advanced_settings != Patch::Keep
+    }
+
     /// The configuration with the patch applied.
     pub fn apply(&self, config: &MonitorConfig) -> MonitorConfig {
         let mut next = config.clone();
@@ -1006,6 +1011,9 @@ pub enum EventKind {
     Completion,
     /// An execution that failed.
     Error,
+    /// The made-up event of a simulated `monitor.event.detected` delivery: listed only in
+    /// its own event group, so that a receiver can fetch the group it was sent.
+    Simulated,
 }
 
 impl EventKind {
@@ -1015,6 +1023,7 @@ impl EventKind {
             EventKind::Snapshot => "snapshot",
             EventKind::Completion => "completion",
             EventKind::Error => "error",
+            EventKind::Simulated => "simulated",
         }
     }
 
@@ -1024,6 +1033,7 @@ impl EventKind {
             "snapshot" => Some(EventKind::Snapshot),
             "completion" => Some(EventKind::Completion),
             "error" => Some(EventKind::Error),
+            "simulated" => Some(EventKind::Simulated),
             _ => None,
         }
     }
@@ -1047,7 +1057,7 @@ impl MonitorEvent {
     pub fn to_json(&self) -> Value {
         let doc = &self.document;
         match self.kind {
-            EventKind::EventStream => json!({
+            EventKind::EventStream | EventKind::Simulated => json!({
                 "event_type": "event_stream",
                 "event_id": self.event_id,
                 "event_group_id": self.event_group_id,
@@ -1078,7 +1088,7 @@ impl MonitorEvent {
     pub fn to_alpha_json(&self) -> Value {
         let doc = &self.document;
         match self.kind {
-            EventKind::EventStream | EventKind::Snapshot => {
+            EventKind::EventStream | EventKind::Snapshot | EventKind::Simulated => {
                 let output = if self.kind == EventKind::Snapshot {
                     doc.get("changed_output")
                 } else {

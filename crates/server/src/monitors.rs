@@ -16,8 +16,8 @@ use axum::response::Response;
 use parallax_api::monitor::{
     parse_alpha_create, parse_alpha_update, parse_create, parse_cursor, parse_limit,
     parse_lookback, parse_update, snapshot_settings, MonitorKind, MonitorPatch, MonitorStatus,
-    NewMonitor, EVENTS_LIMIT_DEFAULT, EVENTS_LIMIT_MAX, EVENT_GROUP_PREFIX, LIST_LIMIT_DEFAULT,
-    LIST_LIMIT_MAX, MONITOR_PREFIX, WEBHOOK_EVENT_TYPES,
+    NewMonitor, EVENTS_LIMIT_DEFAULT, EVENTS_LIMIT_MAX, LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX,
+    MONITOR_PREFIX, WEBHOOK_EVENT_TYPES,
 };
 use parallax_api::{ids, ApiError, FieldError, RunStatus};
 use parallax_store::monitor::{
@@ -195,11 +195,14 @@ pub async fn alpha_retrieve(
     ))
 }
 
+/// `settings_pointer`: where the contract's body holds the settings (`/type` for the SDK,
+/// whose `type` says the update is for an event_stream monitor; `/query` for the spec).
 async fn update_with(
     state: &AppState,
     tenant: &str,
     id: &str,
     patch: MonitorPatch,
+    settings_pointer: &str,
 ) -> Result<parallax_api::monitor::MonitorView, HttpError> {
     check_id(id)?;
     let op = MonitorOp::Update {
@@ -211,6 +214,13 @@ async fn update_with(
     match state.store.monitor(op).await? {
         MonitorReply::Updated(UpdateOutcome::Updated(view)) => Ok(*view),
         MonitorReply::Updated(UpdateOutcome::NotFound) => Err(not_found().into()),
+        MonitorReply::Updated(UpdateOutcome::NoSettings) => Err(ApiError::validation(vec![
+            FieldError::new(
+                settings_pointer,
+                "this is a snapshot monitor: it has no query or settings to update (it re-runs its task run); only frequency, processor, metadata and webhook change",
+            ),
+        ])
+        .into()),
         MonitorReply::Updated(UpdateOutcome::Cancelled) => Err(ApiError::new(
             409,
             "The monitor is cancelled: only its metadata can be updated. Create a new monitor to monitor again.",
@@ -231,7 +241,7 @@ pub async fn update(
 ) -> Result<Response, HttpError> {
     let body = json_body(&state, &headers, body)?;
     let patch = parse_update(&body)?;
-    let view = update_with(&state, &tenant, &id, patch).await?;
+    let view = update_with(&state, &tenant, &id, patch, "/type").await?;
     Ok(answer(StatusCode::OK, &view.to_json()))
 }
 
@@ -245,7 +255,7 @@ pub async fn alpha_update(
 ) -> Result<Response, HttpError> {
     let body = json_body(&state, &headers, body)?;
     let patch = parse_alpha_update(&body)?;
-    let view = update_with(&state, &tenant, &id, patch).await?;
+    let view = update_with(&state, &tenant, &id, patch, "/query").await?;
     Ok(answer(StatusCode::OK, &view.to_alpha_json()))
 }
 
@@ -502,9 +512,6 @@ pub async fn alpha_events(
     ))
 }
 
-/// Marks the event groups `simulate_event` makes up: they hold one made-up event.
-const TEST_GROUP_MARK: &str = "test_";
-
 /// `GET /v1alpha/monitors/{monitor_id}/event_groups/{event_group_id}`.
 pub async fn alpha_event_group(
     State(state): State<Arc<AppState>>,
@@ -512,26 +519,6 @@ pub async fn alpha_event_group(
     Path((id, group)): Path<(String, String)>,
 ) -> Result<Response, HttpError> {
     let group_missing = || HttpError::from(ApiError::new(404, "Event group not found"));
-    if group
-        .strip_prefix(EVENT_GROUP_PREFIX)
-        .is_some_and(|rest| rest.starts_with(TEST_GROUP_MARK))
-    {
-        // A simulated delivery's group: the monitor must be the tenant's; the event is a
-        // placeholder, as the hosted API's test groups are.
-        view(&state, &tenant, &id).await?;
-        let today = parallax_api::time::rfc3339(state.clock.now())[..10].to_owned();
-        return Ok(answer(
-            StatusCode::OK,
-            &json!({"events": [{
-                "type": "event",
-                "event_group_id": group,
-                "output": "",
-                "event_date": today,
-                "source_urls": [],
-                "result": {"type": "text", "content": "A simulated event: no execution detected it."},
-            }]}),
-        ));
-    }
     let events = events_of(
         &state,
         &tenant,

@@ -1007,6 +1007,24 @@ pub async fn webhooks_get_what_they_asked_for(store: Arc<dyn Store>) {
         .unwrap();
     assert!(simulated.starts_with(EVENT_GROUP_PREFIX), "{simulated}");
     assert_ne!(simulated, group);
+    // Its group holds one made-up event, shown only when that group is asked for.
+    let listed = events(store, &t, &id, with_completions()).await;
+    assert!(
+        listed.iter().all(|e| e.kind != EventKind::Simulated),
+        "{listed:?}"
+    );
+    let in_group = events(
+        store,
+        &t,
+        &id,
+        EventQuery {
+            group: Some(simulated.to_owned()),
+            ..EventQuery::default()
+        },
+    )
+    .await;
+    assert_eq!(in_group.len(), 1, "{in_group:?}");
+    assert_eq!(in_group[0].kind, EventKind::Simulated);
 
     let quiet = create(store, &t, stream("1h"), due).await;
     assert_eq!(

@@ -83,6 +83,9 @@ pub enum UpdateOutcome {
     NotFound,
     /// The monitor is cancelled and the update touches more than metadata.
     Cancelled,
+    /// The update changes settings (query, advanced settings) of a snapshot monitor, which
+    /// has none to change.
+    NoSettings,
     Updated(Box<MonitorView>),
 }
 

@@ -129,6 +129,9 @@ pub(crate) async fn execute<T: Tx>(tx: &mut T, op: MonitorOp, now: i64) -> Execu
             if view.status == MonitorStatus::Cancelled && patch.touches_more_than_metadata() {
                 return Ok((MonitorReply::Updated(UpdateOutcome::Cancelled), Vec::new()));
             }
+            if view.config.kind == MonitorKind::Snapshot && patch.touches_settings() {
+                return Ok((MonitorReply::Updated(UpdateOutcome::NoSettings), Vec::new()));
+            }
             let config = patch.apply(&view.config);
             let mut notices = Vec::new();
             if config.period_secs != view.config.period_secs {
@@ -234,9 +237,46 @@ pub(crate) async fn execute<T: Tx>(tx: &mut T, op: MonitorOp, now: i64) -> Execu
                 return Ok((MonitorReply::Requested(Requested::NoWebhook), Vec::new()));
             };
             let event = match event_type.as_str() {
-                EVENT_DETECTED => json!({
-                    "event_group_id": format!("{EVENT_GROUP_PREFIX}test_{}", &ids::new_id("")[..16]),
-                }),
+                EVENT_DETECTED => {
+                    // The group is recorded with one made-up event, so that the receiver can
+                    // fetch what it was sent; listings leave it out.
+                    let group = ids::new_id(&format!("{EVENT_GROUP_PREFIX}test_"));
+                    let today = parallax_api::time::rfc3339(clock)[..10].to_owned();
+                    let document = json!({
+                        "event_date": today,
+                        "output": {
+                            "type": "text",
+                            "content": "A simulated event: no execution detected it.",
+                            "basis": [],
+                        },
+                        "source_urls": [],
+                        "summary": "",
+                    });
+                    let rows = tx
+                        .rows(
+                            "UPDATE monitors SET event_seq = event_seq + 1 WHERE monitor_id = $1
+                             RETURNING event_seq",
+                            &[monitor_id.as_str().into()],
+                        )
+                        .await?;
+                    let seq = rows
+                        .first()
+                        .ok_or_else(|| {
+                            StoreError::Corrupt(format!("monitor {monitor_id} vanished"))
+                        })?
+                        .int(0)?;
+                    insert_event(
+                        tx,
+                        &monitor_id,
+                        seq,
+                        EventKind::Simulated,
+                        Some(group.clone()),
+                        &document,
+                        clock,
+                    )
+                    .await?;
+                    json!({"event_group_id": group})
+                }
                 EXECUTION_FAILED => json!({
                     "event_type": "error",
                     "error_message": "A simulated failure: no execution ran.",
@@ -448,6 +488,9 @@ async fn events<T: Tx>(
     if !query.include_completions {
         sql.push_str(" AND kind <> 'completion'");
     }
+    if query.group.is_none() {
+        sql.push_str(" AND kind <> 'simulated'");
+    }
     if let Some(since) = query.since {
         params.push(since.into());
         sql.push_str(&format!(" AND created_at >= ${}", params.len()));
@@ -472,6 +515,33 @@ async fn events<T: Tx>(
             })
         })
         .collect()
+}
+
+async fn insert_event<T: Tx>(
+    tx: &mut T,
+    monitor_id: &str,
+    seq: i64,
+    kind: EventKind,
+    group: Option<String>,
+    data: &Value,
+    clock: i64,
+) -> Result<()> {
+    tx.exec(
+        "INSERT INTO monitor_events (monitor_id, seq, kind, event_id, event_group_id, data,
+            created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            monitor_id.into(),
+            seq.into(),
+            kind.as_str().into(),
+            ids::new_id(EVENT_PREFIX).into(),
+            Cell::from(group),
+            data.to_string().into(),
+            clock.into(),
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 async fn queue_delivery<T: Tx>(
@@ -566,9 +636,7 @@ async fn claim<T: Tx>(
         let extra = if why == Why::Triggered { 64 } else { 0 };
         params.push(((room + extra) as i64).into());
         for row in tx.rows(&sql, &params).await? {
-            if why == Why::Triggered
-                && (row.text(1)? != "active" || row.opt_text(2)?.is_some())
-            {
+            if why == Why::Triggered && (row.text(1)? != "active" || row.opt_text(2)?.is_some()) {
                 continue;
             }
             if picked.len() >= limit {
@@ -692,8 +760,7 @@ async fn finish<T: Tx>(
     let monitor_kind = MonitorKind::parse(&kind_text).ok_or_else(|| corrupt("type", &kind_text))?;
     let mut append = |kind: EventKind, group: Option<String>, data: Value| {
         seq += 1;
-        let event_id = ids::new_id(EVENT_PREFIX);
-        (seq, kind, event_id, group, data)
+        (seq, kind, group, data)
     };
     let mut rows_to_write = Vec::new();
     let delivery: (&str, Value);
@@ -753,22 +820,8 @@ async fn finish<T: Tx>(
             ));
         }
     }
-    for (seq, kind, event_id, group, data) in rows_to_write {
-        tx.exec(
-            "INSERT INTO monitor_events (monitor_id, seq, kind, event_id, event_group_id, data,
-                created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[
-                monitor_id.into(),
-                seq.into(),
-                kind.as_str().into(),
-                event_id.into(),
-                Cell::from(group),
-                data.to_string().into(),
-                clock.into(),
-            ],
-        )
-        .await?;
+    for (seq, kind, group, data) in rows_to_write {
+        insert_event(tx, monitor_id, seq, kind, group, &data, clock).await?;
     }
     if let Some(hook) = config.webhook.as_ref().filter(|h| h.wants(delivery.0)) {
         let body = webhook_body(
