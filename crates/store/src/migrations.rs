@@ -262,10 +262,10 @@ CREATE TABLE monitor_events (
 );
 CREATE INDEX monitor_events_by_group ON monitor_events (monitor_id, event_group_id);
 CREATE TABLE monitor_seen (
-    monitor_id TEXT NOT NULL REFERENCES monitors(monitor_id),
-    seen_key   TEXT NOT NULL,
-    data       TEXT NOT NULL,
-    created_at BIGINT NOT NULL,
+    monitor_id   TEXT NOT NULL REFERENCES monitors(monitor_id),
+    seen_key     TEXT NOT NULL,
+    data         TEXT NOT NULL,
+    last_seen_at BIGINT NOT NULL,
     PRIMARY KEY (monitor_id, seen_key)
 );
 "#,

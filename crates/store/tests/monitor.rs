@@ -15,7 +15,7 @@ use parallax_api::monitor::{
 use parallax_api::{ids, time::rfc3339};
 use parallax_store::monitor::{
     ClaimedMonitor, EventQuery, Execution, MonitorListQuery, MonitorOp, MonitorReply,
-    MonitorToCreate, Requested, SeenEntry, SnapshotBaseline, UpdateOutcome,
+    MonitorToCreate, Requested, SeenEntry, SnapshotBaseline, UpdateOutcome, SEEN_KEPT,
 };
 use parallax_store::{Lease, Store};
 use serde_json::{json, Value};
@@ -690,6 +690,48 @@ pub async fn what_executions_saw_is_kept_once(store: Arc<dyn Store>) {
     );
 }
 
+/// Only the keys seen most recently are kept: one seen again stays however old, the
+/// stalest goes.
+pub async fn seen_keys_are_bounded_by_recency(store: Arc<dyn Store>) {
+    let store = &*store;
+    let t = tenant(store).await;
+    let id = create(store, &t, stream("1h"), T0).await;
+    let run = |observed: Vec<SeenEntry>| Execution::Ran {
+        events: Vec::new(),
+        observed,
+        snapshot: None,
+    };
+    // The oldest key first, then enough others to fill the memory.
+    claim_one(store, "w", T0).await;
+    assert!(finish(store, "w", &id, run(seen(&[("a00000", "A00000")])), T0).await);
+    let due = next_due(store).await.unwrap();
+    claim_one(store, "w", due).await;
+    let others: Vec<SeenEntry> = (1..SEEN_KEPT)
+        .map(|i| SeenEntry {
+            key: format!("a{i:05}"),
+            data: format!("A{i:05}"),
+        })
+        .collect();
+    assert!(finish(store, "w", &id, run(others), due).await);
+    let due = next_due(store).await.unwrap();
+    assert_eq!(
+        claim_one(store, "w", due).await.seen.len() as i64,
+        SEEN_KEPT
+    );
+    // The oldest seen again, and one new: one key too many, and the one to go is the
+    // stalest now (of those last seen in the second execution, the last by key), not the
+    // oldest.
+    let third = run(seen(&[("a00000", "ignored"), ("b", "B")]));
+    assert!(finish(store, "w", &id, third, due).await);
+    let due = next_due(store).await.unwrap();
+    let kept = claim_one(store, "w", due).await.seen;
+    assert_eq!(kept.len() as i64, SEEN_KEPT);
+    assert!(kept.iter().any(|d| d == "A00000"), "a key seen again stays");
+    assert!(kept.iter().any(|d| d == "B"));
+    let stalest = format!("A{:05}", SEEN_KEPT - 1);
+    assert!(!kept.contains(&stalest), "{stalest} was kept");
+}
+
 pub async fn a_snapshot_compares_with_its_latest_output(store: Arc<dyn Store>) {
     let store = &*store;
     let t = tenant(store).await;
@@ -1090,6 +1132,10 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn what_executions_saw_is_kept_once() {
                 super::what_executions_saw_is_kept_once(backends::$backend().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn seen_keys_are_bounded_by_recency() {
+                super::seen_keys_are_bounded_by_recency(backends::$backend().await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_snapshot_compares_with_its_latest_output() {

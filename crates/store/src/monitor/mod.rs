@@ -27,6 +27,10 @@
 
 pub(crate) mod ops;
 
+/// Seen keys kept per monitor, those seen most recently: each is about 150 bytes, and every
+/// execution reads them all.
+pub const SEEN_KEPT: i64 = 5_000;
+
 use parallax_api::monitor::{
     MonitorConfig, MonitorEvent, MonitorKind, MonitorPatch, MonitorStatus, MonitorView,
 };

@@ -3,7 +3,7 @@
 
 use super::{
     ClaimedMonitor, EventQuery, Executed, Execution, MonitorListQuery, MonitorOp, MonitorReply,
-    MonitorToCreate, Requested, SnapshotBaseline, UpdateOutcome,
+    MonitorToCreate, Requested, SnapshotBaseline, UpdateOutcome, SEEN_KEPT,
 };
 use crate::sql::{Cell, Row, Tx};
 use crate::{Notice, Result, StoreError};
@@ -696,7 +696,7 @@ async fn claim<T: Tx>(
         .await?;
         let seen = tx
             .rows(
-                "SELECT data FROM monitor_seen WHERE monitor_id = $1 ORDER BY created_at, seen_key",
+                "SELECT data FROM monitor_seen WHERE monitor_id = $1 ORDER BY last_seen_at, seen_key",
                 &[monitor_id.as_str().into()],
             )
             .await?
@@ -771,16 +771,30 @@ async fn finish<T: Tx>(
             observed,
             snapshot,
         } => {
+            let observed_was_empty = observed.is_empty();
             for entry in observed {
                 tx.exec(
-                    "INSERT INTO monitor_seen (monitor_id, seen_key, data, created_at)
-                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    "INSERT INTO monitor_seen (monitor_id, seen_key, data, last_seen_at)
+                     VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (monitor_id, seen_key) DO UPDATE SET last_seen_at = excluded.last_seen_at",
                     &[
                         monitor_id.into(),
                         entry.key.into(),
                         entry.data.into(),
                         clock.into(),
                     ],
+                )
+                .await?;
+            }
+            if !observed_was_empty {
+                // Only the keys seen most recently are kept, so a monitor's memory stays
+                // bounded; what is still on the pages is seen again each execution and
+                // stays, what is forgotten left the pages long ago.
+                tx.exec(
+                    "DELETE FROM monitor_seen WHERE monitor_id = $1 AND seen_key IN (
+                        SELECT seen_key FROM monitor_seen WHERE monitor_id = $1
+                        ORDER BY last_seen_at DESC, seen_key LIMIT 1000000000 OFFSET $2)",
+                    &[monitor_id.into(), SEEN_KEPT.into()],
                 )
                 .await?;
             }
