@@ -2,11 +2,12 @@
 //!
 //! For each monitor count (the first is the baseline of every ratio), on a fresh store:
 //!
-//! 1. **Idle cost.** N monitors (frequency `1d`) are created on a manual clock and run their
-//!    first execution; then one simulated hour passes, in steps of `--step-secs`, with nothing
-//!    due. Measured over that hour: the scheduler's wakes, its store calls (each one
-//!    transaction) and the process's CPU time (user + system, `getrusage`), which includes
-//!    the clock stepping itself, the same for every N.
+//! 1. **Idle cost.** N hourly monitors are created together on a manual clock and run their
+//!    first execution; then the 59 simulated minutes before their next slot pass, in steps of
+//!    `--step-secs`, with nothing due. Measured over those minutes and given per hour: the
+//!    scheduler's wakes, its store calls (each one transaction) and the process's CPU time
+//!    (user + system, `getrusage`), which includes the clock stepping itself, the same for
+//!    every N.
 //! 2. **Due-time latency.** N hourly monitors are created on the real clock with their first
 //!    due times spread over the coming hour (as N hourly monitors fall due in steady state);
 //!    a no-op executor records when each execution starts. Over the first `--window-secs`
@@ -158,8 +159,8 @@ fn config(args: &MonitorScaleArgs) -> MonitorLoopConfig {
 }
 
 struct Idle {
-    looks: u64,
-    store_calls: u64,
+    looks: f64,
+    store_calls: f64,
     cpu: f64,
 }
 
@@ -168,7 +169,7 @@ async fn idle_hour(args: &MonitorScaleArgs, n: usize) -> Result<Idle> {
     let tenant = tenant(&*store).await?;
     const T0: i64 = 1_800_000_000_000_000;
     let clock = ManualClock::new(T0);
-    create_monitors(&store, &tenant, "1d", |_| T0, n).await?;
+    create_monitors(&store, &tenant, "1h", |_| T0, n).await?;
     let executor = Arc::new(Noop::default());
     let scheduler = MonitorScheduler::start(
         store.clone(),
@@ -198,16 +199,19 @@ async fn idle_hour(args: &MonitorScaleArgs, n: usize) -> Result<Idle> {
         stats.store_calls.load(Ordering::Relaxed),
         cpu_seconds(),
     );
-    let steps = 3600 / args.step_secs.max(1);
+    // The next slots fall at T0 + 1 h plus at most a minute of jitter: 59 minutes are idle.
+    const IDLE_SECS: u64 = 59 * 60;
+    let steps = IDLE_SECS / args.step_secs.max(1);
     for _ in 0..steps {
         clock.advance(Duration::from_secs(args.step_secs));
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
+    let per_hour = 3600.0 / (steps * args.step_secs.max(1)) as f64;
     let idle = Idle {
-        looks: stats.looks.load(Ordering::Relaxed) - looks,
-        store_calls: stats.store_calls.load(Ordering::Relaxed) - calls,
-        cpu: cpu_seconds() - cpu,
+        looks: (stats.looks.load(Ordering::Relaxed) - looks) as f64 * per_hour,
+        store_calls: (stats.store_calls.load(Ordering::Relaxed) - calls) as f64 * per_hour,
+        cpu: (cpu_seconds() - cpu) * per_hour,
     };
     anyhow::ensure!(
         executor.starts.lock().unwrap().len() == n,
@@ -326,7 +330,7 @@ pub fn run(args: MonitorScaleArgs) -> Result<()> {
             let idle = idle_hour(&args, n).await?;
             let late = due_latency(&args, n).await?;
             println!(
-                "{:>7} | {:>12} {:>14} {:>12.1} | {:>7.1}ms {:>7.1}ms {:>7.1}ms {:>8}",
+                "{:>7} | {:>12.0} {:>14.0} {:>12.1} | {:>7.1}ms {:>7.1}ms {:>7.1}ms {:>8}",
                 n,
                 idle.looks,
                 idle.store_calls,
@@ -336,7 +340,7 @@ pub fn run(args: MonitorScaleArgs) -> Result<()> {
                 late.max_ms,
                 format!("{}/{}", late.over_1s, late.measured)
             );
-            let (calls, cpu) = (idle.store_calls as f64, idle.cpu);
+            let (calls, cpu) = (idle.store_calls, idle.cpu);
             let base = *baseline.get_or_insert((calls, cpu));
             rows.push(serde_json::json!({
                 "monitors": n,

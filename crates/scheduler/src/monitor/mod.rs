@@ -44,7 +44,8 @@ pub struct MonitorLoopConfig {
     pub concurrency: usize,
     /// How long a claim holds without a heartbeat.
     pub lease: Duration,
-    /// Longest an execution may take before it is recorded as failed.
+    /// Longest any execution may take before it is recorded as failed (each is also held to
+    /// its processor's own limit, if shorter).
     pub time_limit: Duration,
     /// Monitor-clock time between looks when nothing is due (expired leases are found then).
     pub poll: Duration,
@@ -286,13 +287,15 @@ async fn execute(
 ) {
     let id = monitor.monitor_id.clone();
     tracing::info!(monitor_id = %id, attempt = monitor.attempt, "monitor execution started");
-    let execution = match tokio::time::timeout(config.time_limit, executor.execute(&monitor)).await
-    {
+    // The processor's own limit (lite 60 s, base 120 s), within the loop's.
+    let limit = parallax_engine::budget::lookup(&monitor.config.processor)
+        .map_or(config.time_limit, |b| b.time_limit.min(config.time_limit));
+    let execution = match tokio::time::timeout(limit, executor.execute(&monitor)).await {
         Ok(execution) => execution,
         Err(_) => Execution::Failed {
             message: format!(
                 "The execution took longer than its limit of {} s and was stopped; the next one runs on schedule.",
-                config.time_limit.as_secs()
+                limit.as_secs()
             ),
         },
     };
