@@ -256,6 +256,17 @@ pub fn parse_body(body: &[u8]) -> Result<RawObject, ApiError> {
 }
 
 pub(crate) fn check_metadata(value: &Value, errors: &mut Vec<FieldError>) {
+    check_metadata_values(value, false, errors);
+}
+
+/// Checks a `metadata` object: keys of at most [`METADATA_KEY_MAX`] characters, string values
+/// of at most [`METADATA_VALUE_MAX`]; numbers and booleans too unless `strings_only` (the
+/// monitors' metadata is `Dict[str, str]`).
+pub(crate) fn check_metadata_values(
+    value: &Value,
+    strings_only: bool,
+    errors: &mut Vec<FieldError>,
+) {
     let Some(map) = value.as_object() else {
         if !value.is_null() {
             errors.push(FieldError::new("/metadata", "must be an object or null"));
@@ -277,13 +288,73 @@ pub(crate) fn check_metadata(value: &Value, errors: &mut Vec<FieldError>) {
                     format!("metadata string values are at most {METADATA_VALUE_MAX} characters"),
                 ))
             }
-            Value::String(_) | Value::Number(_) | Value::Bool(_) => {}
+            Value::String(_) => {}
+            Value::Number(_) | Value::Bool(_) if !strings_only => {}
+            _ if strings_only => {
+                errors.push(FieldError::new(at, "metadata values must be strings"))
+            }
             _ => errors.push(FieldError::new(
                 at,
                 "metadata values must be strings, numbers or booleans",
             )),
         }
     }
+}
+
+/// Reads a `webhook` object (`url`, optional `event_types` from `allowed`): its URL and the
+/// event types it names (`None` when it names none), or `None` with the reasons in `errors`.
+pub(crate) fn webhook_parts(
+    value: &Value,
+    allowed: &[&str],
+    errors: &mut Vec<FieldError>,
+) -> Option<(String, Option<Vec<String>>)> {
+    let map = match value {
+        Value::Null => return None,
+        Value::Object(map) => map,
+        _ => {
+            errors.push(FieldError::new("/webhook", "must be an object or null"));
+            return None;
+        }
+    };
+    let url = match map.get("url") {
+        Some(Value::String(url)) if is_http_url(url) => Some(url.clone()),
+        Some(_) => {
+            errors.push(FieldError::new(
+                "/webhook/url",
+                "must be an http or https URL",
+            ));
+            None
+        }
+        None => {
+            errors.push(FieldError::new("/webhook/url", "is required"));
+            None
+        }
+    };
+    let event_types = match map.get("event_types") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(types)) => {
+            let mut out: Vec<String> = Vec::new();
+            for (i, t) in types.iter().enumerate() {
+                match t.as_str() {
+                    Some(t) if allowed.contains(&t) => {
+                        if !out.iter().any(|o| o == t) {
+                            out.push(t.to_owned());
+                        }
+                    }
+                    _ => errors.push(FieldError::new(
+                        format!("/webhook/event_types/{i}"),
+                        format!("must be one of {}", allowed.join(", ")),
+                    )),
+                }
+            }
+            Some(out)
+        }
+        Some(_) => {
+            errors.push(FieldError::new("/webhook/event_types", "must be an array"));
+            None
+        }
+    };
+    url.map(|url| (url, event_types))
 }
 
 /// Which form of schema a task spec entry takes.

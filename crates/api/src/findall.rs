@@ -7,7 +7,7 @@
 //! string, and `last_event_id` resumes after it. The status heartbeats a quiet stream sends
 //! are not in the log: their id is `<last number>-hb-<k>`, which resumes like `<last number>`.
 
-use crate::create::{check_metadata, check_task_spec, is_http_url, parse_body};
+use crate::create::{check_metadata, check_task_spec, parse_body, webhook_parts};
 use crate::error::{ApiError, FieldError};
 use crate::raw;
 use crate::time::rfc3339;
@@ -258,43 +258,10 @@ fn webhook_field(
     value: Option<&Value>,
     errors: &mut Vec<FieldError>,
 ) -> (Option<String>, Vec<String>) {
-    let Some(map) = value.and_then(Value::as_object) else {
-        if value.is_some_and(|v| !v.is_null()) {
-            errors.push(FieldError::new("/webhook", "must be an object or null"));
-        }
-        return (None, Vec::new());
-    };
-    let url = match map.get("url") {
-        Some(Value::String(url)) if is_http_url(url) => Some(url.clone()),
-        Some(_) => {
-            errors.push(FieldError::new(
-                "/webhook/url",
-                "must be an http or https URL",
-            ));
-            None
-        }
-        None => {
-            errors.push(FieldError::new("/webhook/url", "is required"));
-            None
-        }
-    };
-    let mut events = Vec::new();
-    match map.get("event_types") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(types)) => {
-            for (i, t) in types.iter().enumerate() {
-                match t.as_str() {
-                    Some(t) if WEBHOOK_EVENT_TYPES.contains(&t) => events.push(t.to_owned()),
-                    _ => errors.push(FieldError::new(
-                        format!("/webhook/event_types/{i}"),
-                        format!("must be one of {}", WEBHOOK_EVENT_TYPES.join(", ")),
-                    )),
-                }
-            }
-        }
-        Some(_) => errors.push(FieldError::new("/webhook/event_types", "must be an array")),
+    match value.and_then(|v| webhook_parts(v, &WEBHOOK_EVENT_TYPES, errors)) {
+        Some((url, events)) => (Some(url), events.unwrap_or_default()),
+        None => (None, Vec::new()),
     }
-    (url, events)
 }
 
 /// Parses and validates `POST /v1beta/findall/runs`. Every failure is a 422 naming each

@@ -9,7 +9,9 @@
 //! (`hourly` = `1h`, `daily` = `1d`, `weekly` = `1w`, `every_two_weeks` = `2w`), and a monitor
 //! created with another frequency shows the nearest cadence there.
 
-use crate::create::{check_task_spec, escape_pointer, is_http_url, parse_body};
+use crate::create::{
+    check_metadata_values, check_task_spec, escape_pointer, parse_body, webhook_parts,
+};
 use crate::error::{ApiError, FieldError};
 use crate::source_policy;
 use crate::time::rfc3339;
@@ -32,9 +34,6 @@ pub const FREQUENCY_MIN_SECS: i64 = 3600;
 pub const FREQUENCY_MAX_SECS: i64 = 30 * 86_400;
 /// Longest query, in characters.
 pub const QUERY_MAX: usize = 10_000;
-/// Metadata limits of monitors (keys and string values).
-pub const METADATA_KEY_MAX: usize = 16;
-pub const METADATA_VALUE_MAX: usize = 512;
 /// Events per page of `GET /v1/monitors/{id}/events`: default and range.
 pub const EVENTS_LIMIT_DEFAULT: i64 = 20;
 pub const EVENTS_LIMIT_MAX: i64 = 100;
@@ -361,86 +360,15 @@ fn processor_field(value: Option<&Value>, errors: &mut Vec<FieldError>) -> Optio
     }
 }
 
-/// Monitor metadata: an object of strings, keys at most 16 characters, values at most 512.
+/// Monitor metadata: an object of strings (keys at most 16 characters, values 512).
 fn metadata_field(value: &Value, errors: &mut Vec<FieldError>) -> Option<Map<String, Value>> {
-    let map = match value {
-        Value::Null => return None,
-        Value::Object(map) => map,
-        _ => {
-            errors.push(FieldError::new("/metadata", "must be an object or null"));
-            return None;
-        }
-    };
-    for (key, v) in map {
-        let at = format!("/metadata/{}", escape_pointer(key));
-        if key.chars().count() > METADATA_KEY_MAX {
-            errors.push(FieldError::new(
-                at.clone(),
-                format!("metadata keys are at most {METADATA_KEY_MAX} characters"),
-            ));
-        }
-        match v {
-            Value::String(s) if s.chars().count() > METADATA_VALUE_MAX => {
-                errors.push(FieldError::new(
-                    at,
-                    format!("metadata values are at most {METADATA_VALUE_MAX} characters"),
-                ))
-            }
-            Value::String(_) => {}
-            _ => errors.push(FieldError::new(at, "metadata values must be strings")),
-        }
-    }
-    Some(map.clone())
+    check_metadata_values(value, true, errors);
+    value.as_object().cloned()
 }
 
 fn webhook_field(value: &Value, errors: &mut Vec<FieldError>) -> Option<MonitorWebhook> {
-    let map = match value {
-        Value::Null => return None,
-        Value::Object(map) => map,
-        _ => {
-            errors.push(FieldError::new("/webhook", "must be an object or null"));
-            return None;
-        }
-    };
-    let url = match map.get("url") {
-        Some(Value::String(url)) if is_http_url(url) => Some(url.clone()),
-        Some(_) => {
-            errors.push(FieldError::new(
-                "/webhook/url",
-                "must be an http or https URL",
-            ));
-            None
-        }
-        None => {
-            errors.push(FieldError::new("/webhook/url", "is required"));
-            None
-        }
-    };
-    let event_types = match map.get("event_types") {
-        None | Some(Value::Null) => None,
-        Some(Value::Array(types)) => {
-            let mut out = Vec::new();
-            for (i, t) in types.iter().enumerate() {
-                match t.as_str() {
-                    Some(t) if WEBHOOK_EVENT_TYPES.contains(&t) => {
-                        if !out.iter().any(|o| o == t) {
-                            out.push(t.to_owned());
-                        }
-                    }
-                    _ => errors.push(FieldError::new(
-                        format!("/webhook/event_types/{i}"),
-                        format!("must be one of {}", WEBHOOK_EVENT_TYPES.join(", ")),
-                    )),
-                }
-            }
-            Some(out)
-        }
-        Some(_) => {
-            errors.push(FieldError::new("/webhook/event_types", "must be an array"));
-            None
-        }
-    };
-    url.map(|url| MonitorWebhook { url, event_types })
+    webhook_parts(value, &WEBHOOK_EVENT_TYPES, errors)
+        .map(|(url, event_types)| MonitorWebhook { url, event_types })
 }
 
 /// A monitor's output schema: a JSON schema object (`{"type": "json", "json_schema": …}`)

@@ -179,6 +179,23 @@ impl SqliteStore {
         answer.await.map_err(|_| StoreError::Stopped(WRITER))?
     }
 
+    /// Runs an op of the logic written once for both backends (FindAll, monitors): on a
+    /// reader if it only reads, else in the writer's transaction; sends its notices after
+    /// the commit.
+    async fn written_once<R, F>(&self, is_read: bool, execute: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<(R, Vec<Notice>)> + Send + 'static,
+    {
+        let (reply, notices) = if is_read {
+            self.read(execute).await?
+        } else {
+            self.write(execute).await?
+        };
+        announce(&self.notices, notices);
+        Ok(reply)
+    }
+
     async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -1060,39 +1077,27 @@ conn.prepare_cached(&sql)?,
     }
 
     async fn findall(&self, op: FindAllOp) -> Result<FindAllReply> {
-        let op_is_read = op.is_read();
-        let execute = move |conn: &Connection| {
+        let is_read = op.is_read();
+        self.written_once(is_read, move |conn| {
             futures::executor::block_on(findall::ops::execute(
                 &mut SqliteTx(conn),
                 op,
                 now_micros(),
             ))
-        };
-        let (reply, notices) = if op_is_read {
-            self.read(execute).await?
-        } else {
-            self.write(execute).await?
-        };
-        announce(&self.notices, notices);
-        Ok(reply)
+        })
+        .await
     }
 
     async fn monitor(&self, op: MonitorOp) -> Result<MonitorReply> {
-        let op_is_read = op.is_read();
-        let execute = move |conn: &Connection| {
+        let is_read = op.is_read();
+        self.written_once(is_read, move |conn| {
             futures::executor::block_on(monitor::ops::execute(
                 &mut SqliteTx(conn),
                 op,
                 now_micros(),
             ))
-        };
-        let (reply, notices) = if op_is_read {
-            self.read(execute).await?
-        } else {
-            self.write(execute).await?
-        };
-        announce(&self.notices, notices);
-        Ok(reply)
+        })
+        .await
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Notice> {

@@ -486,6 +486,31 @@ async fn record_requeued(
     Ok(runs.into_iter().map(|r| r.run_id).collect())
 }
 
+/// Runs an op of the logic written once for both backends (FindAll, monitors): a read on a
+/// pooled connection; a write in a transaction whose `now` is the database's clock (leases
+/// are set and compared there, as for task runs, so nodes with skewed clocks agree on when
+/// one expires; monitor schedules are on the monitor clock each op carries), with its
+/// notices sent as `NOTIFY` inside the transaction and to this process after the commit. A
+/// macro, not a function: each module's `execute` borrows the transaction it is given.
+macro_rules! written_once {
+    ($store:expr, $op:expr, $execute:path) => {{
+        let op = $op;
+        let mut client = $store.client().await?;
+        if op.is_read() {
+            let (reply, _) = $execute(&mut PgTx(&**client), op, now_micros()).await?;
+            return Ok(reply);
+        }
+        let tx = client.transaction().await?;
+        let now: i64 = tx.query_one(&format!("SELECT {DB_NOW}"), &[]).await?.get(0);
+        let (reply, notices) = $execute(&mut PgTx(&*tx), op, now).await?;
+        let payloads: Vec<String> = notices.iter().map(notice_payload).collect();
+        notify(&tx, &payloads).await?;
+        tx.commit().await.map_err(commit_error)?;
+        announce(&$store.notices, notices);
+        Ok(reply)
+    }};
+}
+
 #[async_trait]
 impl Store for PgStore {
     async fn create_tenant_with_key(&self, key_hash: KeyHash, label: &str) -> Result<TenantId> {
@@ -1058,39 +1083,11 @@ impl Store for PgStore {
     }
 
     async fn findall(&self, op: FindAllOp) -> Result<FindAllReply> {
-        let mut client = self.client().await?;
-        if op.is_read() {
-            let (reply, _) = findall::ops::execute(&mut PgTx(&**client), op, now_micros()).await?;
-            return Ok(reply);
-        }
-        let tx = client.transaction().await?;
-        // Leases are set and compared on the database's clock, as for task runs, so nodes
-        // with skewed clocks agree on when one expires.
-        let now: i64 = tx.query_one(&format!("SELECT {DB_NOW}"), &[]).await?.get(0);
-        let (reply, notices) = findall::ops::execute(&mut PgTx(&*tx), op, now).await?;
-        let payloads: Vec<String> = notices.iter().map(notice_payload).collect();
-        notify(&tx, &payloads).await?;
-        tx.commit().await.map_err(commit_error)?;
-        announce(&self.notices, notices);
-        Ok(reply)
+        written_once!(self, op, findall::ops::execute)
     }
 
     async fn monitor(&self, op: MonitorOp) -> Result<MonitorReply> {
-        let mut client = self.client().await?;
-        if op.is_read() {
-            let (reply, _) = monitor::ops::execute(&mut PgTx(&**client), op, now_micros()).await?;
-            return Ok(reply);
-        }
-        let tx = client.transaction().await?;
-        // Leases on the database's clock, as for task runs and FindAll runs; schedules on
-        // the monitor clock each op carries.
-        let now: i64 = tx.query_one(&format!("SELECT {DB_NOW}"), &[]).await?.get(0);
-        let (reply, notices) = monitor::ops::execute(&mut PgTx(&*tx), op, now).await?;
-        let payloads: Vec<String> = notices.iter().map(notice_payload).collect();
-        notify(&tx, &payloads).await?;
-        tx.commit().await.map_err(commit_error)?;
-        announce(&self.notices, notices);
-        Ok(reply)
+        written_once!(self, op, monitor::ops::execute)
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Notice> {
