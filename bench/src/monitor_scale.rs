@@ -47,6 +47,9 @@ pub struct MonitorScaleArgs {
     /// Seconds of the hour over which due starts are measured.
     #[arg(long, default_value_t = 60)]
     window_secs: u64,
+    /// Idle hours measured per count (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// Executions the scheduler runs at once.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
@@ -221,6 +224,13 @@ async fn idle_hour(args: &MonitorScaleArgs, n: usize) -> Result<Idle> {
     Ok(idle)
 }
 
+/// The round with the median CPU time (store calls and wakes do not vary between rounds).
+fn median_idle(mut rounds: Vec<Idle>) -> Idle {
+    rounds.sort_by(|a, b| a.cpu.total_cmp(&b.cpu));
+    let mid = rounds.len() / 2;
+    rounds.swap_remove(mid)
+}
+
 struct Lateness {
     /// Executions due in the window (all of them measured).
     measured: usize,
@@ -326,8 +336,16 @@ pub fn run(args: MonitorScaleArgs) -> Result<()> {
         );
         let mut baseline: Option<(f64, f64)> = None;
         let mut rows = Vec::new();
-        for &n in &args.counts {
-            let idle = idle_hour(&args, n).await?;
+        // The idle hours first, `--rounds` of them per count, counts interleaved so that a
+        // change in the machine's load falls on every count alike; the median is kept.
+        let mut idles: Vec<Vec<Idle>> = args.counts.iter().map(|_| Vec::new()).collect();
+        for _ in 0..args.rounds.max(1) {
+            for (i, &n) in args.counts.iter().enumerate() {
+                idles[i].push(idle_hour(&args, n).await?);
+            }
+        }
+        for (i, &n) in args.counts.iter().enumerate() {
+            let idle = median_idle(std::mem::take(&mut idles[i]));
             let late = due_latency(&args, n).await?;
             println!(
                 "{:>7} | {:>12.0} {:>14.0} {:>12.1} | {:>7.1}ms {:>7.1}ms {:>7.1}ms {:>8}",
@@ -356,7 +374,11 @@ pub fn run(args: MonitorScaleArgs) -> Result<()> {
                 "late_over_1s": late.over_1s,
             }));
         }
-        println!("ratios against {} monitors (idle hour):", args.counts[0]);
+        println!(
+            "ratios against {} monitors (idle hour, median of {} rounds):",
+            args.counts[0],
+            args.rounds.max(1)
+        );
         for row in &rows {
             println!(
                 "  {:>7} monitors: store calls ×{:.2}, CPU ×{:.2}",
