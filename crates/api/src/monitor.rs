@@ -1479,6 +1479,26 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_config_reads_back_its_numbers_exactly() {
+        // Found by the fuzz targets: serde_json's default float reading is best-effort, and
+        // read these two (from the client, and again from the stored config) one unit in
+        // the last place off, so the config read back was not the one accepted.
+        for number in ["2.1695912777283597e-227", "-5.062597463042203e-190"] {
+            let schema = format!(
+                r#"{{"type": "json", "json_schema": {{"type": "object", "additionalProperties": false,
+                "required": ["a"], "properties": {{"a": {{"type": "number", "default": {number}}}}}}}}}"#
+            );
+            let body =
+                format!(r#"{{"query": "q", "cadence": "daily", "output_schema": {schema}}}"#);
+            let config = parse_alpha_create(body.as_bytes()).unwrap().config;
+            let default =
+                &config.settings["output_schema"]["json_schema"]["properties"]["a"]["default"];
+            assert_eq!(default.to_string(), number);
+            assert_eq!(MonitorConfig::from_json(&config.to_json()).unwrap(), config);
+        }
+    }
+
+    #[test]
     fn cursors_limits_and_lookbacks_refuse_what_they_cannot_read() {
         assert_eq!(parse_cursor(Some("12"), "/cursor").unwrap(), Some(12));
         assert!(parse_cursor(Some("abc"), "/cursor").is_err());
