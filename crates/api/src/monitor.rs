@@ -1222,6 +1222,9 @@ pub fn parse_lookback(text: Option<&str>) -> Result<i64, ApiError> {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
