@@ -38,8 +38,10 @@ nothing (a completion); a trigger with nothing changed is another completion; a 
 to a page is exactly one new event group citing that page; unchanged again, or the same story
 reworded on a second page, is no new group; backfill reports on the first execution; a
 snapshot monitor keeps its latest snapshot; a restart with the monitor clock two hours ahead
-runs each hourly monitor exactly once more (both backends); `monitor.execution.completed`
-deliveries. SQLite only except the restart.
+runs each hourly monitor exactly once more (both backends); a node SIGKILLed mid-execution
+loses nothing: once its lease expires the execution runs again and is recorded once (both
+backends); `monitor.execution.completed` deliveries. SQLite only except the restart and the
+kill.
 """
 
 from __future__ import annotations
@@ -1472,6 +1474,56 @@ def test_restart_runs_missed_slots_once(server_factory, parallax_bin, site, back
         raise
     finally:
         srv.stop()
+
+
+# A snapshot execution that outlives the kill: the scripted processor sleeps this long in the
+# baseline run and in each execution, which re-runs the baseline's request.
+KILLED_SLEEP_MS = 4000
+KILL_LEASE = 2  # --lease-seconds of both starts
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_node_killed_mid_execution_loses_nothing(fresh_server, backend):
+    """SIGKILL about a second into a snapshot monitor's first execution (nothing recorded
+    yet), and a restart once its lease has expired: the orphaned execution is claimed again
+    (attempt 2) and recorded exactly once, as the completion the deterministic scripted output
+    makes; no second execution follows."""
+    lease = ["--lease-seconds", str(KILL_LEASE)]
+    srv = fresh_server(backend, extra_args=lease, env=LOG_INFO)
+    client = srv.client()
+    run_id = completed_run(client, "Who runs the Tarnwick Light Railway?", metadata={SLEEP_KEY: KILLED_SLEEP_MS})
+    mid = client.monitor.create(type="snapshot", frequency="1d", settings={"task_run_id": run_id}).monitor_id
+    started = ("monitor execution started", f"monitor_id={mid} ")
+    srv.wait_for_log(*started, timeout=20)
+    time.sleep(1.0)
+    # Mid-execution: nothing recorded yet.
+    assert all_events(client, mid) == [], "the execution ended before the kill"
+    assert client.monitor.retrieve(mid).last_run_at is None
+    srv.kill()
+    # Past the lease (renewed every third of it), so the restarted node's first look finds the
+    # execution orphaned; a node already up would find it at its next poll.
+    time.sleep(KILL_LEASE + 1)
+    srv.start()
+    client = srv.client()
+
+    log = wait_until(
+        lambda: (lambda evs: evs if evs else None)(all_events(client, mid)),
+        30,
+        interval=0.2,
+        what="the orphaned execution to be run again and recorded",
+    )
+    m = client.monitor.retrieve(mid)
+    assert m.last_run_at is not None, m
+    assert m.output.latest_snapshot is not None, m.output
+    time.sleep(QUIET_EXECUTIONS)
+    log = all_events(client, mid)
+    assert len(log) == 1 and isinstance(log[0], MonitorCompletionEvent), f"expected one completion: {log}"
+    assert client.monitor.retrieve(mid).last_run_at == m.last_run_at, "a second execution ran"
+    # What the server says: started twice (the second a new attempt of the same execution),
+    # recorded once.
+    attempts = [int(re.search(r" attempt=(\d+)", line).group(1)) for line in srv.log_lines(*started)]
+    assert attempts == [1, 2], attempts
+    assert len(srv.log_lines("monitor execution recorded", f"monitor_id={mid}")) == 1, srv.log_tail()
 
 
 def test_execution_without_change_delivers_execution_completed(ssrv):

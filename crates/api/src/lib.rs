@@ -24,3 +24,7 @@ pub mod webhook;
 
 pub use error::{ApiError, ErrorBody, FieldError};
 pub use run::{RunStatus, TaskRun};
+
+/// Strategies of the property tests that fuzz the request parsers (`monitor::fuzz`).
+#[cfg(test)]
+mod fuzz;

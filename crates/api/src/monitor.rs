@@ -283,16 +283,39 @@ pub struct NewMonitor {
     pub snapshot_of: Option<String>,
 }
 
+/// Most levels of arrays and objects in one field of a request (the field's own value being
+/// level 1). Each field is read on its own, within serde_json's limit of 128 levels, but a
+/// stored [`MonitorConfig`] holds it up to two levels further down (`settings` →
+/// `output_schema` of a v1alpha create) and is read back whole within the same limit: a
+/// field at that limit made a monitor whose configuration could not be read again.
+pub const FIELD_DEPTH_MAX: usize = 64;
+
+/// Levels of arrays and objects in a value: 0 for a scalar.
+fn depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 /// Fields of a body, parsed one by one so that each bad one is named.
 fn fields_of(body: &[u8], errors: &mut Vec<FieldError>) -> Result<Map<String, Value>, ApiError> {
     let object = parse_body(body)?;
     let mut fields = Map::new();
     for (key, raw) in &object.0 {
         match serde_json::from_str::<Value>(raw.get()) {
+            Ok(v) if depth(&v) > FIELD_DEPTH_MAX => errors.push(FieldError::new(
+                format!("/{}", escape_pointer(key)),
+                format!("nests arrays and objects more than {FIELD_DEPTH_MAX} levels deep"),
+            )),
             Ok(v) => {
                 fields.insert(key.clone(), v);
             }
-            Err(e) => errors.push(FieldError::new(format!("/{key}"), e.to_string())),
+            Err(e) => errors.push(FieldError::new(
+                format!("/{}", escape_pointer(key)),
+                e.to_string(),
+            )),
         }
     }
     Ok(fields)
@@ -1127,6 +1150,9 @@ pub fn parse_lookback(text: Option<&str>) -> Result<i64, ApiError> {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -1332,6 +1358,75 @@ mod tests {
         assert_eq!(alpha["status"], "canceled");
         assert_eq!(alpha["cadence"], "hourly");
         assert_eq!(alpha["created_at"], "2025-04-23T20:21:48.037943Z");
+    }
+
+    /// `leaf` inside `levels` arrays.
+    fn nested(levels: usize, leaf: Value) -> Value {
+        (0..levels).fold(leaf, |inner, _| json!([inner]))
+    }
+
+    #[test]
+    fn a_field_too_deep_to_be_stored_is_refused() {
+        // Found by the fuzz targets: a v1alpha output schema whose `default` (data, never
+        // walked) nested close to serde_json's limit of 128 levels was accepted, and its
+        // stored config, two levels deeper, could not be read back ("recursion limit
+        // exceeded"); so with a source policy's unknown key in v1 settings.
+        let schema = |default: Value| {
+            json!({"type": "json", "json_schema": {
+                "type": "object", "additionalProperties": false, "required": ["a"],
+                "properties": {"a": {"type": "string", "default": default}}}})
+        };
+        let alpha = |levels: usize| {
+            let body = json!({"query": "q", "cadence": "daily", "output_schema": schema(nested(levels, json!(1)))});
+            parse_alpha_create(body.to_string().as_bytes())
+        };
+        let settings = |levels: usize| json!({"query": "q", "advanced_settings": {"source_policy": {"x": nested(levels, json!(1))}}});
+        let v1 = |levels: usize| {
+            create(json!({"type": "event_stream", "frequency": "1d", "settings": settings(levels)}))
+        };
+        let update = |levels: usize| {
+            let body = json!({"type": "event_stream", "settings": settings(levels)});
+            parse_update(body.to_string().as_bytes())
+        };
+        // At the limit (the schema's own four levels, the source policy's three, then the
+        // arrays): accepted, and the stored config reads back.
+        for config in [
+            alpha(FIELD_DEPTH_MAX - 4).unwrap().config,
+            v1(FIELD_DEPTH_MAX - 3).unwrap().config,
+        ] {
+            assert_eq!(MonitorConfig::from_json(&config.to_json()).unwrap(), config);
+        }
+        assert!(update(FIELD_DEPTH_MAX - 3).is_ok());
+        // Deeper, up to past what serde_json reads: a 422 naming the field.
+        for levels in FIELD_DEPTH_MAX - 3..130 {
+            assert_eq!(pointers(&alpha(levels).unwrap_err()), ["/output_schema"]);
+        }
+        for levels in FIELD_DEPTH_MAX - 2..130 {
+            assert!(pointers(&v1(levels).unwrap_err())
+                .iter()
+                .all(|p| p == "/settings"));
+            assert_eq!(pointers(&update(levels).unwrap_err()), ["/settings"]);
+        }
+    }
+
+    #[test]
+    fn a_stored_config_reads_back_its_numbers_exactly() {
+        // Found by the fuzz targets: serde_json's default float reading is best-effort, and
+        // read these two (from the client, and again from the stored config) one unit in
+        // the last place off, so the config read back was not the one accepted.
+        for number in ["2.1695912777283597e-227", "-5.062597463042203e-190"] {
+            let schema = format!(
+                r#"{{"type": "json", "json_schema": {{"type": "object", "additionalProperties": false,
+                "required": ["a"], "properties": {{"a": {{"type": "number", "default": {number}}}}}}}}}"#
+            );
+            let body =
+                format!(r#"{{"query": "q", "cadence": "daily", "output_schema": {schema}}}"#);
+            let config = parse_alpha_create(body.as_bytes()).unwrap().config;
+            let default =
+                &config.settings["output_schema"]["json_schema"]["properties"]["a"]["default"];
+            assert_eq!(default.to_string(), number);
+            assert_eq!(MonitorConfig::from_json(&config.to_json()).unwrap(), config);
+        }
     }
 
     #[test]
