@@ -154,6 +154,7 @@ async fn run_loop(
             MonitorLoopStats::count(&stats.store_calls);
             let now = clock.now();
             let mut claimed_all = false;
+            let mut claim_failed = false;
             match store
                 .claim_monitors(Lease::new(&config.worker_id, config.lease), now, free)
                 .await
@@ -180,6 +181,7 @@ async fn run_loop(
                     }
                 }
                 Err(e) => {
+                    claim_failed = true;
                     tracing::error!(error = %e, "claiming monitors failed; retrying at the next poll")
                 }
             }
@@ -187,7 +189,7 @@ async fn run_loop(
             if claimed_all {
                 // There may be more due: look again once a slot frees.
                 look = true;
-            } else {
+            } else if !claim_failed {
                 MonitorLoopStats::count(&stats.store_calls);
                 match store.next_monitor_due().await {
                     Ok(Some(due)) if due <= now => {
