@@ -4,6 +4,7 @@
 //! updated by any update they accept, can be stored and read back.
 
 use super::*;
+use crate::create::{METADATA_KEY_MAX, METADATA_VALUE_MAX};
 use crate::fuzz::{config, deep, object, text, value, Field};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
