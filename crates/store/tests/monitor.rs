@@ -1163,3 +1163,44 @@ macro_rules! suite {
 
 suite!(sqlite, sqlite);
 suite!(needs_postgres, postgres);
+
+/// A monitor whose stored settings cannot be read (written by another version, or damaged)
+/// does not stop the claims of the others: its slot passes with an error event saying why.
+/// The logic is the same on both backends; SQLite lets the test damage the row directly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_an_unreadable_monitor_does_not_stop_the_others() {
+    let dir = std::env::temp_dir().join(format!(
+        "parallax-monitor-unreadable-{}",
+        uuid::Uuid::new_v4()
+    ));
+    let store: Arc<dyn Store> = Arc::new(parallax_store::sqlite::SqliteStore::open(&dir).unwrap());
+    let store = &*store;
+    let t = tenant(store).await;
+    let damaged = create(store, &t, stream("1h"), T0).await;
+    let sound = create(store, &t, stream("1h"), T0).await;
+    let conn = rusqlite::Connection::open(dir.join("parallax.db")).unwrap();
+    conn.execute(
+        "UPDATE monitors SET config = '{\"type\": 1}' WHERE monitor_id = ?1",
+        [&damaged],
+    )
+    .unwrap();
+    drop(conn);
+
+    let claimed = store
+        .claim_monitors(Lease::new("w", Duration::from_secs(30)), T0, 4)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = claimed.iter().map(|c| c.monitor_id.as_str()).collect();
+    assert_eq!(ids, vec![sound.as_str()]);
+    let log = events(store, &t, &damaged, with_completions()).await;
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0].kind, EventKind::Error);
+    let message = log[0].document["error_message"].as_str().unwrap();
+    assert!(message.contains("cannot be read"), "{message}");
+    // Its slot passed: not claimed again until the next one.
+    let again = store
+        .claim_monitors(Lease::new("w2", Duration::from_secs(30)), T0, 4)
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "{again:?}");
+}

@@ -218,7 +218,15 @@ pub(crate) async fn execute<T: Tx>(tx: &mut T, op: MonitorOp, now: i64) -> Execu
             monitor_id,
             query,
         } => {
-            if load(tx, &monitor_id, &tenant, false).await?.is_none() {
+            // Only whether it is the tenant's: a monitor whose settings cannot be read still
+            // shows its events (among them the error saying so).
+            let found = tx
+                .rows(
+                    "SELECT 1 FROM monitors WHERE monitor_id = $1 AND tenant_id = $2",
+                    &[monitor_id.as_str().into(), tenant.as_str().into()],
+                )
+                .await?;
+            if found.is_empty() {
                 return Ok((MonitorReply::Events(None), Vec::new()));
             }
             let events = events(tx, &monitor_id, &query).await?;
@@ -659,9 +667,28 @@ async fn claim<T: Tx>(
             )
             .await?;
         let Some(row) = rows.first() else { continue };
-        let config = MonitorConfig::from_json(&row.text(1)?)
-            .map_err(|e| StoreError::Corrupt(format!("monitor config: {e}")))?;
         let (anchor, period_secs, due) = (row.int(2)?, row.int(3)?, row.int(4)?);
+        let (request, output) = (row.opt_text(7)?, row.opt_text(8)?);
+        let readable = MonitorConfig::from_json(&row.text(1)?).and_then(|config| {
+            let snapshot = match (request, output) {
+                (Some(request), Some(output)) => Some(SnapshotBaseline {
+                    request: serde_json::from_str(&request).map_err(|e| e.to_string())?,
+                    output: serde_json::from_str(&output).map_err(|e| e.to_string())?,
+                }),
+                _ => None,
+            };
+            Ok((config, snapshot))
+        });
+        let (config, snapshot) = match readable {
+            Ok(read) => read,
+            Err(why_not) => {
+                // One monitor that cannot be read must not stop every claim: it is not run,
+                // its slot passes with an error event saying so, and the others go on.
+                tracing::error!(monitor_id = %monitor_id, error = %why_not, "a stored monitor cannot be read; skipping its execution");
+                quarantine(tx, &monitor_id, anchor, period_secs, clock, &why_not).await?;
+                continue;
+            }
+        };
         let attempt = if why == Why::Orphaned {
             row.int(6)? + 1
         } else {
@@ -703,13 +730,6 @@ async fn claim<T: Tx>(
             .iter()
             .map(|r| r.text(0))
             .collect::<Result<Vec<_>>>()?;
-        let snapshot = match (row.opt_text(7)?, row.opt_text(8)?) {
-            (Some(request), Some(output)) => Some(SnapshotBaseline {
-                request: json_of(&request)?,
-                output: json_of(&output)?,
-            }),
-            _ => None,
-        };
         claimed.push(ClaimedMonitor {
             tenant: row.text(0)?,
             monitor_id,
@@ -721,6 +741,44 @@ async fn claim<T: Tx>(
         });
     }
     Ok((MonitorReply::Claimed(claimed), Vec::new()))
+}
+
+/// Passes the current slot of a monitor that cannot be read, with an `error` event saying
+/// why: its schedule moves on, a trigger or an orphaned lease is dropped.
+async fn quarantine<T: Tx>(
+    tx: &mut T,
+    monitor_id: &str,
+    anchor: i64,
+    period_secs: i64,
+    clock: i64,
+    why_not: &str,
+) -> Result<()> {
+    let next = next_due(monitor_id, anchor, period_secs * SECOND, clock);
+    let rows = tx
+        .rows(
+            "UPDATE monitors SET next_due_at = $2, trigger_pending = 0, lease_owner = NULL,
+                lease_expires_at = NULL, event_seq = event_seq + 1
+             WHERE monitor_id = $1 RETURNING event_seq",
+            &[monitor_id.into(), next.into()],
+        )
+        .await?;
+    let seq = rows
+        .first()
+        .ok_or_else(|| StoreError::Corrupt(format!("monitor {monitor_id} vanished")))?
+        .int(0)?;
+    let message = format!(
+        "This monitor's stored settings cannot be read ({why_not}), so it did not run. Cancel it and create it again."
+    );
+    insert_event(
+        tx,
+        monitor_id,
+        seq,
+        EventKind::Error,
+        None,
+        &json!({"error_message": message}),
+        clock,
+    )
+    .await
 }
 
 async fn finish<T: Tx>(
