@@ -373,8 +373,9 @@ pub async fn list(
             limit: limit + 1,
         },
     };
-    let MonitorReply::List(mut monitors) = state.store.monitor(op).await? else {
-        return Err(ApiError::new(500, "internal error").into());
+    let mut monitors = match state.store.monitor(op).await? {
+        MonitorReply::List(monitors) => monitors,
+        other => return Err(unexpected(other)),
     };
     let more = monitors.len() as i64 > limit;
     monitors.truncate(limit as usize);
