@@ -124,13 +124,16 @@ async fn settle(log: &Log, n: usize) {
     tokio::time::sleep(Duration::from_millis(150)).await;
 }
 
-/// Steps the clock through `span` in `step`s, letting the loop catch up between steps.
-async fn run_clock(clock: &ManualClock, span: Duration, step: Duration) {
-    let steps = span.as_micros() / step.as_micros();
-    for _ in 0..steps {
-        clock.advance(step);
-        tokio::time::sleep(Duration::from_millis(3)).await;
+/// The monitor clock time the store planned for the next execution, once the last one has
+/// released its lease (a leased monitor is not due).
+async fn planned_due(store: &dyn Store) -> i64 {
+    for _ in 0..500 {
+        if let Some(due) = store.next_monitor_due().await.unwrap() {
+            return due;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    panic!("no monitor execution was planned within 5 s");
 }
 
 fn executions(log: &Log, id: &str) -> Vec<i64> {
@@ -165,24 +168,30 @@ async fn a_monitor_runs_at_creation_then_once_per_due_time_without_drift() {
     settle(&log, 1).await;
     assert_eq!(executions(&log, &id), vec![T0], "runs once at creation");
 
-    // Five simulated hours (and the last slot's jitter) in 20-second steps: one execution per hour, each within a minute
-    // (the jitter) after its slot, every slot measured from creation.
-    run_clock(
-        &clock,
-        5 * HOUR + Duration::from_secs(120),
-        Duration::from_secs(20),
-    )
-    .await;
-    settle(&log, 6).await;
-    let runs = executions(&log, &id);
-    assert_eq!(runs.len(), 6, "{runs:?}");
-    for (k, at) in runs.iter().enumerate().skip(1) {
+    // Five hours, stepping the clock to each due time the store planned (never past it, so
+    // the test does not race the loop): each due time lies within the jitter (a minute) after
+    // its slot, every slot measured from creation; nothing runs a second before it; the
+    // execution starts at the due time itself.
+    for k in 1..=5usize {
+        let due = planned_due(&*store).await;
         let slot = T0 + k as i64 * HOUR.as_micros() as i64;
         assert!(
-            (slot..slot + 80_000_000).contains(at),
-            "execution {k} at {} s after its slot",
-            (at - slot) / 1_000_000
+            (slot..slot + 60_000_000).contains(&due),
+            "slot {k} planned {} s after its slot",
+            (due - slot) / 1_000_000
         );
+        clock.set(due - 1_000_000);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            executions(&log, &id).len(),
+            k,
+            "nothing runs before its due time"
+        );
+        clock.set(due);
+        settle(&log, k + 1).await;
+        let runs = executions(&log, &id);
+        assert_eq!(runs.len(), k + 1, "{runs:?}");
+        assert_eq!(runs[k], due, "execution {k} starts at its due time");
     }
     let events = store
         .monitor_events(
@@ -271,13 +280,12 @@ async fn needs_postgres_two_schedulers_run_each_due_execution_exactly_once() {
         monitors.push(create(&*a, &tenant, "1h", T0).await);
     }
     settle(&log, 12).await;
-    run_clock(
-        &clock,
-        3 * HOUR + Duration::from_secs(120),
-        Duration::from_secs(30),
-    )
-    .await;
-    settle(&log, 48).await;
+    // Hour by hour, each step past the last slot's jitter, so all twelve fall due together
+    // and both nodes contend for them; the loop is caught up before the next hour.
+    for hour in 1..=3 {
+        clock.set(T0 + hour * HOUR.as_micros() as i64 + 61_000_000);
+        settle(&log, 12 * (hour as usize + 1)).await;
+    }
     for id in &monitors {
         assert_eq!(executions(&log, id).len(), 4, "{id}: creation + 3 hours");
     }
