@@ -13,7 +13,7 @@ use crate::output_schema;
 use crate::raw::{self, RawObject};
 use crate::source_policy;
 use serde_json::value::RawValue;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Fields of `TaskRunInput` (spec) and `RunInput` (SDK) that Parallax stores and echoes.
 /// Anything else in a body is ignored, as the hosted API ignores unknown fields.
@@ -253,6 +253,48 @@ pub fn parse_body(body: &[u8]) -> Result<RawObject, ApiError> {
         };
         ApiError::validation(vec![FieldError::new("", reason)])
     })
+}
+
+/// Most levels of arrays and objects in one field of a request (the field's own value being
+/// level 1). Each field is read on its own, within serde_json's limit of 128 levels, but a
+/// stored [`crate::monitor::MonitorConfig`] holds it up to two levels further down (`settings` →
+/// `output_schema` of a v1alpha create) and is read back whole within the same limit: a
+/// field at that limit made a monitor whose configuration could not be read again.
+pub const FIELD_DEPTH_MAX: usize = 64;
+
+/// Levels of arrays and objects in a value: 0 for a scalar.
+fn depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Fields of a body, parsed one by one so that each bad one is named (and none nests deeper
+/// than [`FIELD_DEPTH_MAX`]).
+pub(crate) fn body_fields(
+    body: &[u8],
+    errors: &mut Vec<FieldError>,
+) -> Result<Map<String, Value>, ApiError> {
+    let object = parse_body(body)?;
+    let mut fields = Map::new();
+    for (key, raw) in &object.0 {
+        match serde_json::from_str::<Value>(raw.get()) {
+            Ok(v) if depth(&v) > FIELD_DEPTH_MAX => errors.push(FieldError::new(
+                format!("/{}", escape_pointer(key)),
+                format!("nests arrays and objects more than {FIELD_DEPTH_MAX} levels deep"),
+            )),
+            Ok(v) => {
+                fields.insert(key.clone(), v);
+            }
+            Err(e) => errors.push(FieldError::new(
+                format!("/{}", escape_pointer(key)),
+                e.to_string(),
+            )),
+        }
+    }
+    Ok(fields)
 }
 
 pub(crate) fn check_metadata(value: &Value, errors: &mut Vec<FieldError>) {

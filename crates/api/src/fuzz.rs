@@ -2,7 +2,8 @@
 //! cases and strategies for the JSON values clients send, right, wrong or odd.
 //!
 //! The targets sit beside the parsers they fuzz, each in a `fuzz` test module: `monitor`
-//! (both contracts' monitor requests and the query parameters of the monitor routes).
+//! (both contracts' monitor requests and the query parameters of the monitor routes) and
+//! `chat` (chat-completion requests).
 //!
 //! `cargo test -p parallax-api fuzz` runs a short pass ([`DEFAULT_CASES`] cases per target);
 //! `PARALLAX_FUZZ_CASES=100000 cargo test --release -p parallax-api fuzz` (what

@@ -7,6 +7,7 @@
 //! an [`ApiError`] into a response; storage keeps what [`create::NewRun`] carries. Nothing
 //! here opens a socket or a file.
 
+pub mod chat;
 pub mod create;
 pub mod error;
 pub mod events;
@@ -25,6 +26,7 @@ pub mod webhook;
 pub use error::{ApiError, ErrorBody, FieldError};
 pub use run::{RunStatus, TaskRun};
 
-/// Strategies of the property tests that fuzz the request parsers (`monitor::fuzz`).
+/// Strategies of the property tests that fuzz the request parsers (`monitor::fuzz`,
+/// `chat::fuzz`).
 #[cfg(test)]
 mod fuzz;

@@ -10,7 +10,7 @@
 //! created with another frequency shows the nearest cadence there.
 
 use crate::create::{
-    check_metadata_values, check_task_spec, escape_pointer, parse_body, webhook_parts,
+    body_fields, check_metadata_values, check_task_spec, escape_pointer, webhook_parts,
 };
 use crate::error::{ApiError, FieldError};
 use crate::source_policy;
@@ -283,43 +283,7 @@ pub struct NewMonitor {
     pub snapshot_of: Option<String>,
 }
 
-/// Most levels of arrays and objects in one field of a request (the field's own value being
-/// level 1). Each field is read on its own, within serde_json's limit of 128 levels, but a
-/// stored [`MonitorConfig`] holds it up to two levels further down (`settings` →
-/// `output_schema` of a v1alpha create) and is read back whole within the same limit: a
-/// field at that limit made a monitor whose configuration could not be read again.
-pub const FIELD_DEPTH_MAX: usize = 64;
-
-/// Levels of arrays and objects in a value: 0 for a scalar.
-fn depth(value: &Value) -> usize {
-    match value {
-        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
-        Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
-        _ => 0,
-    }
-}
-
-/// Fields of a body, parsed one by one so that each bad one is named.
-fn fields_of(body: &[u8], errors: &mut Vec<FieldError>) -> Result<Map<String, Value>, ApiError> {
-    let object = parse_body(body)?;
-    let mut fields = Map::new();
-    for (key, raw) in &object.0 {
-        match serde_json::from_str::<Value>(raw.get()) {
-            Ok(v) if depth(&v) > FIELD_DEPTH_MAX => errors.push(FieldError::new(
-                format!("/{}", escape_pointer(key)),
-                format!("nests arrays and objects more than {FIELD_DEPTH_MAX} levels deep"),
-            )),
-            Ok(v) => {
-                fields.insert(key.clone(), v);
-            }
-            Err(e) => errors.push(FieldError::new(
-                format!("/{}", escape_pointer(key)),
-                e.to_string(),
-            )),
-        }
-    }
-    Ok(fields)
-}
+pub use crate::create::FIELD_DEPTH_MAX;
 
 fn query_field(value: Option<&Value>, at: &str, errors: &mut Vec<FieldError>) -> Option<String> {
     match value {
@@ -475,7 +439,7 @@ fn memory_field(value: Option<&Value>, errors: &mut Vec<FieldError>) -> Option<S
 /// is wrong.
 pub fn parse_create(body: &[u8]) -> Result<NewMonitor, ApiError> {
     let mut errors = Vec::new();
-    let fields = fields_of(body, &mut errors)?;
+    let fields = body_fields(body, &mut errors)?;
     let kind = match fields.get("type") {
         None | Some(Value::Null) => {
             errors.push(FieldError::new("/type", "is required"));
@@ -615,7 +579,7 @@ pub fn snapshot_settings(task_run_id: &str, request: &Value) -> Map<String, Valu
 /// the cadence's frequency.
 pub fn parse_alpha_create(body: &[u8]) -> Result<NewMonitor, ApiError> {
     let mut errors = Vec::new();
-    let fields = fields_of(body, &mut errors)?;
+    let fields = body_fields(body, &mut errors)?;
     let query = query_field(fields.get("query"), "/query", &mut errors);
     let cadence = cadence_field(fields.get("cadence"), true, &mut errors);
     let metadata = fields
@@ -774,7 +738,7 @@ pub fn parse_update(body: &[u8]) -> Result<MonitorPatch, ApiError> {
         "webhook",
     ];
     let mut errors = Vec::new();
-    let fields = fields_of(body, &mut errors)?;
+    let fields = body_fields(body, &mut errors)?;
     let mut patch = MonitorPatch::default();
     for key in fields.keys() {
         if !KNOWN.contains(&key.as_str()) {
@@ -886,7 +850,7 @@ fn metadata_webhook_patch(
 /// change when set (null leaves them), `webhook` and `metadata` are cleared by null.
 pub fn parse_alpha_update(body: &[u8]) -> Result<MonitorPatch, ApiError> {
     let mut errors = Vec::new();
-    let fields = fields_of(body, &mut errors)?;
+    let fields = body_fields(body, &mut errors)?;
     let mut patch = MonitorPatch::default();
     match fields.get("query") {
         None | Some(Value::Null) => {}
