@@ -7,6 +7,7 @@
 //! [`search`] (the local index, SearXNG, Wikipedia), [`fetch`] (HTTP with cache and SSRF
 //! guard), [`extract`] (HTML and PDF to clean text), [`rank`] (BM25 passages), [`typed`]
 //! (values of a schema's types read from text) and [`llm`] (any OpenAI-compatible API).
+//! Chat completions run the same processor on a task made from a conversation ([`chat`]).
 //! Monitors' executions use the same providers through [`monitor`]: what is new since the
 //! last execution (event streams), and what changed in a re-run task's output (snapshots).
 //! Tests may build the crate with the `scripted` feature to get
@@ -22,6 +23,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 pub mod budget;
+pub mod chat;
 mod dates;
 pub mod extract;
 pub mod facts;
@@ -55,6 +57,10 @@ pub struct Task {
     /// The run named by `previous_interaction_id`: what it was asked and, if it completed,
     /// its output, for context.
     pub previous: Option<PreviousInteraction>,
+    /// How the client asked the answer to be written, beyond the input (a chat's system
+    /// messages). A writer that follows instructions (the LLM) reads them; search and the
+    /// extractive reader do not.
+    pub instructions: Option<String>,
 }
 
 /// An earlier run given as context (`previous_interaction_id`).

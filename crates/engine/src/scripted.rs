@@ -101,6 +101,7 @@ mod tests {
             budget: crate::budget::lookup("lite").unwrap(),
             request: json!({"input": "x", "processor": "lite", "metadata": metadata}),
             previous_interaction_id: None,
+            instructions: None,
             previous: None,
         }
     }

@@ -984,6 +984,7 @@ mod unknown_fields {
                 "task_spec": {"output_schema": {"type": "json", "json_schema": schema()}},
             }),
             previous_interaction_id: None,
+            instructions: None,
             previous: None,
         };
         ResearchProcessor::new(providers)

@@ -384,6 +384,7 @@ async fn snapshot_reexecutions_read_pages_fresh() {
         request: json!({"input": "When will the Millford lock reopen to boats?",
                          "task_spec": {"output_schema": {"type": "text"}}}),
         previous_interaction_id: None,
+        instructions: None,
         previous: None,
     };
     let fresh = fresh_processor(w.providers.clone());

@@ -515,6 +515,7 @@ async fn run_enrichment(
             "task_spec": {"output_schema": enrichment["output_schema"]},
         }),
         previous_interaction_id: None,
+        instructions: None,
         previous: None,
     };
     match tokio::time::timeout(budget.time_limit, processor.run(task, &Quiet)).await {

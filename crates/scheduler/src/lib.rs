@@ -326,6 +326,7 @@ async fn execute(
                 budget,
                 request,
                 previous_interaction_id: run.previous_interaction_id.clone(),
+                instructions: None,
                 previous,
             };
             // A panic in a processor is a bug: it fails this run, saying so, instead of

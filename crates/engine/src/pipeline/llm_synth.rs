@@ -141,9 +141,13 @@ fn basis_schema() -> Value {
 }
 
 fn question(request: &Request) -> String {
-    match &request.input {
+    let asked = match &request.input {
         Value::String(s) => s.clone(),
         other => format!("Input: {other}"),
+    };
+    match &request.context {
+        Some(context) => format!("{context}\n\nNow: {asked}"),
+        None => asked,
     }
 }
 

@@ -129,7 +129,8 @@ impl ResearchProcessor {
 #[async_trait]
 impl Processor for ResearchProcessor {
     async fn run(&self, task: Task, progress: &dyn ProgressSink) -> Result<Output, RunFailure> {
-        let request = Request::from_stored(&task.request);
+        let request = Request::from_stored(&task.request)
+            .with_context(task.previous.as_ref(), task.instructions.as_deref());
         let budget = task.budget;
         let queries = plan::queries(&request, task.previous.as_ref(), budget.queries as usize);
         progress

@@ -89,7 +89,9 @@ pub fn queries(
             .map(objective_text)
             .unwrap_or_default();
         if !earlier.is_empty() {
-            out.push(format!("{earlier} {}", request.objective));
+            // First: a follow-up is often incomplete on its own ("and its revenue?"), and a
+            // budget of one query must still search for what it refers to.
+            out.insert(0, format!("{earlier} {}", request.objective));
         }
     }
     match &request.output {
@@ -204,9 +206,14 @@ mod tests {
         assert_eq!(
             q,
             [
-                "and its revenue?",
-                "Zorblax Robotics headquarters and its revenue?"
+                "Zorblax Robotics headquarters and its revenue?",
+                "and its revenue?"
             ]
+        );
+        assert_eq!(
+            queries(&r, Some(&previous), 1),
+            ["Zorblax Robotics headquarters and its revenue?"],
+            "one query searches with the context"
         );
     }
 

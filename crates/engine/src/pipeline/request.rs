@@ -25,6 +25,10 @@ pub struct Request {
     pub objective: String,
     pub output: OutputSpec,
     pub policy: SourcePolicy,
+    /// What came before and how to answer, for a writer that reads prose (the LLM): an
+    /// earlier interaction or the earlier turns of a chat, and the client's instructions.
+    /// Search and the extractive reader do not use it.
+    pub context: Option<String>,
 }
 
 impl Request {
@@ -56,9 +60,49 @@ impl Request {
             input,
             output,
             policy,
+            context: None,
         }
     }
+
+    /// The [`Request::context`] of a task: its earlier interaction (what was asked, and the
+    /// answer's text or content, cut to [`CONTEXT_ANSWER_MAX`] characters) and its
+    /// instructions.
+    pub fn with_context(
+        mut self,
+        previous: Option<&crate::PreviousInteraction>,
+        instructions: Option<&str>,
+    ) -> Request {
+        let mut parts = Vec::new();
+        if let Some(previous) = previous {
+            let asked = previous
+                .request
+                .get("input")
+                .map(objective_text)
+                .unwrap_or_default();
+            if !asked.trim().is_empty() {
+                parts.push(format!("Earlier the user asked: {}", asked.trim()));
+            }
+            let answer = previous.output.as_ref().and_then(|o| o.get("content"));
+            let answer = match answer {
+                Some(Value::String(text)) => Some(text.clone()),
+                Some(other) => Some(other.to_string()),
+                None => None,
+            };
+            if let Some(answer) = answer.filter(|a| !a.trim().is_empty()) {
+                let cut: String = answer.chars().take(CONTEXT_ANSWER_MAX).collect();
+                parts.push(format!("The answer given then: {}", cut.trim()));
+            }
+        }
+        if let Some(instructions) = instructions.filter(|i| !i.trim().is_empty()) {
+            parts.push(format!("Instructions: {}", instructions.trim()));
+        }
+        self.context = (!parts.is_empty()).then(|| parts.join("\n\n"));
+        self
+    }
 }
+
+/// Characters of an earlier answer given to the writer as context.
+pub const CONTEXT_ANSWER_MAX: usize = 4000;
 
 /// An input as one line: a string as is; an object as its values (the entity a question is
 /// about), each scalar once, in order.
@@ -119,6 +163,20 @@ mod tests {
             &json!({"input": "q", "task_spec": {"output_schema": {"json_schema": schema}}}),
         );
         assert_eq!(r.output, OutputSpec::Json(schema));
+    }
+
+    #[test]
+    fn context_holds_the_earlier_turn_and_the_instructions() {
+        let r = Request::from_stored(&json!({"input": "When?"}));
+        assert_eq!(r.clone().with_context(None, None).context, None);
+        let previous = crate::PreviousInteraction {
+            request: json!({"input": "Who founded Zorblax?"}),
+            output: Some(json!({"type": "text", "content": "Three engineers."})),
+        };
+        assert_eq!(
+            r.with_context(Some(&previous), Some(" Be brief. ")).context.as_deref(),
+            Some("Earlier the user asked: Who founded Zorblax?\n\nThe answer given then: Three engineers.\n\nInstructions: Be brief.")
+        );
     }
 
     #[test]

@@ -111,6 +111,7 @@ impl ResearchExecutor {
             budget,
             request,
             previous_interaction_id: None,
+            instructions: None,
             previous: None,
         };
         let output = match self.snapshots.run(task, &Quiet).await {

@@ -193,6 +193,7 @@ pub async fn follow(
             objective: bridge.name.clone(),
             output: OutputSpec::Json(fact_schema(schema, &fields_of, &entity)),
             policy: request.policy.clone(),
+            context: None,
         };
         let OutputSpec::Json(sub_schema) = &sub_request.output else {
             continue;

@@ -659,6 +659,7 @@ async fn core_runs_follow_the_hop_and_lite_runs_do_not() {
                 "task_spec": {"output_schema": {"type": "json", "json_schema": maker_schema()}},
             }),
             previous_interaction_id: None,
+            instructions: None,
             previous: None,
         };
         let progress = Recorded::default();
