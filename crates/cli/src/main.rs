@@ -18,7 +18,7 @@ use parallax_engine::Processor;
 use parallax_scheduler::monitor::{MonitorLoopConfig, MonitorScheduler, ResearchExecutor};
 use parallax_scheduler::webhooks::{Deliverer, WebhookConfig};
 use parallax_scheduler::Scheduler;
-use parallax_server::{hash_key, AppState, InputCache, KeyRing, Limits};
+use parallax_server::{hash_key, AppState, ChatService, InputCache, KeyRing, Limits};
 use parallax_store::{sqlite::SqliteStore, Store};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -131,6 +131,10 @@ struct ServeArgs {
     #[arg(long, env = "PARALLAX_MONITOR_CONCURRENCY", default_value_t = 4,
           value_parser = bounds::whole::<usize>(1, 256, "executions"), allow_hyphen_values = true)]
     monitor_concurrency: usize,
+    /// Most chat completions researched at once (1 to 256); further requests wait their turn.
+    #[arg(long, env = "PARALLAX_CHAT_CONCURRENCY", default_value_t = 4,
+          value_parser = bounds::whole::<usize>(1, 256, "completions"), allow_hyphen_values = true)]
+    chat_concurrency: usize,
     /// Moves the monitor clock this many seconds ahead (0 to 31536000): monitors are
     /// created and fall due as if it were that much later. For drills and tests (a restart
     /// "a day later"); leave it at 0 in production.
@@ -407,6 +411,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_body_bytes: args.max_body_bytes,
         },
         web: Some(WebApi::new(providers)),
+        chat: Some(ChatService::new(
+            processor.clone(),
+            args.chat_concurrency,
+            args.max_run_seconds.map(Duration::from_secs_f64),
+        )),
         finder: Some(finder),
         clock: monitor_clock,
         shutdown,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 mod auth;
+mod chat;
 mod error;
 mod findall;
 mod groups;
@@ -23,6 +24,7 @@ mod wake;
 mod web;
 
 pub use auth::{hash_key, KeyRing, Tenant, LOOKUPS_IN_FLIGHT, MISS_CAPACITY, MISS_TTL};
+pub use chat::ChatService;
 pub use error::HttpError;
 pub use input_cache::InputCache;
 
@@ -49,6 +51,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Search and Extract; `None` answers them with 501.
     pub web: Option<parallax_engine::web::WebApi>,
+    /// Chat completions' research; `None` answers them (and the models list) with 501.
+    pub chat: Option<ChatService>,
     /// FindAll's generation step, for the synchronous entity search; `None` answers it 501.
     pub finder: Option<Arc<dyn parallax_engine::findall::Finder>>,
     /// The monitor clock: monitors' creation times and schedules (shared with the monitor
@@ -130,6 +134,12 @@ pub fn router(state: Arc<AppState>) -> Router {
                 get(runs::events),
             )
             .route(&format!("{prefix}/extract"), post(web::extract))
+            .route(
+                &format!("{prefix}/chat/completions"),
+                post(chat::completions),
+            )
+            .route(&format!("{prefix}/models"), get(chat::models))
+            .route(&format!("{prefix}/models/{{model}}"), get(chat::model))
             .route(&format!("{prefix}/tasks/groups"), post(groups::create))
             .route(
                 &format!("{prefix}/tasks/groups/{{taskgroup_id}}"),

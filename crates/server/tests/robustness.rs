@@ -83,6 +83,7 @@ async fn serve(store: Arc<dyn Store>) -> String {
         inputs: InputCache::new(1 << 20),
         limits: Limits::default(),
         web: None,
+        chat: None,
         finder: None,
         clock: Arc::new(parallax_store::clock::SystemClock::new()),
         shutdown,

@@ -1,0 +1,358 @@
+//! Chat completions (`POST /v1beta/chat/completions`, also under `/v1`) and the models list
+//! (`GET /v1beta/models`, `GET /v1beta/models/{model}`): OpenAI's API, answered by research.
+//!
+//! A completion is researched in the request, on the processor task runs use, and is not
+//! stored: it ends with its connection (a client that goes away cancels the research, which
+//! is cancellation-safe at every await). At most [`ChatService::permits`] researches run at
+//! once; later requests wait for a permit (a streamed one already has its first chunk).
+//!
+//! **Streams.** The first chunk (the `assistant` role) is sent at once; keep-alive comments
+//! (see [`crate::sse`]) hold the connection while the research runs; then the answer's content
+//! in deltas, a last chunk with `finish_reason` and the basis, a usage chunk when
+//! `stream_options.include_usage` asked for one, and `data: [DONE]`. A research that fails,
+//! times out or is cut short by shutdown ends the stream with `data: {"type":"error","error":
+//! {…}}`, which OpenAI's clients raise as an error, and no `[DONE]`.
+
+use crate::runs::{client_read_timeout, json_body, json_response};
+use crate::sse::{self, SseEvent};
+use crate::{AppState, HttpError, Tenant};
+use async_trait::async_trait;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use futures::{Stream, StreamExt};
+use parallax_api::chat::{
+    content_deltas, model_json, models_json, parse_request, ChatModel, ChatRequest,
+    CompletionHeader, Usage, COMPLETION_PREFIX,
+};
+use parallax_api::{ids, ApiError};
+use parallax_engine::chat::{answer, task, ChatAnswer};
+use parallax_engine::{MessageKind, Output, Processor, ProgressSink, RunFailure, SourceStats};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch, Semaphore};
+
+/// What chat completions run on.
+pub struct ChatService {
+    /// The processor of task runs: a chat answer is researched exactly as a run is.
+    pub processor: Arc<dyn Processor>,
+    /// Researches running at once for chat; further requests wait for a permit.
+    pub permits: Arc<Semaphore>,
+    /// When the server started, in Unix seconds: the `created` of every model.
+    pub started: i64,
+    /// The operator's cap on any run's time, below each model's own limit.
+    pub max_run_time: Option<Duration>,
+}
+
+impl ChatService {
+    /// A service running at most `concurrency` researches at once (at least one), none for
+    /// longer than `max_run_time` when it is set.
+    pub fn new(
+        processor: Arc<dyn Processor>,
+        concurrency: usize,
+        max_run_time: Option<Duration>,
+    ) -> ChatService {
+        ChatService {
+            processor,
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            started: unix_now_secs(),
+            max_run_time,
+        }
+    }
+}
+
+fn unix_now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// Characters after which a streamed answer's content is cut into the next delta (at the
+/// next space or line break).
+const DELTA_CHARS: usize = 24;
+
+fn service(state: &AppState) -> Result<&ChatService, ApiError> {
+    state.chat.as_ref().ok_or_else(|| {
+        ApiError::new(
+            501,
+            "Not implemented: this server was started without a research processor for chat completions",
+        )
+    })
+}
+
+/// `GET /v1beta/models`.
+pub async fn models(
+    State(state): State<Arc<AppState>>,
+    Tenant(_): Tenant,
+) -> Result<Response, HttpError> {
+    let chat = service(&state)?;
+    Ok(json_response(
+        StatusCode::OK,
+        models_json(chat.started).to_string(),
+    ))
+}
+
+/// `GET /v1beta/models/{model}`.
+pub async fn model(
+    State(state): State<Arc<AppState>>,
+    Tenant(_): Tenant,
+    Path(name): Path<String>,
+) -> Result<Response, HttpError> {
+    let chat = service(&state)?;
+    let model = ChatModel::from_name(&name).ok_or_else(|| {
+        ApiError::new(
+            404,
+            format!(
+                "Model not found: {name:?}; the models are {}",
+                ChatModel::ALL.map(ChatModel::name).join(", ")
+            ),
+        )
+    })?;
+    Ok(json_response(
+        StatusCode::OK,
+        model_json(model, chat.started).to_string(),
+    ))
+}
+
+/// `POST /v1beta/chat/completions`.
+pub async fn completions(
+    State(state): State<Arc<AppState>>,
+    Tenant(tenant): Tenant,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, HttpError> {
+    let body = json_body(&state, &headers, body)?;
+    let request = parse_request(&body)?;
+    let chat = service(&state)?;
+    let header = CompletionHeader {
+        id: ids::new_id(COMPLETION_PREFIX),
+        created: unix_now_secs(),
+        model: request.model,
+    };
+    let task = task(&header.id, &tenant, &request);
+    let limit = match chat.max_run_time {
+        Some(cap) => cap.min(task.budget.time_limit),
+        None => task.budget.time_limit,
+    };
+    let research = Research {
+        processor: chat.processor.clone(),
+        permits: chat.permits.clone(),
+        task,
+        limit,
+        shutdown: state.shutdown.clone(),
+    };
+    if request.stream {
+        let keep_alive = sse::keep_alive_interval(client_read_timeout(&headers));
+        return Ok(sse::response(stream(header, request, research), keep_alive));
+    }
+    let output = research.run(&Quiet).await.map_err(Ended::into_http)?;
+    let answer = answer(output, &request.format);
+    let usage = Usage::estimate(&request.prompt_text(), &answer.content);
+    let mut body = header.completion(&answer.content, &answer.basis, usage);
+    add_warnings(&mut body, &answer);
+    Ok(json_response(StatusCode::OK, body.to_string()))
+}
+
+/// The task's warnings beside the answer (the spec's `ChatCompletion` admits more fields).
+fn add_warnings(body: &mut Value, answer: &ChatAnswer) {
+    if !answer.warnings.is_empty() {
+        body["warnings"] = Value::Array(answer.warnings.clone());
+    }
+}
+
+/// One chat research: its task, on the shared processor, under a permit, within its time
+/// limit, cut short by shutdown.
+struct Research {
+    processor: Arc<dyn Processor>,
+    permits: Arc<Semaphore>,
+    task: parallax_engine::Task,
+    /// The model's time limit, or the operator's cap when lower.
+    limit: Duration,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// Why a research gave no output.
+#[derive(Debug)]
+enum Ended {
+    Failed(RunFailure),
+    TimedOut(Duration),
+    ShuttingDown,
+}
+
+impl Ended {
+    fn to_api(&self) -> ApiError {
+        match self {
+            Ended::Failed(failure) => {
+                let error =
+                    ApiError::new(500, format!("The research failed: {}", failure.message));
+                match &failure.detail {
+                    Some(detail) => error.with_detail(detail.clone()),
+                    None => error,
+                }
+            }
+            Ended::TimedOut(limit) => ApiError::new(
+                504,
+                format!(
+                    "The research did not finish within its time limit ({:.1} s); ask again, or use a faster model",
+                    limit.as_secs_f64()
+                ),
+            ),
+            Ended::ShuttingDown => {
+                ApiError::new(503, "Service unavailable: the server is shutting down")
+            }
+        }
+    }
+
+    fn into_http(self) -> HttpError {
+        let error = self.to_api();
+        match self {
+            Ended::ShuttingDown => error.into(),
+            other => HttpError::server_fault(error, &format!("{other:?}")),
+        }
+    }
+}
+
+impl Research {
+    async fn run(self, progress: &dyn ProgressSink) -> Result<Output, Ended> {
+        let Research {
+            processor,
+            permits,
+            task,
+            limit,
+            mut shutdown,
+        } = self;
+        let work = async {
+            let Ok(_permit) = permits.acquire().await else {
+                return Err(Ended::ShuttingDown);
+            };
+            match tokio::time::timeout(limit, processor.run(task, progress)).await {
+                Ok(Ok(output)) => Ok(output),
+                Ok(Err(failure)) => Err(Ended::Failed(failure)),
+                Err(_) => Err(Ended::TimedOut(limit)),
+            }
+        };
+        tokio::select! {
+            outcome = work => outcome,
+            _ = shutdown.wait_for(|stopping| *stopping) => Err(Ended::ShuttingDown),
+        }
+    }
+}
+
+/// A progress sink that records nothing: a chat answer has no event log.
+struct Quiet;
+
+#[async_trait]
+impl ProgressSink for Quiet {
+    async fn message(&self, _: MessageKind, _: &str) {}
+    async fn stats(&self, _: &SourceStats, _: f64) {}
+}
+
+/// The event carrying `value` as its data, with no id or type (OpenAI's streams have none).
+fn data(value: &Value) -> SseEvent {
+    SseEvent {
+        id: None,
+        event: None,
+        data: value.to_string(),
+    }
+}
+
+/// The events of a streamed completion. The research runs in a task of its own so that the
+/// first chunk goes out at once; dropping the stream (the client left) aborts it.
+fn stream(
+    header: CompletionHeader,
+    request: ChatRequest,
+    research: Research,
+) -> impl Stream<Item = SseEvent> + Send + 'static {
+    let (done_tx, done_rx) = mpsc::channel::<Result<Output, Ended>>(1);
+    let handle = tokio::spawn(async move {
+        let outcome = research.run(&Quiet).await;
+        let _ = done_tx.send(outcome).await;
+    });
+    let guard = AbortOnDrop(handle);
+    let first = data(&header.chunk(json!({"role": "assistant", "content": ""}), None, &[]));
+    let waiting = Waiting {
+        header,
+        request,
+        done: done_rx,
+        _guard: guard,
+    };
+    let rest = futures::stream::once(async move {
+        let Waiting {
+            header,
+            request,
+            mut done,
+            _guard,
+        } = waiting;
+        let outcome = done.recv().await.unwrap_or(Err(Ended::ShuttingDown));
+        let events = match outcome {
+            Ok(output) => answer_events(&header, &request, output),
+            Err(ended) => vec![error_data(ended)],
+        };
+        futures::stream::iter(events)
+    })
+    .flatten();
+    futures::stream::once(async move { first }).chain(rest)
+}
+
+/// A streamed completion while its research runs.
+struct Waiting {
+    header: CompletionHeader,
+    request: ChatRequest,
+    done: mpsc::Receiver<Result<Output, Ended>>,
+    /// Held until the research is over; dropped with the stream if the client leaves first.
+    _guard: AbortOnDrop,
+}
+
+/// Aborts the research when the stream is dropped before it ended.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The events after the research: content deltas, the last chunk with the basis, the usage
+/// chunk when asked for, and `[DONE]`.
+fn answer_events(
+    header: &CompletionHeader,
+    request: &ChatRequest,
+    output: Output,
+) -> Vec<SseEvent> {
+    let answer = answer(output, &request.format);
+    let mut events: Vec<SseEvent> = content_deltas(&answer.content, DELTA_CHARS)
+        .into_iter()
+        .map(|piece| data(&header.chunk(json!({"content": piece}), None, &[])))
+        .collect();
+    let mut last = header.chunk(json!({}), Some("stop"), &answer.basis);
+    add_warnings(&mut last, &answer);
+    events.push(data(&last));
+    if request.include_usage {
+        let usage = Usage::estimate(&request.prompt_text(), &answer.content);
+        events.push(data(&header.usage_chunk(usage)));
+    }
+    events.push(SseEvent {
+        id: None,
+        event: None,
+        data: "[DONE]".into(),
+    });
+    events
+}
+
+/// The event that ends a stream whose research gave no answer: the API's error shape, which
+/// OpenAI's stream decoder raises (it looks for an `error` field). The cause of a fault is
+/// logged under the `ref_id` sent.
+fn error_data(ended: Ended) -> SseEvent {
+    let error = ended.to_api();
+    let ref_id = uuid::Uuid::new_v4().to_string();
+    match ended {
+        Ended::ShuttingDown => tracing::info!(%ref_id, "chat stream cut short by shutdown"),
+        other => tracing::error!(%ref_id, cause = ?other, "chat research failed"),
+    }
+    let body = serde_json::to_value(error.body(&ref_id)).unwrap_or(Value::Null);
+    data(&body)
+}
