@@ -17,6 +17,10 @@ leave runs in keys[0]'s). Each test uses scope keys of its own.
   `matched_events`, `matched_count`); a cancelled monitor says so.
 - 422 for a bad kind, limit or since and for unknown fields; `/v1/memory/...` answers too.
 - Tenants: the same key in another tenant is another scope, which cannot evict or clear it.
+- Memory as context (a real-pipeline server whose only search provider is a SearXNG stand-in
+  on loopback): a first run in scope K cites page P, which the stand-in returns only for
+  queries naming the lighthouse; a related question in K reads and cites P from memory; the
+  same question in another scope does not.
 """
 
 from __future__ import annotations
@@ -272,3 +276,101 @@ def test_tenants_never_see_each_others_memory(srv):
     theirs.beta.memory.clear(memory_scope_key=key)
     assert ids(mine.beta.memory.retrieve(memory_scope_key=key)) == [my_run]
     assert theirs.beta.memory.retrieve(memory_scope_key=key).results == []
+
+
+# --------------------------------------------------------------------------------------
+# memory as context: a later run in the same scope reads what earlier runs cited
+# --------------------------------------------------------------------------------------
+
+LIGHTHOUSE_PAGE = """<!doctype html><html><head><title>Brannock Point lighthouse</title></head>
+<body><article><h1>Brannock Point lighthouse</h1>
+<p>The Brannock Point lighthouse lamp was first lit in 1881. Its first keeper was Odalys Venn,
+who kept the Brannock light for thirty-two years and logged every ship that passed the point.</p>
+<p>The tower is built of grey granite quarried on the headland and stands 31 metres tall.</p>
+</article></body></html>"""
+
+
+class Web:
+    """A loopback origin serving the lighthouse page P, and a SearXNG stand-in that finds P
+    only for queries naming the lighthouse: a run asking about anything else cannot find P
+    by searching."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        import json
+        import threading
+        from urllib.parse import parse_qs, urlsplit
+
+        web = self
+        self.queries: list = []
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _send(self, ctype: str, body: bytes):
+                self.send_response(200)
+                self.send_header("content-type", ctype)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                parts = urlsplit(self.path)
+                if parts.path == "/lighthouse.html":
+                    return self._send("text/html; charset=utf-8", LIGHTHOUSE_PAGE.encode())
+                query = (parse_qs(parts.query).get("q") or [""])[0]
+                web.queries.append(query)
+                results = []
+                if "lighthouse" in query.lower():
+                    results.append({"url": web.page, "title": "Brannock Point lighthouse",
+                                    "content": "The Brannock Point lighthouse lamp was first lit in 1881."})
+                body = json.dumps({"query": query, "number_of_results": len(results), "results": results,
+                                   "answers": [], "corrections": [], "infoboxes": [], "suggestions": [],
+                                   "unresponsive_engines": []}).encode()
+                return self._send("application/json", body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.page = f"{self.base}/lighthouse.html"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+def cited(output) -> set:
+    return {c.url for field in (output.basis or []) for c in (field.citations or [])}
+
+
+def test_a_later_run_in_the_scope_reads_what_earlier_runs_cited(fresh_server):
+    web = Web()
+    srv = fresh_server(
+        "sqlite",
+        scripted=False,
+        extra_args=["--allow-private-fetch", "--search", "searxng", "--searxng-url", web.base],
+    )
+    client = srv.client()
+    key, other = scope(), scope()
+
+    first = client.task_run.create(
+        input="When was the Brannock Point lighthouse lamp first lit?", processor="lite", memory_scope_key=key
+    )
+    first_result = client.task_run.result(first.run_id, api_timeout=60)
+    assert first_result.run.status == "completed"
+    assert web.page in cited(first_result.output), first_result.output
+
+    question = "Who was the first keeper at Brannock Point?"
+    # Searching alone never finds P for this question.
+    elsewhere = client.task_run.create(input=question, processor="lite", memory_scope_key=other)
+    elsewhere_result = client.task_run.result(elsewhere.run_id, api_timeout=60)
+    if elsewhere_result.run.status == "completed":
+        assert web.page not in cited(elsewhere_result.output), elsewhere_result.output
+
+    again = client.task_run.create(input=question, processor="lite", memory_scope_key=key)
+    again_result = client.task_run.result(again.run_id, api_timeout=60)
+    assert again_result.run.status == "completed"
+    assert web.page in cited(again_result.output), again_result.output
+    # P was read from memory, not found: no search for the second question could return it.
+    keeper_queries = [q for q in web.queries if "keeper" in q.lower()]
+    assert keeper_queries and not any("lighthouse" in q.lower() for q in keeper_queries), web.queries

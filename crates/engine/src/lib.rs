@@ -55,6 +55,10 @@ pub struct Task {
     /// The run named by `previous_interaction_id`: what it was asked and, if it completed,
     /// its output, for context.
     pub previous: Option<PreviousInteraction>,
+    /// Pages that the run's memory scope cited for the most related earlier runs (a few, best
+    /// first): read as candidates beside the search results, under the run's source policy
+    /// and through the same fetcher and SSRF guard.
+    pub memory_sources: Vec<String>,
 }
 
 /// An earlier run given as context (`previous_interaction_id`).

@@ -102,6 +102,7 @@ mod tests {
             request: json!({"input": "x", "processor": "lite", "metadata": metadata}),
             previous_interaction_id: None,
             previous: None,
+            memory_sources: Vec::new(),
         }
     }
 

@@ -385,6 +385,7 @@ async fn snapshot_reexecutions_read_pages_fresh() {
                          "task_spec": {"output_schema": {"type": "text"}}}),
         previous_interaction_id: None,
         previous: None,
+        memory_sources: Vec::new(),
     };
     let fresh = fresh_processor(w.providers.clone());
     let cached = ResearchProcessor::new(w.providers.clone());

@@ -516,6 +516,7 @@ async fn run_enrichment(
         }),
         previous_interaction_id: None,
         previous: None,
+        memory_sources: Vec::new(),
     };
     match tokio::time::timeout(budget.time_limit, processor.run(task, &Quiet)).await {
         Ok(Ok(out)) => {

@@ -112,6 +112,7 @@ impl ResearchExecutor {
             request,
             previous_interaction_id: None,
             previous: None,
+            memory_sources: Vec::new(),
         };
         let output = match self.snapshots.run(task, &Quiet).await {
             Ok(output) => output.output,
