@@ -36,7 +36,7 @@ HOOKS_DIR = REPO / "tests" / "schemathesis"
 ST = Path(sys.executable).parent / "st"
 
 # Served path families; everything else in the spec answers 404 today.
-SERVED = ("/tasks/runs", "/tasks/groups", "/search", "/extract", "/findall")
+SERVED = ("/tasks/runs", "/tasks/groups", "/search", "/extract", "/findall", "/chat/completions")
 # Served under the spec's own spelling only.
 SERVED_AS_IS = ("/v1alpha/monitors",)
 SEED = os.environ.get("PARALLAX_SCHEMATHESIS_SEED", "20261206")

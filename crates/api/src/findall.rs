@@ -122,6 +122,8 @@ pub struct NewFindAll {
     pub webhook_url: Option<String>,
     /// The event types the webhook asked for; empty means the run's end only.
     pub webhook_events: Vec<String>,
+    /// The memory scope the run is remembered in (`None`: the tenant's personal memory).
+    pub memory_scope_key: Option<String>,
 }
 
 fn text_field(
@@ -303,13 +305,17 @@ pub fn parse_create_findall(body: &[u8]) -> Result<NewFindAll, ApiError> {
         check_metadata(metadata, &mut errors);
     }
     let (webhook_url, webhook_events) = webhook_field(fields.get("webhook"), &mut errors);
-    match fields.get("memory_scope_key") {
-        None | Some(Value::Null) | Some(Value::String(_)) => {}
-        Some(_) => errors.push(FieldError::new(
-            "/memory_scope_key",
-            "must be a string or null",
-        )),
-    }
+    let memory_scope_key = match fields.get("memory_scope_key") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(key)) => Some(key.clone()),
+        Some(_) => {
+            errors.push(FieldError::new(
+                "/memory_scope_key",
+                "must be a string or null",
+            ));
+            None
+        }
+    };
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
@@ -337,6 +343,7 @@ pub fn parse_create_findall(body: &[u8]) -> Result<NewFindAll, ApiError> {
         metadata,
         webhook_url,
         webhook_events,
+        memory_scope_key,
     })
 }
 

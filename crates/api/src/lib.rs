@@ -14,6 +14,7 @@ pub mod events;
 pub mod findall;
 pub mod group;
 pub mod ids;
+pub mod memory;
 pub mod monitor;
 pub mod output_schema;
 pub mod raw;

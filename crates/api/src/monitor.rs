@@ -232,7 +232,7 @@ pub struct MonitorConfig {
     pub metadata: Option<Map<String, Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook: Option<MonitorWebhook>,
-    /// Accepted and kept; memory (issue 16) does not read it yet.
+    /// The memory scope the monitor is remembered in (`None`: the tenant's personal memory).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_scope_key: Option<String>,
 }

@@ -60,6 +60,8 @@ pub fn task(id: &str, tenant: &str, request: &ChatRequest) -> Task {
         previous_interaction_id: None,
         previous,
         instructions: request.instructions(),
+        // A chat request names no memory scope.
+        memory_sources: Vec::new(),
     }
 }
 

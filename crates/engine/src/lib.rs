@@ -61,6 +61,10 @@ pub struct Task {
     /// messages). A writer that follows instructions (the LLM) reads them; search and the
     /// extractive reader do not.
     pub instructions: Option<String>,
+    /// Pages that the run's memory scope cited for the most related earlier runs (a few, best
+    /// first): read as candidates beside the search results, under the run's source policy
+    /// and through the same fetcher and SSRF guard.
+    pub memory_sources: Vec<String>,
 }
 
 /// An earlier run given as context (`previous_interaction_id`).

@@ -103,6 +103,7 @@ mod tests {
             previous_interaction_id: None,
             instructions: None,
             previous: None,
+            memory_sources: Vec::new(),
         }
     }
 

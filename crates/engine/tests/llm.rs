@@ -986,6 +986,7 @@ mod unknown_fields {
             previous_interaction_id: None,
             instructions: None,
             previous: None,
+            memory_sources: Vec::new(),
         };
         ResearchProcessor::new(providers)
             .run(task, &Quiet)

@@ -386,6 +386,7 @@ async fn snapshot_reexecutions_read_pages_fresh() {
         previous_interaction_id: None,
         instructions: None,
         previous: None,
+        memory_sources: Vec::new(),
     };
     let fresh = fresh_processor(w.providers.clone());
     let cached = ResearchProcessor::new(w.providers.clone());

@@ -517,6 +517,7 @@ async fn run_enrichment(
         previous_interaction_id: None,
         instructions: None,
         previous: None,
+        memory_sources: Vec::new(),
     };
     match tokio::time::timeout(budget.time_limit, processor.run(task, &Quiet)).await {
         Ok(Ok(out)) => {

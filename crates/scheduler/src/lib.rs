@@ -28,7 +28,9 @@ use parallax_api::time::now_micros;
 use parallax_engine::{
     budget, MessageKind, PreviousInteraction, Processor, ProgressSink, SourceStats, Task,
 };
+use parallax_store::memory::MemoryQuery;
 use parallax_store::{ClaimedRun, Lease, Notice, RunOutcome, Store};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -285,6 +287,62 @@ async fn previous_interaction(
     }
 }
 
+/// Most earlier runs of a memory scope whose cited pages a run reads.
+pub const MEMORY_ENTRIES: usize = 3;
+/// Most remembered pages a run reads (the best-ranked entries' first).
+pub const MEMORY_SOURCES: usize = 6;
+/// Most recent entries of a scope ranked against a run's input.
+const MEMORY_CANDIDATES: i64 = 500;
+
+/// The pages a run's memory scope offers it: the sources cited by the (at most
+/// [`MEMORY_ENTRIES`]) remembered task runs that share most with its input (BM25 over their
+/// input and output), best first, once each, at most [`MEMORY_SOURCES`]. Entries sharing no
+/// word with the input give nothing. A read failure only loses this context: it is logged
+/// and the run goes on.
+///
+/// Only a run that names its `memory_scope_key` reads memory. A run without one is still
+/// remembered in personal memory (for `retrieve`), but does not read it: remembered pages go
+/// first among a run's candidates, and every run of a tenant steering every later one, unasked,
+/// would make answers depend on the tenant's history.
+async fn remembered_sources(store: &dyn Store, tenant: &str, request: &Value) -> Vec<String> {
+    let Some(scope) = request.get("memory_scope_key").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let objective = parallax_engine::pipeline::request::objective_text(
+        request.get("input").unwrap_or(&Value::Null),
+    );
+    let query = MemoryQuery {
+        kind: Some(parallax_api::memory::MemoryKind::Task),
+        since: None,
+        limit: MEMORY_CANDIDATES,
+    };
+    let entries = match store.retrieve_memory(tenant, scope, query).await {
+        Ok(entries) => entries,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the run's memory");
+            return Vec::new();
+        }
+    };
+    let texts: Vec<String> = entries
+        .iter()
+        .map(|e| format!("{}\n{}", e.input, e.output))
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let mut urls: Vec<String> = Vec::new();
+    for (i, _) in parallax_engine::rank::rank(&objective, &refs)
+        .into_iter()
+        .take(MEMORY_ENTRIES)
+    {
+        for url in &entries[i].sources {
+            if !urls.contains(url) {
+                urls.push(url.clone());
+            }
+        }
+    }
+    urls.truncate(MEMORY_SOURCES);
+    urls
+}
+
 async fn execute(
     store: Arc<dyn Store>,
     processor: Arc<dyn Processor>,
@@ -320,6 +378,7 @@ async fn execute(
                 Some(id) => previous_interaction(&*store, &run.tenant, id).await,
                 None => None,
             };
+            let memory_sources = remembered_sources(&*store, &run.tenant, &request).await;
             let task = Task {
                 run_id: run.run_id.clone(),
                 tenant: run.tenant.clone(),
@@ -328,6 +387,7 @@ async fn execute(
                 previous_interaction_id: run.previous_interaction_id.clone(),
                 instructions: None,
                 previous,
+                memory_sources,
             };
             // A panic in a processor is a bug: it fails this run, saying so, instead of
             // unwinding the task and leaving the run to be claimed and crash again forever.

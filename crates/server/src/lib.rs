@@ -16,6 +16,7 @@ mod findall;
 mod groups;
 mod health;
 mod input_cache;
+mod memory;
 mod miss_cache;
 mod monitors;
 mod runs;
@@ -186,6 +187,9 @@ pub fn router(state: Arc<AppState>) -> Router {
                 &format!("{prefix}/findall/runs/{{findall_id}}/enrich"),
                 post(findall::enrich),
             )
+            .route(&format!("{prefix}/memory/retrieve"), post(memory::retrieve))
+            .route(&format!("{prefix}/memory/evict"), post(memory::evict))
+            .route(&format!("{prefix}/memory/clear"), post(memory::clear))
             .route(&format!("{prefix}/findall/ingest"), post(findall::ingest))
             .route(
                 &format!("{prefix}/findall/entity-search"),

@@ -385,6 +385,13 @@ impl Store for Counting {
         self.inner.findall(op).await
     }
 
+    async fn memory(
+        &self,
+        op: parallax_store::memory::MemoryOp,
+    ) -> Result<parallax_store::memory::MemoryReply> {
+        self.inner.memory(op).await
+    }
+
     async fn monitor(
         &self,
         op: parallax_store::monitor::MonitorOp,

@@ -31,6 +31,7 @@ use findall::{
     ChangeOutcome, ClaimedFindAll, FindAllChange, FindAllEvents, FindAllOp, FindAllReply,
     FindAllToCreate, FindAllView, FindAllWork, WorkAck,
 };
+use memory::{MemoryEntry, MemoryOp, MemoryQuery, MemoryReply};
 use monitor::{ClaimedMonitor, EventQuery, Execution, MonitorOp, MonitorReply, MonitorToCreate};
 use parallax_api::error::ErrorObject;
 use parallax_api::events::GroupEventKind;
@@ -47,6 +48,7 @@ pub mod clock;
 pub mod failpoints;
 mod fair;
 pub mod findall;
+pub mod memory;
 mod migrations;
 pub mod monitor;
 mod notices;
@@ -481,6 +483,11 @@ fn unexpected(reply: FindAllReply) -> StoreError {
     StoreError::Corrupt(format!("a FindAll op answered {reply:?}"))
 }
 
+/// A reply of the wrong kind for its op: a bug in `memory::ops`.
+fn unexpected_memory(reply: MemoryReply) -> StoreError {
+    StoreError::Corrupt(format!("a memory op answered {reply:?}"))
+}
+
 /// A reply of the wrong kind for its op: a bug in `monitor::ops`.
 fn unexpected_monitor(reply: MonitorReply) -> StoreError {
     StoreError::Corrupt(format!("a monitor op answered {reply:?}"))
@@ -585,6 +592,60 @@ pub trait Store: Send + Sync + 'static {
     /// Carries out one monitor operation in one transaction (see [`monitor`]): the one
     /// monitor method each backend implements; the `*_monitor*` methods below wrap it.
     async fn monitor(&self, op: MonitorOp) -> Result<MonitorReply>;
+
+    /// Carries out one memory operation in one transaction (see [`memory`]): the one memory
+    /// method each backend implements; the `*_memory` methods below wrap it.
+    async fn memory(&self, op: MemoryOp) -> Result<MemoryReply>;
+
+    /// The live entries of a memory scope of `tenant`, most recently updated first.
+    async fn retrieve_memory(
+        &self,
+        tenant: &str,
+        scope: &str,
+        query: MemoryQuery,
+    ) -> Result<Vec<MemoryEntry>> {
+        let op = MemoryOp::Retrieve {
+            tenant: tenant.into(),
+            scope: scope.into(),
+            query,
+        };
+        match self.memory(op).await? {
+            MemoryReply::Entries(entries) => Ok(entries),
+            other => Err(unexpected_memory(other)),
+        }
+    }
+
+    /// Evicts one entry from a memory scope of `tenant`; false if the scope does not hold it.
+    async fn evict_memory(
+        &self,
+        tenant: &str,
+        scope: &str,
+        kind: parallax_api::memory::MemoryKind,
+        id: &str,
+    ) -> Result<bool> {
+        let op = MemoryOp::Evict {
+            tenant: tenant.into(),
+            scope: scope.into(),
+            kind,
+            id: id.into(),
+        };
+        match self.memory(op).await? {
+            MemoryReply::Evicted(found) => Ok(found),
+            other => Err(unexpected_memory(other)),
+        }
+    }
+
+    /// Evicts every entry of a memory scope of `tenant`; returns how many.
+    async fn clear_memory(&self, tenant: &str, scope: &str) -> Result<u64> {
+        let op = MemoryOp::Clear {
+            tenant: tenant.into(),
+            scope: scope.into(),
+        };
+        match self.memory(op).await? {
+            MemoryReply::Cleared(n) => Ok(n),
+            other => Err(unexpected_memory(other)),
+        }
+    }
 
     /// Commits a new monitor, due at once.
     async fn create_monitor(&self, tenant: &str, monitor: MonitorToCreate) -> Result<MonitorView> {

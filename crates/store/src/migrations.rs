@@ -270,6 +270,27 @@ CREATE TABLE monitor_seen (
 );
 "#,
     ),
+    (
+        7,
+        r#"
+CREATE TABLE memory_entries (
+    tenant_id     TEXT NOT NULL REFERENCES tenants(tenant_id),
+    scope_key     TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    source_id     TEXT NOT NULL,
+    input_text    TEXT NOT NULL,
+    output_text   TEXT NOT NULL,
+    sources       TEXT NOT NULL,
+    status        TEXT,
+    matched_count {INT},
+    updated_at    {INT} NOT NULL,
+    evicted_at    {INT},
+    PRIMARY KEY (tenant_id, scope_key, kind, source_id)
+);
+CREATE INDEX memory_live ON memory_entries (tenant_id, scope_key, updated_at) WHERE evicted_at IS NULL;
+CREATE INDEX memory_by_source ON memory_entries (source_id);
+"#,
+    ),
 ];
 
 /// The migrations a database at schema version `current` still needs, in order, in
@@ -306,7 +327,7 @@ mod tests {
             let all = pending(dialect, 0).unwrap();
             assert_eq!(
                 all.iter().map(|m| m.0).collect::<Vec<_>>(),
-                vec![1, 2, 3, 4, 5, 6]
+                vec![1, 2, 3, 4, 5, 6, 7]
             );
             assert!(all.iter().all(|(_, sql)| !sql.contains('{')));
         }
@@ -320,9 +341,9 @@ mod tests {
 
     #[test]
     fn only_what_is_missing_and_never_a_downgrade() {
-        assert_eq!(pending(&SQLITE, 4).unwrap().len(), 2);
-        assert!(pending(&POSTGRES, 6).unwrap().is_empty());
-        let err = pending(&SQLITE, 7).unwrap_err().to_string();
+        assert_eq!(pending(&SQLITE, 4).unwrap().len(), 3);
+        assert!(pending(&POSTGRES, 7).unwrap().is_empty());
+        let err = pending(&SQLITE, 8).unwrap_err().to_string();
         assert!(err.contains("newer than this binary"), "{err}");
     }
 }

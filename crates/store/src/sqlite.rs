@@ -18,6 +18,7 @@
 use crate::failpoints::{Failpoint, Failpoints};
 use crate::fair::{self, QueuedRun, TenantQueue};
 use crate::findall::{self, FindAllOp, FindAllReply};
+use crate::memory::{self, MemoryOp, MemoryReply};
 use crate::migrations;
 use crate::monitor::{self, MonitorOp, MonitorReply};
 use crate::notices::{self, announce};
@@ -781,18 +782,34 @@ impl Store for SqliteStore {
                     "UPDATE runs SET status = ?1, output = ?2, error = ?3, warnings = {},
                         lease_owner = NULL, lease_expires_at = NULL, modified_at = ?5
                      WHERE run_id = ?6 AND lease_owner = ?7 AND status = 'running'
-                     RETURNING {RUN_COLUMNS}, tenant_id, webhook_url",
+                     RETURNING {RUN_COLUMNS}, tenant_id, webhook_url, input_doc",
                     merged_warnings_sql("?4")
                 );
                 let run = first_row(
-conn.prepare_cached(&sql)?,
-
-                        params![status, output, error, warnings, now, id, worker],
-                        |r| Ok((rows::task_run(r, 0)?, r.text(9)?, r.opt_text(10)?)),
-                    )?;
+                    conn.prepare_cached(&sql)?,
+                    params![status, output, error, warnings, now, id, worker],
+                    |r| {
+                        Ok((
+                            rows::task_run(r, 0)?,
+                            r.text(9)?,
+                            r.opt_text(10)?,
+                            r.text(11)?,
+                        ))
+                    },
+                )?;
                 match run {
-                    Some((run, tenant, webhook_url)) => {
+                    Some((run, tenant, webhook_url, input_doc)) => {
                         insert_event(conn, &id, &task_run_state_record(&run), now)?;
+                        if let Some(output) = &output {
+                            futures::executor::block_on(memory::ops::record_task(
+                                &mut SqliteTx(conn),
+                                &tenant,
+                                &id,
+                                &input_doc,
+                                output,
+                                now,
+                            ))?;
+                        }
                         if let Some(group) = &run.taskgroup_id {
                             record_group_run_ended(conn, group, &run, now)?;
                         }
@@ -1084,6 +1101,14 @@ conn.prepare_cached(&sql)?,
                 op,
                 now_micros(),
             ))
+        })
+        .await
+    }
+
+    async fn memory(&self, op: MemoryOp) -> Result<MemoryReply> {
+        let is_read = op.is_read();
+        self.written_once(is_read, move |conn| {
+            futures::executor::block_on(memory::ops::execute(&mut SqliteTx(conn), op, now_micros()))
         })
         .await
     }

@@ -144,7 +144,7 @@ impl Processor for ResearchProcessor {
             )
             .await;
 
-        let candidates = read::search(
+        let mut candidates = read::search(
             &self.providers,
             &task.tenant,
             &queries,
@@ -153,6 +153,7 @@ impl Processor for ResearchProcessor {
             false,
         )
         .await;
+        read::add_remembered(&mut candidates, &task.memory_sources, &request.policy);
         progress
             .message(
                 MessageKind::Search,

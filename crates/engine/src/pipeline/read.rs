@@ -48,6 +48,29 @@ pub struct Candidates {
     pub warnings: Vec<Value>,
 }
 
+/// Puts the pages a run's memory cited first among `candidates`: once each, only those the
+/// source policy allows, each counted as considered. They are read like the others.
+pub fn add_remembered(candidates: &mut Candidates, urls: &[String], policy: &SourcePolicy) {
+    let mut remembered: Vec<Candidate> = Vec::new();
+    for url in urls {
+        let known = candidates
+            .urls
+            .iter()
+            .chain(&remembered)
+            .any(|c| &c.url == url);
+        if !known && policy.allows_url(url) {
+            remembered.push(Candidate {
+                url: url.clone(),
+                title: None,
+                published: None,
+                snippet: None,
+            });
+        }
+    }
+    candidates.considered += remembered.len();
+    candidates.urls.splice(0..0, remembered);
+}
+
 /// Runs every query on every provider (asking each for `per_query` results) and fuses the
 /// results; candidates outside `policy` are left out. `snippets`: whether the candidates
 /// need the providers' snippets (the Search API shows them; a run reads the pages instead,
@@ -255,5 +278,53 @@ fn source_from(
                 heading: p.heading,
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidate(url: &str) -> Candidate {
+        Candidate {
+            url: url.into(),
+            title: None,
+            published: None,
+            snippet: None,
+        }
+    }
+
+    #[test]
+    fn remembered_pages_come_first_once_and_within_the_policy() {
+        let mut found = Candidates {
+            urls: vec![
+                candidate("https://a.example/1"),
+                candidate("https://c.example/"),
+            ],
+            considered: 2,
+            warnings: Vec::new(),
+        };
+        let policy =
+            SourcePolicy::from_json(&serde_json::json!({"exclude_domains": ["b.example"]}));
+        let remembered = [
+            "https://m.example/x",
+            "https://b.example/refused",
+            "https://a.example/1",
+            "https://m.example/x",
+            "https://n.example/y",
+        ]
+        .map(String::from);
+        add_remembered(&mut found, &remembered, &policy);
+        let urls: Vec<&str> = found.urls.iter().map(|c| c.url.as_str()).collect();
+        assert_eq!(
+            urls,
+            vec![
+                "https://m.example/x",
+                "https://n.example/y",
+                "https://a.example/1",
+                "https://c.example/"
+            ]
+        );
+        assert_eq!(found.considered, 4);
     }
 }

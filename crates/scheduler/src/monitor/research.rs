@@ -113,6 +113,7 @@ impl ResearchExecutor {
             previous_interaction_id: None,
             instructions: None,
             previous: None,
+            memory_sources: Vec::new(),
         };
         let output = match self.snapshots.run(task, &Quiet).await {
             Ok(output) => output.output,

@@ -354,6 +354,22 @@ async fn create<T: Tx>(tx: &mut T, tenant: &str, run: FindAllToCreate, now: i64)
         ],
     )
     .await?;
+    crate::memory::ops::record(
+        tx,
+        crate::memory::ops::Record {
+            tenant,
+            scope: new.memory_scope_key.as_deref(),
+            kind: parallax_api::memory::MemoryKind::FindAll,
+            id: &findall_id,
+            input: &new.schema.objective,
+            output: "",
+            sources: &[],
+            status: None,
+            matched_count: Some(0),
+            updated_at: created_at,
+        },
+    )
+    .await?;
     append(
         tx,
         &findall_id,
@@ -707,6 +723,9 @@ async fn work_on<T: Tx>(
                         ],
                     )
                     .await?;
+                    if status == MatchStatus::Matched {
+                        crate::memory::ops::findall_matched(tx, findall_id, now).await?;
+                    }
                     append(
                         tx,
                         findall_id,

@@ -174,6 +174,16 @@ pub(crate) async fn execute<T: Tx>(tx: &mut T, op: MonitorOp, now: i64) -> Execu
                 ],
             )
             .await?;
+            if config.query() != view.config.query() {
+                crate::memory::ops::monitor_changed(
+                    tx,
+                    &monitor_id,
+                    None,
+                    Some(config.query()),
+                    None,
+                )
+                .await?;
+            }
             let view = MonitorView { config, ..view };
             Ok((
                 MonitorReply::Updated(UpdateOutcome::Updated(Box::new(view))),
@@ -188,6 +198,14 @@ pub(crate) async fn execute<T: Tx>(tx: &mut T, op: MonitorOp, now: i64) -> Execu
                 "UPDATE monitors SET status = 'cancelled', trigger_pending = 0, modified_at = $2
                  WHERE monitor_id = $1",
                 &[monitor_id.as_str().into(), now.into()],
+            )
+            .await?;
+            crate::memory::ops::monitor_changed(
+                tx,
+                &monitor_id,
+                Some(MonitorStatus::Cancelled.as_str()),
+                None,
+                None,
             )
             .await?;
             let view = MonitorView {
@@ -416,6 +434,22 @@ async fn create<T: Tx>(tx: &mut T, tenant: &str, monitor: MonitorToCreate, now: 
         ],
     )
     .await?;
+    crate::memory::ops::record(
+        tx,
+        crate::memory::ops::Record {
+            tenant,
+            scope: config.memory_scope_key.as_deref(),
+            kind: parallax_api::memory::MemoryKind::Monitor,
+            id: &monitor_id,
+            input: config.query(),
+            output: "",
+            sources: &[],
+            status: Some(MonitorStatus::Active.as_str()),
+            matched_count: None,
+            updated_at: created_at,
+        },
+    )
+    .await?;
     let view = MonitorView {
         monitor_id,
         config,
@@ -476,7 +510,7 @@ async fn list<T: Tx>(
     rows.iter().map(view_of).collect()
 }
 
-async fn events<T: Tx>(
+pub(crate) async fn events<T: Tx>(
     tx: &mut T,
     monitor_id: &str,
     query: &EventQuery,
@@ -895,6 +929,7 @@ async fn finish<T: Tx>(
     for (seq, kind, group, data) in rows_to_write {
         insert_event(tx, monitor_id, seq, kind, group, &data, clock).await?;
     }
+    crate::memory::ops::monitor_changed(tx, monitor_id, None, None, Some(clock)).await?;
     if let Some(hook) = config.webhook.as_ref().filter(|h| h.wants(delivery.0)) {
         let body = webhook_body(
             delivery.0,

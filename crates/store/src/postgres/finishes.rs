@@ -110,7 +110,7 @@ pub(super) async fn finish_runs(
                AS u(f_run_id, f_worker, f_status, f_output, f_error, f_warnings)
              WHERE runs.run_id = u.f_run_id AND runs.lease_owner = u.f_worker
                AND runs.status = 'running'
-             RETURNING {RUN_COLUMNS}, tenant_id, webhook_url",
+             RETURNING {RUN_COLUMNS}, tenant_id, webhook_url, input_doc, output",
             merged_warnings_sql("u.f_warnings")
         ))
         .await?;
@@ -125,7 +125,21 @@ pub(super) async fn finish_runs(
     let mut ended: HashMap<String, (TaskRun, String, Option<String>)> = HashMap::new();
     for row in &rows {
         let run = rows::task_run(row, 0)?;
-        ended.insert(run.run_id.clone(), (run, row.try_get(9)?, row.try_get(10)?));
+        let tenant: String = row.try_get(9)?;
+        // A run that completed with output is remembered in its scope, in this transaction.
+        if let Some(output) = row.try_get::<_, Option<String>>(12)? {
+            let input_doc: String = row.try_get(11)?;
+            crate::memory::ops::record_task(
+                &mut PgTx(&*tx),
+                &tenant,
+                &run.run_id,
+                &input_doc,
+                &output,
+                now,
+            )
+            .await?;
+        }
+        ended.insert(run.run_id.clone(), (run, tenant, row.try_get(10)?));
     }
     // In the order the workers asked: that is the order their groups' events get.
     let in_order: Vec<&(TaskRun, String, Option<String>)> =

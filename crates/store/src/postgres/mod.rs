@@ -117,6 +117,7 @@
 use crate::failpoints::{Failpoint, Failpoints};
 use crate::fair;
 use crate::findall::{self, FindAllOp, FindAllReply};
+use crate::memory::{self, MemoryOp, MemoryReply};
 use crate::migrations;
 use crate::monitor::{self, MonitorOp, MonitorReply};
 use crate::notices::{self, announce};
@@ -1084,6 +1085,10 @@ impl Store for PgStore {
 
     async fn findall(&self, op: FindAllOp) -> Result<FindAllReply> {
         written_once!(self, op, findall::ops::execute)
+    }
+
+    async fn memory(&self, op: MemoryOp) -> Result<MemoryReply> {
+        written_once!(self, op, memory::ops::execute)
     }
 
     async fn monitor(&self, op: MonitorOp) -> Result<MonitorReply> {

@@ -661,6 +661,7 @@ async fn core_runs_follow_the_hop_and_lite_runs_do_not() {
             previous_interaction_id: None,
             instructions: None,
             previous: None,
+            memory_sources: Vec::new(),
         };
         let progress = Recorded::default();
         let output = ResearchProcessor::new(w.providers.clone())
