@@ -7,6 +7,7 @@
 //! an [`ApiError`] into a response; storage keeps what [`create::NewRun`] carries. Nothing
 //! here opens a socket or a file.
 
+pub mod beta;
 pub mod chat;
 pub mod create;
 pub mod error;
