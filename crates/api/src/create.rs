@@ -52,6 +52,9 @@ pub struct NewRun {
     /// `Warning` objects the run carries from its creation on (the output schema's
     /// `spec_validation_warning`s).
     pub warnings: Vec<Value>,
+    /// Whether `mcp_servers` names at least one server (they are used only under the
+    /// `mcp-server-2025-07-17` beta: [`crate::beta`]).
+    pub has_mcp_servers: bool,
 }
 
 /// Parses and validates a create-run body.
@@ -240,6 +243,9 @@ pub fn run_from_object(
         previous_interaction_id,
         webhook_url,
         warnings: spec.map(|s| s.warnings.clone()).unwrap_or_default(),
+        has_mcp_servers: get("mcp_servers")
+            .and_then(Value::as_array)
+            .is_some_and(|servers| !servers.is_empty()),
     })
 }
 

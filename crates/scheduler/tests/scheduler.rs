@@ -22,6 +22,7 @@ async fn create(store: &dyn Store, tenant: &str, processor: &str, body_extra: &s
     let run_id = ids::new_run_id();
     let run = RunToCreate {
         idempotency: None,
+        betas: None,
         input_doc: format!(r#"{{"processor":"{processor}","input":"hello"{body_extra}}}"#),
         run_id: run_id.clone(),
         processor: processor.into(),

@@ -7,6 +7,7 @@
 //! notices) until the group is idle and everything was sent, or the client's `timeout`; the
 //! runs stream is a listing of the group's runs as they are now, and ends after the last.
 
+use crate::betas::ParallelBeta;
 use crate::runs::{
     check_previous_interaction, check_run_id, client_read_timeout, error_event, is_known_processor,
     json_body, json_response, query_pairs, run_to_create, timeout_param,
@@ -103,6 +104,7 @@ pub async fn add_runs(
     Tenant(tenant): Tenant,
     Path(group_id): Path<String>,
     RawQuery(query): RawQuery,
+    ParallelBeta(betas): ParallelBeta,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, HttpError> {
@@ -118,7 +120,7 @@ pub async fn add_runs(
     let now = now_micros();
     let runs: Vec<_> = inputs
         .into_iter()
-        .map(|new| run_to_create(new, now))
+        .map(|new| run_to_create(new, now, &betas))
         .collect();
     let docs: Vec<(String, Bytes)> = runs
         .iter()

@@ -3,6 +3,7 @@
 //! commit or read through the [`Store`], and answer. No SQL lives here.
 
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn;
 use axum::routing::{get, post};
 use axum::Router;
 use parallax_store::Store;
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 mod auth;
+mod betas;
 mod chat;
 mod error;
 mod findall;
@@ -64,7 +66,9 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
 }
 
-/// The API's routes, under every spelling clients use (`/v1/…` and `/v1beta/…`).
+/// The API's routes, under every spelling clients use (`/v1/…` and `/v1beta/…`). Routes
+/// whose spec takes a `parallel-beta` header (and the memory routes, on which the SDK's beta
+/// resource may send it) refuse unknown values ([`betas`]).
 pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.limits.max_body_bytes;
     let mut router = Router::new().route("/healthz", get(health::healthz));
@@ -134,7 +138,10 @@ pub fn router(state: Arc<AppState>) -> Router {
                 &format!("{prefix}/tasks/runs/{{run_id}}/events"),
                 get(runs::events),
             )
-            .route(&format!("{prefix}/extract"), post(web::extract))
+            .route(
+                &format!("{prefix}/extract"),
+                post(web::extract).route_layer(from_fn(betas::check)),
+            )
             .route(
                 &format!("{prefix}/chat/completions"),
                 post(chat::completions),
@@ -158,39 +165,54 @@ pub fn router(state: Arc<AppState>) -> Router {
                 &format!("{prefix}/tasks/groups/{{taskgroup_id}}/runs/{{run_id}}"),
                 get(groups::retrieve_run),
             )
-            .route(&format!("{prefix}/findall/runs"), post(findall::create))
+            .route(
+                &format!("{prefix}/findall/runs"),
+                post(findall::create).route_layer(from_fn(betas::check)),
+            )
             .route(
                 &format!("{prefix}/findall/runs/{{findall_id}}"),
-                get(findall::retrieve),
+                get(findall::retrieve).route_layer(from_fn(betas::check)),
             )
             .route(
                 &format!("{prefix}/findall/runs/{{findall_id}}/result"),
-                get(findall::result),
+                get(findall::result).route_layer(from_fn(betas::check)),
             )
             .route(
                 &format!("{prefix}/findall/runs/{{findall_id}}/schema"),
-                get(findall::schema),
+                get(findall::schema).route_layer(from_fn(betas::check)),
             )
             .route(
                 &format!("{prefix}/findall/runs/{{findall_id}}/events"),
-                get(findall::events),
+                get(findall::events).route_layer(from_fn(betas::check)),
             )
             .route(
                 &format!("{prefix}/findall/runs/{{findall_id}}/cancel"),
-                post(findall::cancel),
+                post(findall::cancel).route_layer(from_fn(betas::check)),
             )
             .route(
                 &format!("{prefix}/findall/runs/{{findall_id}}/extend"),
-                post(findall::extend),
+                post(findall::extend).route_layer(from_fn(betas::check)),
             )
             .route(
                 &format!("{prefix}/findall/runs/{{findall_id}}/enrich"),
-                post(findall::enrich),
+                post(findall::enrich).route_layer(from_fn(betas::check)),
             )
-            .route(&format!("{prefix}/memory/retrieve"), post(memory::retrieve))
-            .route(&format!("{prefix}/memory/evict"), post(memory::evict))
-            .route(&format!("{prefix}/memory/clear"), post(memory::clear))
-            .route(&format!("{prefix}/findall/ingest"), post(findall::ingest))
+            .route(
+                &format!("{prefix}/memory/retrieve"),
+                post(memory::retrieve).route_layer(from_fn(betas::check)),
+            )
+            .route(
+                &format!("{prefix}/memory/evict"),
+                post(memory::evict).route_layer(from_fn(betas::check)),
+            )
+            .route(
+                &format!("{prefix}/memory/clear"),
+                post(memory::clear).route_layer(from_fn(betas::check)),
+            )
+            .route(
+                &format!("{prefix}/findall/ingest"),
+                post(findall::ingest).route_layer(from_fn(betas::check)),
+            )
             .route(
                 &format!("{prefix}/findall/entity-search"),
                 post(findall::entity_search),

@@ -1,5 +1,6 @@
 //! Task run endpoints: create, retrieve, input, result (long-poll) and events (SSE).
 
+use crate::betas::ParallelBeta;
 use crate::sse::{self, SseEvent};
 use crate::wake::{wait_for_notice, Woken};
 use crate::{AppState, HttpError, Tenant};
@@ -8,6 +9,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use parallax_api::beta::{self, render_output, Betas};
 use parallax_api::create::{parse_create_run, NewRun};
 use parallax_api::events::{
     read_recorded_run_event, stream_failed_json, task_run_state_json, RecordedRunEvent,
@@ -43,6 +45,7 @@ pub(crate) fn json_response(status: StatusCode, body: impl Into<axum::body::Body
 pub async fn create(
     State(state): State<Arc<AppState>>,
     Tenant(tenant): Tenant,
+    ParallelBeta(betas): ParallelBeta,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, HttpError> {
@@ -71,7 +74,7 @@ pub async fn create(
     };
     let run = RunToCreate {
         idempotency,
-        ..run_to_create(new, now_micros())
+        ..run_to_create(new, now_micros(), &betas)
     };
     let input_doc = Bytes::from(run.input_doc.clone());
     match state.store.create_run(&tenant, run).await? {
@@ -116,9 +119,23 @@ pub(crate) async fn check_previous_interaction(
     Ok(())
 }
 
-/// A validated run, ready for the store, with a fresh id.
-pub(crate) fn run_to_create(new: NewRun, created_at: i64) -> RunToCreate {
+/// A validated run, ready for the store, with a fresh id, created under `betas` (the
+/// request's `parallel-beta`). `mcp_servers` without the MCP beta are kept in the input but
+/// never contacted, and the run says so in a warning.
+pub(crate) fn run_to_create(mut new: NewRun, created_at: i64, betas: &Betas) -> RunToCreate {
     let budget = budget::lookup(&new.processor).expect("parsing checked the processor");
+    if new.has_mcp_servers && !betas.has(beta::MCP_SERVER) {
+        new.warnings.push(serde_json::json!({
+            "type": "warning",
+            "message": format!(
+                "mcp_servers was not used: MCP servers are a beta feature; send the \
+                 parallel-beta header {} (betas=[\"{}\"] in the SDKs) to use them",
+                beta::MCP_SERVER,
+                beta::MCP_SERVER
+            ),
+            "detail": {"pointer": "/mcp_servers"},
+        }));
+    }
     RunToCreate {
         run_id: ids::new_run_id(),
         processor: new.processor,
@@ -131,6 +148,7 @@ pub(crate) fn run_to_create(new: NewRun, created_at: i64) -> RunToCreate {
         warnings: (!new.warnings.is_empty())
             .then(|| serde_json::Value::from(new.warnings).to_string()),
         idempotency: None,
+        betas: betas.to_stored(),
     }
 }
 
@@ -336,6 +354,7 @@ pub async fn result(
     Tenant(tenant): Tenant,
     Path(run_id): Path<String>,
     RawQuery(query): RawQuery,
+    ParallelBeta(betas): ParallelBeta,
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {
     let timeout = answer_before(
@@ -353,7 +372,9 @@ pub async fn result(
         };
         match (run.status, output) {
             (RunStatus::Completed, Some(output)) => {
-                let body = task_run_result_json(&run, &output);
+                // MCP tool calls are `mcp_tool_calls` when read with their beta, else
+                // `beta_fields` (as stored).
+                let body = task_run_result_json(&run, &render_output(&output, &betas));
                 return Ok(json_response(StatusCode::OK, body));
             }
             (status, _) if status.is_terminal() => return Err(ended_without_output(&run)),

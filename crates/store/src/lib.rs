@@ -117,6 +117,9 @@ pub struct RunToCreate {
     pub warnings: Option<String>,
     /// The request's `Idempotency-Key`, if it had one (runs added to a group have none).
     pub idempotency: Option<Idempotency>,
+    /// The `parallel-beta` values of the create request, comma-separated, or `None` when it
+    /// had none.
+    pub betas: Option<String>,
 }
 
 impl RunToCreate {
@@ -368,6 +371,8 @@ pub struct ClaimedRun {
     pub previous_interaction_id: Option<String>,
     /// How many times it was claimed, this claim included.
     pub attempt: i64,
+    /// The `parallel-beta` values it was created with, comma-separated ([`RunToCreate::betas`]).
+    pub betas: Option<String>,
 }
 
 /// How a run ended.

@@ -291,6 +291,15 @@ CREATE INDEX memory_live ON memory_entries (tenant_id, scope_key, updated_at) WH
 CREATE INDEX memory_by_source ON memory_entries (source_id);
 "#,
     ),
+    (
+        8,
+        // The `parallel-beta` values a run was created with (comma-separated, as parsed), or
+        // NULL: what the run may use (MCP servers) and how its result is shown. Kept apart
+        // from `input_doc`, which is what the client sent in the body and nothing else.
+        r#"
+ALTER TABLE runs ADD COLUMN betas TEXT;
+"#,
+    ),
 ];
 
 /// The migrations a database at schema version `current` still needs, in order, in
@@ -327,7 +336,7 @@ mod tests {
             let all = pending(dialect, 0).unwrap();
             assert_eq!(
                 all.iter().map(|m| m.0).collect::<Vec<_>>(),
-                vec![1, 2, 3, 4, 5, 6, 7]
+                vec![1, 2, 3, 4, 5, 6, 7, 8]
             );
             assert!(all.iter().all(|(_, sql)| !sql.contains('{')));
         }
@@ -341,9 +350,9 @@ mod tests {
 
     #[test]
     fn only_what_is_missing_and_never_a_downgrade() {
-        assert_eq!(pending(&SQLITE, 4).unwrap().len(), 3);
-        assert!(pending(&POSTGRES, 7).unwrap().is_empty());
-        let err = pending(&SQLITE, 8).unwrap_err().to_string();
+        assert_eq!(pending(&SQLITE, 4).unwrap().len(), 4);
+        assert!(pending(&POSTGRES, 8).unwrap().is_empty());
+        let err = pending(&SQLITE, 9).unwrap_err().to_string();
         assert!(err.contains("newer than this binary"), "{err}");
     }
 }

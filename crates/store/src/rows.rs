@@ -22,7 +22,7 @@ pub(crate) const RUN_COLUMNS: &str =
 
 /// What a claim reads after [`RUN_COLUMNS`], in the order [`claimed_run`] reads them.
 pub(crate) const CLAIM_COLUMNS: &str =
-    "tenant_id, input_doc, enable_events, previous_interaction_id, attempts";
+    "tenant_id, input_doc, enable_events, previous_interaction_id, attempts, betas";
 
 /// What the runs stream reads after [`RUN_COLUMNS`], in the order [`group_run`] reads them.
 pub(crate) const GROUP_RUN_COLUMNS: &str = "group_pos, input_doc, output";
@@ -112,6 +112,7 @@ pub(crate) fn claimed_run(row: &impl Columns) -> Result<(ClaimedRun, TaskRun)> {
             enable_events: row.flag(11)?,
             previous_interaction_id: row.opt_text(12)?,
             attempt: row.int(13)?,
+            betas: row.opt_text(14)?,
         },
         run,
     ))
@@ -233,6 +234,7 @@ mod tests {
             enable_events: false,
             previous_interaction_id: None,
             attempt: 1,
+            betas: None,
         };
         (claim, run)
     }

@@ -395,8 +395,8 @@ fn insert_queued_run(
     conn.prepare_cached(
         "INSERT INTO runs (run_id, tenant_id, processor, status, metadata, input_doc,
             enable_events, previous_interaction_id, created_at, modified_at, webhook_url,
-            taskgroup_id, group_pos, warnings)
-         VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12)",
+            taskgroup_id, group_pos, warnings, betas)
+         VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         run.run_id,
@@ -410,7 +410,8 @@ fn insert_queued_run(
         run.webhook_url,
         group.map(|(id, _)| id),
         group.map(|(_, position)| position),
-        run.warnings
+        run.warnings,
+        run.betas
     ])?;
     let task_run = run.queued_run(group.map(|(id, _)| id))?;
     insert_event(
@@ -1205,6 +1206,7 @@ mod tests {
         let run_id = ids::new_run_id();
         RunToCreate {
             idempotency: None,
+            betas: None,
             input_doc: format!(r#"{{"processor":"lite","input":"{run_id}"}}"#),
             run_id,
             processor: "lite".into(),

@@ -18,6 +18,7 @@ fn new_run(processor: &str) -> RunToCreate {
     let run_id = ids::new_run_id();
     RunToCreate {
         idempotency: None,
+        betas: None,
         input_doc: format!(r#"{{"processor":"{processor}","input":"{run_id}"}}"#),
         run_id,
         processor: processor.into(),
@@ -212,12 +213,19 @@ pub async fn idempotency(store: Arc<dyn Store>) {
 pub async fn lifecycle(store: Arc<dyn Store>) {
     let t = tenant(&*store).await;
     let mut notices = store.subscribe();
-    let run = created(store.create_run(&t, new_run("lite")).await.unwrap());
+    // The create request's `parallel-beta` values reach the worker that claims the run.
+    let betas = "mcp-server-2025-07-17,field-basis-2025-11-25";
+    let with_betas = RunToCreate {
+        betas: Some(betas.into()),
+        ..new_run("lite")
+    };
+    let run = created(store.create_run(&t, with_betas).await.unwrap());
     let worker = format!("w-{}", ids::new_id(""));
     let claimed = claim_until(&*store, &worker, &run.run_id).await;
     assert_eq!(claimed.tenant, t);
     assert_eq!(claimed.attempt, 1);
     assert!(claimed.enable_events);
+    assert_eq!(claimed.betas.as_deref(), Some(betas));
     assert_eq!(
         store
             .get_run(&t, &run.run_id)

@@ -66,6 +66,7 @@ async fn run_to_end(
                 webhook_url: None,
                 warnings: None,
                 idempotency: None,
+                betas: None,
             },
         )
         .await

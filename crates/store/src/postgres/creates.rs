@@ -30,6 +30,7 @@ pub(super) async fn insert_queued_runs<'a>(
     let previous = column(|r| r.run.previous_interaction_id.as_deref());
     let webhooks = column(|r| r.run.webhook_url.as_deref());
     let warnings = column(|r| r.run.warnings.as_deref());
+    let betas = column(|r| r.run.betas.as_deref());
     let groups = column(|r| r.group.map(|(g, _)| g));
     let events = column(|r| Some(r.event));
     let enable_events: Vec<bool> = rows.iter().map(|r| r.run.enable_events).collect();
@@ -39,15 +40,16 @@ pub(super) async fn insert_queued_runs<'a>(
         .prepare_cached(
             "INSERT INTO runs (run_id, tenant_id, processor, status, metadata, input_doc,
                 enable_events, previous_interaction_id, created_at, modified_at, webhook_url,
-                taskgroup_id, group_pos, warnings)
+                taskgroup_id, group_pos, warnings, betas)
              SELECT u.run_id, u.tenant_id, u.processor, 'queued', u.metadata, u.input_doc,
                 u.enable_events, u.previous, u.created_at, u.created_at, u.webhook_url,
-                u.taskgroup_id, u.group_pos, u.warnings
+                u.taskgroup_id, u.group_pos, u.warnings, u.betas
              FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
                          $6::BOOLEAN[], $7::TEXT[], $8::BIGINT[], $9::TEXT[], $10::TEXT[],
-                         $11::BIGINT[], $12::TEXT[])
+                         $11::BIGINT[], $12::TEXT[], $13::TEXT[])
                AS u(run_id, tenant_id, processor, metadata, input_doc, enable_events,
-                    previous, created_at, webhook_url, taskgroup_id, group_pos, warnings)",
+                    previous, created_at, webhook_url, taskgroup_id, group_pos, warnings,
+                    betas)",
         )
         .await?;
     tx.execute(
@@ -65,6 +67,7 @@ pub(super) async fn insert_queued_runs<'a>(
             &groups,
             &positions,
             &warnings,
+            &betas,
         ],
     )
     .await?;

@@ -54,6 +54,7 @@ fn new_run() -> RunToCreate {
     let run_id = ids::new_run_id();
     RunToCreate {
         idempotency: None,
+        betas: None,
         input_doc: format!(r#"{{"processor":"base","input":"{run_id}","z":1,"a":2}}"#),
         run_id,
         processor: "base".into(),
