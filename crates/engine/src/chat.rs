@@ -62,6 +62,7 @@ pub fn task(id: &str, tenant: &str, request: &ChatRequest) -> Task {
         instructions: request.instructions(),
         // A chat request names no memory scope.
         memory_sources: Vec::new(),
+        mcp_servers: Vec::new(),
     }
 }
 

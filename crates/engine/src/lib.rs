@@ -32,6 +32,7 @@ pub mod findall;
 #[cfg(test)]
 mod fuzz;
 pub mod llm;
+pub mod mcp;
 pub mod monitor;
 pub mod pipeline;
 pub mod policy;
@@ -65,6 +66,9 @@ pub struct Task {
     /// first): read as candidates beside the search results, under the run's source policy
     /// and through the same fetcher and SSRF guard.
     pub memory_sources: Vec<String>,
+    /// The MCP servers whose tools the run may call (its `mcp_servers`, when it was created
+    /// with the `mcp-server-2025-07-17` beta; else none): see [`mcp`].
+    pub mcp_servers: Vec<mcp::McpServer>,
 }
 
 /// An earlier run given as context (`previous_interaction_id`).

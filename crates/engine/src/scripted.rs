@@ -104,6 +104,7 @@ mod tests {
             instructions: None,
             previous: None,
             memory_sources: Vec::new(),
+            mcp_servers: Vec::new(),
         }
     }
 

@@ -987,6 +987,7 @@ mod unknown_fields {
             instructions: None,
             previous: None,
             memory_sources: Vec::new(),
+            mcp_servers: Vec::new(),
         };
         ResearchProcessor::new(providers)
             .run(task, &Quiet)

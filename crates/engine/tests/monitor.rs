@@ -387,6 +387,7 @@ async fn snapshot_reexecutions_read_pages_fresh() {
         instructions: None,
         previous: None,
         memory_sources: Vec::new(),
+        mcp_servers: Vec::new(),
     };
     let fresh = fresh_processor(w.providers.clone());
     let cached = ResearchProcessor::new(w.providers.clone());

@@ -518,6 +518,7 @@ async fn run_enrichment(
         instructions: None,
         previous: None,
         memory_sources: Vec::new(),
+        mcp_servers: Vec::new(),
     };
     match tokio::time::timeout(budget.time_limit, processor.run(task, &Quiet)).await {
         Ok(Ok(out)) => {

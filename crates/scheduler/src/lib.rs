@@ -22,9 +22,11 @@ pub mod webhooks;
 
 use async_trait::async_trait;
 use futures::FutureExt;
+use parallax_api::beta::{self, Betas};
 use parallax_api::error::ErrorObject;
 use parallax_api::events;
 use parallax_api::time::now_micros;
+use parallax_engine::mcp::McpServer;
 use parallax_engine::{
     budget, MessageKind, PreviousInteraction, Processor, ProgressSink, SourceStats, Task,
 };
@@ -379,6 +381,13 @@ async fn execute(
                 None => None,
             };
             let memory_sources = remembered_sources(&*store, &run.tenant, &request).await;
+            // `mcp_servers` are used only by runs created with their beta (else the run was
+            // warned at creation that they would not be).
+            let mcp_servers = if Betas::from_stored(run.betas.as_deref()).has(beta::MCP_SERVER) {
+                McpServer::from_request(&request)
+            } else {
+                Vec::new()
+            };
             let task = Task {
                 run_id: run.run_id.clone(),
                 tenant: run.tenant.clone(),
@@ -388,6 +397,7 @@ async fn execute(
                 instructions: None,
                 previous,
                 memory_sources,
+                mcp_servers,
             };
             // A panic in a processor is a bug: it fails this run, saying so, instead of
             // unwinding the task and leaving the run to be claimed and crash again forever.

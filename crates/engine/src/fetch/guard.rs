@@ -377,35 +377,60 @@ impl Resolve for GuardedResolver {
         let host = name.as_str().to_owned();
         let guard = self.guard.clone();
         Box::pin(async move {
-            let lookup = tokio::net::lookup_host((host.as_str(), 0))
+            guarded_lookup(guard, host)
                 .await
-                .map(|addrs| addrs.collect::<Vec<SocketAddr>>());
-            let addrs = match lookup {
-                Ok(addrs) => addrs,
-                Err(e) => {
-                    return Err(Box::new(ResolveFailure {
-                        host,
-                        message: e.to_string(),
-                    }) as Box<dyn StdError + Send + Sync>)
-                }
-            };
-            if addrs.is_empty() {
-                return Err(Box::new(ResolveFailure {
-                    host,
-                    message: "the name has no addresses".to_owned(),
-                }) as Box<dyn StdError + Send + Sync>);
-            }
-            for addr in &addrs {
-                if let Err(class) = guard.check_ip(addr.ip()) {
-                    tracing::warn!(host = %host, address = %addr.ip(), class = %class, "fetch refused by the SSRF guard after DNS resolution");
-                    return Err(Box::new(ResolveRefusal {
-                        host,
-                        address: addr.ip(),
-                        class,
-                    }) as Box<dyn StdError + Send + Sync>);
-                }
-            }
-            Ok(Box::new(addrs.into_iter()) as Addrs)
+                .map(|addrs| Box::new(addrs.into_iter()) as Addrs)
         })
     }
+}
+
+/// The same resolver for reqwest 0.13, the HTTP client under the MCP client
+/// ([`crate::mcp`]): one policy, [`guarded_lookup`], behind both.
+impl reqwest013::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest013::dns::Name) -> reqwest013::dns::Resolving {
+        let host = name.as_str().to_owned();
+        let guard = self.guard.clone();
+        Box::pin(async move {
+            guarded_lookup(guard, host)
+                .await
+                .map(|addrs| Box::new(addrs.into_iter()) as reqwest013::dns::Addrs)
+        })
+    }
+}
+
+/// Resolves `host` with the system resolver and refuses it if any of its addresses is
+/// forbidden by `guard`.
+async fn guarded_lookup(
+    guard: Guard,
+    host: String,
+) -> Result<Vec<SocketAddr>, Box<dyn StdError + Send + Sync>> {
+    let lookup = tokio::net::lookup_host((host.as_str(), 0))
+        .await
+        .map(|addrs| addrs.collect::<Vec<SocketAddr>>());
+    let addrs = match lookup {
+        Ok(addrs) => addrs,
+        Err(e) => {
+            return Err(Box::new(ResolveFailure {
+                host,
+                message: e.to_string(),
+            }) as Box<dyn StdError + Send + Sync>)
+        }
+    };
+    if addrs.is_empty() {
+        return Err(Box::new(ResolveFailure {
+            host,
+            message: "the name has no addresses".to_owned(),
+        }) as Box<dyn StdError + Send + Sync>);
+    }
+    for addr in &addrs {
+        if let Err(class) = guard.check_ip(addr.ip()) {
+            tracing::warn!(host = %host, address = %addr.ip(), class = %class, "fetch refused by the SSRF guard after DNS resolution");
+            return Err(Box::new(ResolveRefusal {
+                host,
+                address: addr.ip(),
+                class,
+            }) as Box<dyn StdError + Send + Sync>);
+        }
+    }
+    Ok(addrs)
 }

@@ -553,6 +553,26 @@ impl Fetcher {
         })
     }
 
+    /// An HTTP client (reqwest 0.13, as the MCP client needs) under this fetcher's SSRF
+    /// guard: host names are vetted by the guarded resolver, redirects are not followed
+    /// (a redirect could lead anywhere), no proxy. Callers check the URL itself with
+    /// [`Fetcher::check_url`] first: a literal IP address never reaches a resolver.
+    pub fn guarded_client_013(&self, timeout: Duration) -> Result<reqwest013::Client, String> {
+        // reqwest 0.13 is built without a TLS crypto provider of its own; use ring, which the
+        // rest of the tree already uses (an error only means one is installed already).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest013::Client::builder()
+            .user_agent(self.inner.config.user_agent.clone())
+            .timeout(timeout)
+            .redirect(reqwest013::redirect::Policy::none())
+            .dns_resolver(Arc::new(GuardedResolver {
+                guard: self.inner.guard.clone(),
+            }))
+            .no_proxy()
+            .build()
+            .map_err(|e| e.to_string())
+    }
+
     /// The configuration this fetcher was built with.
     pub fn config(&self) -> &FetcherConfig {
         &self.inner.config

@@ -29,6 +29,7 @@ pub mod unknown;
 
 use crate::fetch::FetchCache;
 use crate::llm::LlmClient;
+use crate::mcp;
 use crate::search::{Indexer, SearchProvider};
 use crate::web::page::ExtractedCache;
 use crate::{MessageKind, Output, Processor, ProgressSink, RunFailure, SourceStats, Task};
@@ -203,6 +204,34 @@ impl Processor for ResearchProcessor {
         progress.stats(&stats, 60.0).await;
 
         let mut warnings: Vec<Value> = candidates.warnings;
+        // The run's MCP tools, when it has servers: their answers are read first, beside the
+        // pages, and every call is recorded for the output.
+        let mut sources = read.sources;
+        let mut tool_calls = None;
+        if !task.mcp_servers.is_empty() {
+            let outcome = mcp::use_tools(
+                &task.run_id,
+                &task.mcp_servers,
+                &request,
+                self.providers.fetch.fetcher(),
+                self.providers.llm.as_deref(),
+                mcp::Limits::default(),
+            )
+            .await;
+            progress
+                .message(
+                    MessageKind::ExecStatus,
+                    &format!(
+                        "Called {} MCP tools ({} answered)",
+                        outcome.calls.len(),
+                        outcome.sources.len()
+                    ),
+                )
+                .await;
+            warnings.extend(outcome.warnings);
+            sources.splice(0..0, outcome.sources);
+            tool_calls = Some(outcome.calls);
+        }
         let hop_run = hop::HopRun {
             providers: &self.providers,
             tenant: &task.tenant,
@@ -210,9 +239,12 @@ impl Processor for ResearchProcessor {
             progress,
             freshness: self.freshness,
         };
-        let (output, hop_read) = self
-            .synthesise(&request, &read.sources, &hop_run, &mut warnings)
+        let (mut output, hop_read) = self
+            .synthesise(&request, &sources, &hop_run, &mut warnings)
             .await?;
+        if let Some(calls) = tool_calls {
+            parallax_api::beta::with_mcp_tool_calls(&mut output, &calls);
+        }
         let mut stats = stats;
         if !hop_read.is_empty() {
             stats.num_sources_read += hop_read.len() as u64;

@@ -114,6 +114,7 @@ impl ResearchExecutor {
             instructions: None,
             previous: None,
             memory_sources: Vec::new(),
+            mcp_servers: Vec::new(),
         };
         let output = match self.snapshots.run(task, &Quiet).await {
             Ok(output) => output.output,

@@ -662,6 +662,7 @@ async fn core_runs_follow_the_hop_and_lite_runs_do_not() {
             instructions: None,
             previous: None,
             memory_sources: Vec::new(),
+            mcp_servers: Vec::new(),
         };
         let progress = Recorded::default();
         let output = ResearchProcessor::new(w.providers.clone())
