@@ -11,7 +11,9 @@ scripted LLM (fake_llm.py, the only fake).
   input, and not the unrelated one; read with the beta its output has `mcp_tool_calls`,
   read without it `beta_fields["mcp-server-2025-07-17"]` (raw HTTP and SDK).
 - `allowed_tools` excludes a tool; a server's `headers` reach it on every request.
-- A closed port and a tool that raises: warnings, an `error` in the call, a completed run.
+- A closed port, a tool that raises and a web server that is no MCP server: warnings, an
+  `error` in the call, a completed run; a tool slower than the run's time for tools is given
+  up on, and the run completes within its time limit.
 - Without `--allow-private-fetch` a loopback MCP server is refused: a warning, and nothing
   reaches it. Without the beta header `mcp_servers` is not used (a warning says so).
 - An unknown `parallel-beta` value is a 422 on create, on result, and on other routes
@@ -114,6 +116,14 @@ def _broken(mcp, calls):
         raise ToolError("the founding-date database is offline")
 
 
+def _slow(mcp, calls):
+    @mcp.tool(description="The date a company was founded.")
+    async def founding_date(company: str) -> str:
+        calls.append(("founding_date", {"company": company}))
+        await asyncio.sleep(40)
+        return FOUNDED
+
+
 def _vault(mcp, calls):
     @mcp.tool(description="Archive notes on when a company was founded.")
     def founding_notes(company: str) -> str:
@@ -138,6 +148,13 @@ def facts():
 @pytest.fixture(scope="module")
 def broken():
     s = ToolServer("broken", _broken)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def slow():
+    s = ToolServer("slow", _slow)
     yield s
     s.close()
 
@@ -188,13 +205,13 @@ def _closed_port() -> int:
     return port
 
 
-def _run(client: parallel.Parallel, servers: list, betas=(MCP_BETA,), input=None, **kwargs):
+def _run(client: parallel.Parallel, servers: list, betas=(MCP_BETA,), input=None, processor="lite", **kwargs):
     """Creates a run with `servers` and waits for it to end; returns (run id, result read
     with the MCP beta)."""
     extra = {"betas": list(betas)} if betas else {}
     run = client.task_run.create(
         input=input or {"company": "Zorblax Robotics"},
-        processor="lite",
+        processor=processor,
         task_spec=json_spec(SCHEMA),
         mcp_servers=servers,
         **extra,
@@ -294,6 +311,19 @@ def test_failing_servers_are_warnings_not_failed_runs(research, broken, web):
     assert (call.server_name, call.tool_name) == ("broken", "founding_date")
     assert call.content is None and "offline" in (call.error or ""), call
     # The run still answered from the web.
+    assert res.output.content["founded_on"] == "2011-03-05"
+
+
+def test_a_slow_tool_cannot_make_the_run_overrun(research, slow):
+    # lite-fast has 30 s; its tools get a third of that, so the 40 s tool is given up on
+    # after about 10 s and the run completes in time.
+    started = time.monotonic()
+    _, res = _run(research.client(), [{"name": "slow", "url": slow.url}], processor="lite-fast")
+    elapsed = time.monotonic() - started
+    [call] = res.output.mcp_tool_calls
+    assert call.content is None and "did not answer within" in (call.error or ""), call
+    assert '"slow"' in _warnings(res), _warnings(res)
+    assert 8 < elapsed < 30, elapsed
     assert res.output.content["founded_on"] == "2011-03-05"
 
 

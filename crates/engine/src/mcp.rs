@@ -15,8 +15,9 @@
 //! Tool servers are untrusted. Each URL passes the fetcher's SSRF guard (the URL itself,
 //! then every address its host resolves to; no redirects), connecting and listing have
 //! [`Limits::connect`], each call [`Limits::call`], responses are capped, a tool's text is
-//! cut to [`Limits::max_result_bytes`] with a note, and a run makes at most
-//! [`Limits::per_server`] calls per server and [`Limits::total`] in all. A server that cannot
+//! cut to [`Limits::max_result_bytes`] with a note, a run makes at most
+//! [`Limits::per_server`] calls per server and [`Limits::total`] in all, and all of it fits in
+//! a third of the run's time limit ([`Limits::within`]). A server that cannot
 //! be reached, times out, breaks the protocol or reports a tool error is a warning on the
 //! run (and an `error` in the call's record when a call was made), never a failed run.
 
@@ -97,6 +98,19 @@ pub struct Limits {
     pub per_server: usize,
     /// Calls per run.
     pub total: usize,
+    /// All the time the run's tools may take, connecting included: a slow server must not
+    /// make the run overrun its own time limit ([`Limits::within`]).
+    pub time_budget: Duration,
+}
+
+impl Limits {
+    /// These limits in a run of `time_limit`: its tools get a third of it at most.
+    pub fn within(self, time_limit: Duration) -> Limits {
+        Limits {
+            time_budget: self.time_budget.min(time_limit / 3),
+            ..self
+        }
+    }
 }
 
 impl Default for Limits {
@@ -108,6 +122,7 @@ impl Default for Limits {
             max_response_bytes: 1024 * 1024,
             per_server: 3,
             total: 8,
+            time_budget: Duration::from_secs(120),
         }
     }
 }
@@ -163,12 +178,14 @@ pub async fn use_tools(
     if servers.is_empty() {
         return outcome;
     }
+    let deadline = tokio::time::Instant::now() + limits.time_budget;
+    let connect_within = limits.connect.min(limits.time_budget);
     let connected = futures::future::join_all(servers.iter().map(|server| async move {
-        match tokio::time::timeout(limits.connect, connect(server, fetcher, limits)).await {
+        match tokio::time::timeout(connect_within, connect(server, fetcher, limits)).await {
             Ok(result) => result,
             Err(_) => Err(format!(
                 "no answer within {} s",
-                limits.connect.as_secs_f64()
+                connect_within.as_secs_f64()
             )),
         }
     }))
@@ -233,15 +250,26 @@ pub async fn use_tools(
         let Some(session) = sessions[call.server].as_ref() else {
             continue;
         };
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            outcome.warnings.push(warning(format!(
+                "MCP tool {:?} on server {:?} was not called: the run's {} s for tools were used up",
+                call.tool,
+                server.name,
+                limits.time_budget.as_secs_f64()
+            )));
+            continue;
+        }
+        let within = limits.call.min(left);
         let arguments = Value::Object(call.arguments.clone()).to_string();
         let params = CallToolRequestParams::new(call.tool.clone()).with_arguments(call.arguments);
-        let answer = tokio::time::timeout(limits.call, session.call_tool(params)).await;
+        let answer = tokio::time::timeout(within, session.call_tool(params)).await;
         let (content, error) = match answer {
             Err(_) => (
                 None,
                 Some(format!(
                     "the tool did not answer within {} s",
-                    limits.call.as_secs_f64()
+                    within.as_secs_f64()
                 )),
             ),
             Ok(Err(e)) => (None, Some(e.to_string())),
@@ -279,10 +307,15 @@ pub async fn use_tools(
             error,
         });
     }
-    for session in sessions.into_iter().flatten() {
-        // Ends the session (a DELETE to the server) and the transport's task.
-        let _ = tokio::time::timeout(limits.connect, session.cancel()).await;
-    }
+    // Ends each session (a DELETE to the server) and its transport's task, all at once and
+    // briefly: a server that does not answer is simply dropped.
+    futures::future::join_all(
+        sessions
+            .into_iter()
+            .flatten()
+            .map(|session| tokio::time::timeout(Duration::from_secs(2), session.cancel())),
+    )
+    .await;
     outcome
 }
 

@@ -262,3 +262,11 @@ fn a_tool_answer_is_a_source_of_passages() {
     assert_ne!(call_id("trun_1", 0), call_id("trun_1", 1));
     assert!(call_id("trun_1", 0).starts_with("call_"));
 }
+
+#[test]
+fn tools_get_a_third_of_the_runs_time() {
+    let limits = Limits::default().within(Duration::from_secs(30));
+    assert_eq!(limits.time_budget, Duration::from_secs(10));
+    let long = Limits::default().within(Duration::from_secs(7200));
+    assert_eq!(long.time_budget, Limits::default().time_budget);
+}

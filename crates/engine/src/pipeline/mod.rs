@@ -215,7 +215,7 @@ impl Processor for ResearchProcessor {
                 &request,
                 self.providers.fetch.fetcher(),
                 self.providers.llm.as_deref(),
-                mcp::Limits::default(),
+                mcp::Limits::default().within(budget.time_limit),
             )
             .await;
             progress
