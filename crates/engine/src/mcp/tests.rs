@@ -270,3 +270,73 @@ fn tools_get_a_third_of_the_runs_time() {
     let long = Limits::default().within(Duration::from_secs(7200));
     assert_eq!(long.time_budget, Limits::default().time_budget);
 }
+
+fn fetcher(allow_private: bool) -> Fetcher {
+    Fetcher::new(crate::fetch::FetcherConfig {
+        allow_private,
+        ..Default::default()
+    })
+}
+
+fn server_at(name: &str, url: &str) -> McpServer {
+    McpServer {
+        name: name.into(),
+        url: url.into(),
+        headers: Vec::new(),
+        allowed_tools: None,
+    }
+}
+
+#[tokio::test]
+async fn private_servers_are_refused_by_the_ssrf_guard() {
+    let servers = [
+        server_at("loop", "http://127.0.0.1:9/mcp"),
+        server_at("meta", "http://169.254.169.254/mcp"),
+        server_at("ftp", "ftp://example.com/mcp"),
+    ];
+    let outcome = use_tools(
+        "trun_x",
+        &servers,
+        &founding_task(),
+        &fetcher(false),
+        None,
+        Limits::default(),
+    )
+    .await;
+    assert!(outcome.calls.is_empty() && outcome.sources.is_empty());
+    let text = serde_json::to_string(&outcome.warnings).unwrap();
+    assert_eq!(outcome.warnings.len(), 3, "{text}");
+    for needle in [
+        "\\\"loop\\\"",
+        "loopback",
+        "\\\"meta\\\"",
+        "link-local",
+        "\\\"ftp\\\"",
+    ] {
+        assert!(text.contains(needle), "{needle} not in {text}");
+    }
+}
+
+#[tokio::test]
+async fn a_closed_port_is_a_warning() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let servers = [server_at("down", &format!("http://127.0.0.1:{port}/mcp"))];
+    let outcome = use_tools(
+        "trun_x",
+        &servers,
+        &founding_task(),
+        &fetcher(true),
+        None,
+        Limits::default(),
+    )
+    .await;
+    assert!(outcome.calls.is_empty());
+    assert_eq!(outcome.warnings.len(), 1);
+    assert!(outcome.warnings[0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("MCP server \"down\" could not be used"));
+}
