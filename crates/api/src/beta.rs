@@ -99,9 +99,11 @@ fn refused(reason: &str) -> ApiError {
 /// One call of an MCP tool made by a run: the spec's `McpToolCall`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct McpToolCall {
+    /// Parallax's id for the call (`call_…`).
     pub tool_call_id: String,
     /// The `name` the request gave the server.
     pub server_name: String,
+    /// The tool's name as the server lists it.
     pub tool_name: String,
     /// The arguments sent, as a JSON object in text.
     pub arguments: String,

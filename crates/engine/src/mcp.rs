@@ -42,6 +42,7 @@ use std::time::Duration;
 pub struct McpServer {
     /// The name the request gave it (`server_name` in the call records).
     pub name: String,
+    /// Its streamable-HTTP endpoint.
     pub url: String,
     /// Sent with every request to the server.
     pub headers: Vec<(String, String)>,
@@ -131,17 +132,24 @@ impl Default for Limits {
 /// description and input schema.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OfferedTool {
+    /// Index of its server in the run's servers.
     pub server: usize,
+    /// The tool's name as the server lists it.
     pub name: String,
+    /// Its description (or title), empty when it has none.
     pub description: String,
+    /// The JSON Schema of its arguments.
     pub input_schema: Value,
 }
 
 /// A call the run decided to make.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedCall {
+    /// Index of the server in the run's servers.
     pub server: usize,
+    /// The tool to call.
     pub tool: String,
+    /// The arguments to send.
     pub arguments: Map<String, Value>,
 }
 
