@@ -43,6 +43,9 @@ class FakeLLM:
                 status, headers, payload, delay = llm.handle(self.path, dict(self.headers), raw)
                 if delay:
                     time.sleep(delay)
+                if status == 200 and llm.wants_stream(raw) and payload and payload.get("choices"):
+                    self.stream(payload, llm.stream_pause)
+                    return
                 data = json.dumps(payload).encode() if payload is not None else b""
                 try:
                     self.send_response(status)
@@ -55,10 +58,45 @@ class FakeLLM:
                 except OSError:
                     pass  # the client gave up (timeout case)
 
+            def stream(self, payload: dict, pause: float):
+                """The completion as OpenAI streams it: the content in four deltas, `pause`
+                seconds apart, then the usage and `data: [DONE]`."""
+                content = payload["choices"][0]["message"]["content"]
+                quarter = max(1, len(content) // 4)
+                pieces = [content[i:i + quarter] for i in range(0, len(content), quarter)]
+                try:
+                    self.send_response(200)
+                    self.send_header("content-type", "text/event-stream")
+                    self.send_header("connection", "close")
+                    self.end_headers()
+                    for i, piece in enumerate(pieces):
+                        if i:
+                            time.sleep(pause)
+                        chunk = {"id": payload["id"], "object": "chat.completion.chunk", "choices": [
+                            {"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+                        self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+                        self.wfile.flush()
+                    usage = {"id": payload["id"], "object": "chat.completion.chunk", "choices": [], "usage": payload["usage"]}
+                    self.wfile.write(b"data: " + json.dumps(usage).encode() + b"\n\ndata: [DONE]\n\n")
+                    self.wfile.flush()
+                except OSError:
+                    pass
+                self.close_connection = True
+
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    # Seconds between the deltas of a streamed answer (requests with `stream: true`).
+    stream_pause = 0.0
+
+    @staticmethod
+    def wants_stream(raw: bytes) -> bool:
+        try:
+            return json.loads(raw).get("stream") is True
+        except (ValueError, AttributeError):
+            return False
 
     def handle(self, path: str, headers: dict, raw: bytes):
         try:

@@ -14,7 +14,8 @@
   a bad key (401): each an `openai` error carrying the API's error shape.
 - Multi-turn: a follow-up that only makes sense with the earlier turn is answered from it.
 - With the scripted LLM (the only fake: no LLM runs here): the model writes the answer from
-  the passages read; a stream whose research stays quiet for 22 s is held open by
+  the passages read; a stream carries the model's text as it writes it (its deltas arrive
+  1.5 s apart, not all at the end); a stream whose research stays quiet for 22 s is held open by
   keep-alives the client ignores; a research over its time limit ends a stream with an error
   event that the client raises, and a whole answer with a 504.
 
@@ -333,10 +334,38 @@ def test_with_an_llm_the_model_writes_the_answer_from_the_passages(web, llm_serv
     sent = fake_llm.requests["written"][-1]
     prompt = "\n".join(m["content"] for m in sent["messages"])
     assert "Be exact." in prompt, "the system turn reaches the writer"
+    assert sent.get("stream") is False, "a whole answer is asked for whole"
     assert not fake_llm.problems, fake_llm.problems
     cited = check_basis(web, basis_of(completion))
     assert cited, "the writer's [n] became a citation"
     c.close()
+
+
+def test_with_an_llm_a_stream_carries_the_text_as_the_model_writes_it(web, llm_server, fake_llm):
+    fake_llm.scripts["tokens"] = _written(0)
+    fake_llm.stream_pause = 1.5
+    try:
+        c = oai(llm_server)
+        started = time.monotonic()
+        arrivals = []
+        last = None
+        for chunk in c.chat.completions.create(
+            model="speed", stream=True, messages=[{"role": "user", "content": "llmcase-tokens " + FOUNDED_Q}]
+        ):
+            if chunk.choices and chunk.choices[0].delta.content:
+                arrivals.append((time.monotonic() - started, chunk.choices[0].delta.content))
+            if chunk.choices and chunk.choices[0].finish_reason:
+                last = chunk
+        c.close()
+    finally:
+        fake_llm.stream_pause = 0.0
+    assert fake_llm.requests["tokens"][-1].get("stream") is True, "the writer was asked to stream"
+    text = "".join(piece for _, piece in arrivals)
+    assert text.startswith("Zorblax Robotics was founded on 5 March 2011 ["), text
+    # The model's four pieces arrive 1.5 s apart: the first long before the last.
+    assert len(arrivals) >= 4, arrivals
+    assert arrivals[-1][0] - arrivals[0][0] >= 3.5, arrivals
+    check_basis(web, basis_of(last))
 
 
 def test_a_stream_quiet_for_22_seconds_is_kept_alive_and_completes(llm_server, fake_llm):

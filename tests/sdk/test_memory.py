@@ -20,7 +20,8 @@ leave runs in keys[0]'s). Each test uses scope keys of its own.
 - Memory as context (a real-pipeline server whose only search provider is a SearXNG stand-in
   on loopback): a first run in scope K cites page P, which the stand-in returns only for
   queries naming the lighthouse; a related question in K reads and cites P from memory; the
-  same question in another scope does not.
+  same question in another scope does not; a run that names no scope does not read personal
+  memory, though it holds the page.
 """
 
 from __future__ import annotations
@@ -374,3 +375,25 @@ def test_a_later_run_in_the_scope_reads_what_earlier_runs_cited(fresh_server):
     # P was read from memory, not found: no search for the second question could return it.
     keeper_queries = [q for q in web.queries if "keeper" in q.lower()]
     assert keeper_queries and not any("lighthouse" in q.lower() for q in keeper_queries), web.queries
+
+
+def test_a_run_without_a_scope_key_does_not_read_personal_memory(fresh_server):
+    web = Web()
+    srv = fresh_server(
+        "sqlite",
+        scripted=False,
+        extra_args=["--allow-private-fetch", "--search", "searxng", "--searxng-url", web.base],
+    )
+    client = srv.client()
+    first = client.task_run.create(input="When was the Brannock Point lighthouse lamp first lit?", processor="lite")
+    first_result = client.task_run.result(first.run_id, api_timeout=60)
+    assert first_result.run.status == "completed"
+    assert web.page in cited(first_result.output), first_result.output
+    # Personal memory holds the run and the page it cited...
+    remembered = client.beta.memory.retrieve(query="lighthouse lamp")
+    assert [r.id for r in remembered.results] == [first.run_id]
+    # ...but a run that names no scope does not read it.
+    again = client.task_run.create(input="Who was the first keeper at Brannock Point?", processor="lite")
+    again_result = client.task_run.result(again.run_id, api_timeout=60)
+    if again_result.run.status == "completed":
+        assert web.page not in cited(again_result.output), again_result.output

@@ -7,8 +7,8 @@
 //! small and closed, so a field they do not define is refused (422) rather than ignored:
 //! a misspelt `memroy_scope_key` would otherwise read, or clear, the personal scope.
 
+use crate::create::{body_fields, escape_pointer};
 use crate::error::{ApiError, FieldError};
-use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{json, Map, Value};
 
 /// The scope key of a tenant's personal memory (requests without `memory_scope_key`).
@@ -74,33 +74,23 @@ pub struct EvictRequest {
 }
 
 fn object(body: &[u8], known: &[&str]) -> Result<Map<String, Value>, ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::validation(vec![FieldError::new(
-            "",
-            format!("the body is not valid JSON: {e}"),
-        )])
-    })?;
-    let Value::Object(map) = value else {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "",
-            "the body must be a JSON object",
-        )]));
-    };
-    let unknown: Vec<FieldError> = map
-        .keys()
-        .filter(|k| !known.contains(&k.as_str()))
-        .map(|k| {
-            FieldError::new(
-                format!("/{}", k.replace('~', "~0").replace('/', "~1")),
-                format!(
-                    "is not a field of this request (fields: {})",
-                    known.join(", ")
-                ),
-            )
-        })
-        .collect();
-    if !unknown.is_empty() {
-        return Err(ApiError::validation(unknown));
+    let mut errors = Vec::new();
+    let map = body_fields(body, &mut errors)?;
+    errors.extend(
+        map.keys()
+            .filter(|k| !known.contains(&k.as_str()))
+            .map(|k| {
+                FieldError::new(
+                    format!("/{}", escape_pointer(k)),
+                    format!(
+                        "is not a field of this request (fields: {})",
+                        known.join(", ")
+                    ),
+                )
+            }),
+    );
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
     }
     Ok(map)
 }
@@ -144,19 +134,6 @@ fn kind_field(
     }
 }
 
-/// Reads an RFC 3339 timestamp (a timestamp without an offset is taken as UTC, as Python's
-/// `datetime.isoformat()` writes a naive one) as microseconds since the epoch.
-pub fn parse_timestamp(text: &str) -> Option<i64> {
-    let text = text.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Some(t.with_timezone(&Utc).timestamp_micros());
-    }
-    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
-        .map(|t| t.and_utc().timestamp_micros())
-}
-
 /// Parses and validates a `retrieve` body; every mistake is a 422 naming its field.
 pub fn parse_retrieve(body: &[u8]) -> Result<RetrieveRequest, ApiError> {
     let map = object(
@@ -190,7 +167,7 @@ pub fn parse_retrieve(body: &[u8]) -> Result<RetrieveRequest, ApiError> {
     let since = match map.get("since") {
         None | Some(Value::Null) => None,
         Some(v) => {
-            let parsed = v.as_str().and_then(parse_timestamp);
+            let parsed = v.as_str().and_then(crate::time::parse_rfc3339);
             if parsed.is_none() {
                 errors.push(FieldError::new(
                     "/since",

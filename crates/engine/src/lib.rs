@@ -90,6 +90,16 @@ pub trait ProgressSink: Send + Sync {
     async fn message(&self, kind: MessageKind, text: &str);
     /// `progress_meter` is 0 to 100.
     async fn stats(&self, stats: &SourceStats, progress_meter: f64);
+    /// Whether this sink takes the answer's text as it is written ([`ProgressSink::content`]):
+    /// a writer that can stream (an LLM, for a text answer) then streams. Off by default, so a
+    /// run's writer streams only for someone who reads it as it comes (a chat stream).
+    fn wants_content(&self) -> bool {
+        false
+    }
+    /// A piece of the answer's text, as the writer produces it, in order. The pieces are the
+    /// answer's text only if synthesis does not fall back afterwards (an LLM that breaks mid-
+    /// answer): the output's content is the answer.
+    fn content(&self, _delta: &str) {}
 }
 
 /// A finished run's output.

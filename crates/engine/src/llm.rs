@@ -455,7 +455,6 @@ impl LlmClient {
         loop {
             let level = local_level.max(self.inner.capability.load(Ordering::Relaxed));
             let (body, wire_level) = self.request_body(messages, &format, level);
-            let attempts = retries + 1;
             let backoff = match self.attempt(&body).await {
                 Attempt::Answer {
                     status,
@@ -496,59 +495,212 @@ impl LlmClient {
                         );
                         continue;
                     }
-                    let retryable = matches!(status, 429 | 500 | 502 | 503 | 504);
-                    if !retryable || retries >= config.max_retries {
-                        return Err(LlmError::Status {
-                            base_url: config.base_url.clone(),
-                            status,
-                            body: error_excerpt(parsed.as_ref(), &text),
-                            attempts,
-                        });
-                    }
-                    tracing::warn!(
-                        base_url = %config.base_url,
+                    self.retry_after_error(
                         status,
-                        attempt = attempts,
-                        "the LLM answered an error; retrying"
-                    );
-                    retry_after.map_or_else(|| self.backoff(retries), |d| d.min(MAX_RETRY_AFTER))
+                        retry_after,
+                        error_excerpt(parsed.as_ref(), &text),
+                        retries,
+                    )?
                 }
-                Attempt::TimedOut => {
-                    if retries >= config.max_retries {
-                        return Err(LlmError::Timeout {
-                            base_url: config.base_url.clone(),
-                            timeout: config.timeout,
-                            attempts,
-                        });
-                    }
-                    tracing::warn!(
-                        base_url = %config.base_url,
-                        attempt = attempts,
-                        timeout = ?config.timeout,
-                        "the LLM did not answer in time; retrying"
-                    );
-                    self.backoff(retries)
+                Attempt::TimedOut => self.retry_after_timeout(retries)?,
+                Attempt::Failed(message) => self.retry_after_failure(message, retries)?,
+            };
+            retries += 1;
+            tokio::time::sleep(backoff).await;
+        }
+    }
+
+    /// How long to wait before retrying an attempt answered with error `status`, or the
+    /// error to give up with (not retryable, or retries spent).
+    fn retry_after_error(
+        &self,
+        status: u16,
+        retry_after: Option<Duration>,
+        body: String,
+        retries: u32,
+    ) -> Result<Duration, LlmError> {
+        let config = &self.inner.config;
+        let retryable = matches!(status, 429 | 500 | 502 | 503 | 504);
+        if !retryable || retries >= config.max_retries {
+            return Err(LlmError::Status {
+                base_url: config.base_url.clone(),
+                status,
+                body,
+                attempts: retries + 1,
+            });
+        }
+        tracing::warn!(
+            base_url = %config.base_url,
+            status,
+            attempt = retries + 1,
+            "the LLM answered an error; retrying"
+        );
+        Ok(retry_after.map_or_else(|| self.backoff(retries), |d| d.min(MAX_RETRY_AFTER)))
+    }
+
+    /// How long to wait before retrying an attempt that ran out of time, or the error.
+    fn retry_after_timeout(&self, retries: u32) -> Result<Duration, LlmError> {
+        let config = &self.inner.config;
+        if retries >= config.max_retries {
+            return Err(LlmError::Timeout {
+                base_url: config.base_url.clone(),
+                timeout: config.timeout,
+                attempts: retries + 1,
+            });
+        }
+        tracing::warn!(
+            base_url = %config.base_url,
+            attempt = retries + 1,
+            timeout = ?config.timeout,
+            "the LLM did not answer in time; retrying"
+        );
+        Ok(self.backoff(retries))
+    }
+
+    /// How long to wait before retrying an attempt that could not reach the server, or the
+    /// error.
+    fn retry_after_failure(&self, message: String, retries: u32) -> Result<Duration, LlmError> {
+        let config = &self.inner.config;
+        if retries >= config.max_retries {
+            return Err(LlmError::Unreachable {
+                base_url: config.base_url.clone(),
+                attempts: retries + 1,
+                message,
+            });
+        }
+        tracing::warn!(
+            base_url = %config.base_url,
+            attempt = retries + 1,
+            error = %message,
+            "could not reach the LLM; retrying"
+        );
+        Ok(self.backoff(retries))
+    }
+
+    /// Asks for a text answer with `stream: true`, handing each piece of content to
+    /// `on_delta` as it arrives, and returns the whole completion. A server that answers with
+    /// a whole completion instead of a stream is read as one (its content is one delta).
+    /// Failures are retried as [`LlmClient::chat`] retries them, but only until the first
+    /// delta went out: what was handed on cannot be taken back, so a stream that breaks after
+    /// it is an error ([`LlmError::BadResponse`]).
+    pub async fn chat_streamed(
+        &self,
+        messages: &[Message],
+        on_delta: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<Completion, LlmError> {
+        let (mut body, _) = self.request_body(messages, &ResponseFormat::Text, LEVEL_TEXT);
+        body["stream"] = json!(true);
+        let mut retries: u32 = 0;
+        loop {
+            let backoff = match self.stream_attempt(&body, on_delta).await {
+                Streamed::Done(completion) => {
+                    self.count(completion.usage);
+                    return Ok(completion);
                 }
-                Attempt::Failed(message) => {
-                    if retries >= config.max_retries {
-                        return Err(LlmError::Unreachable {
-                            base_url: config.base_url.clone(),
-                            attempts,
-                            message,
-                        });
-                    }
-                    tracing::warn!(
-                        base_url = %config.base_url,
-                        attempt = attempts,
-                        error = %message,
-                        "could not reach the LLM; retrying"
-                    );
-                    self.backoff(retries)
+                Streamed::Broken(message) => {
+                    return Err(LlmError::BadResponse {
+                        base_url: self.inner.config.base_url.clone(),
+                        message,
+                    })
+                }
+                Streamed::NotStarted(Attempt::Answer {
+                    status,
+                    retry_after,
+                    body: text,
+                }) => {
+                    let parsed: Option<Value> = serde_json::from_str(&text).ok();
+                    self.retry_after_error(
+                        status,
+                        retry_after,
+                        error_excerpt(parsed.as_ref(), &text),
+                        retries,
+                    )?
+                }
+                Streamed::NotStarted(Attempt::TimedOut) => self.retry_after_timeout(retries)?,
+                Streamed::NotStarted(Attempt::Failed(message)) => {
+                    self.retry_after_failure(message, retries)?
                 }
             };
             retries += 1;
             tokio::time::sleep(backoff).await;
         }
+    }
+
+    /// One streamed request: the completion, or why it failed before or after content went out.
+    async fn stream_attempt(
+        &self,
+        body: &Value,
+        on_delta: &(dyn Fn(&str) + Send + Sync),
+    ) -> Streamed {
+        let sent = self
+            .inner
+            .http
+            .post(&self.inner.endpoint)
+            .json(body)
+            .send()
+            .await;
+        let mut response = match sent {
+            Ok(response) => response,
+            Err(e) => return Streamed::NotStarted(transport_failure(&e)),
+        };
+        let status = response.status().as_u16();
+        let is_stream = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if !(200..300).contains(&status) || !is_stream {
+            let whole = match self.attempt_from(response).await {
+                Attempt::Answer {
+                    status: 200..=299,
+                    body: text,
+                    ..
+                } => text,
+                other => return Streamed::NotStarted(other),
+            };
+            let parsed: Option<Value> = serde_json::from_str(&whole).ok();
+            let usage = parsed.as_ref().and_then(read_usage).unwrap_or_default();
+            return match parsed
+                .as_ref()
+                .ok_or_else(|| format!("the body is not JSON: {}", excerpt(&whole)))
+                .and_then(read_content)
+            {
+                Ok(content) => {
+                    on_delta(&content);
+                    Streamed::Done(Completion { content, usage })
+                }
+                Err(message) => Streamed::Broken(message),
+            };
+        }
+        let mut reader = StreamReader::default();
+        loop {
+            match response.chunk().await {
+                Ok(Some(bytes)) => {
+                    if let Err(message) = reader.feed(&bytes, on_delta) {
+                        return Streamed::Broken(message);
+                    }
+                    if reader.done {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) if reader.content.is_empty() => {
+                    return Streamed::NotStarted(transport_failure(&e))
+                }
+                Err(e) => {
+                    return Streamed::Broken(format!(
+                        "the stream broke after part of the answer: {e}"
+                    ))
+                }
+            }
+        }
+        if reader.content.is_empty() {
+            return Streamed::Broken("the stream carried no content".to_string());
+        }
+        Streamed::Done(Completion {
+            content: reader.content,
+            usage: reader.usage,
+        })
     }
 
     /// Asks for JSON matching `schema` and returns it with the tokens used. The answer is
@@ -735,10 +887,14 @@ impl LlmClient {
             .json(body)
             .send()
             .await;
-        let response = match sent {
-            Ok(response) => response,
-            Err(e) => return transport_failure(&e),
-        };
+        match sent {
+            Ok(response) => self.attempt_from(response).await,
+            Err(e) => transport_failure(&e),
+        }
+    }
+
+    /// What an answer carried: its status, `Retry-After` and body.
+    async fn attempt_from(&self, response: reqwest::Response) -> Attempt {
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -755,6 +911,71 @@ impl LlmClient {
             },
             Err(e) => transport_failure(&e),
         }
+    }
+}
+
+/// What a streamed attempt got.
+enum Streamed {
+    /// The whole answer.
+    Done(Completion),
+    /// It failed before any content went out: retried like any attempt.
+    NotStarted(Attempt),
+    /// It failed after content went out, or the server answered something unreadable.
+    Broken(String),
+}
+
+/// Reads the `data:` lines of a chat-completions stream as they arrive.
+#[derive(Default)]
+struct StreamReader {
+    /// Bytes of a line not yet ended.
+    pending: Vec<u8>,
+    content: String,
+    usage: Usage,
+    /// `data: [DONE]` was read.
+    done: bool,
+}
+
+impl StreamReader {
+    /// Takes `bytes`, handing each content delta of a whole line to `on_delta`.
+    fn feed(
+        &mut self,
+        bytes: &[u8],
+        on_delta: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<(), String> {
+        self.pending.extend_from_slice(bytes);
+        while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line);
+            let Some(data) = line.trim_end_matches(['\r', '\n']).strip_prefix("data:") else {
+                continue;
+            };
+            let data = data.trim();
+            if data == "[DONE]" {
+                self.done = true;
+                return Ok(());
+            }
+            let Ok(chunk) = serde_json::from_str::<Value>(data) else {
+                return Err(format!("a stream event is not JSON: {}", excerpt(data)));
+            };
+            if let Some(error) = chunk.get("error") {
+                return Err(format!(
+                    "the stream ended with an error: {}",
+                    excerpt(&error.to_string())
+                ));
+            }
+            if let Some(usage) = read_usage(&chunk) {
+                self.usage = usage;
+            }
+            let delta = chunk
+                .pointer("/choices/0/delta/content")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if !delta.is_empty() {
+                self.content.push_str(delta);
+                on_delta(delta);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -1208,3 +1208,92 @@ async fn findall_judgements_count_only_with_a_citation() {
         .await
         .is_none());
 }
+
+/// A streamed answer: each of `pieces` as a chunk, then the usage and `[DONE]`.
+fn streamed(pieces: &[&str]) -> Canned {
+    let mut body = String::new();
+    for piece in pieces {
+        let chunk = json!({"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": piece}}]});
+        // CRLF line ends and a comment line: both are valid SSE.
+        body.push_str(&format!(": note\r\ndata: {chunk}\r\n\r\n"));
+    }
+    let usage = json!({"choices": [], "usage": {"prompt_tokens": 30, "completion_tokens": 4, "total_tokens": 34}});
+    body.push_str(&format!("data: {usage}\n\ndata: [DONE]\n\n"));
+    Canned {
+        status: 200,
+        headers: vec![("content-type", "text/event-stream".to_string())],
+        body,
+        delay: Duration::ZERO,
+    }
+}
+
+fn collect_deltas() -> (Arc<Mutex<Vec<String>>>, impl Fn(&str) + Send + Sync) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    (seen, move |d: &str| {
+        sink.lock().expect("lock").push(d.to_owned())
+    })
+}
+
+#[tokio::test]
+async fn a_streamed_answer_arrives_in_deltas_that_join_to_the_completion() {
+    let (base, script) = serve(vec![streamed(&[
+        "Zorblax was ",
+        "founded in ",
+        "2011 [1].",
+    ])])
+    .await;
+    let llm = client(&base);
+    let (seen, on_delta) = collect_deltas();
+    let completion = llm.chat_streamed(&question(), &on_delta).await.unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["Zorblax was ", "founded in ", "2011 [1]."]
+    );
+    assert_eq!(completion.content, "Zorblax was founded in 2011 [1].");
+    assert_eq!(completion.usage.total(), 34);
+    assert_eq!(llm.total_usage().total(), 34);
+    assert_eq!(script.received()[0].body["stream"], true);
+}
+
+#[tokio::test]
+async fn a_server_that_answers_whole_is_read_as_one_delta() {
+    let (base, _script) = serve(vec![Canned::ok("The whole answer.", 10, 3)]).await;
+    let (seen, on_delta) = collect_deltas();
+    let completion = client(&base)
+        .chat_streamed(&question(), &on_delta)
+        .await
+        .unwrap();
+    assert_eq!(*seen.lock().unwrap(), ["The whole answer."]);
+    assert_eq!(completion.usage.total(), 13);
+}
+
+#[tokio::test]
+async fn a_stream_is_retried_only_before_its_first_delta() {
+    let (base, script) = serve(vec![Canned::status(503, "busy"), streamed(&["ok"])]).await;
+    let (seen, on_delta) = collect_deltas();
+    let completion = client(&base)
+        .chat_streamed(&question(), &on_delta)
+        .await
+        .unwrap();
+    assert_eq!(completion.content, "ok");
+    assert_eq!(script.received().len(), 2, "the 503 was retried");
+    assert_eq!(*seen.lock().unwrap(), ["ok"]);
+
+    // An error after content went out is not retried: what was handed on stands.
+    let mut broken = streamed(&["half an "]);
+    broken.body = broken.body.replace(
+        "data: {\"choices\":[]",
+        "data: {\"error\":{\"message\":\"overloaded\"}}\n\ndata: {\"choices\":[]",
+    );
+    let (base, script) = serve(vec![broken, streamed(&["never asked"])]).await;
+    let (seen, on_delta) = collect_deltas();
+    let error = client(&base)
+        .chat_streamed(&question(), &on_delta)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, LlmError::BadResponse { .. }), "{error}");
+    assert!(error.to_string().contains("overloaded"), "{error}");
+    assert_eq!(*seen.lock().unwrap(), ["half an "]);
+    assert_eq!(script.remaining(), 1, "no second attempt");
+}

@@ -8,7 +8,7 @@
 //!
 //! **Streams.** The first chunk (the `assistant` role) is sent at once; keep-alive comments
 //! (see [`crate::sse`]) hold the connection while the research runs; then the answer's content
-//! in deltas, a last chunk with `finish_reason` and the basis, a usage chunk when
+//! in deltas (as an LLM writes a text answer; otherwise cut from the answer once it is ready), a last chunk with `finish_reason` and the basis, a usage chunk when
 //! `stream_options.include_usage` asked for one, and `data: [DONE]`. A research that fails,
 //! times out or is cut short by shutdown ends the stream with `data: {"type":"error","error":
 //! {…}}`, which OpenAI's clients raise as an error, and no `[DONE]`.
@@ -260,49 +260,83 @@ fn data(value: &Value) -> SseEvent {
     }
 }
 
+/// What the research task of a streamed completion tells its stream.
+enum Step {
+    /// A piece of the answer's text as the writer produced it (an LLM streaming a text answer).
+    Delta(String),
+    /// The research ended.
+    Done(Result<Output, Ended>),
+}
+
+/// The sink of a streamed completion: the writer's text goes to the stream as it comes.
+struct Deltas(mpsc::UnboundedSender<Step>);
+
+#[async_trait]
+impl ProgressSink for Deltas {
+    async fn message(&self, _: MessageKind, _: &str) {}
+    async fn stats(&self, _: &SourceStats, _: f64) {}
+    fn wants_content(&self) -> bool {
+        true
+    }
+    fn content(&self, delta: &str) {
+        let _ = self.0.send(Step::Delta(delta.to_owned()));
+    }
+}
+
 /// The events of a streamed completion. The research runs in a task of its own so that the
-/// first chunk goes out at once; dropping the stream (the client left) aborts it.
+/// first chunk goes out at once, and the writer's text as it comes; dropping the stream (the
+/// client left) aborts the research.
 fn stream(
     header: CompletionHeader,
     request: ChatRequest,
     research: Research,
 ) -> impl Stream<Item = SseEvent> + Send + 'static {
-    let (done_tx, done_rx) = mpsc::channel::<Result<Output, Ended>>(1);
+    let (steps_tx, steps) = mpsc::unbounded_channel::<Step>();
     let handle = tokio::spawn(async move {
-        let outcome = research.run(&Quiet).await;
-        let _ = done_tx.send(outcome).await;
+        let sink = Deltas(steps_tx.clone());
+        let outcome = research.run(&sink).await;
+        let _ = steps_tx.send(Step::Done(outcome));
     });
-    let guard = AbortOnDrop(handle);
     let first = data(&header.chunk(json!({"role": "assistant", "content": ""}), None, &[]));
-    let waiting = Waiting {
+    let streaming = Streaming {
         header,
         request,
-        done: done_rx,
-        _guard: guard,
+        steps,
+        sent: String::new(),
+        _guard: AbortOnDrop(handle),
     };
-    let rest = futures::stream::once(async move {
-        let Waiting {
-            header,
-            request,
-            mut done,
-            _guard,
-        } = waiting;
-        let outcome = done.recv().await.unwrap_or(Err(Ended::ShuttingDown));
-        let events = match outcome {
-            Ok(output) => answer_events(&header, &request, output),
-            Err(ended) => vec![error_data(ended)],
-        };
-        futures::stream::iter(events)
+    let rest = futures::stream::unfold(Some(streaming), |state| async move {
+        let mut streaming = state?;
+        match streaming.steps.recv().await {
+            Some(Step::Delta(piece)) => {
+                streaming.sent.push_str(&piece);
+                let event = data(&streaming.header.chunk(json!({"content": piece}), None, &[]));
+                Some((vec![event], Some(streaming)))
+            }
+            Some(Step::Done(Ok(output))) => Some((
+                answer_events(
+                    &streaming.header,
+                    &streaming.request,
+                    output,
+                    &streaming.sent,
+                ),
+                None,
+            )),
+            Some(Step::Done(Err(ended))) => Some((vec![error_data(ended)], None)),
+            None => Some((vec![error_data(Ended::ShuttingDown)], None)),
+        }
     })
-    .flatten();
+    .flat_map(futures::stream::iter);
     futures::stream::once(async move { first }).chain(rest)
 }
 
 /// A streamed completion while its research runs.
-struct Waiting {
+struct Streaming {
     header: CompletionHeader,
     request: ChatRequest,
-    done: mpsc::Receiver<Result<Output, Ended>>,
+    steps: mpsc::UnboundedReceiver<Step>,
+    /// The answer's text sent so far, as the writer produced it.
+    sent: String,
     /// Held until the research is over; dropped with the stream if the client leaves first.
     _guard: AbortOnDrop,
 }
@@ -316,15 +350,23 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// The events after the research: content deltas, the last chunk with the basis, the usage
-/// chunk when asked for, and `[DONE]`.
+/// The events after the research: the content not yet streamed in deltas, the last chunk
+/// with the basis, the usage chunk when asked for, and `[DONE]`. When the writer streamed part
+/// of an answer and synthesis then fell back (an LLM that broke mid-answer), what was sent is
+/// not the answer's beginning and cannot be taken back: the stream ends with an error instead.
 fn answer_events(
     header: &CompletionHeader,
     request: &ChatRequest,
     output: Output,
+    sent: &str,
 ) -> Vec<SseEvent> {
     let answer = answer(output, &request.format);
-    let mut events: Vec<SseEvent> = content_deltas(&answer.content, DELTA_CHARS)
+    let Some(rest) = answer.content.strip_prefix(sent) else {
+        return vec![error_data(Ended::Failed(RunFailure::new(
+            "the writer failed after part of the answer was sent; ask again",
+        )))];
+    };
+    let mut events: Vec<SseEvent> = content_deltas(rest, DELTA_CHARS)
         .into_iter()
         .map(|piece| data(&header.chunk(json!({"content": piece}), None, &[])))
         .collect();

@@ -400,12 +400,14 @@ pub async fn auto_output(
     ))
 }
 
-/// A markdown answer citing sources as `[n]`.
+/// A markdown answer citing sources as `[n]`, streamed to `progress` as it is written when
+/// the sink wants the text ([`crate::ProgressSink::wants_content`]).
 pub async fn text_output(
     llm: &LlmClient,
     request: &Request,
     description: Option<&str>,
     sources: &[Source],
+    progress: &dyn crate::ProgressSink,
 ) -> Result<Synthesis, LlmError> {
     let shown = Shown::choose(
         sources,
@@ -420,7 +422,12 @@ pub async fn text_output(
             shown.prompt()
         )),
     ];
-    let completion = llm.chat(&messages, ResponseFormat::Text).await?;
+    let completion = if progress.wants_content() {
+        llm.chat_streamed(&messages, &|delta| progress.content(delta))
+            .await?
+    } else {
+        llm.chat(&messages, ResponseFormat::Text).await?
+    };
     let ids = cited_numbers(&completion.content);
     let citations = shown.citations(&ids);
     let confidence = if citations.is_empty() {

@@ -325,7 +325,15 @@ impl ResearchProcessor {
                 }
             }
             (OutputSpec::Text(description), Some(llm)) => {
-                match llm_synth::text_output(llm, request, description.as_deref(), sources).await {
+                match llm_synth::text_output(
+                    llm,
+                    request,
+                    description.as_deref(),
+                    sources,
+                    hop_run.progress,
+                )
+                .await
+                {
                     Ok(s) => (s, None),
                     Err(e) => {
                         warnings.push(json!({

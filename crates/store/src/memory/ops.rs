@@ -127,8 +127,24 @@ pub(crate) struct Record<'a> {
     pub updated_at: i64,
 }
 
+/// Bytes of an entry's input or output text kept: plenty for excerpts and for ranking against
+/// a query, without a second copy of every long output in the store.
+pub(crate) const TEXT_KEPT: usize = 8 * 1024;
+
+/// `text` cut to at most [`TEXT_KEPT`] bytes, at a character boundary.
+fn kept(text: &str) -> &str {
+    if text.len() <= TEXT_KEPT {
+        return text;
+    }
+    let mut end = TEXT_KEPT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// Records an entry in its scope; an entry already there is updated, a tombstone is left
-/// as it is.
+/// as it is. Texts are kept up to [`TEXT_KEPT`] bytes.
 pub(crate) async fn record<T: Tx>(tx: &mut T, r: Record<'_>) -> Result<()> {
     let sources = serde_json::to_string(r.sources).expect("strings always serialise");
     tx.exec(
@@ -145,8 +161,8 @@ pub(crate) async fn record<T: Tx>(tx: &mut T, r: Record<'_>) -> Result<()> {
             r.scope.unwrap_or(PERSONAL).into(),
             r.kind.as_str().into(),
             r.id.into(),
-            r.input.into(),
-            r.output.into(),
+            kept(r.input).into(),
+            kept(r.output).into(),
             sources.into(),
             Cell::from(r.status.map(str::to_owned)),
             Cell::from(r.matched_count),
@@ -260,6 +276,15 @@ pub(crate) async fn findall_matched<T: Tx>(tx: &mut T, findall_id: &str, now: i6
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn long_texts_are_cut_at_a_character_boundary() {
+        let long = "é".repeat(super::TEXT_KEPT);
+        let cut = super::kept(&long);
+        assert!(cut.len() <= super::TEXT_KEPT && cut.len() >= super::TEXT_KEPT - 1);
+        assert!(long.starts_with(cut));
+        assert_eq!(super::kept("short"), "short");
+    }
+
     use serde_json::json;
 
     #[test]
