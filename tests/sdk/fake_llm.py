@@ -91,6 +91,16 @@ class FakeLLM:
     # Seconds between the deltas of a streamed answer (requests with `stream: true`).
     stream_pause = 0.0
 
+    def server_args(self, timeout_seconds: float) -> list:
+        """The `parallax serve` flags that point a server at this LLM, waiting at most
+        `timeout_seconds` for one answer."""
+        return [
+            "--llm-base-url", self.base_url,
+            "--llm-model", self.MODEL,
+            "--llm-api-key", self.API_KEY,
+            "--llm-timeout-seconds", str(timeout_seconds),
+        ]
+
     @staticmethod
     def wants_stream(raw: bytes) -> bool:
         try:

@@ -298,12 +298,7 @@ def llm_server(server_factory, parallax_bin, web, fake_llm):
         server_factory,
         parallax_bin,
         web,
-        extra_args=[
-            "--llm-base-url", fake_llm.base_url,
-            "--llm-model", FakeLLM.MODEL,
-            "--llm-api-key", FakeLLM.API_KEY,
-            "--llm-timeout-seconds", "60",
-        ],
+        extra_args=fake_llm.server_args(60),
     )
     yield srv
     srv.stop()
@@ -410,10 +405,7 @@ def test_a_research_over_its_time_limit_ends_the_stream_with_an_error(server_fac
         parallax_bin,
         web,
         extra_args=[
-            "--llm-base-url", fake_llm.base_url,
-            "--llm-model", FakeLLM.MODEL,
-            "--llm-api-key", FakeLLM.API_KEY,
-            "--llm-timeout-seconds", "60",
+            *fake_llm.server_args(60),
             "--max-run-seconds", "2",
         ],
     )

@@ -507,12 +507,7 @@ def llm_server(server_factory, parallax_bin, web, fake_llm):
         server_factory,
         parallax_bin,
         web,
-        extra_args=[
-            "--llm-base-url", fake_llm.base_url,
-            "--llm-model", FakeLLM.MODEL,
-            "--llm-api-key", FakeLLM.API_KEY,
-            "--llm-timeout-seconds", "1",
-        ],
+        extra_args=fake_llm.server_args(1),
     )
     yield srv
     srv.stop()

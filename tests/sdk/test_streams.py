@@ -79,12 +79,7 @@ def quiet_server(server_factory, parallax_bin, backend, fake_llm):
         backend,
         start=False,
         scripted=False,
-        extra_args=[
-            "--llm-base-url", fake_llm.base_url,
-            "--llm-model", FakeLLM.MODEL,
-            "--llm-api-key", FakeLLM.API_KEY,
-            "--llm-timeout-seconds", str(LLM_SECONDS + 30),
-        ],
+        extra_args=fake_llm.server_args(LLM_SECONDS + 30),
     )
     proc = index_add(parallax_bin, srv.data_dir, str(REPO / "demo" / "corpus"))
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
