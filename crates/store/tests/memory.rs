@@ -502,6 +502,41 @@ pub async fn kind_since_and_limit(store: Arc<dyn Store>) {
     assert_eq!(ids_of(&one), vec![third.as_str()]);
 }
 
+/// NUL, which PostgreSQL's text cannot hold, in a scope key, a query, an input and an output:
+/// the entries are kept (NUL read as U+FFFD) and found by the same key; evicting an id with
+/// one finds nothing instead of failing.
+async fn nul_characters_are_kept_without_failing(store: Arc<dyn Store>) {
+    let tenant = tenant(&*store).await;
+    let scope = "scope\0key";
+    let run = run_to_end(
+        &*store,
+        &tenant,
+        json!({"processor": "lite", "input": "nul\0input", "memory_scope_key": scope}),
+        completed(json!("nul\0output"), &["https://example.com/a"]),
+    )
+    .await;
+    let monitor = create_monitor(&*store, &tenant, "nul\0query", Some(scope)).await;
+    let kept = entries(&*store, &tenant, scope).await;
+    let mut ids = ids_of(&kept);
+    ids.sort();
+    let mut expected = vec![run.as_str(), monitor.as_str()];
+    expected.sort();
+    assert_eq!(ids, expected);
+    assert!(kept
+        .iter()
+        .all(|e| !e.input.contains('\0') && !e.output.contains('\0')));
+    assert!(kept.iter().any(|e| e.input.contains("nul\u{fffd}input")));
+    assert!(!store
+        .evict_memory(&tenant, scope, MemoryKind::Task, "trun_\0")
+        .await
+        .unwrap());
+    assert!(store
+        .evict_memory(&tenant, scope, MemoryKind::Task, &run)
+        .await
+        .unwrap());
+    assert_eq!(store.clear_memory(&tenant, scope).await.unwrap(), 1);
+}
+
 macro_rules! suite {
     ($module:ident, $backend:ident) => {
         mod $module {
@@ -522,6 +557,10 @@ macro_rules! suite {
             async fn monitors_and_findall_runs_are_kept_up_to_date() {
                 super::monitors_and_findall_runs_are_kept_up_to_date(backends::$backend().await)
                     .await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn nul_characters_are_kept_without_failing() {
+                super::nul_characters_are_kept_without_failing(backends::$backend().await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn kind_since_and_limit() {

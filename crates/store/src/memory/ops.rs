@@ -27,10 +27,10 @@ pub(crate) async fn execute<T: Tx>(tx: &mut T, op: MemoryOp, now: i64) -> Execut
                     &format!("{EVICT} AND kind = $4 AND source_id = $5"),
                     &[
                         tenant.into(),
-                        scope.into(),
+                        stored(&scope).into(),
                         now.into(),
                         kind.as_str().into(),
-                        id.into(),
+                        stored(&id).into(),
                     ],
                 )
                 .await?;
@@ -38,7 +38,7 @@ pub(crate) async fn execute<T: Tx>(tx: &mut T, op: MemoryOp, now: i64) -> Execut
         }
         MemoryOp::Clear { tenant, scope } => {
             let n = tx
-                .exec(EVICT, &[tenant.into(), scope.into(), now.into()])
+                .exec(EVICT, &[tenant.into(), stored(&scope).into(), now.into()])
                 .await?;
             MemoryReply::Cleared(n)
         }
@@ -77,7 +77,7 @@ async fn retrieve<T: Tx>(
     scope: &str,
     query: &MemoryQuery,
 ) -> Result<Vec<MemoryEntry>> {
-    let mut params: Vec<Cell> = vec![tenant.into(), scope.into()];
+    let mut params: Vec<Cell> = vec![tenant.into(), stored(scope).into()];
     let mut sql = String::from(
         "SELECT kind, source_id, input_text, output_text, sources, status, matched_count,
             updated_at
@@ -127,6 +127,13 @@ pub(crate) struct Record<'a> {
     pub updated_at: i64,
 }
 
+/// `text` as both backends keep it: PostgreSQL's text cannot hold NUL, so NUL becomes U+FFFD,
+/// in what is written and in what is looked up alike (a scope key with one still names one
+/// scope, the same on both backends).
+pub(crate) fn stored(text: &str) -> String {
+    text.replace('\0', "\u{fffd}")
+}
+
 /// Bytes of an entry's input or output text kept: plenty for excerpts and for ranking against
 /// a query, without a second copy of every long output in the store.
 pub(crate) const TEXT_KEPT: usize = 8 * 1024;
@@ -158,11 +165,11 @@ pub(crate) async fn record<T: Tx>(tx: &mut T, r: Record<'_>) -> Result<()> {
          WHERE memory_entries.evicted_at IS NULL",
         &[
             r.tenant.into(),
-            r.scope.unwrap_or(PERSONAL).into(),
+            stored(r.scope.unwrap_or(PERSONAL)).into(),
             r.kind.as_str().into(),
             r.id.into(),
-            kept(r.input).into(),
-            kept(r.output).into(),
+            stored(kept(r.input)).into(),
+            stored(kept(r.output)).into(),
             sources.into(),
             Cell::from(r.status.map(str::to_owned)),
             Cell::from(r.matched_count),
@@ -255,7 +262,7 @@ pub(crate) async fn monitor_changed<T: Tx>(
         &[
             monitor_id.into(),
             Cell::from(status.map(str::to_owned)),
-            Cell::from(query.map(str::to_owned)),
+            Cell::from(query.map(stored)),
             Cell::from(ran_at),
         ],
     )
