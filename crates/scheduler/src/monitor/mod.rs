@@ -22,7 +22,7 @@ use parallax_store::clock::Clock;
 use parallax_store::monitor::{ClaimedMonitor, Execution};
 use parallax_store::{Lease, Notice, Store};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
@@ -137,7 +137,9 @@ async fn run_loop(
 ) {
     let mut notices = store.subscribe();
     let mut running: JoinSet<String> = JoinSet::new();
-    let mut active: HashMap<String, AbortHandle> = HashMap::new();
+    // Each running execution's abort handle, and whether it has reached its recording (a
+    // recording execution is left to end: its lease was cleared by its own commit).
+    let mut active: HashMap<String, (AbortHandle, Arc<AtomicBool>)> = HashMap::new();
     let mut heartbeat = tokio::time::interval(config.lease / 3);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let poll = config.poll.as_micros() as i64;
@@ -164,6 +166,7 @@ async fn run_loop(
                     for monitor in claimed {
                         MonitorLoopStats::count(&stats.started);
                         let id = monitor.monitor_id.clone();
+                        let recording = Arc::new(AtomicBool::new(false));
                         let job = execute(
                             stats.clone(),
                             store.clone(),
@@ -171,13 +174,14 @@ async fn run_loop(
                             clock.clone(),
                             config.clone(),
                             monitor,
+                            recording.clone(),
                         );
                         let done_id = id.clone();
                         let handle = running.spawn(async move {
                             job.await;
                             done_id
                         });
-                        active.insert(id, handle);
+                        active.insert(id, (handle, recording));
                     }
                 }
                 Err(e) => {
@@ -210,7 +214,7 @@ async fn run_loop(
             Some(done) = running.join_next(), if !running.is_empty() => {
                 match done {
                     Ok(id) => { active.remove(&id); }
-                    Err(_) => active.retain(|_, h| !h.is_finished()),
+                    Err(_) => active.retain(|_, (h, _)| !h.is_finished()),
                 }
                 look = true;
             }
@@ -252,7 +256,12 @@ async fn run_loop(
                 match store.heartbeat_monitors(Lease::new(&config.worker_id, config.lease), &ids).await {
                     Ok(lost) => {
                         for id in lost {
-                            if let Some(handle) = active.remove(&id) {
+                            // An execution recording its outcome released the lease itself;
+                            // stopping it now would only lose what it is about to say.
+                            if active.get(&id).is_some_and(|(_, recording)| recording.load(Ordering::Acquire)) {
+                                continue;
+                            }
+                            if let Some((handle, _)) = active.remove(&id) {
                                 tracing::info!(monitor_id = %id, "monitor cancelled or its lease lost; stopping its execution");
                                 handle.abort();
                             }
@@ -286,6 +295,7 @@ async fn execute(
     clock: Arc<dyn Clock>,
     config: MonitorLoopConfig,
     monitor: ClaimedMonitor,
+    recording: Arc<AtomicBool>,
 ) {
     let id = monitor.monitor_id.clone();
     tracing::info!(monitor_id = %id, attempt = monitor.attempt, "monitor execution started");
@@ -302,6 +312,7 @@ async fn execute(
         },
     };
     MonitorLoopStats::count(&stats.store_calls);
+    recording.store(true, Ordering::Release);
     match store
         .finish_monitor(&config.worker_id, &id, execution, clock.now())
         .await
