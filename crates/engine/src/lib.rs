@@ -102,6 +102,16 @@ pub trait ProgressSink: Send + Sync {
     fn content(&self, _delta: &str) {}
 }
 
+/// A sink for research whose progress nobody records: FindAll's enrichment runs, monitor
+/// executions and whole chat answers report through their own channels, not a task run's log.
+pub struct Quiet;
+
+#[async_trait]
+impl ProgressSink for Quiet {
+    async fn message(&self, _: MessageKind, _: &str) {}
+    async fn stats(&self, _: &SourceStats, _: f64) {}
+}
+
 /// A finished run's output.
 #[derive(Debug, Clone)]
 pub struct Output {

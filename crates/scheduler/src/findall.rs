@@ -17,10 +17,10 @@
 //! run claimed again resumes from what is recorded (generation is not redone once done, a
 //! decided candidate is never evaluated again).
 
-use crate::Quiet;
 use futures::StreamExt;
 use parallax_api::findall::{Candidate, FindAllSchema, Generator, MatchStatus, TerminationReason};
 use parallax_engine::findall::Finder;
+use parallax_engine::Quiet;
 use parallax_engine::{budget, Processor, Task};
 use parallax_store::findall::{ClaimedFindAll, FindAllWork, NewCandidate, WorkAck};
 use parallax_store::{Lease, Notice, Store};

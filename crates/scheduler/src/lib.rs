@@ -456,13 +456,3 @@ async fn execute(
         }
     }
 }
-
-/// A sink for research whose progress nobody records: FindAll's enrichment runs and monitor
-/// executions report through their own events, not a task run's log.
-pub(crate) struct Quiet;
-
-#[async_trait]
-impl ProgressSink for Quiet {
-    async fn message(&self, _: MessageKind, _: &str) {}
-    async fn stats(&self, _: &SourceStats, _: f64) {}
-}

@@ -27,9 +27,12 @@ use parallax_api::chat::{
     content_deltas, model_json, models_json, parse_request, ChatModel, ChatRequest,
     CompletionHeader, Usage, COMPLETION_PREFIX,
 };
+use parallax_api::time::now_micros;
 use parallax_api::{ids, ApiError};
 use parallax_engine::chat::{answer, task, ChatAnswer};
-use parallax_engine::{MessageKind, Output, Processor, ProgressSink, RunFailure, SourceStats};
+use parallax_engine::{
+    MessageKind, Output, Processor, ProgressSink, Quiet, RunFailure, SourceStats,
+};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,17 +61,10 @@ impl ChatService {
         ChatService {
             processor,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
-            started: unix_now_secs(),
+            started: now_micros() / 1_000_000,
             max_run_time,
         }
     }
-}
-
-fn unix_now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
 }
 
 /// Characters after which a streamed answer's content is cut into the next delta (at the
@@ -130,7 +126,7 @@ pub async fn completions(
     let chat = service(&state)?;
     let header = CompletionHeader {
         id: ids::new_id(COMPLETION_PREFIX),
-        created: unix_now_secs(),
+        created: now_micros() / 1_000_000,
         model: request.model,
     };
     let task = task(&header.id, &tenant, &request);
@@ -240,15 +236,6 @@ impl Research {
             _ = shutdown.wait_for(|stopping| *stopping) => Err(Ended::ShuttingDown),
         }
     }
-}
-
-/// A progress sink that records nothing: a chat answer has no event log.
-struct Quiet;
-
-#[async_trait]
-impl ProgressSink for Quiet {
-    async fn message(&self, _: MessageKind, _: &str) {}
-    async fn stats(&self, _: &SourceStats, _: f64) {}
 }
 
 /// The event carrying `value` as its data, with no id or type (OpenAI's streams have none).

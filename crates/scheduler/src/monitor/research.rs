@@ -9,10 +9,10 @@
 //!   that changed against the last output, with that output in full.
 
 use super::MonitorExecutor;
-use crate::Quiet;
 use async_trait::async_trait;
 use parallax_api::monitor::MonitorKind;
 use parallax_engine::monitor::{snapshot_change, Seen, SeenKey, Watch, Watcher};
+use parallax_engine::Quiet;
 use parallax_engine::{budget, Processor, Task};
 use parallax_store::clock::Clock;
 use parallax_store::monitor::{ClaimedMonitor, Execution, SeenEntry};
