@@ -315,7 +315,7 @@ class ParallaxServer:
         self.log_path = os.path.join(data_dir, log_name)
         self.log_file = open(self.log_path, "w")
         cmd = [binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir,
-               "--api-key", api_key, "--allow-private-fetch", *extra_args]
+               "--api-key", api_key, "--allow-private-fetch", "--search", "local", *extra_args]
         env = child_env()
         env.update(extra_env or {})  # e.g. PARALLAX_LLM_API_KEY: kept out of the command line
         self.proc = subprocess.Popen(cmd, cwd=data_dir, env=env, stdout=subprocess.PIPE,

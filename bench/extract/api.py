@@ -100,7 +100,7 @@ def start_server(binary: Path, data_dir: Path, log: Path, stages: bool):
     directives = f"warn,html5ever=error,{TIMING_TARGET}=debug" if stages else "warn,html5ever=error"
     proc = subprocess.Popen(
         [str(binary), "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir),
-         "--api-key", API_KEY, "--allow-private-fetch"],
+         "--api-key", API_KEY, "--allow-private-fetch", "--search", "local"],
         stdout=subprocess.PIPE, stderr=err, text=True,
         env={**os.environ, "RUST_LOG": directives},
     )

@@ -123,6 +123,7 @@ class ParallaxServer:
         extra_args: Iterable[str] = (),
         scripted: bool = True,
         env: Optional[dict] = None,
+        default_search: bool = False,
     ):
         self.binary = Path(binary)
         self.backend = backend
@@ -131,6 +132,7 @@ class ParallaxServer:
         self.database_url = database_url
         self.extra_args = list(extra_args)
         self.scripted = scripted
+        self.default_search = default_search
         self.env_overrides = dict(env or {})
         self.proc: Optional[subprocess.Popen] = None
         self.base_url: Optional[str] = None
@@ -151,6 +153,10 @@ class ParallaxServer:
             cmd += ["--api-key", key]
         if self.scripted:
             cmd.append("--scripted-processor")
+        # The server's default adds Wikipedia; the suite stays offline and deterministic
+        # unless a test names its providers.
+        if not self.default_search and "--search" not in self.extra_args and "PARALLAX_SEARCH" not in self.env_overrides:
+            cmd += ["--search", "local"]
         return cmd + self.extra_args
 
     def start(self, timeout: float = 60.0) -> "ParallaxServer":

@@ -348,6 +348,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let keys = KeyRing::load(&*store).await?;
 
     let providers = research::providers(&args.research, &args.store.data_dir)?;
+    // Probes the web providers in the background; the server does not wait for it.
+    let _probe = research::announce_providers(&providers);
     // One processor for task runs and FindAll's enrichments alike.
     let processor = processor(&args, &providers);
     let scheduler = Scheduler::start(

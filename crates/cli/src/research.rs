@@ -11,7 +11,7 @@ use parallax_engine::fetch::{
 use parallax_engine::llm::{LlmClient, LlmConfig};
 use parallax_engine::pipeline::Providers;
 use parallax_engine::search::{
-    pages_from_path, parse_sitemap, IndexedPage, Indexer, LocalIndex, SearchProvider,
+    pages_from_path, parse_sitemap, IndexedPage, Indexer, LocalIndex, SearchProvider, SearchQuery,
     SearxngProvider, WikipediaProvider,
 };
 use parallax_engine::web::page::{extract_page, ExtractedCache, ReadError};
@@ -26,12 +26,14 @@ const INDEX_FETCH_CONCURRENCY: usize = 8;
 #[derive(Args, Clone, Debug)]
 pub struct ResearchArgs {
     /// Search providers to query, comma-separated: local (the index in the data directory),
-    /// searxng (needs --searxng-url), wikipedia.
+    /// searxng (needs --searxng-url), wikipedia. Wikipedia is on by default so that a fresh
+    /// install answers its first question; a provider that cannot be reached is a warning on
+    /// each run, never a failure (`--search local` keeps a server off the network).
     #[arg(
         long,
         env = "PARALLAX_SEARCH",
         value_delimiter = ',',
-        default_value = "local"
+        default_value = "local,wikipedia"
     )]
     pub search: Vec<String>,
     /// Base URL of a SearXNG instance with the JSON format enabled.
@@ -279,5 +281,59 @@ fn add(index: &LocalIndex, page: IndexedPage) -> anyhow::Result<()> {
             "{e}: a running parallax server is writing to this index; stop it, add the pages, and start it again"
         ),
         other => anyhow::Error::new(other).context("could not add a page to the local index"),
+    })
+}
+
+/// Says on stdout which search providers runs use: the local index with its page count, each
+/// web provider by name. Then, in the background, asks each web provider one query and says
+/// whether it answered, so that an operator sees at start whether the web is reachable
+/// (runs do not wait for this: an unreachable provider is a warning on each run).
+pub fn announce_providers(providers: &Providers) -> tokio::task::JoinHandle<()> {
+    let local_pages = providers.index.as_ref().map(|i| i.index().len());
+    let mut named = Vec::new();
+    let mut web = Vec::new();
+    for provider in &providers.search {
+        match (provider.name(), local_pages) {
+            ("local", Some(0)) => {
+                named.push("local (empty: add pages with `parallax index add`)".to_string())
+            }
+            ("local", Some(n)) => named.push(format!("local ({n} pages)")),
+            (name, _) => {
+                named.push(name.to_string());
+                web.push(provider.clone());
+            }
+        }
+    }
+    if named.is_empty() {
+        println!(
+            "parallax: no search provider is configured; runs read only the URLs they are given"
+        );
+    } else {
+        println!("parallax: search providers: {}", named.join(", "));
+    }
+    if web.is_empty() && local_pages == Some(0) {
+        println!(
+            "parallax: warning: the only search provider is an empty local index, so runs will \
+             find no sources; add pages with `parallax index add` or use --search wikipedia"
+        );
+    }
+    tokio::spawn(async move {
+        let probes = web.into_iter().map(|provider| async move {
+            let started = std::time::Instant::now();
+            let answer = provider.search(&SearchQuery::new("encyclopedia", 1)).await;
+            (provider.name().to_string(), started.elapsed(), answer)
+        });
+        for (name, took, answer) in futures::future::join_all(probes).await {
+            match answer {
+                Ok(_) => println!(
+                    "parallax: search provider {name} is live (answered in {} ms)",
+                    took.as_millis()
+                ),
+                Err(e) => println!(
+                    "parallax: search provider {name} is unreachable ({e}); runs go on \
+                     without it, each with a warning"
+                ),
+            }
+        }
     })
 }

@@ -82,7 +82,7 @@ fn serve(dir: &PathBuf, args: &[&str], env: &[(&str, &str)]) -> Command {
     command
         .current_dir(dir)
         .arg("serve")
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["--search", "local", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.join("data"))
         .args(args)
         .stdin(Stdio::null())
