@@ -465,6 +465,7 @@ fn defaults_are_the_documented_ones() {
     );
     assert!(!c.allow_private);
     assert!(c.allowed_addresses.is_empty());
+    assert_eq!(c.max_per_host, 6);
 }
 
 #[tokio::test]
@@ -1479,4 +1480,110 @@ async fn refused_urls_are_refused_through_the_cache_too() {
     assert_eq!(err.kind(), FetchErrorKind::SsrfRefused);
     assert_eq!(web.hits("counted"), 0);
     assert!(cache.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// Politeness: fetches of one host at once.
+
+/// A site whose `/slow` answers after `delay`, counting requests in flight and the most seen.
+async fn counting_site(
+    delay: Duration,
+) -> (
+    u16,
+    Arc<(
+        std::sync::atomic::AtomicUsize,
+        std::sync::atomic::AtomicUsize,
+    )>,
+) {
+    use std::sync::atomic::AtomicUsize;
+    let counts: Arc<(AtomicUsize, AtomicUsize)> = Arc::default();
+    let app = Router::new()
+        .route(
+            "/slow",
+            get(
+                move |State(counts): State<Arc<(AtomicUsize, AtomicUsize)>>| async move {
+                    let now = counts.0.fetch_add(1, Ordering::SeqCst) + 1;
+                    counts.1.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(delay).await;
+                    counts.0.fetch_sub(1, Ordering::SeqCst);
+                    typed("text/plain", "slow")
+                },
+            ),
+        )
+        .with_state(counts.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (port, counts)
+}
+
+/// A fetch that owns what it needs, to run beside others.
+fn fetch_owned(
+    fetcher: &Fetcher,
+    url: String,
+) -> impl std::future::Future<Output = Result<parallax_engine::fetch::FetchedPage, FetchError>> {
+    let fetcher = fetcher.clone();
+    async move { fetcher.fetch(&url).await }
+}
+
+#[tokio::test]
+async fn fetches_of_one_host_wait_for_its_slots_and_other_hosts_do_not() {
+    let (port, counts) = counting_site(Duration::from_millis(150)).await;
+    let fetcher = with(FetcherConfig {
+        max_per_host: 2,
+        ..FetcherConfig::default()
+    });
+    let one_host: Vec<_> = (0..8)
+        .map(|_| fetch_owned(&fetcher, format!("http://127.0.0.1:{port}/slow")))
+        .collect();
+    for page in futures::future::join_all(one_host).await {
+        assert_eq!(page.unwrap().status, 200);
+    }
+    assert_eq!(
+        counts.1.load(Ordering::SeqCst),
+        2,
+        "at most two at once on one host"
+    );
+
+    // The same server under two host names: each name has its own two slots.
+    counts.1.store(0, Ordering::SeqCst);
+    let two_hosts: Vec<_> = (0..8)
+        .map(|i| {
+            let host = if i % 2 == 0 { "127.0.0.1" } else { "localhost" };
+            fetch_owned(&fetcher, format!("http://{host}:{port}/slow"))
+        })
+        .collect();
+    for page in futures::future::join_all(two_hosts).await {
+        assert_eq!(page.unwrap().status, 200);
+    }
+    assert_eq!(
+        counts.1.load(Ordering::SeqCst),
+        4,
+        "two hosts, two slots each"
+    );
+}
+
+#[tokio::test]
+async fn the_wait_for_a_host_slot_counts_toward_the_timeout() {
+    let (port, _) = counting_site(Duration::from_millis(800)).await;
+    let fetcher = with(FetcherConfig {
+        max_per_host: 1,
+        ..FetcherConfig::default()
+    });
+    let url = format!("http://127.0.0.1:{port}/slow");
+    let first = tokio::spawn(fetch_owned(&fetcher, url.clone()));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    let second = fetcher
+        .fetch_with_timeout(&url, Duration::from_millis(200))
+        .await;
+    assert_eq!(second.unwrap_err().kind(), FetchErrorKind::Timeout);
+    assert!(
+        started.elapsed() < Duration::from_millis(600),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(first.await.unwrap().unwrap().status, 200);
 }

@@ -78,6 +78,7 @@
 //! opening the rest. Ports are not restricted: any port of an allowed address may be
 //! fetched.
 
+use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::fmt;
 use std::net::IpAddr;
@@ -110,6 +111,13 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 pub const DEFAULT_MAX_REDIRECTS: usize = 5;
 /// Default maximum body size, after decompression: 10 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Fetches of one host (and port) running at once, by default: what browsers allow, so that
+/// a run reading many pages of one site never weighs on it more than a visitor does.
+pub const DEFAULT_MAX_PER_HOST: usize = 6;
+
+/// Hosts whose per-host slots are remembered before idle ones are forgotten.
+const HOST_SLOTS_KEPT: usize = 1024;
 /// How much of an error response's body is kept in [`FetchError::Http`] (silently cut).
 const ERROR_CONTENT_LIMIT: u64 = 64 * 1024;
 /// What the fetcher asks for.
@@ -136,6 +144,10 @@ pub struct FetcherConfig {
     /// The operator's `--allow-private-fetch`: when true the SSRF guard allows every address
     /// class (schemes are still limited to http and https). Default false.
     pub allow_private: bool,
+    /// Fetches of one host and port at once (politeness); more wait their turn, within their
+    /// timeout. Redirect hops to other hosts are not counted. Default
+    /// [`DEFAULT_MAX_PER_HOST`]; at least 1.
+    pub max_per_host: usize,
     /// Exact addresses allowed even though their class is forbidden (IPv4-mapped IPv6 forms
     /// match their IPv4 address). Lets an operator open one intranet host without
     /// `allow_private`. Default empty.
@@ -151,6 +163,7 @@ impl Default for FetcherConfig {
             user_agent: default_user_agent(),
             allow_private: false,
             allowed_addresses: Vec::new(),
+            max_per_host: DEFAULT_MAX_PER_HOST,
         }
     }
 }
@@ -501,6 +514,8 @@ struct FetcherInner {
     poster: reqwest::Client,
     config: FetcherConfig,
     guard: Guard,
+    /// One semaphore of `config.max_per_host` slots per host and port being fetched.
+    hosts: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
 }
 
 impl Fetcher {
@@ -549,8 +564,46 @@ impl Fetcher {
                 poster,
                 config,
                 guard,
+                hosts: std::sync::Mutex::new(HashMap::new()),
             }),
         })
+    }
+
+    /// Waits, at most `timeout`, for a slot to fetch from `url`'s host and port.
+    async fn host_slot(
+        &self,
+        url: &Url,
+        requested: &str,
+        timeout: Duration,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, FetchError> {
+        let key = format!(
+            "{}:{}",
+            url.host_str().unwrap_or_default(),
+            url.port_or_known_default().unwrap_or(0)
+        );
+        let slots = {
+            let mut hosts = self.inner.hosts.lock().unwrap_or_else(|p| p.into_inner());
+            if hosts.len() >= HOST_SLOTS_KEPT && !hosts.contains_key(&key) {
+                // Forget hosts nobody is fetching or waiting for.
+                hosts.retain(|_, slots| Arc::strong_count(slots) > 1);
+            }
+            hosts
+                .entry(key)
+                .or_insert_with(|| {
+                    Arc::new(tokio::sync::Semaphore::new(
+                        self.inner.config.max_per_host.max(1),
+                    ))
+                })
+                .clone()
+        };
+        match tokio::time::timeout(timeout, slots.acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            // The semaphore is never closed; a timeout is the only way here.
+            _ => Err(FetchError::Timeout {
+                url: requested.to_owned(),
+                timeout,
+            }),
+        }
     }
 
     /// An HTTP client (reqwest 0.13, as the MCP client needs) under this fetcher's SSRF
@@ -679,10 +732,13 @@ impl Fetcher {
         let fail = |e: reqwest::Error| map_reqwest_error(&e, &requested, effective_timeout);
 
         let fetch_started = std::time::Instant::now();
-        let mut request = self.inner.client.get(parsed);
-        if let Some(t) = timeout {
-            request = request.timeout(t);
-        }
+        // Held until the body is read: the host's slot is taken for the whole fetch. The wait
+        // for it counts toward the fetch's timeout.
+        let _slot = self
+            .host_slot(&parsed, &requested, effective_timeout)
+            .await?;
+        let remaining = effective_timeout.saturating_sub(fetch_started.elapsed());
+        let request = self.inner.client.get(parsed).timeout(remaining);
         let mut response = request.send().await.map_err(fail)?;
 
         let final_url = response.url().to_string();
