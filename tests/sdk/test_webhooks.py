@@ -192,14 +192,15 @@ def key_prefix(api_key: str) -> str:
 
 
 def list_keys(srv) -> list:
-    """`parallax keys list` as [(tenant_id, key hash column, secret)]."""
+    """`parallax keys list` as [(tenant_id, key hash column, secret)] (its fourth column, the
+    tenant's limits, is tested in test_limits.py)."""
     out = _cli(srv, "keys", "list")
     assert out.returncode == 0, out.stderr
     rows = []
     for line in out.stdout.splitlines():
         parts = line.split("\t")
-        assert len(parts) == 3, f"`keys list` line is not <tenant>\\t<hash>\\t<secret>: {line!r}"
-        rows.append(tuple(parts))
+        assert len(parts) == 4, f"`keys list` line is not <tenant>\\t<hash>\\t<secret>\\t<limits>: {line!r}"
+        rows.append(tuple(parts[:3]))
     return rows
 
 

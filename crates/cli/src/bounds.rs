@@ -41,6 +41,41 @@ where
     }
 }
 
+/// A limit: `none` (no limit) or a whole number from 0 to `max`; `unit` names what it counts.
+pub fn limit(
+    max: u32,
+    unit: &'static str,
+) -> impl Fn(&str) -> Result<Limit, String> + Clone + Send + Sync {
+    move |text: &str| {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("none") {
+            return Ok(Limit::None);
+        }
+        text.parse::<u32>()
+            .ok()
+            .filter(|n| *n <= max)
+            .map(Limit::At)
+            .ok_or_else(|| format!("must be `none` or a whole number of {unit} from 0 to {max}"))
+    }
+}
+
+/// A limit as given on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// `none`: no limit.
+    None,
+    At(u32),
+}
+
+impl Limit {
+    pub fn value(self) -> Option<u32> {
+        match self {
+            Limit::None => None,
+            Limit::At(n) => Some(n),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,6 +103,17 @@ mod tests {
                 error.contains("whole number of runs from 1 to 4096"),
                 "{bad}: {error}"
             );
+        }
+    }
+
+    #[test]
+    fn limits_are_none_or_a_count_in_range() {
+        let parse = limit(1000, "runs");
+        assert_eq!(parse("none"), Ok(Limit::None));
+        assert_eq!(parse(" 0 "), Ok(Limit::At(0)));
+        assert_eq!(parse("1000"), Ok(Limit::At(1000)));
+        for bad in ["1001", "-1", "1.5", "", "unlimited"] {
+            assert!(parse(bad).unwrap_err().contains("none"), "{bad}");
         }
     }
 }

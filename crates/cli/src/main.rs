@@ -18,7 +18,8 @@ use parallax_engine::Processor;
 use parallax_scheduler::monitor::{MonitorLoopConfig, MonitorScheduler, ResearchExecutor};
 use parallax_scheduler::webhooks::{Deliverer, WebhookConfig};
 use parallax_scheduler::Scheduler;
-use parallax_server::{hash_key, AppState, ChatService, InputCache, KeyRing, Limits};
+use parallax_server::{hash_key, AppState, ChatService, InputCache, KeyRing, Limits, Quotas};
+use parallax_store::limits::TenantLimits;
 use parallax_store::{sqlite::SqliteStore, Store};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -79,13 +80,62 @@ enum KeysCommand {
         /// A name to remember the key by.
         #[arg(long, default_value = "cli")]
         label: String,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
-    /// List each key's tenant, the first bytes of the key's hash, and the tenant's webhook
-    /// signing secret (`whsec_…`).
+    /// List each key's tenant, the first bytes of the key's hash, the tenant's webhook
+    /// signing secret (`whsec_…`) and its limits.
     List {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Set a tenant's limits (a flag left out keeps its limit). Running servers apply them
+    /// within 10 seconds.
+    Limit {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The tenant, as `parallax keys list` prints it.
+        tenant: String,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+}
+
+/// A tenant's limits, as `keys create` and `keys limit` take them.
+#[derive(Args, Clone, Copy)]
+struct LimitArgs {
+    /// Requests a minute the tenant's keys may make, on each server (`none`, or 0 to
+    /// 1000000; 0 suspends the tenant); more are answered 429 with Retry-After.
+    #[arg(long, value_parser = bounds::limit(1_000_000, "requests"), allow_hyphen_values = true)]
+    requests_per_minute: Option<bounds::Limit>,
+    /// Task runs the tenant may have queued or running at once, over all servers (`none`,
+    /// or 0 to 1000000); creates past it are answered 429 with Retry-After.
+    #[arg(long, value_parser = bounds::limit(1_000_000, "runs"), allow_hyphen_values = true)]
+    max_active_runs: Option<bounds::Limit>,
+}
+
+impl LimitArgs {
+    /// `current` with the limits given here.
+    fn applied_to(self, current: TenantLimits) -> TenantLimits {
+        TenantLimits {
+            requests_per_minute: self
+                .requests_per_minute
+                .map_or(current.requests_per_minute, bounds::Limit::value),
+            max_active_runs: self
+                .max_active_runs
+                .map_or(current.max_active_runs, bounds::Limit::value),
+        }
+    }
+}
+
+/// How `keys` prints a tenant's limits.
+fn describe_limits(limits: &TenantLimits) -> String {
+    let show = |n: Option<u32>| n.map_or("none".to_string(), |n| n.to_string());
+    format!(
+        "requests_per_minute={} max_active_runs={}",
+        show(limits.requests_per_minute),
+        show(limits.max_active_runs)
+    )
 }
 
 #[derive(Args, Clone)]
@@ -271,21 +321,62 @@ fn new_api_key() -> String {
 
 async fn keys(command: KeysCommand) -> anyhow::Result<()> {
     match command {
-        KeysCommand::Create { store, label } => {
+        KeysCommand::Create {
+            store,
+            label,
+            limits,
+        } => {
             let store = open_store(&store, Role::Admin).await?;
             let key = new_api_key();
             let tenant = store.create_tenant_with_key(hash_key(&key), &label).await?;
             let secret = store.webhook_secret(&tenant).await?;
+            let limits = limits.applied_to(TenantLimits::default());
+            if limits.is_limited() {
+                store.set_tenant_limits(&tenant, limits).await?;
+            }
             println!("{key}");
             eprintln!("parallax: created a key for new tenant {tenant}; it is shown only now");
             eprintln!("parallax: the tenant's webhook signing secret is {secret}");
+            eprintln!("parallax: its limits: {}", describe_limits(&limits));
         }
         KeysCommand::List { store } => {
             let store = open_store(&store, Role::Admin).await?;
+            let limits: std::collections::HashMap<_, _> =
+                store.tenant_limits().await?.into_iter().collect();
             for (hash, tenant) in store.api_keys().await? {
                 let secret = store.webhook_secret(&tenant).await?;
-                println!("{tenant}\tsha256:{}…\t{secret}", hex::encode(&hash[..6]));
+                let limited = limits.get(&tenant).copied().unwrap_or_default();
+                println!(
+                    "{tenant}\tsha256:{}…\t{secret}\t{}",
+                    hex::encode(&hash[..6]),
+                    describe_limits(&limited)
+                );
             }
+        }
+        KeysCommand::Limit {
+            store,
+            tenant,
+            limits,
+        } => {
+            let store = open_store(&store, Role::Admin).await?;
+            let current = store
+                .tenant_limits()
+                .await?
+                .into_iter()
+                .find(|(t, _)| *t == tenant)
+                .map(|(_, l)| l)
+                .unwrap_or_default();
+            let limits = limits.applied_to(current);
+            if !store.set_tenant_limits(&tenant, limits).await? {
+                anyhow::bail!(
+                    "there is no tenant {tenant:?}; `parallax keys list` prints each key's tenant"
+                );
+            }
+            println!(
+                "parallax: tenant {tenant}: {} (running servers apply this within {} s)",
+                describe_limits(&limits),
+                parallax_server::LIMITS_TTL.as_secs()
+            );
         }
     }
     Ok(())
@@ -346,6 +437,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let keys = KeyRing::load(&*store).await?;
+    let quotas = Quotas::load(&*store).await?;
 
     let providers = research::providers(&args.research, &args.store.data_dir)?;
     // Probes the web providers in the background; the server does not wait for it.
@@ -408,6 +500,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let state = Arc::new(AppState {
         store,
         keys,
+        quotas,
         inputs: InputCache::new(args.input_cache_mib.saturating_mul(1024 * 1024)),
         limits: Limits {
             max_body_bytes: args.max_body_bytes,

@@ -80,6 +80,10 @@ pub struct FetchArgs {
     #[arg(long, env = "PARALLAX_FETCH_TIMEOUT_SECONDS", default_value_t = 15,
           value_parser = bounds::whole::<u64>(1, 600, "seconds"), allow_hyphen_values = true)]
     pub fetch_timeout_seconds: u64,
+    /// Fetches of one host at once (1 to 256), for politeness; more wait their turn.
+    #[arg(long, env = "PARALLAX_FETCH_PER_HOST", default_value_t = parallax_engine::fetch::DEFAULT_MAX_PER_HOST,
+          value_parser = bounds::whole::<usize>(1, 256, "fetches"), allow_hyphen_values = true)]
+    pub fetch_per_host: usize,
 }
 
 impl FetchArgs {
@@ -87,6 +91,7 @@ impl FetchArgs {
         Fetcher::try_new(FetcherConfig {
             allow_private: self.allow_private_fetch,
             timeout: Duration::from_secs(self.fetch_timeout_seconds),
+            max_per_host: self.fetch_per_host,
             ..FetcherConfig::default()
         })
         .context("could not set up the HTTP client")
@@ -284,10 +289,11 @@ fn add(index: &LocalIndex, page: IndexedPage) -> anyhow::Result<()> {
     })
 }
 
-/// Says on stdout which search providers runs use: the local index with its page count, each
-/// web provider by name. Then, in the background, asks each web provider one query and says
+/// Logs which search providers runs use: the local index with its page count, each web
+/// provider by name. Then, in the background, asks each web provider one query and logs
 /// whether it answered, so that an operator sees at start whether the web is reachable
-/// (runs do not wait for this: an unreachable provider is a warning on each run).
+/// (runs do not wait for this: an unreachable provider is a warning on each run). Logged,
+/// not printed: stdout holds only the lines scripts read (the listening address, a key).
 pub fn announce_providers(providers: &Providers) -> tokio::task::JoinHandle<()> {
     let local_pages = providers.index.as_ref().map(|i| i.index().len());
     let mut named = Vec::new();
@@ -305,16 +311,14 @@ pub fn announce_providers(providers: &Providers) -> tokio::task::JoinHandle<()> 
         }
     }
     if named.is_empty() {
-        println!(
-            "parallax: no search provider is configured; runs read only the URLs they are given"
-        );
+        tracing::warn!("no search provider is configured; runs read only the URLs they are given");
     } else {
-        println!("parallax: search providers: {}", named.join(", "));
+        tracing::info!("search providers: {}", named.join(", "));
     }
     if web.is_empty() && local_pages == Some(0) {
-        println!(
-            "parallax: warning: the only search provider is an empty local index, so runs will \
-             find no sources; add pages with `parallax index add` or use --search wikipedia"
+        tracing::warn!(
+            "the only search provider is an empty local index, so runs will find no sources; \
+             add pages with `parallax index add` or use --search local,wikipedia"
         );
     }
     tokio::spawn(async move {
@@ -325,13 +329,13 @@ pub fn announce_providers(providers: &Providers) -> tokio::task::JoinHandle<()> 
         });
         for (name, took, answer) in futures::future::join_all(probes).await {
             match answer {
-                Ok(_) => println!(
-                    "parallax: search provider {name} is live (answered in {} ms)",
+                Ok(_) => tracing::info!(
+                    "search provider {name} is live (answered in {} ms)",
                     took.as_millis()
                 ),
-                Err(e) => println!(
-                    "parallax: search provider {name} is unreachable ({e}); runs go on \
-                     without it, each with a warning"
+                Err(e) => tracing::warn!(
+                    "search provider {name} is unreachable ({e}); runs go on without it, each \
+                     with a warning"
                 ),
             }
         }

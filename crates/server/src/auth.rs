@@ -16,6 +16,9 @@
 //! One consequence: a key that was presented, wrongly, *before* it was created is refused
 //! until its miss expires ([`MISS_TTL`]). A freshly created key has never been presented, so
 //! it works on its very first request.
+//!
+//! An authenticated request then takes a token from its tenant's request-rate bucket
+//! ([`crate::quotas`]); without one it is answered 429.
 
 use crate::miss_cache::MissCache;
 use crate::{AppState, HttpError};
@@ -153,7 +156,10 @@ impl FromRequestParts<Arc<AppState>> for Tenant {
             return Err(ApiError::unauthorized().into());
         };
         match state.keys.authenticate(key, &*state.store).await? {
-            Some(tenant) => Ok(Tenant(tenant)),
+            Some(tenant) => {
+                state.quotas.admit_request(&tenant, &*state.store).await?;
+                Ok(Tenant(tenant))
+            }
             None => Err(ApiError::unauthorized().into()),
         }
     }

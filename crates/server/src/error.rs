@@ -16,6 +16,8 @@ pub struct HttpError {
     error: Box<ApiError>,
     /// Set when the cause was already logged under this id.
     logged_as: Option<String>,
+    /// Seconds for `Retry-After` (429 answers).
+    retry_after: Option<u64>,
 }
 
 impl From<ApiError> for HttpError {
@@ -23,6 +25,7 @@ impl From<ApiError> for HttpError {
         HttpError {
             error: Box::new(error),
             logged_as: None,
+            retry_after: None,
         }
     }
 }
@@ -34,7 +37,14 @@ impl HttpError {
         HttpError {
             error: Box::new(error),
             logged_as: Some(ref_id),
+            retry_after: None,
         }
+    }
+
+    /// The same answer, telling the client to wait `seconds` before trying again.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     /// A fault of the server (not of the client), logged at `error` with `cause` under the
@@ -45,6 +55,7 @@ impl HttpError {
         HttpError {
             error: Box::new(error),
             logged_as: Some(ref_id),
+            retry_after: None,
         }
     }
 }
@@ -72,6 +83,7 @@ impl From<StoreError> for HttpError {
         HttpError {
             error: Box::new(error),
             logged_as: Some(ref_id),
+            retry_after: None,
         }
     }
 }
@@ -88,6 +100,11 @@ impl IntoResponse for HttpError {
         let body = serde_json::to_vec(&self.error.body(&ref_id)).unwrap_or_default();
         let mut response =
             (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if let Some(retry) = self.error.retry {
             response
                 .headers_mut()

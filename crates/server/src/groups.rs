@@ -126,6 +126,10 @@ pub async fn add_runs(
         .iter()
         .map(|r| (r.run_id.clone(), Bytes::from(r.input_doc.clone())))
         .collect();
+    let _admitted = state
+        .quotas
+        .admit_runs(&tenant, runs.len(), &*state.store)
+        .await?;
     let add = RunsToAdd {
         taskgroup_id: group_id,
         runs,

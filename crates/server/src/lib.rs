@@ -21,6 +21,7 @@ mod input_cache;
 mod memory;
 mod miss_cache;
 mod monitors;
+mod quotas;
 mod runs;
 mod sse;
 mod wake;
@@ -30,6 +31,7 @@ pub use auth::{hash_key, KeyRing, Tenant, LOOKUPS_IN_FLIGHT, MISS_CAPACITY, MISS
 pub use chat::ChatService;
 pub use error::HttpError;
 pub use input_cache::InputCache;
+pub use quotas::{Quotas, LIMITS_TTL, RUN_QUOTA_RETRY_AFTER};
 
 /// Limits on what clients may send.
 #[derive(Debug, Clone)]
@@ -50,6 +52,8 @@ impl Default for Limits {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub keys: KeyRing,
+    /// Per-tenant request rates and active-run quotas (`parallax keys limit`).
+    pub quotas: Quotas,
     pub inputs: InputCache,
     pub limits: Limits,
     /// Search and Extract; `None` answers them with 501.

@@ -77,6 +77,7 @@ pub async fn create(
         ..run_to_create(new, now_micros(), &betas)
     };
     let input_doc = Bytes::from(run.input_doc.clone());
+    let _admitted = state.quotas.admit_runs(&tenant, 1, &*state.store).await?;
     match state.store.create_run(&tenant, run).await? {
         CreateOutcome::Created(task_run) => {
             state.inputs.insert(&tenant, &task_run.run_id, input_doc);

@@ -12,8 +12,9 @@
 use async_trait::async_trait;
 use parallax_api::group::TaskGroup;
 use parallax_api::TaskRun;
-use parallax_server::{hash_key, AppState, InputCache, KeyRing, Limits, LOOKUPS_IN_FLIGHT};
+use parallax_server::{hash_key, AppState, InputCache, KeyRing, Limits, Quotas, LOOKUPS_IN_FLIGHT};
 use parallax_store::failpoints::Failpoint;
+use parallax_store::limits::TenantLimits;
 use parallax_store::postgres::PgStore;
 use parallax_store::sqlite::SqliteStore;
 use parallax_store::{
@@ -77,9 +78,11 @@ async fn serve(store: Arc<dyn Store>) -> String {
     let (_stop, shutdown) = tokio::sync::watch::channel(false);
     // The sender lives as long as the test process: the server never shuts down.
     std::mem::forget(_stop);
+    let quotas = Quotas::load(&*store).await.unwrap();
     let state = Arc::new(AppState {
         store,
         keys,
+        quotas,
         inputs: InputCache::new(1 << 20),
         limits: Limits::default(),
         web: None,
@@ -308,6 +311,15 @@ impl Store for Counting {
     }
     async fn ensure_key(&self, key_hash: KeyHash, label: &str) -> Result<TenantId> {
         self.inner.ensure_key(key_hash, label).await
+    }
+    async fn tenant_limits(&self) -> Result<Vec<(TenantId, TenantLimits)>> {
+        self.inner.tenant_limits().await
+    }
+    async fn set_tenant_limits(&self, tenant: &str, limits: TenantLimits) -> Result<bool> {
+        self.inner.set_tenant_limits(tenant, limits).await
+    }
+    async fn active_runs(&self, tenant: &str) -> Result<u64> {
+        self.inner.active_runs(tenant).await
     }
     async fn create_run(&self, tenant: &str, run: RunToCreate) -> Result<CreateOutcome> {
         self.inner.create_run(tenant, run).await

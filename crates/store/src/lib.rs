@@ -48,6 +48,7 @@ pub mod clock;
 pub mod failpoints;
 mod fair;
 pub mod findall;
+pub mod limits;
 pub mod memory;
 mod migrations;
 pub mod monitor;
@@ -524,6 +525,13 @@ pub trait Store: Send + Sync + 'static {
     /// The tenant of one key hash, if it is stored: one indexed lookup (the primary key of
     /// `api_keys`), for a key the server has not seen yet.
     async fn api_key_tenant(&self, key_hash: KeyHash) -> Result<Option<TenantId>>;
+    /// Every tenant and its limits ([`limits`]; unlimited ones too, so a reader can tell a
+    /// tenant without limits from one it has not read yet).
+    async fn tenant_limits(&self) -> Result<Vec<(TenantId, limits::TenantLimits)>>;
+    /// Sets a tenant's limits (replacing both); `false` when there is no such tenant.
+    async fn set_tenant_limits(&self, tenant: &str, limits: limits::TenantLimits) -> Result<bool>;
+    /// How many of the tenant's task runs are queued or running, over every node.
+    async fn active_runs(&self, tenant: &str) -> Result<u64>;
 
     /// Commits a new run with its `queued` state event, or replays/refuses an idempotent
     /// repeat. With a key, the created run's JSON is stored as the answer to replay.

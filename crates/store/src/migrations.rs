@@ -300,6 +300,16 @@ CREATE INDEX memory_by_source ON memory_entries (source_id);
 ALTER TABLE runs ADD COLUMN betas TEXT;
 "#,
     ),
+    (
+        9,
+        // Per-tenant limits set with `parallax keys limit` (crate::limits); NULL is none.
+        // The index holds only active runs, so counting a tenant's reads those alone.
+        r#"
+ALTER TABLE tenants ADD COLUMN requests_per_minute {INT};
+ALTER TABLE tenants ADD COLUMN max_active_runs {INT};
+CREATE INDEX runs_active_by_tenant ON runs (tenant_id) WHERE status IN ('queued', 'running');
+"#,
+    ),
 ];
 
 /// The migrations a database at schema version `current` still needs, in order, in

@@ -18,6 +18,7 @@
 use crate::failpoints::{Failpoint, Failpoints};
 use crate::fair::{self, QueuedRun, TenantQueue};
 use crate::findall::{self, FindAllOp, FindAllReply};
+use crate::limits::{self, TenantLimits};
 use crate::memory::{self, MemoryOp, MemoryReply};
 use crate::migrations;
 use crate::monitor::{self, MonitorOp, MonitorReply};
@@ -599,6 +600,44 @@ impl Store for SqliteStore {
                 .prepare_cached("SELECT tenant_id FROM api_keys WHERE key_hash = ?1")?
                 .query_row(params![&key_hash[..]], |r| r.get(0))
                 .optional()?)
+        })
+        .await
+    }
+
+    async fn tenant_limits(&self) -> Result<Vec<(TenantId, TenantLimits)>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare(&crate::sql::sqlite_placeholders(limits::SELECT_LIMITS))?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    TenantLimits::from_columns(r.get(1)?, r.get(2)?),
+                ))
+            })?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn set_tenant_limits(&self, tenant: &str, set: TenantLimits) -> Result<bool> {
+        let tenant = tenant.to_owned();
+        let (per_minute, active) = set.columns();
+        self.write(move |conn| {
+            let changed = conn.execute(
+                &crate::sql::sqlite_placeholders(limits::SET_LIMITS),
+                params![tenant, per_minute, active],
+            )?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn active_runs(&self, tenant: &str) -> Result<u64> {
+        let tenant = tenant.to_owned();
+        self.read(move |conn| {
+            let n: i64 = conn
+                .prepare_cached(&crate::sql::sqlite_placeholders(limits::COUNT_ACTIVE_RUNS))?
+                .query_row(params![tenant], |r| r.get(0))?;
+            Ok(n.max(0) as u64)
         })
         .await
     }

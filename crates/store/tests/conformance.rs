@@ -1425,6 +1425,55 @@ pub async fn creation_warnings_last_past_the_end(store: Arc<dyn Store>) {
     assert_eq!(first["warnings"], spec);
 }
 
+/// Limits are per tenant and survive a reopen of the store's view; active runs count queued
+/// and running runs of that tenant only, and a finished run stops counting.
+async fn tenant_limits_and_active_runs(store: Arc<dyn Store>) {
+    use parallax_store::limits::TenantLimits;
+    let a = tenant(&*store).await;
+    let b = tenant(&*store).await;
+    let limits = TenantLimits {
+        requests_per_minute: Some(120),
+        max_active_runs: Some(3),
+    };
+    assert!(store.set_tenant_limits(&a, limits).await.unwrap());
+    assert!(!store
+        .set_tenant_limits("tenant_nobody", limits)
+        .await
+        .unwrap());
+    let all = store.tenant_limits().await.unwrap();
+    assert!(all.contains(&(a.clone(), limits)), "{all:?}");
+    assert!(
+        all.contains(&(b.clone(), TenantLimits::default())),
+        "{all:?}"
+    );
+    // Clearing both limits leaves the tenant unlimited.
+    assert!(store
+        .set_tenant_limits(&a, TenantLimits::default())
+        .await
+        .unwrap());
+    assert!(store
+        .tenant_limits()
+        .await
+        .unwrap()
+        .contains(&(a.clone(), TenantLimits::default())));
+
+    assert_eq!(store.active_runs(&a).await.unwrap(), 0);
+    let first = created(store.create_run(&a, new_run("lite")).await.unwrap());
+    created(store.create_run(&a, new_run("lite")).await.unwrap());
+    created(store.create_run(&b, new_run("lite")).await.unwrap());
+    assert_eq!(store.active_runs(&a).await.unwrap(), 2);
+    assert_eq!(store.active_runs(&b).await.unwrap(), 1);
+    let worker = format!("w-{}", uuid::Uuid::new_v4());
+    claim_until(&*store, &worker, &first.run_id).await;
+    // Running still counts.
+    assert_eq!(store.active_runs(&a).await.unwrap(), 2);
+    assert!(store
+        .finish_run(&worker, &first.run_id, RunOutcome::Cancelled)
+        .await
+        .unwrap());
+    assert_eq!(store.active_runs(&a).await.unwrap(), 1);
+}
+
 /// The suite on one backend, in module `$module`: the PostgreSQL one's name carries the
 /// `needs_postgres` marker that skipping PostgreSQL filters on (see `backends::test_database`).
 macro_rules! suite {
@@ -1487,6 +1536,10 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn creation_warnings_last_past_the_end() {
                 super::creation_warnings_last_past_the_end(backends::$backend().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn tenant_limits_and_active_runs() {
+                super::tenant_limits_and_active_runs(backends::$backend().await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn concurrent_creates_all_commit() {

@@ -117,6 +117,7 @@
 use crate::failpoints::{Failpoint, Failpoints};
 use crate::fair;
 use crate::findall::{self, FindAllOp, FindAllReply};
+use crate::limits::{self, TenantLimits};
 use crate::memory::{self, MemoryOp, MemoryReply};
 use crate::migrations;
 use crate::monitor::{self, MonitorOp, MonitorReply};
@@ -555,6 +556,33 @@ impl Store for PgStore {
         let sql = "SELECT tenant_id FROM api_keys WHERE key_hash = $1";
         self.read_row(sql, &[&&key_hash[..]], |row| row.text(0))
             .await
+    }
+
+    async fn tenant_limits(&self) -> Result<Vec<(TenantId, TenantLimits)>> {
+        self.read_rows(limits::SELECT_LIMITS, &[], |row| {
+            Ok((
+                row.try_get(0)?,
+                TenantLimits::from_columns(row.try_get(1)?, row.try_get(2)?),
+            ))
+        })
+        .await
+    }
+
+    async fn set_tenant_limits(&self, tenant: &str, set: TenantLimits) -> Result<bool> {
+        let (per_minute, active) = set.columns();
+        let client = self.client().await?;
+        let changed = client
+            .execute(limits::SET_LIMITS, &[&tenant, &per_minute, &active])
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn active_runs(&self, tenant: &str) -> Result<u64> {
+        let n = self
+            .read_row(limits::COUNT_ACTIVE_RUNS, &[&tenant], |row| row.int(0))
+            .await?
+            .unwrap_or(0);
+        Ok(n.max(0) as u64)
     }
 
     async fn create_run(&self, tenant: &str, run: RunToCreate) -> Result<CreateOutcome> {
