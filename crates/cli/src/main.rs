@@ -326,6 +326,37 @@ fn snapshot_processor(
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut server = start(&args).await?;
+    println!("parallax listening on http://{}", server.addr);
+    tokio::select! {
+        _ = shutdown_signal() => server.shutdown().await,
+        // The server stopped by itself (it failed): report why.
+        stopped = &mut server.stopped => stopped.context("the server task failed")?,
+    }
+}
+
+/// A server that [`start`] started: where it listens, and how to stop it.
+struct Running {
+    /// The address it listens on (the chosen port when the configured one was 0).
+    addr: SocketAddr,
+    /// Sending (or dropping) this starts the graceful shutdown.
+    stop: tokio::sync::oneshot::Sender<()>,
+    /// Ends when requests in flight are answered and every scheduler has stopped.
+    stopped: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Stops taking requests, finishes those in flight, stops the schedulers (runs in
+    /// progress are queued again), and returns once everything has stopped.
+    async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.stopped.await.context("the server task failed")?
+    }
+}
+
+/// Opens the store, builds the schedulers and the API on `args`, and serves on
+/// `args.listen`: everything `serve` runs, for `serve` and for `run`'s embedded server.
+async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
     let store = open_store(&args.store, Role::Serve).await?;
     for key in args
         .api_keys
@@ -349,7 +380,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let providers = research::providers(&args.research, &args.store.data_dir)?;
     // One processor for task runs and FindAll's enrichments alike.
-    let processor = processor(&args, &providers);
+    let processor = processor(args, &providers);
     let scheduler = Scheduler::start(
         store.clone(),
         processor.clone(),
@@ -382,7 +413,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         store.clone(),
         Arc::new(ResearchExecutor::new(
             parallax_engine::monitor::Watcher::new(providers.clone()),
-            snapshot_processor(&args, &providers, &processor),
+            snapshot_processor(args, &providers, &processor),
             monitor_clock.clone(),
         )),
         monitor_clock.clone(),
@@ -428,21 +459,29 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 args.listen
             )
         })?;
-    println!("parallax listening on http://{}", listener.local_addr()?);
+    let addr = listener.local_addr()?;
 
-    axum::serve(listener, parallax_server::router(state))
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down: finishing requests in flight");
-            let _ = stop.send(true);
-        })
-        .await?;
-    scheduler.shutdown().await;
-    findall.shutdown().await;
-    monitors.shutdown().await;
-    deliverer.shutdown().await;
-    tracing::info!("stopped");
-    Ok(())
+    let (stop_serving, stop_requested) = tokio::sync::oneshot::channel::<()>();
+    let stopped = tokio::spawn(async move {
+        axum::serve(listener, parallax_server::router(state))
+            .with_graceful_shutdown(async move {
+                let _ = stop_requested.await;
+                tracing::info!("shutting down: finishing requests in flight");
+                let _ = stop.send(true);
+            })
+            .await?;
+        scheduler.shutdown().await;
+        findall.shutdown().await;
+        monitors.shutdown().await;
+        deliverer.shutdown().await;
+        tracing::info!("stopped");
+        Ok(())
+    });
+    Ok(Running {
+        addr,
+        stop: stop_serving,
+        stopped,
+    })
 }
 
 async fn shutdown_signal() {
