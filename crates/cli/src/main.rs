@@ -2,6 +2,8 @@
 //!
 //! - `parallax serve`: the API on its embedded defaults (SQLite in `./parallax-data`), or on
 //!   PostgreSQL with `--database-url`;
+//! - `parallax run "question"`: ask a server (`--server`) or an embedded one, watch the run's
+//!   progress and print its answer with citations ([`run`]);
 //! - `parallax keys create|list`: API keys, each its own tenant;
 //! - `parallax migrate`: bring the database schema up to date and exit;
 //! - `parallax index add`: add files, folders, sitemaps or URLs to the local search index
@@ -28,6 +30,7 @@ use std::time::Duration;
 mod bounds;
 mod config_file;
 mod research;
+mod run;
 
 #[derive(Parser)]
 #[command(
@@ -44,6 +47,9 @@ struct Cli {
 enum Command {
     /// Serve the API.
     Serve(Box<ServeArgs>),
+    /// Ask a question: run it on a server (or an embedded one), show its progress, print the
+    /// answer with its citations.
+    Run(Box<run::RunArgs>),
     /// Apply database migrations and exit.
     Migrate(StoreArgs),
     /// Manage API keys.
@@ -200,34 +206,46 @@ fn main() -> anyhow::Result<()> {
         }
         std::process::exit(e.exit_code())
     });
-    tokio::runtime::Builder::new_multi_thread()
+    let code = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("could not start the async runtime")?
-        .block_on(run(cli))
+        .block_on(run(cli))?;
+    // After the runtime is gone, so everything it ran has been dropped.
+    if code != 0 {
+        std::process::exit(code);
+    }
+    Ok(())
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the command; returns the process's exit status.
+async fn run(cli: Cli) -> anyhow::Result<i32> {
+    // `run` talks to its user on stderr: its embedded server logs only what goes wrong.
+    let default_filter = match cli.command {
+        Command::Run(_) => "warn",
+        _ => "info",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match cli.command {
-        Command::Serve(args) => serve(*args).await,
+        Command::Serve(args) => serve(*args).await?,
+        Command::Run(args) => return Ok(run::run(*args).await),
         Command::Migrate(args) => {
             open_store(&args, Role::Admin).await?;
             println!("parallax: the database schema is up to date");
-            Ok(())
         }
-        Command::Keys { command } => keys(command).await,
+        Command::Keys { command } => keys(command).await?,
         Command::Index {
             command: IndexCommand::Add { data_dir, args },
-        } => research::index_add(args, &data_dir).await,
+        } => research::index_add(args, &data_dir).await?,
     }
+    Ok(0)
 }
 
 /// Whether the store is opened to serve (and run the scheduler) or for an operator command
