@@ -2,6 +2,8 @@
 //!
 //! - `parallax serve`: the API on its embedded defaults (SQLite in `./parallax-data`), or on
 //!   PostgreSQL with `--database-url`;
+//! - `parallax run "question"`: ask a server (`--server`) or an embedded one, watch the run's
+//!   progress and print its answer with citations ([`run`]);
 //! - `parallax keys create|list`: API keys, each its own tenant;
 //! - `parallax migrate`: bring the database schema up to date and exit;
 //! - `parallax index add`: add files, folders, sitemaps or URLs to the local search index
@@ -29,6 +31,7 @@ use std::time::Duration;
 mod bounds;
 mod config_file;
 mod research;
+mod run;
 
 #[derive(Parser)]
 #[command(
@@ -45,6 +48,9 @@ struct Cli {
 enum Command {
     /// Serve the API.
     Serve(Box<ServeArgs>),
+    /// Ask a question: run it on a server (or an embedded one), show its progress, print the
+    /// answer with its citations.
+    Run(Box<run::RunArgs>),
     /// Apply database migrations and exit.
     Migrate(StoreArgs),
     /// Manage API keys.
@@ -250,34 +256,46 @@ fn main() -> anyhow::Result<()> {
         }
         std::process::exit(e.exit_code())
     });
-    tokio::runtime::Builder::new_multi_thread()
+    let code = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("could not start the async runtime")?
-        .block_on(run(cli))
+        .block_on(run(cli))?;
+    // After the runtime is gone, so everything it ran has been dropped.
+    if code != 0 {
+        std::process::exit(code);
+    }
+    Ok(())
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the command; returns the process's exit status.
+async fn run(cli: Cli) -> anyhow::Result<i32> {
+    // `run` talks to its user on stderr: its embedded server logs only what goes wrong.
+    let default_filter = match cli.command {
+        Command::Run(_) => "warn",
+        _ => "info",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match cli.command {
-        Command::Serve(args) => serve(*args).await,
+        Command::Serve(args) => serve(*args).await?,
+        Command::Run(args) => return Ok(run::run(*args).await),
         Command::Migrate(args) => {
             open_store(&args, Role::Admin).await?;
             println!("parallax: the database schema is up to date");
-            Ok(())
         }
-        Command::Keys { command } => keys(command).await,
+        Command::Keys { command } => keys(command).await?,
         Command::Index {
             command: IndexCommand::Add { data_dir, args },
-        } => research::index_add(args, &data_dir).await,
+        } => research::index_add(args, &data_dir).await?,
     }
+    Ok(0)
 }
 
 /// Whether the store is opened to serve (and run the scheduler) or for an operator command
@@ -417,6 +435,37 @@ fn snapshot_processor(
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut server = start(&args).await?;
+    println!("parallax listening on http://{}", server.addr);
+    tokio::select! {
+        _ = shutdown_signal() => server.shutdown().await,
+        // The server stopped by itself (it failed): report why.
+        stopped = &mut server.stopped => stopped.context("the server task failed")?,
+    }
+}
+
+/// A server that [`start`] started: where it listens, and how to stop it.
+struct Running {
+    /// The address it listens on (the chosen port when the configured one was 0).
+    addr: SocketAddr,
+    /// Sending (or dropping) this starts the graceful shutdown.
+    stop: tokio::sync::oneshot::Sender<()>,
+    /// Ends when requests in flight are answered and every scheduler has stopped.
+    stopped: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Stops taking requests, finishes those in flight, stops the schedulers (runs in
+    /// progress are queued again), and returns once everything has stopped.
+    async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.stopped.await.context("the server task failed")?
+    }
+}
+
+/// Opens the store, builds the schedulers and the API on `args`, and serves on
+/// `args.listen`: everything `serve` runs, for `serve` and for `run`'s embedded server.
+async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
     let store = open_store(&args.store, Role::Serve).await?;
     for key in args
         .api_keys
@@ -443,7 +492,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Probes the web providers in the background; the server does not wait for it.
     let _probe = research::announce_providers(&providers);
     // One processor for task runs and FindAll's enrichments alike.
-    let processor = processor(&args, &providers);
+    let processor = processor(args, &providers);
     let scheduler = Scheduler::start(
         store.clone(),
         processor.clone(),
@@ -476,7 +525,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         store.clone(),
         Arc::new(ResearchExecutor::new(
             parallax_engine::monitor::Watcher::new(providers.clone()),
-            snapshot_processor(&args, &providers, &processor),
+            snapshot_processor(args, &providers, &processor),
             monitor_clock.clone(),
         )),
         monitor_clock.clone(),
@@ -523,21 +572,29 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 args.listen
             )
         })?;
-    println!("parallax listening on http://{}", listener.local_addr()?);
+    let addr = listener.local_addr()?;
 
-    axum::serve(listener, parallax_server::router(state))
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down: finishing requests in flight");
-            let _ = stop.send(true);
-        })
-        .await?;
-    scheduler.shutdown().await;
-    findall.shutdown().await;
-    monitors.shutdown().await;
-    deliverer.shutdown().await;
-    tracing::info!("stopped");
-    Ok(())
+    let (stop_serving, stop_requested) = tokio::sync::oneshot::channel::<()>();
+    let stopped = tokio::spawn(async move {
+        axum::serve(listener, parallax_server::router(state))
+            .with_graceful_shutdown(async move {
+                let _ = stop_requested.await;
+                tracing::info!("shutting down: finishing requests in flight");
+                let _ = stop.send(true);
+            })
+            .await?;
+        scheduler.shutdown().await;
+        findall.shutdown().await;
+        monitors.shutdown().await;
+        deliverer.shutdown().await;
+        tracing::info!("stopped");
+        Ok(())
+    });
+    Ok(Running {
+        addr,
+        stop: stop_serving,
+        stopped,
+    })
 }
 
 async fn shutdown_signal() {
