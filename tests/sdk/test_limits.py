@@ -103,3 +103,44 @@ def test_limits_commands_refuse_bad_input_clearly(server):
     assert cli(server, "keys", "limit", tenant, "--max-active-runs", "7").returncode == 0
     kept = cli(server, "keys", "limit", tenant, "--requests-per-minute", "100")
     assert "requests_per_minute=100 max_active_runs=7" in kept.stdout, kept.stdout
+
+
+def _raw_post(srv, key: str, declared: int, sent: bytes, close: bool = False) -> tuple:
+    """POSTs a run whose headers declare `declared` body bytes but sends only `sent` (then
+    sends nothing more, reading until the server closes): (status line, headers, body, seconds
+    to answer). `close` asks the server to close after answering."""
+    import socket
+    host, port = srv.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        head = (f"POST /v1/tasks/runs HTTP/1.1\r\nHost: {host}\r\nx-api-key: {key}\r\n"
+                f"content-type: application/json\r\ncontent-length: {declared}\r\n"
+                + ("connection: close\r\n" if close else "") + "\r\n")
+        started = time.monotonic()
+        sock.sendall(head.encode() + sent)
+        answer = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        took = time.monotonic() - started
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = {k.lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:])}
+    return lines[0], headers, body, took
+
+
+def test_a_client_that_trickles_its_body_gets_408_and_is_disconnected(fresh_server):
+    srv = fresh_server("sqlite", extra_args=["--body-timeout-seconds", "1"])
+    status, headers, body, took = _raw_post(srv, srv.key, declared=100, sent=b'{"input": "x"')
+    assert status.startswith("HTTP/1.1 408"), (status, body)
+    assert headers.get("connection") == "close", headers
+    error = __import__("json").loads(body[body.index(b"{"):body.rindex(b"}") + 1])
+    assert error["type"] == "error" and "within 1 s" in error["error"]["message"], error
+    # Answered at the deadline, not at the socket's own timeout; the server closed the socket
+    # (the read above ended).
+    assert 0.9 <= took < 5, took
+    # A client that sends its body at once is unaffected.
+    whole = b'{"input": "fine", "processor": "lite"}'
+    status, _, body, _ = _raw_post(srv, srv.key, declared=len(whole), sent=whole, close=True)
+    assert status.startswith("HTTP/1.1 202"), (status, body)

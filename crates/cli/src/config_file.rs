@@ -10,13 +10,21 @@ use anyhow::{bail, Context};
 use std::path::PathBuf;
 
 /// Keys a `parallax.toml` may set, with the environment variable each becomes.
-const KEYS: &[(&str, &str)] = &[
+pub(crate) const KEYS: &[(&str, &str)] = &[
     ("listen", "PARALLAX_LISTEN"),
     ("data_dir", "PARALLAX_DATA_DIR"),
     ("database_url", "PARALLAX_DATABASE_URL"),
     ("api_keys", "PARALLAX_API_KEYS"),
     ("max_body_bytes", "PARALLAX_MAX_BODY_BYTES"),
+    ("body_timeout_seconds", "PARALLAX_BODY_TIMEOUT_SECONDS"),
     ("concurrency", "PARALLAX_CONCURRENCY"),
+    ("findall_concurrency", "PARALLAX_FINDALL_CONCURRENCY"),
+    ("monitor_concurrency", "PARALLAX_MONITOR_CONCURRENCY"),
+    ("chat_concurrency", "PARALLAX_CHAT_CONCURRENCY"),
+    (
+        "monitor_clock_offset_seconds",
+        "PARALLAX_MONITOR_CLOCK_OFFSET_SECONDS",
+    ),
     ("lease_seconds", "PARALLAX_LEASE_SECONDS"),
     ("max_run_seconds", "PARALLAX_MAX_RUN_SECONDS"),
     ("input_cache_mib", "PARALLAX_INPUT_CACHE_MIB"),
@@ -29,6 +37,7 @@ const KEYS: &[(&str, &str)] = &[
     ("llm_timeout_seconds", "PARALLAX_LLM_TIMEOUT_SECONDS"),
     ("allow_private_fetch", "PARALLAX_ALLOW_PRIVATE_FETCH"),
     ("fetch_timeout_seconds", "PARALLAX_FETCH_TIMEOUT_SECONDS"),
+    ("fetch_per_host", "PARALLAX_FETCH_PER_HOST"),
     ("cache_max_age_seconds", "PARALLAX_CACHE_MAX_AGE_SECONDS"),
     ("webhook_retry_seconds", "PARALLAX_WEBHOOK_RETRY_SECONDS"),
 ];

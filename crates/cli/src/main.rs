@@ -174,6 +174,11 @@ struct ServeArgs {
     #[arg(long, env = "PARALLAX_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024,
           value_parser = bounds::whole::<usize>(1, 1 << 30, "bytes"), allow_hyphen_values = true)]
     max_body_bytes: usize,
+    /// Seconds a request's body may take to arrive after its headers (0.1 to 3600); slower
+    /// clients are answered 408 and disconnected, so they cannot hold connections open.
+    #[arg(long, env = "PARALLAX_BODY_TIMEOUT_SECONDS", default_value_t = 30.0,
+          value_parser = bounds::seconds(0.1, 3600.0), allow_hyphen_values = true)]
+    body_timeout_seconds: f64,
     /// Most runs this process executes at once (1 to 4096).
     #[arg(long, env = "PARALLAX_CONCURRENCY", default_value_t = 16,
           value_parser = bounds::whole::<usize>(1, 4096, "runs"), allow_hyphen_values = true)]
@@ -553,6 +558,7 @@ async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         inputs: InputCache::new(args.input_cache_mib.saturating_mul(1024 * 1024)),
         limits: Limits {
             max_body_bytes: args.max_body_bytes,
+            body_timeout: Duration::from_secs_f64(args.body_timeout_seconds),
         },
         web: Some(WebApi::new(providers)),
         chat: Some(ChatService::new(
@@ -610,4 +616,24 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = interrupt.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `serve` setting read from the environment can be set in `parallax.toml` too:
+    /// a flag added without its file key would be silently ignored there.
+    #[test]
+    fn every_serve_variable_has_a_file_key() {
+        let cli = Cli::command();
+        let serve = cli.find_subcommand("serve").expect("serve exists");
+        let missing: Vec<String> = serve
+            .get_arguments()
+            .filter_map(|arg| arg.get_env())
+            .map(|env| env.to_string_lossy().into_owned())
+            .filter(|env| !config_file::KEYS.iter().any(|(_, var)| var == env))
+            .collect();
+        assert!(missing.is_empty(), "not in config_file::KEYS: {missing:?}");
+    }
 }

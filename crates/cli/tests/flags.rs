@@ -11,6 +11,18 @@ use std::time::{Duration, Instant};
 /// Every numeric setting of `serve`: flag, variable, toml key, and values it must refuse.
 const CASES: &[(&str, &str, &str, &[&str])] = &[
     (
+        "--body-timeout-seconds",
+        "PARALLAX_BODY_TIMEOUT_SECONDS",
+        "body_timeout_seconds",
+        &["-1", "0", "NaN", "inf", "1e9"],
+    ),
+    (
+        "--fetch-per-host",
+        "PARALLAX_FETCH_PER_HOST",
+        "fetch_per_host",
+        &["-1", "0", "257", "1.5"],
+    ),
+    (
         "--max-run-seconds",
         "PARALLAX_MAX_RUN_SECONDS",
         "max_run_seconds",
@@ -189,6 +201,10 @@ fn the_edges_of_each_range_are_accepted() {
     let args = [
         "--max-run-seconds",
         "0.1",
+        "--body-timeout-seconds",
+        "0.1",
+        "--fetch-per-host",
+        "256",
         "--webhook-retry-seconds",
         "0.01",
         "--lease-seconds",

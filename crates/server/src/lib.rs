@@ -12,6 +12,7 @@ use tokio::sync::watch;
 
 mod auth;
 mod betas;
+mod body_deadline;
 mod chat;
 mod error;
 mod findall;
@@ -38,12 +39,16 @@ pub use quotas::{Quotas, LIMITS_TTL, RUN_QUOTA_RETRY_AFTER};
 pub struct Limits {
     /// Largest request body accepted; larger ones get 413.
     pub max_body_bytes: usize,
+    /// How long a request's body may take to arrive after its headers; slower ones get 408
+    /// ([`body_deadline`]).
+    pub body_timeout: std::time::Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_body_bytes: 10 * 1024 * 1024,
+            body_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -75,6 +80,7 @@ pub struct AppState {
 /// resource may send it) refuse unknown values ([`betas`]).
 pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.limits.max_body_bytes;
+    let body_timeout = state.limits.body_timeout;
     let mut router = Router::new().route("/healthz", get(health::healthz));
     router = router
         .route(
@@ -229,6 +235,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            body_timeout,
+            body_deadline::within_deadline,
+        ))
         .layer(axum::middleware::from_fn(error::close_after_refused_body))
         .layer(axum::middleware::from_fn(error::advise_retry))
         .with_state(state)

@@ -161,7 +161,15 @@ pub(crate) fn json_body(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Bytes, ApiError> {
     let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        if let Some(after) = crate::body_deadline::timed_out(&rejection) {
+            ApiError::new(
+                408,
+                format!(
+                    "Request timeout: the request body must arrive within {} s of its headers; send it at once",
+                    after.as_secs_f64()
+                ),
+            )
+        } else if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
                 413,
                 format!(
