@@ -340,12 +340,12 @@ impl Metrics {
             FetchOutcome::TooLarge,
             FetchOutcome::Other,
         ] {
-            fetches.get_or_create(&OutcomeLabels {
+            let _ = fetches.get_or_create(&OutcomeLabels {
                 outcome: outcome.as_str(),
             });
         }
         for outcome in ["delivered", "gave_up"] {
-            webhook_deliveries.get_or_create(&OutcomeLabels { outcome });
+            let _ = webhook_deliveries.get_or_create(&OutcomeLabels { outcome });
         }
         Metrics {
             registry,
