@@ -31,6 +31,8 @@ const KEYS: &[(&str, &str)] = &[
     ("fetch_timeout_seconds", "PARALLAX_FETCH_TIMEOUT_SECONDS"),
     ("cache_max_age_seconds", "PARALLAX_CACHE_MAX_AGE_SECONDS"),
     ("webhook_retry_seconds", "PARALLAX_WEBHOOK_RETRY_SECONDS"),
+    ("metrics", "PARALLAX_METRICS"),
+    ("log_format", "PARALLAX_LOG_FORMAT"),
 ];
 
 /// Environment variables the configuration file set, with the file's key and path.

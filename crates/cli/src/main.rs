@@ -36,8 +36,20 @@ mod research;
     about = "A self-hosted server for the Parallel web-research API"
 )]
 struct Cli {
+    /// How log lines are written to stderr: `text` to be read by people, or `json` for a log
+    /// collector, one JSON object a line (timestamp, level, target and fields).
+    #[arg(long, global = true, env = "PARALLAX_LOG_FORMAT", value_enum,
+          default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The values of `--log-format`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -161,6 +173,11 @@ struct ServeArgs {
     #[arg(long, env = "PARALLAX_WEBHOOK_RETRY_SECONDS", default_value_t = 5.0,
           value_parser = bounds::seconds(0.01, 3600.0), allow_hyphen_values = true)]
     webhook_retry_seconds: f64,
+    /// Serve Prometheus metrics at GET /metrics, without an API key (aggregate numbers, no
+    /// tenant, key, URL or run id); `--metrics=false` turns the route off (404).
+    #[arg(long, env = "PARALLAX_METRICS", default_value_t = true, action = clap::ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    metrics: bool,
     #[command(flatten)]
     research: research::ResearchArgs,
     /// Execute runs with the scripted test processor (test builds only).
@@ -207,15 +224,24 @@ fn main() -> anyhow::Result<()> {
         .block_on(run(cli))
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
+/// Sends log lines to stderr in `format`, at the level `RUST_LOG` asks (`info` by default).
+fn init_logging(format: LogFormat) {
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => logs.json().with_ansi(false).init(),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    init_logging(cli.log_format);
     match cli.command {
         Command::Serve(args) => serve(*args).await,
         Command::Migrate(args) => {
@@ -341,9 +367,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .create_tenant_with_key(hash_key(&key), "first start")
             .await?;
         println!("parallax: created API key {key}");
-        eprintln!(
-            "parallax: keep this key; only its hash is stored and it will not be shown again"
-        );
+        // A log line (not a bare stderr line), so JSON logs stay JSON.
+        tracing::warn!("keep this key; only its hash is stored and it will not be shown again");
     }
     let keys = KeyRing::load(&*store).await?;
 
@@ -420,6 +445,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )),
         finder: Some(finder),
         clock: monitor_clock,
+        metrics: args.metrics,
         shutdown,
     });
     let listener = tokio::net::TcpListener::bind(args.listen)

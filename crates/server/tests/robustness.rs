@@ -86,6 +86,7 @@ async fn serve(store: Arc<dyn Store>) -> String {
         chat: None,
         finder: None,
         clock: Arc::new(parallax_store::clock::SystemClock::new()),
+        metrics: true,
         shutdown,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -311,6 +312,9 @@ impl Store for Counting {
     }
     async fn create_run(&self, tenant: &str, run: RunToCreate) -> Result<CreateOutcome> {
         self.inner.create_run(tenant, run).await
+    }
+    async fn active_runs(&self) -> Result<Vec<parallax_store::ActiveRuns>> {
+        self.inner.active_runs().await
     }
     async fn get_run(&self, tenant: &str, run_id: &str) -> Result<Option<TaskRun>> {
         self.inner.get_run(tenant, run_id).await
