@@ -825,7 +825,7 @@ impl Store for PgStore {
     }
 
     async fn active_runs(&self) -> Result<Vec<ActiveRuns>> {
-        self.read_rows(ACTIVE_RUNS_SQL, &[], |r| crate::active_runs_row(r))
+        self.read_rows(ACTIVE_RUNS_SQL, &[], crate::active_runs_row)
             .await
     }
 
