@@ -83,8 +83,11 @@ pub fn source_of_bad_value(
     let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
         return None;
     };
-    // "--max-run-seconds <MAX_RUN_SECONDS>"
-    let flag = arg.split_whitespace().next()?.strip_prefix("--")?;
+    // "--max-run-seconds <MAX_RUN_SECONDS>", or "--metrics[=<METRICS>]" for an optional value
+    let flag = arg
+        .split(|c: char| c.is_whitespace() || c == '[' || c == '=')
+        .next()?
+        .strip_prefix("--")?;
     let on_command_line = std::env::args().any(|a| {
         a.strip_prefix("--")
             .is_some_and(|a| a == flag || a.starts_with(&format!("{flag}=")))
