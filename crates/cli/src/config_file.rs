@@ -40,6 +40,8 @@ pub(crate) const KEYS: &[(&str, &str)] = &[
     ("fetch_per_host", "PARALLAX_FETCH_PER_HOST"),
     ("cache_max_age_seconds", "PARALLAX_CACHE_MAX_AGE_SECONDS"),
     ("webhook_retry_seconds", "PARALLAX_WEBHOOK_RETRY_SECONDS"),
+    ("metrics", "PARALLAX_METRICS"),
+    ("log_format", "PARALLAX_LOG_FORMAT"),
 ];
 
 /// Environment variables the configuration file set, with the file's key and path.
@@ -90,8 +92,11 @@ pub fn source_of_bad_value(
     let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
         return None;
     };
-    // "--max-run-seconds <MAX_RUN_SECONDS>"
-    let flag = arg.split_whitespace().next()?.strip_prefix("--")?;
+    // "--max-run-seconds <MAX_RUN_SECONDS>", or "--metrics[=<METRICS>]" for an optional value
+    let flag = arg
+        .split(|c: char| c.is_whitespace() || c == '[' || c == '=')
+        .next()?
+        .strip_prefix("--")?;
     let on_command_line = std::env::args().any(|a| {
         a.strip_prefix("--")
             .is_some_and(|a| a == flag || a.starts_with(&format!("{flag}=")))

@@ -40,8 +40,20 @@ mod run;
     about = "A self-hosted server for the Parallel web-research API"
 )]
 struct Cli {
+    /// How log lines are written to stderr: `text` to be read by people, or `json` for a log
+    /// collector, one JSON object a line (timestamp, level, target and fields).
+    #[arg(long, global = true, env = "PARALLAX_LOG_FORMAT", value_enum,
+          default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The values of `--log-format`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -222,6 +234,11 @@ struct ServeArgs {
     #[arg(long, env = "PARALLAX_WEBHOOK_RETRY_SECONDS", default_value_t = 5.0,
           value_parser = bounds::seconds(0.01, 3600.0), allow_hyphen_values = true)]
     webhook_retry_seconds: f64,
+    /// Serve Prometheus metrics at GET /metrics, without an API key (aggregate numbers, no
+    /// tenant, key, URL or run id); `--metrics=false` turns the route off (404).
+    #[arg(long, env = "PARALLAX_METRICS", default_value_t = true, action = clap::ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    metrics: bool,
     #[command(flatten)]
     research: research::ResearchArgs,
     /// Execute runs with the scripted test processor (test builds only).
@@ -273,21 +290,31 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Sends log lines to stderr in `format`, at the level `RUST_LOG` asks (`default_level`
+/// when it is unset).
+fn init_logging(format: LogFormat, default_level: &str) {
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+        )
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => logs.json().with_ansi(false).init(),
+    }
+}
+
 /// Runs the command; returns the process's exit status.
 async fn run(cli: Cli) -> anyhow::Result<i32> {
     // `run` talks to its user on stderr: its embedded server logs only what goes wrong.
-    let default_filter = match cli.command {
+    let default_level = match cli.command {
         Command::Run(_) => "warn",
         _ => "info",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    init_logging(cli.log_format, default_level);
     match cli.command {
         Command::Serve(args) => serve(*args).await?,
         Command::Run(args) => return Ok(run::run(*args).await),
@@ -486,9 +513,8 @@ async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
             .create_tenant_with_key(hash_key(&key), "first start")
             .await?;
         println!("parallax: created API key {key}");
-        eprintln!(
-            "parallax: keep this key; only its hash is stored and it will not be shown again"
-        );
+        // A log line (not a bare stderr line), so JSON logs stay JSON.
+        tracing::warn!("keep this key; only its hash is stored and it will not be shown again");
     }
     let keys = KeyRing::load(&*store).await?;
     let quotas = Quotas::load(&*store).await?;
@@ -568,6 +594,7 @@ async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         )),
         finder: Some(finder),
         clock: monitor_clock,
+        metrics: args.metrics,
         shutdown,
     });
     let listener = tokio::net::TcpListener::bind(args.listen)

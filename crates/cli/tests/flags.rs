@@ -243,3 +243,39 @@ fn the_edges_of_each_range_are_accepted() {
         String::from_utf8_lossy(&seen)
     );
 }
+
+/// `--log-format` and `--metrics` take a word from a closed set: anything else stops the
+/// start with status 2 and the accepted values, from a flag, a variable or the file alike.
+#[test]
+fn bad_log_format_and_metrics_values_are_refused() {
+    let dir = temp_dir();
+    let refused = |what: &str, child: Child, accepted: &str| {
+        let (status, stderr) = finish(child);
+        assert!(!stderr.contains("panicked"), "{what}: panicked:\n{stderr}");
+        assert_eq!(status, Some(2), "{what}: must exit 2 at once:\n{stderr}");
+        assert!(
+            stderr.contains(accepted),
+            "{what}: names {accepted}:\n{stderr}"
+        );
+        stderr
+    };
+    let child = serve(&dir, &["--log-format", "yaml"], &[]).spawn().unwrap();
+    refused("--log-format yaml", child, "[possible values: text, json]");
+    let child = serve(&dir, &["--metrics=maybe"], &[]).spawn().unwrap();
+    refused("--metrics=maybe", child, "[possible values: true, false]");
+    let child = serve(&dir, &[], &[("PARALLAX_LOG_FORMAT", "xml")])
+        .spawn()
+        .unwrap();
+    let stderr = refused("PARALLAX_LOG_FORMAT=xml", child, "text, json");
+    assert!(
+        stderr.contains("came from the environment variable PARALLAX_LOG_FORMAT"),
+        "{stderr}"
+    );
+    std::fs::write(dir.join("parallax.toml"), "metrics = \"sometimes\"\n").unwrap();
+    let child = serve(&dir, &[], &[]).spawn().unwrap();
+    let stderr = refused("metrics = \"sometimes\"", child, "true, false");
+    assert!(
+        stderr.contains("came from metrics in parallax.toml"),
+        "{stderr}"
+    );
+}

@@ -137,7 +137,15 @@ async fn run_loop(
                 Ok(claimed) => {
                     // A full claim means more may be waiting.
                     look_for_work = claimed.len() == free;
+                    let now = now_micros();
                     for run in claimed {
+                        // The claim latency of a run's first claim: a run queued again after
+                        // a crash or a shutdown waited for more than the queue.
+                        if run.attempt == 1 {
+                            let waited =
+                                u64::try_from(now.saturating_sub(run.created_at)).unwrap_or(0);
+                            parallax_metrics::run_claimed(Duration::from_micros(waited));
+                        }
                         let id = run.run_id.clone();
                         let job = execute(store.clone(), processor.clone(), config.clone(), run);
                         let finished_id = id.clone();
@@ -255,7 +263,7 @@ impl ProgressSink for StoreSink {
 
 fn failure(message: String, detail: Option<serde_json::Value>, run_id: &str) -> RunOutcome {
     let ref_id = uuid::Uuid::new_v4().to_string();
-    tracing::info!(%run_id, %ref_id, %message, "run failed");
+    tracing::info!(%run_id, %ref_id, reason = %message, "run failed");
     RunOutcome::Failed {
         error: ErrorObject {
             ref_id,
@@ -443,7 +451,15 @@ async fn execute(
             .finish_run(&config.worker_id, &run.run_id, outcome.clone())
             .await
         {
-            Ok(true) => return,
+            Ok(true) => {
+                let end = match outcome {
+                    RunOutcome::Completed { .. } => parallax_metrics::RunEnd::Completed,
+                    RunOutcome::Failed { .. } => parallax_metrics::RunEnd::Failed,
+                    RunOutcome::Cancelled => parallax_metrics::RunEnd::Cancelled,
+                };
+                parallax_metrics::run_finished(&run.processor, end);
+                return;
+            }
             Ok(false) => {
                 tracing::warn!(run_id = %run.run_id, "the run was no longer ours when it ended; its result is dropped");
                 return;

@@ -161,8 +161,12 @@ async fn attempt(store: &dyn Store, fetcher: &Fetcher, config: &WebhookConfig, d
         .post_json(&d.url, &headers, d.body.clone(), config.timeout)
         .await;
     let outcome = match sent {
-        Ok(_) => DeliveryOutcome::Delivered,
+        Ok(_) => {
+            parallax_metrics::webhook_delivered();
+            DeliveryOutcome::Delivered
+        }
         Err(error) if !can_succeed_later(&error) => {
+            parallax_metrics::webhook_gave_up();
             tracing::warn!(delivery = %d.delivery_id, %error, "webhook delivery given up: the URL can never be delivered to");
             DeliveryOutcome::GaveUp {
                 error: error.to_string(),
@@ -172,10 +176,12 @@ async fn attempt(store: &dyn Store, fetcher: &Fetcher, config: &WebhookConfig, d
             let error = error.to_string();
             match next_attempt(config, d.attempt, d.created_at, now_micros()) {
                 Some(at) => {
+                    parallax_metrics::webhook_retry();
                     tracing::info!(delivery = %d.delivery_id, attempt = d.attempt, %error, "webhook attempt failed; will retry");
                     DeliveryOutcome::Retry { at, error }
                 }
                 None => {
+                    parallax_metrics::webhook_gave_up();
                     tracing::warn!(delivery = %d.delivery_id, attempt = d.attempt, %error, "webhook delivery given up");
                     DeliveryOutcome::GaveUp { error }
                 }

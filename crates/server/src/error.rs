@@ -51,7 +51,7 @@ impl HttpError {
     /// answer's `ref_id`.
     pub fn server_fault(error: ApiError, cause: &str) -> Self {
         let ref_id = uuid::Uuid::new_v4().to_string();
-        tracing::error!(%ref_id, status = error.status, message = %error.message, %cause, "server fault");
+        tracing::error!(%ref_id, status = error.status, reason = %error.message, %cause, "server fault");
         HttpError {
             error: Box::new(error),
             logged_as: Some(ref_id),
@@ -92,7 +92,7 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let ref_id = self.logged_as.unwrap_or_else(|| {
             let ref_id = uuid::Uuid::new_v4().to_string();
-            tracing::info!(%ref_id, status = self.error.status, message = %self.error.message, detail = ?self.error.detail, "request refused");
+            tracing::info!(%ref_id, status = self.error.status, reason = %self.error.message, detail = ?self.error.detail, "request refused");
             ref_id
         });
         let status =

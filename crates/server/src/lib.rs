@@ -20,6 +20,7 @@ mod groups;
 mod health;
 mod input_cache;
 mod memory;
+mod metrics;
 mod miss_cache;
 mod monitors;
 mod quotas;
@@ -70,6 +71,8 @@ pub struct AppState {
     /// The monitor clock: monitors' creation times and schedules (shared with the monitor
     /// scheduler).
     pub clock: Arc<dyn parallax_store::clock::Clock>,
+    /// Whether `GET /metrics` is served (else it is an unknown route, answered 404).
+    pub metrics: bool,
     /// Becomes true when the server shuts down: long-polls and event streams end then, so
     /// graceful shutdown does not wait on them.
     pub shutdown: watch::Receiver<bool>,
@@ -82,6 +85,9 @@ pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.limits.max_body_bytes;
     let body_timeout = state.limits.body_timeout;
     let mut router = Router::new().route("/healthz", get(health::healthz));
+    if state.metrics {
+        router = router.route("/metrics", get(metrics::scrape));
+    }
     router = router
         .route(
             "/v1alpha/monitors",
@@ -241,5 +247,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         ))
         .layer(axum::middleware::from_fn(error::close_after_refused_body))
         .layer(axum::middleware::from_fn(error::advise_retry))
+        // Outermost, so it counts the status the client gets; `Router::layer` runs it inside
+        // routing, where the matched route template is known.
+        .layer(axum::middleware::from_fn(metrics::record))
         .with_state(state)
 }

@@ -161,7 +161,7 @@ impl Quotas {
             admissions.entry(tenant.to_owned()).or_default().clone()
         };
         let held = lock.lock_owned().await;
-        let active = store.active_runs(tenant).await?;
+        let active = store.tenant_active_runs(tenant).await?;
         let wanted = active.saturating_add(count as u64);
         if wanted > u64::from(max) {
             let message = if count as u64 > u64::from(max) {

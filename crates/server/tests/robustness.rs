@@ -89,6 +89,7 @@ async fn serve(store: Arc<dyn Store>) -> String {
         chat: None,
         finder: None,
         clock: Arc::new(parallax_store::clock::SystemClock::new()),
+        metrics: true,
         shutdown,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -318,11 +319,14 @@ impl Store for Counting {
     async fn set_tenant_limits(&self, tenant: &str, limits: TenantLimits) -> Result<bool> {
         self.inner.set_tenant_limits(tenant, limits).await
     }
-    async fn active_runs(&self, tenant: &str) -> Result<u64> {
-        self.inner.active_runs(tenant).await
+    async fn tenant_active_runs(&self, tenant: &str) -> Result<u64> {
+        self.inner.tenant_active_runs(tenant).await
     }
     async fn create_run(&self, tenant: &str, run: RunToCreate) -> Result<CreateOutcome> {
         self.inner.create_run(tenant, run).await
+    }
+    async fn active_runs(&self) -> Result<Vec<parallax_store::ActiveRuns>> {
+        self.inner.active_runs().await
     }
     async fn get_run(&self, tenant: &str, run_id: &str) -> Result<Option<TaskRun>> {
         self.inner.get_run(tenant, run_id).await

@@ -374,6 +374,33 @@ pub struct ClaimedRun {
     pub attempt: i64,
     /// The `parallel-beta` values it was created with, comma-separated ([`RunToCreate::betas`]).
     pub betas: Option<String>,
+    /// When it was created, in microseconds since the epoch (the claim latency's start).
+    pub created_at: i64,
+}
+
+/// How many task runs of one processor are in one active state ([`Store::active_runs`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveRuns {
+    pub processor: String,
+    /// [`RunStatus::Queued`] or [`RunStatus::Running`].
+    pub status: RunStatus,
+    pub count: i64,
+}
+
+/// The count of [`Store::active_runs`], written once for both backends: one walk of the
+/// `runs_active` partial index (migration 9), whatever the number of ended runs.
+pub(crate) const ACTIVE_RUNS_SQL: &str = "SELECT processor, status, COUNT(*) FROM runs
+     WHERE status IN ('queued', 'running') GROUP BY processor, status";
+
+/// One row of [`ACTIVE_RUNS_SQL`].
+pub(crate) fn active_runs_row(row: &impl rows::Columns) -> Result<ActiveRuns> {
+    let status = row.text(1)?;
+    Ok(ActiveRuns {
+        processor: row.text(0)?,
+        status: RunStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown run status {status:?}")))?,
+        count: row.int(2)?,
+    })
 }
 
 /// How a run ended.
@@ -531,7 +558,7 @@ pub trait Store: Send + Sync + 'static {
     /// Sets a tenant's limits (replacing both); `false` when there is no such tenant.
     async fn set_tenant_limits(&self, tenant: &str, limits: limits::TenantLimits) -> Result<bool>;
     /// How many of the tenant's task runs are queued or running, over every node.
-    async fn active_runs(&self, tenant: &str) -> Result<u64>;
+    async fn tenant_active_runs(&self, tenant: &str) -> Result<u64>;
 
     /// Commits a new run with its `queued` state event, or replays/refuses an idempotent
     /// repeat. With a key, the created run's JSON is stored as the answer to replay.
@@ -567,6 +594,10 @@ pub trait Store: Send + Sync + 'static {
     async fn release_runs(&self, worker: &str, run_ids: &[String]) -> Result<usize>;
     /// Puts back in the queue every running run whose lease has expired.
     async fn requeue_expired(&self) -> Result<usize>;
+    /// How many task runs are queued and how many running, by processor, on every node that
+    /// shares this store (for the metrics scrape); states and processors without runs are
+    /// left out.
+    async fn active_runs(&self) -> Result<Vec<ActiveRuns>>;
 
     /// The tenant's webhook signing secret, created on first use.
     async fn webhook_secret(&self, tenant: &str) -> Result<String>;

@@ -50,7 +50,7 @@ pub(crate) const SET_LIMITS: &str =
     "UPDATE tenants SET requests_per_minute = $2, max_active_runs = $3 WHERE tenant_id = $1";
 
 /// A tenant's queued plus running task runs (`$1` tenant), read from the partial index
-/// `runs_active_by_tenant` (migration 9), which holds active runs only, not every run the
+/// `runs_active` (migration 9), which holds active runs only, not every run the
 /// tenant ever made.
 pub(crate) const COUNT_ACTIVE_RUNS: &str =
     "SELECT count(*) FROM runs WHERE tenant_id = $1 AND status IN ('queued', 'running')";

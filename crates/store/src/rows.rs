@@ -113,6 +113,7 @@ pub(crate) fn claimed_run(row: &impl Columns) -> Result<(ClaimedRun, TaskRun)> {
             previous_interaction_id: row.opt_text(12)?,
             attempt: row.int(13)?,
             betas: row.opt_text(14)?,
+            created_at: run.created_at,
         },
         run,
     ))
@@ -235,6 +236,7 @@ mod tests {
             previous_interaction_id: None,
             attempt: 1,
             betas: None,
+            created_at,
         };
         (claim, run)
     }

@@ -29,11 +29,11 @@ use crate::rows::{
 };
 use crate::sql::adapters::SqliteTx;
 use crate::{
-    delivery_update, ended_column, merged_warnings_sql, panic_message, AddedRuns, ClaimedRun,
-    CreateOutcome, Delivery, DeliveryAttempt, EventRecord, GroupEvents, GroupRunRecord,
+    delivery_update, ended_column, merged_warnings_sql, panic_message, ActiveRuns, AddedRuns,
+    ClaimedRun, CreateOutcome, Delivery, DeliveryAttempt, EventRecord, GroupEvents, GroupRunRecord,
     GroupRunsQuery, GroupToCreate, Health, KeyHash, Lease, Notice, OutcomeColumns, Page, Result,
-    RunOutcome, RunToCreate, RunsToAdd, Store, StoreError, TenantId, GROUP_STATUS_COLUMNS,
-    NOTICE_CAPACITY,
+    RunOutcome, RunToCreate, RunsToAdd, Store, StoreError, TenantId, ACTIVE_RUNS_SQL,
+    GROUP_STATUS_COLUMNS, NOTICE_CAPACITY,
 };
 use async_trait::async_trait;
 use parallax_api::events::{task_run_state_record, GroupEventKind};
@@ -362,7 +362,11 @@ fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Resu
             conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
         }
     }
-    conn.execute_batch("COMMIT")
+    // Every write of this backend commits here: the one place its commits are timed.
+    let started = std::time::Instant::now();
+    let committed = conn.execute_batch("COMMIT");
+    parallax_metrics::store_commit(parallax_metrics::Backend::Sqlite, started.elapsed());
+    committed
 }
 
 fn load_run(conn: &Connection, tenant: Option<&str>, run_id: &str) -> Result<Option<TaskRun>> {
@@ -631,7 +635,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn active_runs(&self, tenant: &str) -> Result<u64> {
+    async fn tenant_active_runs(&self, tenant: &str) -> Result<u64> {
         let tenant = tenant.to_owned();
         self.read(move |conn| {
             let n: i64 = conn
@@ -910,6 +914,15 @@ impl Store for SqliteStore {
             .await?;
         announce(&self.notices, notices::requeued(&requeued, requeued.len()));
         Ok(requeued.len())
+    }
+
+    async fn active_runs(&self) -> Result<Vec<ActiveRuns>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(ACTIVE_RUNS_SQL)?;
+            let rows = stmt.query_and_then([], |r| crate::active_runs_row(r))?;
+            rows.collect()
+        })
+        .await
     }
 
     async fn webhook_secret(&self, tenant: &str) -> Result<String> {

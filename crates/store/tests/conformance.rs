@@ -210,6 +210,50 @@ pub async fn idempotency(store: Arc<dyn Store>) {
     );
 }
 
+/// The metrics scrape's count of queued and running runs, by processor: it follows claims and
+/// endings, and leaves out what has ended.
+pub async fn active_runs_are_counted_by_processor_and_state(store: Arc<dyn Store>) {
+    let count = |all: &[parallax_store::ActiveRuns], processor: &str, status: RunStatus| {
+        let found: Vec<i64> = all
+            .iter()
+            .filter(|a| a.processor == processor && a.status == status)
+            .map(|a| a.count)
+            .collect();
+        assert!(found.len() <= 1, "one row per processor and state: {all:?}");
+        found.first().copied().unwrap_or(0)
+    };
+    assert_eq!(store.active_runs().await.unwrap(), vec![]);
+    let t = tenant(&*store).await;
+    for processor in ["lite", "lite", "core"] {
+        created(store.create_run(&t, new_run(processor)).await.unwrap());
+    }
+    let all = store.active_runs().await.unwrap();
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(count(&all, "lite", RunStatus::Queued), 2);
+    assert_eq!(count(&all, "core", RunStatus::Queued), 1);
+
+    let worker = format!("w-{}", ids::new_id(""));
+    let claimed = store
+        .claim_runs(Lease::new(&worker, Duration::from_secs(30)), 1)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let processor = claimed[0].processor.as_str();
+    let all = store.active_runs().await.unwrap();
+    assert_eq!(count(&all, processor, RunStatus::Running), 1, "{all:?}");
+    let queued = count(&all, "lite", RunStatus::Queued) + count(&all, "core", RunStatus::Queued);
+    assert_eq!(queued, 2, "{all:?}");
+
+    assert!(store
+        .finish_run(&worker, &claimed[0].run_id, RunOutcome::Cancelled)
+        .await
+        .unwrap());
+    let all = store.active_runs().await.unwrap();
+    assert_eq!(count(&all, processor, RunStatus::Running), 0, "{all:?}");
+    assert!(all.iter().all(|a| a.status == RunStatus::Queued), "{all:?}");
+    assert_eq!(all.iter().map(|a| a.count).sum::<i64>(), 2);
+}
+
 pub async fn lifecycle(store: Arc<dyn Store>) {
     let t = tenant(&*store).await;
     let mut notices = store.subscribe();
@@ -226,6 +270,7 @@ pub async fn lifecycle(store: Arc<dyn Store>) {
     assert_eq!(claimed.attempt, 1);
     assert!(claimed.enable_events);
     assert_eq!(claimed.betas.as_deref(), Some(betas));
+    assert_eq!(claimed.created_at, run.created_at);
     assert_eq!(
         store
             .get_run(&t, &run.run_id)
@@ -1457,21 +1502,21 @@ async fn tenant_limits_and_active_runs(store: Arc<dyn Store>) {
         .unwrap()
         .contains(&(a.clone(), TenantLimits::default())));
 
-    assert_eq!(store.active_runs(&a).await.unwrap(), 0);
+    assert_eq!(store.tenant_active_runs(&a).await.unwrap(), 0);
     let first = created(store.create_run(&a, new_run("lite")).await.unwrap());
     created(store.create_run(&a, new_run("lite")).await.unwrap());
     created(store.create_run(&b, new_run("lite")).await.unwrap());
-    assert_eq!(store.active_runs(&a).await.unwrap(), 2);
-    assert_eq!(store.active_runs(&b).await.unwrap(), 1);
+    assert_eq!(store.tenant_active_runs(&a).await.unwrap(), 2);
+    assert_eq!(store.tenant_active_runs(&b).await.unwrap(), 1);
     let worker = format!("w-{}", uuid::Uuid::new_v4());
     claim_until(&*store, &worker, &first.run_id).await;
     // Running still counts.
-    assert_eq!(store.active_runs(&a).await.unwrap(), 2);
+    assert_eq!(store.tenant_active_runs(&a).await.unwrap(), 2);
     assert!(store
         .finish_run(&worker, &first.run_id, RunOutcome::Cancelled)
         .await
         .unwrap());
-    assert_eq!(store.active_runs(&a).await.unwrap(), 1);
+    assert_eq!(store.tenant_active_runs(&a).await.unwrap(), 1);
 }
 
 /// The suite on one backend, in module `$module`: the PostgreSQL one's name carries the
@@ -1495,6 +1540,11 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn idempotency() {
                 super::idempotency(backends::$backend().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn active_runs_are_counted_by_processor_and_state() {
+                super::active_runs_are_counted_by_processor_and_state(backends::$backend().await)
+                    .await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn lifecycle() {

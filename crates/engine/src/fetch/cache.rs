@@ -195,7 +195,11 @@ impl FetchCache {
     /// The cached page for `url` if it is younger than `max_age`, without fetching.
     pub fn get(&self, url: &str, max_age: Duration) -> Option<Arc<FetchedPage>> {
         let key = normalize_url(url).ok()?;
-        self.lock().fresh(&key, max_age)
+        let page = self.lock().fresh(&key, max_age);
+        if page.is_some() {
+            parallax_metrics::fetch_cache_hit();
+        }
+        page
     }
 
     /// Number of pages stored.
@@ -243,6 +247,7 @@ impl FetchCache {
         let (shared, joined) = {
             let mut state = self.lock();
             if let Some(page) = state.fresh(&key, options.max_age) {
+                parallax_metrics::fetch_cache_hit();
                 return Ok(CachedPage {
                     page,
                     origin: CacheOrigin::Cache,

@@ -86,6 +86,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use parallax_metrics::FetchOutcome;
 use reqwest::header::{
     HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE, ETAG, LAST_MODIFIED, LOCATION,
 };
@@ -720,7 +721,33 @@ impl Fetcher {
         })
     }
 
+    /// Fetches `url` (with `timeout` instead of the configured one, if given), counting the
+    /// fetch in the metrics by its outcome: every page fetch goes through here.
     pub(crate) async fn fetch_inner(
+        &self,
+        url: &str,
+        timeout: Option<Duration>,
+    ) -> Result<FetchedPage, FetchError> {
+        let fetched = self.fetch_uncounted(url, timeout).await;
+        parallax_metrics::fetched(match &fetched {
+            Ok(_) => FetchOutcome::Ok,
+            Err(e) => match e.kind() {
+                FetchErrorKind::HttpError => FetchOutcome::HttpError,
+                FetchErrorKind::Timeout => FetchOutcome::Timeout,
+                FetchErrorKind::SsrfRefused => FetchOutcome::RefusedPrivate,
+                FetchErrorKind::TooLarge => FetchOutcome::TooLarge,
+                FetchErrorKind::InvalidUrl
+                | FetchErrorKind::UnsupportedScheme
+                | FetchErrorKind::Dns
+                | FetchErrorKind::Connect
+                | FetchErrorKind::TooManyRedirects
+                | FetchErrorKind::Network => FetchOutcome::Other,
+            },
+        });
+        fetched
+    }
+
+    async fn fetch_uncounted(
         &self,
         url: &str,
         timeout: Option<Duration>,

@@ -18,6 +18,7 @@ use crate::fetch::{CacheOptions, CacheOrigin, ContentKind, FetchError, FetchedPa
 use crate::search::IndexedPage;
 use chrono::NaiveDate;
 use futures::future::{BoxFuture, FutureExt, Shared, WeakShared};
+use parallax_metrics::Content;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -342,20 +343,31 @@ async fn extract_fetched(page: Arc<FetchedPage>) -> Result<Extracted, ReadError>
 /// text with [`extract::extract_text`]; other types are [`ReadError::Unsupported`]. The one
 /// dispatch of every reader of fetched pages (task runs, Extract, Search, `parallax index
 /// add`). CPU-bound work (milliseconds): async callers run it on a blocking thread.
+/// Each extraction's time is recorded in the metrics by content type.
 pub fn extract_page(page: &FetchedPage) -> Result<Extracted, ReadError> {
     let url = page.url.as_str();
-    match &page.content_type {
-        ContentKind::Html => Ok(extract::extract_html(
-            page.text.as_deref().unwrap_or_default(),
-            url,
-        )),
-        ContentKind::Pdf => {
-            extract::extract_pdf(&page.body, url).map_err(|e| ReadError::Unreadable(e.to_string()))
-        }
-        ContentKind::Text => Ok(extract::extract_text(
-            page.text.as_deref().unwrap_or_default(),
-            url,
-        )),
-        ContentKind::Other(mime) => Err(ReadError::Unsupported { mime: mime.clone() }),
-    }
+    let started = std::time::Instant::now();
+    let (content, extracted) = match &page.content_type {
+        ContentKind::Html => (
+            Content::Html,
+            Ok(extract::extract_html(
+                page.text.as_deref().unwrap_or_default(),
+                url,
+            )),
+        ),
+        ContentKind::Pdf => (
+            Content::Pdf,
+            extract::extract_pdf(&page.body, url).map_err(|e| ReadError::Unreadable(e.to_string())),
+        ),
+        ContentKind::Text => (
+            Content::Text,
+            Ok(extract::extract_text(
+                page.text.as_deref().unwrap_or_default(),
+                url,
+            )),
+        ),
+        ContentKind::Other(mime) => return Err(ReadError::Unsupported { mime: mime.clone() }),
+    };
+    parallax_metrics::extracted(content, started.elapsed());
+    extracted
 }

@@ -806,7 +806,7 @@ async fn work_on<T: Tx>(
             }
         }
         FindAllWork::Fail { message } => {
-            tracing::warn!(%findall_id, %message, "FindAll run failed");
+            tracing::warn!(%findall_id, reason = %message, "FindAll run failed");
             end(
                 tx,
                 findall_id,

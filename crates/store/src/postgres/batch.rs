@@ -181,3 +181,14 @@ pub(super) async fn through_writer<J, T>(
         .map_err(|_| StoreError::Stopped(writer))?;
     answer.await.map_err(|_| StoreError::Stopped(writer))?
 }
+
+/// Commits `tx`. Every transaction of this backend that writes ends here (but the
+/// migrations'): the one place its commits are timed.
+pub(super) async fn commit(
+    tx: deadpool_postgres::Transaction<'_>,
+) -> std::result::Result<(), tokio_postgres::Error> {
+    let started = std::time::Instant::now();
+    let committed = tx.commit().await;
+    parallax_metrics::store_commit(parallax_metrics::Backend::Postgres, started.elapsed());
+    committed
+}

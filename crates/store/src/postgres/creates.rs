@@ -266,7 +266,7 @@ pub(super) async fn insert_creates(
         "failpoint: a batch of creates panics before its commit"
     );
     // An error without a server answer leaves the commit's outcome unknown.
-    tx.commit().await.map_err(commit_error)?;
+    commit(tx).await.map_err(commit_error)?;
 
     let mut created = new_runs.into_iter();
     outcomes

@@ -196,7 +196,7 @@ pub(super) async fn finish_runs(
         .collect();
     payloads.extend(groups.keys().map(|g| group_payload(g)));
     notify(&tx, &payloads).await?;
-    tx.commit().await.map_err(commit_error)?;
+    commit(tx).await.map_err(commit_error)?;
     Ok(jobs
         .iter()
         .map(|job| {

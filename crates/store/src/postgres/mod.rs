@@ -128,11 +128,11 @@ use crate::rows::{
 };
 use crate::sql::adapters::PgTx;
 use crate::{
-    delivery_update, merged_warnings_sql, panic_message, AddedRuns, ClaimedRun, CreateOutcome,
-    Delivery, DeliveryAttempt, EventRecord, GroupEvents, GroupRunRecord, GroupRunsQuery,
-    GroupToCreate, Health, Idempotency, KeyHash, Lease, Notice, OutcomeColumns, Page, Result,
-    RunOutcome, RunToCreate, RunsToAdd, Store, StoreError, TenantId, GROUP_STATUS_COLUMNS,
-    NOTICE_CAPACITY,
+    delivery_update, merged_warnings_sql, panic_message, ActiveRuns, AddedRuns, ClaimedRun,
+    CreateOutcome, Delivery, DeliveryAttempt, EventRecord, GroupEvents, GroupRunRecord,
+    GroupRunsQuery, GroupToCreate, Health, Idempotency, KeyHash, Lease, Notice, OutcomeColumns,
+    Page, Result, RunOutcome, RunToCreate, RunsToAdd, Store, StoreError, TenantId, ACTIVE_RUNS_SQL,
+    GROUP_STATUS_COLUMNS, NOTICE_CAPACITY,
 };
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
@@ -460,7 +460,7 @@ async fn insert_tenant_with_key(
         tx.rollback().await?;
         return Ok(None);
     }
-    tx.commit().await?;
+    commit(tx).await?;
     Ok(Some(tenant))
 }
 
@@ -507,7 +507,7 @@ macro_rules! written_once {
         let (reply, notices) = $execute(&mut PgTx(&*tx), op, now).await?;
         let payloads: Vec<String> = notices.iter().map(notice_payload).collect();
         notify(&tx, &payloads).await?;
-        tx.commit().await.map_err(commit_error)?;
+        commit(tx).await.map_err(commit_error)?;
         announce(&$store.notices, notices);
         Ok(reply)
     }};
@@ -577,7 +577,7 @@ impl Store for PgStore {
         Ok(changed == 1)
     }
 
-    async fn active_runs(&self, tenant: &str) -> Result<u64> {
+    async fn tenant_active_runs(&self, tenant: &str) -> Result<u64> {
         let n = self
             .read_row(limits::COUNT_ACTIVE_RUNS, &[&tenant], |row| row.int(0))
             .await?
@@ -721,7 +721,7 @@ impl Store for PgStore {
             .map(|(c, _)| run_payload(&c.run_id))
             .collect();
         notify(&tx, &payloads).await?;
-        tx.commit().await?;
+        commit(tx).await?;
         let claimed: Vec<ClaimedRun> = claimed.into_iter().map(|(c, _)| c).collect();
         announce(&self.notices, notices::claimed(&claimed));
         Ok(claimed)
@@ -779,7 +779,7 @@ impl Store for PgStore {
             .await?
             .try_get(0)?;
         notify(&tx, &[run_payload(run_id)]).await?;
-        tx.commit().await?;
+        commit(tx).await?;
         announce(&self.notices, notices::appended(run_id, true));
         Ok(Some(seq))
     }
@@ -815,7 +815,7 @@ impl Store for PgStore {
             .await?;
         let rows = tx.query(&stmt, &[&run_ids, &worker, &now]).await?;
         let released = record_requeued(&tx, &rows, now).await?;
-        tx.commit().await?;
+        commit(tx).await?;
         announce(&self.notices, notices::requeued(run_ids, released.len()));
         Ok(released.len())
     }
@@ -847,9 +847,14 @@ impl Store for PgStore {
             return Ok(0);
         }
         let requeued = record_requeued(&tx, &rows, now).await?;
-        tx.commit().await?;
+        commit(tx).await?;
         announce(&self.notices, notices::requeued(&requeued, requeued.len()));
         Ok(requeued.len())
+    }
+
+    async fn active_runs(&self) -> Result<Vec<ActiveRuns>> {
+        self.read_rows(ACTIVE_RUNS_SQL, &[], crate::active_runs_row)
+            .await
     }
 
     async fn webhook_secret(&self, tenant: &str) -> Result<String> {
@@ -894,7 +899,7 @@ impl Store for PgStore {
                     &[&worker, &micros(lease.ttl), &now, &to_i64(limit)],
                 )
                 .await?;
-            tx.commit().await?;
+            commit(tx).await?;
             rows
         };
         let mut claimed = Vec::with_capacity(rows.len());
@@ -1014,7 +1019,7 @@ impl Store for PgStore {
             // on yet, and workers need only `queued`.
             notify(&tx, &[group_payload(taskgroup_id), "queued".into()]).await?;
         }
-        tx.commit().await?;
+        commit(tx).await?;
         let added = AddedRuns {
             runs: created,
             status,
@@ -1066,6 +1071,7 @@ impl Store for PgStore {
             .iter()
             .map(rows::group_event)
             .collect::<Result<Vec<_>>>()?;
+        // A read-only snapshot: not a commit the metrics time.
         tx.commit().await?;
         Ok(Some(GroupEvents {
             events,
