@@ -1,17 +1,13 @@
-"""Schemathesis over every operation Parallax serves, driven by Parallel's public spec.
+"""Schemathesis over every operation Parallax serves, driven by the server's own `/openapi.json`.
 
 For each backend, a fresh `parallax serve` (scripted processor) holds a few completed and failed
-runs and a group; then `st run` generates requests from `tests/spec/parallel-public-openapi.json`
-(examples, boundary coverage, fuzzing, and stateful sequences that create runs and groups and
-follow their ids) against every served operation, under both spellings (`/v1/…` and
-`/v1beta/…`: the spec uses one, the SDK the other). It checks that no answer is a server error
-and that every answer, and every event of every stream, matches the spec's schemas
+runs and a group; then `st run` generates requests from the document the server itself serves
+(every operation it routes, under each spelling: Parallel's public spec for the Parallel API,
+the official SDK's types for what the SDK calls beyond it, Parallax's own operations; see
+crates/server/src/openapi.rs): examples, boundary coverage, fuzzing, and stateful sequences that
+create runs and groups and follow their ids. It checks that no answer is a server error and that
+every answer, and every event of every stream, matches the document's schemas
 (`tests/schemathesis/hooks.py` decodes streams with the official SDK's decoder).
-
-The spec's monitors (`/v1alpha/monitors…`) are checked under their own spelling only: the
-SDK's `/v1/monitors` is another contract (`frequency`, not `cadence`), tested in
-`test_monitors.py`. Operations Parallax does not serve yet (Chat) are left out: they answer
-404 by design until built.
 
 PARALLAX_SCHEMATHESIS_SEED picks the seed (CI uses the fixed default, so a failure reproduces);
 PARALLAX_SCHEMATHESIS_EXAMPLES the examples per operation.
@@ -19,7 +15,6 @@ PARALLAX_SCHEMATHESIS_EXAMPLES the examples per operation.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import subprocess
@@ -31,42 +26,19 @@ import pytest
 from support import BACKENDS, FAIL_KEY, SLEEP_KEY, TERMINAL, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC = REPO / "tests" / "spec" / "parallel-public-openapi.json"
 HOOKS_DIR = REPO / "tests" / "schemathesis"
 ST = Path(sys.executable).parent / "st"
 
-# Served path families; everything else in the spec answers 404 today.
-SERVED = ("/tasks/runs", "/tasks/groups", "/search", "/extract", "/findall", "/chat/completions")
-# Served under the spec's own spelling only.
-SERVED_AS_IS = ("/v1alpha/monitors",)
 SEED = os.environ.get("PARALLAX_SCHEMATHESIS_SEED", "20261206")
 EXAMPLES = os.environ.get("PARALLAX_SCHEMATHESIS_EXAMPLES", "30")
 
 
-def served_spec(tmp: Path) -> Path:
-    """The spec cut to the served operations, each under `/v1/` and `/v1beta/`."""
-    spec = json.loads(SPEC.read_text())
-    paths = {}
-    for path, item in spec["paths"].items():
-        if path.startswith(SERVED_AS_IS):
-            paths[path] = copy.deepcopy(item)
-            continue
-        rest = path.split("/", 2)[2] if path.count("/") >= 2 else ""
-        if not any(("/" + rest).startswith(family) for family in SERVED):
-            continue
-        for prefix in ("v1", "v1beta"):
-            spelled = f"/{prefix}/{rest}"
-            if spelled in paths:
-                continue
-            copy_item = copy.deepcopy(item)
-            if spelled != path:
-                for op in copy_item.values():
-                    if isinstance(op, dict) and "operationId" in op:
-                        op["operationId"] += f"_{prefix}_spelling"
-            paths[spelled] = copy_item
-    spec["paths"] = paths
+def served_document(srv, tmp: Path) -> Path:
+    """The server's own `/openapi.json` (every operation it serves, each spelling), saved."""
+    answer = srv.http(auth=False).get("/openapi.json")
+    assert answer.status_code == 200, answer.text
     out = tmp / "served-openapi.json"
-    out.write_text(json.dumps(spec))
+    out.write_text(answer.text)
     return out
 
 
@@ -113,7 +85,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(fresh_server
     assert ST.is_file(), f"schemathesis is not installed in this environment ({ST})"
     srv = fresh_server(backend)
     seed_data(srv)
-    spec = served_spec(tmp_path)
+    spec = served_document(srv, tmp_path)
     cmd = [
         str(ST), "run", str(spec),
         "--url", srv.base_url,

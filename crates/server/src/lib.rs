@@ -3,8 +3,9 @@
 //! commit or read through the [`Store`], and answer. No SQL lives here.
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
 use axum::middleware::from_fn;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
 use parallax_store::Store;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ mod memory;
 mod metrics;
 mod miss_cache;
 mod monitors;
+mod openapi;
 mod quotas;
 mod runs;
 mod sse;
@@ -33,6 +35,7 @@ pub use auth::{hash_key, KeyRing, Tenant, LOOKUPS_IN_FLIGHT, MISS_CAPACITY, MISS
 pub use chat::ChatService;
 pub use error::HttpError;
 pub use input_cache::InputCache;
+pub use openapi::Document as OpenApiDocument;
 pub use quotas::{Quotas, LIMITS_TTL, RUN_QUOTA_RETRY_AFTER};
 
 /// Limits on what clients may send.
@@ -78,165 +81,228 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
 }
 
-/// The API's routes, under every spelling clients use (`/v1/…` and `/v1beta/…`). Routes
-/// whose spec takes a `parallel-beta` header (and the memory routes, on which the SDK's beta
-/// resource may send it) refuse unknown values ([`betas`]).
-pub fn router(state: Arc<AppState>) -> Router {
-    let max_body = state.limits.max_body_bytes;
-    let body_timeout = state.limits.body_timeout;
-    let mut router = Router::new().route("/healthz", get(health::healthz));
-    if state.metrics {
-        router = router.route("/metrics", get(metrics::scrape));
+/// The router being built, with the method and path of every operation registered on it:
+/// `/openapi.json` is made from that list ([`openapi`]), so it describes exactly what is
+/// served. Register routes only through [`Routes::at`].
+struct Routes {
+    router: Router<Arc<AppState>>,
+    served: Vec<(Method, String)>,
+}
+
+impl Routes {
+    /// Serves `method` on `path` with `endpoint` (whose method must be `method`; a test
+    /// requests every listed operation and fails on a 405).
+    fn at(mut self, method: Method, path: &str, endpoint: MethodRouter<Arc<AppState>>) -> Self {
+        self.served.push((method, path.to_owned()));
+        self.router = self.router.route(path, endpoint);
+        self
     }
-    router = router
-        .route(
-            "/v1alpha/monitors",
-            post(monitors::alpha_create).get(monitors::alpha_list),
-        )
-        .route(
+}
+
+/// The method and path of every operation `router` serves for `state`, in registration
+/// order.
+pub fn served_operations(state: &AppState) -> Vec<(Method, String)> {
+    routes(state).served
+}
+
+fn routes(state: &AppState) -> Routes {
+    use Method as M;
+    let beta = || from_fn(betas::check);
+    let mut r = Routes {
+        router: Router::new(),
+        served: Vec::new(),
+    }
+    .at(M::GET, "/healthz", get(health::healthz))
+    .at(M::GET, "/openapi.json", get(openapi::serve));
+    if state.metrics {
+        r = r.at(M::GET, "/metrics", get(metrics::scrape));
+    }
+    r = r
+        .at(M::POST, "/v1alpha/monitors", post(monitors::alpha_create))
+        .at(M::GET, "/v1alpha/monitors", get(monitors::alpha_list))
+        .at(
+            M::GET,
             "/v1alpha/monitors/{monitor_id}",
-            get(monitors::alpha_retrieve)
-                .post(monitors::alpha_update)
-                .delete(monitors::alpha_delete),
+            get(monitors::alpha_retrieve),
         )
-        .route(
+        .at(
+            M::POST,
+            "/v1alpha/monitors/{monitor_id}",
+            post(monitors::alpha_update),
+        )
+        .at(
+            M::DELETE,
+            "/v1alpha/monitors/{monitor_id}",
+            delete(monitors::alpha_delete),
+        )
+        .at(
+            M::GET,
             "/v1alpha/monitors/{monitor_id}/events",
             get(monitors::alpha_events),
         )
-        .route(
+        .at(
+            M::GET,
             "/v1alpha/monitors/{monitor_id}/event_groups/{event_group_id}",
             get(monitors::alpha_event_group),
         )
-        .route(
+        .at(
+            M::POST,
             "/v1alpha/monitors/{monitor_id}/simulate_event",
             post(monitors::alpha_simulate),
         );
     for prefix in ["/v1", "/v1beta"] {
-        router = router
-            .route(
-                &format!("{prefix}/monitors"),
-                post(monitors::create).get(monitors::list),
-            )
-            .route(
-                &format!("{prefix}/monitors/{{monitor_id}}"),
+        let p = |rest: &str| format!("{prefix}{rest}");
+        r = r
+            .at(M::POST, &p("/monitors"), post(monitors::create))
+            .at(M::GET, &p("/monitors"), get(monitors::list))
+            .at(
+                M::GET,
+                &p("/monitors/{monitor_id}"),
                 get(monitors::retrieve),
             )
-            .route(
-                &format!("{prefix}/monitors/{{monitor_id}}/update"),
+            .at(
+                M::POST,
+                &p("/monitors/{monitor_id}/update"),
                 post(monitors::update),
             )
-            .route(
-                &format!("{prefix}/monitors/{{monitor_id}}/cancel"),
+            .at(
+                M::POST,
+                &p("/monitors/{monitor_id}/cancel"),
                 post(monitors::cancel),
             )
-            .route(
-                &format!("{prefix}/monitors/{{monitor_id}}/events"),
+            .at(
+                M::GET,
+                &p("/monitors/{monitor_id}/events"),
                 get(monitors::events),
             )
-            .route(
-                &format!("{prefix}/monitors/{{monitor_id}}/trigger"),
+            .at(
+                M::POST,
+                &p("/monitors/{monitor_id}/trigger"),
                 post(monitors::trigger),
             )
-            .route(&format!("{prefix}/tasks/runs"), post(runs::create))
-            .route(
-                &format!("{prefix}/tasks/runs/{{run_id}}"),
-                get(runs::retrieve),
+            .at(M::POST, &p("/tasks/runs"), post(runs::create))
+            .at(M::GET, &p("/tasks/runs/{run_id}"), get(runs::retrieve))
+            .at(M::GET, &p("/tasks/runs/{run_id}/input"), get(runs::input))
+            .at(M::GET, &p("/tasks/runs/{run_id}/result"), get(runs::result))
+            .at(M::GET, &p("/tasks/runs/{run_id}/events"), get(runs::events))
+            .at(
+                M::POST,
+                &p("/extract"),
+                post(web::extract).route_layer(beta()),
             )
-            .route(
-                &format!("{prefix}/tasks/runs/{{run_id}}/input"),
-                get(runs::input),
-            )
-            .route(
-                &format!("{prefix}/tasks/runs/{{run_id}}/result"),
-                get(runs::result),
-            )
-            .route(
-                &format!("{prefix}/tasks/runs/{{run_id}}/events"),
-                get(runs::events),
-            )
-            .route(
-                &format!("{prefix}/extract"),
-                post(web::extract).route_layer(from_fn(betas::check)),
-            )
-            .route(
-                &format!("{prefix}/chat/completions"),
-                post(chat::completions),
-            )
-            .route(&format!("{prefix}/models"), get(chat::models))
-            .route(&format!("{prefix}/models/{{model}}"), get(chat::model))
-            .route(&format!("{prefix}/tasks/groups"), post(groups::create))
-            .route(
-                &format!("{prefix}/tasks/groups/{{taskgroup_id}}"),
+            .at(M::POST, &p("/chat/completions"), post(chat::completions))
+            .at(M::GET, &p("/models"), get(chat::models))
+            .at(M::GET, &p("/models/{model}"), get(chat::model))
+            .at(M::POST, &p("/tasks/groups"), post(groups::create))
+            .at(
+                M::GET,
+                &p("/tasks/groups/{taskgroup_id}"),
                 get(groups::retrieve),
             )
-            .route(
-                &format!("{prefix}/tasks/groups/{{taskgroup_id}}/runs"),
-                get(groups::runs).post(groups::add_runs),
+            .at(
+                M::GET,
+                &p("/tasks/groups/{taskgroup_id}/runs"),
+                get(groups::runs),
             )
-            .route(
-                &format!("{prefix}/tasks/groups/{{taskgroup_id}}/events"),
+            .at(
+                M::POST,
+                &p("/tasks/groups/{taskgroup_id}/runs"),
+                post(groups::add_runs),
+            )
+            .at(
+                M::GET,
+                &p("/tasks/groups/{taskgroup_id}/events"),
                 get(groups::events),
             )
-            .route(
-                &format!("{prefix}/tasks/groups/{{taskgroup_id}}/runs/{{run_id}}"),
+            .at(
+                M::GET,
+                &p("/tasks/groups/{taskgroup_id}/runs/{run_id}"),
                 get(groups::retrieve_run),
             )
-            .route(
-                &format!("{prefix}/findall/runs"),
-                post(findall::create).route_layer(from_fn(betas::check)),
+            .at(
+                M::POST,
+                &p("/findall/runs"),
+                post(findall::create).route_layer(beta()),
             )
-            .route(
-                &format!("{prefix}/findall/runs/{{findall_id}}"),
-                get(findall::retrieve).route_layer(from_fn(betas::check)),
+            .at(
+                M::GET,
+                &p("/findall/runs/{findall_id}"),
+                get(findall::retrieve).route_layer(beta()),
             )
-            .route(
-                &format!("{prefix}/findall/runs/{{findall_id}}/result"),
-                get(findall::result).route_layer(from_fn(betas::check)),
+            .at(
+                M::GET,
+                &p("/findall/runs/{findall_id}/result"),
+                get(findall::result).route_layer(beta()),
             )
-            .route(
-                &format!("{prefix}/findall/runs/{{findall_id}}/schema"),
-                get(findall::schema).route_layer(from_fn(betas::check)),
+            .at(
+                M::GET,
+                &p("/findall/runs/{findall_id}/schema"),
+                get(findall::schema).route_layer(beta()),
             )
-            .route(
-                &format!("{prefix}/findall/runs/{{findall_id}}/events"),
-                get(findall::events).route_layer(from_fn(betas::check)),
+            .at(
+                M::GET,
+                &p("/findall/runs/{findall_id}/events"),
+                get(findall::events).route_layer(beta()),
             )
-            .route(
-                &format!("{prefix}/findall/runs/{{findall_id}}/cancel"),
-                post(findall::cancel).route_layer(from_fn(betas::check)),
+            .at(
+                M::POST,
+                &p("/findall/runs/{findall_id}/cancel"),
+                post(findall::cancel).route_layer(beta()),
             )
-            .route(
-                &format!("{prefix}/findall/runs/{{findall_id}}/extend"),
-                post(findall::extend).route_layer(from_fn(betas::check)),
+            .at(
+                M::POST,
+                &p("/findall/runs/{findall_id}/extend"),
+                post(findall::extend).route_layer(beta()),
             )
-            .route(
-                &format!("{prefix}/findall/runs/{{findall_id}}/enrich"),
-                post(findall::enrich).route_layer(from_fn(betas::check)),
+            .at(
+                M::POST,
+                &p("/findall/runs/{findall_id}/enrich"),
+                post(findall::enrich).route_layer(beta()),
             )
-            .route(
-                &format!("{prefix}/memory/retrieve"),
-                post(memory::retrieve).route_layer(from_fn(betas::check)),
+            .at(
+                M::POST,
+                &p("/memory/retrieve"),
+                post(memory::retrieve).route_layer(beta()),
             )
-            .route(
-                &format!("{prefix}/memory/evict"),
-                post(memory::evict).route_layer(from_fn(betas::check)),
+            .at(
+                M::POST,
+                &p("/memory/evict"),
+                post(memory::evict).route_layer(beta()),
             )
-            .route(
-                &format!("{prefix}/memory/clear"),
-                post(memory::clear).route_layer(from_fn(betas::check)),
+            .at(
+                M::POST,
+                &p("/memory/clear"),
+                post(memory::clear).route_layer(beta()),
             )
-            .route(
-                &format!("{prefix}/findall/ingest"),
-                post(findall::ingest).route_layer(from_fn(betas::check)),
+            .at(
+                M::POST,
+                &p("/findall/ingest"),
+                post(findall::ingest).route_layer(beta()),
             )
-            .route(
-                &format!("{prefix}/findall/entity-search"),
+            .at(
+                M::POST,
+                &p("/findall/entity-search"),
                 post(findall::entity_search),
             );
     }
-    router = router
-        .route("/v1/search", post(web::search_v1))
-        .route("/v1beta/search", post(web::search_v1beta));
+    r.at(M::POST, "/v1/search", post(web::search_v1)).at(
+        M::POST,
+        "/v1beta/search",
+        post(web::search_v1beta),
+    )
+}
+
+/// The API's routes, under every spelling clients use (`/v1/…` and `/v1beta/…`), and
+/// `/openapi.json` describing them. Routes whose spec takes a `parallel-beta` header (and
+/// the memory routes, on which the SDK's beta resource may send it) refuse unknown values
+/// ([`betas`]).
+pub fn router(state: Arc<AppState>) -> Router {
+    let max_body = state.limits.max_body_bytes;
+    let body_timeout = state.limits.body_timeout;
+    let Routes { router, served } = routes(&state);
+    let router = router.layer(axum::Extension(Arc::new(
+        openapi::Document::for_operations(&served),
+    )));
     router
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -71,15 +71,15 @@ async fn postgres() -> Backend {
     }
 }
 
-/// A server on a free loopback port; returns its base URL.
-async fn serve(store: Arc<dyn Store>) -> String {
+/// The state of a server on `store`, which accepts [`KEY`].
+async fn app_state(store: Arc<dyn Store>) -> Arc<AppState> {
     store.ensure_key(hash_key(KEY), "test").await.unwrap();
     let keys = KeyRing::load(&*store).await.unwrap();
     let (_stop, shutdown) = tokio::sync::watch::channel(false);
     // The sender lives as long as the test process: the server never shuts down.
     std::mem::forget(_stop);
     let quotas = Quotas::load(&*store).await.unwrap();
-    let state = Arc::new(AppState {
+    Arc::new(AppState {
         store,
         keys,
         quotas,
@@ -91,7 +91,15 @@ async fn serve(store: Arc<dyn Store>) -> String {
         clock: Arc::new(parallax_store::clock::SystemClock::new()),
         metrics: true,
         shutdown,
-    });
+    })
+}
+
+/// A server on a free loopback port; returns its base URL.
+async fn serve(store: Arc<dyn Store>) -> String {
+    serve_state(app_state(store).await).await
+}
+
+async fn serve_state(state: Arc<AppState>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
@@ -419,5 +427,69 @@ impl Store for Counting {
     }
     fn health(&self) -> Health {
         self.inner.health()
+    }
+}
+
+/// `/openapi.json` describes exactly the operations the router serves: every registered
+/// operation has a description, the document lists no other, and each one listed answers
+/// (with some status, never the router's "no route" 404 or a 405).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_json_describes_exactly_the_served_operations() {
+    let state = app_state(sqlite().await.store).await;
+    let served = parallax_server::served_operations(&state);
+    let document = parallax_server::OpenApiDocument::for_operations(&served);
+    assert!(
+        document.undocumented().is_empty(),
+        "served but described nowhere: {:?}",
+        document.undocumented()
+    );
+    let base = serve_state(state).await;
+    let http = reqwest::Client::new();
+    let answer = http
+        .get(format!("{base}/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200, "no key is needed");
+    let doc: Value = answer.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut listed = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["get", "post", "delete", "put", "patch"] {
+            if item.get(method).is_some() {
+                listed.push((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    let mut expected: Vec<(String, String)> = served
+        .iter()
+        .map(|(m, p)| (m.as_str().to_owned(), p.clone()))
+        .collect();
+    listed.sort();
+    expected.sort();
+    assert_eq!(listed, expected);
+    for (method, path) in &listed {
+        let concrete = path
+            .split('/')
+            .map(|s| if s.starts_with('{') { "x" } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
+        let request = http
+            .request(method.parse().unwrap(), format!("{base}{concrete}"))
+            .header("x-api-key", KEY)
+            .timeout(std::time::Duration::from_secs(10));
+        let request = if method == "POST" {
+            request.json(&serde_json::json!({}))
+        } else {
+            request
+        };
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap_or_default();
+        assert_ne!(status, 405, "{method} {path}: {body}");
+        assert!(
+            !body.contains("no route for"),
+            "{method} {path} is listed but not routed: {body}"
+        );
     }
 }
