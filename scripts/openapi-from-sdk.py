@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes crates/server/openapi/sdk-operations.json: OpenAPI operations for what Parallax serves
+"""Writes crates/api/openapi/sdk-operations.json: OpenAPI operations for what Parallax serves
 that Parallel's public spec does not describe but the official SDK (parallel-web, pinned in
 tests/requirements.txt) calls: the monitors API under /v1/monitors, Memory, and FindAll's entity
 search. Their request and response schemas are made from the SDK's own types (pydantic models
@@ -40,7 +40,7 @@ from parallel.types.beta import (
     memory_retrieve_params,
 )
 
-OUT = Path(__file__).resolve().parents[1] / "crates" / "server" / "openapi" / "sdk-operations.json"
+OUT = Path(__file__).resolve().parents[1] / "crates" / "api" / "openapi" / "sdk-operations.json"
 # Prefixed, so that an SDK type never collides with the public spec's schema of the same name
 # (the two describe different operations and need not agree).
 PREFIX = "Sdk"

@@ -4,7 +4,7 @@ For each backend, a fresh `parallax serve` (scripted processor) holds a few comp
 runs and a group; then `st run` generates requests from the document the server itself serves
 (every operation it routes, under each spelling: Parallel's public spec for the Parallel API,
 the official SDK's types for what the SDK calls beyond it, Parallax's own operations; see
-crates/server/src/openapi.rs): examples, boundary coverage, fuzzing, and stateful sequences that
+crates/api/src/openapi.rs): examples, boundary coverage, fuzzing, and stateful sequences that
 create runs and groups and follow their ids. It checks that no answer is a server error and that
 every answer, and every event of every stream, matches the document's schemas
 (`tests/schemathesis/hooks.py` decodes streams with the official SDK's decoder).

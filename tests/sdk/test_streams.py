@@ -27,7 +27,7 @@ from fake_llm import FakeLLM
 from support import BACKENDS, index_add, read_sse
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC = json.loads((REPO / "crates" / "server" / "openapi" / "parallel-public-openapi.json").read_text())
+SPEC = json.loads((REPO / "crates" / "api" / "openapi" / "parallel-public-openapi.json").read_text())
 # The LLM's answer time: longer than the 15 s keep-alive interval, so a keep-alive is sent
 # while each stream is quiet.
 LLM_SECONDS = 25

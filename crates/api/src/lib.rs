@@ -17,6 +17,7 @@ pub mod group;
 pub mod ids;
 pub mod memory;
 pub mod monitor;
+pub mod openapi;
 pub mod output_schema;
 pub mod raw;
 pub mod run;

@@ -35,7 +35,6 @@ pub use auth::{hash_key, KeyRing, Tenant, LOOKUPS_IN_FLIGHT, MISS_CAPACITY, MISS
 pub use chat::ChatService;
 pub use error::HttpError;
 pub use input_cache::InputCache;
-pub use openapi::Document as OpenApiDocument;
 pub use quotas::{Quotas, LIMITS_TTL, RUN_QUOTA_RETRY_AFTER};
 
 /// Limits on what clients may send.
@@ -99,10 +98,17 @@ impl Routes {
     }
 }
 
-/// The method and path of every operation `router` serves for `state`, in registration
-/// order.
-pub fn served_operations(state: &AppState) -> Vec<(Method, String)> {
-    routes(state).served
+/// The method (upper case) and path of every operation `router` serves for `state`, in
+/// registration order.
+pub fn served_operations(state: &AppState) -> Vec<parallax_api::openapi::Operation> {
+    operations(routes(state).served)
+}
+
+fn operations(served: Vec<(Method, String)>) -> Vec<parallax_api::openapi::Operation> {
+    served
+        .into_iter()
+        .map(|(method, path)| (method.as_str().to_owned(), path))
+        .collect()
 }
 
 fn routes(state: &AppState) -> Routes {
@@ -300,9 +306,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.limits.max_body_bytes;
     let body_timeout = state.limits.body_timeout;
     let Routes { router, served } = routes(&state);
-    let router = router.layer(axum::Extension(Arc::new(
-        openapi::Document::for_operations(&served),
-    )));
+    let document = parallax_api::openapi::Document::for_operations(&operations(served));
+    let router = router.layer(axum::Extension(Arc::new(document)));
     router
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)
