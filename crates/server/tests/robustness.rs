@@ -339,6 +339,14 @@ impl Store for Counting {
     async fn get_run(&self, tenant: &str, run_id: &str) -> Result<Option<TaskRun>> {
         self.inner.get_run(tenant, run_id).await
     }
+    async fn list_runs(
+        &self,
+        tenant: &str,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<TaskRun>> {
+        self.inner.list_runs(tenant, before, limit).await
+    }
     async fn get_input(&self, tenant: &str, run_id: &str) -> Result<Option<String>> {
         self.inner.get_input(tenant, run_id).await
     }

@@ -565,6 +565,15 @@ pub trait Store: Send + Sync + 'static {
     async fn create_run(&self, tenant: &str, run: RunToCreate) -> Result<CreateOutcome>;
     /// The run, if it exists and belongs to `tenant`.
     async fn get_run(&self, tenant: &str, run_id: &str) -> Result<Option<TaskRun>>;
+    /// The tenant's runs, newest first (by creation time, then run id), at most `limit`,
+    /// starting after the run `before` (the last run of the previous page) when given. A
+    /// `before` that is not one of the tenant's runs gives an empty page.
+    async fn list_runs(
+        &self,
+        tenant: &str,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<TaskRun>>;
     /// The input document, as sent.
     async fn get_input(&self, tenant: &str, run_id: &str) -> Result<Option<String>>;
     /// The run with its output JSON (present once completed).

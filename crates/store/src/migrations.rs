@@ -314,6 +314,14 @@ CREATE INDEX runs_active ON runs (tenant_id, status, processor)
     WHERE status IN ('queued', 'running');
 "#,
     ),
+    (
+        10,
+        // A tenant's runs newest first, a page at a time (`Store::list_runs`, the dashboard's
+        // runs list): the index is the listing order, so a page reads only its own rows.
+        r#"
+CREATE INDEX runs_by_tenant ON runs (tenant_id, created_at, run_id);
+"#,
+    ),
 ];
 
 /// The migrations a database at schema version `current` still needs, in order, in
@@ -350,7 +358,7 @@ mod tests {
             let all = pending(dialect, 0).unwrap();
             assert_eq!(
                 all.iter().map(|m| m.0).collect::<Vec<_>>(),
-                vec![1, 2, 3, 4, 5, 6, 7, 8, 9]
+                vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
             );
             assert!(all.iter().all(|(_, sql)| !sql.contains('{')));
         }
@@ -364,9 +372,9 @@ mod tests {
 
     #[test]
     fn only_what_is_missing_and_never_a_downgrade() {
-        assert_eq!(pending(&SQLITE, 4).unwrap().len(), 5);
-        assert!(pending(&POSTGRES, 9).unwrap().is_empty());
-        let err = pending(&SQLITE, 10).unwrap_err().to_string();
+        assert_eq!(pending(&SQLITE, 4).unwrap().len(), 6);
+        assert!(pending(&POSTGRES, 10).unwrap().is_empty());
+        let err = pending(&SQLITE, 11).unwrap_err().to_string();
         assert!(err.contains("newer than this binary"), "{err}");
     }
 }

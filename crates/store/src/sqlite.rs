@@ -694,6 +694,31 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn list_runs(
+        &self,
+        tenant: &str,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<TaskRun>> {
+        let (tenant, before) = (tenant.to_owned(), before.map(str::to_owned));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {RUN_COLUMNS} FROM runs
+                 WHERE tenant_id = ?1
+                   AND (?2 IS NULL OR (created_at, run_id) <
+                        (SELECT created_at, run_id FROM runs WHERE run_id = ?2 AND tenant_id = ?1))
+                 ORDER BY created_at DESC, run_id DESC LIMIT ?3"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let runs = stmt
+                .query_and_then(params![tenant, before, limit], |r| rows::task_run(r, 0))?
+                .collect::<Result<Vec<_>>>()?;
+            Ok(runs)
+        })
+        .await
+    }
+
     async fn get_input(&self, tenant: &str, run_id: &str) -> Result<Option<String>> {
         let (tenant, run_id) = (tenant.to_owned(), run_id.to_owned());
         self.read(move |conn| {

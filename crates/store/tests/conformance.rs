@@ -1521,6 +1521,72 @@ async fn tenant_limits_and_active_runs(store: Arc<dyn Store>) {
 
 /// The suite on one backend, in module `$module`: the PostgreSQL one's name carries the
 /// `needs_postgres` marker that skipping PostgreSQL filters on (see `backends::test_database`).
+/// `list_runs`: a tenant's runs newest first (ties in creation time by run id), paged by the
+/// last run of the previous page, never another tenant's; a cursor that is not one of the
+/// tenant's runs gives nothing.
+pub async fn runs_are_listed_newest_first_per_tenant(store: Arc<dyn Store>) {
+    let (t1, t2) = (tenant(&*store).await, tenant(&*store).await);
+    let base = now_micros();
+    let mut mine = Vec::new();
+    // Five runs of t1, two of them created in the same microsecond, and t2's runs between.
+    for (i, at) in [0, 10, 10, 20, 30].into_iter().enumerate() {
+        let run = RunToCreate {
+            created_at: base + at,
+            ..new_run(if i % 2 == 0 { "core" } else { "lite" })
+        };
+        mine.push(created(store.create_run(&t1, run).await.unwrap()));
+        let theirs = RunToCreate {
+            created_at: base + at + 1,
+            ..new_run("base")
+        };
+        created(store.create_run(&t2, theirs).await.unwrap());
+    }
+    mine.sort_by(|a, b| (b.created_at, &b.run_id).cmp(&(a.created_at, &a.run_id)));
+    let expected: Vec<&str> = mine.iter().map(|r| r.run_id.as_str()).collect();
+
+    let all = store.list_runs(&t1, None, 100).await.unwrap();
+    assert_eq!(
+        all.iter().map(|r| r.run_id.as_str()).collect::<Vec<_>>(),
+        expected
+    );
+    assert_eq!(all[0].processor, mine[0].processor);
+    assert_eq!(all[0].status, RunStatus::Queued);
+    assert_eq!(all[0].created_at, mine[0].created_at);
+
+    // Pages of two: each starts after the last run of the one before, until one is short.
+    let mut paged = Vec::new();
+    let mut before: Option<String> = None;
+    loop {
+        let page = store.list_runs(&t1, before.as_deref(), 2).await.unwrap();
+        assert!(page.len() <= 2);
+        paged.extend(page.iter().map(|r| r.run_id.clone()));
+        if page.len() < 2 {
+            break;
+        }
+        before = page.last().map(|r| r.run_id.clone());
+    }
+    assert_eq!(paged, expected);
+
+    // The other tenant sees only its own five, and neither tenant's cursor works for the other.
+    let theirs = store.list_runs(&t2, None, 100).await.unwrap();
+    assert_eq!(theirs.len(), 5);
+    assert!(theirs
+        .iter()
+        .all(|r| !expected.contains(&r.run_id.as_str())));
+    assert!(store
+        .list_runs(&t2, Some(expected[0]), 100)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .list_runs(&t1, Some(&ids::new_run_id()), 100)
+        .await
+        .unwrap()
+        .is_empty());
+    let fresh = tenant(&*store).await;
+    assert!(store.list_runs(&fresh, None, 100).await.unwrap().is_empty());
+}
+
 macro_rules! suite {
     ($module:ident, $backend:ident) => {
         mod $module {
@@ -1590,6 +1656,10 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn tenant_limits_and_active_runs() {
                 super::tenant_limits_and_active_runs(backends::$backend().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn runs_are_listed_newest_first_per_tenant() {
+                super::runs_are_listed_newest_first_per_tenant(backends::$backend().await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn concurrent_creates_all_commit() {

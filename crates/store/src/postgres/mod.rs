@@ -612,6 +612,25 @@ impl Store for PgStore {
             .await
     }
 
+    async fn list_runs(
+        &self,
+        tenant: &str,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<TaskRun>> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs
+             WHERE tenant_id = $1
+               AND ($2::TEXT IS NULL OR (created_at, run_id) <
+                    (SELECT created_at, run_id FROM runs WHERE run_id = $2 AND tenant_id = $1))
+             ORDER BY created_at DESC, run_id DESC LIMIT $3"
+        );
+        self.read_rows(&sql, &[&tenant, &before, &to_i64(limit)], |row| {
+            rows::task_run(row, 0)
+        })
+        .await
+    }
+
     async fn get_input(&self, tenant: &str, run_id: &str) -> Result<Option<String>> {
         let sql = "SELECT input_doc FROM runs WHERE run_id = $1 AND tenant_id = $2";
         self.read_row(sql, &[&run_id, &tenant], |row| row.text(0))
