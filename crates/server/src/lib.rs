@@ -28,6 +28,7 @@ mod openapi;
 mod quotas;
 mod runs;
 mod sse;
+mod ui;
 mod wake;
 mod web;
 
@@ -119,7 +120,12 @@ fn routes(state: &AppState) -> Routes {
         served: Vec::new(),
     }
     .at(M::GET, "/healthz", get(health::healthz))
-    .at(M::GET, "/openapi.json", get(openapi::serve));
+    .at(M::GET, "/openapi.json", get(openapi::serve))
+    .at(M::GET, "/ui", get(ui::index))
+    .at(M::GET, "/ui/", get(ui::index))
+    .at(M::GET, "/ui/app.js", get(ui::script))
+    .at(M::GET, "/ui/app.css", get(ui::style))
+    .at(M::GET, "/ui/api/runs", get(ui::list_runs));
     if state.metrics {
         r = r.at(M::GET, "/metrics", get(metrics::scrape));
     }
