@@ -262,13 +262,14 @@ def test_sign_in_run_watch_and_read_the_basis(tabs, research, web):
     page.wait_for_url(re.compile(r"#/runs/trun_[0-9a-f]{32}$"))
     run_id = page.url.rsplit("/", 1)[1]
     page.wait_for_selector("#run-head .badge.status-completed", timeout=RUN_WAIT_MS)
+    page.wait_for_selector("#output table.fields")
     # It was watched live: the progress section shows the run's events and a full meter.
     assert page.is_visible("#progress")
     assert page.locator("#progress-messages li").count() > 0
     assert page.eval_on_selector("#progress-meter", "m => m.value") == 100
     # The input as sent, the output, and the basis.
+    page.wait_for_selector("#input pre.json")
     assert q["input"] in page.inner_text("#input")
-    page.wait_for_selector("#output table.fields")
     assert "2011-03-05" in page.inner_text("#output table.fields")
     field = page.locator("details.basis-field[data-field=founded_on]")
     assert field.count() == 1

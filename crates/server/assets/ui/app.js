@@ -523,6 +523,7 @@ async function runView(runId) {
     if (event.type === "task_run.state" && event.run) {
       run = event.run;
       showRun(run);
+      if (TERMINAL.has(run.status)) meter.value = 100;
       if (run.status === "completed") showResult().catch(report);
     } else if (event.type === "task_run.progress_stats") {
       if (typeof event.progress_meter === "number") meter.value = event.progress_meter;
@@ -546,10 +547,8 @@ async function runView(runId) {
   for (;;) {
     run = await api("GET", `/v1/tasks/runs/${runId}`, undefined, { signal });
     showRun(run);
-    if (run.status === "completed") {
-      meter.value = 100;
-      return showResult();
-    }
+    if (TERMINAL.has(run.status)) meter.value = 100;
+    if (run.status === "completed") return showResult();
     if (TERMINAL.has(run.status)) return undefined;
     try {
       await api("GET", `/v1/tasks/runs/${runId}/result?timeout=30`, undefined, { signal });
