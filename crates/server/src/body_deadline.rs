@@ -8,7 +8,6 @@
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
 use futures::StreamExt;
@@ -37,13 +36,7 @@ pub async fn within_deadline(
     request: Request,
     next: Next,
 ) -> Response {
-    let has_body = request.headers().contains_key(header::TRANSFER_ENCODING)
-        || request
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim() != "0");
-    if !has_body {
+    if !crate::error::has_body(request.headers()) {
         return next.run(request).await;
     }
     let deadline = tokio::time::Instant::now() + timeout;

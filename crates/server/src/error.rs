@@ -144,6 +144,15 @@ pub async fn advise_retry(
     response
 }
 
+/// Whether a request announces a body (chunked, or a non-zero `Content-Length`).
+pub(crate) fn has_body(headers: &axum::http::HeaderMap) -> bool {
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0")
+}
+
 /// Adds `Connection: close` to an error answer to a request that carried a body.
 ///
 /// A request refused before its body was read (a 401 from the key check, a 404 for an unknown
@@ -155,12 +164,7 @@ pub async fn close_after_refused_body(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let has_body = request.headers().contains_key(header::TRANSFER_ENCODING)
-        || request
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim() != "0");
+    let has_body = has_body(request.headers());
     let mut response = next.run(request).await;
     if has_body && (response.status().is_client_error() || response.status().is_server_error()) {
         response.headers_mut().insert(
