@@ -108,6 +108,31 @@ def test_a_page_read_on_one_node_is_found_on_another_for_its_tenant_only(server_
     assert site.url not in search_urls(node_a, tenant_u, query)
 
 
+def test_index_add_with_a_database_url_shares_pages_a_real_run_on_any_node_cites(server_factory, database_url, parallax_bin, tmp_path):
+    _, url = schema_url(database_url)
+    keys = [new_key(), new_key()]
+    site = Site()
+    added = subprocess.run(
+        [str(parallax_bin), "index", "add", "--database-url", url, "--allow-private-fetch", site.url],
+        capture_output=True, text=True, timeout=60, env=clean_env(),
+    )
+    assert added.returncode == 0, added.stderr
+    assert "indexed 1 page(s)" in added.stdout, added.stdout
+    site.down()
+    # The research pipeline (not the scripted processor) on a node that never saw the site:
+    # the page comes from the shared index, for every tenant.
+    node = server_factory("postgres", database_url=url, keys=keys, scripted=False)
+    assert "local (1 pages)" in node.wait_for_log("search providers")[0]
+    for key in keys:
+        client = node.client(key)
+        run = client.task_run.create(input="Since which year does the Quillmoor lantern registry list lanterns?",
+                                     processor="lite")
+        res = client.task_run.result(run.run_id, api_timeout=60)
+        assert res.run.status == "completed", res.run
+        cited = {c.url for b in res.output.basis for c in (b.citations or [])}
+        assert site.url in cited, res.output
+
+
 def run_events(base: str, schema: str) -> dict:
     """Per run: how many times it was set running, and how many times completed."""
     rows = psql(
