@@ -14,6 +14,7 @@ pub(crate) const KEYS: &[(&str, &str)] = &[
     ("listen", "PARALLAX_LISTEN"),
     ("data_dir", "PARALLAX_DATA_DIR"),
     ("database_url", "PARALLAX_DATABASE_URL"),
+    ("role", "PARALLAX_ROLE"),
     ("api_keys", "PARALLAX_API_KEYS"),
     ("max_body_bytes", "PARALLAX_MAX_BODY_BYTES"),
     ("body_timeout_seconds", "PARALLAX_BODY_TIMEOUT_SECONDS"),

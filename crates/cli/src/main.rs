@@ -30,6 +30,7 @@ use std::time::Duration;
 
 mod bounds;
 mod config_file;
+mod pg_pages;
 mod research;
 mod run;
 
@@ -47,6 +48,29 @@ struct Cli {
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The values of `--role`: what a `serve` node does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum NodeRole {
+    /// Serves the API and executes runs (one node, or every node alike).
+    All,
+    /// Serves the API; executes nothing (task runs, FindAll, monitors and webhook
+    /// deliveries are left to worker nodes on the same database).
+    Api,
+    /// Executes runs, FindAll, monitors and webhook deliveries; serves only `/healthz` and
+    /// `/metrics`.
+    Worker,
+}
+
+impl NodeRole {
+    fn serves_api(self) -> bool {
+        self != NodeRole::Worker
+    }
+
+    fn executes(self) -> bool {
+        self != NodeRole::Api
+    }
 }
 
 /// The values of `--log-format`.
@@ -79,11 +103,16 @@ enum Command {
 
 #[derive(Subcommand)]
 enum IndexCommand {
-    /// Add files, folders, sitemaps or URLs to the local index (stop the server first).
+    /// Add files, folders, sitemaps or URLs to the local index (stop the server first), or,
+    /// with --database-url, to PostgreSQL's shared index (servers may keep running).
     Add {
-        /// Directory whose `index` folder holds the local index.
+        /// Directory whose `index` folder holds the local index (ignored with
+        /// --database-url).
         #[arg(long, env = "PARALLAX_DATA_DIR", default_value = "./parallax-data")]
         data_dir: PathBuf,
+        /// PostgreSQL URL: add the pages to the index every node on that database shares.
+        #[arg(long, env = "PARALLAX_DATABASE_URL")]
+        database_url: Option<String>,
         #[command(flatten)]
         args: research::IndexAddArgs,
     },
@@ -170,6 +199,12 @@ struct StoreArgs {
 struct ServeArgs {
     #[command(flatten)]
     store: StoreArgs,
+    /// What this node does: `all` (serve the API and execute runs), `api` (serve the API,
+    /// execute nothing) or `worker` (execute task runs, FindAll, monitors and webhooks;
+    /// serve only /healthz and /metrics). `api` and `worker` need --database-url: they are
+    /// halves of one deployment sharing a PostgreSQL database.
+    #[arg(long, env = "PARALLAX_ROLE", value_enum, default_value_t = NodeRole::All)]
+    role: NodeRole,
     /// Address to listen on; port 0 picks a free port (the chosen one is printed).
     #[arg(long, env = "PARALLAX_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -324,8 +359,19 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Keys { command } => keys(command).await?,
         Command::Index {
-            command: IndexCommand::Add { data_dir, args },
-        } => research::index_add(args, &data_dir).await?,
+            command:
+                IndexCommand::Add {
+                    data_dir,
+                    database_url,
+                    args,
+                },
+        } => {
+            let pages = match &database_url {
+                Some(url) => Some(connect_postgres(url).await?.pages()),
+                None => None,
+            };
+            research::index_add(args, &data_dir, pages).await?
+        }
     }
     Ok(0)
 }
@@ -338,13 +384,26 @@ enum Role {
     Admin,
 }
 
+async fn connect_postgres(url: &str) -> anyhow::Result<parallax_store::postgres::PgStore> {
+    parallax_store::postgres::PgStore::connect(url)
+        .await
+        .context("could not open the PostgreSQL database given by --database-url")
+}
+
 async fn open_store(args: &StoreArgs, role: Role) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(open_store_and_pages(args, role).await?.0)
+}
+
+/// The store, and with PostgreSQL its index of pages (sharing its pool).
+async fn open_store_and_pages(
+    args: &StoreArgs,
+    role: Role,
+) -> anyhow::Result<(Arc<dyn Store>, Option<parallax_store::pages::PgPages>)> {
     match &args.database_url {
         Some(url) => {
-            let store = parallax_store::postgres::PgStore::connect(url)
-                .await
-                .context("could not open the PostgreSQL database given by --database-url")?;
-            Ok(Arc::new(store))
+            let store = connect_postgres(url).await?;
+            let pages = store.pages();
+            Ok((Arc::new(store), Some(pages)))
         }
         None => {
             let opened = match role {
@@ -357,7 +416,7 @@ async fn open_store(args: &StoreArgs, role: Role) -> anyhow::Result<Arc<dyn Stor
                     args.data_dir.display()
                 )
             })?;
-            Ok(Arc::new(store))
+            Ok((Arc::new(store), None))
         }
     }
 }
@@ -497,8 +556,17 @@ impl Running {
 
 /// Opens the store, builds the schedulers and the API on `args`, and serves on
 /// `args.listen`: everything `serve` runs, for `serve` and for `run`'s embedded server.
+/// `--role` chooses the half a node runs: `api` starts no scheduler, `worker` serves only
+/// `/healthz` and `/metrics`.
 async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
-    let store = open_store(&args.store, Role::Serve).await?;
+    let role = args.role;
+    if role != NodeRole::All && args.store.database_url.is_none() {
+        anyhow::bail!(
+            "--role {} needs --database-url: with SQLite one process serves the API and runs              the work (--role all); api and worker nodes share a PostgreSQL database",
+            if role == NodeRole::Api { "api" } else { "worker" }
+        );
+    }
+    let (store, pages) = open_store_and_pages(&args.store, Role::Serve).await?;
     for key in args
         .api_keys
         .iter()
@@ -507,7 +575,8 @@ async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
     {
         store.ensure_key(hash_key(key), "configured").await?;
     }
-    if args.api_keys.is_empty() && store.api_keys().await?.is_empty() {
+    // A worker takes no requests: it needs no key of its own.
+    if role.serves_api() && args.api_keys.is_empty() && store.api_keys().await?.is_empty() {
         let key = new_api_key();
         store
             .create_tenant_with_key(hash_key(&key), "first start")
@@ -519,62 +588,30 @@ async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
     let keys = KeyRing::load(&*store).await?;
     let quotas = Quotas::load(&*store).await?;
 
-    let providers = research::providers(&args.research, &args.store.data_dir)?;
+    let providers = research::providers(&args.research, &args.store.data_dir, pages)?;
     // Probes the web providers in the background; the server does not wait for it.
-    let _probe = research::announce_providers(&providers);
+    let _probe = research::announce_providers(&providers).await;
     // One processor for task runs and FindAll's enrichments alike.
     let processor = processor(args, &providers);
-    let scheduler = Scheduler::start(
-        store.clone(),
-        processor.clone(),
-        parallax_scheduler::Config {
-            concurrency: args.concurrency,
-            lease: Duration::from_secs(args.lease_seconds),
-            max_run_time: args.max_run_seconds.map(Duration::from_secs_f64),
-            ..parallax_scheduler::Config::default()
-        },
-    );
-
     let finder: Arc<dyn parallax_engine::findall::Finder> = Arc::new(
         parallax_engine::findall::FindAllPipeline::new(providers.clone()),
     );
-    let findall = parallax_scheduler::findall::FindAllScheduler::start(
-        store.clone(),
-        finder.clone(),
-        processor.clone(),
-        parallax_scheduler::findall::FindAllConfig {
-            concurrency: args.findall_concurrency,
-            lease: Duration::from_secs(args.lease_seconds),
-            ..Default::default()
-        },
-    );
-
     let monitor_clock: Arc<dyn parallax_store::clock::Clock> = Arc::new(
         parallax_store::clock::SystemClock::shifted(args.monitor_clock_offset_seconds as i64),
     );
-    let monitors = MonitorScheduler::start(
-        store.clone(),
-        Arc::new(ResearchExecutor::new(
-            parallax_engine::monitor::Watcher::new(providers.clone()),
-            snapshot_processor(args, &providers, &processor),
-            monitor_clock.clone(),
-        )),
-        monitor_clock.clone(),
-        MonitorLoopConfig {
-            concurrency: args.monitor_concurrency,
-            lease: Duration::from_secs(args.lease_seconds),
-            ..MonitorLoopConfig::default()
-        },
-    );
-
-    let deliverer = Deliverer::start(
-        store.clone(),
-        args.research.fetch.fetcher()?,
-        WebhookConfig {
-            retry_base: Duration::from_secs_f64(args.webhook_retry_seconds),
-            ..WebhookConfig::default()
-        },
-    );
+    let workers = if role.executes() {
+        Some(start_workers(
+            args,
+            &store,
+            &providers,
+            &processor,
+            &finder,
+            &monitor_clock,
+        )?)
+    } else {
+        tracing::info!("role api: runs, FindAll, monitors and webhooks are left to worker nodes");
+        None
+    };
 
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let state = Arc::new(AppState {
@@ -606,20 +643,25 @@ async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
             )
         })?;
     let addr = listener.local_addr()?;
+    let router = if role.serves_api() {
+        parallax_server::router(state)
+    } else {
+        tracing::info!("role worker: serving only /healthz and /metrics");
+        parallax_server::worker_router(state)
+    };
 
     let (stop_serving, stop_requested) = tokio::sync::oneshot::channel::<()>();
     let stopped = tokio::spawn(async move {
-        axum::serve(listener, parallax_server::router(state))
+        axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 let _ = stop_requested.await;
                 tracing::info!("shutting down: finishing requests in flight");
                 let _ = stop.send(true);
             })
             .await?;
-        scheduler.shutdown().await;
-        findall.shutdown().await;
-        monitors.shutdown().await;
-        deliverer.shutdown().await;
+        if let Some(workers) = workers {
+            workers.shutdown().await;
+        }
         tracing::info!("stopped");
         Ok(())
     });
@@ -627,6 +669,83 @@ async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         addr,
         stop: stop_serving,
         stopped,
+    })
+}
+
+/// What executes work on a node: the task-run, FindAll and monitor schedulers and the
+/// webhook deliverer.
+struct Workers {
+    scheduler: Scheduler,
+    findall: parallax_scheduler::findall::FindAllScheduler,
+    monitors: MonitorScheduler,
+    deliverer: Deliverer,
+}
+
+impl Workers {
+    /// Stops them all (runs in progress are queued again).
+    async fn shutdown(self) {
+        self.scheduler.shutdown().await;
+        self.findall.shutdown().await;
+        self.monitors.shutdown().await;
+        self.deliverer.shutdown().await;
+    }
+}
+
+fn start_workers(
+    args: &ServeArgs,
+    store: &Arc<dyn Store>,
+    providers: &Providers,
+    processor: &Arc<dyn Processor>,
+    finder: &Arc<dyn parallax_engine::findall::Finder>,
+    monitor_clock: &Arc<dyn parallax_store::clock::Clock>,
+) -> anyhow::Result<Workers> {
+    let scheduler = Scheduler::start(
+        store.clone(),
+        processor.clone(),
+        parallax_scheduler::Config {
+            concurrency: args.concurrency,
+            lease: Duration::from_secs(args.lease_seconds),
+            max_run_time: args.max_run_seconds.map(Duration::from_secs_f64),
+            ..parallax_scheduler::Config::default()
+        },
+    );
+    let findall = parallax_scheduler::findall::FindAllScheduler::start(
+        store.clone(),
+        finder.clone(),
+        processor.clone(),
+        parallax_scheduler::findall::FindAllConfig {
+            concurrency: args.findall_concurrency,
+            lease: Duration::from_secs(args.lease_seconds),
+            ..Default::default()
+        },
+    );
+    let monitors = MonitorScheduler::start(
+        store.clone(),
+        Arc::new(ResearchExecutor::new(
+            parallax_engine::monitor::Watcher::new(providers.clone()),
+            snapshot_processor(args, providers, processor),
+            monitor_clock.clone(),
+        )),
+        monitor_clock.clone(),
+        MonitorLoopConfig {
+            concurrency: args.monitor_concurrency,
+            lease: Duration::from_secs(args.lease_seconds),
+            ..MonitorLoopConfig::default()
+        },
+    );
+    let deliverer = Deliverer::start(
+        store.clone(),
+        args.research.fetch.fetcher()?,
+        WebhookConfig {
+            retry_base: Duration::from_secs_f64(args.webhook_retry_seconds),
+            ..WebhookConfig::default()
+        },
+    );
+    Ok(Workers {
+        scheduler,
+        findall,
+        monitors,
+        deliverer,
     })
 }
 

@@ -11,10 +11,11 @@ use parallax_engine::fetch::{
 use parallax_engine::llm::{LlmClient, LlmConfig};
 use parallax_engine::pipeline::Providers;
 use parallax_engine::search::{
-    pages_from_path, parse_sitemap, IndexedPage, Indexer, LocalIndex, SearchProvider, SearchQuery,
-    SearxngProvider, WikipediaProvider,
+    pages_from_path, parse_sitemap, IndexedPage, Indexer, LocalIndex, PageIndex, SearchProvider,
+    SearchQuery, SearxngProvider, WikipediaProvider,
 };
 use parallax_engine::web::page::{extract_page, ExtractedCache, ReadError};
+use parallax_store::pages::PgPages;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -103,14 +104,22 @@ pub fn index_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("index")
 }
 
-/// The pipeline's providers for `serve`.
-pub fn providers(args: &ResearchArgs, data_dir: &Path) -> anyhow::Result<Providers> {
-    let index = LocalIndex::open(index_dir(data_dir)).with_context(|| {
-        format!(
-            "could not open the local index in {}",
-            index_dir(data_dir).display()
-        )
-    })?;
+/// The pipeline's providers for `serve`. The index of pages read is PostgreSQL's when
+/// `pages` is given (`--database-url`: shared by every node), else tantivy's in `data_dir`.
+pub fn providers(
+    args: &ResearchArgs,
+    data_dir: &Path,
+    pages: Option<PgPages>,
+) -> anyhow::Result<Providers> {
+    let index: Arc<dyn PageIndex> = match pages {
+        Some(pages) => Arc::new(crate::pg_pages::PgPageIndex::new(pages)),
+        None => Arc::new(LocalIndex::open(index_dir(data_dir)).with_context(|| {
+            format!(
+                "could not open the local index in {}",
+                index_dir(data_dir).display()
+            )
+        })?),
+    };
     let mut search: Vec<Arc<dyn SearchProvider>> = Vec::new();
     for name in args
         .search
@@ -119,7 +128,7 @@ pub fn providers(args: &ResearchArgs, data_dir: &Path) -> anyhow::Result<Provide
         .filter(|s| !s.is_empty())
     {
         match name {
-            "local" => search.push(Arc::new(index.clone())),
+            "local" => search.push(index.clone().as_provider()),
             "searxng" => {
                 let Some(url) = &args.searxng_url else {
                     bail!("--search includes searxng but --searxng-url is not set");
@@ -144,7 +153,7 @@ pub fn providers(args: &ResearchArgs, data_dir: &Path) -> anyhow::Result<Provide
     };
     Ok(Providers {
         search,
-        index: Some(Indexer::start(index)),
+        index: Some(Indexer::start_shared(index)),
         fetch: FetchCache::new(args.fetch.fetcher()?, DEFAULT_CACHE_BYTES),
         cache_max_age: Duration::from_secs(args.cache_max_age_seconds),
         extracted: ExtractedCache::default(),
@@ -163,14 +172,55 @@ pub struct IndexAddArgs {
     pub fetch: FetchArgs,
 }
 
-/// Adds files, folders, pages and sitemaps to the local index in `data_dir`.
-pub async fn index_add(args: IndexAddArgs, data_dir: &Path) -> anyhow::Result<()> {
-    let index = LocalIndex::open(index_dir(data_dir)).with_context(|| {
-        format!(
-            "could not open the local index in {}",
-            index_dir(data_dir).display()
-        )
-    })?;
+/// Where `index add` puts pages: the tantivy index of a data directory, or PostgreSQL's
+/// shared one.
+pub enum IndexTarget {
+    Local(LocalIndex),
+    Postgres(PgPages),
+}
+
+impl IndexTarget {
+    async fn add(&self, page: IndexedPage) -> anyhow::Result<()> {
+        match self {
+            IndexTarget::Local(index) => add(index, page),
+            IndexTarget::Postgres(pages) => pages
+                .upsert(&[crate::pg_pages::stored(page)])
+                .await
+                .context("could not add a page to the PostgreSQL index"),
+        }
+    }
+
+    /// Makes what was added durable and searchable; answers how many pages the index holds.
+    async fn finish(&self) -> anyhow::Result<usize> {
+        match self {
+            IndexTarget::Local(index) => {
+                index.commit().context("could not commit the local index")?;
+                Ok(index.len())
+            }
+            IndexTarget::Postgres(pages) => pages
+                .count()
+                .await
+                .context("could not count the pages of the PostgreSQL index"),
+        }
+    }
+}
+
+/// Adds files, folders, pages and sitemaps to the local index in `data_dir`, or to the
+/// PostgreSQL index given by `pages` (as shared pages, visible to every tenant).
+pub async fn index_add(
+    args: IndexAddArgs,
+    data_dir: &Path,
+    pages: Option<PgPages>,
+) -> anyhow::Result<()> {
+    let index = match pages {
+        Some(pages) => IndexTarget::Postgres(pages),
+        None => IndexTarget::Local(LocalIndex::open(index_dir(data_dir)).with_context(|| {
+            format!(
+                "could not open the local index in {}",
+                index_dir(data_dir).display()
+            )
+        })?),
+    };
     let cache = FetchCache::new(args.fetch.fetcher()?, DEFAULT_CACHE_BYTES);
     let mut urls: Vec<String> = Vec::new();
     let mut added = 0usize;
@@ -190,7 +240,7 @@ pub async fn index_add(args: IndexAddArgs, data_dir: &Path) -> anyhow::Result<()
             continue;
         }
         for page in pages_from_path(path)? {
-            add(&index, page)?;
+            index.add(page).await?;
             added += 1;
         }
     }
@@ -254,9 +304,8 @@ pub async fn index_add(args: IndexAddArgs, data_dir: &Path) -> anyhow::Result<()
                     continue;
                 }
             };
-            add(
-                &index,
-                IndexedPage {
+            index
+                .add(IndexedPage {
                     url: page.url.clone(),
                     // Pages the operator adds are shared by every tenant.
                     owner: None,
@@ -264,16 +313,13 @@ pub async fn index_add(args: IndexAddArgs, data_dir: &Path) -> anyhow::Result<()
                     text: extracted.text,
                     published: extracted.published,
                     fetched_at: chrono::Utc::now(),
-                },
-            )?;
+                })
+                .await?;
             added += 1;
         }
     }
-    index.commit().context("could not commit the local index")?;
-    println!(
-        "parallax: indexed {added} page(s); {failed} skipped; the index holds {} page(s)",
-        index.len()
-    );
+    let held = index.finish().await?;
+    println!("parallax: indexed {added} page(s); {failed} skipped; the index holds {held} page(s)");
     if added == 0 && failed > 0 {
         bail!("nothing could be indexed ({failed} source(s) skipped; see above)");
     }
@@ -294,8 +340,17 @@ fn add(index: &LocalIndex, page: IndexedPage) -> anyhow::Result<()> {
 /// whether it answered, so that an operator sees at start whether the web is reachable
 /// (runs do not wait for this: an unreachable provider is a warning on each run). Logged,
 /// not printed: stdout holds only the lines scripts read (the listening address, a key).
-pub fn announce_providers(providers: &Providers) -> tokio::task::JoinHandle<()> {
-    let local_pages = providers.index.as_ref().map(|i| i.index().len());
+pub async fn announce_providers(providers: &Providers) -> tokio::task::JoinHandle<()> {
+    let local_pages = match providers.index.as_ref() {
+        Some(indexer) => match indexer.index().count().await {
+            Ok(n) => Some(n),
+            Err(error) => {
+                tracing::warn!(%error, "cannot count the pages of the index");
+                None
+            }
+        },
+        None => None,
+    };
     let mut named = Vec::new();
     let mut web = Vec::new();
     for provider in &providers.search {

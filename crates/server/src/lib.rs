@@ -304,6 +304,20 @@ fn routes(state: &AppState) -> Routes {
     )
 }
 
+/// The routes of a worker node (`parallax serve --role worker`): `/healthz` and, when on,
+/// `/metrics`; any other path is answered 404 in the API's error shape.
+pub fn worker_router(state: Arc<AppState>) -> Router {
+    let mut router = Router::new().route("/healthz", get(health::healthz));
+    if state.metrics {
+        router = router.route("/metrics", get(metrics::scrape));
+    }
+    router
+        .fallback(error::no_route)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn(metrics::record))
+        .with_state(state)
+}
+
 /// The API's routes, under every spelling clients use (`/v1/…` and `/v1beta/…`), and
 /// `/openapi.json` describing them. Routes whose spec takes a `parallel-beta` header (and
 /// the memory routes, on which the SDK's beta resource may send it) refuse unknown values

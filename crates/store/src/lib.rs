@@ -53,6 +53,7 @@ pub mod memory;
 mod migrations;
 pub mod monitor;
 mod notices;
+pub mod pages;
 pub mod postgres;
 mod rows;
 pub(crate) mod sql;

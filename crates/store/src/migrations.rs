@@ -5,6 +5,12 @@
 //! [`Dialect`] fills in: the 64-bit integer type, the byte-string type, the boolean type, and
 //! SQLite's `WITHOUT ROWID` for the event log (its primary key is the table). Each backend
 //! runs [`pending`] inside its own migration transaction.
+//!
+//! A few objects exist on one backend only (PostgreSQL's full-text index of pages, version
+//! 11: with SQLite, pages stay in the embedded tantivy index). A dialect carries them in
+//! [`Dialect::only`], by version: they run right after that version's shared statements, in
+//! the same transaction, so a version number still names one point of the schema's history
+//! on both backends (on SQLite, version 11 adds nothing).
 
 use crate::{Result, StoreError};
 
@@ -18,6 +24,8 @@ pub(crate) struct Dialect {
     pub flag: &'static str,
     /// What follows a table whose primary key should be its storage order.
     pub clustered: &'static str,
+    /// Statements of this backend only, by version (each version at most once).
+    pub only: &'static [(i64, &'static str)],
 }
 
 /// SQLite's spellings.
@@ -26,6 +34,7 @@ pub(crate) const SQLITE: Dialect = Dialect {
     bytes: "BLOB",
     flag: "INTEGER",
     clustered: " WITHOUT ROWID",
+    only: &[],
 };
 
 /// PostgreSQL's spellings.
@@ -34,7 +43,34 @@ pub(crate) const POSTGRES: Dialect = Dialect {
     bytes: "BYTEA",
     flag: "BOOLEAN",
     clustered: "",
+    only: POSTGRES_ONLY,
 };
+
+/// PostgreSQL's own objects (see the module documentation).
+const POSTGRES_ONLY: &[(i64, &str)] = &[(
+    11,
+    // Pages read for tenants and shared pages (`parallax index add`), for every node
+    // (crate::pages). `owner` is the tenant id, or '*' for a shared page (tenant ids never
+    // equal it). `search` weighs the title (A) above the body (B) with the `english`
+    // configuration (stemming, stop words); only the first 500,000 characters of a body
+    // are indexed, as a tsvector holds at most 1 MB. `fetched_at` is microseconds.
+    r#"
+CREATE TABLE pages (
+    owner      TEXT NOT NULL,
+    url        TEXT NOT NULL,
+    title      TEXT,
+    body       TEXT NOT NULL,
+    published  DATE,
+    fetched_at BIGINT NOT NULL,
+    search     tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A')
+        || setweight(to_tsvector('english'::regconfig, left(body, 500000)), 'B')
+    ) STORED,
+    PRIMARY KEY (owner, url)
+);
+CREATE INDEX pages_search ON pages USING GIN (search);
+"#,
+)];
 
 /// The migrations, by version, with `{INT}`, `{BYTES}`, `{FLAG}` and `{CLUSTERED}` for the
 /// dialect's spellings.
@@ -322,6 +358,12 @@ CREATE INDEX runs_active ON runs (tenant_id, status, processor)
 CREATE INDEX runs_by_tenant ON runs (tenant_id, created_at, run_id);
 "#,
     ),
+    (
+        11,
+        // The shared index of pages: PostgreSQL only (`POSTGRES_ONLY`); SQLite keeps pages
+        // in the data directory's tantivy index.
+        "-- nothing on SQLite\n",
+    ),
 ];
 
 /// The migrations a database at schema version `current` still needs, in order, in
@@ -343,7 +385,15 @@ pub(crate) fn pending(dialect: &Dialect, current: i64) -> Result<Vec<(i64, Strin
                 .replace("{BYTES}", dialect.bytes)
                 .replace("{FLAG}", dialect.flag)
                 .replace("{CLUSTERED}", dialect.clustered);
-            (*version, sql)
+            let only = dialect
+                .only
+                .iter()
+                .filter(|(v, _)| v == version)
+                .map(|(_, only)| *only);
+            (
+                *version,
+                std::iter::once(sql.as_str()).chain(only).collect(),
+            )
         })
         .collect())
 }
@@ -358,7 +408,7 @@ mod tests {
             let all = pending(dialect, 0).unwrap();
             assert_eq!(
                 all.iter().map(|m| m.0).collect::<Vec<_>>(),
-                vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+                vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
             );
             assert!(all.iter().all(|(_, sql)| !sql.contains('{')));
         }
@@ -368,13 +418,21 @@ mod tests {
         let postgres = &pending(&POSTGRES, 0).unwrap()[0].1;
         assert!(postgres.contains("enable_events           BOOLEAN NOT NULL"));
         assert!(postgres.contains("PRIMARY KEY (run_id, seq)\n);"));
+        // The page index is PostgreSQL's alone.
+        let eleventh = |d| pending(d, 10).unwrap().remove(0).1;
+        assert!(eleventh(&POSTGRES).contains("CREATE INDEX pages_search ON pages USING GIN"));
+        assert!(!eleventh(&SQLITE).contains("pages"));
+        assert!(POSTGRES
+            .only
+            .iter()
+            .all(|(v, _)| MIGRATIONS.iter().any(|(m, _)| m == v)));
     }
 
     #[test]
     fn only_what_is_missing_and_never_a_downgrade() {
-        assert_eq!(pending(&SQLITE, 4).unwrap().len(), 6);
-        assert!(pending(&POSTGRES, 10).unwrap().is_empty());
-        let err = pending(&SQLITE, 11).unwrap_err().to_string();
+        assert_eq!(pending(&SQLITE, 4).unwrap().len(), 7);
+        assert!(pending(&POSTGRES, 11).unwrap().is_empty());
+        let err = pending(&SQLITE, 12).unwrap_err().to_string();
         assert!(err.contains("newer than this binary"), "{err}");
     }
 }

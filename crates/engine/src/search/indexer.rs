@@ -1,5 +1,6 @@
-//! The background indexer: how pages read by runs, Extract and Search reach the local index
-//! and become searchable within a moment, without any request waiting on disk I/O.
+//! The background indexer: how pages read by runs, Extract and Search reach the index of
+//! pages ([`PageIndex`]: tantivy, or PostgreSQL with `--database-url`) and become searchable
+//! within a moment, without any request waiting on disk or database I/O.
 //!
 //! Callers [`Indexer::submit`] pages and return at once. One thread owns the writing, at the
 //! lowest CPU priority (nice 19, on Linux; tantivy's indexing and merge threads, started
@@ -8,7 +9,7 @@
 //! pages, which catches up afterwards (or, if the burst outlasts the queue, drops pages as
 //! below). It
 //! wakes when a page arrives, takes every page already queued (up to [`BATCH_PAGES`]), adds
-//! them, and commits, so the pages are searchable (and durable) a few milliseconds after
+//! them, and commits ([`PageIndex::add_pages_blocking`]; for PostgreSQL, one statement), so the pages are searchable (and durable) a few milliseconds after
 //! they were read. Commits are at least [`MIN_COMMIT_INTERVAL`] apart: under a stream of
 //! pages the thread waits out the rest of the interval and commits everything that arrived
 //! meanwhile as one batch, which bounds the number of commits (and of small segments
@@ -20,7 +21,7 @@
 //! found by a later search. The thread ends, after a final commit, when the last `Indexer`
 //! handle is dropped.
 
-use super::{IndexedPage, LocalIndex};
+use super::{IndexedPage, PageIndex};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -39,7 +40,7 @@ pub const MIN_COMMIT_INTERVAL: Duration = Duration::from_millis(50);
 #[derive(Clone)]
 pub struct Indexer {
     queue: SyncSender<IndexedPage>,
-    index: LocalIndex,
+    index: Arc<dyn PageIndex>,
     /// Bytes of text queued and not yet added.
     queued_bytes: Arc<AtomicUsize>,
 }
@@ -50,7 +51,12 @@ fn page_bytes(page: &IndexedPage) -> usize {
 
 impl Indexer {
     /// Starts the indexing thread for `index`.
-    pub fn start(index: LocalIndex) -> Indexer {
+    pub fn start(index: impl PageIndex) -> Indexer {
+        Self::start_shared(Arc::new(index))
+    }
+
+    /// Starts the indexing thread for an index already shared.
+    pub fn start_shared(index: Arc<dyn PageIndex>) -> Indexer {
         let (queue, pages) = mpsc::sync_channel(QUEUE_PAGES);
         let writer = index.clone();
         let queued_bytes = Arc::new(AtomicUsize::new(0));
@@ -67,7 +73,7 @@ impl Indexer {
     }
 
     /// The index this indexer writes to.
-    pub fn index(&self) -> &LocalIndex {
+    pub fn index(&self) -> &Arc<dyn PageIndex> {
         &self.index
     }
 
@@ -119,7 +125,7 @@ fn lower_priority() {
     }
 }
 
-fn run(index: LocalIndex, pages: Receiver<IndexedPage>, queued_bytes: Arc<AtomicUsize>) {
+fn run(index: Arc<dyn PageIndex>, pages: Receiver<IndexedPage>, queued_bytes: Arc<AtomicUsize>) {
     lower_priority();
     let mut last_commit: Option<Instant> = None;
     while let Ok(first) = pages.recv() {
@@ -138,15 +144,10 @@ fn run(index: LocalIndex, pages: Receiver<IndexedPage>, queued_bytes: Arc<Atomic
         }
         let stage = crate::web::timing::Stage::start("index");
         let pages_in_batch = batch.len();
-        for page in batch {
-            queued_bytes.fetch_sub(page_bytes(&page), Ordering::SeqCst);
-            let url = page.url.clone();
-            if let Err(error) = index.add_page(page) {
-                tracing::warn!(%url, %error, "could not add a page to the local index");
-            }
-        }
-        if let Err(error) = index.commit() {
-            tracing::warn!(%error, "could not commit the local index");
+        let bytes: usize = batch.iter().map(page_bytes).sum();
+        queued_bytes.fetch_sub(bytes, Ordering::SeqCst);
+        if let Err(error) = index.add_pages_blocking(batch) {
+            tracing::warn!(%error, pages = pages_in_batch, "could not add pages to the index");
         }
         stage.end(pages_in_batch);
         last_commit = Some(Instant::now());
@@ -156,7 +157,7 @@ fn run(index: LocalIndex, pages: Receiver<IndexedPage>, queued_bytes: Arc<Atomic
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::search::{SearchProvider, SearchQuery};
+    use crate::search::{LocalIndex, SearchProvider, SearchQuery};
 
     #[tokio::test]
     async fn submitted_pages_become_searchable_without_a_commit_call() {

@@ -9,7 +9,9 @@
 //!   operator added with `parallax index add`, is searched with BM25 over the title (boosted)
 //!   and the body, and keeps each page's text so the pipeline can reuse it without fetching
 //!   ([`LocalIndex::get`]). It needs no network, which is what makes a fresh server useful
-//!   offline. See [`LocalIndex`] for durability and concurrency.
+//!   offline. See [`LocalIndex`] for durability and concurrency. It is one [`PageIndex`]:
+//!   with `--database-url` the CLI puts PostgreSQL's (`parallax_store::pages`) in its place,
+//!   under the same name, so that every node sees the same pages.
 //! - [`SearxngProvider`] (`searxng`): a SearXNG instance's JSON API
 //!   (`GET {base}/search?q=…&format=json`; the instance must list `json` under
 //!   `search.formats` in its `settings.yml`).
@@ -48,6 +50,7 @@ mod indexer;
 mod ingest;
 mod local;
 mod multi;
+mod page_index;
 mod searxng;
 mod text;
 mod wikipedia;
@@ -56,6 +59,7 @@ pub use indexer::Indexer;
 pub use ingest::{pages_from_path, parse_sitemap, urls_from_sitemap, Sitemap};
 pub use local::{IndexedPage, LocalIndex, COMMIT_EVERY_PAGES, COMMIT_INTERVAL};
 pub use multi::{MergedHit, MultiSearch, MultiSearchResult, ProviderFailure};
+pub use page_index::PageIndex;
 pub use searxng::SearxngProvider;
 pub use wikipedia::WikipediaProvider;
 

@@ -299,18 +299,20 @@ async fn held_copy(
     url: &str,
     max_age: Option<Duration>,
 ) -> Option<PageRead> {
-    let index = providers.index.as_ref()?.index().clone();
-    let (key, tenant) = (url.to_owned(), tenant.to_owned());
-    // Reading the index is disk I/O and normalising a whole page's text CPU work: both off
-    // the async workers.
-    let (stored, extracted) = tokio::task::spawn_blocking(move || {
-        let stored = index.get_visible(&key, Some(&tenant))?;
-        if let Some(max_age) = max_age {
-            let age = chrono::Utc::now() - stored.fetched_at;
-            if age.to_std().unwrap_or_default() > max_age {
-                return None;
-            }
+    let stored = providers
+        .index
+        .as_ref()?
+        .index()
+        .get_visible(url, Some(tenant))
+        .await?;
+    if let Some(max_age) = max_age {
+        let age = chrono::Utc::now() - stored.fetched_at;
+        if age.to_std().unwrap_or_default() > max_age {
+            return None;
         }
+    }
+    // Normalising a whole page's text is CPU work: off the async workers.
+    let (stored, extracted) = tokio::task::spawn_blocking(move || {
         let extracted = extract::extract_text(&stored.text, &stored.url);
         Some((stored, extracted))
     })

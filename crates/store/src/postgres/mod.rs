@@ -296,6 +296,11 @@ impl PgStore {
         })
     }
 
+    /// The index of pages read on this database (`crate::pages`), sharing this store's pool.
+    pub fn pages(&self) -> crate::pages::PgPages {
+        crate::pages::PgPages::new(self.pool.clone())
+    }
+
     /// The failures planned on this store (tests only).
     #[cfg(any(test, feature = "failpoints"))]
     pub fn failpoints(&self) -> &Failpoints {
