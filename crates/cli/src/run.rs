@@ -203,12 +203,11 @@ async fn embedded(
     request: &Value,
     interrupt: &mut Interrupt,
 ) -> Result<(), Failure> {
-    let key = args
+    let given = args
         .api_key
         .clone()
         .map(|k| k.trim().to_owned())
-        .filter(|k| !k.is_empty())
-        .unwrap_or_else(crate::new_api_key);
+        .filter(|k| !k.is_empty());
     let (data_dir, temporary) = match &args.data_dir {
         Some(dir) => (dir.clone(), None),
         None => {
@@ -217,6 +216,11 @@ async fn embedded(
             (dir.path.clone(), Some(dir))
         }
     };
+    let key = match (given, &temporary) {
+        (Some(key), _) => key,
+        (None, Some(_)) => crate::new_api_key(),
+        (None, None) => stored_run_key(&data_dir)?,
+    };
     let serve_args = serve_args(args, &data_dir, &key)?;
     let server = crate::start(&serve_args)
         .await
@@ -224,11 +228,11 @@ async fn embedded(
     let api = Api::new(&format!("http://{}", server.addr), key)?;
     let shown_dir = data_dir.display().to_string();
     let is_temporary = temporary.is_some();
-    // A key made for this command is never shown: the run could not be fetched later.
     let own_key = args
         .api_key
         .as_deref()
         .is_some_and(|k| !k.trim().is_empty());
+    let key_file = data_dir.join(RUN_KEY_FILE).display().to_string();
     let outcome = ask(&api, request, args.json, interrupt, move |run_id| {
         let run = run_id.map_or("the run".to_owned(), |id| format!("run {id}"));
         if is_temporary {
@@ -237,9 +241,9 @@ async fn embedded(
             )
         } else {
             let access = if own_key {
-                ""
+                String::new()
             } else {
-                "; it belongs to a key made for this command, so pass --api-key with one of your keys to fetch such runs later"
+                format!("; it belongs to the key in {key_file}")
             };
             format!(
                 "interrupted; {run} stays queued in {shown_dir} and resumes the next time a server starts there (`parallax serve --data-dir {shown_dir}`){access}"
@@ -252,6 +256,41 @@ async fn embedded(
     }
     drop(temporary);
     outcome
+}
+
+/// Where `parallax run` keeps the key it uses on a data directory it was given no key for.
+pub const RUN_KEY_FILE: &str = "run-key";
+
+/// The key `parallax run --data-dir DIR` uses when given none: the one in `DIR/run-key`,
+/// made on first use (readable by its owner only), so that every run asked on that directory
+/// belongs to one tenant, and an interrupted run can be fetched later with that key, instead
+/// of each run making a tenant and a key nobody sees.
+fn stored_run_key(data_dir: &Path) -> Result<String, Failure> {
+    let path = data_dir.join(RUN_KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_owned()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(failed(format!("could not read {}: {e}", path.display()))),
+    }
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| failed(format!("could not create {}: {e}", data_dir.display())))?;
+    let key = crate::new_api_key();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(&path) {
+        Ok(mut file) => {
+            use std::io::Write;
+            file.write_all(format!("{key}\n").as_bytes())
+                .map_err(|e| failed(format!("could not write {}: {e}", path.display())))?;
+            Ok(key)
+        }
+        // Another `parallax run` made it first: use that one.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => stored_run_key(data_dir),
+        Err(e) => Err(failed(format!("could not create {}: {e}", path.display()))),
+    }
 }
 
 /// `serve`'s settings for the embedded server: its defaults (and `PARALLAX_*` variables) for

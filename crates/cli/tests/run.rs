@@ -651,6 +651,53 @@ mod scripted {
     }
 
     #[test]
+    fn embedded_runs_on_a_data_dir_share_its_stored_key() {
+        let dir = temp_dir("embedded-key");
+        let data = dir.join("data");
+        let data_arg = data.to_str().unwrap();
+        let args = |input: &'static str| {
+            vec![
+                "--scripted-processor",
+                "--search",
+                "local",
+                "--data-dir",
+                data_arg,
+                "--json",
+                input,
+            ]
+        };
+        let first = run(&dir, &args("one"));
+        assert_eq!(first.code, Some(0), "{first:?}");
+        let key_file = data.join("run-key");
+        let key = std::fs::read_to_string(&key_file)
+            .unwrap()
+            .trim()
+            .to_owned();
+        assert!(key.starts_with("px_"), "{key}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "the key file is its owner's alone");
+        }
+        let second = run(&dir, &args("two"));
+        assert_eq!(second.code, Some(0), "{second:?}");
+        assert_eq!(
+            std::fs::read_to_string(&key_file).unwrap().trim(),
+            key,
+            "the second run reuses the key"
+        );
+        // Both runs belong to that key's tenant: a server on the directory finds them with it.
+        let mut server = Server::start(&dir, &["--scripted-processor", "--search", "local"]);
+        server.key = key;
+        for out in [&first, &second] {
+            let run_id = run_id_in(&out.stdout);
+            let (status, body) = server.get(&format!("/v1/tasks/runs/{run_id}"));
+            assert_eq!(status, 200, "{run_id}: {body}");
+        }
+    }
+
+    #[test]
     fn ctrl_c_stops_an_embedded_server_cleanly() {
         let dir = temp_dir("embedded-interrupt");
         let mut command = parallax(&dir);
