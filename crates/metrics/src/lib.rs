@@ -32,42 +32,69 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-use std::sync::{LazyLock, Mutex};
+use std::collections::HashSet;
+use std::sync::{LazyLock, Mutex, RwLock};
 use std::time::Duration;
 
 /// Buckets of request latency: half a millisecond to two minutes (long-polls end by then).
-const HTTP_BUCKETS: [f64; 17] = [
+const HTTP_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
     60.0, 120.0,
 ];
 /// Buckets of claim latency: a millisecond (an idle node) to an hour (a deep queue).
-const CLAIM_BUCKETS: [f64; 14] = [
+const CLAIM_BUCKETS: &[f64] = &[
     0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0,
 ];
 /// Buckets of one page's extraction: half a millisecond to ten seconds (a large PDF).
-const EXTRACTION_BUCKETS: [f64; 13] = [
+const EXTRACTION_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 /// Buckets of one commit: a tenth of a millisecond (no fsync) to five seconds (a stalled disk).
-const COMMIT_BUCKETS: [f64; 13] = [
+const COMMIT_BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0,
 ];
 
-type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+mod histogram;
+pub use histogram::DurationHistogram;
+
+type HistogramFamily<L> = Family<L, DurationHistogram, fn() -> DurationHistogram>;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    route: String,
+    route: &'static str,
     method: &'static str,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    route: String,
+    route: &'static str,
     method: &'static str,
+}
+
+/// Most distinct route templates kept as labels; past it (which a router's fixed set of
+/// templates never reaches) requests are labelled `other`, so a bug that passed raw paths
+/// could not grow memory without bound.
+const ROUTES_KEPT: usize = 1024;
+
+/// `route` as a `&'static str`: each distinct template is kept once, so labelling a request
+/// allocates nothing (a label of `String` cost two allocations a request).
+fn interned(route: &str) -> &'static str {
+    static ROUTES: LazyLock<RwLock<HashSet<&'static str>>> = LazyLock::new(Default::default);
+    if let Some(known) = ROUTES.read().unwrap_or_else(|p| p.into_inner()).get(route) {
+        return known;
+    }
+    let mut routes = ROUTES.write().unwrap_or_else(|p| p.into_inner());
+    if let Some(known) = routes.get(route) {
+        return known;
+    }
+    if routes.len() >= ROUTES_KEPT {
+        return "other";
+    }
+    let kept: &'static str = Box::leak(route.to_owned().into_boxed_str());
+    routes.insert(kept);
+    kept
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -238,7 +265,7 @@ pub struct Metrics {
     runs_active: Family<ActiveLabels, Gauge>,
     queue_depth: Gauge,
     runs_finished: Family<FinishedLabels, Counter>,
-    claim_latency: Histogram,
+    claim_latency: DurationHistogram,
     fetches: Family<OutcomeLabels, Counter>,
     fetch_cache_hits: Counter,
     extraction: HistogramFamily<ContentLabels>,
@@ -267,7 +294,7 @@ impl Metrics {
             http_requests.clone(),
         );
         let http_duration: HistogramFamily<RouteLabels> =
-            Family::new_with_constructor(|| Histogram::new(HTTP_BUCKETS));
+            Family::new_with_constructor(|| DurationHistogram::new(HTTP_BUCKETS));
         registry.register(
             "http_request_duration_seconds",
             "Time from a request's arrival to its response's head, by route template and method",
@@ -291,7 +318,7 @@ impl Metrics {
             "Task runs this node executed to their end, by processor and final status",
             runs_finished.clone(),
         );
-        let claim_latency = Histogram::new(CLAIM_BUCKETS);
+        let claim_latency = DurationHistogram::new(CLAIM_BUCKETS);
         registry.register(
             "run_claim_latency_seconds",
             "Time from a task run's creation to its first claim, for the runs this node claimed",
@@ -306,7 +333,7 @@ impl Metrics {
             fetch_cache_hits.clone(),
         );
         let extraction: HistogramFamily<ContentLabels> =
-            Family::new_with_constructor(|| Histogram::new(EXTRACTION_BUCKETS));
+            Family::new_with_constructor(|| DurationHistogram::new(EXTRACTION_BUCKETS));
         registry.register(
             "extraction_duration_seconds",
             "Time to extract one fetched page's title, date and text, by content type",
@@ -325,7 +352,7 @@ impl Metrics {
             webhook_retries.clone(),
         );
         let store_commit: HistogramFamily<BackendLabels> =
-            Family::new_with_constructor(|| Histogram::new(COMMIT_BUCKETS));
+            Family::new_with_constructor(|| DurationHistogram::new(COMMIT_BUCKETS));
         registry.register(
             "store_commit_duration_seconds",
             "Time of the store's COMMIT (the durable flush), by backend",
@@ -368,23 +395,23 @@ impl Metrics {
     /// Records one answered request. `route` is the matched route template (`None` when no
     /// route matched); `method` outside the standard ones is counted as `other`.
     pub fn http_request(&self, route: Option<&str>, method: &str, status: u16, took: Duration) {
-        let route = route.unwrap_or("unmatched").to_owned();
+        let route = interned(route.unwrap_or("unmatched"));
         let method = method_label(method);
         self.http_requests
             .get_or_create(&RequestLabels {
-                route: route.clone(),
+                route,
                 method,
                 status,
             })
             .inc();
         self.http_duration
             .get_or_create(&RouteLabels { route, method })
-            .observe(took.as_secs_f64());
+            .observe(took);
     }
 
     /// Records a task run claimed by this node `waited` after it was created.
     pub fn run_claimed(&self, waited: Duration) {
-        self.claim_latency.observe(waited.as_secs_f64());
+        self.claim_latency.observe(waited);
     }
 
     /// Records a task run of `processor` this node ended with `end`.
@@ -417,7 +444,7 @@ impl Metrics {
             .get_or_create(&ContentLabels {
                 content: content.as_str(),
             })
-            .observe(took.as_secs_f64());
+            .observe(took);
     }
 
     /// Records a webhook delivery the receiver accepted.
@@ -447,7 +474,7 @@ impl Metrics {
             .get_or_create(&BackendLabels {
                 backend: backend.as_str(),
             })
-            .observe(took.as_secs_f64());
+            .observe(took);
     }
 
     /// The exposition of every family in `format`. With `runs`, the store's counts replace
@@ -848,5 +875,16 @@ mod tests {
             )),
             Format::OpenMetrics
         );
+    }
+}
+
+#[cfg(test)]
+mod interning {
+    #[test]
+    fn a_route_is_kept_once() {
+        let first = super::interned("/v1/tasks/runs/{run_id}");
+        let again = super::interned(&String::from("/v1/tasks/runs/{run_id}"));
+        assert!(std::ptr::eq(first, again));
+        assert_eq!(first, "/v1/tasks/runs/{run_id}");
     }
 }
