@@ -2,14 +2,13 @@
 //! time its headers did. A client that trickles its body (or sends headers and then nothing)
 //! would otherwise hold a connection and a handler for as long as it likes; past the deadline
 //! the body reads as failed and the request is answered 408 in the API's error shape, with
-//! `Connection: close` ([`crate::error::close_after_refused_body`]).
+//! `Connection: close` ([`crate::error::close_after_refused_body`]). Applied to every request
+//! with a body by [`crate::envelope`].
 //!
 //! [`Limits::body_timeout`]: crate::Limits::body_timeout
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::Request;
 use futures::StreamExt;
 use std::time::Duration;
 
@@ -30,15 +29,9 @@ impl std::fmt::Display for BodyTimedOut {
 
 impl std::error::Error for BodyTimedOut {}
 
-/// Gives a request that has a body a deadline for it.
-pub async fn within_deadline(
-    State(timeout): State<Duration>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if !crate::error::has_body(request.headers()) {
-        return next.run(request).await;
-    }
+/// `request` with a deadline for its body, `timeout` from now (call it only for a request
+/// that has a body).
+pub(crate) fn limited(request: Request, timeout: Duration) -> Request {
     let deadline = tokio::time::Instant::now() + timeout;
     let (parts, body) = request.into_parts();
     let frames = body.into_data_stream();
@@ -51,8 +44,7 @@ pub async fn within_deadline(
             Err(_) => Some((Err(axum::Error::new(BodyTimedOut(timeout))), None)),
         }
     });
-    next.run(Request::from_parts(parts, Body::from_stream(limited)))
-        .await
+    Request::from_parts(parts, Body::from_stream(limited))
 }
 
 /// Whether a body-reading failure was this deadline passing.

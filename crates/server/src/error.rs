@@ -129,11 +129,7 @@ fn retry_value(retry: bool) -> &'static str {
 /// ([`ApiError::retry_advice`]), unless the handler already said. The SDKs retry 409 and
 /// every status they do not know to be final; without the header a client would resend a
 /// refused request twice more (its default) before reporting the refusal.
-pub async fn advise_retry(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let mut response = next.run(request).await;
+pub(crate) fn advise_retry(response: &mut Response) {
     if !response.headers().contains_key(SHOULD_RETRY) {
         if let Some(retry) = ApiError::retry_advice(response.status().as_u16()) {
             response
@@ -141,7 +137,6 @@ pub async fn advise_retry(
                 .insert(SHOULD_RETRY, HeaderValue::from_static(retry_value(retry)));
         }
     }
-    response
 }
 
 /// Whether a request announces a body (chunked, or a non-zero `Content-Length`).
@@ -160,19 +155,13 @@ pub(crate) fn has_body(headers: &axum::http::HeaderMap) -> bool {
 /// Without the header a keep-alive client may send its next request on that connection and
 /// lose it ("server disconnected without sending a response"). With it, the client knows to
 /// open a new one. Successful answers read their bodies and keep the connection.
-pub async fn close_after_refused_body(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let has_body = has_body(request.headers());
-    let mut response = next.run(request).await;
-    if has_body && (response.status().is_client_error() || response.status().is_server_error()) {
+pub(crate) fn close_after_refused_body(response: &mut Response, had_body: bool) {
+    if had_body && (response.status().is_client_error() || response.status().is_server_error()) {
         response.headers_mut().insert(
             header::CONNECTION,
             axum::http::HeaderValue::from_static("close"),
         );
     }
-    response
 }
 
 pub async fn no_route(method: Method, uri: Uri) -> HttpError {

@@ -8,13 +8,14 @@ use axum::middleware::from_fn;
 use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
 use parallax_store::Store;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::watch;
 
 mod auth;
 mod betas;
 mod body_deadline;
 mod chat;
+mod envelope;
 mod error;
 mod findall;
 mod groups;
@@ -87,6 +88,8 @@ pub struct AppState {
 struct Routes {
     router: Router<Arc<AppState>>,
     served: Vec<(Method, String)>,
+    /// What `GET /openapi.json` answers, set once every route is registered.
+    document: Arc<OnceLock<axum::body::Bytes>>,
 }
 
 impl Routes {
@@ -115,12 +118,19 @@ fn operations(served: Vec<(Method, String)>) -> Vec<parallax_api::openapi::Opera
 fn routes(state: &AppState) -> Routes {
     use Method as M;
     let beta = || from_fn(betas::check);
+    let document: Arc<OnceLock<axum::body::Bytes>> = Arc::default();
+    let served_document = document.clone();
     let mut r = Routes {
         router: Router::new(),
         served: Vec::new(),
+        document,
     }
     .at(M::GET, "/healthz", get(health::healthz))
-    .at(M::GET, "/openapi.json", get(openapi::serve))
+    .at(
+        M::GET,
+        "/openapi.json",
+        get(move || openapi::serve(served_document.clone())),
+    )
     .at(M::GET, "/ui", get(ui::index))
     .at(M::GET, "/ui/", get(ui::index))
     .at(M::GET, "/ui/app.js", get(ui::script))
@@ -311,10 +321,14 @@ pub fn worker_router(state: Arc<AppState>) -> Router {
     if state.metrics {
         router = router.route("/metrics", get(metrics::scrape));
     }
+    let body_timeout = state.limits.body_timeout;
     router
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)
-        .layer(axum::middleware::from_fn(metrics::record))
+        .layer(axum::middleware::from_fn_with_state(
+            body_timeout,
+            envelope::envelope,
+        ))
         .with_state(state)
 }
 
@@ -325,21 +339,20 @@ pub fn worker_router(state: Arc<AppState>) -> Router {
 pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.limits.max_body_bytes;
     let body_timeout = state.limits.body_timeout;
-    let Routes { router, served } = routes(&state);
-    let document = parallax_api::openapi::Document::for_operations(&operations(served));
-    let router = router.layer(axum::Extension(Arc::new(document)));
+    let Routes {
+        router,
+        served,
+        document,
+    } = routes(&state);
+    let built = parallax_api::openapi::Document::for_operations(&operations(served));
+    let _ = document.set(axum::body::Bytes::from(built.json().to_owned()));
     router
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn_with_state(
             body_timeout,
-            body_deadline::within_deadline,
+            envelope::envelope,
         ))
-        .layer(axum::middleware::from_fn(error::close_after_refused_body))
-        .layer(axum::middleware::from_fn(error::advise_retry))
-        // Outermost, so it counts the status the client gets; `Router::layer` runs it inside
-        // routing, where the matched route template is known.
-        .layer(axum::middleware::from_fn(metrics::record))
         .with_state(state)
 }

@@ -4,30 +4,25 @@
 //! at each scrape, the store's count of active runs.
 
 use crate::AppState;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, State};
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
-use axum::http::HeaderMap;
-use axum::middleware::Next;
+use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use parallax_api::RunStatus;
 use parallax_metrics::{Format, RunCount, RunState};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::Duration;
 
-/// Counts the request under its route template (`unmatched` when no route matched), method
-/// and status, and times it to its response's head (a stream's body is not waited for).
-pub(crate) async fn record(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let method = request.method().clone();
-    let response = next.run(request).await;
+/// Counts a request under its route template (`unmatched` when no route matched), method and
+/// status, with the time to its response's head (a stream's body is not waited for). Called
+/// by [`crate::envelope`] for every request.
+pub(crate) fn record(route: Option<&MatchedPath>, method: &Method, status: u16, took: Duration) {
     parallax_metrics::http_request(
-        route.as_ref().map(MatchedPath::as_str),
+        route.map(MatchedPath::as_str),
         method.as_str(),
-        response.status().as_u16(),
-        started.elapsed(),
+        status,
+        took,
     );
-    response
 }
 
 /// The exposition, in the format the `Accept` header asks for. Needs no API key: it holds
