@@ -89,9 +89,14 @@ def _die_with_parent() -> None:
         _LIBC.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
 
 
-def index_add(binary: Path, data_dir: Path, *sources: str, allow_private: bool = True) -> subprocess.CompletedProcess:
-    """`parallax index add` into `data_dir` (run while no server uses that directory)."""
+def index_add(binary: Path, data_dir: Path, *sources: str, allow_private: bool = True,
+              database_url: Optional[str] = None) -> subprocess.CompletedProcess:
+    """`parallax index add` into `data_dir` (run while no server uses that directory), or,
+    with `database_url`, into that PostgreSQL database's pages, which a server with
+    `--database-url` searches instead of a data directory's index."""
     cmd = [str(binary), "index", "add", "--data-dir", str(data_dir)]
+    if database_url:
+        cmd += ["--database-url", database_url]
     if allow_private:
         cmd.append("--allow-private-fetch")
     return subprocess.run(

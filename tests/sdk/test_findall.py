@@ -270,7 +270,7 @@ def indexed_server(server_factory, parallax_bin, fweb, backend: str, extra_args=
     """A real-pipeline server (no LLM) whose local index holds the FindAll fixture web."""
     srv = server_factory(backend, start=False, scripted=False, extra_args=[*SERVER_ARGS, *extra_args], env=LOG_INFO)
     mark = fweb.count()
-    proc = index_add(parallax_bin, srv.data_dir, fweb.url("sitemap.xml"))
+    proc = index_add(parallax_bin, srv.data_dir, fweb.url("sitemap.xml"), database_url=srv.database_url)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert f"indexed {len(FA_PAGES)} page(s); 0 skipped" in proc.stdout, proc.stdout
     got = {p.lstrip("/") for _, p, s in fweb.since(mark) if s == 200}

@@ -1282,7 +1282,7 @@ def site_server(server_factory, parallax_bin, site: ChangingSite, backend: str):
     """A real-pipeline server (no scripted processor, no LLM) whose local index, its search
     provider, holds the site's three pages; not started."""
     srv = server_factory(backend, start=False, scripted=False, extra_args=STREAM_ARGS, env=LOG_INFO)
-    proc = index_add(parallax_bin, srv.data_dir, f"{site.base}sitemap.xml")
+    proc = index_add(parallax_bin, srv.data_dir, f"{site.base}sitemap.xml", database_url=srv.database_url)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert f"indexed {len(BASE_PAGES)} page(s); 0 skipped" in proc.stdout, proc.stdout
     return srv

@@ -205,3 +205,18 @@ def test_a_split_role_needs_postgres(parallax_bin, tmp_path, role):
     )
     assert out.returncode != 0
     assert f"--role {role} needs --database-url" in out.stderr, out.stderr
+
+
+def test_pages_left_in_a_data_dir_index_are_named_at_start_with_postgres(server_factory, parallax_bin, tmp_path):
+    """With --database-url the pages searched are PostgreSQL's: pages added to the data
+    directory's own index earlier are not lost silently; the server says so at start."""
+    from support import index_add
+
+    page = tmp_path / "notes" / "page.md"
+    page.parent.mkdir()
+    page.write_text("# Ferry timetable\n\nThe Larkspur ferry leaves at nine.\n")
+    srv = server_factory("postgres", start=False)
+    added = index_add(parallax_bin, srv.data_dir, str(page.parent))
+    assert added.returncode == 0 and "indexed 1 page(s)" in added.stdout, added.stdout + added.stderr
+    srv.start()
+    srv.wait_for_log("1 page(s) in the local index at", "are not searched", "--database-url")

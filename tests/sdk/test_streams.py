@@ -81,7 +81,7 @@ def quiet_server(server_factory, parallax_bin, backend, fake_llm):
         scripted=False,
         extra_args=fake_llm.server_args(LLM_SECONDS + 30),
     )
-    proc = index_add(parallax_bin, srv.data_dir, str(REPO / "demo" / "corpus"))
+    proc = index_add(parallax_bin, srv.data_dir, str(REPO / "demo" / "corpus"), database_url=srv.database_url)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     return srv.start()
 

@@ -104,6 +104,28 @@ pub fn index_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("index")
 }
 
+/// With `--database-url` the pages searched are PostgreSQL's, so pages added to the data
+/// directory's tantivy index before (by `parallax index add` without `--database-url`, or by
+/// an earlier SQLite server) are not searched: says so at start rather than let them vanish
+/// silently. Opening the index read-only is cheap and takes no write lock.
+fn warn_of_unused_local_index(data_dir: &Path) {
+    let dir = index_dir(data_dir);
+    if !dir.join("meta.json").exists() {
+        return;
+    }
+    if let Ok(index) = LocalIndex::open(&dir) {
+        let pages = index.len();
+        if pages > 0 {
+            tracing::warn!(
+                "{pages} page(s) in the local index at {} are not searched: with --database-url \
+                 the pages searched are PostgreSQL's; add them there with `parallax index add \
+                 --database-url …`",
+                dir.display()
+            );
+        }
+    }
+}
+
 /// The pipeline's providers for `serve`. The index of pages read is PostgreSQL's when
 /// `pages` is given (`--database-url`: shared by every node), else tantivy's in `data_dir`.
 pub fn providers(
@@ -112,7 +134,10 @@ pub fn providers(
     pages: Option<PgPages>,
 ) -> anyhow::Result<Providers> {
     let index: Arc<dyn PageIndex> = match pages {
-        Some(pages) => Arc::new(crate::pg_pages::PgPageIndex::new(pages)),
+        Some(pages) => {
+            warn_of_unused_local_index(data_dir);
+            Arc::new(crate::pg_pages::PgPageIndex::new(pages))
+        }
         None => Arc::new(LocalIndex::open(index_dir(data_dir)).with_context(|| {
             format!(
                 "could not open the local index in {}",
