@@ -213,6 +213,20 @@ impl Server {
         Server { process, url, key }
     }
 
+    /// `parallax run --server URL --api-key KEY ARGS…` against this server.
+    // Used by the scripted tests only.
+    #[cfg_attr(not(feature = "scripted"), allow(dead_code))]
+    fn ask(&self, dir: &Path, args: &[&str]) -> Finished {
+        let mut all = vec![
+            "--server",
+            self.url.as_str(),
+            "--api-key",
+            self.key.as_str(),
+        ];
+        all.extend_from_slice(args);
+        run(dir, &all)
+    }
+
     /// `GET path` on the server with its key: status and body.
     // Used by the scripted tests only.
     #[cfg_attr(not(feature = "scripted"), allow(dead_code))]
@@ -432,18 +446,7 @@ mod scripted {
     fn answers_with_progress_on_stderr() {
         let dir = temp_dir("answer");
         let server = Server::start(&dir, &["--scripted-processor"]);
-        let out = run(
-            &dir,
-            &[
-                "--server",
-                &server.url,
-                "--api-key",
-                &server.key,
-                "--processor",
-                "lite",
-                "what is up",
-            ],
-        );
+        let out = server.ask(&dir, &["--processor", "lite", "what is up"]);
         assert_eq!(out.code, Some(0), "{out:?}");
         assert!(out.stdout.starts_with("echo: what is up\n"), "{out:?}");
         assert!(
@@ -483,13 +486,9 @@ mod scripted {
             r#"{"type":"object","properties":{"echo":{"type":"string"}}}"#,
         )
         .unwrap();
-        let out = run(
+        let out = server.ask(
             &dir,
             &[
-                "--server",
-                &server.url,
-                "--api-key",
-                &server.key,
                 "--schema",
                 schema.to_str().unwrap(),
                 "--json",
@@ -507,18 +506,7 @@ mod scripted {
         assert_eq!(printed["output"]["type"], "json");
         assert_eq!(printed["output"]["content"]["echo"], "structured please");
         // Without --json, each field is `name: value`.
-        let out = run(
-            &dir,
-            &[
-                "--server",
-                &server.url,
-                "--api-key",
-                &server.key,
-                "--schema",
-                schema.to_str().unwrap(),
-                "fields",
-            ],
-        );
+        let out = server.ask(&dir, &["--schema", schema.to_str().unwrap(), "fields"]);
         assert_eq!(out.code, Some(0), "{out:?}");
         assert!(out.stdout.starts_with("echo: fields\n"), "{out:?}");
     }
@@ -527,17 +515,9 @@ mod scripted {
     fn a_failed_run_exits_1_with_its_error() {
         let dir = temp_dir("failed");
         let server = Server::start(&dir, &["--scripted-processor"]);
-        let out = run(
+        let out = server.ask(
             &dir,
-            &[
-                "--server",
-                &server.url,
-                "--api-key",
-                &server.key,
-                "--metadata",
-                "scripted_fail=the sources disagree",
-                "q",
-            ],
+            &["--metadata", "scripted_fail=the sources disagree", "q"],
         );
         assert_eq!(out.code, Some(1), "{out:?}");
         assert!(
@@ -546,18 +526,7 @@ mod scripted {
         );
         assert!(out.stdout.is_empty(), "{out:?}");
         // A request the server refuses (422): its message is shown, exit 2.
-        let out = run(
-            &dir,
-            &[
-                "--server",
-                &server.url,
-                "--api-key",
-                &server.key,
-                "--processor",
-                "nope",
-                "q",
-            ],
-        );
+        let out = server.ask(&dir, &["--processor", "nope", "q"]);
         assert_eq!(out.code, Some(2), "{out:?}");
         assert!(out.stderr.contains("the server answered"), "{out:?}");
     }
