@@ -5,6 +5,8 @@ created). Changes reach the running server within its limits TTL (10 s)."""
 
 from __future__ import annotations
 
+import json
+import socket
 import subprocess
 import time
 
@@ -109,7 +111,6 @@ def _raw_post(srv, key: str, declared: int, sent: bytes, close: bool = False) ->
     """POSTs a run whose headers declare `declared` body bytes but sends only `sent` (then
     sends nothing more, reading until the server closes): (status line, headers, body, seconds
     to answer). `close` asks the server to close after answering."""
-    import socket
     host, port = srv.base_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=30) as sock:
         head = (f"POST /v1/tasks/runs HTTP/1.1\r\nHost: {host}\r\nx-api-key: {key}\r\n"
@@ -135,7 +136,7 @@ def test_a_client_that_trickles_its_body_gets_408_and_is_disconnected(fresh_serv
     status, headers, body, took = _raw_post(srv, srv.key, declared=100, sent=b'{"input": "x"')
     assert status.startswith("HTTP/1.1 408"), (status, body)
     assert headers.get("connection") == "close", headers
-    error = __import__("json").loads(body[body.index(b"{"):body.rindex(b"}") + 1])
+    error = json.loads(body[body.index(b"{"):body.rindex(b"}") + 1])
     assert error["type"] == "error" and "within 1 s" in error["error"]["message"], error
     # Answered at the deadline, not at the socket's own timeout; the server closed the socket
     # (the read above ended).

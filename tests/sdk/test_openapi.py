@@ -5,6 +5,8 @@ test_schemathesis.py.)"""
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,8 +32,6 @@ def test_openapi_json_needs_no_key_and_describes_both_spellings(server):
     ids = [op["operationId"] for item in paths.values() for op in item.values() if isinstance(op, dict) and "operationId" in op]
     assert len(ids) == len(set(ids)), "operation ids must be unique"
     # Every $ref resolves.
-    import json
-    import re
     text = json.dumps(doc)
     refs = set(re.findall(r'"#/components/schemas/([^"]+)"', text))
     assert refs <= set(doc["components"]["schemas"]), refs - set(doc["components"]["schemas"])

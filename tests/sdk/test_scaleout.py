@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
-from support import clean_env, fresh_schema_name, new_key, wait_until
+from support import clean_env, fresh_schema_name, index_add, new_key, wait_until
 
 RUNS = "/v1/tasks/runs"
 PAGE_TITLE = "The Quillmoor lantern registry"
@@ -210,8 +210,6 @@ def test_a_split_role_needs_postgres(parallax_bin, tmp_path, role):
 def test_pages_left_in_a_data_dir_index_are_named_at_start_with_postgres(server_factory, parallax_bin, tmp_path):
     """With --database-url the pages searched are PostgreSQL's: pages added to the data
     directory's own index earlier are not lost silently; the server says so at start."""
-    from support import index_add
-
     page = tmp_path / "notes" / "page.md"
     page.parent.mkdir()
     page.write_text("# Ferry timetable\n\nThe Larkspur ferry leaves at nine.\n")

@@ -37,7 +37,7 @@ pub use auth::{hash_key, KeyRing, Tenant, LOOKUPS_IN_FLIGHT, MISS_CAPACITY, MISS
 pub use chat::ChatService;
 pub use error::HttpError;
 pub use input_cache::InputCache;
-pub use quotas::{Quotas, LIMITS_TTL, RUN_QUOTA_RETRY_AFTER};
+pub use quotas::{Quotas, LIMITS_TTL};
 
 /// Limits on what clients may send.
 #[derive(Debug, Clone)]
