@@ -145,3 +145,20 @@ def test_a_client_that_trickles_its_body_gets_408_and_is_disconnected(fresh_serv
     whole = b'{"input": "fine", "processor": "lite"}'
     status, _, body, _ = _raw_post(srv, srv.key, declared=len(whole), sent=whole, close=True)
     assert status.startswith("HTTP/1.1 202"), (status, body)
+
+
+def test_the_sdk_waits_out_retry_after_and_gets_through(server):
+    """The README's promise: a client at its rate limit that lets the SDK retry (its default)
+    waits the `Retry-After` and is answered, not refused."""
+    key, _ = new_tenant(server, "--requests-per-minute", "60")
+    http = server.http(key)
+    for _ in range(60):
+        assert http.get("/v1/tasks/runs/trun_nope").status_code == 404
+    refused = http.get("/v1/tasks/runs/trun_nope")
+    assert_429(refused, 1)
+    retrying = server.client(key).with_options(max_retries=2)
+    started = time.monotonic()
+    # Not a RateLimitError: the SDK waited a token's worth (1 s) and got the real answer.
+    with pytest.raises(parallel.NotFoundError):
+        retrying.task_run.retrieve("trun_nope")
+    assert time.monotonic() - started >= 0.5
